@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+// SwiftLVS: Linux Virtual Server without kernel IPVS.
+//
+// Layers (see Docs/architecture.md): C shims → Wire → Core → Control / PacketIO / Trace → executables.
+import PackageDescription
+
+let package = Package(
+    name: "SwiftLVS",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Wire", targets: ["Wire"]),
+        .library(name: "Core", targets: ["Core"]),
+        .library(name: "Control", targets: ["Control"]),
+        .library(name: "PacketIO", targets: ["PacketIO"]),
+        .library(name: "Trace", targets: ["Trace"]),
+        .executable(name: "lvsd", targets: ["lvsd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims: include and wrap only.
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .systemLibrary(name: "CNet", providers: [.apt(["libnet1-dev"])]),
+
+        // Typed views over bytes someone else owns. Imports nothing.
+        .target(name: "Wire"),
+        // The director's brain: no syscalls, injected clock.
+        .target(name: "Core", dependencies: ["Wire"]),
+        // Text → immutable configuration snapshots (ipvsadm rules).
+        .target(name: "Control", dependencies: ["Core", "Wire"]),
+        // The only module that talks to the kernel or libpcap for packets.
+        .target(name: "PacketIO", dependencies: ["CPcap", "Wire"]),
+        // Human-readable packet decoding for `lvsd replay --trace`.
+        .target(name: "Trace", dependencies: ["Core", "Wire"]),
+
+        .executableTarget(
+            name: "lvsd",
+            dependencies: [
+                "Core", "Control", "PacketIO", "Trace", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "Wire"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Core", "Wire"]),
+        .testTarget(name: "ReplayTests", dependencies: ["PacketIO", "Core", "Control", "Trace", "Wire"]),
+    ]
+)

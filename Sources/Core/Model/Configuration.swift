@@ -1,0 +1,107 @@
+import Wire
+
+/// One real server of a virtual service, as configured (ipvsadm `-a ... -r RIP:rport`).
+public struct RealServerConfig: Hashable, Sendable {
+    public var address: IPAddress
+    public var port: UInt16
+    /// 0 makes the server quiescent: no new connections, existing ones continue.
+    public var weight: Int32
+    public var method: ForwardingMethod
+    /// `-x`: stop scheduling new connections at this many (active + inactive); 0 = no limit.
+    public var upperThreshold: UInt32
+    /// `-y`: resume below this many; 0 = below ¾ of the upper threshold.
+    public var lowerThreshold: UInt32
+
+    public init(address: IPAddress, port: UInt16, weight: Int32 = 1, method: ForwardingMethod = .directRouting,
+                upperThreshold: UInt32 = 0, lowerThreshold: UInt32 = 0) {
+        self.address = address
+        self.port = port
+        self.weight = weight
+        self.method = method
+        self.upperThreshold = upperThreshold
+        self.lowerThreshold = lowerThreshold
+    }
+
+    public var endpoint: Endpoint { Endpoint(address, port) }
+}
+
+/// Persistence (`-p [timeout] [-M netmask]`): one client's connections stick to one real server.
+public struct Persistence: Hashable, Sendable {
+    /// ipvsadm's default when `-p` is given without a value (`DEF_PERSIST_TIMEOUT`, ipvsadm.c).
+    public static let defaultTimeout: UInt32 = 360
+    public var timeout: UInt32
+    /// Prefix length applied to the client address (`-M 255.255.255.0` is 24; IPv6 takes a length).
+    public var prefixLength: Int
+
+    public init(timeout: UInt32 = Persistence.defaultTimeout, prefixLength: Int) {
+        self.timeout = timeout
+        self.prefixLength = prefixLength
+    }
+}
+
+/// A virtual service with its scheduler, real servers and (FullNAT) local addresses.
+public struct VirtualServiceConfig: Hashable, Sendable {
+    public var key: ServiceKey
+    public var scheduler: SchedulerKind
+    public var schedulerFlags: SchedulerFlags
+    public var persistence: Persistence?
+    public var realServers: [RealServerConfig]
+    /// FullNAT local addresses (LIPs) this service may use as the source toward real servers.
+    public var localAddresses: [IPAddress]
+
+    public init(key: ServiceKey, scheduler: SchedulerKind = .weightedLeastConnection, schedulerFlags: SchedulerFlags = [],
+                persistence: Persistence? = nil, realServers: [RealServerConfig] = [], localAddresses: [IPAddress] = []) {
+        self.key = key
+        self.scheduler = scheduler
+        self.schedulerFlags = schedulerFlags
+        self.persistence = persistence
+        self.realServers = realServers
+        self.localAddresses = localAddresses
+    }
+}
+
+/// An interface the director sends and receives on.
+public struct InterfaceConfig: Hashable, Sendable {
+    public var name: String
+    public var mac: MACAddress
+    public var mtu: Int
+    /// The director's own addresses on this interface (DIP; the outer source for TUN).
+    public var addresses: [IPAddress]
+
+    public init(name: String, mac: MACAddress, mtu: Int = 1500, addresses: [IPAddress] = []) {
+        self.name = name
+        self.mac = mac
+        self.mtu = mtu
+        self.addresses = addresses
+    }
+}
+
+/// A static neighbour: the MAC and interface to use for an IP next hop (real servers offline,
+/// or pinned). The live director learns the rest by ARP/ND.
+public struct NeighbourConfig: Hashable, Sendable {
+    public var address: IPAddress
+    public var mac: MACAddress
+    public var interface: Int
+
+    public init(address: IPAddress, mac: MACAddress, interface: Int = 0) {
+        self.address = address
+        self.mac = mac
+        self.interface = interface
+    }
+}
+
+/// Everything the data path needs, as one immutable value swapped in between batches.
+public struct DirectorConfig: Hashable, Sendable {
+    public var services: [VirtualServiceConfig]
+    public var interfaces: [InterfaceConfig]
+    public var neighbours: [NeighbourConfig]
+    public var timeouts: TimeoutTable
+
+    public init(services: [VirtualServiceConfig] = [], interfaces: [InterfaceConfig] = [],
+                neighbours: [NeighbourConfig] = [], timeouts: TimeoutTable = .ipvsDefaults) {
+        self.services = services
+        self.interfaces = interfaces
+        self.neighbours = neighbours
+        self.timeouts = timeouts
+    }
+}

@@ -1,0 +1,85 @@
+import Wire
+
+/// What the data path and the schedulers know about one real server at run time:
+/// its configuration, its live counters and flags, and where to send its packets.
+///
+/// Counters follow IPVS (`struct ip_vs_dest`): `activeConnections` counts TCP connections
+/// in ESTABLISHED, `inactiveConnections` every other connection, `persistentConnections`
+/// the persistence templates bound to the server.
+public struct RealServer: Sendable {
+    public var address: IPAddress
+    public var port: UInt16
+    /// Live weight; 0 = quiescent (no new connections).
+    public var weight: Int32
+    public var method: ForwardingMethod
+    public var upperThreshold: UInt32
+    public var lowerThreshold: UInt32
+    /// IP_VS_DEST_F_OVERLOAD: set when total connections reach the upper threshold.
+    public var isOverloaded: Bool
+    public var activeConnections: Int32
+    public var inactiveConnections: Int32
+    public var persistentConnections: Int32
+    /// A removed server stays in the pool (IPVS's dest trash) until its connections are gone,
+    /// but is never scheduled again.
+    public var isRemoved: Bool
+
+    public init(_ config: RealServerConfig) {
+        address = config.address
+        port = config.port
+        weight = config.weight
+        method = config.method
+        upperThreshold = config.upperThreshold
+        lowerThreshold = config.lowerThreshold
+        isOverloaded = false
+        activeConnections = 0
+        inactiveConnections = 0
+        persistentConnections = 0
+        isRemoved = false
+    }
+
+    /// Available for new connections: positive weight, not overloaded, not removed
+    /// (IPVS schedulers test `weight > 0 && !(flags & IP_VS_DEST_F_OVERLOAD)`).
+    @inlinable public var isAvailable: Bool { weight > 0 && !isOverloaded && !isRemoved }
+
+    /// IPVS's `ip_vs_dest_totalconns`: active + inactive (templates excluded).
+    @inlinable public var totalConnections: Int32 { activeConnections &+ inactiveConnections }
+}
+
+/// A service's real servers as one contiguous array the schedulers read.
+///
+/// The storage belongs to the director; a pool is a borrowed window onto it, valid for
+/// the duration of one call.
+public struct RealServerPool {
+    @usableFromInline let base: UnsafeMutablePointer<RealServer>
+    public let count: Int
+
+    @inlinable public init(base: UnsafeMutablePointer<RealServer>, count: Int) {
+        self.base = base
+        self.count = count
+    }
+
+    @inlinable public var indices: Range<Int> { 0..<count }
+
+    @inlinable public subscript(index: Int) -> RealServer {
+        get {
+            precondition(index >= 0 && index < count)
+            return base[index]
+        }
+        nonmutating _modify {
+            precondition(index >= 0 && index < count)
+            yield &base[index]
+        }
+    }
+
+    /// Runs `body` with a pool over a copy of `servers`; for tests and table builders.
+    public static func with<R>(_ servers: inout [RealServer], _ body: (RealServerPool) throws -> R) rethrows -> R {
+        if servers.isEmpty {
+            var placeholder = RealServer(RealServerConfig(address: .zero, port: 0))
+            return try withUnsafeMutablePointer(to: &placeholder) { try body(RealServerPool(base: $0, count: 0)) }
+        }
+        return try servers.withUnsafeMutableBufferPointer { buffer in
+            // Safety: non-empty, so the base address exists; the pool does not escape `body`.
+            try body(RealServerPool(base: buffer.baseAddress!, count: buffer.count))
+        }
+    }
+}

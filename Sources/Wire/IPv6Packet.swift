@@ -1,0 +1,142 @@
+/// An IPv6 packet (RFC 8200) with its extension-header chain walked to the transport header.
+///
+/// The walk follows Hop-by-Hop, Routing, Destination Options, Fragment and AH headers
+/// (RFC 8200 §4, RFC 4302 §2.2 for AH's length unit), stops at anything else, and records
+/// the fragment header if there is one. ESP hides the transport header, so it ends the walk.
+public struct IPv6Packet {
+    public enum Offset {
+        public static let versionClassFlow = 0
+        public static let payloadLength = 4
+        public static let nextHeader = 6
+        public static let hopLimit = 7
+        public static let source = 8
+        public static let destination = 24
+    }
+    public static let headerLength = 40
+    /// Bounds the walk so a chain of empty options headers cannot spin.
+    public static let maxExtensionHeaders = 8
+
+    public let base: UnsafeMutableRawPointer
+    /// 40 + payload length, as validated.
+    public let totalLength: Int
+    /// The protocol after the last extension header walked (TCP, UDP, ICMPv6, ...).
+    public let upperProtocol: UInt8
+    /// Offset of the upper-layer header from `base`.
+    public let upperOffset: Int
+    /// Offset of the fragment header from `base`, or 0 if there is none.
+    public let fragmentHeaderOffset: Int
+
+    @inlinable
+    public init(_ base: UnsafeMutableRawPointer, length: Int) throws(WireError) {
+        guard length >= IPv6Packet.headerLength else { throw .truncated }
+        guard base.wireU8(Offset.versionClassFlow) >> 4 == 6 else { throw .badVersion }
+        let total = IPv6Packet.headerLength + Int(base.wireU16(Offset.payloadLength))
+        guard total <= length else { throw .badTotalLength }
+        var next = base.wireU8(Offset.nextHeader)
+        var offset = IPv6Packet.headerLength
+        var fragment = 0
+        var walked = 0
+        walk: while true {
+            switch next {
+            case IPProtocolNumber.hopByHop, IPProtocolNumber.routing, IPProtocolNumber.destinationOptions,
+                 IPProtocolNumber.authentication:
+                guard offset + 2 <= total else { throw .badExtensionHeader }
+                let units = Int(base.wireU8(offset + 1))
+                let size = next == IPProtocolNumber.authentication ? (units + 2) * 4 : (units + 1) * 8
+                next = base.wireU8(offset)
+                offset += size
+            case IPProtocolNumber.fragment:
+                guard offset + 8 <= total else { throw .badExtensionHeader }
+                fragment = offset
+                next = base.wireU8(offset)
+                offset += 8
+                // A non-first fragment carries no transport header: stop here.
+                if base.wireU16(fragment + 2) & 0xFFF8 != 0 { break walk }
+            default:
+                break walk
+            }
+            walked += 1
+            guard offset <= total, walked <= IPv6Packet.maxExtensionHeaders else { throw .badExtensionHeader }
+        }
+        self.base = base
+        self.totalLength = total
+        self.upperProtocol = next
+        self.upperOffset = offset
+        self.fragmentHeaderOffset = fragment
+    }
+
+    @inlinable public var version: UInt8 { base.wireU8(Offset.versionClassFlow) >> 4 }
+    @inlinable public var trafficClass: UInt8 {
+        get { UInt8(truncatingIfNeeded: base.wireU32(Offset.versionClassFlow) >> 20) }
+        nonmutating set {
+            let w = base.wireU32(Offset.versionClassFlow)
+            base.wireSetU32(w & 0xF00F_FFFF | UInt32(newValue) << 20, Offset.versionClassFlow)
+        }
+    }
+    @inlinable public var flowLabel: UInt32 {
+        get { base.wireU32(Offset.versionClassFlow) & 0x000F_FFFF }
+        nonmutating set {
+            let w = base.wireU32(Offset.versionClassFlow)
+            base.wireSetU32(w & 0xFFF0_0000 | newValue & 0x000F_FFFF, Offset.versionClassFlow)
+        }
+    }
+    @inlinable public var payloadLength: UInt16 {
+        get { base.wireU16(Offset.payloadLength) }
+        nonmutating set { base.wireSetU16(newValue, Offset.payloadLength) }
+    }
+    /// The first Next Header field (the fixed header's).
+    @inlinable public var nextHeader: UInt8 {
+        get { base.wireU8(Offset.nextHeader) }
+        nonmutating set { base.wireSetU8(newValue, Offset.nextHeader) }
+    }
+    @inlinable public var hopLimit: UInt8 {
+        get { base.wireU8(Offset.hopLimit) }
+        nonmutating set { base.wireSetU8(newValue, Offset.hopLimit) }
+    }
+    @inlinable public var source: IPAddress {
+        get { base.wireIPv6(Offset.source) }
+        nonmutating set { base.wireSetIPv6(newValue, Offset.source) }
+    }
+    @inlinable public var destination: IPAddress {
+        get { base.wireIPv6(Offset.destination) }
+        nonmutating set { base.wireSetIPv6(newValue, Offset.destination) }
+    }
+
+    // MARK: Fragments
+
+    @inlinable public var isFragment: Bool { fragmentHeaderOffset != 0 }
+    /// Fragment offset in bytes (0 without a fragment header).
+    @inlinable public var fragmentOffset: Int {
+        fragmentHeaderOffset == 0 ? 0 : Int(base.wireU16(fragmentHeaderOffset + 2) & 0xFFF8)
+    }
+    @inlinable public var moreFragments: Bool {
+        fragmentHeaderOffset != 0 && base.wireU16(fragmentHeaderOffset + 2) & 1 != 0
+    }
+    @inlinable public var fragmentIdentification: UInt32 {
+        fragmentHeaderOffset == 0 ? 0 : base.wireU32(fragmentHeaderOffset + 4)
+    }
+    @inlinable public var carriesTransportHeader: Bool { fragmentOffset == 0 }
+
+    // MARK: Upper layer
+
+    @inlinable public var upper: UnsafeMutableRawPointer { base + upperOffset }
+    @inlinable public var upperLength: Int { totalLength - upperOffset }
+
+    /// Pseudo-header sum for the upper-layer payload (RFC 8200 §8.1).
+    @inlinable public var pseudoHeaderSum: UInt32 {
+        Checksum.pseudoHeaderIPv6(source: source, destination: destination, nextHeader: upperProtocol, length: upperLength)
+    }
+
+    /// Writes a 40-byte fixed header at `base`.
+    @inlinable
+    public static func emit(into base: UnsafeMutableRawPointer, trafficClass: UInt8 = 0, flowLabel: UInt32 = 0,
+                            payloadLength: Int, nextHeader: UInt8, hopLimit: UInt8 = 64,
+                            source: IPAddress, destination: IPAddress) {
+        base.wireSetU32(6 << 28 | UInt32(trafficClass) << 20 | flowLabel & 0xF_FFFF, Offset.versionClassFlow)
+        base.wireSetU16(UInt16(truncatingIfNeeded: payloadLength), Offset.payloadLength)
+        base.wireSetU8(nextHeader, Offset.nextHeader)
+        base.wireSetU8(hopLimit, Offset.hopLimit)
+        base.wireSetIPv6(source, Offset.source)
+        base.wireSetIPv6(destination, Offset.destination)
+    }
+}

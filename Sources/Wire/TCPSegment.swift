@@ -1,0 +1,89 @@
+/// TCP header flags (RFC 9293 §3.1, RFC 3168 for ECE/CWR).
+public struct TCPFlags: OptionSet, Sendable, Hashable {
+    public var rawValue: UInt8
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let fin = TCPFlags(rawValue: 0x01)
+    public static let syn = TCPFlags(rawValue: 0x02)
+    public static let rst = TCPFlags(rawValue: 0x04)
+    public static let psh = TCPFlags(rawValue: 0x08)
+    public static let ack = TCPFlags(rawValue: 0x10)
+    public static let urg = TCPFlags(rawValue: 0x20)
+    public static let ece = TCPFlags(rawValue: 0x40)
+    public static let cwr = TCPFlags(rawValue: 0x80)
+}
+
+/// A TCP segment header (RFC 9293 §3.1). Options are left as bytes.
+public struct TCPSegment {
+    public enum Offset {
+        public static let sourcePort = 0
+        public static let destinationPort = 2
+        public static let sequence = 4
+        public static let acknowledgment = 8
+        public static let dataOffset = 12
+        public static let flags = 13
+        public static let window = 14
+        public static let checksum = 16
+        public static let urgentPointer = 18
+    }
+    public static let minimumHeaderLength = 20
+
+    public let base: UnsafeMutableRawPointer
+    /// Bytes of the segment (header and data), as bounded by the IP layer.
+    public let length: Int
+
+    @inlinable
+    public init(_ base: UnsafeMutableRawPointer, length: Int) throws(WireError) {
+        guard length >= TCPSegment.minimumHeaderLength else { throw .truncated }
+        let offset = Int(base.wireU8(Offset.dataOffset) >> 4) * 4
+        guard offset >= TCPSegment.minimumHeaderLength, offset <= length else { throw .badHeaderLength }
+        self.base = base
+        self.length = length
+    }
+
+    @inlinable public var sourcePort: UInt16 {
+        get { base.wireU16(Offset.sourcePort) }
+        nonmutating set { base.wireSetU16(newValue, Offset.sourcePort) }
+    }
+    @inlinable public var destinationPort: UInt16 {
+        get { base.wireU16(Offset.destinationPort) }
+        nonmutating set { base.wireSetU16(newValue, Offset.destinationPort) }
+    }
+    @inlinable public var sequenceNumber: UInt32 {
+        get { base.wireU32(Offset.sequence) }
+        nonmutating set { base.wireSetU32(newValue, Offset.sequence) }
+    }
+    @inlinable public var acknowledgmentNumber: UInt32 {
+        get { base.wireU32(Offset.acknowledgment) }
+        nonmutating set { base.wireSetU32(newValue, Offset.acknowledgment) }
+    }
+    /// Header length in bytes (data offset × 4).
+    @inlinable public var headerLength: Int { Int(base.wireU8(Offset.dataOffset) >> 4) * 4 }
+    @inlinable public var flags: TCPFlags {
+        get { TCPFlags(rawValue: base.wireU8(Offset.flags)) }
+        nonmutating set { base.wireSetU8(newValue.rawValue, Offset.flags) }
+    }
+    @inlinable public var window: UInt16 {
+        get { base.wireU16(Offset.window) }
+        nonmutating set { base.wireSetU16(newValue, Offset.window) }
+    }
+    @inlinable public var checksum: UInt16 {
+        get { base.wireU16(Offset.checksum) }
+        nonmutating set { base.wireSetU16(newValue, Offset.checksum) }
+    }
+    @inlinable public var urgentPointer: UInt16 {
+        get { base.wireU16(Offset.urgentPointer) }
+        nonmutating set { base.wireSetU16(newValue, Offset.urgentPointer) }
+    }
+    @inlinable public var payloadLength: Int { length - headerLength }
+
+    /// Verifies the checksum given the IP layer's pseudo-header sum.
+    @inlinable public func isChecksumValid(pseudoHeaderSum: UInt32) -> Bool {
+        Checksum.fold(Checksum.sum(base, count: length, initial: pseudoHeaderSum)) == 0xFFFF
+    }
+
+    /// Recomputes the checksum over the whole segment.
+    @inlinable public func fillChecksum(pseudoHeaderSum: UInt32) {
+        checksum = 0
+        checksum = Checksum.finish(Checksum.sum(base, count: length, initial: pseudoHeaderSum))
+    }
+}
