@@ -31,20 +31,22 @@ let package = Package(
         .target(name: "Control", dependencies: ["Core", "Wire"]),
         // The only module that talks to the kernel or libpcap for packets.
         .target(name: "PacketIO", dependencies: ["CPcap", "Wire"]),
+        // Builds frames from a readable description, for golden tests and sample pcaps.
+        .target(name: "PacketBuilder", dependencies: ["Wire"]),
         // Human-readable packet decoding for `lvsd replay --trace`.
         .target(name: "Trace", dependencies: ["Core", "Wire"]),
 
         .executableTarget(
             name: "lvsd",
             dependencies: [
-                "Core", "Control", "PacketIO", "Trace", "Wire",
+                "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
-        .testTarget(name: "WireTests", dependencies: ["Wire"]),
-        .testTarget(name: "CoreTests", dependencies: ["Core", "Wire"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "PacketBuilder"]),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "Wire", "PacketBuilder"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Core", "Wire"]),
-        .testTarget(name: "ReplayTests", dependencies: ["PacketIO", "Core", "Control", "Trace", "Wire"]),
+        .testTarget(name: "ReplayTests", dependencies: ["PacketIO", "Core", "Control", "Trace", "Wire", "PacketBuilder"]),
     ]
 )
