@@ -16,3 +16,5 @@ swift build --build-tests
 
 echo "test: swift test"
 swift test --skip-build "$@"
+
+echo "test: all tests passed."
