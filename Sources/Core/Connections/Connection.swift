@@ -1,0 +1,84 @@
+import Wire
+
+/// An index into the connection table's slab; 0 is "no connection".
+public typealias ConnectionHandle = UInt32
+
+/// One entry of the connection table, IPVS's `struct ip_vs_conn` reduced to what a
+/// userspace director needs. 128 bytes (asserted in tests); the table preallocates all of them at start.
+///
+/// Addresses follow IPVS naming: c = client, v = virtual, d = destination (real server),
+/// l = local (FullNAT source toward the real server).
+public struct Connection {
+    public var clientAddress: IPAddress
+    public var virtualAddress: IPAddress
+    public var destinationAddress: IPAddress
+    public var localAddress: IPAddress
+    public var clientPort: UInt16
+    public var virtualPort: UInt16
+    public var destinationPort: UInt16
+    public var localPort: UInt16
+
+    /// Absolute expiry time (ns on the injected clock); refreshed lazily, see `ConnectionTable`.
+    public var expires: UInt64
+    /// The peer MAC the client's frames came from (client or its router): replies go back to it.
+    public var clientMAC: MACAddress
+
+    /// Global index of the real server in the director's real-server slab.
+    public var realServer: UInt32
+    /// The persistence template that controls this connection (IPVS `cp->control`), or 0.
+    public var template: ConnectionHandle
+    /// Connections this template controls (IPVS `n_control`); a template with controlled
+    /// connections is re-armed instead of expired.
+    public var controlled: UInt32
+    /// Index of the FullNAT local address pool the local port came from.
+    public var localPool: UInt16
+
+    // Intrusive links: in-hash chain, out-hash chain, timer wheel slot list.
+    @usableFromInline var inNext: ConnectionHandle
+    @usableFromInline var outNext: ConnectionHandle
+    @usableFromInline var wheelNext: ConnectionHandle
+    @usableFromInline var wheelPrev: ConnectionHandle
+
+    /// Current timeout in seconds (IPVS `cp->timeout`), from the state's table entry.
+    public var timeout: UInt32
+    public var proto: TransportProtocol
+    public var method: ForwardingMethod
+    public var state: ConnectionState
+    public var flags: ConnectionFlags
+    public var ingressInterface: UInt8
+
+    init() {
+        clientAddress = .zero; virtualAddress = .zero; destinationAddress = .zero; localAddress = .zero
+        clientPort = 0; virtualPort = 0; destinationPort = 0; localPort = 0
+        expires = 0; clientMAC = .zero
+        realServer = 0; template = 0; controlled = 0; localPool = 0
+        inNext = 0; outNext = 0; wheelNext = 0; wheelPrev = 0
+        timeout = 0; proto = .tcp; method = .directRouting; state = .none; flags = []; ingressInterface = 0
+    }
+
+    /// The tuple a reply from the real server carries as its destination: CIP:cport for NAT,
+    /// LIP:lport for FullNAT.
+    @inlinable public var replyDestination: (IPAddress, UInt16) {
+        method == .fullNAT ? (localAddress, localPort) : (clientAddress, clientPort)
+    }
+}
+
+/// IPVS connection flags that matter here (`IP_VS_CONN_F_*`).
+public struct ConnectionFlags: OptionSet, Sendable, Hashable {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// A persistence template, not a real connection (IP_VS_CONN_F_TEMPLATE).
+    public static let template = ConnectionFlags(rawValue: 1 << 0)
+    /// Counted in the real server's inactive connections (IP_VS_CONN_F_INACTIVE).
+    public static let inactive = ConnectionFlags(rawValue: 1 << 1)
+    /// Replies bypass the director (DR, TUN): TCP state uses the INPUT_ONLY table
+    /// (IP_VS_CONN_F_NOOUTPUT).
+    public static let noOutput = ConnectionFlags(rawValue: 1 << 2)
+    /// Linked in the out-hash (replies come back through the director).
+    public static let hashedOut = ConnectionFlags(rawValue: 1 << 3)
+    /// Slot in use.
+    public static let inUse = ConnectionFlags(rawValue: 1 << 4)
+    /// An invalidated template taken out of the in-hash while connections it controls live on
+    /// (IPVS rehashes such a template with port 0xffff so it is never found again).
+    public static let unhashed = ConnectionFlags(rawValue: 1 << 5)
+}

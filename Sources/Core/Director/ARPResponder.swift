@@ -1,0 +1,23 @@
+import Wire
+
+/// Answers ARP requests for the director's VIPs and FullNAT local addresses in place
+/// (RFC 826), so the host's own stack never has to own those addresses.
+extension Director {
+    func answerARP(_ eth: EthernetFrame, _ packet: inout PacketBuffer) -> Verdict {
+        let arp: ARPPacket
+        do { arp = try ARPPacket(eth.payload, length: eth.payloadLength) } catch {
+            return error == .unsupported ? .pass(.arpNotForDirector) : .drop(.arpMalformed)
+        }
+        let target = IPAddress(ipv4: arp.targetIP)
+        guard arp.operation == ARPPacket.Operation.request,
+              virtualAddresses.contains(target) || localAddressIndex[target] != nil
+        else { return .pass(.arpNotForDirector) }
+        let mac = interfaceMAC(packet.interface)
+        let asker = arp.senderMAC, askerIP = arp.senderIP
+        ARPPacket.emit(into: eth.payload, operation: ARPPacket.Operation.reply,
+                       senderMAC: mac, senderIP: arp.targetIP, targetMAC: asker, targetIP: askerIP)
+        eth.destination = asker
+        eth.source = mac
+        return .answer(interface: packet.interface)
+    }
+}

@@ -1,0 +1,233 @@
+import Wire
+
+extension Director {
+    // MARK: New connections
+
+    /// The table missed: schedule a real server if this is a new flow for a virtual service.
+    func newConnection(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
+                       _ proto: TransportProtocol, now: UInt64) -> Verdict {
+        guard let si = serviceIndex[ServiceKey(proto, p.destination, p.destinationPort)] else {
+            if virtualAddresses.contains(p.destination) { return .drop(.noService) }
+            if localAddressIndex[p.destination] != nil { return .drop(.noConnection) }
+            return .pass(.notForDirector)
+        }
+        // Only a SYN starts a TCP connection (tcp_conn_schedule, ip_vs_proto_tcp.c); a SYN
+        // with RST set does not.
+        if proto == .tcp && !(p.tcpFlags.contains(.syn) && !p.tcpFlags.contains(.rst)) {
+            return .drop(.noConnection)
+        }
+        let flow = FlowTuple(proto: proto, clientAddress: p.source, clientPort: p.sourcePort,
+                             virtualAddress: p.destination, virtualPort: p.destinationPort)
+        var template: ConnectionHandle = 0
+        let rs: Int
+        if let persistence = services[si].config.persistence {
+            guard let (chosen, t) = schedulePersistent(si, persistence, flow, now: now) else {
+                return .drop(lastPersistentFailure)
+            }
+            rs = chosen
+            template = t
+        } else {
+            let s = services[si]
+            let pool = RealServerPool(base: realServers + s.firstRealServer, count: s.realServerCount)
+            guard let i = services[si].scheduler.select(from: pool, flow: flow) else {
+                return .drop(.noDestinationAvailable)
+            }
+            rs = s.firstRealServer + i
+        }
+
+        let server = realServers[rs]
+        var c = Connection()
+        c.proto = proto
+        c.clientAddress = p.source
+        c.clientPort = p.sourcePort
+        c.virtualAddress = p.destination
+        c.virtualPort = p.destinationPort
+        c.destinationAddress = server.address
+        c.destinationPort = server.port
+        c.method = server.method
+        c.realServer = UInt32(rs)
+        c.template = template
+        c.clientMAC = eth.source
+        c.ingressInterface = UInt8(truncatingIfNeeded: packet.interface)
+        c.state = proto == .tcp ? .none : .udp
+        // ip_vs_conn_new: a new connection starts inactive; DR and TUN replies bypass us.
+        c.flags = [.inactive]
+        if !server.method.repliesTraverseDirector { c.flags.insert(.noOutput) }
+        c.timeout = timeouts[c.state]
+        c.expires = now &+ timeoutNanos[Int(c.state.rawValue)]
+        if server.method == .fullNAT {
+            guard let (pool, lip, lport) = allocateLocalPort(si, family: server.address) else {
+                return .drop(.localPortsExhausted)
+            }
+            c.localPool = UInt16(pool)
+            c.localAddress = lip
+            c.localPort = lport
+        }
+        guard let h = table.insert(c) else {
+            if server.method == .fullNAT { localPools[Int(c.localPool)].pool.release(c.localPort) }
+            return .drop(.connectionTableFull)
+        }
+        if template != 0 { table[template].controlled &+= 1 }
+        bind(rs, template: false)
+        realServerStats[rs].connections &+= 1
+        services[si].stats.connections &+= 1
+        lastEvent.newConnection = true
+        lastEvent.viaTemplate = template != 0
+        rememberFirstFragment(p, h, now: now)
+        return fromClient(h, &p, eth, &packet, now: now)
+    }
+
+    /// IPVS `ip_vs_sched_persist`: reuse the client's template if it is still valid, else
+    /// schedule and create one. Templates are keyed by the masked client address with
+    /// client port 0, and live for the persistence timeout after their last use.
+    func schedulePersistent(_ si: Int, _ persistence: Persistence, _ flow: FlowTuple,
+                            now: UInt64) -> (Int, ConnectionHandle)? {
+        let client = flow.clientAddress.masked(prefixLength: flow.clientAddress.isIPv4
+            ? min(persistence.prefixLength, 32) : persistence.prefixLength)
+        let bucket = table.bucket(flow.proto, source: client, sourcePort: 0,
+                                  destination: flow.virtualAddress, destinationPort: flow.virtualPort)
+        let timeoutNanos = UInt64(persistence.timeout) * 1_000_000_000
+        var t = table.lookupIn(bucket: bucket, flow.proto, client: client, clientPort: 0,
+                               virtual: flow.virtualAddress, virtualPort: flow.virtualPort, template: true)
+        if t != 0 {
+            // ip_vs_check_template: a template whose server was removed is dropped (a
+            // quiescent, weight-0 server keeps its clients: expire_quiescent_template is 0).
+            if realServers[Int(table[t].realServer)].isRemoved || table[t].expires <= now {
+                if table[t].controlled == 0 {
+                    _ = expireConnection(&table, t, now: now)
+                } else {
+                    table.unhashTemplate(t)
+                }
+                t = 0
+            }
+        }
+        if t != 0 {
+            table[t].expires = now &+ timeoutNanos
+            lastEvent.viaTemplate = true
+            return (Int(table[t].realServer), t)
+        }
+        let s = services[si]
+        let pool = RealServerPool(base: realServers + s.firstRealServer, count: s.realServerCount)
+        guard let i = services[si].scheduler.select(from: pool, flow: flow) else {
+            lastPersistentFailure = .noDestinationAvailable
+            return nil
+        }
+        let rs = s.firstRealServer + i
+        var c = Connection()
+        c.proto = flow.proto
+        c.clientAddress = client
+        c.clientPort = 0
+        c.virtualAddress = flow.virtualAddress
+        c.virtualPort = flow.virtualPort
+        c.destinationAddress = realServers[rs].address
+        c.destinationPort = realServers[rs].port
+        c.method = realServers[rs].method
+        c.realServer = UInt32(rs)
+        c.flags = [.template]
+        c.state = .none
+        c.timeout = persistence.timeout
+        c.expires = now &+ timeoutNanos
+        guard let h = table.insert(c) else {
+            lastPersistentFailure = .connectionTableFull
+            return nil
+        }
+        bind(rs, template: true)
+        return (rs, h)
+    }
+
+    /// Takes a local port from the service's LIPs of the real server's family, round-robin
+    /// over LIPs, skipping exhausted ones.
+    func allocateLocalPort(_ si: Int, family: IPAddress) -> (Int, IPAddress, UInt16)? {
+        let pools = services[si].localPools
+        guard !pools.isEmpty else { return nil }
+        for step in 0..<pools.count {
+            let k = (services[si].nextLocalPool + step) % pools.count
+            let box = localPools[pools[k]]
+            guard box.pool.address.isIPv4 == family.isIPv4 else { continue }
+            if let port = box.pool.allocate() {
+                services[si].nextLocalPool = (k + 1) % pools.count
+                return (pools[k], box.pool.address, port)
+            }
+        }
+        return nil
+    }
+
+    // MARK: Counters: ip_vs_bind_dest / ip_vs_unbind_dest
+
+    /// A new connection (inactive) or template counts against its server; reaching the upper
+    /// threshold marks it overloaded.
+    @inline(__always)
+    func bind(_ rs: Int, template: Bool) {
+        if template {
+            realServers[rs].persistentConnections &+= 1
+            return
+        }
+        realServers[rs].inactiveConnections &+= 1
+        let upper = realServers[rs].upperThreshold
+        if upper != 0 && UInt32(clamping: realServers[rs].totalConnections) >= upper {
+            realServers[rs].isOverloaded = true
+        }
+    }
+
+    /// The reverse of `bind`; the overload flag clears below the lower threshold, or below
+    /// ¾ of the upper threshold when no lower one is set.
+    @inline(__always)
+    func unbind(_ rs: Int, template: Bool, inactive: Bool) {
+        if template {
+            realServers[rs].persistentConnections &-= 1
+            return
+        }
+        if inactive { realServers[rs].inactiveConnections &-= 1 } else { realServers[rs].activeConnections &-= 1 }
+        let total = UInt32(clamping: realServers[rs].totalConnections)
+        let lower = realServers[rs].lowerThreshold, upper = realServers[rs].upperThreshold
+        if lower != 0 {
+            if total < lower { realServers[rs].isOverloaded = false }
+        } else if upper != 0 {
+            if total * 4 < upper * 3 { realServers[rs].isOverloaded = false }
+        } else {
+            realServers[rs].isOverloaded = false
+        }
+    }
+
+    // MARK: State and expiry
+
+    /// Moves a TCP connection to `state`, keeping active/inactive counts as IPVS's
+    /// set_tcp_state does: active only while ESTABLISHED.
+    @inline(__always)
+    func setState(_ h: ConnectionHandle, _ state: ConnectionState) {
+        let c = table[h]
+        guard state != c.state else { return }
+        let rs = Int(c.realServer)
+        if !c.flags.contains(.inactive) && state != .established {
+            realServers[rs].activeConnections &-= 1
+            realServers[rs].inactiveConnections &+= 1
+            table[h].flags.insert(.inactive)
+        } else if c.flags.contains(.inactive) && state == .established {
+            realServers[rs].inactiveConnections &-= 1
+            realServers[rs].activeConnections &+= 1
+            table[h].flags.remove(.inactive)
+        }
+        table[h].state = state
+        table[h].timeout = timeouts[state]
+        // The caller sets the new expiry; re-file so a shorter timeout is not found late.
+        table[h].expires = 0
+        table.rearm(h)
+    }
+
+    /// Expires connection `h` (IPVS ip_vs_conn_expire). Returns false, after re-arming it,
+    /// for a template that still controls connections.
+    func expireConnection(_ t: inout ConnectionTable, _ h: ConnectionHandle, now: UInt64) -> Bool {
+        let c = t[h]
+        if c.flags.contains(.template) && c.controlled > 0 {
+            t[h].expires = now &+ UInt64(c.timeout) * 1_000_000_000
+            return false
+        }
+        if c.template != 0 && t[c.template].controlled > 0 { t[c.template].controlled -= 1 }
+        unbind(Int(c.realServer), template: c.flags.contains(.template), inactive: c.flags.contains(.inactive))
+        if c.method == .fullNAT && !c.flags.contains(.template) {
+            localPools[Int(c.localPool)].pool.release(c.localPort)
+        }
+        t.remove(h)
+        return true
+    }
+}

@@ -1,0 +1,273 @@
+import Wire
+
+extension Director {
+    /// Runs one received frame through the director and says what to do with it.
+    ///
+    /// The frame is rewritten in place (and may move within `packet` for encapsulation:
+    /// read `packet.offset`/`length` again). Never traps, never allocates: malformed input
+    /// becomes `.drop(reason)` and bumps that reason's counter.
+    public func process(_ packet: inout PacketBuffer, now: UInt64) -> Verdict {
+        framesReceived &+= 1
+        lastEvent = PacketEvent()
+        if now >> ConnectionTable.tickShift > table.wheelTick { expire(now: now) }
+        let verdict = classify(&packet, now: now)
+        switch verdict {
+        case .forward: framesForwarded &+= 1
+        case .answer: framesAnswered &+= 1
+        case .pass(let r): passCounters[Int(r.rawValue)] &+= 1
+        case .drop(let r): dropCounters[Int(r.rawValue)] &+= 1
+        }
+        return verdict
+    }
+
+    // MARK: Layer 2 and 3
+
+    @inline(__always)
+    func classify(_ packet: inout PacketBuffer, now: UInt64) -> Verdict {
+        let eth: EthernetFrame
+        do { eth = try EthernetFrame(packet.frame, length: packet.length) } catch {
+            return .drop(error == .truncated ? .frameTruncated : .tooManyVLANTags)
+        }
+        switch eth.etherType {
+        case EtherType.ipv4: return classifyIPv4(eth, &packet, now: now)
+        case EtherType.ipv6: return classifyIPv6(eth, &packet, now: now)
+        case EtherType.arp: return answerARP(eth, &packet)
+        default: return .pass(.notIP)
+        }
+    }
+
+    @inline(__always)
+    func classifyIPv4(_ eth: EthernetFrame, _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
+        let ip: IPv4Packet
+        do { ip = try IPv4Packet(eth.payload, length: eth.payloadLength) } catch {
+            switch error {
+            case .badVersion: return .drop(.ipv4BadVersion)
+            case .badHeaderLength: return .drop(.ipv4BadHeaderLength)
+            case .badTotalLength: return .drop(.ipv4BadTotalLength)
+            default: return .drop(.ipv4Truncated)
+            }
+        }
+        guard ip.isChecksumValid else { return .drop(.ipv4BadChecksum) }
+        var p = ParsedPacket(
+            l2Length: eth.headerLength, l3: ip.base, l3Length: ip.totalLength, isIPv6: false,
+            proto: ip.protocol, l4: ip.payload, l4Length: ip.payloadLength,
+            source: ip.sourceAddress, destination: ip.destinationAddress,
+            hasTransportHeader: ip.carriesTransportHeader, isFragment: ip.isFragment,
+            fragmentID: UInt32(ip.identification))
+        return classifyTransport(&p, eth, &packet, now: now)
+    }
+
+    @inline(__always)
+    func classifyIPv6(_ eth: EthernetFrame, _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
+        let ip: IPv6Packet
+        do { ip = try IPv6Packet(eth.payload, length: eth.payloadLength) } catch {
+            switch error {
+            case .badVersion: return .drop(.ipv6BadVersion)
+            case .badTotalLength: return .drop(.ipv6BadTotalLength)
+            case .badExtensionHeader: return .drop(.ipv6BadExtensionHeader)
+            default: return .drop(.ipv6Truncated)
+            }
+        }
+        var p = ParsedPacket(
+            l2Length: eth.headerLength, l3: ip.base, l3Length: ip.totalLength, isIPv6: true,
+            proto: ip.upperProtocol, l4: ip.upper, l4Length: ip.upperLength,
+            source: ip.source, destination: ip.destination,
+            hasTransportHeader: ip.carriesTransportHeader, isFragment: ip.isFragment,
+            fragmentID: ip.fragmentIdentification)
+        return classifyTransport(&p, eth, &packet, now: now)
+    }
+
+    // MARK: Layer 4
+
+    @inline(__always)
+    func classifyTransport(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
+                           now: UInt64) -> Verdict {
+        switch p.proto {
+        case IPProtocolNumber.tcp:
+            if p.hasTransportHeader {
+                let tcp: TCPSegment
+                do { tcp = try TCPSegment(p.l4, length: p.l4Length) } catch {
+                    return .drop(error == .truncated ? .tcpTruncated : .tcpBadHeaderLength)
+                }
+                p.sourcePort = tcp.sourcePort
+                p.destinationPort = tcp.destinationPort
+                p.tcpFlags = tcp.flags
+            }
+        case IPProtocolNumber.udp:
+            if p.hasTransportHeader {
+                // A first fragment holds only part of the datagram the UDP length describes.
+                if p.isFragment {
+                    guard p.l4Length >= UDPDatagram.headerLength else { return .drop(.udpTruncated) }
+                } else {
+                    do { _ = try UDPDatagram(p.l4, length: p.l4Length) } catch {
+                        return .drop(error == .truncated ? .udpTruncated : .udpBadLength)
+                    }
+                }
+                p.sourcePort = UInt16(bigEndian: p.l4.loadUnaligned(fromByteOffset: UDPDatagram.Offset.sourcePort, as: UInt16.self))
+                p.destinationPort = UInt16(bigEndian: p.l4.loadUnaligned(fromByteOffset: UDPDatagram.Offset.destinationPort, as: UInt16.self))
+            }
+        case IPProtocolNumber.icmp where !p.isIPv6, IPProtocolNumber.icmpv6 where p.isIPv6:
+            guard p.hasTransportHeader else { return .pass(.icmpNotRelated) }
+            return handleICMP(&p, eth, &packet, now: now)
+        default:
+            if virtualAddresses.contains(p.destination) { return .drop(.unsupportedProtocol) }
+            return .pass(.notForDirector)
+        }
+        guard let proto = p.transport else { return .pass(.notForDirector) }
+        guard p.hasTransportHeader else { return forwardLaterFragment(&p, eth, &packet, proto, now: now) }
+
+        let bucket = table.bucket(proto, source: p.source, sourcePort: p.sourcePort,
+                                  destination: p.destination, destinationPort: p.destinationPort)
+        var h = table.lookupIn(bucket: bucket, proto, client: p.source, clientPort: p.sourcePort,
+                               virtual: p.destination, virtualPort: p.destinationPort)
+        if h != 0 && !isLive(h, now: now, newTCPConnection: proto == .tcp && isNewTCPConnection(p.tcpFlags)) {
+            h = 0
+        }
+        if h != 0 {
+            rememberFirstFragment(p, h, now: now)
+            return fromClient(h, &p, eth, &packet, now: now)
+        }
+        if hasReplyMethods {
+            let o = table.lookupOut(bucket: bucket, proto, realServer: p.source, realPort: p.sourcePort,
+                                    replyDestination: p.destination, replyPort: p.destinationPort)
+            if o != 0 && isLive(o, now: now, newTCPConnection: false) {
+                rememberFirstFragment(p, o, now: now)
+                return fromRealServer(o, &p, eth, &packet, now: now)
+            }
+        }
+        return newConnection(&p, eth, &packet, proto, now: now)
+    }
+
+    /// IPVS `is_new_conn`: a SYN without ACK, RST or FIN (ip_vs_core.c).
+    @inline(__always)
+    func isNewTCPConnection(_ flags: TCPFlags) -> Bool {
+        flags.contains(.syn) && flags.isDisjoint(with: [.ack, .rst, .fin])
+    }
+
+    /// Whether a connection found by lookup still stands: a connection past its expiry is
+    /// expired now, as its timer would have done; with IPVS's conn_reuse_mode 1, a new SYN
+    /// on a TIME_WAIT or CLOSE connection that no template controls expires it so the SYN is
+    /// scheduled afresh (`is_new_conn_expected`, ip_vs_core.c).
+    @inline(__always)
+    func isLive(_ h: ConnectionHandle, now: UInt64, newTCPConnection: Bool) -> Bool {
+        let c = table[h]
+        var stale = c.expires <= now
+        if !stale && newTCPConnection && c.template == 0 && (c.state == .timeWait || c.state == .close) {
+            stale = true
+        }
+        guard stale else { return true }
+        _ = expireConnection(&table, h, now: now)
+        return false
+    }
+
+    @inline(__always)
+    func rememberFirstFragment(_ p: ParsedPacket, _ h: ConnectionHandle, now: UInt64) {
+        if p.isFragment { fragments.remember(p.source, p.destination, p.fragmentID, p.proto, connection: h, now: now) }
+    }
+
+    /// A non-first fragment: it has no ports, so it follows its datagram's first fragment.
+    func forwardLaterFragment(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
+                              _ proto: TransportProtocol, now: UInt64) -> Verdict {
+        let h = fragments.connection(p.source, p.destination, p.fragmentID, p.proto, now: now)
+        guard h != 0, table[h].flags.contains(.inUse), table[h].proto == proto else {
+            if virtualAddresses.contains(p.destination) || localAddressIndex[p.destination] != nil {
+                return .drop(.fragmentWithoutConnection)
+            }
+            return .pass(.notForDirector)
+        }
+        let c = table[h]
+        if c.clientAddress == p.source && c.virtualAddress == p.destination {
+            return fromClient(h, &p, eth, &packet, now: now)
+        }
+        return fromRealServer(h, &p, eth, &packet, now: now)
+    }
+
+    // MARK: Known connections
+
+    /// A packet from the client side of connection `h`.
+    func fromClient(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
+                    _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
+        let before = table[h].state
+        if p.hasTransportHeader && table[h].proto == .tcp, let flagClass = TCPFlagClass(p.tcpFlags) {
+            let direction: TCPDirection = table[h].flags.contains(.noOutput) ? .inputOnly : .input
+            setState(h, TCPStateTable.next(before, direction, flagClass))
+        }
+        table[h].expires = now &+ timeoutNanos[Int(table[h].state.rawValue)]
+        let c = table[h]
+        lastEvent.direction = .fromClient
+        lastEvent.connection = h
+        lastEvent.realServer = Int(c.realServer)
+        lastEvent.stateBefore = before
+        lastEvent.stateAfter = c.state
+        let rs = Int(c.realServer)
+        realServerStats[rs].packetsIn &+= 1
+        realServerStats[rs].bytesIn &+= UInt64(p.l3Length)
+
+        guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
+        let verdict: Verdict
+        switch c.method {
+        case .directRouting: verdict = transmitDirectRouting(&p, eth, realServer: rs)
+        case .nat: verdict = transmitNAT(&p, eth, c, realServer: rs)
+        case .fullNAT: verdict = transmitFullNAT(&p, eth, c, realServer: rs)
+        case .tunnel: verdict = transmitTunnel(&p, eth, &packet, realServer: rs)
+        }
+        finishChecksum(&p, &packet)
+        return verdict
+    }
+
+    /// A reply from the real server of NAT or FullNAT connection `h`.
+    func fromRealServer(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
+                        _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
+        let before = table[h].state
+        if p.hasTransportHeader && table[h].proto == .tcp, let flagClass = TCPFlagClass(p.tcpFlags) {
+            setState(h, TCPStateTable.next(before, .output, flagClass))
+        }
+        table[h].expires = now &+ timeoutNanos[Int(table[h].state.rawValue)]
+        let c = table[h]
+        lastEvent.direction = .fromRealServer
+        lastEvent.connection = h
+        lastEvent.realServer = Int(c.realServer)
+        lastEvent.stateBefore = before
+        lastEvent.stateAfter = c.state
+        let rs = Int(c.realServer)
+        realServerStats[rs].packetsOut &+= 1
+        realServerStats[rs].bytesOut &+= UInt64(p.l3Length)
+
+        guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
+        let verdict = c.method == .fullNAT ? transmitFullNATReply(&p, eth, c) : transmitNATReply(&p, eth, c)
+        finishChecksum(&p, &packet)
+        return verdict
+    }
+
+    @inline(__always)
+    func finishChecksum(_ p: inout ParsedPacket, _ packet: inout PacketBuffer) {
+        if packet.checksumPartial {
+            p.fillL4Checksum()
+            packet.checksumPartial = false
+        }
+    }
+
+    // MARK: Layer 2 helpers shared by the forwarding methods
+
+    /// Addresses the frame to a real server's next hop; false when its MAC is unknown.
+    @inline(__always)
+    func addressToRealServer(_ eth: EthernetFrame, realServer rs: Int) -> Int? {
+        let hop = realServerRoute[rs]
+        guard hop.resolved else { return nil }
+        eth.destination = hop.mac
+        eth.source = interfaceMAC(hop.interface)
+        return hop.interface
+    }
+
+    /// Addresses the frame back to the client side peer the connection came from.
+    @inline(__always)
+    func addressToClient(_ eth: EthernetFrame, _ c: Connection) -> Int {
+        let i = Int(c.ingressInterface)
+        eth.destination = c.clientMAC
+        eth.source = interfaceMAC(i)
+        return i
+    }
+
+    @inline(__always)
+    func interfaceMAC(_ i: Int) -> MACAddress { i < interfaceMACs.count ? interfaceMACs[i] : .zero }
+}

@@ -1,0 +1,259 @@
+import Wire
+
+/// The director: one worker's connection table, services and counters, and the per-frame
+/// `process` that turns a received frame into a `Verdict`.
+///
+/// Pure and deterministic: no syscalls, no clock of its own (every call passes `now`, in
+/// nanoseconds of a monotonic clock), no allocation per frame. Several workers each own a
+/// `Director`; nothing here is shared between them.
+public final class Director {
+    public let config: DirectorConfig
+    public let timeouts: TimeoutTable
+    /// Timeouts in nanoseconds, indexed by `ConnectionState.rawValue`.
+    @usableFromInline let timeoutNanos: [UInt64]
+
+    public internal(set) var table: ConnectionTable
+
+    // Services, flattened: service i owns real servers [serviceStart[i], serviceStart[i] + count).
+    @usableFromInline var services: [ServiceRuntime]
+    @usableFromInline var serviceIndex: [ServiceKey: Int]
+    /// Addresses that are VIPs of some service (ARP answers, new-connection gate).
+    @usableFromInline var virtualAddresses: Set<IPAddress>
+    /// Every FullNAT local address, mapped to its port pool.
+    @usableFromInline var localAddressIndex: [IPAddress: Int]
+    @usableFromInline var localPools: [LocalPortPoolBox]
+    /// Some real server uses NAT or FullNAT, so unknown packets are also probed as replies.
+    @usableFromInline var hasReplyMethods = false
+
+    @usableFromInline let realServers: UnsafeMutablePointer<RealServer>
+    @usableFromInline let realServerStats: UnsafeMutablePointer<TrafficStats>
+    @usableFromInline let realServerService: UnsafeMutablePointer<UInt16>
+    @usableFromInline let realServerRoute: UnsafeMutablePointer<NextHop>
+    public let realServerCount: Int
+
+    // Interfaces as trivial arrays, so the data path reads them without retain traffic.
+    @usableFromInline let interfaceMACs: [MACAddress]
+    @usableFromInline let interfaceMTUs: [Int]
+    /// The first IPv4 address of each interface (IPIP outer source), or .zero.
+    @usableFromInline let interfaceIPv4: [IPAddress]
+
+    @usableFromInline let dropCounters: UnsafeMutablePointer<UInt64>
+    @usableFromInline let passCounters: UnsafeMutablePointer<UInt64>
+    public internal(set) var framesReceived: UInt64 = 0
+    public internal(set) var framesForwarded: UInt64 = 0
+    public internal(set) var framesAnswered: UInt64 = 0
+
+    /// The outer IPv4 identification for IPIP; a counter, as the kernel's is per destination.
+    @usableFromInline var tunnelIdentification: UInt16 = 0
+
+    /// Fragment tracking: maps (source, destination, protocol, fragment ID) of a datagram
+    /// whose first fragment hit a connection to that connection, so later fragments follow.
+    @usableFromInline var fragments: FragmentCache
+
+    /// Why the last persistent scheduling attempt failed (set only on failure).
+    @usableFromInline var lastPersistentFailure: DropReason = .noDestinationAvailable
+
+    /// What happened to the last frame, for `lvsd replay --trace` and tests.
+    public internal(set) var lastEvent = PacketEvent()
+
+    /// - Parameters:
+    ///   - config: services, interfaces, static neighbours and timeouts.
+    ///   - capacity: connection table size (IPVS's default table holds 4096 buckets; a
+    ///     director here preallocates every entry: 1,000,000 by default, ~128 MB).
+    ///   - hashSeed: keys the connection hash; pass a random value in production.
+    ///   - now: the clock reading at start.
+    public init(config: DirectorConfig, capacity: Int = 1_000_000, hashSeed: UInt64 = 0x5157_4C56_535F_5345,
+                now: UInt64 = 0) {
+        self.config = config
+        self.timeouts = config.timeouts
+        self.timeoutNanos = config.timeouts.seconds.map { UInt64($0) * 1_000_000_000 }
+        self.table = ConnectionTable(capacity: capacity, seed: hashSeed, now: now)
+        self.fragments = FragmentCache()
+        let interfaces = config.interfaces.isEmpty ? [InterfaceConfig(name: "none", mac: .zero)] : config.interfaces
+        interfaceMACs = interfaces.map(\.mac)
+        interfaceMTUs = interfaces.map(\.mtu)
+        interfaceIPv4 = interfaces.map { $0.addresses.first(where: \.isIPv4) ?? .zero }
+
+        let total = config.services.reduce(0) { $0 + $1.realServers.count }
+        realServerCount = total
+        realServers = .allocate(capacity: max(total, 1))
+        realServerStats = .allocate(capacity: max(total, 1))
+        realServerStats.initialize(repeating: TrafficStats(), count: max(total, 1))
+        realServerService = .allocate(capacity: max(total, 1))
+        realServerRoute = .allocate(capacity: max(total, 1))
+        realServerRoute.initialize(repeating: NextHop(), count: max(total, 1))
+        dropCounters = .allocate(capacity: DropReason.allCases.count)
+        dropCounters.initialize(repeating: 0, count: DropReason.allCases.count)
+        passCounters = .allocate(capacity: PassReason.allCases.count)
+        passCounters.initialize(repeating: 0, count: PassReason.allCases.count)
+
+        services = []
+        serviceIndex = [:]
+        virtualAddresses = []
+        localAddressIndex = [:]
+        localPools = []
+        var next = 0
+        for (si, svc) in config.services.enumerated() {
+            for (k, rs) in svc.realServers.enumerated() {
+                (realServers + next + k).initialize(to: RealServer(rs))
+                realServerService[next + k] = UInt16(si)
+            }
+            var lips: [Int] = []
+            for lip in svc.localAddresses {
+                if let existing = localAddressIndex[lip] {
+                    lips.append(existing)
+                } else {
+                    localAddressIndex[lip] = localPools.count
+                    lips.append(localPools.count)
+                    localPools.append(LocalPortPoolBox(address: lip))
+                }
+            }
+            let pool = RealServerPool(base: realServers + next, count: svc.realServers.count)
+            services.append(ServiceRuntime(
+                config: svc, firstRealServer: next, realServerCount: svc.realServers.count,
+                scheduler: SchedulerInstance(kind: svc.scheduler, pool: pool, flags: svc.schedulerFlags),
+                localPools: lips))
+            serviceIndex[svc.key] = si
+            virtualAddresses.insert(svc.key.address)
+            next += svc.realServers.count
+        }
+        hasReplyMethods = config.services.contains { $0.realServers.contains { $0.method.repliesTraverseDirector } }
+        for n in config.neighbours { setNeighbour(n.address, mac: n.mac, interface: n.interface) }
+    }
+
+    deinit {
+        realServers.deinitialize(count: realServerCount)
+        realServers.deallocate()
+        realServerStats.deallocate()
+        realServerService.deallocate()
+        realServerRoute.deallocate()
+        dropCounters.deallocate()
+        passCounters.deallocate()
+    }
+
+    // MARK: Neighbours
+
+    /// Records where `address` lives (its MAC and interface); every real server with that
+    /// address uses it from the next packet on. The live engine calls this from ARP/ND.
+    public func setNeighbour(_ address: IPAddress, mac: MACAddress, interface: Int) {
+        for i in 0..<realServerCount where realServers[i].address == address {
+            realServerRoute[i] = NextHop(mac: mac, interface: interface, resolved: true)
+        }
+    }
+
+    // MARK: Counters and inspection
+
+    public func count(_ reason: DropReason) -> UInt64 { dropCounters[Int(reason.rawValue)] }
+    public func count(_ reason: PassReason) -> UInt64 { passCounters[Int(reason.rawValue)] }
+    public var framesDropped: UInt64 { DropReason.allCases.reduce(0) { $0 + count($1) } }
+    public var framesPassed: UInt64 { PassReason.allCases.reduce(0) { $0 + count($1) } }
+
+    /// The service's real servers with their live counters.
+    public func realServers(ofService key: ServiceKey) -> [RealServer] {
+        guard let si = serviceIndex[key] else { return [] }
+        let s = services[si]
+        return (0..<s.realServerCount).map { realServers[s.firstRealServer + $0] }
+    }
+
+    /// Traffic counters of one real server (IPVS `ip_vs_stats` of a dest).
+    public func stats(ofService key: ServiceKey, realServer index: Int) -> TrafficStats {
+        guard let si = serviceIndex[key] else { return TrafficStats() }
+        return realServerStats[services[si].firstRealServer + index]
+    }
+
+    /// The global index of a service's real server, as `Connection.realServer` holds it.
+    public func realServerIndex(service key: ServiceKey, address: IPAddress, port: UInt16) -> Int? {
+        guard let si = serviceIndex[key] else { return nil }
+        let s = services[si]
+        return (s.firstRealServer..<(s.firstRealServer + s.realServerCount)).first {
+            realServers[$0].address == address && realServers[$0].port == port
+        }
+    }
+
+    public func realServer(at index: Int) -> RealServer { realServers[index] }
+
+    /// Changes a real server's weight (`ipvsadm -e ... -w N`); the scheduler's tables are
+    /// rebuilt here, off the packet path. Weight 0 quiesces the server.
+    public func setWeight(_ weight: Int32, service key: ServiceKey, realServer index: Int) {
+        guard let si = serviceIndex[key], index < services[si].realServerCount else { return }
+        realServers[services[si].firstRealServer + index].weight = weight
+        rebuildScheduler(si)
+    }
+
+    /// Marks a real server removed (`ipvsadm -d`): no new connections; existing ones finish.
+    public func removeRealServer(service key: ServiceKey, realServer index: Int) {
+        guard let si = serviceIndex[key], index < services[si].realServerCount else { return }
+        realServers[services[si].firstRealServer + index].isRemoved = true
+        rebuildScheduler(si)
+    }
+
+    func rebuildScheduler(_ si: Int) {
+        let s = services[si]
+        let pool = RealServerPool(base: realServers + s.firstRealServer, count: s.realServerCount)
+        services[si].scheduler = SchedulerInstance(kind: s.config.scheduler, pool: pool, flags: s.config.schedulerFlags)
+    }
+
+    /// Every live connection and template, for listings (`ipvsadm -L -c`).
+    public func connections() -> [Connection] {
+        var out: [Connection] = []
+        table.forEach { _, c in out.append(c) }
+        return out
+    }
+
+    /// Expires everything due at `now` without a packet (the live engine calls this on idle).
+    public func expire(now: UInt64) {
+        table.advance(to: now) { t, h in self.expireConnection(&t, h, now: now) }
+    }
+}
+
+/// Where a real server's packets go: its (or its gateway's) MAC and the interface.
+public struct NextHop: Sendable, Hashable {
+    public var mac: MACAddress = .zero
+    public var interface: Int = 0
+    public var resolved = false
+}
+
+/// IPVS-style traffic counters (`struct ip_vs_kstats`): connections, packets and bytes in
+/// (client → real server) and out (real server → client, NAT/FullNAT only).
+public struct TrafficStats: Sendable, Hashable {
+    public var connections: UInt64 = 0
+    public var packetsIn: UInt64 = 0
+    public var packetsOut: UInt64 = 0
+    public var bytesIn: UInt64 = 0
+    public var bytesOut: UInt64 = 0
+    public init() {}
+}
+
+/// One service's run-time state.
+@usableFromInline
+struct ServiceRuntime {
+    var config: VirtualServiceConfig
+    var firstRealServer: Int
+    var realServerCount: Int
+    var scheduler: SchedulerInstance
+    /// Indices into the director's local port pools (FullNAT), used round-robin.
+    var localPools: [Int]
+    var nextLocalPool = 0
+    var stats = TrafficStats()
+}
+
+/// A non-copyable pool in a class box so an array of them can be mutated in place.
+@usableFromInline
+final class LocalPortPoolBox {
+    var pool: LocalPortPool
+    init(address: IPAddress) { pool = LocalPortPool(address: address) }
+}
+
+/// What the director did with the last frame, for tracing and tests.
+public struct PacketEvent: Sendable, Hashable {
+    public enum Direction: Sendable, Hashable { case none, fromClient, fromRealServer, icmpFromClientSide, icmpFromRealServerSide }
+    public var direction: Direction = .none
+    public var connection: ConnectionHandle = 0
+    public var newConnection = false
+    /// A persistence template placed this connection.
+    public var viaTemplate = false
+    public var realServer: Int = -1
+    public var stateBefore: ConnectionState = .none
+    public var stateAfter: ConnectionState = .none
+    public init() {}
+}

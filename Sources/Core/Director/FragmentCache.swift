@@ -1,0 +1,43 @@
+import Wire
+
+/// Remembers which connection the first fragment of a datagram belonged to, so the later
+/// fragments (which carry no ports) follow it. Direct-mapped and fixed-size: a collision
+/// overwrites the older datagram, whose remaining fragments then drop as
+/// `fragmentWithoutConnection`, the same outcome as a director that does not track.
+@usableFromInline
+struct FragmentCache {
+    struct Entry {
+        var source: IPAddress = .zero
+        var destination: IPAddress = .zero
+        var identification: UInt32 = 0
+        var proto: UInt8 = 0
+        var connection: ConnectionHandle = 0
+        var expires: UInt64 = 0
+    }
+    static let size = 4096
+    /// RFC 791's reassembly timer upper bound (15 s suggested, 30 s common in stacks).
+    static let lifetime: UInt64 = 30_000_000_000
+    var entries: [Entry] = Array(repeating: Entry(), count: FragmentCache.size)
+
+    @inline(__always)
+    static func index(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: UInt8) -> Int {
+        var h = (source.low ^ destination.low &* 0x9E37_79B9_7F4A_7C15) ^ (source.high &+ destination.high)
+        h ^= UInt64(id) &* 0xBF58_476D_1CE4_E5B9 ^ UInt64(proto)
+        h ^= h >> 29
+        return Int(truncatingIfNeeded: h) & (size - 1)
+    }
+
+    mutating func remember(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: UInt8,
+                           connection: ConnectionHandle, now: UInt64) {
+        entries[Self.index(source, destination, id, proto)] = Entry(
+            source: source, destination: destination, identification: id, proto: proto,
+            connection: connection, expires: now + Self.lifetime)
+    }
+
+    func connection(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: UInt8, now: UInt64) -> ConnectionHandle {
+        let e = entries[Self.index(source, destination, id, proto)]
+        guard e.connection != 0, e.expires > now, e.identification == id, e.proto == proto,
+              e.source == source, e.destination == destination else { return 0 }
+        return e.connection
+    }
+}

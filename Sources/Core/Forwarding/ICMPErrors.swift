@@ -1,0 +1,146 @@
+import Wire
+
+/// ICMP and ICMPv6 errors about balanced connections (IPVS ip_vs_in_icmp / ip_vs_out_icmp
+/// and ip_vs_nat_icmp, net/netfilter/ipvs/ip_vs_core.c).
+///
+/// An error quotes the datagram that provoked it, so the connection is found through the
+/// quote, with the quote's tuple reversed:
+/// - from the client side, the quote is a reply the director (NAT/FullNAT) or a real
+///   server (DR/TUN) sent as VIP:vport → client: the in-hash finds it, and the error goes
+///   on to the real server, translated for NAT/FullNAT, by the connection's method otherwise;
+/// - from the real-server side, the quote is a packet the director sent toward the real
+///   server (CIP|LIP:port → RIP:rport): the out-hash finds it, and the error goes back to
+///   the client as if the VIP had sent it.
+/// Both the outer and the quoted headers are translated; the quoted IP checksum and, when
+/// the quote reaches it, the quoted transport checksum are kept right, and the ICMP
+/// checksum is recomputed over the whole message.
+extension Director {
+    func handleICMP(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
+                    now: UInt64) -> Verdict {
+        let type: UInt8
+        let isError: Bool
+        let isEcho: Bool
+        if p.isIPv6 {
+            guard let m = try? ICMPv6Message(p.l4, length: p.l4Length) else { return .drop(.icmpTruncated) }
+            type = m.type
+            // Neighbour discovery and the rest of the informational types are the host's.
+            isError = m.isError
+            isEcho = type == ICMPv6Message.Kind.echoRequest
+        } else {
+            guard let m = try? ICMPv4Message(p.l4, length: p.l4Length) else { return .drop(.icmpTruncated) }
+            type = m.type
+            isError = m.isError
+            isEcho = type == ICMPv4Message.Kind.echoRequest
+        }
+        if isEcho && virtualAddresses.contains(p.destination) && !p.isFragment {
+            return answerEcho(p, eth, &packet)
+        }
+        guard isError, var q = quotedPacket(p) else { return .pass(.icmpNotRelated) }
+        guard let proto = q.transport else { return .pass(.icmpNotRelated) }
+
+        let inBucket = table.bucket(proto, source: q.destination, sourcePort: q.destinationPort,
+                                    destination: q.source, destinationPort: q.sourcePort)
+        let inH = table.lookupIn(bucket: inBucket, proto, client: q.destination, clientPort: q.destinationPort,
+                                 virtual: q.source, virtualPort: q.sourcePort)
+        if inH != 0 {
+            return relayFromClientSide(inH, &p, &q, eth, &packet)
+        }
+        if hasReplyMethods {
+            let outBucket = table.bucket(proto, source: q.destination, sourcePort: q.destinationPort,
+                                         destination: q.source, destinationPort: q.sourcePort)
+            let outH = table.lookupOut(bucket: outBucket, proto, realServer: q.destination, realPort: q.destinationPort,
+                                       replyDestination: q.source, replyPort: q.sourcePort)
+            if outH != 0 {
+                return relayFromRealServerSide(outH, &p, &q, eth)
+            }
+        }
+        return .pass(.icmpNotRelated)
+    }
+
+    /// The datagram quoted after the 8-byte ICMP header, if it holds IP and transport ports.
+    func quotedPacket(_ p: ParsedPacket) -> ParsedPacket? {
+        let base = p.l4 + ICMPv4Message.headerLength
+        let length = p.l4Length - ICMPv4Message.headerLength
+        var q: ParsedPacket
+        if p.isIPv6 {
+            guard let ip = try? IPv6Packet(quoted: base, length: length) else { return nil }
+            q = ParsedPacket(l2Length: 0, l3: base, l3Length: ip.totalLength, isIPv6: true, proto: ip.upperProtocol,
+                             l4: ip.upper, l4Length: length - ip.upperOffset, source: ip.source,
+                             destination: ip.destination, hasTransportHeader: true, isFragment: false, fragmentID: 0)
+        } else {
+            guard let ip = try? IPv4Packet(quoted: base, length: length), ip.carriesTransportHeader else { return nil }
+            q = ParsedPacket(l2Length: 0, l3: base, l3Length: ip.totalLength, isIPv6: false, proto: ip.protocol,
+                             l4: ip.payload, l4Length: length - ip.headerLength, source: ip.sourceAddress,
+                             destination: ip.destinationAddress, hasTransportHeader: true, isFragment: false,
+                             fragmentID: 0)
+        }
+        guard q.l4Length >= 4 else { return nil }
+        q.sourcePort = UInt16(bigEndian: q.l4.loadUnaligned(fromByteOffset: 0, as: UInt16.self))
+        q.destinationPort = UInt16(bigEndian: q.l4.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+        return q
+    }
+
+    /// An error from the client side about a reply: on to the real server.
+    func relayFromClientSide(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ q: inout ParsedPacket,
+                             _ eth: EthernetFrame, _ packet: inout PacketBuffer) -> Verdict {
+        let c = table[h]
+        let rs = Int(c.realServer)
+        lastEvent.direction = .icmpFromClientSide
+        lastEvent.connection = h
+        lastEvent.realServer = rs
+        lastEvent.stateBefore = c.state
+        lastEvent.stateAfter = c.state
+        guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
+        switch c.method {
+        case .directRouting:
+            return transmitDirectRouting(&p, eth, realServer: rs)
+        case .tunnel:
+            return transmitTunnel(&p, eth, &packet, realServer: rs)
+        case .nat, .fullNAT:
+            guard let out = addressToRealServer(eth, realServer: rs) else { return .drop(.neighbourUnresolved) }
+            p.setDestination(c.destinationAddress)
+            q.setSource(c.destinationAddress)
+            q.setSourcePort(c.destinationPort)
+            if c.method == .fullNAT {
+                p.setSource(c.localAddress)
+                q.setDestination(c.localAddress)
+                q.setDestinationPort(c.localPort)
+            }
+            fillICMPChecksum(p)
+            return .forward(interface: out)
+        }
+    }
+
+    /// An error from the real-server side about a packet sent to it: back to the client.
+    func relayFromRealServerSide(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ q: inout ParsedPacket,
+                                 _ eth: EthernetFrame) -> Verdict {
+        let c = table[h]
+        lastEvent.direction = .icmpFromRealServerSide
+        lastEvent.connection = h
+        lastEvent.realServer = Int(c.realServer)
+        lastEvent.stateBefore = c.state
+        lastEvent.stateAfter = c.state
+        guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
+        p.setSource(c.virtualAddress)
+        q.setDestination(c.virtualAddress)
+        q.setDestinationPort(c.virtualPort)
+        if c.method == .fullNAT {
+            p.setDestination(c.clientAddress)
+            q.setSource(c.clientAddress)
+            q.setSourcePort(c.clientPort)
+        }
+        fillICMPChecksum(p)
+        return .forward(interface: addressToClient(eth, c))
+    }
+
+    func fillICMPChecksum(_ p: ParsedPacket) {
+        if p.isIPv6 {
+            guard let m = try? ICMPv6Message(p.l4, length: p.l4Length) else { return }
+            m.fillChecksum(pseudoHeaderSum: Checksum.pseudoHeaderIPv6(
+                source: p.source, destination: p.destination, nextHeader: IPProtocolNumber.icmpv6, length: p.l4Length))
+        } else {
+            guard let m = try? ICMPv4Message(p.l4, length: p.l4Length) else { return }
+            m.fillChecksum()
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Wire
+
+/// TUN, `-i` (LVS-TUN): the client's IPv4 datagram, untouched, inside an outer IPv4 header
+/// from the director to the real server (IP-in-IP, RFC 2003). The real server decapsulates
+/// and answers the client directly.
+///
+/// As ip_vs_tunnel_xmit does (net/netfilter/ipvs/ip_vs_xmit.c): the outer header copies the
+/// inner TOS and DF bit, and a datagram that no longer fits the egress MTU with DF set is
+/// answered with ICMP fragmentation-needed carrying MTU − 20 (RFC 1191), so the client's
+/// path MTU discovery shrinks its segments.
+extension Director {
+    func transmitTunnel(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
+                        realServer rs: Int) -> Verdict {
+        guard !p.isIPv6 else { return .drop(.tunnelIPv6Unsupported) }
+        let hop = realServerRoute[rs]
+        guard hop.resolved else { return .drop(.neighbourUnresolved) }
+        let out = hop.interface
+        let source = out < interfaceIPv4.count ? interfaceIPv4[out] : .zero
+        guard source != .zero else { return .drop(.tunnelSourceUnavailable) }
+        let mtu = out < interfaceMTUs.count ? interfaceMTUs[out] : 1500
+        let inner = p.ipv4
+        if p.l3Length + IPIP.overhead > mtu {
+            guard inner.dontFragment else { return .drop(.tunnelFragmentationUnsupported) }
+            return answerFragmentationNeeded(p, eth, &packet, mtu: mtu - IPIP.overhead)
+        }
+        guard packet.offset >= IPIP.overhead else { return .drop(.noRoom) }
+
+        // Slide the Ethernet header (tags included) 20 bytes toward the head; the outer
+        // IPv4 header fills the gap. Ethernet padding after the inner datagram is dropped.
+        let l2 = p.l2Length
+        let oldStart = packet.frame
+        packet.offset -= IPIP.overhead
+        packet.length = l2 + IPIP.overhead + p.l3Length
+        // Safety: both ranges lie inside the buffer; copyMemory is a memmove.
+        packet.frame.copyMemory(from: oldStart, byteCount: l2)
+        let outer = packet.frame + l2
+        tunnelIdentification &+= 1
+        IPv4Packet.emit(into: outer, typeOfService: inner.typeOfService, totalLength: p.l3Length + IPIP.overhead,
+                        identification: tunnelIdentification,
+                        flagsFragment: inner.dontFragment ? IPv4Packet.Flag.dontFragment : 0,
+                        timeToLive: 64, protocol: IPProtocolNumber.ipip,
+                        source: source.ipv4, destination: realServers[rs].address.ipv4)
+        do {
+            let moved = try EthernetFrame(packet.frame, length: packet.length)
+            moved.destination = hop.mac
+            moved.source = interfaceMAC(out)
+        } catch {
+            return .drop(.noRoom)  // unreachable: the header was valid before it moved
+        }
+        return .forward(interface: out)
+    }
+}
