@@ -50,7 +50,12 @@ struct RulesCommandLine: Sendable {
                 throw location.error(unknownOptionMessage(token.text), at: token)
             }
             guard let option = candidates.first(where: { rules[$0.slot] != nil }) else {
-                let shown = candidates.count == 1 ? "'\(nameText)' (\(candidates[0].displayName))" : "'\(nameText)'"
+                // Name the other spelling too, unless the letter is ambiguous (`-b`).
+                var shown = "'\(nameText)'"
+                if candidates.count == 1 {
+                    let option = candidates[0]
+                    shown += nameText.hasPrefix("--") ? " (-\(option.shortName))" : " (--\(option.longName))"
+                }
                 throw location.error("option \(shown) cannot be used with \(command.displayName)", at: token)
             }
             if let previous = line.uses[option.slot] {

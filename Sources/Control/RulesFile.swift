@@ -29,7 +29,8 @@ public enum RulesFile {
     public static func parse(_ text: String, file: String) throws(ConfigError) -> DirectorConfig {
         var builder = RulesBuilder()
         var lineNumber = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift, so it needs naming to split DOS files.
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             lineNumber += 1
             let location = RulesLocation(file: file, line: lineNumber)
             var tokens = RulesTokenizer.tokens(of: line)
