@@ -1,0 +1,86 @@
+import ArgumentParser
+import Control
+import Core
+import Foundation
+import PacketIO
+import Trace
+
+/// `lvsd replay --config RULES IN.pcap -o OUT.pcap [--trace]`: runs a capture through one
+/// director offline and writes what it would send, so a forwarding method can be studied
+/// frame by frame (and the output opened in Wireshark).
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Run the frames of a pcap file through the director and write what it sends.",
+        discussion: """
+            Every frame of INPUT goes through one director configured by the rules file, with the \
+            frame's capture time as the director's clock. Frames the director forwards or answers \
+            are written to OUTPUT with the same timestamps. With --trace, each frame is printed \
+            with its header fields before and after the rewrite (changed fields marked '*', \
+            added '+', removed '-'), the verdict and the connection the director used.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The rules file (ipvsadm syntax plus interface and neighbour lines).", valueName: "rules"))
+    var config: String
+
+    @Argument(help: ArgumentHelp("The capture to replay (Ethernet pcap or pcapng).", valueName: "input.pcap"))
+    var input: String
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Where to write the frames the director sends.", valueName: "output.pcap"))
+    var output: String
+
+    @Flag(name: .long, help: "Print every frame's fields before and after, the verdict and the connection decision.")
+    var trace = false
+
+    @Option(name: .long, help: "Connection table capacity.")
+    var connections = 65_536
+
+    func validate() throws {
+        guard connections > 0 else { throw ValidationError("--connections must be at least 1, got \(connections).") }
+    }
+
+    func run() throws {
+        let rules: DirectorConfig
+        do {
+            rules = try RulesFile.load(path: config)
+        } catch {
+            Console.error(error.description)
+            throw ExitCode.failure
+        }
+        let reader: PcapFileReader
+        let writer: PcapFileWriter
+        do {
+            reader = try PcapFileReader(path: input)
+            writer = try PcapFileWriter(path: output)
+        } catch {
+            Console.error("lvsd replay: \(error.description)")
+            throw ExitCode.failure
+        }
+        let replayer = Replayer(config: rules, connections: connections)
+        replayer.run(
+            next: { buffer, offset in
+                reader.next(into: buffer, at: offset).map { ($0.length, $0.timestamp.nanoseconds) }
+            },
+            emit: { bytes, nanoseconds in
+                writer.write(bytes, timestamp: PcapTimestamp(nanoseconds: nanoseconds))
+            },
+            observe: { step in
+                if trace { print(step.trace(interfaces: rules.interfaces) + "\n") }
+            })
+        writer.close()
+        print(replayer.summary.text)
+        print("wrote \(replayer.summary.forwarded + replayer.summary.answered) frames to \(output)")
+        if let error = reader.lastError {
+            Console.error("lvsd replay: \(error.description)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+enum Console {
+    /// Operator errors go to standard error, so a trace on standard output stays clean.
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+}
