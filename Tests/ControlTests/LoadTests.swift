@@ -40,3 +40,23 @@ import Wire
         #expect(error.description == "rules.conf:3:17: error: unknown scheduler 'xyz' (known: rr, wrr, lc, wlc, sh)")
     }
 }
+
+/// The sample rules shipped in Samples/ (written for `lvsd replay`) parse, and survive a
+/// save/parse round trip.
+@Suite struct SampleRulesTests {
+    static let samplesDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Samples").path
+
+    static var samplePaths: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: samplesDirectory)) ?? []
+        return names.filter { $0.hasSuffix(".rules") }.sorted().map { samplesDirectory + "/" + $0 }
+    }
+
+    @Test(.enabled(if: !samplePaths.isEmpty, "no Samples/*.rules in this checkout"), arguments: samplePaths)
+    func sampleParsesAndRoundTrips(path: String) throws {
+        let config = try RulesFile.load(path: path)
+        #expect(!config.services.isEmpty)
+        #expect(try RulesFile.parse(RulesWriter.save(config), file: "saved") == config)
+    }
+}
