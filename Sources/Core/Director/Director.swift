@@ -105,7 +105,7 @@ public final class Director {
                 } else {
                     localAddressIndex[lip] = localPools.count
                     lips.append(localPools.count)
-                    localPools.append(LocalPortPoolBox(address: lip))
+                    localPools.append(LocalPortPoolBox(address: lip, range: config.localPortRange))
                 }
             }
             let pool = RealServerPool(base: realServers + next, count: svc.realServers.count)
@@ -241,7 +241,7 @@ struct ServiceRuntime {
 @usableFromInline
 final class LocalPortPoolBox {
     var pool: LocalPortPool
-    init(address: IPAddress) { pool = LocalPortPool(address: address) }
+    init(address: IPAddress, range: ClosedRange<UInt16>) { pool = LocalPortPool(address: address, range: range) }
 }
 
 /// What the director did with the last frame, for tracing and tests.

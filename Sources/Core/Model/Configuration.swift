@@ -96,12 +96,16 @@ public struct DirectorConfig: Hashable, Sendable {
     public var interfaces: [InterfaceConfig]
     public var neighbours: [NeighbourConfig]
     public var timeouts: TimeoutTable
+    /// Local ports FullNAT may use on each local address (DPVS reserves the same range).
+    public var localPortRange: ClosedRange<UInt16>
 
     public init(services: [VirtualServiceConfig] = [], interfaces: [InterfaceConfig] = [],
-                neighbours: [NeighbourConfig] = [], timeouts: TimeoutTable = .ipvsDefaults) {
+                neighbours: [NeighbourConfig] = [], timeouts: TimeoutTable = .ipvsDefaults,
+                localPortRange: ClosedRange<UInt16> = 1024...65535) {
         self.services = services
         self.interfaces = interfaces
         self.neighbours = neighbours
         self.timeouts = timeouts
+        self.localPortRange = localPortRange
     }
 }
