@@ -16,13 +16,16 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
 
     public var isMulticast: Bool { rawValue & 0x0100_0000_0000 != 0 }
 
-    /// Parses `aa:bb:cc:dd:ee:ff` (or `-` separated).
+    /// Parses `aa:bb:cc:dd:ee:ff` (or `-` separated); each field is one or two hex digits.
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(whereSeparator: { $0 == ":" || $0 == "-" })
+        // Keep empty fields so "aa::bb:cc:dd:ee:ff" is refused rather than read as six octets.
+        let parts = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == ":" || $0 == "-" })
         guard parts.count == 6 else { return nil }
         var value: UInt64 = 0
         for part in parts {
-            guard part.count <= 2, let octet = UInt8(part, radix: 16) else { return nil }
+            // `UInt8(_:radix:)` accepts a leading sign; an address field never has one.
+            guard (1...2).contains(part.count), part.allSatisfy(\.isHexDigit), part.allSatisfy(\.isASCII),
+                  let octet = UInt8(part, radix: 16) else { return nil }
             value = value << 8 | UInt64(octet)
         }
         self.init(rawValue: value)
@@ -92,7 +95,9 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         guard parts.count == 4 else { return nil }
         var value: UInt32 = 0
         for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let octet = UInt8(part) else { return nil }
+            // ASCII digits only: `UInt8(_:)` alone would accept "+4" and "-0".
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  let octet = UInt8(part) else { return nil }
             value = value << 8 | UInt32(octet)
         }
         return value
@@ -114,27 +119,30 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         }
         halves.append(String(chars[start...]))
         guard halves.count <= 2 else { return nil }
-        func parse(_ part: String) -> [UInt16]? {
+        // A dotted quad may only end the address (RFC 4291 §2.2 form 3), so only the last half may hold one.
+        func parse(_ part: String, mayEndInIPv4: Bool) -> [UInt16]? {
             if part.isEmpty { return [] }
             var out: [UInt16] = []
             let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
             for (i, piece) in pieces.enumerated() {
-                if i == pieces.count - 1, piece.contains(".") {
+                if mayEndInIPv4, i == pieces.count - 1, piece.contains(".") {
                     guard let v4 = parseIPv4(piece) else { return nil }
                     out.append(UInt16(v4 >> 16))
                     out.append(UInt16(v4 & 0xFFFF))
                 } else {
-                    guard !piece.isEmpty, piece.count <= 4, let g = UInt16(piece, radix: 16) else { return nil }
+                    // Hex digits only: `UInt16(_:radix:)` alone would accept "+2" and "-0".
+                    guard !piece.isEmpty, piece.count <= 4, piece.allSatisfy({ $0.isASCII && $0.isHexDigit }),
+                          let g = UInt16(piece, radix: 16) else { return nil }
                     out.append(g)
                 }
             }
             return out
         }
-        guard let head = parse(halves[0]) else { return nil }
+        guard let head = parse(halves[0], mayEndInIPv4: halves.count == 1) else { return nil }
         groups = head
         if halves.count == 2 {
             sawGap = true
-            guard let t = parse(halves[1]) else { return nil }
+            guard let t = parse(halves[1], mayEndInIPv4: true) else { return nil }
             tail = t
         }
         if sawGap {

@@ -29,7 +29,8 @@ public struct EthernetFrame {
             tags += 1
             guard tags <= EthernetFrame.maxTags else { throw .unsupported }
             offset += EthernetFrame.tagLength
-            guard offset + 2 + 2 <= length else { throw .truncated }
+            // Only the next EtherType must fit: a tagged header with no payload is still a header.
+            guard offset + 2 <= length else { throw .truncated }
             type = base.wireU16(offset)
         }
         self.base = base

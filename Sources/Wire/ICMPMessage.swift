@@ -52,10 +52,12 @@ public struct ICMPv4Message {
         get { base.wireU16(Offset.nextHopMTU) }
         nonmutating set { base.wireSetU16(newValue, Offset.nextHopMTU) }
     }
-    /// True for the error types whose payload quotes an offending datagram.
+    /// True for the error types whose payload quotes an offending datagram (RFC 1122 §3.2.2:
+    /// destination unreachable, redirect, source quench, time exceeded, parameter problem).
     @inlinable public var isError: Bool {
         switch type {
-        case Kind.destinationUnreachable, Kind.sourceQuench, Kind.timeExceeded, Kind.parameterProblem: true
+        case Kind.destinationUnreachable, Kind.sourceQuench, Kind.redirect, Kind.timeExceeded,
+             Kind.parameterProblem: true
         default: false
         }
     }
@@ -66,6 +68,15 @@ public struct ICMPv4Message {
     @inlinable public func fillChecksum() {
         checksum = 0
         checksum = Checksum.finish(Checksum.sum(base, count: length))
+    }
+
+    /// Writes an 8-byte header with a zero checksum (call `fillChecksum` once the payload is in place).
+    @inlinable
+    public static func emit(into base: UnsafeMutableRawPointer, type: UInt8, code: UInt8, rest: UInt32 = 0) {
+        base.wireSetU8(type, Offset.type)
+        base.wireSetU8(code, Offset.code)
+        base.wireSetU16(0, Offset.checksum)
+        base.wireSetU32(rest, Offset.rest)
     }
 }
 
@@ -128,5 +139,14 @@ public struct ICMPv6Message {
     @inlinable public func fillChecksum(pseudoHeaderSum: UInt32) {
         checksum = 0
         checksum = Checksum.finish(Checksum.sum(base, count: length, initial: pseudoHeaderSum))
+    }
+
+    /// Writes an 8-byte header with a zero checksum (call `fillChecksum` once the payload is in place).
+    @inlinable
+    public static func emit(into base: UnsafeMutableRawPointer, type: UInt8, code: UInt8, rest: UInt32 = 0) {
+        base.wireSetU8(type, Offset.type)
+        base.wireSetU8(code, Offset.code)
+        base.wireSetU16(0, Offset.checksum)
+        base.wireSetU32(rest, Offset.rest)
     }
 }

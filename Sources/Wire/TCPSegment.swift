@@ -86,4 +86,22 @@ public struct TCPSegment {
         checksum = 0
         checksum = Checksum.finish(Checksum.sum(base, count: length, initial: pseudoHeaderSum))
     }
+
+    /// Writes a header of `headerLength` bytes (20 plus options, a multiple of 4) with a zero
+    /// checksum and urgent pointer. Options, if any, are the caller's to write after byte 20; the
+    /// checksum needs the data in place, so call `fillChecksum` once the whole segment is written.
+    @inlinable
+    public static func emit(into base: UnsafeMutableRawPointer, sourcePort: UInt16, destinationPort: UInt16,
+                            sequence: UInt32, acknowledgment: UInt32, headerLength: Int = minimumHeaderLength,
+                            flags: TCPFlags, window: UInt16) {
+        base.wireSetU16(sourcePort, Offset.sourcePort)
+        base.wireSetU16(destinationPort, Offset.destinationPort)
+        base.wireSetU32(sequence, Offset.sequence)
+        base.wireSetU32(acknowledgment, Offset.acknowledgment)
+        base.wireSetU8(UInt8(truncatingIfNeeded: headerLength / 4) << 4, Offset.dataOffset)
+        base.wireSetU8(flags.rawValue, Offset.flags)
+        base.wireSetU16(window, Offset.window)
+        base.wireSetU16(0, Offset.checksum)
+        base.wireSetU16(0, Offset.urgentPointer)
+    }
 }

@@ -47,4 +47,13 @@ public struct UDPDatagram {
         let c = Checksum.finish(Checksum.sum(base, count: length, initial: pseudoHeaderSum))
         checksum = c == 0 ? 0xFFFF : c
     }
+
+    /// Writes an 8-byte header with a zero checksum (call `fillChecksum` once the data is in place).
+    @inlinable
+    public static func emit(into base: UnsafeMutableRawPointer, sourcePort: UInt16, destinationPort: UInt16, length: Int) {
+        base.wireSetU16(sourcePort, Offset.sourcePort)
+        base.wireSetU16(destinationPort, Offset.destinationPort)
+        base.wireSetU16(UInt16(truncatingIfNeeded: length), Offset.length)
+        base.wireSetU16(0, Offset.checksum)
+    }
 }
