@@ -6,15 +6,17 @@
 #
 # Works on a fresh Debian 12 machine as root: system packages come from install-deps.sh.
 # Usage: bash Scripts/demo.sh [mode...]   (modes: nat dr fullnat tun; default all four)
+# SWIFTLVS_SCRATCH_PATH, if set, is passed to swift build as --scratch-path.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash Scripts/install-deps.sh
 
-echo "demo: swift build --product lvsd"
-swift build --product lvsd
-lvsd="$(swift build --show-bin-path)/lvsd"
+build=(swift build ${SWIFTLVS_SCRATCH_PATH:+--scratch-path "$SWIFTLVS_SCRATCH_PATH"})
+echo "demo: ${build[*]} --product lvsd"
+"${build[@]}" --product lvsd
+lvsd="$("${build[@]}" --show-bin-path)/lvsd"
 
 modes=("$@")
 [[ ${#modes[@]} -gt 0 ]] || modes=(nat dr fullnat tun)
@@ -23,7 +25,7 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/swiftlvs-demo.XXXXXX")
 
 declare -A titles=(
     [nat]="NAT (ipvsadm -m): destination rewritten on the way in, source on the way out"
-    [dr]="DR (ipvsadm -g): only the MAC addresses change"
+    [dr]="DR (ipvsadm -g): only the MAC addresses change (and the TTL, as at any router hop)"
     [fullnat]="FullNAT (ipvsadm -b): both ends rewritten, real servers answer the local address"
     [tun]="TUN (ipvsadm -i): an outer IPv4 header carries the datagram to the real server"
 )
