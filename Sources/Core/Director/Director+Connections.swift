@@ -72,7 +72,6 @@ extension Director {
         realServerStats[rs].connections &+= 1
         services[si].stats.connections &+= 1
         lastEvent.newConnection = true
-        lastEvent.viaTemplate = template != 0
         rememberFirstFragment(p, h, now: now)
         return fromClient(h, &p, eth, &packet, now: now)
     }

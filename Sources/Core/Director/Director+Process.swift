@@ -138,11 +138,9 @@ extension Director {
         return newConnection(&p, eth, &packet, proto, now: now)
     }
 
-    /// IPVS `is_new_conn`: a SYN without ACK, RST or FIN (ip_vs_core.c).
+    /// IPVS `is_new_conn` for TCP: the SYN bit, whatever else is set (ip_vs_core.c).
     @inline(__always)
-    func isNewTCPConnection(_ flags: TCPFlags) -> Bool {
-        flags.contains(.syn) && flags.isDisjoint(with: [.ack, .rst, .fin])
-    }
+    func isNewTCPConnection(_ flags: TCPFlags) -> Bool { flags.contains(.syn) }
 
     /// Whether a connection found by lookup still stands: a connection past its expiry is
     /// expired now, as its timer would have done; with IPVS's conn_reuse_mode 1, a new SYN
@@ -188,9 +186,9 @@ extension Director {
     func fromClient(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
                     _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
         let before = table[h].state
-        if p.hasTransportHeader && table[h].proto == .tcp, let flagClass = TCPFlagClass(p.tcpFlags) {
+        if p.hasTransportHeader && table[h].proto == .tcp {
             let direction: TCPDirection = table[h].flags.contains(.noOutput) ? .inputOnly : .input
-            setState(h, TCPStateTable.next(before, direction, flagClass))
+            setState(h, TCPStateTable.next(before, direction, flags: p.tcpFlags))
         }
         table[h].expires = now &+ timeoutNanos[Int(table[h].state.rawValue)]
         let c = table[h]
@@ -219,8 +217,8 @@ extension Director {
     func fromRealServer(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
                         _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
         let before = table[h].state
-        if p.hasTransportHeader && table[h].proto == .tcp, let flagClass = TCPFlagClass(p.tcpFlags) {
-            setState(h, TCPStateTable.next(before, .output, flagClass))
+        if p.hasTransportHeader && table[h].proto == .tcp {
+            setState(h, TCPStateTable.next(before, .output, flags: p.tcpFlags))
         }
         table[h].expires = now &+ timeoutNanos[Int(table[h].state.rawValue)]
         let c = table[h]

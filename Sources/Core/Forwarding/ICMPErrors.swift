@@ -29,7 +29,9 @@ extension Director {
         } else {
             guard let m = try? ICMPv4Message(p.l4, length: p.l4Length) else { return .drop(.icmpTruncated) }
             type = m.type
-            isError = m.isError
+            // ip_vs_in_icmp relays only these three; redirects and parameter problems are the host's.
+            isError = type == ICMPv4Message.Kind.destinationUnreachable || type == ICMPv4Message.Kind.sourceQuench
+                || type == ICMPv4Message.Kind.timeExceeded
             isEcho = type == ICMPv4Message.Kind.echoRequest
         }
         if isEcho && virtualAddresses.contains(p.destination) && !p.isFragment {

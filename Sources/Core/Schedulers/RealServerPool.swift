@@ -5,7 +5,9 @@ import Wire
 ///
 /// Counters follow IPVS (`struct ip_vs_dest`): `activeConnections` counts TCP connections
 /// in ESTABLISHED, `inactiveConnections` every other connection, `persistentConnections`
-/// the persistence templates bound to the server.
+/// the persistence templates bound to the server. (Kernels since 5.x also count SYN_SENT,
+/// SYN_RECV and SYNACK as active, `tcp_state_active_table`; SwiftLVS keeps the classic
+/// ESTABLISHED-only rule that ipvsadm's documentation and operators' dashboards assume.)
 public struct RealServer: Sendable {
     public var address: IPAddress
     public var port: UInt16
