@@ -192,11 +192,7 @@ extension Director {
         }
         table[h].expires = now &+ timeoutNanos[Int(table[h].state.rawValue)]
         let c = table[h]
-        lastEvent.direction = .fromClient
-        lastEvent.connection = h
-        lastEvent.realServer = Int(c.realServer)
-        lastEvent.stateBefore = before
-        lastEvent.stateAfter = c.state
+        record(.fromClient, h, c, before: before)
         let rs = Int(c.realServer)
         realServerStats[rs].packetsIn &+= 1
         realServerStats[rs].bytesIn &+= UInt64(p.l3Length)
@@ -222,11 +218,7 @@ extension Director {
         }
         table[h].expires = now &+ timeoutNanos[Int(table[h].state.rawValue)]
         let c = table[h]
-        lastEvent.direction = .fromRealServer
-        lastEvent.connection = h
-        lastEvent.realServer = Int(c.realServer)
-        lastEvent.stateBefore = before
-        lastEvent.stateAfter = c.state
+        record(.fromRealServer, h, c, before: before)
         let rs = Int(c.realServer)
         realServerStats[rs].packetsOut &+= 1
         realServerStats[rs].bytesOut &+= UInt64(p.l3Length)
@@ -235,6 +227,16 @@ extension Director {
         let verdict = c.method == .fullNAT ? transmitFullNATReply(&p, eth, c) : transmitNATReply(&p, eth, c)
         finishChecksum(&p, &packet)
         return verdict
+    }
+
+    /// Notes what happened to this frame for tracing (a handful of stores).
+    @inline(__always)
+    func record(_ direction: PacketEvent.Direction, _ h: ConnectionHandle, _ c: Connection, before: ConnectionState) {
+        lastEvent.direction = direction
+        lastEvent.connection = h
+        lastEvent.realServer = Int(c.realServer)
+        lastEvent.stateBefore = before
+        lastEvent.stateAfter = c.state
     }
 
     @inline(__always)

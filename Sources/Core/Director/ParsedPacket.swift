@@ -85,30 +85,29 @@ struct ParsedPacket {
     mutating func setSource(_ address: IPAddress) {
         let old = source
         source = address
-        if isIPv6 {
-            l3.storeBytes(of: address.high.bigEndian, toByteOffset: IPv6Packet.Offset.source, as: UInt64.self)
-            l3.storeBytes(of: address.low.bigEndian, toByteOffset: IPv6Packet.Offset.source + 8, as: UInt64.self)
-            updateL4Checksum { Checksum.update($0, old: old, new: address) }
-        } else {
-            let ip = ipv4
-            ip.source = address.ipv4
-            ip.checksum = Checksum.update(ip.checksum, old: old.ipv4, new: address.ipv4)
-            updateL4Checksum { Checksum.update($0, old: old.ipv4, new: address.ipv4) }
-        }
+        rewriteAddress(from: old, to: address, v4Offset: IPv4Packet.Offset.source, v6Offset: IPv6Packet.Offset.source)
     }
 
     mutating func setDestination(_ address: IPAddress) {
         let old = destination
         destination = address
+        rewriteAddress(from: old, to: address, v4Offset: IPv4Packet.Offset.destination,
+                       v6Offset: IPv6Packet.Offset.destination)
+    }
+
+    /// Stores an address field and updates the IPv4 header checksum and the pseudo-header
+    /// covered L4 checksum for the change.
+    @inline(__always)
+    private func rewriteAddress(from old: IPAddress, to new: IPAddress, v4Offset: Int, v6Offset: Int) {
         if isIPv6 {
-            l3.storeBytes(of: address.high.bigEndian, toByteOffset: IPv6Packet.Offset.destination, as: UInt64.self)
-            l3.storeBytes(of: address.low.bigEndian, toByteOffset: IPv6Packet.Offset.destination + 8, as: UInt64.self)
-            updateL4Checksum { Checksum.update($0, old: old, new: address) }
+            l3.storeBytes(of: new.high.bigEndian, toByteOffset: v6Offset, as: UInt64.self)
+            l3.storeBytes(of: new.low.bigEndian, toByteOffset: v6Offset + 8, as: UInt64.self)
+            updateL4Checksum { Checksum.update($0, old: old, new: new) }
         } else {
             let ip = ipv4
-            ip.destination = address.ipv4
-            ip.checksum = Checksum.update(ip.checksum, old: old.ipv4, new: address.ipv4)
-            updateL4Checksum { Checksum.update($0, old: old.ipv4, new: address.ipv4) }
+            l3.storeBytes(of: new.ipv4.bigEndian, toByteOffset: v4Offset, as: UInt32.self)
+            ip.checksum = Checksum.update(ip.checksum, old: old.ipv4, new: new.ipv4)
+            updateL4Checksum { Checksum.update($0, old: old.ipv4, new: new.ipv4) }
         }
     }
 

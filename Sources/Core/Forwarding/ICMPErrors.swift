@@ -87,11 +87,7 @@ extension Director {
                              _ eth: EthernetFrame, _ packet: inout PacketBuffer) -> Verdict {
         let c = table[h]
         let rs = Int(c.realServer)
-        lastEvent.direction = .icmpFromClientSide
-        lastEvent.connection = h
-        lastEvent.realServer = rs
-        lastEvent.stateBefore = c.state
-        lastEvent.stateAfter = c.state
+        record(.icmpFromClientSide, h, c, before: c.state)
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
         switch c.method {
         case .directRouting:
@@ -117,11 +113,7 @@ extension Director {
     func relayFromRealServerSide(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ q: inout ParsedPacket,
                                  _ eth: EthernetFrame) -> Verdict {
         let c = table[h]
-        lastEvent.direction = .icmpFromRealServerSide
-        lastEvent.connection = h
-        lastEvent.realServer = Int(c.realServer)
-        lastEvent.stateBefore = c.state
-        lastEvent.stateAfter = c.state
+        record(.icmpFromRealServerSide, h, c, before: c.state)
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
         p.setSource(c.virtualAddress)
         q.setDestination(c.virtualAddress)
