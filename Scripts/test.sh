@@ -15,6 +15,17 @@ echo "test: swift build --build-tests"
 swift build --build-tests
 
 echo "test: swift test"
-swift test --skip-build "$@"
-
-echo "test: all tests passed."
+log=$(mktemp "${TMPDIR:-/tmp}/swiftlvs-test.XXXXXX")
+trap 'rm -f "$log"' EXIT
+set +e
+swift test --skip-build "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# Swift Testing's summary names the count; XCTest's "Executed 0 tests" line (it runs none
+# of ours) would otherwise be the last word a reader sees.
+count=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | tail -n 1 | grep -oE '[0-9]+' || true)
+if [[ $status -ne 0 ]]; then
+    echo "test: FAILED (swift test exited $status)"
+    exit "$status"
+fi
+echo "${count:-0} passed, 0 failed"
