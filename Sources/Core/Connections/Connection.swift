@@ -30,9 +30,6 @@ public struct Connection {
     /// Connections this template controls (IPVS `n_control`); a template with controlled
     /// connections is re-armed instead of expired.
     public var controlled: UInt32
-    /// Index of the FullNAT local address pool the local port came from.
-    public var localPool: UInt16
-
     // Intrusive links: in-hash chain, out-hash chain, timer wheel slot list.
     @usableFromInline var inNext: ConnectionHandle
     @usableFromInline var outNext: ConnectionHandle
@@ -41,6 +38,9 @@ public struct Connection {
 
     /// Current timeout in seconds (IPVS `cp->timeout`), from the state's table entry.
     public var timeout: UInt32
+    /// Index of the FullNAT local address pool the local port came from. (Declared next to
+    /// the one-byte fields: after `controlled` it left a 2-byte hole and the stride was 136.)
+    public var localPool: UInt16
     public var proto: TransportProtocol
     public var method: ForwardingMethod
     public var state: ConnectionState

@@ -224,6 +224,9 @@ public struct ConnectionTable: ~Copyable {
     mutating func linkTimer(_ handle: ConnectionHandle) {
         var tick = slots[Int(handle)].expires >> Self.tickShift
         if tick <= wheelTick { tick = wheelTick + 1 }
+        // Never the slot `advance` is draining (a whole turn ahead maps onto it, and re-filing
+        // there would spin forever): the farthest other slot, re-filed again when it comes round.
+        if tick >= wheelTick + UInt64(Self.wheelSlots) { tick = wheelTick + UInt64(Self.wheelSlots) - 1 }
         let head = sentinel(forTick: tick)
         let first = slots[Int(head)].wheelNext
         slots[Int(handle)].wheelPrev = head
