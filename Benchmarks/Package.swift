@@ -10,15 +10,26 @@ let package = Package(
     dependencies: [
         .package(name: "SwiftLVS", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        // Already in the graph through benchmark; named here so the packet loops can read the
+        // interposer's counters themselves (mallocs inside the loop only, no harness noise).
+        .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
     ],
     targets: [
+        // The lab, frame writer and replay loops every benchmark and the profile driver share.
+        .target(
+            name: "DirectorWorkload",
+            dependencies: [
+                .product(name: "Core", package: "SwiftLVS"),
+                .product(name: "Wire", package: "SwiftLVS"),
+            ]
+        ),
         // The data-path benchmarks (ordo-one/benchmark discovers Benchmarks/<Name>/).
         .executableTarget(
             name: "DirectorBenchmarks",
             dependencies: [
+                "DirectorWorkload",
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Core", package: "SwiftLVS"),
-                .product(name: "Wire", package: "SwiftLVS"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Benchmarks/DirectorBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -32,5 +43,7 @@ let package = Package(
             ],
             path: "Sources/TableFootprint"
         ),
+        // A plain loop over one scenario for perf/callgrind (no benchmark harness in the profile).
+        .executableTarget(name: "ProfileDriver", dependencies: ["DirectorWorkload"]),
     ]
 )

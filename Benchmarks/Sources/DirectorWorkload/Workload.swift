@@ -1,27 +1,46 @@
-import Core
-import Wire
+@_exported import Core
+@_exported import Wire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// CPU time of the calling thread in nanoseconds: unlike wall time it does not count the
+/// time other processes on these 2 vCPUs take the core away.
+public func threadCPUNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// Monotonic wall time in nanoseconds.
+public func wallNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
 
 /// The lab the benchmarks run in: one IPv4 TCP virtual service 198.18.0.10:80 with two real
 /// servers on a second interface, as in `Tests/CoreTests/Director/Lab.swift`. Clients come
 /// from 100.64.0.0/10 (baseline) and 100.128.0.0/10 (fresh flows), so every one of the
 /// million connections has its own client address.
-enum BenchLab {
-    static let clientMAC = MACAddress("02:00:00:00:c0:01")!
-    static let directorClientMAC = MACAddress("02:00:00:00:00:01")!
-    static let directorServerMAC = MACAddress("02:00:00:00:00:02")!
-    static let rs1MAC = MACAddress("02:00:00:00:01:11")!
-    static let rs2MAC = MACAddress("02:00:00:00:01:12")!
-    static let vip = IPAddress("198.18.0.10")!
-    static let rs1 = IPAddress("198.18.1.11")!
-    static let rs2 = IPAddress("198.18.1.12")!
-    static let virtualPort: UInt16 = 80
-    static let realPort: UInt16 = 8080
+public enum BenchLab {
+    public static let clientMAC = MACAddress("02:00:00:00:c0:01")!
+    public static let directorClientMAC = MACAddress("02:00:00:00:00:01")!
+    public static let directorServerMAC = MACAddress("02:00:00:00:00:02")!
+    public static let rs1MAC = MACAddress("02:00:00:00:01:11")!
+    public static let rs2MAC = MACAddress("02:00:00:00:01:12")!
+    public static let vip = IPAddress("198.18.0.10")!
+    public static let rs1 = IPAddress("198.18.1.11")!
+    public static let rs2 = IPAddress("198.18.1.12")!
+    public static let virtualPort: UInt16 = 80
+    public static let realPort: UInt16 = 8080
 
     /// The first address of the baseline clients (100.64.0.0) and of fresh clients (100.128.0.0).
-    static let baselineClientBase: UInt32 = 0x6440_0000
-    static let freshClientBase: UInt32 = 0x6480_0000
+    public static let baselineClientBase: UInt32 = 0x6440_0000
+    public static let freshClientBase: UInt32 = 0x6480_0000
 
-    static func config(_ method: ForwardingMethod, scheduler: SchedulerKind) -> DirectorConfig {
+    public static func config(_ method: ForwardingMethod, scheduler: SchedulerKind) -> DirectorConfig {
         let rsPort = method == .nat ? realPort : virtualPort
         let service = VirtualServiceConfig(
             key: ServiceKey(.tcp, vip, virtualPort), scheduler: scheduler,
@@ -42,7 +61,7 @@ enum BenchLab {
 
     /// Client `i` of a population starting at `base`: a distinct (address, port) for every i.
     @inline(__always)
-    static func client(_ i: Int, base: UInt32) -> (address: UInt32, port: UInt16) {
+    public static func client(_ i: Int, base: UInt32) -> (address: UInt32, port: UInt16) {
         let address = base &+ UInt32(truncatingIfNeeded: i & 0x3F_FFFF)
         let port = UInt16(truncatingIfNeeded: 1024 &+ (i >> 22) &+ (i & 0x3FF) &* 37)
         return (address, port)
@@ -52,13 +71,13 @@ enum BenchLab {
 /// Writes minimal Ethernet + IPv4 + TCP frames (no options, no payload) with valid
 /// checksums, the shape of a bare SYN or ACK. PacketBuilder is not a product of the root
 /// package, so the benchmarks build frames here from Wire's offsets and checksums.
-enum TCPFrame {
-    static let ipOffset = EthernetFrame.headerLength
-    static let tcpOffset = ipOffset + IPv4Packet.minimumHeaderLength
+public enum TCPFrame {
+    public static let ipOffset = EthernetFrame.headerLength
+    public static let tcpOffset = ipOffset + IPv4Packet.minimumHeaderLength
     /// 54 bytes: the smallest TCP frame; the wire pads it to 60, the ring does not.
-    static let length = tcpOffset + TCPSegment.minimumHeaderLength
+    public static let length = tcpOffset + TCPSegment.minimumHeaderLength
 
-    static func write(to p: UnsafeMutableRawPointer, sourceMAC: MACAddress, destinationMAC: MACAddress,
+    public static func write(to p: UnsafeMutableRawPointer, sourceMAC: MACAddress, destinationMAC: MACAddress,
                       source: UInt32, destination: UInt32, sourcePort: UInt16, destinationPort: UInt16,
                       flags: TCPFlags, sequence: UInt32, acknowledgment: UInt32) {
         p.initializeMemory(as: UInt8.self, repeating: 0, count: length)
@@ -90,37 +109,38 @@ enum TCPFrame {
                 TCPSegment.Offset.checksum)
     }
 
-    @inline(__always) static func store16(_ v: UInt16, _ p: UnsafeMutableRawPointer, _ offset: Int) {
+    @inline(__always) public static func store16(_ v: UInt16, _ p: UnsafeMutableRawPointer, _ offset: Int) {
         p.storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt16.self)
     }
-    @inline(__always) static func store32(_ v: UInt32, _ p: UnsafeMutableRawPointer, _ offset: Int) {
+    @inline(__always) public static func store32(_ v: UInt32, _ p: UnsafeMutableRawPointer, _ offset: Int) {
         p.storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt32.self)
     }
-    static func storeMAC(_ mac: MACAddress, _ p: UnsafeMutableRawPointer) {
+    public static func storeMAC(_ mac: MACAddress, _ p: UnsafeMutableRawPointer) {
         for i in 0..<6 { p.storeBytes(of: UInt8(truncatingIfNeeded: mac.rawValue >> (40 - 8 * UInt64(i))), toByteOffset: i, as: UInt8.self) }
     }
 }
 
 /// `count` frames of up to 64 bytes each in one allocation, made before measuring.
-final class FramePool {
-    static let stride = 64
-    let base: UnsafeMutableRawPointer
-    let count: Int
+public final class FramePool {
+    public static let stride = 64
+    public let base: UnsafeMutableRawPointer
+    public let count: Int
 
-    init(count: Int) {
+    public init(count: Int) {
         self.count = count
         base = .allocate(byteCount: count * Self.stride, alignment: 64)
         base.initializeMemory(as: UInt8.self, repeating: 0, count: count * Self.stride)
     }
     deinit { base.deallocate() }
 
-    @inline(__always) func frame(_ i: Int) -> UnsafeMutableRawPointer { base + i * Self.stride }
+    @inline(__always) public func frame(_ i: Int) -> UnsafeMutableRawPointer { base + i * Self.stride }
 }
 
 /// Deterministic 64-bit generator (SplitMix64) for the visiting order.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
+public struct SplitMix64 {
+    public var state: UInt64
+    public init(state: UInt64) { self.state = state }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -131,27 +151,27 @@ struct SplitMix64 {
 
 /// The clock the benchmarks give the director: it starts at 1000 s and advances 100 ns per
 /// packet (10 Mpps), so the timer wheel turns as it would under load.
-let startOfTime: UInt64 = 1_000_000_000_000
-let nanosPerPacket: UInt64 = 100
+public let startOfTime: UInt64 = 1_000_000_000_000
+public let nanosPerPacket: UInt64 = 100
 
 /// A director holding `liveConnections` established TCP connections, plus the frames a
 /// benchmark replays. Everything here is built in the benchmark's setup closure, outside
 /// the measured region. Not shared between threads: each benchmark runs in its own process.
-final class Workload: @unchecked Sendable {
-    let director: Director
-    var now: UInt64 = startOfTime
-    let liveConnections: Int
+public final class Workload: @unchecked Sendable {
+    public let director: Director
+    public var now: UInt64 = startOfTime
+    public let liveConnections: Int
     /// Real server chosen for baseline client i (index into the director's real servers).
-    var realServerOf: [UInt8]
+    public var realServerOf: [UInt8]
     /// One scratch buffer the replayed frame is copied into (the director rewrites in place).
-    let scratch: UnsafeMutableRawPointer
-    static let scratchCapacity = 256
+    public let scratch: UnsafeMutableRawPointer
+    public static let scratchCapacity = 256
     /// Packets processed, and those that came out `.forward`: checked after each run.
-    var processed = 0
-    var forwarded = 0
-    var lastUnexpected: Verdict?
+    public var processed = 0
+    public var forwarded = 0
+    public var lastUnexpected: Verdict?
 
-    init(method: ForwardingMethod, scheduler: SchedulerKind, liveConnections: Int, capacity: Int) {
+    public init(method: ForwardingMethod, scheduler: SchedulerKind, liveConnections: Int, capacity: Int) {
         director = Director(config: BenchLab.config(method, scheduler: scheduler), capacity: capacity,
                             hashSeed: 0x5157_4C56_535F_5345, now: startOfTime)
         self.liveConnections = liveConnections
@@ -180,7 +200,7 @@ final class Workload: @unchecked Sendable {
     }
 
     /// Refreshes every baseline connection (an ACK each) so it outlives long clock jumps.
-    func refreshBaseline() {
+    public func refreshBaseline() {
         for i in 0..<liveConnections {
             let (address, port) = BenchLab.client(i, base: BenchLab.baselineClientBase)
             writeFromClient(to: scratch + PacketBuffer.recommendedHeadroom, address: address, port: port, flags: [.ack])
@@ -188,7 +208,7 @@ final class Workload: @unchecked Sendable {
         }
     }
 
-    func writeFromClient(to p: UnsafeMutableRawPointer, address: UInt32, port: UInt16, flags: TCPFlags) {
+    public func writeFromClient(to p: UnsafeMutableRawPointer, address: UInt32, port: UInt16, flags: TCPFlags) {
         TCPFrame.write(to: p, sourceMAC: BenchLab.clientMAC, destinationMAC: BenchLab.directorClientMAC,
                        source: address, destination: BenchLab.vip.ipv4, sourcePort: port,
                        destinationPort: BenchLab.virtualPort, flags: flags, sequence: 1000,
@@ -196,7 +216,7 @@ final class Workload: @unchecked Sendable {
     }
 
     /// What real server `rs` sends back to baseline client `i` (NAT reply direction).
-    func writeReply(to p: UnsafeMutableRawPointer, client i: Int) {
+    public func writeReply(to p: UnsafeMutableRawPointer, client i: Int) {
         let (address, port) = BenchLab.client(i, base: BenchLab.baselineClientBase)
         let rs = director.realServer(at: Int(realServerOf[i]))
         TCPFrame.write(to: p, sourceMAC: rs.address == BenchLab.rs1 ? BenchLab.rs1MAC : BenchLab.rs2MAC,
@@ -206,7 +226,7 @@ final class Workload: @unchecked Sendable {
 
     /// Processes the frame already in the scratch buffer (arriving on interface 0).
     @inline(__always)
-    func processScratch(interface: Int = 0) -> Verdict {
+    public func processScratch(interface: Int = 0) -> Verdict {
         var packet = PacketBuffer(base: scratch, capacity: Self.scratchCapacity, offset: PacketBuffer.recommendedHeadroom,
                                   length: TCPFrame.length, interface: interface)
         now &+= nanosPerPacket
@@ -219,7 +239,7 @@ final class Workload: @unchecked Sendable {
     /// The hot loop of the hit benchmarks: copy frame `cursor` of `frames` into the scratch
     /// buffer (as a receive ring would hand over fresh bytes) and process it.
     @inline(never)
-    func replay(_ frames: FramePool, from cursor: inout Int, count: Int, interface: Int) {
+    public func replay(_ frames: FramePool, from cursor: inout Int, count: Int, interface: Int) {
         let dst = scratch + PacketBuffer.recommendedHeadroom
         for _ in 0..<count {
             dst.copyMemory(from: frames.frame(cursor), byteCount: TCPFrame.length)
@@ -231,7 +251,7 @@ final class Workload: @unchecked Sendable {
 
     /// The same loop without the director: what the frame copy and loop cost alone.
     @inline(never)
-    func copyOnly(_ frames: FramePool, from cursor: inout Int, count: Int) -> Int {
+    public func copyOnly(_ frames: FramePool, from cursor: inout Int, count: Int) -> Int {
         let dst = scratch + PacketBuffer.recommendedHeadroom
         var sum = 0
         for _ in 0..<count {
@@ -245,7 +265,7 @@ final class Workload: @unchecked Sendable {
 
     /// Frames for the hit benchmarks: an ACK from (or, with `replies`, a reply to) each of
     /// `count` baseline clients, in a random order so the table is probed at random.
-    func hitFrames(count: Int, replies: Bool) -> FramePool {
+    public func hitFrames(count: Int, replies: Bool) -> FramePool {
         var order = Array(0..<liveConnections)
         var rng = SplitMix64(state: 42)
         for i in stride(from: order.count - 1, to: 0, by: -1) {
@@ -267,13 +287,13 @@ final class Workload: @unchecked Sendable {
     // MARK: New connections
 
     /// Fresh clients handed out so far (never reused, so every SYN misses the table).
-    var freshClients = 0
+    public var freshClients = 0
 
     /// Writes `pool.count` SYNs from never-seen clients into `pool`. When the table has no
     /// room for them, jumps the clock past the SYN_RECV timeout so the director expires the
     /// SYN_RECV connections earlier batches made (the ESTABLISHED baseline stays; it is
     /// refreshed before it could time out). Runs outside the measured region.
-    func prepareSYNs(_ pool: FramePool) {
+    public func prepareSYNs(_ pool: FramePool) {
         let table = director.table.capacity - director.table.count
         if table < pool.count {
             let synRecv = UInt64(director.timeouts[.synRecv]) * 1_000_000_000
@@ -293,11 +313,11 @@ final class Workload: @unchecked Sendable {
         }
     }
 
-    var lastBaselineRefresh: UInt64 = startOfTime
+    public var lastBaselineRefresh: UInt64 = startOfTime
 
     /// The hot loop of the new-connection benchmarks: each SYN is processed where it lies.
     @inline(never)
-    func processInPlace(_ pool: FramePool) {
+    public func processInPlace(_ pool: FramePool) {
         for k in 0..<pool.count {
             var packet = PacketBuffer(base: pool.base, capacity: pool.count * FramePool.stride,
                                       offset: k * FramePool.stride, length: TCPFrame.length, interface: 0)

@@ -1,0 +1,53 @@
+// Runs one benchmark scenario in a plain loop, for `perf record` or
+// `valgrind --tool=callgrind` (which the benchmark harness would drown out):
+//   ProfileDriver hit-dr|hit-dr-hot|hit-nat|hit-nat-reply|new-dr|new-nat [packets] [connections]
+import DirectorWorkload
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let args = CommandLine.arguments
+let scenario = args.count > 1 ? args[1] : "hit-dr"
+let packets = args.count > 2 ? Int(args[2]) ?? 10_000_000 : 10_000_000
+let connections = args.count > 3 ? Int(args[3]) ?? 1_000_000 : 1_000_000
+
+func seconds() -> Double { Double(wallNanos()) / 1e9 }
+
+/// One decimal place, without Foundation.
+func fixed(_ x: Double) -> String { "\(Double(Int(x * 10)) / 10)" }
+
+let setupStart = seconds()
+let method: ForwardingMethod = scenario.contains("nat") ? .nat : .directRouting
+let isNew = scenario.hasPrefix("new")
+let workload = Workload(method: method, scheduler: .weightedLeastConnection, liveConnections: connections,
+                        capacity: isNew ? connections + connections / 10 : connections)
+print("setup: \(connections) connections in \(fixed(seconds() - setupStart)) s")
+
+var elapsed = 0.0
+var cpu: UInt64 = 0
+if isNew {
+    let pool = FramePool(count: 1000)
+    for _ in 0..<(packets / 1000) {
+        workload.prepareSYNs(pool)
+        let t0 = seconds()
+        let c0 = threadCPUNanos()
+        workload.processInPlace(pool)
+        cpu += threadCPUNanos() - c0
+        elapsed += seconds() - t0
+    }
+} else {
+    let frames = workload.hitFrames(count: scenario.hasSuffix("hot") ? 1000 : connections,
+                                    replies: scenario.hasSuffix("reply"))
+    var cursor = 0
+    workload.forwarded = 0
+    workload.processed = 0
+    let t0 = seconds()
+    let c0 = threadCPUNanos()
+    workload.replay(frames, from: &cursor, count: packets, interface: scenario.hasSuffix("reply") ? 1 : 0)
+    cpu = threadCPUNanos() - c0
+    elapsed = seconds() - t0
+}
+print("\(scenario): \(workload.processed) packets, \(workload.forwarded) forwarded, "
+      + "\(fixed(elapsed / Double(packets) * 1e9)) ns/packet wall, "
+      + "\(fixed(Double(cpu) / Double(packets))) ns/packet thread CPU")
