@@ -17,7 +17,7 @@ extension Director {
             return .drop(.noConnection)
         }
         let flow = FlowTuple(proto: proto, clientAddress: p.source, clientPort: p.sourcePort,
-                             virtualAddress: p.destination, virtualPort: p.destinationPort)
+                             virtualAddress: p.destination, virtualPort: p.destinationPort, now: now)
         var template: ConnectionHandle = 0
         let rs: Int
         if let persistence = services[si].config.persistence {

@@ -12,7 +12,13 @@ public struct RealServer: Sendable {
     public var address: IPAddress
     public var port: UInt16
     /// Live weight; 0 = quiescent (no new connections).
-    public var weight: Int32
+    public var weight: Int32 {
+        // IPVS __ip_vs_update_dest: last_weight follows every non-zero weight.
+        didSet { if weight != 0 { lastWeight = weight } }
+    }
+    /// IPVS `last_weight`: the weight given when the server was added, then the latest non-zero
+    /// one. Maglev (mh) sizes a quiesced server's share by it, so quiescing keeps its slots.
+    public var lastWeight: Int32
     public var method: ForwardingMethod
     public var upperThreshold: UInt32
     public var lowerThreshold: UInt32
@@ -29,6 +35,7 @@ public struct RealServer: Sendable {
         address = config.address
         port = config.port
         weight = config.weight
+        lastWeight = config.weight
         method = config.method
         upperThreshold = config.upperThreshold
         lowerThreshold = config.lowerThreshold

@@ -22,25 +22,37 @@ public struct FlowTuple: Sendable, Hashable {
     public var clientPort: UInt16
     public var virtualAddress: IPAddress
     public var virtualPort: UInt16
+    /// When the first packet arrived (the Director's clock, nanoseconds). Only schedulers with
+    /// timed state read it (lblc and lblcr expire their destination caches).
+    public var now: UInt64
 
     public init(proto: TransportProtocol, clientAddress: IPAddress, clientPort: UInt16,
-                virtualAddress: IPAddress, virtualPort: UInt16) {
+                virtualAddress: IPAddress, virtualPort: UInt16, now: UInt64 = 0) {
         self.proto = proto
         self.clientAddress = clientAddress
         self.clientPort = clientPort
         self.virtualAddress = virtualAddress
         self.virtualPort = virtualPort
+        self.now = now
     }
 }
 
-/// Scheduler names as ipvsadm's `-s` takes them. The rest of the IPVS set (dh, sed, nq,
-/// fo, ovf, twos, lblc, lblcr, mh) joins here, one case and one file each.
+/// Scheduler names as ipvsadm's `-s` takes them: the full IPVS set, one case and one file each.
 public enum SchedulerKind: String, Sendable, Hashable, CaseIterable {
     case roundRobin = "rr"
     case weightedRoundRobin = "wrr"
     case leastConnection = "lc"
     case weightedLeastConnection = "wlc"
     case sourceHashing = "sh"
+    case destinationHashing = "dh"
+    case shortestExpectedDelay = "sed"
+    case neverQueue = "nq"
+    case weightedFailover = "fo"
+    case weightedOverflow = "ovf"
+    case powerOfTwoChoices = "twos"
+    case localityBasedLeastConnection = "lblc"
+    case replicatedLocalityBasedLeastConnection = "lblcr"
+    case maglevHashing = "mh"
 
     /// ipvsadm's default scheduler (`DEF_SCHED`).
     public static let ipvsDefault = SchedulerKind.weightedLeastConnection
@@ -55,7 +67,7 @@ public struct SchedulerFlags: OptionSet, Sendable, Hashable {
     public static let fallback = SchedulerFlags(rawValue: 1)
     /// `sh-port` / `mh-port` (flag-2): hash the client port too.
     public static let port = SchedulerFlags(rawValue: 2)
-    /// flag-3, unused by the schedulers implemented so far.
+    /// flag-3, unused by every IPVS scheduler.
     public static let flag3 = SchedulerFlags(rawValue: 4)
 }
 
@@ -67,6 +79,15 @@ public enum SchedulerInstance {
     case leastConnection(LeastConnectionScheduler)
     case weightedLeastConnection(WeightedLeastConnectionScheduler)
     case sourceHashing(SourceHashingScheduler)
+    case destinationHashing(DestinationHashingScheduler)
+    case shortestExpectedDelay(ShortestExpectedDelayScheduler)
+    case neverQueue(NeverQueueScheduler)
+    case weightedFailover(WeightedFailoverScheduler)
+    case weightedOverflow(WeightedOverflowScheduler)
+    case powerOfTwoChoices(PowerOfTwoChoicesScheduler)
+    case localityBasedLeastConnection(LocalityBasedLeastConnectionScheduler)
+    case replicatedLocalityBasedLeastConnection(ReplicatedLocalityBasedLeastConnectionScheduler)
+    case maglevHashing(MaglevHashingScheduler)
 
     public init(kind: SchedulerKind, pool: RealServerPool, flags: SchedulerFlags) {
         switch kind {
@@ -75,6 +96,16 @@ public enum SchedulerInstance {
         case .leastConnection: self = .leastConnection(.init(pool: pool, flags: flags))
         case .weightedLeastConnection: self = .weightedLeastConnection(.init(pool: pool, flags: flags))
         case .sourceHashing: self = .sourceHashing(.init(pool: pool, flags: flags))
+        case .destinationHashing: self = .destinationHashing(.init(pool: pool, flags: flags))
+        case .shortestExpectedDelay: self = .shortestExpectedDelay(.init(pool: pool, flags: flags))
+        case .neverQueue: self = .neverQueue(.init(pool: pool, flags: flags))
+        case .weightedFailover: self = .weightedFailover(.init(pool: pool, flags: flags))
+        case .weightedOverflow: self = .weightedOverflow(.init(pool: pool, flags: flags))
+        case .powerOfTwoChoices: self = .powerOfTwoChoices(.init(pool: pool, flags: flags))
+        case .localityBasedLeastConnection: self = .localityBasedLeastConnection(.init(pool: pool, flags: flags))
+        case .replicatedLocalityBasedLeastConnection:
+            self = .replicatedLocalityBasedLeastConnection(.init(pool: pool, flags: flags))
+        case .maglevHashing: self = .maglevHashing(.init(pool: pool, flags: flags))
         }
     }
 
@@ -86,6 +117,19 @@ public enum SchedulerInstance {
         case .leastConnection(var s): defer { self = .leastConnection(s) }; return s.select(from: pool, flow: flow)
         case .weightedLeastConnection(var s): defer { self = .weightedLeastConnection(s) }; return s.select(from: pool, flow: flow)
         case .sourceHashing(var s): defer { self = .sourceHashing(s) }; return s.select(from: pool, flow: flow)
+        case .destinationHashing(var s): defer { self = .destinationHashing(s) }; return s.select(from: pool, flow: flow)
+        case .shortestExpectedDelay(var s): defer { self = .shortestExpectedDelay(s) }; return s.select(from: pool, flow: flow)
+        case .neverQueue(var s): defer { self = .neverQueue(s) }; return s.select(from: pool, flow: flow)
+        case .weightedFailover(var s): defer { self = .weightedFailover(s) }; return s.select(from: pool, flow: flow)
+        case .weightedOverflow(var s): defer { self = .weightedOverflow(s) }; return s.select(from: pool, flow: flow)
+        // twos mutates its generator state, a plain UInt64; the locality caches are class
+        // storage, so mutating them through this copy does not trigger copy-on-write.
+        case .powerOfTwoChoices(var s): defer { self = .powerOfTwoChoices(s) }; return s.select(from: pool, flow: flow)
+        case .localityBasedLeastConnection(var s):
+            defer { self = .localityBasedLeastConnection(s) }; return s.select(from: pool, flow: flow)
+        case .replicatedLocalityBasedLeastConnection(var s):
+            defer { self = .replicatedLocalityBasedLeastConnection(s) }; return s.select(from: pool, flow: flow)
+        case .maglevHashing(var s): defer { self = .maglevHashing(s) }; return s.select(from: pool, flow: flow)
         }
     }
 }
