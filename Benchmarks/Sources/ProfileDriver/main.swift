@@ -17,6 +17,29 @@ func seconds() -> Double { Double(wallNanos()) / 1e9 }
 /// One decimal place, without Foundation.
 func fixed(_ x: Double) -> String { "\(Double(Int(x * 10)) / 10)" }
 
+if scenario == "wheel-check" {
+    // One ESTABLISHED connection with `ipvsadm --set 7200 0 0`, then the clock walks
+    // 1 s at a time for 2000 s (one wheel turn is ~1100 s). Prints each 100 s, so a hang shows.
+    var config = BenchLab.config(.directRouting, scheduler: .roundRobin)
+    config.timeouts.set(tcp: 7200, tcpFin: 0, udp: 0)
+    let director = Director(config: config, capacity: 16, now: startOfTime)
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 64)
+    var now = startOfTime
+    for flags in [TCPFlags.syn, TCPFlags.ack] {
+        TCPFrame.write(to: raw + 64, sourceMAC: BenchLab.clientMAC, destinationMAC: BenchLab.directorClientMAC,
+                       source: BenchLab.baselineClientBase, destination: BenchLab.vip.ipv4, sourcePort: 40000,
+                       destinationPort: 80, flags: flags, sequence: 1, acknowledgment: 1)
+        var packet = PacketBuffer(base: raw, capacity: 256, offset: 64, length: TCPFrame.length)
+        now += 1_000_000
+        print("\(flags == .syn ? "SYN" : "ACK"): \(director.process(&packet, now: now)), state \(director.lastEvent.stateAfter)")
+    }
+    for second in 1...2000 {
+        director.expire(now: now + UInt64(second) * 1_000_000_000)
+        if second % 100 == 0 { print("t+\(second) s: \(director.table.count) connection(s)") }
+    }
+    exit(0)
+}
+
 let setupStart = seconds()
 let method: ForwardingMethod = scenario.contains("nat") ? .nat : .directRouting
 let isNew = scenario.hasPrefix("new")
