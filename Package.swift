@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Control", targets: ["Control"]),
         .library(name: "PacketIO", targets: ["PacketIO"]),
         .library(name: "Trace", targets: ["Trace"]),
+        .library(name: "PacketBuilder", targets: ["PacketBuilder"]),
         .executable(name: "lvsd", targets: ["lvsd"]),
     ],
     dependencies: [
@@ -26,7 +27,13 @@ let package = Package(
         // Typed views over bytes someone else owns. Imports nothing.
         .target(name: "Wire"),
         // The director's brain: no syscalls, injected clock.
-        .target(name: "Core", dependencies: ["Wire"]),
+        .target(
+            name: "Core", dependencies: ["Wire"],
+            // The Director is a class whose stored properties the data path touches a dozen
+            // times per frame; Swift's dynamic exclusivity checks cost ~40% of a hit's
+            // instructions (Benchmarks/README.md). Core never aliases them: checked in debug
+            // tests, unchecked in release.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // Text → immutable configuration snapshots (ipvsadm rules).
         .target(name: "Control", dependencies: ["Core", "Wire"]),
         // The only module that talks to the kernel or libpcap for packets.

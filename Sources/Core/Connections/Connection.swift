@@ -9,20 +9,32 @@ public typealias ConnectionHandle = UInt32
 /// Addresses follow IPVS naming: c = client, v = virtual, d = destination (real server),
 /// l = local (FullNAT source toward the real server).
 public struct Connection {
+    // First cache line: everything the in-hash lookup compares, so a lookup touches one
+    // line per chain entry (the slab is 64-byte aligned; see ConnectionTable).
     public var clientAddress: IPAddress
     public var virtualAddress: IPAddress
     public var destinationAddress: IPAddress
-    public var localAddress: IPAddress
     public var clientPort: UInt16
     public var virtualPort: UInt16
     public var destinationPort: UInt16
     public var localPort: UInt16
+    // Intrusive link of the in-hash chain.
+    @usableFromInline var inNext: ConnectionHandle
+    public var proto: TransportProtocol
+    public var method: ForwardingMethod
+    public var state: ConnectionState
+    public var flags: ConnectionFlags
 
+    // Second cache line.
+    public var localAddress: IPAddress
     /// Absolute expiry time (ns on the injected clock); refreshed lazily, see `ConnectionTable`.
     public var expires: UInt64
     /// The peer MAC the client's frames came from (client or its router): replies go back to it.
     public var clientMAC: MACAddress
-
+    // Intrusive links: out-hash chain, timer wheel slot list.
+    @usableFromInline var outNext: ConnectionHandle
+    @usableFromInline var wheelNext: ConnectionHandle
+    @usableFromInline var wheelPrev: ConnectionHandle
     /// Global index of the real server in the director's real-server slab.
     public var realServer: UInt32
     /// The persistence template that controls this connection (IPVS `cp->control`), or 0.
@@ -30,21 +42,10 @@ public struct Connection {
     /// Connections this template controls (IPVS `n_control`); a template with controlled
     /// connections is re-armed instead of expired.
     public var controlled: UInt32
-    // Intrusive links: in-hash chain, out-hash chain, timer wheel slot list.
-    @usableFromInline var inNext: ConnectionHandle
-    @usableFromInline var outNext: ConnectionHandle
-    @usableFromInline var wheelNext: ConnectionHandle
-    @usableFromInline var wheelPrev: ConnectionHandle
-
     /// Current timeout in seconds (IPVS `cp->timeout`), from the state's table entry.
     public var timeout: UInt32
-    /// Index of the FullNAT local address pool the local port came from. (Declared next to
-    /// the one-byte fields: after `controlled` it left a 2-byte hole and the stride was 136.)
+    /// Index of the FullNAT local address pool the local port came from.
     public var localPool: UInt16
-    public var proto: TransportProtocol
-    public var method: ForwardingMethod
-    public var state: ConnectionState
-    public var flags: ConnectionFlags
     public var ingressInterface: UInt8
 
     init() {

@@ -43,7 +43,9 @@ public struct ConnectionTable: ~Copyable {
         bucketMask = buckets - 1
         // Slot 0 is the "none" handle and never used; sentinels follow the connections.
         let total = capacity + 1 + Self.wheelSlots
-        slots = .allocate(capacity: total)
+        // 64-byte alignment puts each 128-byte entry on exactly two cache lines.
+        slots = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<Connection>.stride * total, alignment: 64)
+            .bindMemory(to: Connection.self, capacity: total)
         slots.initialize(repeating: Connection(), count: total)
         for s in 0..<Self.wheelSlots {
             let sentinel = ConnectionHandle(capacity + 1 + s)
@@ -62,7 +64,7 @@ public struct ConnectionTable: ~Copyable {
     }
 
     deinit {
-        slots.deallocate()
+        UnsafeMutableRawPointer(slots).deallocate()
         inBuckets.deallocate()
         outBuckets.deallocate()
     }
@@ -110,13 +112,14 @@ public struct ConnectionTable: ~Copyable {
                          virtual: IPAddress, virtualPort: UInt16, template: Bool = false) -> ConnectionHandle {
         var h = inBuckets[bucket]
         while h != 0 {
-            let c = slots[Int(h)]
-            if c.clientPort == clientPort && c.virtualPort == virtualPort && c.proto == proto
-                && c.clientAddress == client && c.virtualAddress == virtual
-                && c.flags.contains(.template) == template {
+            // Compare in place: copying the 128-byte entry would read both of its cache lines.
+            let e = slots + Int(h)
+            if e.pointee.clientPort == clientPort && e.pointee.virtualPort == virtualPort && e.pointee.proto == proto
+                && e.pointee.clientAddress == client && e.pointee.virtualAddress == virtual
+                && e.pointee.flags.contains(.template) == template {
                 return h
             }
-            h = c.inNext
+            h = e.pointee.inNext
         }
         return 0
     }
@@ -127,12 +130,16 @@ public struct ConnectionTable: ~Copyable {
                           replyDestination: IPAddress, replyPort: UInt16) -> ConnectionHandle {
         var h = outBuckets[bucket]
         while h != 0 {
-            let c = slots[Int(h)]
-            if c.destinationPort == realPort && c.proto == proto && c.destinationAddress == realServer {
-                let (rd, rp) = c.replyDestination
-                if rp == replyPort && rd == replyDestination { return h }
+            let e = slots + Int(h)
+            if e.pointee.destinationPort == realPort && e.pointee.proto == proto
+                && e.pointee.destinationAddress == realServer {
+                let fullNAT = e.pointee.method == .fullNAT
+                if (fullNAT ? e.pointee.localPort : e.pointee.clientPort) == replyPort
+                    && (fullNAT ? e.pointee.localAddress : e.pointee.clientAddress) == replyDestination {
+                    return h
+                }
             }
-            h = c.outNext
+            h = e.pointee.outNext
         }
         return 0
     }

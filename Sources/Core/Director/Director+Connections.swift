@@ -6,9 +6,9 @@ extension Director {
     /// The table missed: schedule a real server if this is a new flow for a virtual service.
     func newConnection(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
                        _ proto: TransportProtocol, now: UInt64) -> Verdict {
-        guard let si = serviceIndex[ServiceKey(proto, p.destination, p.destinationPort)] else {
-            if virtualAddresses.contains(p.destination) { return .drop(.noService) }
-            if localAddressIndex[p.destination] != nil { return .drop(.noConnection) }
+        guard let si = serviceLookup.lookup(proto.rawValue, p.destination, p.destinationPort) else {
+            if virtualAddressLookup.contains(p.destination) { return .drop(.noService) }
+            if localAddressLookup.contains(p.destination) { return .drop(.noConnection) }
             return .pass(.notForDirector)
         }
         // Only a SYN starts a TCP connection (tcp_conn_schedule, ip_vs_proto_tcp.c); a SYN
@@ -20,19 +20,20 @@ extension Director {
                              virtualAddress: p.destination, virtualPort: p.destinationPort, now: now)
         var template: ConnectionHandle = 0
         let rs: Int
-        if let persistence = services[si].config.persistence {
+        if let persistence = services[si].persistence {
             guard let (chosen, t) = schedulePersistent(si, persistence, flow, now: now) else {
                 return .drop(lastPersistentFailure)
             }
             rs = chosen
             template = t
         } else {
-            let s = services[si]
-            let pool = RealServerPool(base: realServers + s.firstRealServer, count: s.realServerCount)
+            // Read the two fields in place: copying the ServiceRuntime would retain its arrays.
+            let first = services[si].firstRealServer
+            let pool = RealServerPool(base: realServers + first, count: services[si].realServerCount)
             guard let i = services[si].scheduler.select(from: pool, flow: flow) else {
                 return .drop(.noDestinationAvailable)
             }
-            rs = s.firstRealServer + i
+            rs = first + i
         }
 
         let server = realServers[rs]
@@ -105,13 +106,13 @@ extension Director {
             lastEvent.viaTemplate = true
             return (Int(table[t].realServer), t)
         }
-        let s = services[si]
-        let pool = RealServerPool(base: realServers + s.firstRealServer, count: s.realServerCount)
+        let first = services[si].firstRealServer
+        let pool = RealServerPool(base: realServers + first, count: services[si].realServerCount)
         guard let i = services[si].scheduler.select(from: pool, flow: flow) else {
             lastPersistentFailure = .noDestinationAvailable
             return nil
         }
-        let rs = s.firstRealServer + i
+        let rs = first + i
         var c = Connection()
         c.proto = flow.proto
         c.clientAddress = client

@@ -21,6 +21,10 @@ public final class Director {
     @usableFromInline var virtualAddresses: Set<IPAddress>
     /// Every FullNAT local address, mapped to its port pool.
     @usableFromInline var localAddressIndex: [IPAddress: Int]
+    /// The same three lookups as flat tables for the new-connection path (no SipHash).
+    @usableFromInline var serviceLookup = AddressTable([])
+    @usableFromInline var virtualAddressLookup = AddressTable([])
+    @usableFromInline var localAddressLookup = AddressTable([])
     @usableFromInline var localPools: [LocalPortPoolBox]
     /// Some real server uses NAT or FullNAT, so unknown packets are also probed as replies.
     @usableFromInline var hasReplyMethods = false
@@ -110,13 +114,18 @@ public final class Director {
             }
             let pool = RealServerPool(base: realServers + next, count: svc.realServers.count)
             services.append(ServiceRuntime(
-                config: svc, firstRealServer: next, realServerCount: svc.realServers.count,
+                config: svc, persistence: svc.persistence, firstRealServer: next, realServerCount: svc.realServers.count,
                 scheduler: SchedulerInstance(kind: svc.scheduler, pool: pool, flags: svc.schedulerFlags),
                 localPools: lips))
             serviceIndex[svc.key] = si
             virtualAddresses.insert(svc.key.address)
             next += svc.realServers.count
         }
+        serviceLookup = AddressTable(config.services.enumerated().map {
+            (proto: $1.key.proto.rawValue, address: $1.key.address, port: $1.key.port, value: $0)
+        })
+        virtualAddressLookup = AddressTable(virtualAddresses.map { (proto: 0, address: $0, port: 0, value: 0) })
+        localAddressLookup = AddressTable(localAddressIndex.map { (proto: 0, address: $0, port: 0, value: $1) })
         hasReplyMethods = config.services.contains { $0.realServers.contains { $0.method.repliesTraverseDirector } }
         for n in config.neighbours { setNeighbour(n.address, mac: n.mac, interface: n.interface) }
     }
@@ -228,6 +237,8 @@ public struct TrafficStats: Sendable, Hashable {
 @usableFromInline
 struct ServiceRuntime {
     var config: VirtualServiceConfig
+    /// `config.persistence`, kept trivially readable for the new-connection path.
+    var persistence: Persistence?
     var firstRealServer: Int
     var realServerCount: Int
     var scheduler: SchedulerInstance
