@@ -160,24 +160,36 @@ extension Director {
 
     @inline(__always)
     func rememberFirstFragment(_ p: ParsedPacket, _ h: ConnectionHandle, now: UInt64) {
-        if p.isFragment { fragments.remember(p.source, p.destination, p.fragmentID, p.proto, connection: h, now: now) }
+        if p.isFragment {
+            fragments.remember(p.source, p.destination, p.fragmentID, p.proto, sourcePort: p.sourcePort,
+                               destinationPort: p.destinationPort, connection: h, now: now)
+        }
     }
 
     /// A non-first fragment: it has no ports, so it follows its datagram's first fragment.
     func forwardLaterFragment(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
                               _ proto: TransportProtocol, now: UInt64) -> Verdict {
-        let h = fragments.connection(p.source, p.destination, p.fragmentID, p.proto, now: now)
-        guard h != 0, table[h].flags.contains(.inUse), table[h].proto == proto else {
-            if virtualAddresses.contains(p.destination) || localAddressIndex[p.destination] != nil {
-                return .drop(.fragmentWithoutConnection)
+        let (h, sport, dport) = fragments.connection(p.source, p.destination, p.fragmentID, p.proto, now: now)
+        // The handle is only a hint: since the first fragment its connection may have expired
+        // and the slot been reused, so the whole tuple must still match, in one direction.
+        if h != 0 {
+            let c = table[h]
+            if c.flags.contains(.inUse) && !c.flags.contains(.template) && c.proto == proto {
+                if c.clientAddress == p.source && c.clientPort == sport
+                    && c.virtualAddress == p.destination && c.virtualPort == dport {
+                    return fromClient(h, &p, eth, &packet, now: now)
+                }
+                let (rd, rp) = c.replyDestination
+                if c.flags.contains(.hashedOut) && c.destinationAddress == p.source && c.destinationPort == sport
+                    && rd == p.destination && rp == dport {
+                    return fromRealServer(h, &p, eth, &packet, now: now)
+                }
             }
-            return .pass(.notForDirector)
         }
-        let c = table[h]
-        if c.clientAddress == p.source && c.virtualAddress == p.destination {
-            return fromClient(h, &p, eth, &packet, now: now)
+        if virtualAddresses.contains(p.destination) || localAddressIndex[p.destination] != nil {
+            return .drop(.fragmentWithoutConnection)
         }
-        return fromRealServer(h, &p, eth, &packet, now: now)
+        return .pass(.notForDirector)
     }
 
     // MARK: Known connections

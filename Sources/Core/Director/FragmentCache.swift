@@ -12,6 +12,9 @@ struct FragmentCache {
         var identification: UInt32 = 0
         var proto: UInt8 = 0
         var connection: ConnectionHandle = 0
+        /// The first fragment's ports: the slot may since hold another connection.
+        var sourcePort: UInt16 = 0
+        var destinationPort: UInt16 = 0
         var expires: UInt64 = 0
     }
     static let size = 4096
@@ -28,16 +31,19 @@ struct FragmentCache {
     }
 
     mutating func remember(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: UInt8,
-                           connection: ConnectionHandle, now: UInt64) {
+                           sourcePort: UInt16, destinationPort: UInt16, connection: ConnectionHandle, now: UInt64) {
         entries[Self.index(source, destination, id, proto)] = Entry(
             source: source, destination: destination, identification: id, proto: proto,
-            connection: connection, expires: now + Self.lifetime)
+            connection: connection, sourcePort: sourcePort, destinationPort: destinationPort,
+            expires: now + Self.lifetime)
     }
 
-    func connection(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: UInt8, now: UInt64) -> ConnectionHandle {
+    /// The connection and ports the datagram's first fragment had, or a zero handle.
+    func connection(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: UInt8,
+                    now: UInt64) -> (ConnectionHandle, sourcePort: UInt16, destinationPort: UInt16) {
         let e = entries[Self.index(source, destination, id, proto)]
         guard e.connection != 0, e.expires > now, e.identification == id, e.proto == proto,
-              e.source == source, e.destination == destination else { return 0 }
-        return e.connection
+              e.source == source, e.destination == destination else { return (0, 0, 0) }
+        return (e.connection, e.sourcePort, e.destinationPort)
     }
 }
