@@ -103,6 +103,15 @@ public struct IPv4Packet {
         // the generic byte-count loop costs several times more for 20 bytes).
         var acc: UInt64 = 0
         var offset = 0
+        if headerLength == IPv4Packet.minimumHeaderLength {
+            // No options, the common case: five loads, no loop.
+            acc = UInt64(base.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+                &+ UInt64(base.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+                &+ UInt64(base.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+                &+ UInt64(base.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+                &+ UInt64(base.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+            offset = headerLength
+        }
         while offset < headerLength {
             acc &+= UInt64(base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             offset += 4
@@ -127,7 +136,7 @@ public struct IPv4Packet {
     }
 
     /// Decrements TTL with an RFC 1624 update of the header checksum.
-    @inlinable public func decrementTimeToLive() {
+    @inlinable @inline(__always) public func decrementTimeToLive() {
         let old = base.wireU16(Offset.timeToLive)
         timeToLive &-= 1
         checksum = Checksum.update(checksum, old: old, new: base.wireU16(Offset.timeToLive))

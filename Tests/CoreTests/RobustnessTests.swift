@@ -34,10 +34,8 @@ import Wire
             .ipv6(source: "::ffff:198.18.0.100", destination: "::ffff:198.18.0.10")
             .tcp(sourcePort: 40000, destinationPort: 80, flags: [.syn])
         let (verdict, _) = h.run(frame)
-        withKnownIssue("Director.classifyIPv6 balances ::ffff:VIP with the IPv4 service (reported to the lead)") {
-            #expect(verdict != .forward(interface: 1))
-            #expect(h.director.table.count == 0)
-        }
+        #expect(verdict == .drop(.ipv6MappedAddress))
+        #expect(h.director.table.count == 0)
     }
 
     /// Regression: a later fragment followed the connection handle its first fragment hit even

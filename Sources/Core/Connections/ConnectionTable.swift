@@ -82,6 +82,13 @@ public struct ConnectionTable: ~Copyable {
         nonmutating _modify { yield &slots[Int(handle)] }
     }
 
+    /// The entry itself, for the data path to read and write fields in place (copying a
+    /// 128-byte `Connection` out and back costs more than the rest of a hit). Valid until the
+    /// connection is removed.
+    @inlinable public func entry(_ handle: ConnectionHandle) -> UnsafeMutablePointer<Connection> {
+        slots + Int(handle)
+    }
+
     // MARK: Hashing
 
     /// A keyed mix of the 5-tuple (a multiply-xorshift over 64-bit lanes, wyhash-style).

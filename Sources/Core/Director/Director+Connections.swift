@@ -195,22 +195,23 @@ extension Director {
     /// set_tcp_state does: active only while ESTABLISHED.
     @inline(__always)
     func setState(_ h: ConnectionHandle, _ state: ConnectionState) {
-        let c = table[h]
-        guard state != c.state else { return }
-        let rs = Int(c.realServer)
-        if !c.flags.contains(.inactive) && state != .established {
+        let c = table.entry(h)
+        guard state != c.pointee.state else { return }
+        let rs = Int(c.pointee.realServer)
+        let inactive = c.pointee.flags.contains(.inactive)
+        if !inactive && state != .established {
             realServers[rs].activeConnections &-= 1
             realServers[rs].inactiveConnections &+= 1
-            table[h].flags.insert(.inactive)
-        } else if c.flags.contains(.inactive) && state == .established {
+            c.pointee.flags.insert(.inactive)
+        } else if inactive && state == .established {
             realServers[rs].inactiveConnections &-= 1
             realServers[rs].activeConnections &+= 1
-            table[h].flags.remove(.inactive)
+            c.pointee.flags.remove(.inactive)
         }
-        table[h].state = state
-        table[h].timeout = timeouts[state]
+        c.pointee.state = state
+        c.pointee.timeout = timeouts[state]
         // The caller sets the new expiry; re-file so a shorter timeout is not found late.
-        table[h].expires = 0
+        c.pointee.expires = 0
         table.rearm(h)
     }
 

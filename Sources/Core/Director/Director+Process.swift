@@ -68,6 +68,9 @@ extension Director {
             default: return .drop(.ipv6Truncated)
             }
         }
+        // One address shape serves both families (IPv4 is stored ::ffff:a.b.c.d), so a mapped
+        // address on the wire would alias IPv4 services and connections.
+        guard !ip.source.isIPv4 && !ip.destination.isIPv4 else { return .drop(.ipv6MappedAddress) }
         var p = ParsedPacket(
             l2Length: eth.headerLength, l3: ip.base, l3Length: ip.totalLength, isIPv6: true,
             proto: ip.upperProtocol, l4: ip.upper, l4Length: ip.upperLength,
@@ -148,9 +151,10 @@ extension Director {
     /// scheduled afresh (`is_new_conn_expected`, ip_vs_core.c).
     @inline(__always)
     func isLive(_ h: ConnectionHandle, now: UInt64, newTCPConnection: Bool) -> Bool {
-        let c = table[h]
-        var stale = c.expires <= now
-        if !stale && newTCPConnection && c.template == 0 && (c.state == .timeWait || c.state == .close) {
+        let e = table.entry(h)
+        var stale = e.pointee.expires <= now
+        if !stale && newTCPConnection && e.pointee.template == 0
+            && (e.pointee.state == .timeWait || e.pointee.state == .close) {
             stale = true
         }
         guard stale else { return true }
@@ -197,21 +201,21 @@ extension Director {
     /// A packet from the client side of connection `h`.
     func fromClient(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
                     _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
-        let before = table[h].state
-        if p.hasTransportHeader && table[h].proto == .tcp {
-            let direction: TCPDirection = table[h].flags.contains(.noOutput) ? .inputOnly : .input
+        let c = table.entry(h)
+        let before = c.pointee.state
+        if p.hasTransportHeader && c.pointee.proto == .tcp {
+            let direction: TCPDirection = c.pointee.flags.contains(.noOutput) ? .inputOnly : .input
             setState(h, TCPStateTable.next(before, direction, flags: p.tcpFlags))
         }
-        table[h].expires = now &+ timeoutNanos[Int(table[h].state.rawValue)]
-        let c = table[h]
-        record(.fromClient, h, c, before: before)
-        let rs = Int(c.realServer)
+        c.pointee.expires = now &+ timeoutNanos[Int(c.pointee.state.rawValue)]
+        let rs = Int(c.pointee.realServer)
+        record(.fromClient, h, realServer: rs, before: before, after: c.pointee.state)
         realServerStats[rs].packetsIn &+= 1
         realServerStats[rs].bytesIn &+= UInt64(p.l3Length)
 
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
         let verdict: Verdict
-        switch c.method {
+        switch c.pointee.method {
         case .directRouting: verdict = transmitDirectRouting(&p, eth, realServer: rs)
         case .nat: verdict = transmitNAT(&p, eth, c, realServer: rs)
         case .fullNAT: verdict = transmitFullNAT(&p, eth, c, realServer: rs)
@@ -224,31 +228,32 @@ extension Director {
     /// A reply from the real server of NAT or FullNAT connection `h`.
     func fromRealServer(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
                         _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
-        let before = table[h].state
-        if p.hasTransportHeader && table[h].proto == .tcp {
+        let c = table.entry(h)
+        let before = c.pointee.state
+        if p.hasTransportHeader && c.pointee.proto == .tcp {
             setState(h, TCPStateTable.next(before, .output, flags: p.tcpFlags))
         }
-        table[h].expires = now &+ timeoutNanos[Int(table[h].state.rawValue)]
-        let c = table[h]
-        record(.fromRealServer, h, c, before: before)
-        let rs = Int(c.realServer)
+        c.pointee.expires = now &+ timeoutNanos[Int(c.pointee.state.rawValue)]
+        let rs = Int(c.pointee.realServer)
+        record(.fromRealServer, h, realServer: rs, before: before, after: c.pointee.state)
         realServerStats[rs].packetsOut &+= 1
         realServerStats[rs].bytesOut &+= UInt64(p.l3Length)
 
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
-        let verdict = c.method == .fullNAT ? transmitFullNATReply(&p, eth, c) : transmitNATReply(&p, eth, c)
+        let verdict = c.pointee.method == .fullNAT ? transmitFullNATReply(&p, eth, c) : transmitNATReply(&p, eth, c)
         finishChecksum(&p, &packet)
         return verdict
     }
 
     /// Notes what happened to this frame for tracing (a handful of stores).
     @inline(__always)
-    func record(_ direction: PacketEvent.Direction, _ h: ConnectionHandle, _ c: Connection, before: ConnectionState) {
+    func record(_ direction: PacketEvent.Direction, _ h: ConnectionHandle, realServer: Int,
+                before: ConnectionState, after: ConnectionState) {
         lastEvent.direction = direction
         lastEvent.connection = h
-        lastEvent.realServer = Int(c.realServer)
+        lastEvent.realServer = realServer
         lastEvent.stateBefore = before
-        lastEvent.stateAfter = c.state
+        lastEvent.stateAfter = after
     }
 
     @inline(__always)
@@ -273,13 +278,13 @@ extension Director {
 
     /// Addresses the frame back to the client side peer the connection came from.
     @inline(__always)
-    func addressToClient(_ eth: EthernetFrame, _ c: Connection) -> Int {
-        let i = Int(c.ingressInterface)
-        eth.destination = c.clientMAC
+    func addressToClient(_ eth: EthernetFrame, _ c: UnsafeMutablePointer<Connection>) -> Int {
+        let i = Int(c.pointee.ingressInterface)
+        eth.destination = c.pointee.clientMAC
         eth.source = interfaceMAC(i)
         return i
     }
 
     @inline(__always)
-    func interfaceMAC(_ i: Int) -> MACAddress { i < interfaceMACs.count ? interfaceMACs[i] : .zero }
+    func interfaceMAC(_ i: Int) -> MACAddress { i >= 0 && i < interfaceMACs.count ? interfaceMACs[i] : .zero }
 }

@@ -46,6 +46,9 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case ipv6BadVersion
     case ipv6BadTotalLength
     case ipv6BadExtensionHeader
+    /// An IPv6 packet with an IPv4-mapped source or destination (::ffff:a.b.c.d), which
+    /// RFC 4291 §2.5.5.2 keeps off the wire; balancing it would alias IPv4 services.
+    case ipv6MappedAddress
     case tcpTruncated
     case tcpBadHeaderLength
     case udpTruncated
@@ -92,6 +95,7 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .ipv6BadVersion: "ipv6-bad-version"
         case .ipv6BadTotalLength: "ipv6-bad-payload-length"
         case .ipv6BadExtensionHeader: "ipv6-bad-extension-header"
+        case .ipv6MappedAddress: "ipv6-mapped-address"
         case .tcpTruncated: "tcp-truncated"
         case .tcpBadHeaderLength: "tcp-bad-header-length"
         case .udpTruncated: "udp-truncated"

@@ -87,7 +87,7 @@ extension Director {
                              _ eth: EthernetFrame, _ packet: inout PacketBuffer) -> Verdict {
         let c = table[h]
         let rs = Int(c.realServer)
-        record(.icmpFromClientSide, h, c, before: c.state)
+        record(.icmpFromClientSide, h, realServer: rs, before: c.state, after: c.state)
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
         switch c.method {
         case .directRouting:
@@ -113,7 +113,7 @@ extension Director {
     func relayFromRealServerSide(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ q: inout ParsedPacket,
                                  _ eth: EthernetFrame) -> Verdict {
         let c = table[h]
-        record(.icmpFromRealServerSide, h, c, before: c.state)
+        record(.icmpFromRealServerSide, h, realServer: Int(c.realServer), before: c.state, after: c.state)
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
         p.setSource(c.virtualAddress)
         q.setDestination(c.virtualAddress)
@@ -124,7 +124,7 @@ extension Director {
             q.setSourcePort(c.clientPort)
         }
         fillICMPChecksum(p)
-        return .forward(interface: addressToClient(eth, c))
+        return .forward(interface: addressToClient(eth, table.entry(h)))
     }
 
     func fillICMPChecksum(_ p: ParsedPacket) {

@@ -15,9 +15,9 @@ extension Director {
         let hop = realServerRoute[rs]
         guard hop.resolved else { return .drop(.neighbourUnresolved) }
         let out = hop.interface
-        let source = out < interfaceIPv4.count ? interfaceIPv4[out] : .zero
+        let source = out >= 0 && out < interfaceIPv4.count ? interfaceIPv4[out] : .zero
         guard source != .zero else { return .drop(.tunnelSourceUnavailable) }
-        let mtu = out < interfaceMTUs.count ? interfaceMTUs[out] : 1500
+        let mtu = out >= 0 && out < interfaceMTUs.count ? interfaceMTUs[out] : 1500
         let inner = p.ipv4
         if p.l3Length + IPIP.overhead > mtu {
             guard inner.dontFragment else { return .drop(.tunnelFragmentationUnsupported) }
