@@ -23,12 +23,13 @@ let package = Package(
         // C shims: include and wrap only.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CNet", providers: [.apt(["libnet1-dev"])]),
+        .target(name: "CSupport"),
 
         // Typed views over bytes someone else owns. Imports nothing.
         .target(name: "Wire"),
         // The director's brain: no syscalls, injected clock.
         .target(
-            name: "Core", dependencies: ["Wire"],
+            name: "Core", dependencies: ["Wire", "CSupport"],
             // The Director is a class whose stored properties the data path touches a dozen
             // times per frame; Swift's dynamic exclusivity checks cost ~40% of a hit's
             // instructions (Benchmarks/README.md). Core never aliases them: checked in debug

@@ -249,6 +249,36 @@ public final class Workload: @unchecked Sendable {
         }
     }
 
+    /// The hit loop through `Director.process(batch:)`: frames are copied `batch` at a time
+    /// into their own buffers (as a ring block hands them over) and processed as one batch.
+    @inline(never)
+    public func replayBatched(_ frames: FramePool, from cursor: inout Int, count: Int, interface: Int, batch: Int = 32) {
+        let buffers = UnsafeMutableRawPointer.allocate(byteCount: batch * Self.scratchCapacity, alignment: 64)
+        let packets = UnsafeMutablePointer<PacketBuffer>.allocate(capacity: batch)
+        let verdicts = UnsafeMutablePointer<Verdict>.allocate(capacity: batch)
+        defer { buffers.deallocate(); packets.deallocate(); verdicts.deallocate() }
+        var done = 0
+        while done < count {
+            let n = min(batch, count - done)
+            for i in 0..<n {
+                let base = buffers + i * Self.scratchCapacity
+                (base + PacketBuffer.recommendedHeadroom).copyMemory(from: frames.frame(cursor), byteCount: TCPFrame.length)
+                cursor &+= 1
+                if cursor == frames.count { cursor = 0 }
+                (packets + i).initialize(to: PacketBuffer(base: base, capacity: Self.scratchCapacity,
+                                                          offset: PacketBuffer.recommendedHeadroom,
+                                                          length: TCPFrame.length, interface: interface))
+            }
+            now &+= nanosPerPacket &* UInt64(n)
+            director.process(batch: packets, count: n, verdicts: verdicts, now: now)
+            for i in 0..<n {
+                processed &+= 1
+                if case .forward = verdicts[i] { forwarded &+= 1 } else { lastUnexpected = verdicts[i] }
+            }
+            done += n
+        }
+    }
+
     /// The same loop without the director: what the frame copy and loop cost alone.
     @inline(never)
     public func copyOnly(_ frames: FramePool, from cursor: inout Int, count: Int) -> Int {

@@ -1,6 +1,7 @@
 // Runs one benchmark scenario in a plain loop, for `perf record` or
 // `valgrind --tool=callgrind` (which the benchmark harness would drown out):
 //   ProfileDriver hit-dr|hit-dr-hot|hit-nat|hit-nat-reply|new-dr|new-nat [packets] [connections]
+//   (append -batch to a hit scenario to go through Director.process(batch:), 32 frames a round)
 import DirectorWorkload
 
 #if canImport(Glibc)
@@ -60,14 +61,20 @@ if isNew {
         elapsed += seconds() - t0
     }
 } else {
-    let frames = workload.hitFrames(count: scenario.hasSuffix("hot") ? 1000 : connections,
-                                    replies: scenario.hasSuffix("reply"))
+    let batched = scenario.hasSuffix("-batch")
+    let name = batched ? String(scenario.dropLast(6)) : scenario
+    let frames = workload.hitFrames(count: name.hasSuffix("hot") ? 1000 : connections,
+                                    replies: name.hasSuffix("reply"))
     var cursor = 0
     workload.forwarded = 0
     workload.processed = 0
     let t0 = seconds()
     let c0 = threadCPUNanos()
-    workload.replay(frames, from: &cursor, count: packets, interface: scenario.hasSuffix("reply") ? 1 : 0)
+    if batched {
+        workload.replayBatched(frames, from: &cursor, count: packets, interface: name.hasSuffix("reply") ? 1 : 0)
+    } else {
+        workload.replay(frames, from: &cursor, count: packets, interface: name.hasSuffix("reply") ? 1 : 0)
+    }
     cpu = threadCPUNanos() - c0
     elapsed = seconds() - t0
 }

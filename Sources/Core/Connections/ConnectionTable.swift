@@ -1,3 +1,4 @@
+import CSupport
 import Wire
 
 /// The connection table: a fixed-capacity slab of `Connection`s with integer handles, two
@@ -87,6 +88,29 @@ public struct ConnectionTable: ~Copyable {
     /// connection is removed.
     @inlinable public func entry(_ handle: ConnectionHandle) -> UnsafeMutablePointer<Connection> {
         slots + Int(handle)
+    }
+
+    // MARK: Prefetching (the batch path)
+
+    /// Starts loading both bucket heads of `bucket`.
+    @inlinable public func prefetchBuckets(_ bucket: Int) {
+        lvs_prefetch(inBuckets + bucket)
+        lvs_prefetch(outBuckets + bucket)
+    }
+
+    /// Starts loading the first entry of each chain of `bucket` (both of its cache lines);
+    /// call after `prefetchBuckets` had time to land.
+    @inlinable public func prefetchChainHeads(_ bucket: Int) {
+        let h = inBuckets[bucket]
+        if h != 0 {
+            lvs_prefetch(slots + Int(h))
+            lvs_prefetch(UnsafeRawPointer(slots + Int(h)) + 64)
+        }
+        let o = outBuckets[bucket]
+        if o != 0 {
+            lvs_prefetch(slots + Int(o))
+            lvs_prefetch(UnsafeRawPointer(slots + Int(o)) + 64)
+        }
     }
 
     // MARK: Hashing

@@ -57,6 +57,9 @@ public final class Director {
     /// Why the last persistent scheduling attempt failed (set only on failure).
     @usableFromInline var lastPersistentFailure: DropReason = .noDestinationAvailable
 
+    /// Scratch for `process(batch:)`: one round's bucket indices.
+    @usableFromInline let batchBuckets: UnsafeMutablePointer<Int>
+
     /// What happened to the last frame, for `lvsd replay --trace` and tests.
     public internal(set) var lastEvent = PacketEvent()
 
@@ -73,6 +76,7 @@ public final class Director {
         self.timeoutNanos = config.timeouts.seconds.map { UInt64($0) * 1_000_000_000 }
         self.table = ConnectionTable(capacity: capacity, seed: hashSeed, now: now)
         self.fragments = FragmentCache()
+        batchBuckets = .allocate(capacity: Director.prefetchRound)
         let interfaces = config.interfaces.isEmpty ? [InterfaceConfig(name: "none", mac: .zero)] : config.interfaces
         interfaceMACs = interfaces.map(\.mac)
         interfaceMTUs = interfaces.map(\.mtu)
@@ -138,6 +142,7 @@ public final class Director {
         realServerRoute.deallocate()
         dropCounters.deallocate()
         passCounters.deallocate()
+        batchBuckets.deallocate()
     }
 
     // MARK: Neighbours

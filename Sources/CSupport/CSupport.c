@@ -1,0 +1,2 @@
+// Everything in CSupport is static inline in the header; SwiftPM wants one source file.
+#include "CSupport.h"
