@@ -55,13 +55,17 @@ let benchmarks: @Sendable () -> Void = {
     /// (1M: nearly every probe misses the caches; 1k: the connections stay in cache, which
     /// shows the instruction cost alone). Each frame is first copied into a scratch buffer,
     /// as a receive ring hands over fresh bytes; "overhead: frame copy only" is that copy.
-    func hit(_ name: String, method: ForwardingMethod, distinct: Int, replies: Bool) {
+    func hit(_ name: String, method: ForwardingMethod, distinct: Int, replies: Bool, batched: Bool = false) {
         Benchmark(name) { benchmark, state in
             let (workload, frames, cursorBox) = state
             let before = workload.forwarded
             let packets = benchmark.scaledIterations.count
             measured(benchmark, packets: packets) {
-                workload.replay(frames, from: &cursorBox.cursor, count: packets, interface: replies ? 1 : 0)
+                if batched {
+                    workload.replayBatched(frames, from: &cursorBox.cursor, count: packets, interface: replies ? 1 : 0)
+                } else {
+                    workload.replay(frames, from: &cursorBox.cursor, count: packets, interface: replies ? 1 : 0)
+                }
             }
             if workload.forwarded - before != packets {
                 benchmark.error("\(name): a packet was not forwarded: \(String(describing: workload.lastUnexpected))")
@@ -77,6 +81,14 @@ let benchmarks: @Sendable () -> Void = {
     hit("hit DR, 1M conns, 1k hot", method: .directRouting, distinct: 1000, replies: false)
     hit("hit NAT in, 1M conns, random order", method: .nat, distinct: liveConnections, replies: false)
     hit("hit NAT reply, 1M conns, random order", method: .nat, distinct: liveConnections, replies: true)
+    // The same through Director.process(batch:), 32 frames per call, as a ring block arrives.
+    hit("batch hit DR, 1M conns, random order", method: .directRouting, distinct: liveConnections, replies: false,
+        batched: true)
+    hit("batch hit DR, 1M conns, 1k hot", method: .directRouting, distinct: 1000, replies: false, batched: true)
+    hit("batch hit NAT in, 1M conns, random order", method: .nat, distinct: liveConnections, replies: false,
+        batched: true)
+    hit("batch hit NAT reply, 1M conns, random order", method: .nat, distinct: liveConnections, replies: true,
+        batched: true)
 
     /// The harness's own share of the hit numbers: copying the frame into the scratch buffer.
     Benchmark("overhead: frame copy only, 1M frames") { benchmark, state in

@@ -166,6 +166,11 @@ public final class Workload: @unchecked Sendable {
     /// One scratch buffer the replayed frame is copied into (the director rewrites in place).
     public let scratch: UnsafeMutableRawPointer
     public static let scratchCapacity = 256
+    /// Frames per `Director.process(batch:)` call in the batched replay (a ring block's worth).
+    public static let batchSize = 32
+    let batchBuffers: UnsafeMutableRawPointer
+    let batchPackets: UnsafeMutablePointer<PacketBuffer>
+    let batchVerdicts: UnsafeMutablePointer<Verdict>
     /// Packets processed, and those that came out `.forward`: checked after each run.
     public var processed = 0
     public var forwarded = 0
@@ -177,11 +182,21 @@ public final class Workload: @unchecked Sendable {
         self.liveConnections = liveConnections
         realServerOf = [UInt8](repeating: 0, count: liveConnections)
         scratch = .allocate(byteCount: Self.scratchCapacity, alignment: 64)
+        batchBuffers = .allocate(byteCount: Self.batchSize * Self.scratchCapacity, alignment: 64)
+        batchBuffers.initializeMemory(as: UInt8.self, repeating: 0, count: Self.batchSize * Self.scratchCapacity)
+        batchPackets = .allocate(capacity: Self.batchSize)
+        batchVerdicts = .allocate(capacity: Self.batchSize)
+        batchVerdicts.initialize(repeating: .pass(.notIP), count: Self.batchSize)
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: Self.scratchCapacity)
         establishBaseline()
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        batchBuffers.deallocate()
+        batchPackets.deallocate()
+        batchVerdicts.deallocate()
+    }
 
     /// Sends a SYN then an ACK from each of `liveConnections` distinct clients, so every
     /// connection is ESTABLISHED (the hit benchmarks then see the common state).
@@ -252,11 +267,9 @@ public final class Workload: @unchecked Sendable {
     /// The hit loop through `Director.process(batch:)`: frames are copied `batch` at a time
     /// into their own buffers (as a ring block hands them over) and processed as one batch.
     @inline(never)
-    public func replayBatched(_ frames: FramePool, from cursor: inout Int, count: Int, interface: Int, batch: Int = 32) {
-        let buffers = UnsafeMutableRawPointer.allocate(byteCount: batch * Self.scratchCapacity, alignment: 64)
-        let packets = UnsafeMutablePointer<PacketBuffer>.allocate(capacity: batch)
-        let verdicts = UnsafeMutablePointer<Verdict>.allocate(capacity: batch)
-        defer { buffers.deallocate(); packets.deallocate(); verdicts.deallocate() }
+    public func replayBatched(_ frames: FramePool, from cursor: inout Int, count: Int, interface: Int) {
+        let batch = Self.batchSize
+        let buffers = batchBuffers, packets = batchPackets, verdicts = batchVerdicts
         var done = 0
         while done < count {
             let n = min(batch, count - done)
