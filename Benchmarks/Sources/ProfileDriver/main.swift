@@ -41,6 +41,52 @@ if scenario == "wheel-check" {
     exit(0)
 }
 
+if scenario == "schedulers" {
+    // Selection cost per scheduler (issue 4): 200,000 selects over varied flows from a pool of
+    // 10, 100 and 1000 servers with mixed weights and counters; then Maglev rebuild times.
+    var rng = SplitMix64(state: 7)
+    print("scheduler   servers   ns/select (thread CPU)")
+    for n in [10, 100, 1000] {
+        var servers = (0..<n).map { i -> RealServer in
+            var s = RealServer(RealServerConfig(address: IPAddress(ipv4: 0xC612_0100 + UInt32(i)), port: 80,
+                                                weight: Int32(1 + i % 4)))
+            s.activeConnections = Int32(rng.next() % 500)
+            s.inactiveConnections = Int32(rng.next() % 2000)
+            return s
+        }
+        let flows = (0..<1024).map { i in
+            FlowTuple(proto: .tcp, clientAddress: IPAddress(ipv4: 0xC612_0000 | UInt32(truncatingIfNeeded: rng.next() & 0xFFFF)),
+                      clientPort: UInt16(truncatingIfNeeded: 1024 + i), virtualAddress: IPAddress(ipv4: 0xC612_000A),
+                      virtualPort: 80, now: 1_000_000_000)
+        }
+        for kind in SchedulerKind.allCases {
+            RealServerPool.with(&servers) { pool in
+                var scheduler = SchedulerInstance(kind: kind, pool: pool, flags: [])
+                let selects = 200_000
+                var sink = 0
+                let c0 = threadCPUNanos()
+                for i in 0..<selects { sink &+= scheduler.select(from: pool, flow: flows[i & 1023]) ?? 0 }
+                let ns = Double(threadCPUNanos() - c0) / Double(selects)
+                func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
+                print("\(pad(kind.rawValue, 11)) \(pad(String(n), 9)) \(fixed(ns))\(sink == -1 ? "!" : "")")
+            }
+        }
+    }
+    for n in [100, 1000] {
+        var servers = (0..<n).map { i in
+            RealServer(RealServerConfig(address: IPAddress(ipv4: 0xC612_0100 + UInt32(i)), port: 80, weight: 1))
+        }
+        RealServerPool.with(&servers) { pool in
+            let rounds = 20
+            let c0 = threadCPUNanos()
+            for _ in 0..<rounds { _ = MaglevHashingScheduler(pool: pool, flags: [], tableSize: 65537) }
+            let ms = Double(threadCPUNanos() - c0) / Double(rounds) / 1e6
+            print("mh rebuild, M = 65537, \(n) servers: \(Double(Int(ms * 100)) / 100) ms")
+        }
+    }
+    exit(0)
+}
+
 let setupStart = seconds()
 let method: ForwardingMethod = scenario.contains("nat") ? .nat : .directRouting
 let isNew = scenario.hasPrefix("new")
