@@ -10,7 +10,7 @@ extension Director {
         }
         let target = IPAddress(ipv4: arp.targetIP)
         guard arp.operation == ARPPacket.Operation.request,
-              virtualAddresses.contains(target) || localAddressIndex[target] != nil
+              virtualAddressLookup.contains(target) || localAddressLookup.contains(target)
         else { return .pass(.arpNotForDirector) }
         let mac = interfaceMAC(packet.interface)
         let asker = arp.senderMAC, askerIP = arp.senderIP

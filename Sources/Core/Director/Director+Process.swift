@@ -113,7 +113,7 @@ extension Director {
             guard p.hasTransportHeader else { return .pass(.icmpNotRelated) }
             return handleICMP(&p, eth, &packet, now: now)
         default:
-            if virtualAddresses.contains(p.destination) { return .drop(.unsupportedProtocol) }
+            if virtualAddressLookup.contains(p.destination) { return .drop(.unsupportedProtocol) }
             return .pass(.notForDirector)
         }
         guard let proto = p.transport else { return .pass(.notForDirector) }
@@ -190,7 +190,7 @@ extension Director {
                 }
             }
         }
-        if virtualAddresses.contains(p.destination) || localAddressIndex[p.destination] != nil {
+        if virtualAddressLookup.contains(p.destination) || localAddressLookup.contains(p.destination) {
             return .drop(.fragmentWithoutConnection)
         }
         return .pass(.notForDirector)

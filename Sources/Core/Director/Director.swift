@@ -17,8 +17,6 @@ public final class Director {
     // Services, flattened: service i owns real servers [serviceStart[i], serviceStart[i] + count).
     @usableFromInline var services: [ServiceRuntime]
     @usableFromInline var serviceIndex: [ServiceKey: Int]
-    /// Addresses that are VIPs of some service (ARP answers, new-connection gate).
-    @usableFromInline var virtualAddresses: Set<IPAddress>
     /// Every FullNAT local address, mapped to its port pool.
     @usableFromInline var localAddressIndex: [IPAddress: Int]
     /// The same three lookups as flat tables for the new-connection path (no SipHash).
@@ -97,7 +95,6 @@ public final class Director {
 
         services = []
         serviceIndex = [:]
-        virtualAddresses = []
         localAddressIndex = [:]
         localPools = []
         var next = 0
@@ -122,13 +119,12 @@ public final class Director {
                 scheduler: SchedulerInstance(kind: svc.scheduler, pool: pool, flags: svc.schedulerFlags),
                 localPools: lips))
             serviceIndex[svc.key] = si
-            virtualAddresses.insert(svc.key.address)
             next += svc.realServers.count
         }
         serviceLookup = AddressTable(config.services.enumerated().map {
             (proto: $1.key.proto.rawValue, address: $1.key.address, port: $1.key.port, value: $0)
         })
-        virtualAddressLookup = AddressTable(virtualAddresses.map { (proto: 0, address: $0, port: 0, value: 0) })
+        virtualAddressLookup = AddressTable(config.services.map { (proto: 0, address: $0.key.address, port: 0, value: 0) })
         localAddressLookup = AddressTable(localAddressIndex.map { (proto: 0, address: $0, port: 0, value: $1) })
         hasReplyMethods = config.services.contains { $0.realServers.contains { $0.method.repliesTraverseDirector } }
         for n in config.neighbours { setNeighbour(n.address, mac: n.mac, interface: n.interface) }

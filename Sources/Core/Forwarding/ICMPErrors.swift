@@ -34,7 +34,7 @@ extension Director {
                 || type == ICMPv4Message.Kind.timeExceeded
             isEcho = type == ICMPv4Message.Kind.echoRequest
         }
-        if isEcho && virtualAddresses.contains(p.destination) && !p.isFragment {
+        if isEcho && virtualAddressLookup.contains(p.destination) && !p.isFragment {
             return answerEcho(p, eth, &packet)
         }
         guard isError, var q = quotedPacket(p) else { return .pass(.icmpNotRelated) }
