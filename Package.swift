@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CNet", providers: [.apt(["libnet1-dev"])]),
         .target(name: "CSupport"),
+        // AF_PACKET / TPACKET_V3 structs, macros and ring atomics Glibc lacks.
+        .target(name: "CLinuxPacket"),
 
         // Typed views over bytes someone else owns. Imports nothing.
         .target(name: "Wire"),
@@ -38,7 +40,7 @@ let package = Package(
         // Text → immutable configuration snapshots (ipvsadm rules).
         .target(name: "Control", dependencies: ["Core", "Wire"]),
         // The only module that talks to the kernel or libpcap for packets.
-        .target(name: "PacketIO", dependencies: ["CPcap", "Wire"]),
+        .target(name: "PacketIO", dependencies: ["CPcap", "CLinuxPacket", "Wire"]),
         // Builds frames from a readable description, for golden tests and sample pcaps.
         .target(name: "PacketBuilder", dependencies: ["Wire"]),
         // Human-readable packet decoding for `lvsd replay --trace`.

@@ -1,0 +1,104 @@
+// CLinuxPacket: the AF_PACKET (TPACKET_V3) kernel interface, for PacketIO only.
+//
+// Include and wrap only; no logic. `import Glibc` has none of <linux/if_packet.h> or
+// <linux/if_ether.h>, so this header brings in their structs and integer macros, and wraps
+// what Swift's importer drops (function-like macros, atomics). Every symbol is prefixed `lvs_`.
+//
+// No `_GNU_SOURCE` here: defining it in a public header makes clang's module for this target
+// conflict with Glibc's (`fd_set`). Functions that need it live in CLinuxPacket.c.
+#ifndef SWIFTLVS_CLINUXPACKET_H
+#define SWIFTLVS_CLINUXPACKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <net/if.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+
+// MARK: Layout Swift relies on
+// PacketIO reads ring headers through these structs and computes the TX data offset from
+// these sizes; a different layout would make it read garbage, so refuse to build instead.
+_Static_assert(sizeof(struct sockaddr_ll) == 20, "sockaddr_ll is 20 bytes");
+_Static_assert(sizeof(struct tpacket3_hdr) == 48, "tpacket3_hdr is 48 bytes");
+_Static_assert(offsetof(struct tpacket3_hdr, tp_status) == 20, "tp_status at offset 20");
+_Static_assert(sizeof(struct tpacket_block_desc) == 48, "tpacket_block_desc is 48 bytes");
+_Static_assert(offsetof(struct tpacket_block_desc, hdr.bh1.block_status) == 8,
+               "block_status at offset 8");
+_Static_assert(sizeof(struct tpacket_req3) == 28, "tpacket_req3 is seven 32-bit words");
+_Static_assert(sizeof(struct tpacket_stats_v3) == 12, "tpacket_stats_v3 is three 32-bit words");
+_Static_assert(TPACKET3_HDRLEN == 68, "TPACKET3_HDRLEN is 68");
+_Static_assert(TPACKET3_HDRLEN - sizeof(struct sockaddr_ll) == 48,
+               "TPACKET_V3 TX frame data starts at offset 48");
+
+// MARK: Macros Swift cannot import
+
+/// TPACKET_ALIGN(x): rounds up to TPACKET_ALIGNMENT (16). A function-like macro, which
+/// Swift's importer drops; ring frame sizes must be multiples of it.
+static inline uint32_t lvs_tpacket_align(uint32_t x) { return TPACKET_ALIGN(x); }
+
+/// TPACKET3_HDRLEN (68): built from sizeof and TPACKET_ALIGN, so not importable.
+static inline uint32_t lvs_tpacket3_hdrlen(void) { return (uint32_t)TPACKET3_HDRLEN; }
+
+/// Where frame data starts in a TPACKET_V3 TX ring frame (48): the kernel's tpacket_snd
+/// reads data at tp_hdrlen - sizeof(struct sockaddr_ll) unless PACKET_TX_HAS_OFF is set.
+static inline uint32_t lvs_tpacket3_tx_data_offset(void) {
+    return (uint32_t)(TPACKET3_HDRLEN - sizeof(struct sockaddr_ll));
+}
+
+// MARK: Ring status words
+// The kernel and user space hand ring blocks (RX) and frames (TX) back and forth through a
+// 32-bit status word in shared memory. Reading the owner must be an acquire (so the frame
+// bytes the kernel wrote before setting TP_STATUS_USER are visible to our reads), and handing
+// it back must be a release (so our reads and writes of the frame finish before the kernel
+// reuses it). Swift has no atomic access to a word in foreign shared memory, so these are
+// `__atomic` builtins: a plain mov on x86-64, ldar/stlr on arm64, inlined into Swift.
+//
+// The block header fields sit inside a C union, which Swift imports as computed properties:
+// no MemoryLayout offsets and a copy of the whole header on every read. These accessors
+// read the one field in place.
+
+/// Acquire-load of an RX block's owner word (TP_STATUS_KERNEL or TP_STATUS_USER | flags).
+static inline uint32_t lvs_block_status_acquire(const struct tpacket_block_desc *block) {
+    return __atomic_load_n(&block->hdr.bh1.block_status, __ATOMIC_ACQUIRE);
+}
+
+/// Hands an RX block back to the kernel with a release-store of TP_STATUS_KERNEL.
+static inline void lvs_block_release_to_kernel(struct tpacket_block_desc *block) {
+    __atomic_store_n(&block->hdr.bh1.block_status, (uint32_t)TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+}
+
+/// Frames in a block the kernel has handed to user space (valid after the acquire above).
+static inline uint32_t lvs_block_packet_count(const struct tpacket_block_desc *block) {
+    return block->hdr.bh1.num_pkts;
+}
+
+/// Byte offset of the first frame header from the block start.
+static inline uint32_t lvs_block_first_packet_offset(const struct tpacket_block_desc *block) {
+    return block->hdr.bh1.offset_to_first_pkt;
+}
+
+/// Acquire-load of a TX frame's status (TP_STATUS_AVAILABLE, SEND_REQUEST, SENDING, ...).
+static inline uint32_t lvs_frame_status_acquire(const struct tpacket3_hdr *frame) {
+    return __atomic_load_n(&frame->tp_status, __ATOMIC_ACQUIRE);
+}
+
+/// Release-store of a TX frame's status: TP_STATUS_SEND_REQUEST after its bytes are written.
+static inline void lvs_frame_status_release(struct tpacket3_hdr *frame, uint32_t status) {
+    __atomic_store_n(&frame->tp_status, status, __ATOMIC_RELEASE);
+}
+
+// MARK: Functions that need _GNU_SOURCE (defined in CLinuxPacket.c)
+
+/// setns(2) for the calling thread only. Needs _GNU_SOURCE, which Glibc's module lacks.
+/// Returns 0, or -1 with errno set.
+int lvs_setns(int fd, int nstype);
+
+/// The CLONE_NEWNET constant for lvs_setns (also behind _GNU_SOURCE in <sched.h>).
+int lvs_clone_newnet(void);
+
+/// Pins the calling thread to one CPU: sched_setaffinity and CPU_SET both need _GNU_SOURCE,
+/// and CPU_SET is a macro. Returns 0, or -1 with errno set (EINVAL for a CPU out of range).
+int lvs_pin_thread_to_cpu(int cpu);
+
+#endif

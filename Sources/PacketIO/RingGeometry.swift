@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The shape of one TPACKET_V3 ring: `blockCount` blocks of `blockSize` bytes, carved into
+/// `frameSize`-byte slots.
+///
+/// RX (kernel `tpacket_req3`, Documentation/networking/packet_mmap.rst): frames are packed
+/// into a block back to back at their own lengths; `frameSize` only sets the kernel's frame
+/// count and the largest frame it copies whole. A block goes to user space when full or
+/// `retireBlockTimeoutMilliseconds` after its first frame, so a small timeout (1–10 ms)
+/// bounds latency at low rates.
+///
+/// TX: fixed `frameSize` slots, `blockSize / frameSize` per block; a frame's data starts 48
+/// bytes into its slot, so the largest frame sent is `frameSize - 48`. The kernel refuses a
+/// TX ring with a block timeout, so it is ignored (sent as 0) there.
+///
+/// Validated before any system call: block size a multiple of the page size, frame size a
+/// multiple of 16 (TPACKET_ALIGNMENT) larger than the 68-byte frame header and no larger
+/// than a block, at least one block, and a ring whose size fits the kernel's 32-bit counts.
+public struct RingGeometry: Equatable, Sendable {
+    public var blockSize: Int
+    public var blockCount: Int
+    public var frameSize: Int
+    public var retireBlockTimeoutMilliseconds: Int
+
+    public init(blockSize: Int, blockCount: Int, frameSize: Int, retireBlockTimeoutMilliseconds: Int = 2) {
+        self.blockSize = blockSize
+        self.blockCount = blockCount
+        self.frameSize = frameSize
+        self.retireBlockTimeoutMilliseconds = retireBlockTimeoutMilliseconds
+    }
+
+    /// 64 blocks of 256 KiB (16 MiB), 2 ms block timeout.
+    public static let receiveDefault = RingGeometry(
+        blockSize: 1 << 18, blockCount: 64, frameSize: 2048, retireBlockTimeoutMilliseconds: 2)
+
+    /// 16 blocks of 256 KiB: 2048 slots of 2048 bytes (frames up to 2000 bytes).
+    public static let transmitDefault = RingGeometry(
+        blockSize: 1 << 18, blockCount: 16, frameSize: 2048, retireBlockTimeoutMilliseconds: 0)
+
+    /// Bytes the ring occupies in the socket's mapping.
+    public var byteCount: Int { blockSize * blockCount }
+
+    /// Frame slots in the ring (`tp_frame_nr`).
+    public var frameCount: Int { blockSize / frameSize * blockCount }
+
+    /// Throws a sentence naming the ring and interface when the kernel would refuse (or
+    /// misuse) this geometry.
+    func validate(ring: String, interface: String) throws(PacketIOError) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let header = Int(LinuxPacket.frameHeaderLength)
+        func refuse(_ why: String) -> PacketIOError {
+            PacketIOError(message: "cannot set up the \(ring) ring on \(interface): \(why)")
+        }
+        guard blockCount >= 1 else {
+            throw refuse("block count \(blockCount) must be at least 1")
+        }
+        guard blockSize > 0, blockSize % page == 0 else {
+            throw refuse("block size \(blockSize) must be a positive multiple of the page size (\(page))")
+        }
+        guard frameSize > header, frameSize % 16 == 0 else {
+            throw refuse("frame size \(frameSize) must be a multiple of 16 larger than the \(header)-byte frame header")
+        }
+        guard frameSize <= blockSize else {
+            throw refuse("frame size \(frameSize) must not exceed the block size \(blockSize)")
+        }
+        guard blockSize <= Int(UInt32.max), blockCount <= Int(UInt32.max) / blockSize,
+              frameCount <= Int(UInt32.max) else {
+            throw refuse("\(blockCount) blocks of \(blockSize) bytes is larger than the kernel accepts")
+        }
+        guard retireBlockTimeoutMilliseconds >= 0, retireBlockTimeoutMilliseconds <= Int(UInt32.max) else {
+            throw refuse("block timeout \(retireBlockTimeoutMilliseconds) ms must be between 0 and \(UInt32.max)")
+        }
+    }
+}
