@@ -16,7 +16,15 @@ swift build --build-tests
 
 echo "test: swift test"
 log=$(mktemp "${TMPDIR:-/tmp}/swiftlvs-test.XXXXXX")
-trap 'rm -f "$log"' EXIT
+# Namespace tests delete what they make in a defer; a test process killed outright cannot,
+# so the namespaces named with the tests' prefix (lvst-) are removed here too, pass or fail.
+cleanup() {
+    rm -f "$log"
+    for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^lvst-/ {print $1}'); do
+        ip netns delete "$ns" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
 set +e
 swift test --skip-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
