@@ -45,11 +45,13 @@ let package = Package(
         .target(name: "PacketBuilder", dependencies: ["Wire"]),
         // Human-readable packet decoding for `lvsd replay --trace`.
         .target(name: "Trace", dependencies: ["Core", "Wire"]),
+        // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
+        .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "CNet"]),
 
         .executableTarget(
             name: "lvsd",
             dependencies: [
-                "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder",
+                "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder", "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -4,7 +4,8 @@
 #
 #   libpcap-dev, libnet1-dev   C libraries behind the CPcap and CNet targets (pkg-config finds libpcap)
 #   tshark                     independent pcap reader used by the replay tests
-#   iproute2, nftables, nginx-light, curl, netsniff-ng (trafgen), python3
+#   iproute2, nftables, nginx-light, curl, netsniff-ng (trafgen), python3, ethtool
+#                              (ethtool: the lab turns off TSO/GSO/GRO on its veths)
 #                              network-namespace end-to-end tests
 #
 # Run as root (CI does); a non-root user with sudo is also accepted. Never prompts.
@@ -12,7 +13,7 @@ set -euo pipefail
 
 packages=(
     pkg-config libpcap-dev libnet1-dev tshark
-    iproute2 nftables curl netsniff-ng python3
+    iproute2 nftables curl netsniff-ng python3 ethtool
 )
 # nginx-light is the small build; any installed nginx flavour will do.
 nginx_flavours=(nginx-light nginx nginx-core nginx-full nginx-extras)

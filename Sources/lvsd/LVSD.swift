@@ -1,12 +1,13 @@
 import ArgumentParser
 
-/// `lvsd`, the SwiftLVS director. Only offline replay exists so far; the live director
-/// (AF_PACKET rings) will be another subcommand next to it.
+/// `lvsd`, the SwiftLVS director: `run` (the default) forwards live traffic; `replay` runs
+/// a capture offline.
 @main
 struct LVSD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lvsd",
         abstract: "SwiftLVS: a userspace Linux Virtual Server director.",
-        subcommands: [ReplayCommand.self, MakeSamplesCommand.self]
+        subcommands: [RunCommand.self, ReplayCommand.self, MakeSamplesCommand.self],
+        defaultSubcommand: RunCommand.self
     )
 }

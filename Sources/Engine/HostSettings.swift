@@ -1,0 +1,117 @@
+import Foundation
+import Wire
+
+/// The host settings the director needs so the kernel's own stack stays out of the way,
+/// applied at start and removed at exit, each change logged.
+///
+/// - IPv4 and IPv6 forwarding off on each director interface: the kernel must not route
+///   the frames lvsd forwards (NAT replies addressed to clients, for one) a second time.
+/// - An nftables `netdev` table `swiftlvs` with one ingress chain per interface at priority
+///   -500 dropping IPv4/IPv6 packets to the VIPs and LIPs, so the kernel never answers or
+///   resets them. AF_PACKET taps see a frame before the netdev ingress hook, so lvsd still
+///   gets every one of them.
+///
+/// `restore()` puts back exactly what `apply` changed (a sysctl only if lvsd changed it;
+/// the table only if lvsd created it).
+public final class HostSettings {
+    public static let tableName = "swiftlvs"
+    private var restoredSysctls: [(path: String, name: String, value: String)] = []
+    private var createdTable = false
+    private let log: (String) -> Void
+
+    public init(log: @escaping (String) -> Void) { self.log = log }
+
+    public func apply(interfaces: [String], dropAddresses: [IPAddress]) throws(EngineError) {
+        for interface in interfaces {
+            for family in ["ipv4", "ipv6"] {
+                try setSysctl(family: family, interface: interface, key: "forwarding", to: "0")
+            }
+        }
+        try installTable(interfaces: interfaces, addresses: dropAddresses)
+    }
+
+    private func setSysctl(family: String, interface: String, key: String, to value: String) throws(EngineError) {
+        let path = "/proc/sys/net/\(family)/conf/\(interface)/\(key)"
+        let name = "net.\(family).conf.\(interface).\(key)"
+        guard let old = HostInterfaces.readFile(path)?.trimmingWhitespace else {
+            log("lvsd: host: \(name) not present (\(family) disabled on \(interface)?), left alone")
+            return
+        }
+        if old == value {
+            log("lvsd: host: \(name)=\(value) (already)")
+            return
+        }
+        if let code = HostInterfaces.writeFile(path, value) {
+            throw EngineError("cannot set \(name)=\(value): \(String(cString: strerror(code))); run lvsd as root in the director's network namespace")
+        }
+        restoredSysctls.append((path, name, old))
+        log("lvsd: host: \(name)=\(value) (was \(old))")
+    }
+
+    private func installTable(interfaces: [String], addresses: [IPAddress]) throws(EngineError) {
+        if (try? Self.nft(["list", "table", "netdev", Self.tableName])).map({ $0.status == 0 }) == true {
+            // Only lvsd creates this table: a leftover means an earlier lvsd was killed.
+            log("lvsd: host: replacing leftover nftables table netdev \(Self.tableName)")
+            _ = try? Self.nft(["delete", "table", "netdev", Self.tableName])
+        }
+        let v4 = addresses.filter(\.isIPv4).map(\.description)
+        let v6 = addresses.filter { !$0.isIPv4 }.map(\.description)
+        var script = "table netdev \(Self.tableName) {\n"
+        for interface in interfaces {
+            script += "  chain ingress_\(interface.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ".", with: "_")) {\n"
+            script += "    type filter hook ingress device \"\(interface)\" priority -500; policy accept;\n"
+            if !v4.isEmpty { script += "    ip daddr { \(v4.joined(separator: ", ")) } counter drop\n" }
+            if !v6.isEmpty { script += "    ip6 daddr { \(v6.joined(separator: ", ")) } counter drop\n" }
+            script += "  }\n"
+        }
+        script += "}\n"
+        let result: (status: Int32, output: String)
+        do { result = try Self.nft(["-f", "-"], input: script) } catch {
+            throw EngineError("cannot run nft to install the netdev table: \(error); install nftables")
+        }
+        guard result.status == 0 else {
+            throw EngineError("nft refused the netdev table (exit \(result.status)): \(result.output.trimmingWhitespace)")
+        }
+        createdTable = true
+        log("lvsd: host: nftables table netdev \(Self.tableName): ingress drop of \((v4 + v6).joined(separator: ", ")) on \(interfaces.joined(separator: ", ")) (priority -500)")
+    }
+
+    /// Undoes everything `apply` changed, newest first; logs each step. Safe to call twice.
+    public func restore() {
+        if createdTable {
+            let result = try? Self.nft(["delete", "table", "netdev", Self.tableName])
+            if result?.status == 0 {
+                log("lvsd: host: removed nftables table netdev \(Self.tableName)")
+            } else {
+                log("lvsd: host: could not remove nftables table netdev \(Self.tableName): \(result?.output.trimmingWhitespace ?? "nft did not run"); remove it with 'nft delete table netdev \(Self.tableName)'")
+            }
+            createdTable = false
+        }
+        for (path, name, value) in restoredSysctls.reversed() {
+            if let code = HostInterfaces.writeFile(path, value) {
+                log("lvsd: host: could not restore \(name)=\(value): \(String(cString: strerror(code)))")
+            } else {
+                log("lvsd: host: \(name)=\(value) (restored)")
+            }
+        }
+        restoredSysctls = []
+    }
+
+    static func nft(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        let candidates = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"]
+        process.executableURL = URL(fileURLWithPath: candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/nft")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try? stdin.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Control
+import Core
+import Engine
+import Foundation
+import Wire
+
+/// `lvsd [run] --config RULES --interface IF [--interface IF ...]`: the live director.
+///
+/// Opens an AF_PACKET socket (TPACKET_V3 RX and TX rings) on each interface, applies the
+/// host settings that keep the kernel away from VIP and LIP traffic, announces the VIPs with
+/// gratuitous ARP, resolves the real servers' MACs by ARP, and forwards until SIGINT or
+/// SIGTERM (or --duration). On the way out it removes the host settings and prints its
+/// counters.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the director on network interfaces (the default command).",
+        discussion: """
+            Every interface given with --interface needs an 'interface NAME mac MAC address IP' line \
+            in the rules file (mac 00:00:00:00:00:00 takes the kernel's; any other value must match \
+            it). Runs as root in the director's network namespace. While running, lvsd turns IPv4 and \
+            IPv6 forwarding off on its interfaces and installs the nftables table 'netdev swiftlvs' \
+            dropping VIP and LIP packets at ingress (lvsd's AF_PACKET sockets see them first); both \
+            are undone at exit, each change logged.
+            """
+    )
+
+    enum EngineKind: String, ExpressibleByArgument, CaseIterable {
+        case afPacket = "af_packet"
+        case pcap
+    }
+
+    @Option(name: .long, help: ArgumentHelp("The rules file (ipvsadm syntax plus interface and neighbour lines).", valueName: "rules"))
+    var config: String
+
+    @Option(name: .customLong("interface"), help: ArgumentHelp("An interface to run on (repeat for several).", valueName: "name"))
+    var interfaces: [String] = []
+
+    @Option(name: .long, help: "Packet engine: af_packet (TPACKET_V3 rings) or pcap (not implemented yet).")
+    var engine: EngineKind = .afPacket
+
+    @Option(name: .long, help: "Worker threads (only 1 so far).")
+    var workers = 1
+
+    @Option(name: .long, help: ArgumentHelp("Stop by itself after this many seconds.", valueName: "seconds"))
+    var duration: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Print counters every this many seconds (0: only at exit).", valueName: "seconds"))
+    var statsInterval: Double = 0
+
+    @Option(name: .long, help: "Connection table capacity (each entry takes 128 bytes, preallocated).")
+    var connections = 1_000_000
+
+    func validate() throws {
+        guard !interfaces.isEmpty else { throw ValidationError("give at least one --interface NAME to run on.") }
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers).") }
+        guard connections > 0 else { throw ValidationError("--connections must be at least 1, got \(connections).") }
+        if let duration { guard duration > 0 else { throw ValidationError("--duration must be positive, got \(duration).") } }
+        guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more, got \(statsInterval).") }
+    }
+
+    func run() throws {
+        if engine == .pcap {
+            Console.error("lvsd: --engine pcap is not implemented yet; use --engine af_packet (the default).")
+            throw ExitCode(2)
+        }
+        if workers > 1 {
+            Console.error("lvsd: --workers \(workers): only one worker is implemented so far; use --workers 1.")
+            throw ExitCode(2)
+        }
+        let rules: DirectorConfig
+        do {
+            rules = try RulesFile.load(path: config)
+        } catch {
+            Console.error(error.description)
+            throw ExitCode.failure
+        }
+        // Unbuffered, so a test or a pipe sees each line as it happens (never per packet).
+        let log: (String) -> Void = { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+        var options = LiveDirector.Options(interfaces: interfaces)
+        options.tableSize = connections
+        options.statsInterval = UInt64(statsInterval * 1e9)
+        let stop = StopSignal()
+        stop.install()
+
+        let live: LiveDirector
+        do {
+            live = try LiveDirector(config: rules, options: options, log: log)
+        } catch {
+            Console.error("lvsd: \(error)")
+            throw ExitCode.failure
+        }
+        let host = HostSettings(log: log)
+        var owned: [IPAddress] = []
+        for service in live.config.services {
+            if !owned.contains(service.key.address) { owned.append(service.key.address) }
+            for lip in service.localAddresses where !owned.contains(lip) { owned.append(lip) }
+        }
+        do {
+            try host.apply(interfaces: interfaces, dropAddresses: owned)
+        } catch {
+            host.restore()
+            Console.error("lvsd: \(error)")
+            throw ExitCode.failure
+        }
+        log("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine af_packet, 1 worker\(duration.map { ", for \($0) s" } ?? "")")
+        live.run(stop: stop, duration: duration.map { UInt64($0 * 1e9) })
+        let signal = stop.signalNumber
+        log(signal != 0 ? "lvsd: stopping (signal \(signal))" : "lvsd: stopping")
+        host.restore()
+        for line in live.summary(final: true) { log(line) }
+    }
+}
