@@ -288,17 +288,23 @@ public final class LiveDirector {
             return nil
         }
         let source = UnsafeRawPointer(packet.base + packet.offset)
-        let write = { (slot: UnsafeMutableRawBufferPointer) -> Int in
-            // Safety: length <= frameCapacity, the slot's size.
+        if Self.enqueue(tx, source, length) { return p }
+        // Full: kick what is queued and try once more; the kernel frees slots as it sends.
+        do { _ = try tx.flush() } catch { counters.transmitErrors &+= 1 }
+        if Self.enqueue(tx, source, length) { return p }
+        counters.transmitRingFull &+= 1
+        return nil
+    }
+
+    /// One copy into the next TX slot. A closure literal passed straight to `enqueue` stays
+    /// non-escaping (a closure stored in a local first would be a heap-allocated context).
+    @inline(__always)
+    private static func enqueue(_ tx: TXRing, _ source: UnsafeRawPointer, _ length: Int) -> Bool {
+        tx.enqueue { slot in
+            // Safety: the caller checked length <= frameCapacity, the slot's size.
             slot.baseAddress!.copyMemory(from: source, byteCount: length)
             return length
         }
-        if tx.enqueue(write) { return p }
-        // Full: kick what is queued and try once more; the kernel frees slots as it sends.
-        do { _ = try tx.flush() } catch { counters.transmitErrors &+= 1 }
-        if tx.enqueue(write) { return p }
-        counters.transmitRingFull &+= 1
-        return nil
     }
 
     // MARK: Neighbours
