@@ -7,7 +7,7 @@ struct LVSD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lvsd",
         abstract: "SwiftLVS: a userspace Linux Virtual Server director.",
-        subcommands: [RunCommand.self, ReplayCommand.self, MakeSamplesCommand.self],
+        subcommands: [RunCommand.self, ReplayCommand.self, MakeSamplesCommand.self, LabCommand.self, RealServerCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `lvsd lab`: the LVS lab the seeds build by hand, in network namespaces: a client, a
+/// director running this very lvsd, three real servers running an HTTP server that names
+/// itself. Sends a batch of requests to the VIP, prints the spread, and cleans up.
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Build a client, a director and three real servers in network namespaces and load-balance HTTP through lvsd.",
+        discussion: """
+            Needs root, iproute2, ethtool, curl and python3 (bash Scripts/install-deps.sh). Namespaces are \
+            named lvsl-<id>-client, -director, -switch (the bridge), -rs1..3; addresses come from \
+            198.18.0.0/15 and 2001:db8::/32; nothing is created in the root namespace. Exits non-zero \
+            if any request failed. With --keep the lab stays up; 'lvsd lab --teardown <id>' removes it.
+            """
+    )
+
+    enum Engine: String, ExpressibleByArgument, CaseIterable {
+        case afPacket = "af_packet"
+        case pcap
+    }
+
+    @Option(name: .long, help: "Forwarding method: nat, dr, fullnat or tun.")
+    var mode: String = "nat"
+
+    @Option(name: .long, help: "Scheduler for the virtual service (any lvsd scheduler).")
+    var scheduler: String = "rr"
+
+    @Option(name: .long, help: "HTTP requests to send, each on a new connection.")
+    var requests = 30
+
+    @Flag(name: .long, help: "Use the IPv6 VIP and real-server addresses (nat, dr, fullnat).")
+    var ipv6 = false
+
+    @Option(name: .long, help: "lvsd's packet engine: af_packet or pcap.")
+    var engine: Engine = .afPacket
+
+    @Option(name: .long, help: "lvsd worker threads.")
+    var workers = 1
+
+    @Flag(name: .long, help: "Write 'neighbour' lines for the IPv4 real servers too (IPv6 ones always are) instead of letting lvsd ARP for them.")
+    var pinNeighbours = false
+
+    @Flag(name: .long, help: "Leave the lab running after the requests; prints the command that removes it.")
+    var keep = false
+
+    @Flag(name: .long, help: "Print one JSON object instead of the tables.")
+    var json = false
+
+    @Flag(name: .long, help: "Print every command the lab runs.")
+    var verbose = false
+
+    @Option(name: .long, help: ArgumentHelp("Remove the lab with this id (left by --keep or a killed run) and exit.", valueName: "id"))
+    var teardown: String?
+
+    func validate() throws {
+        guard let parsed = LabPlan.Mode(rawValue: mode) else {
+            throw ValidationError("--mode must be one of nat, dr, fullnat, tun; got '\(mode)'.")
+        }
+        guard requests >= 1 else { throw ValidationError("--requests must be at least 1, got \(requests).") }
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers).") }
+        if parsed == .tun && ipv6 {
+            throw ValidationError("--mode tun with --ipv6: the real-server helper decapsulates IPv4-in-IPv4 only; use IPv4 for tun.")
+        }
+        guard scheduler.allSatisfy({ $0.isLetter || $0.isNumber }) else {
+            throw ValidationError("--scheduler must be a scheduler name such as rr, wrr, lc; got '\(scheduler)'.")
+        }
+    }
+
+    func run() throws {
+        let shell = LabShell()
+        shell.verbose = verbose
+        if let id = teardown {
+            guard !id.isEmpty, !id.contains("/") else { throw ValidationError("--teardown needs the lab id (the number in lvsl-<id>-client).") }
+            let removed = LabNetwork.teardown(prefix: "lvsl-\(id)-", shell: shell)
+            try? FileManager.default.removeItem(atPath: LabRun.workDirectory(id: String(id)))
+            print(removed.isEmpty ? "lvsd lab: no namespaces named lvsl-\(id)-*" : "lvsd lab: removed \(removed.joined(separator: " "))")
+            return
+        }
+        guard getuid() == 0 else {
+            Console.error("lvsd lab: must run as root (it creates network namespaces); try 'sudo lvsd lab ...'.")
+            throw ExitCode(2)
+        }
+        let plan = LabPlan(id: String(getpid()), mode: LabPlan.Mode(rawValue: mode)!, ipv6: ipv6, scheduler: scheduler)
+        let run = LabRun(plan: plan, shell: shell, engine: engine.rawValue, workers: workers,
+                         pinNeighbours: pinNeighbours, quiet: json)
+        run.installInterruptHandler()
+        let report: LabReport
+        do {
+            report = try run.execute(requests: requests)
+        } catch {
+            Console.error("lvsd lab: \(error)")
+            run.printLogsOnFailure()
+            if !keep { run.cleanUp() }
+            throw ExitCode.failure
+        }
+        if json {
+            print(report.json)
+        } else {
+            print("")
+            print(report.spreadText)
+            print("")
+            print("Director's virtual service (ipvsadm -L -n layout; lvsd cannot list per-server counters yet, so InActConn is the client-side count of closed connections each real server answered):")
+            print(LabReport.ipvsadmTable(plan: plan, report: report))
+        }
+        if keep {
+            run.log("lvsd lab: left running (namespaces \(plan.namespaces.joined(separator: " ")), lvsd log \(run.directory)/lvsd.log); remove it with: \(LabRun.selfPath) lab --teardown \(plan.id)")
+            if json { Console.error("lvsd lab: kept; remove with: \(LabRun.selfPath) lab --teardown \(plan.id)") }
+        } else {
+            let counters = run.stopDirector()
+            if !json {
+                print("")
+                print("Director's counters at exit (lvsd's own words):")
+                for line in counters { print("  \(line)") }
+            }
+            run.cleanUp()
+        }
+        if report.failed > 0 || !report.unexpected.isEmpty { throw ExitCode.failure }
+    }
+}

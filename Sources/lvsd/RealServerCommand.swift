@@ -1,0 +1,127 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `lvsd realserver --vip VIP --mode dr|tun [--dry-run]`: prepares the namespace it runs in
+/// to be a DR or TUN real server. DR configures and returns; TUN also decapsulates IPIP in
+/// the foreground until SIGINT/SIGTERM, since this kernel has no ipip module.
+struct RealServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "realserver",
+        abstract: "Configure this host as a DR or TUN real server (VIP on lo, ARP settings; TUN: user-space IPIP decapsulation).",
+        discussion: """
+            DR: puts the VIP on lo (/32 or /128) and sets arp_ignore=1, arp_announce=2 on 'all' and \
+            each interface, so only the director answers ARP for the VIP. TUN: the same, plus \
+            rp_filter=0, and then decapsulates IPIP itself: AF_PACKET reads IPv4 protocol-4 frames \
+            addressed to this host, the inner packet goes to the kernel through a TUN device \
+            (lvstun0), and the server answers the client directly from the VIP. TUN runs until \
+            SIGINT or SIGTERM. Run it inside the real server's network namespace, as root.
+            """
+    )
+
+    @Option(name: .long, help: "The virtual IP address (IPv4 or IPv6).")
+    var vip: String
+
+    @Option(name: .long, help: "dr or tun.")
+    var mode: String
+
+    @Option(name: .customLong("interface"), help: ArgumentHelp("An interface facing the director (repeatable; default: every interface but lo).", valueName: "name"))
+    var interfaces: [String] = []
+
+    @Flag(name: .long, help: "Print the commands instead of running them.")
+    var dryRun = false
+
+    func validate() throws {
+        guard let parsed = RealServerPlan.Mode(rawValue: mode) else {
+            throw ValidationError("--mode must be dr or tun, got '\(mode)'.")
+        }
+        var v4 = in_addr(), v6 = in6_addr()
+        let isV4 = inet_pton(AF_INET, vip, &v4) == 1
+        let isV6 = inet_pton(AF_INET6, vip, &v6) == 1
+        guard isV4 || isV6 else { throw ValidationError("--vip must be an IPv4 or IPv6 address, got '\(vip)'.") }
+        if parsed == .tun && isV6 {
+            throw ValidationError("--mode tun decapsulates IPv4-in-IPv4 only; give an IPv4 --vip.")
+        }
+    }
+
+    /// Interfaces in this namespace other than lo (/proc/net/dev is per namespace).
+    static func namespaceInterfaces() -> [String] {
+        let text = (try? String(contentsOfFile: "/proc/net/dev", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").dropFirst(2).compactMap { line in
+            let name = line.split(separator: ":").first?.trimmingCharacters(in: .whitespaces) ?? ""
+            return name.isEmpty || name == "lo" || name.hasPrefix("lvstun") ? nil : name
+        }
+    }
+
+    func run() throws {
+        let plan = RealServerPlan(vip: vip, mode: RealServerPlan.Mode(rawValue: mode)!,
+                                  interfaces: interfaces.isEmpty ? Self.namespaceInterfaces() : interfaces)
+        let commands = plan.commands
+        // TUN: the device must exist before `ip link set ... up`; the helper creates it first.
+        let split = plan.mode == .tun ? commands.count - 2 : commands.count
+        if dryRun {
+            for command in commands[..<split] { print(command.joined(separator: " ")) }
+            if plan.mode == .tun {
+                print(plan.tunnelDescription)
+                for command in commands[split...] { print(command.joined(separator: " ")) }
+            }
+            return
+        }
+        guard getuid() == 0 else {
+            Console.error("lvsd realserver: must run as root; try 'sudo lvsd realserver ...' or --dry-run.")
+            throw ExitCode(2)
+        }
+        let shell = LabShell()
+        func apply(_ list: ArraySlice<[String]>) throws {
+            for command in list {
+                do {
+                    try shell.run(command)
+                    say("lvsd realserver: \(command.joined(separator: " "))")
+                } catch {
+                    Console.error("lvsd realserver: \(error)")
+                    throw ExitCode.failure
+                }
+            }
+        }
+        try apply(commands[..<split])
+        guard plan.mode == .tun else {
+            say("lvsd realserver: DR real server for \(vip) ready")
+            return
+        }
+        let tunnel: RealServerTunnel
+        do {
+            tunnel = try RealServerTunnel(device: plan.tunnelDevice, interfaces: plan.interfaces)
+        } catch {
+            Console.error("lvsd realserver: \(error)")
+            throw ExitCode.failure
+        }
+        try apply(commands[split...])
+        let stop = RealServerStop()
+        var sources: [DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.flag.store(true, ordering: .releasing) }
+            source.resume()
+            sources.append(source)
+        }
+        say("lvsd realserver: decapsulating IPIP for \(vip) on \(plan.interfaces.joined(separator: ", ")) into \(plan.tunnelDevice)")
+        let count = tunnel.run(until: { stop.flag.load(ordering: .acquiring) })
+        say("lvsd realserver: stopped; \(count) packets decapsulated, \(tunnel.writeErrors) TUN write errors")
+        _ = sources
+    }
+}
+
+/// The TUN helper's stop flag, set from a Dispatch signal source.
+final class RealServerStop: Sendable {
+    let flag = Atomic<Bool>(false)
+}
+
+/// Unbuffered stdout line: the lab waits for the helper's lines in its log file.
+private func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

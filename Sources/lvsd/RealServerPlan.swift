@@ -1,0 +1,51 @@
+/// The settings a real server needs, as commands (so `--dry-run` can print exactly what a
+/// run would do). Pure; `RealServerCommand` runs them.
+///
+/// DR and TUN (LVS-HOWTO, "the ARP problem"): the real server must accept packets for the
+/// VIP, so the VIP goes on `lo` as a host address; it must never answer ARP for it
+/// (`arp_ignore=1`: answer only for addresses on the receiving interface) nor use it as the
+/// source of its own ARP requests (`arp_announce=2`), or clients would bypass the director.
+/// TUN also turns off reverse-path filtering: the decapsulated packet comes from the
+/// client but arrives on the TUN device, not the interface the route to the client uses.
+struct RealServerPlan: Equatable {
+    enum Mode: String, CaseIterable { case dr, tun }
+
+    var vip: String
+    var mode: Mode
+    /// The interfaces facing the director (every non-loopback interface by default).
+    var interfaces: [String]
+    /// The TUN device that hands decapsulated packets to the kernel.
+    var tunnelDevice: String = "lvstun0"
+
+    var isIPv6: Bool { vip.contains(":") }
+
+    var commands: [[String]] {
+        var list: [[String]] = []
+        if isIPv6 {
+            // IPv6 has no arp_ignore: neighbour discovery answers only for addresses on the
+            // receiving interface, and the VIP is on lo.
+            list.append(["ip", "-6", "address", "replace", "\(vip)/128", "dev", "lo", "nodad"])
+        } else {
+            list.append(["ip", "address", "replace", "\(vip)/32", "dev", "lo"])
+            var sysctls = ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"]
+            for name in interfaces {
+                sysctls += ["net.ipv4.conf.\(name).arp_ignore=1", "net.ipv4.conf.\(name).arp_announce=2"]
+            }
+            list.append(["sysctl", "-qw"] + sysctls)
+        }
+        if mode == .tun {
+            var sysctls = ["net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"]
+            sysctls += interfaces.map { "net.ipv4.conf.\($0).rp_filter=0" }
+            list.append(["sysctl", "-qw"] + sysctls)
+            // Created by the helper itself (TUNSETIFF); these run once it exists.
+            list.append(["ip", "link", "set", tunnelDevice, "up"])
+            list.append(["sysctl", "-qw", "net.ipv4.conf.\(tunnelDevice).rp_filter=0"])
+        }
+        return list
+    }
+
+    /// What a dry run prints for the decapsulation step, which is not a shell command.
+    var tunnelDescription: String {
+        "# then: open TUN device \(tunnelDevice) (IFF_TUN|IFF_NO_PI), read IPv4 protocol-4 (IPIP) frames addressed to this host on \(interfaces.joined(separator: ", ")) with AF_PACKET, write each inner packet to \(tunnelDevice), until SIGTERM"
+    }
+}
