@@ -99,25 +99,32 @@ struct LabCommand: ParsableCommand {
             if !keep { run.cleanUp() }
             throw ExitCode.failure
         }
+        // Stop the director first (unless kept): at exit lvsd prints its counters and its
+        // connection table in ipvsadm's -L -n layout, which the report shows as lvsd said it.
+        let exitLines = keep ? [] : run.stopDirector()
+        let marker = exitLines.firstIndex { $0.hasPrefix("lvsd: virtual services") }
+        let counters = exitLines[..<(marker ?? exitLines.count)]
+        let listing = marker.map { exitLines[($0 + 1)...].prefix { !$0.hasPrefix("lvsd:") } } ?? []
         if json {
             print(report.json)
         } else {
             print("")
             print(report.spreadText)
-            print("")
-            print("Director's virtual service (ipvsadm -L -n layout; lvsd cannot list per-server counters yet, so InActConn is the client-side count of closed connections each real server answered):")
-            print(LabReport.ipvsadmTable(plan: plan, report: report))
+            if !listing.isEmpty {
+                print("")
+                print("Director's connection table when it stopped (lvsd, ipvsadm -L -n layout):")
+                for line in listing { print(line) }
+            }
+            if !counters.isEmpty {
+                print("")
+                print("Director's counters at exit (lvsd's own words):")
+                for line in counters { print("  \(line)") }
+            }
         }
         if keep {
             run.log("lvsd lab: left running (namespaces \(plan.namespaces.joined(separator: " ")), lvsd log \(run.directory)/lvsd.log); remove it with: \(LabRun.selfPath) lab --teardown \(plan.id)")
             if json { Console.error("lvsd lab: kept; remove with: \(LabRun.selfPath) lab --teardown \(plan.id)") }
         } else {
-            let counters = run.stopDirector()
-            if !json {
-                print("")
-                print("Director's counters at exit (lvsd's own words):")
-                for line in counters { print("  \(line)") }
-            }
             run.cleanUp()
         }
         if report.failed > 0 || !report.unexpected.isEmpty { throw ExitCode.failure }

@@ -53,24 +53,6 @@ struct LabReport {
         return lines.joined(separator: "\n")
     }
 
-    /// ipvsadm -L -n's layout for the lab's one service. lvsd keeps no per-real-server
-    /// connection counters it can print yet, so ActiveConn is 0 (every request has closed)
-    /// and InActConn is the number of connections the client saw each server answer.
-    static func ipvsadmTable(plan: LabPlan, report: LabReport) -> String {
-        var lines = [
-            "IP Virtual Server version 1.2.1 (size=4096)",
-            "Prot LocalAddress:Port Scheduler Flags",
-            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
-        ]
-        let vip = plan.vip.contains(":") ? "[\(plan.vip)]:\(plan.vport)" : "\(plan.vip):\(plan.vport)"
-        lines.append("TCP  \(vip) \(plan.scheduler)")
-        for (rs, seen) in zip(plan.realServers, report.responses) {
-            let destination = rs.address.contains(":") ? "[\(rs.address)]:\(rs.port)" : "\(rs.address):\(rs.port)"
-            lines.append("  -> \(destination.rightPadded(28)) \(plan.mode.forwardName.rightPadded(7)) \(String(1).rightPadded(6)) \(String(0).rightPadded(10)) \(String(seen.count).rightPadded(10))")
-        }
-        return lines.joined(separator: "\n")
-    }
-
     /// One JSON object: mode, scheduler, requests sent, failed requests, responses per real
     /// server address (and the knobs that produced them).
     var json: String {

@@ -111,5 +111,8 @@ struct RunCommand: ParsableCommand {
         log(signal != 0 ? "lvsd: stopping (signal \(signal))" : "lvsd: stopping")
         host.restore()
         for line in live.summary(final: true) { log(line) }
+        // The connection table as ipvsadm would list it at this moment (the lab shows it).
+        log("lvsd: virtual services (ipvsadm -L -n):")
+        for line in IPVSListing.render(live.director).split(separator: "\n") { log(String(line)) }
     }
 }
