@@ -102,8 +102,11 @@ final class LabRun: @unchecked Sendable {
             case .nat, .fullnat:
                 break
             }
-            // Bound to all addresses: with --bind, http.server's getfqdn hangs without DNS.
-            let pid = try shell.start(in: rs.namespace, [python, "-m", "http.server", String(rs.port), "--directory", root],
+            // Bound to all addresses: with a specific --bind address, http.server's getfqdn
+            // hangs without DNS. Left alone it listens on 0.0.0.0 only; `::` is dual-stack
+            // (and getfqdn treats it like 0.0.0.0).
+            let bind = plan.ipv6 ? ["--bind", "::"] : []
+            let pid = try shell.start(in: rs.namespace, [python, "-m", "http.server", String(rs.port)] + bind + ["--directory", root],
                                       log: "\(directory)/\(rs.name)-http.log")
             try waitForListener(pid: pid, port: rs.port, what: "\(rs.name)'s HTTP server")
         }

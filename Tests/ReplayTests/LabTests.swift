@@ -47,6 +47,20 @@ import Glibc
         #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
     }
 
+    @Test("lvsd lab --ipv6: 12 requests over IPv6 through the live director (the director answers neighbour solicitations for its VIP)",
+          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"),
+          arguments: ["nat", "fullnat", "dr"])
+    func roundRobinIPv6(mode: String) throws {
+        let result = try Self.lab(["--mode", mode, "--ipv6", "--json", "--requests", "12"])
+        let outcome = try #require(result.outcome, "no JSON from lvsd lab --mode \(mode) --ipv6 (exit \(result.status)):\n\(result.stderr)")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(outcome.failed == 0, "\(result.stderr)")
+        #expect(outcome.responses.count == 3)
+        #expect(outcome.responses.keys.allSatisfy { $0.contains(":") }, "\(outcome.responses)")
+        #expect(outcome.responses.values.sorted() == [4, 4, 4], "\(outcome.responses)")
+        #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
+    }
+
     @Test("lvsd realserver --dry-run prints the VIP on lo, the ARP sysctls and, for TUN, rp_filter and the decapsulator")
     func realServerDryRun() throws {
         let lvsd = try ReplayTests.requireLVSD()

@@ -34,6 +34,10 @@ extension Director {
                 || type == ICMPv4Message.Kind.timeExceeded
             isEcho = type == ICMPv4Message.Kind.echoRequest
         }
+        if p.isIPv6 && type == ICMPv6Message.Kind.neighborSolicitation && !p.isFragment,
+           let answer = answerNeighbourSolicitation(p, eth, &packet) {
+            return answer
+        }
         if isEcho && virtualAddressLookup.contains(p.destination) && !p.isFragment {
             return answerEcho(p, eth, &packet)
         }

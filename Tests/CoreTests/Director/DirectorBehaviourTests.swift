@@ -316,3 +316,34 @@ import Wire
         #expect(h.director.framesDropped == 7)
     }
 }
+
+/// RFC 4861 §7.2.4: the director answers solicitations for its IPv6 VIPs itself.
+@Suite struct NeighbourDiscoveryTests {
+    @Test func solicitationsForVIPsAreAnsweredWithAnAdvertisement() {
+        let h = Harness(Lab.config(.nat))
+        let vip = IPAddress(Lab.v6.vip)!
+        let target = [UInt8](repeating: 0, count: 4)
+            + withUnsafeBytes(of: vip.high.bigEndian, Array.init) + withUnsafeBytes(of: vip.low.bigEndian, Array.init)
+        let option: [UInt8] = [1, 1] + Lab.clientMAC.octets
+        let solicitation = Frame.ethernet(destination: MACAddress("33:33:ff:00:00:10")!, source: Lab.clientMAC)
+            .ipv6(source: Lab.v6.client, destination: "ff02::1:ff00:10", hopLimit: 255)
+            .icmpv6(type: 135, code: 0).payload(Array(target.dropFirst(4)) + option)
+        let (verdict, out) = h.run(solicitation)
+        #expect(verdict == .answer(interface: 0))
+        let advertisement = Frame.ethernet(destination: Lab.clientMAC, source: Lab.directorClientMAC)
+            .ipv6(source: Lab.v6.vip, destination: Lab.v6.client, hopLimit: 255)
+            .icmpv6(type: 136, code: 0, rest: 0x6000_0000)
+            .payload(Array(target.dropFirst(4)) + [2, 1] + Lab.directorClientMAC.octets)
+        #expect(out == advertisement.bytes, "\(hexDiff(expected: advertisement.bytes, actual: out))")
+
+        // Not ours, a DAD probe from ::, or a routed one (hop limit < 255): the host's.
+        let other = Frame.ethernet(destination: MACAddress("33:33:ff:00:00:99")!, source: Lab.clientMAC)
+            .ipv6(source: Lab.v6.client, destination: "ff02::1:ff00:99", hopLimit: 255)
+            .icmpv6(type: 135, code: 0).payload([UInt8](repeating: 0, count: 15) + [0x99] + option)
+        #expect(h.run(other).0 == .pass(.icmpNotRelated))
+        let routed = Frame.ethernet(destination: MACAddress("33:33:ff:00:00:10")!, source: Lab.clientMAC)
+            .ipv6(source: Lab.v6.client, destination: "ff02::1:ff00:10", hopLimit: 64)
+            .icmpv6(type: 135, code: 0).payload(Array(target.dropFirst(4)) + option)
+        #expect(h.run(routed).0 == .pass(.icmpNotRelated))
+    }
+}
