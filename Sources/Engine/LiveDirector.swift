@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// The live director's worker: one thread, one `Director`, one AF_PACKET socket with a
-/// TPACKET_V3 RX and TX ring per interface.
+/// TPACKET_V3 RX and TX ring per interface (or, with `engine = .pcap`, one libpcap live
+/// handle per interface: see PcapEngine.swift; everything else is shared).
 ///
 /// The loop polls every socket; for each ready RX block it copies the frames (at most 32 at a
 /// time) into preallocated buffers with `PacketBuffer.recommendedHeadroom` bytes of headroom,
@@ -23,7 +24,14 @@ public final class LiveDirector {
         public var statsInterval: UInt64 = 0
         public var receiveRing = RingGeometry.receiveDefault
         public var transmitRing = RingGeometry.transmitDefault
+        /// Which frame source and sink: AF_PACKET rings, or libpcap live handles (PcapEngine.swift).
+        public var engine = PacketEngine.afPacket
         public init(interfaces: [String]) { self.interfaces = interfaces }
+    }
+
+    public enum PacketEngine: String, Sendable {
+        case afPacket = "af_packet"
+        case pcap
     }
 
     /// Counters the engine keeps next to the director's own.
@@ -36,7 +44,8 @@ public final class LiveDirector {
         public var transmitRingFull: UInt64 = 0
         /// Forwarded frames for an interface lvsd was not started on.
         public var noSuchInterface: UInt64 = 0
-        /// Failed TX kicks (the frames stay queued for the next).
+        /// Failed TX kicks (the frames stay queued for the next); with pcap, failed
+        /// `pcap_inject` calls (that frame is lost).
         public var transmitErrors: UInt64 = 0
         /// Frames the kernel dropped because an RX ring was full (PACKET_STATISTICS).
         public var receiveRingDrops: UInt64 = 0
@@ -65,6 +74,8 @@ public final class LiveDirector {
     private let options: Options
     private let log: (String) -> Void
     private let ports: [Port]
+    /// The pcap engine's handles (empty with AF_PACKET, where `ports` is used instead).
+    private let pcapPorts: [PcapPort]
     /// Configuration interface index → index in `ports`, -1 when not opened.
     private let portOfInterface: [Int]
     private let arp: [ARPSender?]
@@ -113,10 +124,24 @@ public final class LiveDirector {
         self.config = config
 
         var ports: [Port] = []
+        var pcapPorts: [PcapPort] = []
         var portOfInterface = [Int](repeating: -1, count: config.interfaces.count)
         var arp = [ARPSender?](repeating: nil, count: config.interfaces.count)
+        let filter = PcapFilter.expression(for: config)
+        if options.engine == .pcap { log("lvsd: pcap filter: \(filter)") }
         for index in indices {
             let name = config.interfaces[index].name
+            if options.engine == .pcap {
+                let capture: PcapLiveCapture
+                do {
+                    capture = try PcapLiveCapture(interface: name, snapLength: Self.slotSize - Self.headroom - 64,
+                                                  bufferBytes: 8 << 20, filter: filter)
+                } catch { throw EngineError("\(error)") }
+                portOfInterface[index] = pcapPorts.count
+                pcapPorts.append(PcapPort(capture: capture, interface: index))
+                arp[index] = try ARPSender(interface: name, mac: config.interfaces[index].mac)
+                continue
+            }
             var socketConfig = PacketSocket.Configuration()
             socketConfig.receiveRing = options.receiveRing
             socketConfig.transmitRing = options.transmitRing
@@ -136,6 +161,7 @@ public final class LiveDirector {
             arp[index] = try ARPSender(interface: name, mac: config.interfaces[index].mac)
         }
         self.ports = ports
+        self.pcapPorts = pcapPorts
         self.portOfInterface = portOfInterface
         self.arp = arp
 
@@ -159,9 +185,12 @@ public final class LiveDirector {
         }
         verdicts = .allocate(capacity: Self.batchLimit)
         verdicts.initialize(repeating: .pass(.notIP), count: Self.batchLimit)
-        pollSet = .allocate(capacity: max(ports.count, 1))
+        pollSet = .allocate(capacity: max(ports.count + pcapPorts.count, 1))
         for (i, port) in ports.enumerated() {
             pollSet[i] = pollfd(fd: port.socket.descriptor, events: Int16(POLLIN), revents: 0)
+        }
+        for (i, port) in pcapPorts.enumerated() {
+            pollSet[ports.count + i] = pollfd(fd: port.capture.descriptor, events: Int16(POLLIN), revents: 0)
         }
         let start = Self.monotonicNanoseconds()
         director = Director(config: config, capacity: options.tableSize, hashSeed: UInt64.random(in: .min ... .max), now: start)
@@ -204,6 +233,17 @@ public final class LiveDirector {
                     frames += n
                 }
             }
+            for port in pcapPorts {
+                // Up to a batch per turn and interface; every frame may carry a partial checksum.
+                for _ in 0..<Self.batchLimit {
+                    let n = port.capture.next { bytes, wireLength in
+                        accept(bytes, wireLength: wireLength, checksumPartial: true, interface: port.interface)
+                    }
+                    if n <= 0 { break }
+                    frames += n
+                }
+                if batchCount > 0 { processBatch() }
+            }
             if resolveSoon || now >= nextHousekeeping {
                 resolveSoon = false
                 nextHousekeeping = now &+ 100_000_000
@@ -215,23 +255,33 @@ public final class LiveDirector {
             }
             if frames == 0 {
                 director.expire(now: now)
-                _ = poll(pollSet, nfds_t(ports.count), 50)
+                _ = poll(pollSet, nfds_t(ports.count + pcapPorts.count), 50)
             }
         }
         for port in ports {
             if let stats = try? port.socket.statistics() { counters.receiveRingDrops &+= UInt64(stats.drops) }
+        }
+        for port in pcapPorts {
+            if let drops = port.capture.drops() { counters.receiveRingDrops &+= drops }
         }
     }
 
     /// Copies one received frame into the next batch buffer; processes the batch when full.
     @inline(__always)
     private func accept(_ frame: ReceivedFrame, interface: Int) {
-        if frame.isTruncated {
+        accept(UnsafeRawBufferPointer(frame.bytes), wireLength: frame.wireLength,
+               checksumPartial: frame.checksumNotReady, interface: interface)
+    }
+
+    /// Copies one received frame (from either engine) into the next batch buffer.
+    @inline(__always)
+    private func accept(_ bytes: UnsafeRawBufferPointer, wireLength: Int, checksumPartial: Bool, interface: Int) {
+        if bytes.count < wireLength {
             counters.truncated &+= 1
             return
         }
-        let length = frame.bytes.count
-        guard length <= Self.slotSize - Self.headroom - 64, let source = frame.bytes.baseAddress else {
+        let length = bytes.count
+        guard length <= Self.slotSize - Self.headroom - 64, let source = bytes.baseAddress else {
             counters.tooLarge &+= 1
             return
         }
@@ -241,7 +291,7 @@ public final class LiveDirector {
         buffer.pointee.offset = Self.headroom
         buffer.pointee.length = length
         buffer.pointee.interface = interface
-        buffer.pointee.checksumPartial = frame.checksumNotReady
+        buffer.pointee.checksumPartial = checksumPartial
         batchCount += 1
         if batchCount == Self.batchLimit { processBatch() }
     }
@@ -281,6 +331,13 @@ public final class LiveDirector {
             return nil
         }
         let p = portOfInterface[interface]
+        if !pcapPorts.isEmpty {
+            // pcap: one send per frame, nothing queued, nothing to kick.
+            if !pcapPorts[p].capture.inject(UnsafeRawPointer(packet.base + packet.offset), length: packet.length) {
+                counters.transmitErrors &+= 1
+            }
+            return nil
+        }
         let tx = ports[p].tx
         let length = packet.length
         guard length <= tx.frameCapacity else {

@@ -153,3 +153,108 @@ enum Libpcap {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+// MARK: Live capture
+
+/// A libpcap live handle on one interface, for the `pcap` engine: immediate mode, promiscuous,
+/// incoming frames only (`PCAP_D_IN`, so frames it injects never come back), a BPF filter,
+/// nonblocking reads and `pcap_inject` for sending. The worker polls `descriptor` (the
+/// handle's selectable fd) and then drains with `next`, so it never blocks inside libpcap
+/// (where `pcap_next_ex` in immediate mode would ignore EINTR).
+///
+/// libpcap hands frames without the kernel's `TP_STATUS_CSUMNOTREADY` flag: a frame whose L4
+/// checksum the sender left partial (normal on veth) looks like any other. The caller must
+/// treat every frame as possibly partial.
+public final class PcapLiveCapture {
+    private let handle: OpaquePointer
+    public let interface: String
+    /// The selectable fd to poll for readability.
+    public let descriptor: Int32
+
+    /// Opens and activates a live handle on `interface` and installs `filter` (tcpdump syntax).
+    public init(interface: String, snapLength: Int, bufferBytes: Int, filter: String) throws(PcapError) {
+        self.interface = interface
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        // Safety: `errorBuffer` holds PCAP_ERRBUF_SIZE bytes and outlives the call.
+        let created = errorBuffer.withUnsafeMutableBufferPointer { pcap_create(interface, $0.baseAddress) }
+        guard let handle = created else {
+            throw PcapError(message: "libpcap cannot open interface \(interface): \(Libpcap.cStringOf(errorBuffer))")
+        }
+        func fail(_ what: String) -> PcapError {
+            // Safety: pcap_geterr returns the handle's own message buffer, copied at once.
+            let message = String(cString: pcap_geterr(handle))
+            pcap_close(handle)
+            return PcapError(message: "libpcap on interface \(interface): \(what): \(message)")
+        }
+        // Safety: `handle` is a created, not yet activated pcap_t owned here; the setters take integers.
+        _ = pcap_set_snaplen(handle, Int32(clamping: snapLength))
+        _ = pcap_set_promisc(handle, 1)
+        _ = pcap_set_immediate_mode(handle, 1)
+        _ = pcap_set_buffer_size(handle, Int32(clamping: bufferBytes))
+        let activated = pcap_activate(handle)
+        if activated < 0 {
+            throw fail("pcap_activate failed (\(activated)); lvsd needs root (CAP_NET_RAW) and an existing interface")
+        }
+        guard pcap_datalink(handle) == Libpcap.ethernetLinkType else {
+            pcap_close(handle)
+            throw PcapError(message: "libpcap on interface \(interface): not an Ethernet interface")
+        }
+        guard pcap_setdirection(handle, PCAP_D_IN) == 0 else { throw fail("pcap_setdirection(PCAP_D_IN)") }
+        var program = bpf_program()
+        // Safety: `program` is filled by pcap_compile and freed below after pcap_setfilter copied it.
+        guard pcap_compile(handle, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw fail("cannot compile the BPF filter '\(filter)'")
+        }
+        let installed = pcap_setfilter(handle, &program)
+        pcap_freecode(&program)
+        guard installed == 0 else { throw fail("pcap_setfilter") }
+        // Safety: `errorBuffer` holds PCAP_ERRBUF_SIZE bytes and outlives the call.
+        let nonblocking = errorBuffer.withUnsafeMutableBufferPointer { pcap_setnonblock(handle, 1, $0.baseAddress) }
+        guard nonblocking == 0 else { throw fail("pcap_setnonblock") }
+        let fd = pcap_get_selectable_fd(handle)
+        guard fd >= 0 else { throw fail("no selectable file descriptor") }
+        self.handle = handle
+        self.descriptor = fd
+    }
+
+    deinit {
+        // Safety: the handle is owned by this object alone and closed once, here.
+        pcap_close(handle)
+    }
+
+    /// Reads one frame without blocking and hands its captured bytes and wire length to
+    /// `body`; the bytes are libpcap's and valid only inside `body`. Returns 1 for a frame,
+    /// 0 when none is waiting, -1 on an error.
+    @inline(__always)
+    public func next(_ body: (UnsafeRawBufferPointer, Int) -> Void) -> Int {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        // Safety: libpcap sets `header` and `data` to its own buffers, valid until the next
+        // call on this handle; `body` reads them before this function returns.
+        let status = pcap_next_ex(handle, &header, &data)
+        guard status == 1, let header, let data else { return status == 0 ? 0 : -1 }
+        body(UnsafeRawBufferPointer(start: data, count: Int(header.pointee.caplen)), Int(header.pointee.len))
+        return 1
+    }
+
+    /// Sends one frame as it is; false when the kernel refused it.
+    @inline(__always)
+    public func inject(_ bytes: UnsafeRawPointer, length: Int) -> Bool {
+        // Safety: `bytes` holds `length` readable bytes for the call; libpcap copies them.
+        pcap_inject(handle, bytes, length) == length
+    }
+
+    /// Frames the kernel dropped for lack of buffer space (`pcap_stats`' `ps_drop`).
+    public func drops() -> UInt64? {
+        var stats = pcap_stat()
+        // Safety: `stats` is a plain struct libpcap fills.
+        guard pcap_stats(handle, &stats) == 0 else { return nil }
+        return UInt64(stats.ps_drop)
+    }
+}
+
+extension Libpcap {
+    static func cStringOf(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -7,7 +7,8 @@ import Wire
 
 /// `lvsd [run] --config RULES --interface IF [--interface IF ...]`: the live director.
 ///
-/// Opens an AF_PACKET socket (TPACKET_V3 RX and TX rings) on each interface, applies the
+/// Opens an AF_PACKET socket (TPACKET_V3 RX and TX rings), or with `--engine pcap` a libpcap
+/// live handle (BPF-filtered to VIP, LIP, ARP, ICMP and real-server traffic), on each interface, applies the
 /// host settings that keep the kernel away from VIP and LIP traffic, announces the VIPs with
 /// gratuitous ARP, resolves the real servers' MACs by ARP, and forwards until SIGINT or
 /// SIGTERM (or --duration). On the way out it removes the host settings and prints its
@@ -37,7 +38,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("interface"), help: ArgumentHelp("An interface to run on (repeat for several).", valueName: "name"))
     var interfaces: [String] = []
 
-    @Option(name: .long, help: "Packet engine: af_packet (TPACKET_V3 rings) or pcap (not implemented yet).")
+    @Option(name: .long, help: "Packet engine: af_packet (TPACKET_V3 rings) or pcap (libpcap live capture with a BPF filter, pcap_inject).")
     var engine: EngineKind = .afPacket
 
     @Option(name: .long, help: "Worker threads (only 1 so far).")
@@ -61,10 +62,6 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        if engine == .pcap {
-            Console.error("lvsd: --engine pcap is not implemented yet; use --engine af_packet (the default).")
-            throw ExitCode(2)
-        }
         if workers > 1 {
             Console.error("lvsd: --workers \(workers): only one worker is implemented so far; use --workers 1.")
             throw ExitCode(2)
@@ -82,6 +79,7 @@ struct RunCommand: ParsableCommand {
         var options = LiveDirector.Options(interfaces: interfaces)
         options.tableSize = connections
         options.statsInterval = UInt64(statsInterval * 1e9)
+        options.engine = engine == .pcap ? .pcap : .afPacket
         let stop = StopSignal()
         stop.install()
 
@@ -105,7 +103,7 @@ struct RunCommand: ParsableCommand {
             Console.error("lvsd: \(error)")
             throw ExitCode.failure
         }
-        log("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine af_packet, 1 worker\(duration.map { ", for \($0) s" } ?? "")")
+        log("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine \(engine.rawValue), 1 worker\(duration.map { ", for \($0) s" } ?? "")")
         live.run(stop: stop, duration: duration.map { UInt64($0 * 1e9) })
         let signal = stop.signalNumber
         log(signal != 0 ? "lvsd: stopping (signal \(signal))" : "lvsd: stopping")

@@ -67,11 +67,24 @@ struct LiveDirectorTests {
     @Test(.enabled(if: getuid() == 0, "LiveDirectorTests need root: they build network namespaces (CI runs as root)"),
           .timeLimit(.minutes(2)))
     func natRoundRobinSpreadsHTTPRequestsEvenly() throws {
+        try natRoundRobin(engine: "af_packet")
+    }
+
+    /// The same NAT case through the pcap engine (libpcap live handles, BPF filter,
+    /// pcap_inject). libpcap drops the kernel's partial-checksum flag, so this also proves the
+    /// engine's checksum handling: veth leaves the client's and servers' TCP checksums partial.
+    @Test(.enabled(if: getuid() == 0, "LiveDirectorTests need root: they build network namespaces (CI runs as root)"),
+          .timeLimit(.minutes(2)))
+    func natRoundRobinThroughThePcapEngine() throws {
+        try natRoundRobin(engine: "pcap")
+    }
+
+    private func natRoundRobin(engine: String) throws {
         let lab = try LiveLab()
         defer { lab.tearDown() }
         try lab.build()
         try lab.startHTTPServers()
-        let log = try lab.startDirector(rules: """
+        let log = try lab.startDirector(engine: engine, rules: """
             interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
             interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
             interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
@@ -89,12 +102,13 @@ struct LiveDirectorTests {
             else { failures.append("request \(i): curl exited \(status): \(err)") }
         }
         let output = try lab.stopDirector(log: log)
-        print("LiveDirectorTests: answers per real server \(answers.sorted { $0.key < $1.key }), failures \(failures.count)\n\(output)")
+        print("LiveDirectorTests (\(engine)): answers per real server \(answers.sorted { $0.key < $1.key }), failures \(failures.count)\n\(output)")
         #expect(failures.isEmpty, "\(failures)")
         #expect(answers == ["real-server-1": 10, "real-server-2": 10], "rr over two servers must split 20 requests 10/10")
         #expect(output.contains("lvsd: neighbour 198.18.1.2 is at"), "lvsd resolves the real servers by ARP")
         #expect(output.contains("lvsd: host: removed nftables table netdev swiftlvs"))
         #expect(output.contains("dropped 0"), "no frame dropped: \(output)")
+        #expect(output.contains("engine \(engine), 1 worker"), "lvsd ran the \(engine) engine: \(output)")
         let (_, ruleset, _) = try LiveLab.run("/usr/sbin/ip", ["netns", "exec", lab.director, "/usr/sbin/nft", "list", "ruleset"])
         #expect(!ruleset.contains("swiftlvs"), "lvsd left its nftables table behind: \(ruleset)")
     }
@@ -174,9 +188,9 @@ private final class LiveLab {
         }
     }
 
-    /// Starts `lvsd --config RULES --interface d0 d1 d2 --duration 20` in the director namespace
+    /// Starts `lvsd --config RULES --interface d0 d1 d2 --duration 20 --engine ENGINE` in the director namespace
     /// and waits until it says it is running; returns its log file.
-    func startDirector(rules: String) throws -> URL {
+    func startDirector(engine: String, rules: String) throws -> URL {
         let rulesFile = directory.appendingPathComponent("rules")
         try rules.write(to: rulesFile, atomically: true, encoding: .utf8)
         let logFile = directory.appendingPathComponent("lvsd.log")
@@ -186,7 +200,7 @@ private final class LiveLab {
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         p.arguments = ["netns", "exec", director, try Self.lvsdPath(), "--config", rulesFile.path,
                        "--interface", "d0", "--interface", "d1", "--interface", "d2",
-                       "--duration", "20", "--connections", "65536"]
+                       "--duration", "20", "--connections", "65536", "--engine", engine]
         p.standardOutput = handle
         p.standardError = handle
         try p.run()

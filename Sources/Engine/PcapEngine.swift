@@ -1,0 +1,47 @@
+import Core
+import PacketIO
+import Wire
+
+/// The `pcap` engine's pieces: one libpcap live handle per interface, and the BPF filter that
+/// keeps everything but the director's traffic in the kernel.
+///
+/// The worker loop, batching, ARP/neighbour handling, host settings and counters are
+/// `LiveDirector`'s, shared with the AF_PACKET engine; only the frame source (nonblocking
+/// `pcap_next_ex` after `poll` on the handle's selectable fd) and the sink (`pcap_inject`,
+/// one frame per call, no ring to kick) differ.
+///
+/// Checksums: libpcap does not pass on `TP_STATUS_CSUMNOTREADY`, and on veth the sending stack
+/// leaves the TCP/UDP checksum partial (pseudo-header sum only) for offload, so a frame can
+/// arrive with a checksum that is "wrong" on the wire and that no incremental update fixes.
+/// The pcap engine therefore marks every frame `checksumPartial`: Core then recomputes the
+/// full L4 checksum of every frame it rewrites and forwards (one pass over the payload, as the
+/// AF_PACKET engine already pays for CSUMNOTREADY frames on veth). The price: a frame that
+/// arrived with a genuinely corrupt checksum leaves with a valid one.
+final class PcapPort {
+    let capture: PcapLiveCapture
+    /// Index of this interface in the director's configuration.
+    let interface: Int
+    init(capture: PcapLiveCapture, interface: Int) {
+        self.capture = capture
+        self.interface = interface
+    }
+}
+
+enum PcapFilter {
+    /// `arp or icmp or icmp6 or dst host VIP/LIP ... or src host RIP ...`: ARP and ICMP for
+    /// the neighbour tables and answers, VIP and LIP traffic (client requests, FullNAT
+    /// replies), and frames from real servers (NAT replies, which carry the client's address).
+    static func expression(for config: DirectorConfig) -> String {
+        var destinations: [IPAddress] = []
+        var sources: [IPAddress] = []
+        for service in config.services {
+            if !destinations.contains(service.key.address) { destinations.append(service.key.address) }
+            for lip in service.localAddresses where !destinations.contains(lip) { destinations.append(lip) }
+            for rs in service.realServers where !sources.contains(rs.address) { sources.append(rs.address) }
+        }
+        var terms = ["arp", "icmp", "icmp6"]
+        terms += destinations.map { "dst host \($0)" }
+        terms += sources.map { "src host \($0)" }
+        return terms.joined(separator: " or ")
+    }
+}
