@@ -34,6 +34,18 @@ struct LabCommand: ParsableCommand {
     @Option(name: .long, help: "HTTP requests to send, each on a new connection.")
     var requests = 30
 
+    @Option(name: .long, help: ArgumentHelp("Real-server weights in order, comma-separated (the rules file's -w), e.g. 3,2,1.", valueName: "w1,w2,w3"))
+    var weights: String?
+
+    @Option(name: .long, help: ArgumentHelp("Make the service persistent for this many seconds (-p).", valueName: "seconds"))
+    var persistent: Int?
+
+    @Flag(name: .long, help: "Also run a UDP responder on each real server, add a -u service, and send --requests datagrams (each from a new source port).")
+    var udp = false
+
+    @Option(name: .long, help: ArgumentHelp("Have the real servers serve a file of this many MiB (deterministic content) and download it once through the director, comparing sha256.", valueName: "MB"))
+    var transfer: Int?
+
     @Flag(name: .long, help: "Use the IPv6 VIP and real-server addresses (nat, dr, fullnat).")
     var ipv6 = false
 
@@ -67,9 +79,27 @@ struct LabCommand: ParsableCommand {
         if parsed == .tun && ipv6 {
             throw ValidationError("--mode tun with --ipv6: the real-server helper decapsulates IPv4-in-IPv4 only; use IPv4 for tun.")
         }
+        if let weights {
+            guard let parsed = Self.parseWeights(weights) else {
+                throw ValidationError("--weights needs \(LabPlan.realServerCount) comma-separated weights from 0 to 65535 (one per real server, in order), e.g. 3,2,1; got '\(weights)'.")
+            }
+            _ = parsed
+        }
+        if let persistent, !(1...2_678_400).contains(persistent) {
+            throw ValidationError("--persistent must be between 1 and 2678400 seconds, got \(persistent).")
+        }
+        if let transfer, !(1...4096).contains(transfer) {
+            throw ValidationError("--transfer must be between 1 and 4096 MiB, got \(transfer).")
+        }
         guard scheduler.allSatisfy({ $0.isLetter || $0.isNumber }) else {
             throw ValidationError("--scheduler must be a scheduler name such as rr, wrr, lc; got '\(scheduler)'.")
         }
+    }
+
+    static func parseWeights(_ text: String) -> [Int]? {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == LabPlan.realServerCount, parts.allSatisfy({ $0 != nil && (0...65535).contains($0!) }) else { return nil }
+        return parts.map { $0! }
     }
 
     func run() throws {
@@ -86,13 +116,14 @@ struct LabCommand: ParsableCommand {
             Console.error("lvsd lab: must run as root (it creates network namespaces); try 'sudo lvsd lab ...'.")
             throw ExitCode(2)
         }
-        let plan = LabPlan(id: String(getpid()), mode: LabPlan.Mode(rawValue: mode)!, ipv6: ipv6, scheduler: scheduler)
+        let plan = LabPlan(id: String(getpid()), mode: LabPlan.Mode(rawValue: mode)!, ipv6: ipv6, scheduler: scheduler,
+                           weights: weights.flatMap(Self.parseWeights), persistence: persistent, udp: udp)
         let run = LabRun(plan: plan, shell: shell, engine: engine.rawValue, workers: workers,
                          pinNeighbours: pinNeighbours, quiet: json)
         run.installInterruptHandler()
         let report: LabReport
         do {
-            report = try run.execute(requests: requests)
+            report = try run.execute(requests: requests, transferMB: transfer)
         } catch {
             Console.error("lvsd lab: \(error)")
             run.printLogsOnFailure()
@@ -127,6 +158,8 @@ struct LabCommand: ParsableCommand {
         } else {
             run.cleanUp()
         }
-        if report.failed > 0 || !report.unexpected.isEmpty { throw ExitCode.failure }
+        if report.failed > 0 || !report.unexpected.isEmpty || !report.udpOK || report.transfer.map({ !$0.match }) == true {
+            throw ExitCode.failure
+        }
     }
 }

@@ -69,15 +69,28 @@ struct LabPlan: Equatable {
     let mode: Mode
     let ipv6: Bool
     let scheduler: String
+    /// Per real server, in order (`-w`); nil: 1 each.
+    let weights: [Int]?
+    /// Persistence timeout in seconds (`-p`); nil: not persistent.
+    let persistence: Int?
+    /// Also a UDP service (`-u`) on the same VIP and port, to the real servers' UDP responders.
+    let udp: Bool
     let prefix: String
 
-    init(id: String, mode: Mode, ipv6: Bool, scheduler: String = "rr") {
+    init(id: String, mode: Mode, ipv6: Bool, scheduler: String = "rr", weights: [Int]? = nil,
+         persistence: Int? = nil, udp: Bool = false) {
         self.id = id
         self.mode = mode
         self.ipv6 = ipv6
         self.scheduler = scheduler
+        self.weights = weights
+        self.persistence = persistence
+        self.udp = udp
         prefix = "lvsl-\(id)-"
     }
+
+    /// The weight of real server `i` (1-based).
+    func weight(_ i: Int) -> Int { weights.map { $0[i - 1] } ?? 1 }
 
     // MARK: Names
 
@@ -206,12 +219,15 @@ struct LabPlan: Equatable {
             }
         }
         let service = endpoint(vip, vport)
-        lines.append("-A -t \(service) -s \(scheduler)")
-        for rs in realServers {
-            lines.append("-a -t \(service) -r \(endpoint(rs.address, rs.port)) \(mode.methodFlag) -w 1")
-        }
-        if let lip = localAddress {
-            lines.append("--add-laddr -z \(lip) -t \(service)")
+        let persistent = persistence.map { " -p \($0)" } ?? ""
+        for proto in udp ? ["-t", "-u"] : ["-t"] {
+            lines.append("-A \(proto) \(service) -s \(scheduler)\(persistent)")
+            for (i, rs) in realServers.enumerated() {
+                lines.append("-a \(proto) \(service) -r \(endpoint(rs.address, rs.port)) \(mode.methodFlag) -w \(weight(i + 1))")
+            }
+            if let lip = localAddress {
+                lines.append("--add-laddr -z \(lip) \(proto) \(service)")
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -57,7 +57,7 @@ final class LabRun: @unchecked Sendable {
         }
     }
 
-    func execute(requests: Int) throws -> LabReport {
+    func execute(requests: Int, transferMB: Int? = nil) throws -> LabReport {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         log("lvsd lab \(plan.id): \(plan.mode.rawValue)\(plan.ipv6 ? " over IPv6" : ""), scheduler \(plan.scheduler), engine \(engine), \(workers) worker\(workers == 1 ? "" : "s"); files in \(directory)")
@@ -65,6 +65,8 @@ final class LabRun: @unchecked Sendable {
         try network.build()
         log("  namespaces: \(plan.namespaces.joined(separator: " "))")
 
+        let transferBytes = transferMB.map { $0 * 1_048_576 }
+        if let transferBytes { try writeTransferFile(bytes: transferBytes) }
         try startRealServers()
         let macs = try network.macs()
         let rules = plan.rulesFile(macs: macs, pinNeighbours: pinNeighbours)
@@ -83,7 +85,84 @@ final class LabRun: @unchecked Sendable {
                 report.failures.append("request \(i): unexpected response '\(result.output.trimmingCharacters(in: .whitespacesAndNewlines))'")
             }
         }
+        if plan.udp { try sendDatagrams(requests, into: &report) }
+        if let transferBytes { report.transfer = try download(bytes: transferBytes) }
         return report
+    }
+
+    static let python: String = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : (LabShell.which("python3") ?? "python3")
+
+    /// Answers each datagram with the server's name and address, bound to all addresses
+    /// (`::`, dual-stack) on the service port.
+    static let udpResponder = """
+        import socket,sys
+        s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)
+        s.bind(('::',int(sys.argv[1])))
+        name=sys.argv[2].encode()
+        while True:
+            d,a=s.recvfrom(2048)
+            s.sendto(name,a)
+        """
+
+    /// Sends N datagrams to the VIP, each from its own socket (all kept open, so every source
+    /// port is new), waits up to 2 s for each reply, prints "ok SOURCE BODY" or "lost".
+    static let udpClient = """
+        import socket,sys
+        vip,port,n=sys.argv[1],int(sys.argv[2]),int(sys.argv[3])
+        fam=socket.AF_INET6 if ':' in vip else socket.AF_INET
+        keep=[]
+        for i in range(n):
+            s=socket.socket(fam,socket.SOCK_DGRAM); keep.append(s); s.settimeout(2)
+            s.sendto(b'who are you',(vip,port))
+            try:
+                d,a=s.recvfrom(2048); print('ok',a[0],d.decode().strip(),flush=True)
+            except socket.timeout:
+                print('lost',flush=True)
+        """
+
+    private func sendDatagrams(_ count: Int, into report: inout LabReport) throws {
+        log("  sending \(count) UDP datagrams to \(plan.vip):\(plan.vport) from \(plan.client)")
+        let result = try shell.run(in: plan.client, [Self.python, "-c", Self.udpClient, plan.vip, String(plan.vport), String(count)], check: false)
+        guard result.status == 0 else { throw LabError("UDP client exited \(result.status): \(result.output)") }
+        for line in result.output.split(separator: "\n") {
+            let words = line.split(separator: " ", maxSplits: 2).map(String.init)
+            report.udp?.sent += 1
+            if words.first == "ok", words.count == 3 {
+                report.recordUDP(body: words[2], source: words[1])
+            } else {
+                report.udp?.lost += 1
+            }
+        }
+    }
+
+    private var transferPath: String { "\(directory)/transfer.bin" }
+
+    /// Deterministic content (Python's Mersenne Twister seeded with 3), written once and
+    /// hard-linked into each real server's document root.
+    private func writeTransferFile(bytes: Int) throws {
+        let script = "import random,sys\nr=random.Random(3)\nn=int(sys.argv[2])\nwith open(sys.argv[1],'wb') as f:\n  while n>0:\n    k=min(n,1<<20); f.write(r.randbytes(k)); n-=k\n"
+        try shell.run([Self.python, "-c", script, transferPath, String(bytes)])
+    }
+
+    private func sha256(_ path: String) throws -> String {
+        let out = try shell.run(["sha256sum", path]).output
+        return String(out.prefix { $0 != " " })
+    }
+
+    private func download(bytes: Int) throws -> LabReport.Transfer {
+        let target = "\(directory)/download.bin"
+        log("  downloading \(bytes) bytes from \(plan.url)transfer.bin through the director")
+        let start = Date()
+        let result = try shell.run(in: plan.client, ["curl", "-sS", "-g", "--connect-timeout", "2", "--max-time", "120",
+                                                     "-o", target, plan.url + "transfer.bin"], check: false)
+        let seconds = Date().timeIntervalSince(start)
+        let received = ((try? FileManager.default.attributesOfItem(atPath: target))?[.size] as? Int) ?? 0
+        let receivedHash = received > 0 ? try sha256(target) : ""
+        let expected = try sha256(transferPath)
+        try? FileManager.default.removeItem(atPath: target)
+        return LabReport.Transfer(bytes: bytes, expectedSHA256: expected, receivedSHA256: receivedHash, receivedBytes: received,
+                                  seconds: seconds, error: result.status == 0 ? nil : "curl exited \(result.status): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
     }
 
     private func startRealServers() throws {
@@ -93,6 +172,9 @@ final class LabRun: @unchecked Sendable {
             let root = "\(directory)/\(rs.name)"
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             try plan.page(for: rs).write(toFile: "\(root)/index.html", atomically: true, encoding: .utf8)
+            if FileManager.default.fileExists(atPath: transferPath) {
+                try FileManager.default.linkItem(atPath: transferPath, toPath: "\(root)/transfer.bin")
+            }
             switch plan.mode {
             case .dr:
                 try shell.run(in: rs.namespace, [Self.selfPath, "realserver", "--vip", plan.vip, "--mode", "dr"])
@@ -109,6 +191,11 @@ final class LabRun: @unchecked Sendable {
             let pid = try shell.start(in: rs.namespace, [python, "-m", "http.server", String(rs.port)] + bind + ["--directory", root],
                                       log: "\(directory)/\(rs.name)-http.log")
             try waitForListener(pid: pid, port: rs.port, what: "\(rs.name)'s HTTP server")
+            if plan.udp {
+                let upid = try shell.start(in: rs.namespace, [python, "-c", Self.udpResponder, String(rs.port), plan.page(for: rs).trimmingCharacters(in: .newlines)],
+                                           log: "\(directory)/\(rs.name)-udp.log")
+                try waitForListener(pid: upid, port: rs.port, what: "\(rs.name)'s UDP responder", udp: true)
+            }
         }
         if plan.mode == .tun {
             for rs in plan.realServers {
@@ -131,15 +218,15 @@ final class LabRun: @unchecked Sendable {
     }
 
     /// Waits until `pid` listens on TCP `port` in its namespace (/proc/PID/net/tcp{,6}).
-    private func waitForListener(pid: Int32, port: Int, what: String, timeout: Double = 15) throws {
+    private func waitForListener(pid: Int32, port: Int, what: String, udp: Bool = false, timeout: Double = 15) throws {
         let needle = ":" + String(format: "%04X", port)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            for file in ["tcp", "tcp6"] {
+            for file in udp ? ["udp", "udp6"] : ["tcp", "tcp6"] {
                 let text = (try? String(contentsOfFile: "/proc/\(pid)/net/\(file)", encoding: .utf8)) ?? ""
                 for line in text.split(separator: "\n").dropFirst() {
                     let fields = line.split(separator: " ")
-                    if fields.count > 3, fields[1].hasSuffix(needle), fields[3] == "0A" { return }
+                    if fields.count > 3, fields[1].hasSuffix(needle), fields[3] == (udp ? "07" : "0A") { return }
                 }
             }
             guard shell.isRunning(pid) else { throw LabError("\(what) exited before listening on port \(port); see \(directory)") }

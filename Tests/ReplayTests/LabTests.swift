@@ -16,6 +16,24 @@ import Glibc
         let requests: Int
         let failed: Int
         let responses: [String: Int]
+        let weights: [Int]?
+        let persistent: Int?
+        let udp: UDP?
+        let transfer: Transfer?
+    }
+    struct UDP: Decodable {
+        let sent: Int
+        let lost: Int
+        let unexpected: Int
+        let responses: [String: Int]
+        let replySources: [String]
+    }
+    struct Transfer: Decodable {
+        let bytes: Int
+        let receivedBytes: Int
+        let expectedSHA256: String
+        let receivedSHA256: String
+        let match: Bool
     }
 
     static func lab(_ arguments: [String]) throws -> (status: Int32, outcome: Outcome?, stderr: String) {
@@ -58,6 +76,61 @@ import Glibc
         #expect(outcome.responses.count == 3)
         #expect(outcome.responses.keys.allSatisfy { $0.contains(":") }, "\(outcome.responses)")
         #expect(outcome.responses.values.sorted() == [4, 4, 4], "\(outcome.responses)")
+        #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
+    }
+
+    @Test("lvsd lab --scheduler wrr --weights 3,2,1: 24 requests split exactly 12/8/4 in real-server order",
+          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"))
+    func weightedRoundRobin() throws {
+        let result = try Self.lab(["--mode", "nat", "--scheduler", "wrr", "--weights", "3,2,1", "--json", "--requests", "24"])
+        let outcome = try #require(result.outcome, "no JSON from lvsd lab --weights (exit \(result.status)):\n\(result.stderr)")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(outcome.scheduler == "wrr")
+        #expect(outcome.weights == [3, 2, 1])
+        #expect(outcome.failed == 0, "\(result.stderr)")
+        #expect(outcome.responses == ["198.18.1.11": 12, "198.18.1.12": 8, "198.18.1.13": 4], "\(outcome.responses)")
+        #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
+    }
+
+    @Test("lvsd lab --persistent 300: 12 connections from the one client all land on one real server",
+          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"))
+    func persistence() throws {
+        let result = try Self.lab(["--mode", "nat", "--persistent", "300", "--json", "--requests", "12"])
+        let outcome = try #require(result.outcome, "no JSON from lvsd lab --persistent (exit \(result.status)):\n\(result.stderr)")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(outcome.persistent == 300)
+        #expect(outcome.failed == 0, "\(result.stderr)")
+        #expect(outcome.responses.values.sorted() == [0, 0, 12], "\(outcome.responses)")
+        #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
+    }
+
+    @Test("lvsd lab --udp (NAT): 12 datagrams from new source ports, none lost, rr 4/4/4, every reply from the VIP",
+          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"))
+    func udpNAT() throws {
+        let result = try Self.lab(["--mode", "nat", "--udp", "--json", "--requests", "12"])
+        let outcome = try #require(result.outcome, "no JSON from lvsd lab --udp (exit \(result.status)):\n\(result.stderr)")
+        #expect(result.status == 0, "\(result.stderr)")
+        let udp = try #require(outcome.udp)
+        #expect(udp.sent == 12)
+        #expect(udp.lost == 0, "\(result.stderr)")
+        #expect(udp.unexpected == 0)
+        #expect(udp.responses == ["198.18.1.11": 4, "198.18.1.12": 4, "198.18.1.13": 4], "\(udp.responses)")
+        #expect(udp.replySources == ["198.18.0.10"], "\(udp.replySources)")
+        #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
+    }
+
+    @Test("lvsd lab --transfer 100 (NAT): a 100 MiB download through the director arrives whole, sha256 equal to the served file's",
+          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"))
+    func largeTransferNAT() throws {
+        let result = try Self.lab(["--mode", "nat", "--transfer", "100", "--json", "--requests", "3"])
+        let outcome = try #require(result.outcome, "no JSON from lvsd lab --transfer (exit \(result.status)):\n\(result.stderr)")
+        #expect(result.status == 0, "\(result.stderr)")
+        let transfer = try #require(outcome.transfer)
+        #expect(transfer.bytes == 100 * 1_048_576)
+        #expect(transfer.receivedBytes == transfer.bytes)
+        #expect(transfer.expectedSHA256.count == 64)
+        #expect(transfer.receivedSHA256 == transfer.expectedSHA256)
+        #expect(transfer.match)
         #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
     }
 
