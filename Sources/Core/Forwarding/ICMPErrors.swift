@@ -44,17 +44,16 @@ extension Director {
         guard isError, var q = quotedPacket(p) else { return .pass(.icmpNotRelated) }
         guard let proto = q.transport else { return .pass(.icmpNotRelated) }
 
-        let inBucket = table.bucket(proto, source: q.destination, sourcePort: q.destinationPort,
-                                    destination: q.source, destinationPort: q.sourcePort)
-        let inH = table.lookupIn(bucket: inBucket, proto, client: q.destination, clientPort: q.destinationPort,
+        // Both probes use the quote's tuple reversed, so one hash serves both (as for packets).
+        let bucket = table.bucket(proto, source: q.destination, sourcePort: q.destinationPort,
+                                  destination: q.source, destinationPort: q.sourcePort)
+        let inH = table.lookupIn(bucket: bucket, proto, client: q.destination, clientPort: q.destinationPort,
                                  virtual: q.source, virtualPort: q.sourcePort)
         if inH != 0 {
             return relayFromClientSide(inH, &p, &q, eth, &packet)
         }
         if hasReplyMethods {
-            let outBucket = table.bucket(proto, source: q.destination, sourcePort: q.destinationPort,
-                                         destination: q.source, destinationPort: q.sourcePort)
-            let outH = table.lookupOut(bucket: outBucket, proto, realServer: q.destination, realPort: q.destinationPort,
+            let outH = table.lookupOut(bucket: bucket, proto, realServer: q.destination, realPort: q.destinationPort,
                                        replyDestination: q.source, replyPort: q.sourcePort)
             if outH != 0 {
                 return relayFromRealServerSide(outH, &p, &q, eth)

@@ -16,21 +16,6 @@ public struct NeverQueueScheduler: Scheduler {
 
     @inlinable
     public mutating func select(from pool: RealServerPool, flow: FlowTuple) -> Int? {
-        var least = -1
-        var leastOverhead: Int64 = 0
-        var leastWeight: Int64 = 0
-        for index in pool.indices {
-            let server = pool[index]
-            guard server.isAvailable else { continue }
-            if server.activeConnections == 0 { return index }
-            let overhead = ShortestExpectedDelayScheduler.overhead(server)
-            let weight = Int64(server.weight)
-            if least < 0 || leastOverhead * weight > overhead * leastWeight {
-                least = index
-                leastOverhead = overhead
-                leastWeight = weight
-            }
-        }
-        return least >= 0 ? least : nil
+        ShortestExpectedDelayScheduler.leastExpectedDelay(in: pool, idleWinsOutright: true)
     }
 }

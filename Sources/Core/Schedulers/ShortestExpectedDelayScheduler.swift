@@ -22,13 +22,21 @@ public struct ShortestExpectedDelayScheduler: Scheduler {
 
     @inlinable
     public mutating func select(from pool: RealServerPool, flow: FlowTuple) -> Int? {
+        Self.leastExpectedDelay(in: pool, idleWinsOutright: false)
+    }
+
+    /// The scan both sed and nq make; nq (`idleWinsOutright`) returns the first available
+    /// server with no active connections as soon as it meets it.
+    @inlinable
+    static func leastExpectedDelay(in pool: RealServerPool, idleWinsOutright: Bool) -> Int? {
         var least = -1
         var leastOverhead: Int64 = 0
         var leastWeight: Int64 = 0
         for index in pool.indices {
             let server = pool[index]
             guard server.isAvailable else { continue }
-            let overhead = Self.overhead(server)
+            if idleWinsOutright && server.activeConnections == 0 { return index }
+            let overhead = overhead(server)
             let weight = Int64(server.weight)
             if least < 0 || leastOverhead * weight > overhead * leastWeight {
                 least = index
