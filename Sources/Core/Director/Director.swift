@@ -7,10 +7,11 @@ import Wire
 /// nanoseconds of a monotonic clock), no allocation per frame. Several workers each own a
 /// `Director`; nothing here is shared between them.
 public final class Director {
-    public let config: DirectorConfig
-    public let timeouts: TimeoutTable
+    /// The configuration snapshot in force; `reconfigure(_:)` swaps it between batches.
+    public internal(set) var config: DirectorConfig
+    public internal(set) var timeouts: TimeoutTable
     /// Timeouts in nanoseconds, indexed by `ConnectionState.rawValue`.
-    @usableFromInline let timeoutNanos: [UInt64]
+    @usableFromInline var timeoutNanos: [UInt64]
 
     public internal(set) var table: ConnectionTable
 
@@ -27,17 +28,18 @@ public final class Director {
     /// Some real server uses NAT or FullNAT, so unknown packets are also probed as replies.
     @usableFromInline var hasReplyMethods = false
 
-    @usableFromInline let realServers: UnsafeMutablePointer<RealServer>
-    @usableFromInline let realServerStats: UnsafeMutablePointer<TrafficStats>
-    @usableFromInline let realServerService: UnsafeMutablePointer<UInt16>
-    @usableFromInline let realServerRoute: UnsafeMutablePointer<NextHop>
-    public let realServerCount: Int
+    // Real servers of every service, flattened; replaced as a whole by `reconfigure`.
+    @usableFromInline var realServers: UnsafeMutablePointer<RealServer>
+    @usableFromInline var realServerStats: UnsafeMutablePointer<TrafficStats>
+    @usableFromInline var realServerService: UnsafeMutablePointer<UInt16>
+    @usableFromInline var realServerRoute: UnsafeMutablePointer<NextHop>
+    public internal(set) var realServerCount: Int
 
     // Interfaces as trivial arrays, so the data path reads them without retain traffic.
-    @usableFromInline let interfaceMACs: [MACAddress]
-    @usableFromInline let interfaceMTUs: [Int]
+    @usableFromInline var interfaceMACs: [MACAddress]
+    @usableFromInline var interfaceMTUs: [Int]
     /// The first IPv4 address of each interface (IPIP outer source), or .zero.
-    @usableFromInline let interfaceIPv4: [IPAddress]
+    @usableFromInline var interfaceIPv4: [IPAddress]
 
     @usableFromInline let dropCounters: UnsafeMutablePointer<UInt64>
     @usableFromInline let passCounters: UnsafeMutablePointer<UInt64>
@@ -71,63 +73,35 @@ public final class Director {
                 now: UInt64 = 0) {
         self.config = config
         self.timeouts = config.timeouts
-        self.timeoutNanos = config.timeouts.seconds.map { UInt64($0) * 1_000_000_000 }
+        self.timeoutNanos = Self.nanoseconds(config.timeouts)
         self.table = ConnectionTable(capacity: capacity, seed: hashSeed, now: now)
         self.fragments = FragmentCache()
         batchBuckets = .allocate(capacity: Director.prefetchRound)
-        let interfaces = config.interfaces.isEmpty ? [InterfaceConfig(name: "none", mac: .zero)] : config.interfaces
-        interfaceMACs = interfaces.map(\.mac)
-        interfaceMTUs = interfaces.map(\.mtu)
-        interfaceIPv4 = interfaces.map { $0.addresses.first(where: \.isIPv4) ?? .zero }
-
-        let total = config.services.reduce(0) { $0 + $1.realServers.count }
-        realServerCount = total
-        realServers = .allocate(capacity: max(total, 1))
-        realServerStats = .allocate(capacity: max(total, 1))
-        realServerStats.initialize(repeating: TrafficStats(), count: max(total, 1))
-        realServerService = .allocate(capacity: max(total, 1))
-        realServerRoute = .allocate(capacity: max(total, 1))
-        realServerRoute.initialize(repeating: NextHop(), count: max(total, 1))
+        (interfaceMACs, interfaceMTUs, interfaceIPv4) = Self.interfaceArrays(config)
         dropCounters = .allocate(capacity: DropReason.allCases.count)
         dropCounters.initialize(repeating: 0, count: DropReason.allCases.count)
         passCounters = .allocate(capacity: PassReason.allCases.count)
         passCounters.initialize(repeating: 0, count: PassReason.allCases.count)
-
+        // Empty placeholders, replaced at once by the first install.
+        realServerCount = 0
+        realServers = .allocate(capacity: 1)
+        realServerStats = .allocate(capacity: 1)
+        realServerService = .allocate(capacity: 1)
+        realServerRoute = .allocate(capacity: 1)
         services = []
         serviceIndex = [:]
         localAddressIndex = [:]
         localPools = []
-        var next = 0
-        for (si, svc) in config.services.enumerated() {
-            for (k, rs) in svc.realServers.enumerated() {
-                (realServers + next + k).initialize(to: RealServer(rs))
-                realServerService[next + k] = UInt16(si)
-            }
-            var lips: [Int] = []
-            for lip in svc.localAddresses {
-                if let existing = localAddressIndex[lip] {
-                    lips.append(existing)
-                } else {
-                    localAddressIndex[lip] = localPools.count
-                    lips.append(localPools.count)
-                    localPools.append(LocalPortPoolBox(address: lip, range: config.localPortRange))
-                }
-            }
-            let pool = RealServerPool(base: realServers + next, count: svc.realServers.count)
-            services.append(ServiceRuntime(
-                config: svc, persistence: svc.persistence, firstRealServer: next, realServerCount: svc.realServers.count,
-                scheduler: SchedulerInstance(kind: svc.scheduler, pool: pool, flags: svc.schedulerFlags),
-                localPools: lips))
-            serviceIndex[svc.key] = si
-            next += svc.realServers.count
-        }
-        serviceLookup = AddressTable(config.services.enumerated().map {
-            (proto: $1.key.proto.rawValue, address: $1.key.address, port: $1.key.port, value: $0)
-        })
-        virtualAddressLookup = AddressTable(config.services.map { (proto: 0, address: $0.key.address, port: 0, value: 0) })
-        localAddressLookup = AddressTable(localAddressIndex.map { (proto: 0, address: $0, port: 0, value: $1) })
-        hasReplyMethods = config.services.contains { $0.realServers.contains { $0.method.repliesTraverseDirector } }
-        for n in config.neighbours { setNeighbour(n.address, mac: n.mac, interface: n.interface) }
+        _ = install(config)
+    }
+
+    static func nanoseconds(_ timeouts: TimeoutTable) -> [UInt64] {
+        timeouts.seconds.map { UInt64($0) * 1_000_000_000 }
+    }
+
+    static func interfaceArrays(_ config: DirectorConfig) -> ([MACAddress], [Int], [IPAddress]) {
+        let interfaces = config.interfaces.isEmpty ? [InterfaceConfig(name: "none", mac: .zero)] : config.interfaces
+        return (interfaces.map(\.mac), interfaces.map(\.mtu), interfaces.map { $0.addresses.first(where: \.isIPv4) ?? .zero })
     }
 
     deinit {
