@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "Trace", targets: ["Trace"]),
         .library(name: "PacketBuilder", targets: ["PacketBuilder"]),
         .executable(name: "lvsd", targets: ["lvsd"]),
+        .executable(name: "lvsadm", targets: ["lvsadm"]),
+        .library(name: "AdminSocket", targets: ["AdminSocket"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,6 +47,10 @@ let package = Package(
         .target(name: "PacketBuilder", dependencies: ["Wire"]),
         // Human-readable packet decoding for `lvsd replay --trace`.
         .target(name: "Trace", dependencies: ["Core", "Wire"]),
+        // SO_PEERCRED and per-thread setresuid, which Glibc's Swift module lacks.
+        .target(name: "CAdminSocket"),
+        // lvsd's control socket: a Unix-domain server (root only) and client carrying Control's messages.
+        .target(name: "AdminSocket", dependencies: ["Control", "CAdminSocket"]),
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
         .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "CNet"]),
 
@@ -56,9 +62,12 @@ let package = Package(
             ]
         ),
 
+        // ipvsadm's command line against lvsd: wiring only.
+        .executableTarget(name: "lvsadm", dependencies: ["Control", "AdminSocket"]),
+
         .testTarget(name: "WireTests", dependencies: ["Wire", "PacketBuilder"]),
         .testTarget(name: "CoreTests", dependencies: ["Core", "Wire", "PacketBuilder"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Core", "Wire"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Core", "Wire", "AdminSocket", "CAdminSocket"]),
         .testTarget(name: "ReplayTests", dependencies: ["PacketIO", "Core", "Control", "Trace", "Wire", "PacketBuilder"]),
     ]
 )

@@ -68,7 +68,7 @@ enum RulesCommand: CaseIterable, Sendable {
             [:]
         case .addServer, .editServer:
             [.service: .required, .realServer: .required, .forwardingMethod: .optional, .weight: .optional,
-             .upperThreshold: .optional, .lowerThreshold: .optional]
+             .upperThreshold: .optional, .lowerThreshold: .optional, .tunnelType: .optional]
         case .deleteServer:
             [.service: .required, .realServer: .required]
         case .addLocalAddress, .deleteLocalAddress:

@@ -54,7 +54,11 @@ struct RulesCommandLine: Sendable {
                 var shown = "'\(nameText)'"
                 if candidates.count == 1 {
                     let option = candidates[0]
-                    shown += nameText.hasPrefix("--") ? " (-\(option.shortName))" : " (--\(option.longName))"
+                    if nameText.hasPrefix("--") {
+                        if let letter = option.shortName { shown += " (-\(letter))" }
+                    } else {
+                        shown += " (--\(option.longName))"
+                    }
                 }
                 throw location.error("option \(shown) cannot be used with \(command.displayName)", at: token)
             }

@@ -21,6 +21,9 @@ enum RulesOption: CaseIterable, Sendable {
     /// DPVS `-F/--ifname`, accepted on laddr lines and not stored (SwiftLVS picks the
     /// interface from the route to the real servers).
     case interfaceName
+    /// ipvsadm 1.31's `--tun-type`, which its `-S` writes after every tunnelling server;
+    /// only `ipip` is accepted.
+    case tunnelType
 
     enum Argument: Sendable, Equatable {
         case none
@@ -34,10 +37,10 @@ enum RulesOption: CaseIterable, Sendable {
     /// is caught as a repeat or conflict.
     enum Slot: Hashable, Sendable {
         case service, scheduler, persistent, netmask, schedulerFlags, realServer, forwardingMethod
-        case weight, upperThreshold, lowerThreshold, localAddress, interfaceName
+        case weight, upperThreshold, lowerThreshold, localAddress, interfaceName, tunnelType
     }
 
-    var shortName: Character {
+    var shortName: Character? {
         switch self {
         case .tcpService: "t"
         case .udpService: "u"
@@ -55,6 +58,7 @@ enum RulesOption: CaseIterable, Sendable {
         case .lowerThreshold: "y"
         case .localAddress: "z"
         case .interfaceName: "F"
+        case .tunnelType: nil
         }
     }
 
@@ -76,6 +80,7 @@ enum RulesOption: CaseIterable, Sendable {
         case .lowerThreshold: "l-threshold"
         case .localAddress: "laddr"
         case .interfaceName: "ifname"
+        case .tunnelType: "tun-type"
         }
     }
 
@@ -93,6 +98,7 @@ enum RulesOption: CaseIterable, Sendable {
         case .lowerThreshold: .required("a connection count")
         case .localAddress: .required("a local address")
         case .interfaceName: .required("an interface name")
+        case .tunnelType: .required("a tunnel type (ipip)")
         }
     }
 
@@ -110,11 +116,15 @@ enum RulesOption: CaseIterable, Sendable {
         case .lowerThreshold: .lowerThreshold
         case .localAddress: .localAddress
         case .interfaceName: .interfaceName
+        case .tunnelType: .tunnelType
         }
     }
 
     /// `-s (--scheduler)`, for messages.
-    var displayName: String { "-\(shortName) (--\(longName))" }
+    var displayName: String {
+        if let shortName { return "-\(shortName) (--\(longName))" }
+        return "--\(longName)"
+    }
 
     /// The options a word names (two for `-b`, which the command disambiguates).
     static func named(_ word: String) -> [RulesOption] {
@@ -141,7 +151,7 @@ enum RulesOption: CaseIterable, Sendable {
             "persistence engines ('\(word)') are not supported"
         case "-6":
             "'-6' only qualifies firewall-mark services, which are not supported"
-        case "--tun-type", "--tun-port", "--tun-nocsum", "--tun-csum", "--tun-remcsum":
+        case "--tun-port", "--tun-nocsum", "--tun-csum", "--tun-remcsum":
             "tunnel options ('\(word)') are not supported; SwiftLVS tunnels are plain IPIP"
         default:
             nil

@@ -30,7 +30,7 @@ struct RulesValues {
     /// `ADDR`, `ADDR:port`, `[v6]:port`, `[v6]` or a bare IPv6 address (as ipvsadm's
     /// `parse_service`: a word that is a whole IPv6 address has no port). The port is nil
     /// when the word has none.
-    func addressAndPort(_ token: RulesToken, what: String) throws(ConfigError) -> (IPAddress, UInt16?) {
+    func addressAndPort(_ token: RulesToken, what: String, proto: TransportProtocol? = nil) throws(ConfigError) -> (IPAddress, UInt16?) {
         let text = token.text
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else {
@@ -47,7 +47,7 @@ struct RulesValues {
             guard rest.text.hasPrefix(":") else {
                 throw error("expected ':port' after ']' in '\(text)'", at: rest)
             }
-            return (address, try port(rest.suffix(from: 1)))
+            return (address, try port(rest.suffix(from: 1), proto: proto))
         }
         if text.filter({ $0 == ":" }).count >= 2 {
             return (try address(token, what: what), nil)
@@ -58,11 +58,11 @@ struct RulesValues {
         let addressLength = text.distance(from: text.startIndex, to: colon)
         let addressToken = RulesToken(text: String(text[..<colon]), column: token.column)
         let parsed = try address(addressToken, what: what)
-        return (parsed, try port(token.suffix(from: addressLength + 1)))
+        return (parsed, try port(token.suffix(from: addressLength + 1), proto: proto))
     }
 
-    /// A port number 0...65535 or a name from `PortNames`.
-    func port(_ token: RulesToken) throws(ConfigError) -> UInt16 {
+    /// A port number 0...65535 or a name from `PortNames` (for `proto`, when given).
+    func port(_ token: RulesToken, proto: TransportProtocol? = nil) throws(ConfigError) -> UInt16 {
         let text = token.text
         guard !text.isEmpty else { throw error("missing port after ':'", at: token) }
         if text.allSatisfy(\.isASCIIDigit) {
@@ -71,7 +71,10 @@ struct RulesValues {
             }
             return UInt16(value)
         }
-        guard let value = PortNames.port(named: text) else {
+        guard let value = PortNames.port(named: text, proto: proto) else {
+            if let proto, PortNames.port(named: text) != nil {
+                throw error("'\(text)' is not a \(proto) service name; give the port number", at: token)
+            }
             throw error("unknown port '\(text)'; give a number from 0 to 65535 or one of: \(PortNames.knownNames)", at: token)
         }
         return value

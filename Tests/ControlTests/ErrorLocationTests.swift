@@ -26,7 +26,7 @@ private let eth0 = "interface eth0 mac 02:00:00:00:00:01"
 private let neighbour = "neighbour 198.18.1.1 mac 02:00:00:00:01:01"
 private let lineStarts = "-A, -E, -D, -C, -a, -e, -d, --set, --add-laddr, --del-laddr, interface or neighbour"
 private let flagNames = "sh-fallback, sh-port, mh-fallback, mh-port, flag-1, flag-2, flag-3"
-private let portNames = "ftp, ssh, telnet, smtp, domain, http, pop3, ntp, imap, https, imaps, pop3s, mysql"
+private let portNames = "ftp, ssh, telnet, smtp, domain, http, kerberos, pop3, ntp, imap2, snmp, ldap, https, syslog, submission, ldaps, imaps, pop3s, radius, mysql, postgresql, sip, redis, http-alt"
 
 /// Every operator error, with its file:line:column (1-based, at the offending word or the
 /// part of it that is wrong) and its exact sentence.

@@ -1,0 +1,503 @@
+import Core
+import Wire
+
+/// lvsadm's command line: ipvsadm 1.31's grammar and its checks, in its order
+/// (ipvsadm.c `parse_options` with popt, `generic_opt_check`, `process_options`).
+///
+/// - Options are popt's: short letters may be clustered (`-Ln`, `-lnc`), a short option's
+///   value may follow it in the same word (`-w5`, `-t198.18.0.10:80`) or be the next word;
+///   long options take `--name value` or `--name=value`; `--` ends the options.
+/// - The first option must be a command (`-A -E -D -C -a -e -d -L -l -Z -S -R --set -h -v`,
+///   DPVS's `--add-laddr --del-laddr --get-laddr`); otherwise ipvsadm's "Try ... -h" line.
+/// - Values are checked as each option is read ("illegal weight specified"), then the
+///   option set against the command (`commands_v_options`), then the command's own rules.
+/// - `--socket PATH` (lvsadm's own) may appear anywhere; with nothing else, lvsadm lists.
+///
+/// Addresses are numeric: host names are refused rather than looked up, and ports may be
+/// given by the /etc/services names in `PortNames`.
+public enum LvsadmCommandLine {
+    /// Parses `arguments` (argv without the program name). `program` appears in the
+    /// "Try ... -h" message, as ipvsadm prints its argv[0].
+    public static func parse(_ arguments: [String], program: String = "lvsadm") throws(AdminError) -> LvsadmInvocation {
+        var words: [String] = []
+        var socketPath: String?
+        var index = 0
+        while index < arguments.count {
+            let word = arguments[index]
+            index += 1
+            if word == "--" {
+                words.append(contentsOf: arguments[(index - 1)...])
+                break
+            }
+            if word == "--socket" || word.hasPrefix("--socket=") {
+                guard socketPath == nil else { throw .usage("multiple 'socket' options specified") }
+                if word.hasPrefix("--socket=") {
+                    socketPath = String(word.dropFirst("--socket=".count))
+                } else {
+                    guard index < arguments.count else {
+                        throw AdminError("--socket: missing argument", detail: "give the path of lvsd's control socket after --socket",
+                                         exitCode: AdminError.operationExit)
+                    }
+                    socketPath = arguments[index]
+                    index += 1
+                }
+                guard socketPath?.isEmpty == false else { throw .usage("--socket needs a path") }
+                continue
+            }
+            words.append(word)
+        }
+        if words.isEmpty {
+            // ipvsadm with no arguments lists the table (`main`: argc == 1).
+            return LvsadmInvocation(action: .list(ListingRequest()), socketPath: socketPath)
+        }
+        var parser = Parser(words: words, program: program)
+        return LvsadmInvocation(action: try parser.run(), socketPath: socketPath)
+    }
+
+    /// One restore line (`-R` reads the same grammar, one command per line).
+    static func parseRestoreLine(_ words: [String], program: String) throws(AdminError) -> LvsadmInvocation.Action {
+        var parser = Parser(words: words, program: program)
+        return try parser.run()
+    }
+
+    /// ipvsadm's `tryhelp_exit(argv[0], -1)`.
+    static func tryHelp(_ program: String) -> AdminError {
+        AdminError("Try `\(program) -h' or '\(program) --help' for more information.", exitCode: AdminError.operationExit)
+    }
+}
+
+/// An option as it was read: which, the word that spelled it (popt's `poptBadOption`), and its value.
+private struct Occurrence {
+    var option: LvsadmOption
+    var word: String
+    var value: String?
+}
+
+private struct Parser {
+    let words: [String]
+    let program: String
+    var position = 0
+    var endOfOptions = false
+    /// The rest of a short-option cluster still to read (`n` of `-Ln`), with its word.
+    var cluster: (rest: Substring, word: String)?
+    var positional: [String] = []
+    var command: LvsadmCommand?
+
+    // What the options set (ipvsadm's `struct ipvs_command_entry` and `options`).
+    var options: Set<LvsadmOptionClass> = []
+    var serviceKey: ServiceKey?
+    var serviceHasPort = false
+    var scheduler: String?
+    var persistence: UInt32?
+    var prefixLength: Int?
+    var serverText: String?
+    var method: ForwardingMethod = .directRouting
+    var weight: Int32 = 1
+    var upper: UInt32 = 0
+    var lower: UInt32 = 0
+    var schedulerFlagsText: String?
+    var localAddress: IPAddress?
+    var format = ListingFormat()
+
+    init(words: [String], program: String) {
+        self.words = words
+        self.program = program
+    }
+
+    mutating func run() throws(AdminError) -> LvsadmInvocation.Action {
+        guard let first = try nextOption(isFirst: true) else { throw LvsadmCommandLine.tryHelp(program) }
+        switch first.option {
+        case .help: return .help
+        case .version: return .version
+        default: break
+        }
+        guard let command = first.option.command else { throw LvsadmCommandLine.tryHelp(program) }
+        if let reason = first.option.unsupported { throw .usage(reason) }
+        self.command = command
+        while let occurrence = try nextOption(isFirst: false) {
+            try read(occurrence)
+        }
+        return try finish(command)
+    }
+
+    // MARK: popt
+
+    private func values(_ word: String) -> RulesValues {
+        RulesValues(location: RulesLocation(file: "lvsadm", line: 0))
+    }
+
+    /// The next option, splitting clusters and taking values as popt does; nil at the end.
+    /// Words that are no option's value are collected as positional arguments.
+    mutating func nextOption(isFirst: Bool) throws(AdminError) -> Occurrence? {
+        if let (rest, word) = cluster {
+            return try short(rest, word: word, isFirst: isFirst)
+        }
+        while position < words.count {
+            let word = words[position]
+            position += 1
+            if endOfOptions || word == "-" || !word.hasPrefix("-") {
+                positional.append(word)
+                continue
+            }
+            if word == "--" {
+                endOfOptions = true
+                continue
+            }
+            if word.hasPrefix("--") {
+                return try long(word, isFirst: isFirst)
+            }
+            return try short(word.dropFirst(), word: word, isFirst: isFirst)
+        }
+        return nil
+    }
+
+    /// popt's errors after the command (`parse_options`: "%s: %s\n", then return -1); before
+    /// it, ipvsadm only says to try -h.
+    private func poptError(_ word: String, _ reason: String, isFirst: Bool) -> AdminError {
+        if isFirst { return LvsadmCommandLine.tryHelp(program) }
+        return AdminError("\(word): \(reason)", exitCode: AdminError.operationExit)
+    }
+
+    private mutating func long(_ word: String, isFirst: Bool) throws(AdminError) -> Occurrence {
+        var name = word.dropFirst(2)
+        var inline: String?
+        if let equals = name.firstIndex(of: "=") {
+            inline = String(name[name.index(after: equals)...])
+            name = name[..<equals]
+        }
+        guard let option = LvsadmOption.named(long: name).first else {
+            throw poptError(word, "unknown option", isFirst: isFirst)
+        }
+        switch option.argument {
+        case .none:
+            if inline != nil { throw poptError(word, "option does not take an argument", isFirst: isFirst) }
+            return Occurrence(option: option, word: word, value: nil)
+        case .required:
+            if let inline { return Occurrence(option: option, word: word, value: inline) }
+            guard position < words.count else { throw poptError(word, "missing argument", isFirst: isFirst) }
+            position += 1
+            return Occurrence(option: option, word: word, value: words[position - 1])
+        case .optional:
+            if let inline { return Occurrence(option: option, word: word, value: inline) }
+            return Occurrence(option: option, word: word, value: takeOptionalValue())
+        }
+    }
+
+    private mutating func short(_ letters: Substring, word: String, isFirst: Bool) throws(AdminError) -> Occurrence {
+        cluster = nil
+        let letter = letters.first!
+        let rest = letters.dropFirst()
+        var candidates = LvsadmOption.named(short: letter)
+        if candidates.count > 1 {
+            // -b: DPVS's --fullnat on -a/-e, ipvsadm's --sched-flags elsewhere.
+            let fullNAT = command == .addServer || command == .editServer
+            candidates = candidates.filter { ($0 == .fullNAT) == fullNAT }
+        }
+        guard let option = candidates.first else {
+            throw poptError(word, "unknown option", isFirst: isFirst)
+        }
+        switch option.argument {
+        case .none:
+            if !rest.isEmpty { cluster = (rest, word) }
+            return Occurrence(option: option, word: "-\(letter)", value: nil)
+        case .required:
+            if !rest.isEmpty { return Occurrence(option: option, word: "-\(letter)", value: String(rest)) }
+            guard position < words.count else { throw poptError(word, "missing argument", isFirst: isFirst) }
+            position += 1
+            return Occurrence(option: option, word: "-\(letter)", value: words[position - 1])
+        case .optional:
+            if !rest.isEmpty { return Occurrence(option: option, word: "-\(letter)", value: String(rest)) }
+            return Occurrence(option: option, word: "-\(letter)", value: takeOptionalValue())
+        }
+    }
+
+    /// POPT_ARGFLAG_OPTIONAL: the next word, unless there is none or it starts with '-'.
+    private mutating func takeOptionalValue() -> String? {
+        guard !endOfOptions, position < words.count, !words[position].hasPrefix("-") else { return nil }
+        position += 1
+        return words[position - 1]
+    }
+
+    // MARK: Options, as parse_options reads them
+
+    private mutating func read(_ occurrence: Occurrence) throws(AdminError) {
+        let option = occurrence.option
+        if option == .sort { return }  // "does nothing, for backwards compatibility"
+        guard let optionClass = option.optionClass else {
+            // A command or -h/-v after the command: parse_options's default case.
+            throw .usage("invalid option `\(occurrence.word)'")
+        }
+        if let reason = option.unsupported { throw .usage(reason) }
+        // set_option
+        if options.contains(optionClass) { throw .usage("multiple '\(optionClass.name)' options specified") }
+        options.insert(optionClass)
+        let value = occurrence.value ?? ""
+        switch option {
+        case .tcpService, .udpService:
+            let proto: TransportProtocol = option == .udpService ? .udp : .tcp
+            guard let (address, port) = parseService(value, proto: proto) else {
+                throw .usage("illegal virtual server address[:port] specified", detail: serviceDetail(value, proto: proto, what: "virtual service"))
+            }
+            serviceKey = ServiceKey(proto, address, port ?? 0)
+            serviceHasPort = port != nil
+        case .scheduler:
+            scheduler = value
+        case .persistent:
+            persistence = occurrence.value == nil ? Persistence.defaultTimeout
+                : UInt32(try timeout(value, in: 1...RulesValues.maximumTimeout))
+        case .netmask:
+            prefixLength = try netmask(value)
+        case .realServer:
+            serverText = value
+        case .masquerading: method = .nat
+        case .ipip: method = .tunnel
+        case .gatewaying: method = .directRouting
+        case .fullNAT: method = .fullNAT
+        case .weight:
+            guard let w = stringToNumber(value, in: 0...65535) else {
+                throw .usage("illegal weight specified", detail: "a weight is a number from 0 to 65535, not '\(value)'")
+            }
+            weight = Int32(w)
+        case .upperThreshold:
+            guard let x = stringToNumber(value, in: 0...Int(Int32.max)) else {
+                throw .usage("illegal u_threshold specified", detail: "an upper threshold is a connection count from 0 to \(Int32.max), not '\(value)'")
+            }
+            upper = UInt32(x)
+        case .lowerThreshold:
+            guard let y = stringToNumber(value, in: 0...Int(Int32.max)) else {
+                throw .usage("illegal l_threshold specified", detail: "a lower threshold is a connection count from 0 to \(Int32.max), not '\(value)'")
+            }
+            lower = UInt32(y)
+        case .numeric: format.numeric = true
+        case .stats: format.stats = true
+        case .rate: format.rate = true
+        case .thresholds: format.thresholds = true
+        case .persistentConnections: format.persistentConnections = true
+        case .noSort: format.noSort = true
+        case .exact: format.exact = true
+        case .tunnelInfo: format.tunnelInfo = true
+        case .connection, .timeout, .daemon, .interfaceName:
+            break
+        case .schedulerFlags:
+            schedulerFlagsText = value
+        case .tunnelType:
+            switch value {
+            case "ipip": break
+            case "gue", "gre": throw .usage("SwiftLVS tunnels are plain IPIP; --tun-type \(value) is not supported")
+            default: throw .usage("illegal tunnel type specified", detail: "the tunnel type is ipip (the only one SwiftLVS supports)")
+            }
+        case .localAddress:
+            guard !value.contains(where: { $0 == "[" || $0 == "]" }), let address = IPAddress(value) else {
+                throw .usage("illegal local address", detail: "a local address is a numeric IPv4 or IPv6 address, not '\(value)'")
+            }
+            localAddress = address
+        default:
+            throw .usage("invalid option `\(occurrence.word)'")
+        }
+    }
+
+    /// ipvsadm's `parse_service`: `ADDR`, `ADDR:PORT`, `[IPv6]:PORT` or a bare IPv6 address,
+    /// the port a number or a service name for `proto`. A word of digits alone is no
+    /// address, `[IPv6]` needs its `:PORT`, and host names are not looked up.
+    private func parseService(_ text: String, proto: TransportProtocol) -> (IPAddress, UInt16?)? {
+        if text.isEmpty || text.allSatisfy(\.isASCIIDigit) { return nil }
+        if text.hasPrefix("["), !text.contains("]:") { return nil }
+        return try? values(text).addressAndPort(RulesToken(text: text, column: 1), what: "address", proto: proto)
+    }
+
+    /// Why `parseService` refused `text`, in SwiftLVS's words.
+    private func serviceDetail(_ text: String, proto: TransportProtocol, what: String) -> String {
+        if text.isEmpty { return "the \(what) is empty; write ADDRESS:PORT such as 198.18.0.10:80" }
+        if text.allSatisfy(\.isASCIIDigit) { return "'\(text)' is a number, not an address; write ADDRESS:PORT such as 198.18.0.10:\(text)" }
+        if text.hasPrefix("["), text.hasSuffix("]") { return "'\(text)' needs its port: write it as \(text):80" }
+        do {
+            _ = try values(text).addressAndPort(RulesToken(text: text, column: 1), what: what, proto: proto)
+        } catch {
+            return error.message
+        }
+        return "write the \(what) as ADDRESS:PORT or [IPv6]:PORT"
+    }
+
+    /// ipvsadm's `string_to_number`: strtol in base 10 (leading blanks and a sign allowed),
+    /// the whole word consumed, within `range`.
+    private func stringToNumber(_ text: String, in range: ClosedRange<Int>) -> Int? {
+        var rest = Substring(text).drop(while: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}" })
+        var negative = false
+        if let sign = rest.first, sign == "+" || sign == "-" {
+            negative = sign == "-"
+            rest = rest.dropFirst()
+        }
+        guard !rest.isEmpty, rest.count <= 19, rest.allSatisfy(\.isASCIIDigit), let magnitude = Int(rest) else { return nil }
+        let value = negative ? -magnitude : magnitude
+        return range.contains(value) ? value : nil
+    }
+
+    /// `parse_timeout`.
+    private func timeout(_ text: String, in range: ClosedRange<Int>) throws(AdminError) -> Int {
+        guard let value = stringToNumber(text, in: range) else {
+            throw .usage("invalid timeout value `\(text)' specified",
+                         detail: "a timeout is a number of seconds from \(range.lowerBound) to \(range.upperBound) (31 days)")
+        }
+        return value
+    }
+
+    /// `-M`: a dotted mask for an IPv4 service (or before any service, as ipvsadm reads it
+    /// with the family known so far), a prefix length 1...128 for an IPv6 one.
+    private func netmask(_ text: String) throws(AdminError) -> Int {
+        if let key = serviceKey, !key.address.isIPv4 {
+            guard let length = stringToNumber(text, in: 1...128) else {
+                throw .usage("illegal ipv6 netmask specified", detail: "an IPv6 persistence mask is a prefix length from 1 to 128, not '\(text)'")
+            }
+            return length
+        }
+        do {
+            return try values(text).prefixLength(RulesToken(text: text, column: 1), ipv6: false)
+        } catch {
+            throw .usage("illegal virtual server persistent mask specified", detail: error.message)
+        }
+    }
+
+    // MARK: After the options: process_options
+
+    private mutating func finish(_ command: LvsadmCommand) throws(AdminError) -> LvsadmInvocation.Action {
+        var timeouts: [UInt32] = []
+        if command == .timeout {
+            guard positional.count >= 3 else {
+                throw .usage("--set option requires 3 timeout values", detail: "write --set TCP TCPFIN UDP in seconds; 0 keeps a value")
+            }
+            for text in positional.prefix(3) {
+                timeouts.append(UInt32(try timeout(text, in: 0...RulesValues.maximumTimeout)))
+            }
+            positional.removeFirst(3)
+        }
+        if let extra = positional.first { throw .usage("unexpected argument \(extra)") }
+        var flags: SchedulerFlags = []
+        if let text = schedulerFlagsText { flags = try schedulerFlags(text, scheduler: scheduler ?? SchedulerKind.ipvsDefault.rawValue) }
+        var server: (IPAddress, UInt16)?
+        if let text = serverText {
+            let proto = serviceKey?.proto ?? .tcp
+            guard let (address, port) = parseService(text, proto: proto) else {
+                throw .usage("illegal real server address[:port] specified", detail: serviceDetail(text, proto: proto, what: "real server"))
+            }
+            // "copy vport to dport if not specified"
+            server = (address, port ?? serviceKey?.port ?? 0)
+        }
+        try checkOptions(command)
+
+        switch command {
+        case .addService, .editService:
+            let key = serviceKey!
+            if key.port == 0 && persistence == nil {
+                throw .usage("Zero port specified for non-persistent service",
+                             detail: "service \(key) has port 0, which only a persistent service may have; give a port or add -p")
+            }
+            let settings = ServiceSettings(key: key, scheduler: scheduler ?? SchedulerKind.ipvsDefault.rawValue, flags: flags,
+                                           persistence: persistence, prefixLength: prefixLength)
+            return .change(command == .addService ? .addService(settings) : .editService(settings))
+        case .deleteService:
+            return .change(.deleteService(serviceKey!))
+        case .flush:
+            return .change(.clear)
+        case .addServer, .editServer:
+            let key = serviceKey!
+            var (address, port) = server!
+            if method == .directRouting || method == .tunnel { port = key.port }
+            if address.isIPv4 != key.address.isIPv4 && method != .tunnel {
+                throw .usage("Different address family is allowed only for tunneling servers",
+                             detail: "real server \(address) and service \(key) are of different address families; only tunnelling (-i) may mix them")
+            }
+            if options.contains(.tunnelType) && method != .tunnel {
+                throw .usage("Tunnel options conflict with forward method", detail: "--tun-type applies to tunnelling (-i) servers only")
+            }
+            let settings = RealServerSettings(address: address, port: port, method: method, weight: weight,
+                                              upperThreshold: upper, lowerThreshold: lower)
+            return .change(command == .addServer ? .addServer(key, settings) : .editServer(key, settings))
+        case .deleteServer:
+            let (address, port) = server!
+            return .change(.deleteServer(serviceKey!, address: address, port: port))
+        case .timeout:
+            return .change(.setTimeouts(tcp: timeouts[0], tcpFin: timeouts[1], udp: timeouts[2]))
+        case .zero:
+            return .change(.zero(serviceKey))
+        case .addLocalAddress:
+            return .change(.addLocalAddress(serviceKey!, localAddress!))
+        case .deleteLocalAddress:
+            return .change(.deleteLocalAddress(serviceKey!, localAddress!))
+        case .getLocalAddresses:
+            return .getLocalAddresses(serviceKey)
+        case .restore:
+            return .restore
+        case .save:
+            return .save(numeric: format.numeric)
+        case .list:
+            return .list(try listing())
+        case .startDaemon, .stopDaemon:
+            throw .usage(LvsadmOption.startDaemon.unsupported!)
+        }
+    }
+
+    /// `generic_opt_check`: in column order, a missing '+' or a present 'x' fails, and a
+    /// second '1' conflicts with the first.
+    private func checkOptions(_ command: LvsadmCommand) throws(AdminError) {
+        var exclusive: LvsadmOptionClass?
+        for column in LvsadmOptionClass.allCases {
+            let rule = command.rule(column)
+            if !options.contains(column) {
+                if rule == "+" {
+                    throw .usage("You need to supply the '\(column.name)' option for the '\(command.name)' command")
+                }
+                continue
+            }
+            if rule == "x" {
+                throw .usage("Illegal '\(column.name)' option with the '\(command.name)' command")
+            }
+            if rule == "1" {
+                if let first = exclusive {
+                    throw .usage("The option '\(column.name)' conflicts with the '\(first.name)' option in the '\(command.name)' command")
+                }
+                exclusive = column
+            }
+        }
+    }
+
+    /// `parse_sched_flags` for `-b` on -A/-E: flag-1..3 for any scheduler, sh-*/mh-* only
+    /// with their scheduler.
+    private func schedulerFlags(_ text: String, scheduler: String) throws(AdminError) -> SchedulerFlags {
+        var flags: SchedulerFlags = []
+        let names = text.split(separator: ",")
+        if names.isEmpty { throw .usage("invalid scheduler flag `\(text)'") }
+        for name in names.map(String.init) {
+            guard let (flag, owner) = SchedulerFlagNames.named(name) else {
+                let known = SchedulerFlagNames.table.map(\.name).joined(separator: ", ")
+                throw .usage("invalid scheduler flag `\(name)'", detail: "known scheduler flags: \(known)")
+            }
+            if let owner, owner != scheduler {
+                throw .usage("incompatible scheduler flag `\(name)'", detail: "\(name) belongs to the \(owner) scheduler, but the service uses \(scheduler)")
+            }
+            flags.insert(flag)
+        }
+        return flags
+    }
+
+    /// The CMD_LIST branch of `process_options`.
+    private func listing() throws(AdminError) -> ListingRequest {
+        if (options.contains(where: { [.connection, .timeout, .daemon].contains($0) })
+            && options.contains(where: { [.stats, .rate, .thresholds].contains($0) }))
+            || (options.contains(where: { [.timeout, .daemon].contains($0) }) && options.contains(.persistentConnections)) {
+            throw .usage("options conflicts in the list command")
+        }
+        let subject: ListingRequest.Subject
+        if options.contains(.connection) {
+            subject = .connections
+        } else if let key = serviceKey {
+            subject = .service(key)
+        } else if options.contains(.timeout) {
+            subject = .timeouts
+        } else if options.contains(.daemon) {
+            subject = .daemon
+        } else {
+            subject = .services
+        }
+        return ListingRequest(subject: subject, format: format)
+    }
+}

@@ -1,0 +1,362 @@
+/// The words of lvsadm's command line: ipvsadm 1.31's popt option table (ipvsadm.c
+/// `parse_options`), DPVS's local-address commands and `--fullnat`, and lvsadm's own
+/// `--socket`. Which options each command takes is `LvsadmCommand.allows`, ipvsadm's
+/// `commands_v_options` table.
+enum LvsadmOption: CaseIterable, Sendable {
+    // Commands: the first option of a command line.
+    case addService, editService, deleteService, clear, list, listLowercase, zero
+    case addServer, editServer, deleteServer, set, help, version, restore, save
+    case startDaemon, stopDaemon
+    case addLocalAddress, deleteLocalAddress, getLocalAddresses
+    // Options.
+    case tcpService, udpService, sctpService, fwmarkService
+    case scheduler, persistent, netmask, realServer
+    case masquerading, ipip, gatewaying, fullNAT
+    case weight, upperThreshold, lowerThreshold
+    case numeric, connection, mcastInterface, syncID, timeout, daemon, stats, rate, thresholds
+    case persistentConnections, noSort, sort, exact, ipv6, onePacket, persistenceEngine, schedulerFlags
+    case mcastGroup, mcastPort, mcastTTL, syncMaxLength
+    case tunnelInfo, tunnelType, tunnelPort, tunnelNoChecksum, tunnelChecksum, tunnelRemoteChecksum
+    case localAddress, interfaceName
+
+    enum Argument: Sendable, Equatable {
+        case none
+        case required
+        /// popt's POPT_ARGFLAG_OPTIONAL (`-p [timeout]`): the next word is the value unless it
+        /// starts with '-'.
+        case optional
+    }
+
+    var longName: String {
+        switch self {
+        case .addService: "add-service"
+        case .editService: "edit-service"
+        case .deleteService: "delete-service"
+        case .clear: "clear"
+        case .list, .listLowercase: "list"
+        case .zero: "zero"
+        case .addServer: "add-server"
+        case .editServer: "edit-server"
+        case .deleteServer: "delete-server"
+        case .set: "set"
+        case .help: "help"
+        case .version: "version"
+        case .restore: "restore"
+        case .save: "save"
+        case .startDaemon: "start-daemon"
+        case .stopDaemon: "stop-daemon"
+        case .addLocalAddress: "add-laddr"
+        case .deleteLocalAddress: "del-laddr"
+        case .getLocalAddresses: "get-laddr"
+        case .tcpService: "tcp-service"
+        case .udpService: "udp-service"
+        case .sctpService: "sctp-service"
+        case .fwmarkService: "fwmark-service"
+        case .scheduler: "scheduler"
+        case .persistent: "persistent"
+        case .netmask: "netmask"
+        case .realServer: "real-server"
+        case .masquerading: "masquerading"
+        case .ipip: "ipip"
+        case .gatewaying: "gatewaying"
+        case .fullNAT: "fullnat"
+        case .weight: "weight"
+        case .upperThreshold: "u-threshold"
+        case .lowerThreshold: "l-threshold"
+        case .numeric: "numeric"
+        case .connection: "connection"
+        case .mcastInterface: "mcast-interface"
+        case .syncID: "syncid"
+        case .timeout: "timeout"
+        case .daemon: "daemon"
+        case .stats: "stats"
+        case .rate: "rate"
+        case .thresholds: "thresholds"
+        case .persistentConnections: "persistent-conn"
+        case .noSort: "nosort"
+        case .sort: "sort"
+        case .exact: "exact"
+        case .ipv6: "ipv6"
+        case .onePacket: "ops"
+        case .persistenceEngine: "pe"
+        case .schedulerFlags: "sched-flags"
+        case .mcastGroup: "mcast-group"
+        case .mcastPort: "mcast-port"
+        case .mcastTTL: "mcast-ttl"
+        case .syncMaxLength: "sync-maxlen"
+        case .tunnelInfo: "tun-info"
+        case .tunnelType: "tun-type"
+        case .tunnelPort: "tun-port"
+        case .tunnelNoChecksum: "tun-nocsum"
+        case .tunnelChecksum: "tun-csum"
+        case .tunnelRemoteChecksum: "tun-remcsum"
+        case .localAddress: "laddr"
+        case .interfaceName: "ifname"
+        }
+    }
+
+    /// The short letter, if any. `-b` is two options: ipvsadm's `--sched-flags` with a value,
+    /// and DPVS's `--fullnat` without one on `-a`/`-e` (`LvsadmCommandLine` picks by command).
+    var shortName: Character? {
+        switch self {
+        case .addService: "A"
+        case .editService: "E"
+        case .deleteService: "D"
+        case .clear: "C"
+        case .list: "L"
+        case .listLowercase: "l"
+        case .zero: "Z"
+        case .addServer: "a"
+        case .editServer: "e"
+        case .deleteServer: "d"
+        case .help: "h"
+        case .version: "v"
+        case .restore: "R"
+        case .save: "S"
+        // DPVS's letters for its local-address commands.
+        case .addLocalAddress: "P"
+        case .deleteLocalAddress: "Q"
+        case .getLocalAddresses: "G"
+        case .tcpService: "t"
+        case .udpService: "u"
+        case .fwmarkService: "f"
+        case .scheduler: "s"
+        case .persistent: "p"
+        case .netmask: "M"
+        case .realServer: "r"
+        case .masquerading: "m"
+        case .ipip: "i"
+        case .gatewaying: "g"
+        case .fullNAT, .schedulerFlags: "b"
+        case .weight: "w"
+        case .upperThreshold: "x"
+        case .lowerThreshold: "y"
+        case .numeric: "n"
+        case .connection: "c"
+        case .exact: "X"
+        case .ipv6: "6"
+        case .onePacket: "o"
+        case .localAddress: "z"
+        case .interfaceName: "F"
+        default: nil
+        }
+    }
+
+    var argument: Argument {
+        switch self {
+        case .startDaemon, .stopDaemon, .tcpService, .udpService, .sctpService, .fwmarkService, .scheduler, .netmask,
+             .realServer, .weight, .upperThreshold, .lowerThreshold, .mcastInterface, .syncID, .persistenceEngine,
+             .schedulerFlags, .mcastGroup, .mcastPort, .mcastTTL, .syncMaxLength, .tunnelType, .tunnelPort,
+             .localAddress, .interfaceName:
+            .required
+        case .persistent:
+            .optional
+        default:
+            .none
+        }
+    }
+
+    /// The command this word starts, when it is one.
+    var command: LvsadmCommand? {
+        switch self {
+        case .addService: .addService
+        case .editService: .editService
+        case .deleteService: .deleteService
+        case .clear: .flush
+        case .list, .listLowercase: .list
+        case .zero: .zero
+        case .addServer: .addServer
+        case .editServer: .editServer
+        case .deleteServer: .deleteServer
+        case .set: .timeout
+        case .restore: .restore
+        case .save: .save
+        case .startDaemon: .startDaemon
+        case .stopDaemon: .stopDaemon
+        case .addLocalAddress: .addLocalAddress
+        case .deleteLocalAddress: .deleteLocalAddress
+        case .getLocalAddresses: .getLocalAddresses
+        default: nil
+        }
+    }
+
+    /// The column of `commands_v_options` this option fills (`set_option`'s OPTC_*).
+    var optionClass: LvsadmOptionClass? {
+        switch self {
+        case .numeric: .numeric
+        case .connection: .connection
+        case .tcpService, .udpService, .sctpService, .fwmarkService: .service
+        case .scheduler: .scheduler
+        case .persistent: .persistent
+        case .netmask: .netmask
+        case .realServer: .server
+        case .masquerading, .ipip, .gatewaying, .fullNAT: .forward
+        case .weight: .weight
+        case .upperThreshold: .upperThreshold
+        case .lowerThreshold: .lowerThreshold
+        case .mcastInterface: .mcastInterface
+        case .timeout: .timeout
+        case .daemon: .daemon
+        case .stats: .stats
+        case .rate: .rate
+        case .thresholds: .thresholds
+        case .persistentConnections: .persistentConnections
+        case .noSort: .noSort
+        case .syncID: .syncID
+        case .exact: .exact
+        case .onePacket: .onePacket
+        case .persistenceEngine: .persistenceEngine
+        case .schedulerFlags: .schedulerFlags
+        case .mcastGroup: .mcastGroup
+        case .mcastPort: .mcastPort
+        case .mcastTTL: .mcastTTL
+        case .syncMaxLength: .syncMaxLength
+        case .tunnelInfo: .tunnelInfo
+        case .tunnelType: .tunnelType
+        case .tunnelPort: .tunnelPort
+        case .tunnelNoChecksum: .tunnelNoChecksum
+        case .tunnelChecksum: .tunnelChecksum
+        case .tunnelRemoteChecksum: .tunnelRemoteChecksum
+        case .localAddress: .localAddress
+        case .interfaceName: .interfaceName
+        default: nil
+        }
+    }
+
+    /// Options ipvsadm has and SwiftLVS does not implement, with what to do instead.
+    var unsupported: String? {
+        switch self {
+        case .fwmarkService: "firewall-mark services (-f) are not supported by SwiftLVS; give the service with -t or -u"
+        case .sctpService: "SCTP services (--sctp-service) are not supported by SwiftLVS; give the service with -t or -u"
+        case .ipv6: "-6 qualifies firewall-mark services, which SwiftLVS does not support"
+        case .onePacket: "one-packet scheduling (-o) is not supported by SwiftLVS"
+        case .persistenceEngine: "persistence engines (--pe) are not supported by SwiftLVS"
+        case .startDaemon, .stopDaemon, .mcastInterface, .syncID, .mcastGroup, .mcastPort, .mcastTTL, .syncMaxLength:
+            "the connection synchronisation daemon (--\(longName)) is not supported by SwiftLVS"
+        case .tunnelPort, .tunnelNoChecksum, .tunnelChecksum, .tunnelRemoteChecksum:
+            "SwiftLVS tunnels are plain IPIP; --\(longName) belongs to GUE and GRE tunnels, which it does not support"
+        default: nil
+        }
+    }
+
+    /// The options a long name (without `--`) spells.
+    static func named(long name: Substring) -> [LvsadmOption] {
+        allCases.filter { $0.longName == name && $0 != .listLowercase }
+    }
+
+    /// The options a short letter spells.
+    static func named(short letter: Character) -> [LvsadmOption] {
+        allCases.filter { $0.shortName == letter }
+    }
+}
+
+/// ipvsadm's commands (`CMD_*`, named as `cmdnames` in messages) and DPVS's local-address ones.
+enum LvsadmCommand: Int, CaseIterable, Sendable {
+    case addService, editService, deleteService, flush, list, addServer, deleteServer, editServer
+    case timeout, startDaemon, stopDaemon, restore, save, zero
+    case addLocalAddress, deleteLocalAddress, getLocalAddresses
+
+    var name: String {
+        switch self {
+        case .addService: "add-service"
+        case .editService: "edit-service"
+        case .deleteService: "delete-service"
+        case .flush: "flush"
+        case .list: "list"
+        case .addServer: "add-server"
+        case .deleteServer: "delete-server"
+        case .editServer: "edit-server"
+        case .timeout: "set"
+        case .startDaemon: "start-daemon"
+        case .stopDaemon: "stop-daemon"
+        case .restore: "restore"
+        case .save: "save"
+        case .zero: "zero"
+        case .addLocalAddress: "add-laddr"
+        case .deleteLocalAddress: "del-laddr"
+        case .getLocalAddresses: "get-laddr"
+        }
+    }
+
+    /// One row of `commands_v_options`, one character per `LvsadmOptionClass` in order:
+    /// '+' required, 'x' illegal, '1' at most one of the '1's, ' ' optional. The ipvsadm
+    /// 1.31 rows, extended by DPVS's two columns (local-address, ifname) and rows; `-F` is
+    /// optional here where DPVS requires it, as SwiftLVS picks the interface by route.
+    var row: String {
+        let x31 = String(repeating: "x", count: 31)
+        let ipvsadm: String = switch self {
+        case .addService, .editService: "xx+   " + String(repeating: "x", count: 15) + "   " + String(repeating: "x", count: 10)
+        case .deleteService: "xx+" + x31
+        case .flush, .timeout, .restore, .startDaemon, .stopDaemon: String(repeating: "x", count: 34)
+        case .list: " 11" + String(repeating: "x", count: 9) + "11" + "       " + String(repeating: "x", count: 7) + " " + "xxxxx"
+        case .addServer, .editServer: "xx+xxx+" + "    " + String(repeating: "x", count: 18) + "     "
+        case .deleteServer: "xx+xxx+" + String(repeating: "x", count: 27)
+        case .save: " " + String(repeating: "x", count: 33)
+        case .zero: "xx " + x31
+        case .addLocalAddress, .deleteLocalAddress: "xx+" + x31
+        case .getLocalAddresses: "xx " + x31
+        }
+        let dpvs: String = switch self {
+        case .addLocalAddress, .deleteLocalAddress: "+ "
+        default: "xx"
+        }
+        return ipvsadm + dpvs
+    }
+
+    func rule(_ option: LvsadmOptionClass) -> Character {
+        let r = row
+        return r[r.index(r.startIndex, offsetBy: option.rawValue)]
+    }
+}
+
+/// The columns of `commands_v_options` (ipvsadm's OPTC_* order, named as `optnames` in
+/// messages), plus DPVS's local-address and ifname.
+enum LvsadmOptionClass: Int, CaseIterable, Sendable {
+    case numeric, connection, service, scheduler, persistent, netmask, server, forward, weight
+    case upperThreshold, lowerThreshold, mcastInterface, timeout, daemon, stats, rate, thresholds
+    case persistentConnections, noSort, syncID, exact, onePacket, persistenceEngine, schedulerFlags
+    case mcastGroup, mcastPort, mcastTTL, syncMaxLength, tunnelInfo, tunnelType, tunnelPort
+    case tunnelNoChecksum, tunnelChecksum, tunnelRemoteChecksum
+    case localAddress, interfaceName
+
+    var name: String {
+        switch self {
+        case .numeric: "numeric"
+        case .connection: "connection"
+        case .service: "service-address"
+        case .scheduler: "scheduler"
+        case .persistent: "persistent"
+        case .netmask: "netmask"
+        case .server: "real-server"
+        case .forward: "forwarding-method"
+        case .weight: "weight"
+        case .upperThreshold: "u-threshold"
+        case .lowerThreshold: "l-threshold"
+        case .mcastInterface: "mcast-interface"
+        case .timeout: "timeout"
+        case .daemon: "daemon"
+        case .stats: "stats"
+        case .rate: "rate"
+        case .thresholds: "thresholds"
+        case .persistentConnections: "persistent-conn"
+        case .noSort: "nosort"
+        case .syncID: "syncid"
+        case .exact: "exact"
+        case .onePacket: "ops"
+        case .persistenceEngine: "pe"
+        case .schedulerFlags: "sched-flags"
+        case .mcastGroup: "mcast-group"
+        case .mcastPort: "mcast-port"
+        case .mcastTTL: "mcast-ttl"
+        case .syncMaxLength: "sync-maxlen"
+        case .tunnelInfo: "tun-info"
+        case .tunnelType: "tun-type"
+        case .tunnelPort: "tun-port"
+        case .tunnelNoChecksum: "tun-nocsum"
+        case .tunnelChecksum: "tun-csum"
+        case .tunnelRemoteChecksum: "tun-remcsum"
+        case .localAddress: "local-address"
+        case .interfaceName: "ifname"
+        }
+    }
+}
