@@ -34,9 +34,11 @@ public enum ControlResponse: Sendable, Hashable, Codable {
     /// Refused; nothing changed. `AdminError.commandIndex` names the failing command of a batch.
     case failed(AdminError)
 
-    /// What lvsd answers a client that is not root (checked with SO_PEERCRED).
+    /// What lvsd answers a client that is not root (checked with SO_PEERCRED), and what
+    /// lvsadm says when the socket's mode keeps it out; exit 2 as ipvsadm's "Can't
+    /// initialize ipvs: Permission denied (you must be root)".
     public static let permissionDenied = ControlResponse.failed(AdminError(
-        "lvsadm: permission denied: the lvsd control socket is for root only", exitCode: AdminError.operationExit))
+        "lvsadm: permission denied: the lvsd control socket is for root only", exitCode: AdminError.usageExit))
 
     /// What lvsd answers a request of another protocol version.
     public static func unsupportedVersion(_ version: Int) -> ControlResponse {

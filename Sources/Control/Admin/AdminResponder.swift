@@ -1,0 +1,81 @@
+import Core
+import Foundation
+
+/// lvsd's side of lvsadm, without the engine: it owns the configuration as lvsadm changes
+/// it and the statistics book, and answers control requests.
+///
+/// - `apply` runs the commands through `AdminEditor` (all or nothing), hands a changed
+///   configuration to `install` (the engine's reconfiguration; if it refuses, the old one
+///   stays and the client hears why), then performs the batch's `-Z`s on the book.
+/// - `snapshot` asks `observe` for the live table with raw counters and answers it with
+///   the counters since the last `-Z` and the estimated rates.
+/// - `tick` must be called at least every two seconds so the rate estimators sample on time.
+///
+/// Requests and ticks are serialised by a lock; `install` and `observe` run under it.
+public final class AdminResponder: @unchecked Sendable {
+    public typealias Install = (DirectorConfig) -> AdminError?
+    public typealias Observe = (_ includeConnections: Bool) -> AdminSnapshot
+
+    private let lock = NSLock()
+    private var config: DirectorConfig
+    private var book = StatisticsBook()
+    private let install: Install
+    private let observe: Observe
+    private let clock: () -> UInt64
+
+    /// - Parameters:
+    ///   - config: the configuration running now.
+    ///   - install: makes a new configuration the running one, or says why not.
+    ///   - observe: the live table with raw (never zeroed) counters.
+    ///   - clock: nanoseconds of a monotonic clock.
+    public init(config: DirectorConfig, install: @escaping Install, observe: @escaping Observe, clock: @escaping () -> UInt64) {
+        self.config = config
+        self.install = install
+        self.observe = observe
+        self.clock = clock
+        book.tick(observe(false), now: clock())
+    }
+
+    /// The configuration lvsadm has built so far.
+    public var configuration: DirectorConfig {
+        lock.lock()
+        defer { lock.unlock() }
+        return config
+    }
+
+    public func handle(_ request: ControlRequest) -> ControlResponse {
+        lock.lock()
+        defer { lock.unlock() }
+        switch request.body {
+        case .apply(let commands):
+            let next: DirectorConfig
+            do {
+                next = try AdminEditor.apply(commands, to: config)
+            } catch {
+                return .failed(error)
+            }
+            if next != config {
+                if let refusal = install(next) { return .failed(refusal) }
+                config = next
+            }
+            // New services and real servers open their accounts now, so their rates count
+            // from the moment they exist.
+            let raw = observe(false)
+            let now = clock()
+            book.tick(raw, now: now)
+            for case .zero(let key) in commands { book.zero(key, in: raw, now: now) }
+            return .applied
+        case .snapshot(let includeConnections):
+            let raw = observe(includeConnections)
+            book.tick(raw, now: clock())
+            return .snapshot(book.present(raw))
+        }
+    }
+
+    /// Feeds the rate estimators with the live counters.
+    public func tick() {
+        lock.lock()
+        defer { lock.unlock() }
+        book.tick(observe(false), now: clock())
+    }
+}
