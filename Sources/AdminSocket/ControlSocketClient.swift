@@ -31,20 +31,19 @@ public enum ControlSocketClient {
             return .failure(unreachable(path, error.code))
         }
         UnixSocket.setTimeouts(fd, seconds: timeoutSeconds)
+        var sendFailure: String?
         do {
             try UnixSocket.writeAll(fd, try ControlFrame.encode(request))
-        } catch let error as UnixSocket.Failure {
-            return .failure(broken(path, error.description))
         } catch {
-            return .failure(broken(path, "\(error)"))
+            // lvsd may have answered (a refusal) and closed before reading all of it: its
+            // answer, if there is one, says more than the broken pipe.
+            sendFailure = "\(error)"
         }
         do {
             let body = try UnixSocket.readFrame(fd)
             return .success(try ControlFrame.decode(ControlResponse.self, body: body))
-        } catch let error as UnixSocket.FrameFailure {
-            return .failure(broken(path, error.description))
         } catch {
-            return .failure(broken(path, "\(error)"))
+            return .failure(broken(path, sendFailure ?? "\(error)"))
         }
     }
 

@@ -23,6 +23,7 @@ public final class ControlSocketServer: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var running = false
+    private var removed = false
 
     /// How long a client may take to send its request (and to take the answer).
     public static let clientTimeoutSeconds = 5
@@ -106,7 +107,7 @@ public final class ControlSocketServer: @unchecked Sendable {
     public func start() {
         lock.lock()
         defer { lock.unlock() }
-        guard !running else { return }
+        guard !running, !removed else { return }
         running = true
         let thread = Thread { [self] in
             serve()
@@ -121,12 +122,15 @@ public final class ControlSocketServer: @unchecked Sendable {
         lock.lock()
         let wasRunning = running
         running = false
+        let remove = !removed
+        removed = true
         lock.unlock()
-        guard wasRunning else { return }
-        var byte: UInt8 = 1
-        _ = write(wake.write, &byte, 1)
-        finished.wait()
-        unlink(path)
+        if wasRunning {
+            var byte: UInt8 = 1
+            _ = write(wake.write, &byte, 1)
+            finished.wait()
+        }
+        if remove { unlink(path) }
     }
 
     private func serve() {
@@ -159,6 +163,10 @@ public final class ControlSocketServer: @unchecked Sendable {
         }
         guard uid == 0 else {
             log("lvsd: control socket: refused pid \(pid) (uid \(uid)): only root may use it")
+            // Take in what the client sends (up to a small request's size, never decoded)
+            // before answering, so it is not writing into a closed socket when the refusal
+            // arrives.
+            discardRequest(fd)
             respond(fd, .permissionDenied)
             return
         }
@@ -182,6 +190,13 @@ public final class ControlSocketServer: @unchecked Sendable {
             return
         }
         respond(fd, handler(request))
+    }
+
+    /// Reads and drops one request frame of at most 64 KiB from a client that will be refused.
+    private func discardRequest(_ fd: Int32) {
+        guard let header = try? UnixSocket.readExactly(fd, ControlFrame.headerLength) else { return }
+        let length = header.reduce(0) { $0 << 8 | Int($1) }
+        if length <= 64 << 10 { _ = try? UnixSocket.readExactly(fd, length) }
     }
 
     private func respond(_ fd: Int32, _ response: ControlResponse) {

@@ -122,9 +122,9 @@ private struct Parser {
 
     // MARK: popt
 
-    private func values(_ word: String) -> RulesValues {
-        RulesValues(location: RulesLocation(file: "lvsadm", line: 0))
-    }
+    /// The rules grammar's value readers (addresses, ports, masks), reused here; their
+    /// messages become the second line of lvsadm's errors.
+    private var values: RulesValues { RulesValues(location: RulesLocation(file: "lvsadm", line: 0)) }
 
     /// The next option, splitting clusters and taking values as popt does; nil at the end.
     /// Words that are no option's value are collected as positional arguments.
@@ -302,7 +302,7 @@ private struct Parser {
     private func parseService(_ text: String, proto: TransportProtocol) -> (IPAddress, UInt16?)? {
         if text.isEmpty || text.allSatisfy(\.isASCIIDigit) { return nil }
         if text.hasPrefix("["), !text.contains("]:") { return nil }
-        return try? values(text).addressAndPort(RulesToken(text: text, column: 1), what: "address", proto: proto)
+        return try? values.addressAndPort(RulesToken(text: text, column: 1), what: "address", proto: proto)
     }
 
     /// Why `parseService` refused `text`, in SwiftLVS's words.
@@ -311,7 +311,7 @@ private struct Parser {
         if text.allSatisfy(\.isASCIIDigit) { return "'\(text)' is a number, not an address; write ADDRESS:PORT such as 198.18.0.10:\(text)" }
         if text.hasPrefix("["), text.hasSuffix("]") { return "'\(text)' needs its port: write it as \(text):80" }
         do {
-            _ = try values(text).addressAndPort(RulesToken(text: text, column: 1), what: what, proto: proto)
+            _ = try values.addressAndPort(RulesToken(text: text, column: 1), what: what, proto: proto)
         } catch {
             return error.message
         }
@@ -351,7 +351,7 @@ private struct Parser {
             return length
         }
         do {
-            return try values(text).prefixLength(RulesToken(text: text, column: 1), ipv6: false)
+            return try values.prefixLength(RulesToken(text: text, column: 1), ipv6: false)
         } catch {
             throw .usage("illegal virtual server persistent mask specified", detail: error.message)
         }
