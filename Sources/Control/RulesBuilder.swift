@@ -33,6 +33,8 @@ struct RulesBuilder {
 
     mutating func addInterface(_ interface: InterfaceConfig) { config.interfaces.append(interface) }
     mutating func addNeighbour(_ neighbour: NeighbourConfig) { config.neighbours.append(neighbour) }
+    /// `--set`'s effect, for keepalived's `lvs_timeouts`: 0 keeps a value.
+    mutating func setTimeouts(tcp: UInt32, tcpFin: UInt32, udp: UInt32) { config.timeouts.set(tcp: tcp, tcpFin: tcpFin, udp: udp) }
 
     // MARK: Services
 

@@ -1,0 +1,147 @@
+import Core
+import Wire
+
+/// Interprets the statement tree of keepalived.conf, top level and `global_defs`; the
+/// other blocks have their own files (`+VirtualServer`, `+RealServer`, `+Checker`,
+/// `+Groups`, `+Director`).
+///
+/// Two passes: groups, `global_defs` and `lvsd_director` first, then every
+/// `virtual_server`, so a virtual server may name a group declared after it, as in
+/// keepalived (which resolves groups after reading the whole file).
+struct KeepalivedParser {
+    var warnings: [ConfigWarning] = []
+    var globalDefs = KeepalivedGlobalDefs()
+    var vrrp = KeepalivedVRRP()
+    var ssl: KeepalivedSSLContext?
+    /// `virtual_server_group`s by name.
+    var serverGroups: [String: ServerGroup] = [:]
+    /// DPVS `local_address_group`s by name.
+    var localAddressGroups: [String: LocalAddressGroup] = [:]
+    /// DPVS `deny_address_group` / `allow_address_group` blocks by name.
+    var accessGroups: [String: KeepalivedStatement] = [:]
+    /// `lvsd_director` lines and `lvs_timeouts`, applied with the rules file's own code.
+    var director = RulesBuilder()
+    var timeouts: (tcp: UInt32, tcpFin: UInt32, udp: UInt32) = (0, 0, 0)
+
+    static let topLevelKeywords: Set<String> = ["global_defs", "virtual_server", "virtual_server_group", "local_address_group",
+                                                "deny_address_group", "allow_address_group", "lvsd_director", "SSL"]
+
+    mutating func parse(_ statements: [KeepalivedStatement]) throws(ConfigError) -> KeepalivedConfig {
+        var virtualServerStatements: [KeepalivedStatement] = []
+        for statement in statements {
+            switch statement.name {
+            case "global_defs": try parseGlobalDefs(statement)
+            case "virtual_server": virtualServerStatements.append(statement)
+            case "virtual_server_group": try parseServerGroup(statement)
+            case "local_address_group": try parseLocalAddressGroup(statement)
+            case "deny_address_group", "allow_address_group": try parseAccessGroup(statement)
+            case "lvsd_director": try parseDirector(statement)
+            case "SSL": try parseSSL(statement)
+            case let name where KeepalivedKeywords.vrrpBlocks.contains(name):
+                keepVRRP(statement)
+            case let name where KeepalivedKeywords.ignoredTopLevel[name] != nil:
+                warnings.append(statement.location.warning("'\(name)' is ignored: \(KeepalivedKeywords.ignoredTopLevel[name]!)"))
+            default:
+                let known = Self.topLevelKeywords.union(KeepalivedKeywords.vrrpBlocks).union(KeepalivedKeywords.ignoredTopLevel.keys)
+                throw KeepalivedKeywords.unknown(statement, in: "the top level", known: known.sorted())
+            }
+        }
+        director.setTimeouts(tcp: timeouts.tcp, tcpFin: timeouts.tcpFin, udp: timeouts.udp)
+
+        var mapping = KeepalivedDirectorMapping(config: director.config)
+        var virtualServers: [KeepalivedVirtualServer] = []
+        for statement in virtualServerStatements {
+            guard let parsed = try parseVirtualServer(statement) else { continue }
+            virtualServers.append(try mapping.add(parsed, localAddresses: localAddresses(for: parsed), warnings: &warnings))
+        }
+
+        let checkers = virtualServers.flatMap(\.realServers).flatMap(\.checkers)
+        if !checkers.isEmpty, let first = firstCheckerLocation(virtualServerStatements) {
+            warnings.append(first.warning("\(checkers.count) health checker\(checkers.count == 1 ? " is" : "s are") kept but not run: lvsd does not run health checks yet, so every real server stays in service at its configured weight"))
+        }
+        return KeepalivedConfig(director: mapping.config, globalDefs: globalDefs, virtualServers: virtualServers, ssl: ssl,
+                                vrrp: vrrp, warnings: warnings)
+    }
+
+    // MARK: VRRP and SSL
+
+    private mutating func keepVRRP(_ statement: KeepalivedStatement) {
+        switch statement.name {
+        case "vrrp_instance": vrrp.instances.append(statement)
+        case "vrrp_sync_group": vrrp.syncGroups.append(statement)
+        case "vrrp_script": vrrp.scripts.append(statement)
+        default: vrrp.other.append(statement)
+        }
+        let name = statement.arguments.first.map { " \($0.text)" } ?? ""
+        warnings.append(statement.location.warning("'\(statement.name)\(name)' is kept but not run: lvsd does not run VRRP yet"))
+    }
+
+    private mutating func parseSSL(_ statement: KeepalivedStatement) throws(ConfigError) {
+        _ = try statement.argumentsAllowingBlock(0...0, "SSL")
+        var context = KeepalivedSSLContext()
+        for option in try statement.contents("SSL") {
+            switch option.name {
+            case "password": context.password = try option.value("password STRING").text
+            case "ca": context.caFile = try option.value("ca FILE").text
+            case "certificate": context.certificateFile = try option.value("certificate FILE").text
+            case "key": context.keyFile = try option.value("key FILE").text
+            default: throw KeepalivedKeywords.unknown(option, in: "SSL", known: ["password", "ca", "certificate", "key"])
+            }
+        }
+        ssl = context
+    }
+
+    // MARK: global_defs
+
+    private mutating func parseGlobalDefs(_ statement: KeepalivedStatement) throws(ConfigError) {
+        _ = try statement.argumentsAllowingBlock(0...0, "global_defs")
+        for option in try statement.contents("global_defs") {
+            globalDefs.options.append(option)
+            switch option.name {
+            case "router_id", "lvs_id":
+                globalDefs.routerID = try option.value("router_id NAME").text
+            case "lvs_timeouts":
+                try parseTimeouts(option)
+            case let name where KeepalivedKeywords.globalDefs.contains(name):
+                warnings.append(option.location.warning("global_defs option '\(name)' is ignored: \(KeepalivedKeywords.globalDefsReason(name))"))
+            default:
+                throw KeepalivedKeywords.unknown(option, in: "global_defs", known: KeepalivedKeywords.globalDefs.sorted())
+            }
+        }
+    }
+
+    /// `lvs_timeouts [tcp N] [tcpfin N] [udp N]` (global_parser.c `lvs_timeouts`): the
+    /// rules file's `--set tcp tcpfin udp`, 0 keeping a value, at most 31 days each.
+    private mutating func parseTimeouts(_ option: KeepalivedStatement) throws(ConfigError) {
+        let usage = "lvs_timeouts [tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]"
+        let words = try option.arguments(1...6, usage)
+        var index = 0
+        while index < words.count {
+            let key = words[index]
+            guard ["tcp", "tcpfin", "udp"].contains(key.text) else {
+                throw key.location.error("unexpected '\(key.text)' in lvs_timeouts; write '\(usage)'")
+            }
+            guard index + 1 < words.count else {
+                throw key.location.error("'\(key.text)' in lvs_timeouts needs a number of seconds after it")
+            }
+            let seconds = UInt32(try KeepalivedValues.number(words[index + 1], in: 0...UInt64(RulesValues.maximumTimeout), what: "\(key.text) timeout"))
+            switch key.text {
+            case "tcp": timeouts.tcp = seconds
+            case "tcpfin": timeouts.tcpFin = seconds
+            default: timeouts.udp = seconds
+            }
+            index += 2
+        }
+    }
+
+    private func firstCheckerLocation(_ statements: [KeepalivedStatement]) -> ConfigLocation? {
+        for virtualServer in statements {
+            for realServer in virtualServer.block ?? [] where realServer.name == "real_server" {
+                if let checker = (realServer.block ?? []).first(where: { KeepalivedParser.checkerKeywords.contains($0.name) }) {
+                    return checker.location
+                }
+            }
+        }
+        return nil
+    }
+}
