@@ -21,7 +21,7 @@ struct ReplayCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The rules file (ipvsadm syntax plus interface and neighbour lines).", valueName: "rules"))
+    @Option(name: .long, help: ArgumentHelp("The rules file (ipvsadm syntax plus interface and neighbour lines) or keepalived.conf.", valueName: "file"))
     var config: String
 
     @Argument(help: ArgumentHelp("The capture to replay (Ethernet pcap or pcapng).", valueName: "input.pcap"))
@@ -43,7 +43,9 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let rules: DirectorConfig
         do {
-            rules = try RulesFile.load(path: config)
+            let loaded = try ConfigFile.load(path: config)
+            for warning in loaded.warnings { Console.error(warning.description) }
+            rules = loaded.director
         } catch {
             Console.error(error.description)
             throw ExitCode.failure

@@ -5,7 +5,9 @@ import Engine
 import Foundation
 import Wire
 
-/// `lvsd [run] --config RULES --interface IF [--interface IF ...]`: the live director.
+/// `lvsd [run] --config FILE --interface IF [--interface IF ...]`: the live director. FILE is
+/// an ipvsadm rules file or a keepalived.conf (`ConfigFile`); `--check` only validates it
+/// (`CheckCommand`).
 ///
 /// Opens an AF_PACKET socket (TPACKET_V3 RX and TX rings), or with `--engine pcap` a libpcap
 /// live handle (BPF-filtered to VIP, LIP, ARP, ICMP and real-server traffic), on each interface, applies the
@@ -32,8 +34,11 @@ struct RunCommand: ParsableCommand {
         case pcap
     }
 
-    @Option(name: .long, help: ArgumentHelp("The rules file (ipvsadm syntax plus interface and neighbour lines).", valueName: "rules"))
+    @Option(name: .long, help: ArgumentHelp("The rules file (ipvsadm syntax plus interface and neighbour lines) or keepalived.conf (with an lvsd_director block).", valueName: "file"))
     var config: String
+
+    @Flag(name: .long, help: "Only validate the configuration and print it in ipvsadm -S -n form; touches nothing, needs no root (same as 'lvsd check').")
+    var check = false
 
     @Option(name: .customLong("interface"), help: ArgumentHelp("An interface to run on (repeat for several).", valueName: "name"))
     var interfaces: [String] = []
@@ -54,6 +59,7 @@ struct RunCommand: ParsableCommand {
     var connections = 1_000_000
 
     func validate() throws {
+        if check { return }
         guard !interfaces.isEmpty else { throw ValidationError("give at least one --interface NAME to run on.") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers).") }
         guard connections > 0 else { throw ValidationError("--connections must be at least 1, got \(connections).") }
@@ -62,13 +68,19 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        if check {
+            try CheckCommand.check(path: config)
+            return
+        }
         if workers > 1 {
             Console.error("lvsd: --workers \(workers): only one worker is implemented so far; use --workers 1.")
             throw ExitCode(2)
         }
         let rules: DirectorConfig
         do {
-            rules = try RulesFile.load(path: config)
+            let loaded = try ConfigFile.load(path: config)
+            for warning in loaded.warnings { Console.error(warning.description) }
+            rules = loaded.director
         } catch {
             Console.error(error.description)
             throw ExitCode.failure
