@@ -216,14 +216,18 @@ import Wire
     }
 
     @Test func sorryServer() {
-        let vs = onlyVirtualServer(keepalived(virtualServer("""
+        let config = keepalived(virtualServer("""
                 lb_kind DR
                 sorry_server 198.18.2.1 8080
                 sorry_server_inhibit
                 real_server 198.18.1.1 80 {
                 }
-            """)))
+            """))
+        let vs = onlyVirtualServer(config)
         #expect(vs.sorryServer == KeepalivedSorryServer(address: ip("198.18.2.1"), port: 80, method: .directRouting, inhibit: true))
+        #expect(config.warnings == [kaWarning(4, 29, "sorry server 198.18.2.1 port 8080 differs from the virtual server's 80; DR cannot change the port, so it is 80, as keepalived resets it")])
+        // The sorry server is kept for the health checks; the director does not serve it yet.
+        #expect(config.director.services.first?.realServers.map(\.address) == [ip("198.18.1.1")])
         let nat = onlyVirtualServer(keepalived(virtualServer("""
                 sorry_server 198.18.2.1 8080
                 sorry_server_lvs_method NAT

@@ -65,9 +65,6 @@ struct KeepalivedDirectorMapping {
             declared[key] = member.word.location
             config.services.append(service)
         }
-        if let sorry = model.sorryServer, parsed.members.count == 1, sorry.method == .directRouting || sorry.method == .tunnel {
-            model.sorryServer?.port = parsed.members[0].port
-        }
         model.persistence = try persistence(of: parsed, for: parsed.members[0])
         return model
     }

@@ -298,8 +298,8 @@ extension KeepalivedParser {
 
     // MARK: Sorry server and DPVS access lists
 
-    private func sorryServer(_ option: KeepalivedStatement, method: ForwardingMethod, inhibit: Bool, vsPort: UInt16?,
-                             ipv4: Bool) throws(ConfigError) -> KeepalivedSorryServer
+    private mutating func sorryServer(_ option: KeepalivedStatement, method: ForwardingMethod, inhibit: Bool, vsPort: UInt16?,
+                                      ipv4: Bool) throws(ConfigError) -> KeepalivedSorryServer
     {
         let words = option.arguments
         let address = try KeepalivedValues.address(words[0], what: "sorry server")
@@ -308,7 +308,12 @@ extension KeepalivedParser {
         }
         let written = try words.count > 1 ? KeepalivedValues.port(words[1], what: "sorry server") : 0
         var port = written
-        if let vsPort, written == 0 || method == .directRouting || method == .tunnel { port = vsPort }
+        if let vsPort, written == 0 || method == .directRouting || method == .tunnel {
+            if written != 0, written != vsPort {
+                warnings.append(words[1].location.warning("sorry server \(address) port \(written) differs from the virtual server's \(vsPort); \(method == .tunnel ? "TUN" : "DR") cannot change the port, so it is \(vsPort), as keepalived resets it"))
+            }
+            port = vsPort
+        }
         return KeepalivedSorryServer(address: address, port: port, method: method, inhibit: inhibit)
     }
 
