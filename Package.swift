@@ -39,7 +39,7 @@ let package = Package(
             // instructions (Benchmarks/README.md). Core never aliases them: checked in debug
             // tests, unchecked in release.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
-        // Text → immutable configuration snapshots (ipvsadm rules).
+        // Text → immutable configuration snapshots (ipvsadm rules, keepalived.conf).
         .target(name: "Control", dependencies: ["Core", "Wire"]),
         // The only module that talks to the kernel or libpcap for packets.
         .target(name: "PacketIO", dependencies: ["CPcap", "CLinuxPacket", "Wire"]),
