@@ -79,19 +79,50 @@ struct LiveDirectorTests {
         try natRoundRobin(engine: "pcap")
     }
 
-    private func natRoundRobin(engine: String) throws {
+    /// The same NAT case configured by a keepalived.conf: the interfaces in an
+    /// `lvsd_director` block, the service as keepalived writes it (Docs/keepalived-conf.md).
+    @Test(.enabled(if: getuid() == 0, "LiveDirectorTests need root: they build network namespaces (CI runs as root)"),
+          .timeLimit(.minutes(2)))
+    func natRoundRobinFromKeepalivedConf() throws {
+        let output = try natRoundRobin(engine: "af_packet", config: """
+            ! keepalived.conf for lvsd
+            lvsd_director {
+                interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
+                interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
+                interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
+            }
+            virtual_server 198.18.0.100 80 {
+                protocol TCP
+                lb_algo rr
+                lb_kind NAT
+                real_server 198.18.1.2 8080 {
+                    weight 1
+                    TCP_CHECK {
+                        connect_timeout 3
+                    }
+                }
+                real_server 198.18.2.2 8080 {
+                    weight 1
+                }
+            }
+            """)
+        #expect(output.contains("rules:13:9: warning: 1 health checker is kept but not run"), "lvsd prints the keepalived warnings: \(output)")
+    }
+
+    @discardableResult
+    private func natRoundRobin(engine: String, config: String = """
+        interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
+        interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
+        interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
+        -A -t 198.18.0.100:80 -s rr
+        -a -t 198.18.0.100:80 -r 198.18.1.2:8080 -m -w 1
+        -a -t 198.18.0.100:80 -r 198.18.2.2:8080 -m -w 1
+        """) throws -> String {
         let lab = try LiveLab()
         defer { lab.tearDown() }
         try lab.build()
         try lab.startHTTPServers()
-        let log = try lab.startDirector(engine: engine, rules: """
-            interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
-            interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
-            interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
-            -A -t 198.18.0.100:80 -s rr
-            -a -t 198.18.0.100:80 -r 198.18.1.2:8080 -m -w 1
-            -a -t 198.18.0.100:80 -r 198.18.2.2:8080 -m -w 1
-            """)
+        let log = try lab.startDirector(engine: engine, rules: config)
 
         var answers: [String: Int] = [:]
         var failures: [String] = []
@@ -111,6 +142,7 @@ struct LiveDirectorTests {
         #expect(output.contains("engine \(engine), 1 worker"), "lvsd ran the \(engine) engine: \(output)")
         let (_, ruleset, _) = try LiveLab.run("/usr/sbin/ip", ["netns", "exec", lab.director, "/usr/sbin/nft", "list", "ruleset"])
         #expect(!ruleset.contains("swiftlvs"), "lvsd left its nftables table behind: \(ruleset)")
+        return output
     }
 }
 
