@@ -173,7 +173,9 @@ extension KeepalivedParser {
             model.scheduler = kind
         }
         for word in flagWords {
-            let (flag, owner) = SchedulerFlagNames.named(word.text)!
+            guard let (flag, owner) = SchedulerFlagNames.named(word.text) else {
+                throw KeepalivedKeywords.unknown(KeepalivedStatement(keyword: word), in: "virtual_server", known: Self.virtualServerKeywords)
+            }
             if let owner, owner != model.scheduler.rawValue {
                 throw word.location.error("scheduler flag '\(word.text)' belongs to the \(owner) scheduler, but this virtual_server uses \(model.scheduler.rawValue)")
             }
