@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PacketIO", targets: ["PacketIO"]),
         .library(name: "Trace", targets: ["Trace"]),
         .library(name: "PacketBuilder", targets: ["PacketBuilder"]),
+        .library(name: "Health", targets: ["Health"]),
         .executable(name: "lvsd", targets: ["lvsd"]),
         .executable(name: "lvsadm", targets: ["lvsadm"]),
         .library(name: "AdminSocket", targets: ["AdminSocket"]),
@@ -28,6 +29,10 @@ let package = Package(
         .target(name: "CSupport"),
         // AF_PACKET / TPACKET_V3 structs, macros and ring atomics Glibc lacks.
         .target(name: "CLinuxPacket"),
+        // System OpenSSL (TLS for SSL_GET, EVP MD5 for HTTP digests): include and wrap its macros.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // fork/exec for checker and notify scripts (uid/gid, process group, pidfd) Swift cannot do safely.
+        .target(name: "CHealth"),
 
         // Typed views over bytes someone else owns. Imports nothing.
         .target(name: "Wire"),
@@ -51,13 +56,15 @@ let package = Package(
         .target(name: "CAdminSocket"),
         // lvsd's control socket: a Unix-domain server (root only) and client carrying Control's messages.
         .target(name: "AdminSocket", dependencies: ["Control", "CAdminSocket"]),
+        // keepalived's checkers, off the packet path: checkers, health state machine, scheduler.
+        .target(name: "Health", dependencies: ["Core", "Wire", "COpenSSL", "CHealth"]),
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
         .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "CNet"]),
 
         .executableTarget(
             name: "lvsd",
             dependencies: [
-                "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder", "Engine",
+                "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder", "Engine", "Health",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -69,6 +76,7 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core", "Wire", "PacketBuilder"]),
         // Fixtures/ holds configuration files the tests read by path (#filePath).
         .testTarget(name: "ControlTests", dependencies: ["Control", "Core", "Wire", "AdminSocket", "CAdminSocket"], exclude: ["Fixtures"]),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "Core", "Wire", "PacketIO"]),
         .testTarget(name: "ReplayTests", dependencies: ["PacketIO", "Core", "Control", "Trace", "Wire", "PacketBuilder"]),
     ]
 )

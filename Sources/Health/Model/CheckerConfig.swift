@@ -1,0 +1,211 @@
+/// One checker of one real server: what to probe, how, and when (a keepalived.conf checker
+/// block inside `real_server`, with inherited settings already resolved).
+public struct CheckerConfig: Hashable, Sendable, CustomStringConvertible {
+    public var target: CheckTarget
+    public var timing: CheckerTiming
+    public var spec: CheckerSpec
+
+    /// A checker with keepalived's default timing for its kind.
+    public init(target: CheckTarget, spec: CheckerSpec, timing: CheckerTiming? = nil) {
+        self.target = target
+        self.spec = spec
+        self.timing = timing ?? CheckerTiming.defaults(for: spec.kind)
+    }
+
+    public var kind: CheckerKind { spec.kind }
+
+    /// `HTTP_GET 198.18.1.12:80`: how transition lines name the checker.
+    public var description: String { "\(kind) \(target)" }
+
+    /// Everything that makes this checker unusable, as sentences; empty when it can run.
+    public var problems: [String] {
+        var out = target.problems + timing.problems
+        switch spec {
+        case .httpGet(let http), .sslGet(let http, _):
+            if http.urls.isEmpty { out.append("\(kind) has no url block: add url { path / }") }
+            for url in http.urls where url.path.isEmpty || url.statusCodes.isEmpty {
+                out.append(url.path.isEmpty ? "a url has no path" : "url \(url.path) accepts no status code")
+            }
+        case .misc(let misc):
+            if misc.command.isEmpty || misc.command[0].isEmpty { out.append("MISC_CHECK has no misc_path") }
+            if let t = misc.timeout, t <= .zero { out.append("misc_timeout must be positive") }
+        case .udp(let udp):
+            if udp.minReplyLength > udp.maxReplyLength {
+                out.append("UDP_CHECK min_reply_length \(udp.minReplyLength) > max_reply_length \(udp.maxReplyLength): the check would always fail")
+            }
+        case .tcp, .ping: break
+        }
+        return out
+    }
+}
+
+/// The kind-specific part of a checker.
+public enum CheckerSpec: Hashable, Sendable {
+    case tcp
+    case httpGet(HTTPGetConfig)
+    case sslGet(HTTPGetConfig, TLSOptions)
+    case misc(MiscCheckConfig)
+    case ping
+    case udp(UDPCheckConfig)
+
+    public var kind: CheckerKind {
+        switch self {
+        case .tcp: .tcp
+        case .httpGet: .httpGet
+        case .sslGet: .sslGet
+        case .misc: .misc
+        case .ping: .ping
+        case .udp: .udp
+        }
+    }
+}
+
+/// HTTP_GET / SSL_GET (keepalived check_http.c).
+public struct HTTPGetConfig: Hashable, Sendable {
+    /// Checked in order; all must pass for the checker to be up.
+    public var urls: [HTTPURLCheck]
+    /// The `Host:` header for urls without their own `virtualhost`. The keepalived mapping
+    /// resolves the real server's and virtual server's `virtualhost` into this.
+    public var virtualhost: String?
+    public var httpProtocol: HTTPProtocolVersion
+
+    public init(urls: [HTTPURLCheck], virtualhost: String? = nil, httpProtocol: HTTPProtocolVersion = .http10) {
+        self.urls = urls
+        self.virtualhost = virtualhost
+        self.httpProtocol = httpProtocol
+    }
+}
+
+/// `http_protocol`: keepalived sends HTTP/1.0 by default; `1.0C` adds `Connection: close`,
+/// `1.1` is HTTP/1.1 with `Connection: close` (check_http.c http_request).
+public enum HTTPProtocolVersion: String, Hashable, Sendable, CaseIterable {
+    case http10 = "1.0"
+    case http10Close = "1.0C"
+    case http11 = "1.1"
+}
+
+/// One `url { }` block.
+public struct HTTPURLCheck: Hashable, Sendable {
+    public var path: String
+    /// `digest`: the MD5 of the body, as genhash prints it; nil skips the comparison.
+    public var digest: MD5Digest?
+    public var statusCodes: HTTPStatusCodes
+    /// `virtualhost` inside the url block, overriding the checker's.
+    public var virtualhost: String?
+
+    public init(path: String, digest: MD5Digest? = nil, statusCodes: HTTPStatusCodes = .default, virtualhost: String? = nil) {
+        self.path = path
+        self.digest = digest
+        self.statusCodes = statusCodes
+        self.virtualhost = virtualhost
+    }
+}
+
+/// SSL_GET's TLS settings. Like keepalived without an `SSL { }` block, the server certificate
+/// is not verified: the check is about the service answering, not about trust.
+public struct TLSOptions: Hashable, Sendable {
+    /// `enable_sni`: send SNI (the `sni_name`, else the url's or checker's virtualhost).
+    public var enableSNI: Bool
+    /// `sni_name`.
+    public var sniName: String?
+
+    public init(enableSNI: Bool = false, sniName: String? = nil) {
+        self.enableSNI = enableSNI || sniName != nil
+        self.sniName = sniName
+    }
+}
+
+/// A script to run: argv with an absolute or PATH-resolvable program, and an optional user
+/// (`misc_path` + `user`, `notify_up`, `notify_down`, `quorum_up`, `quorum_down`).
+public struct ScriptCommand: Hashable, Sendable, CustomStringConvertible {
+    public var arguments: [String]
+    /// Run as this user (name or numeric uid); nil runs as the daemon's user.
+    public var user: String?
+    /// The group (name or numeric gid); nil uses the user's primary group.
+    public var group: String?
+
+    public init(_ arguments: [String], user: String? = nil, group: String? = nil) {
+        self.arguments = arguments
+        self.user = user
+        self.group = group
+    }
+
+    /// Splits a keepalived script line the way its quoted keywords do: whitespace separates
+    /// words, single or double quotes keep spaces, a backslash escapes the next character.
+    public init(parsing line: String, user: String? = nil) throws(HealthConfigError) {
+        var words: [String] = [], current = "", inWord = false
+        var quote: Character?
+        var escaped = false
+        for ch in line {
+            if escaped { current.append(ch); escaped = false; inWord = true; continue }
+            if ch == "\\" { escaped = true; continue }
+            if let q = quote {
+                if ch == q { quote = nil } else { current.append(ch) }
+                continue
+            }
+            if ch == "\"" || ch == "'" { quote = ch; inWord = true; continue }
+            if ch == " " || ch == "\t" {
+                if inWord { words.append(current); current = ""; inWord = false }
+                continue
+            }
+            current.append(ch)
+            inWord = true
+        }
+        guard quote == nil else { throw HealthConfigError("unterminated quote in script '\(line)'") }
+        if inWord { words.append(current) }
+        guard !words.isEmpty else { throw HealthConfigError("the script line is empty") }
+        self.init(words, user: user)
+    }
+
+    public var description: String { arguments.joined(separator: " ") }
+}
+
+/// MISC_CHECK (keepalived check_misc.c).
+public struct MiscCheckConfig: Hashable, Sendable {
+    /// `misc_path` (and its arguments) with the `user` to run it as.
+    public var command: [String]
+    public var user: String?
+    /// `misc_timeout`; nil means `delay_loop`, as keepalived does. On timeout the script's process
+    /// group gets SIGTERM, then SIGKILL 2 s later; either counts as a failure.
+    public var timeout: Duration?
+    /// `misc_dynamic`: exit 0 up with the configured weight, 1 down, 2...255 up with weight
+    /// exit - 2. Without it any non-zero exit is down.
+    public var dynamic: Bool
+
+    public init(command: [String], user: String? = nil, timeout: Duration? = nil, dynamic: Bool = false) {
+        self.command = command
+        self.user = user
+        self.timeout = timeout
+        self.dynamic = dynamic
+    }
+}
+
+/// UDP_CHECK (keepalived check_udp.c).
+public struct UDPCheckConfig: Hashable, Sendable {
+    /// `payload`; nil sends keepalived's 32 bytes of "keepalived check - " repeated
+    /// (layer4.c set_buf, UDP_BUFSIZE).
+    public var payload: [UInt8]?
+    /// `require_reply`: without it, silence until connect_timeout is success and only an ICMP
+    /// port unreachable fails the check.
+    public var requireReply: Bool
+    /// The reply must start with these bytes (wildcards allowed), compared up to the shorter length.
+    public var reply: HexPattern?
+    /// `min_reply_length` / `max_reply_length` (defaults 0 and 255).
+    public var minReplyLength: Int
+    public var maxReplyLength: Int
+
+    public init(payload: [UInt8]? = nil, requireReply: Bool = false, reply: HexPattern? = nil,
+                minReplyLength: Int = 0, maxReplyLength: Int = 255) {
+        self.payload = payload
+        self.requireReply = requireReply || reply != nil
+        self.reply = reply
+        self.minReplyLength = minReplyLength
+        self.maxReplyLength = maxReplyLength
+    }
+
+    /// keepalived's default datagram.
+    public static let defaultPayload: [UInt8] = {
+        let text = Array("keepalived check - ".utf8)
+        return (0..<32).map { text[$0 % text.count] }
+    }()
+}

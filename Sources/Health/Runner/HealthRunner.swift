@@ -1,0 +1,296 @@
+import Core
+import Dispatch
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs every checker of a plan on its own thread, off the packet path, and reports what
+/// changed through a callback: transition lines, and the desired `DirectorConfig` to apply with
+/// `Director.reconfigure` whenever a real server enters or leaves the table or changes weight.
+///
+/// One thread, one poll(2) loop, like keepalived's checker process: every probe is a
+/// non-blocking state machine, so hundreds of checks (and their timeouts) run side by side and
+/// a dead server costs a descriptor and a timer, not a thread. Checks are scheduled on each
+/// checker's grid (`CheckSchedule`), so they do not drift. Notify scripts run as children
+/// watched through pidfds, with a timeout, never waited for.
+///
+/// The callback runs on the runner's thread: keep it short (hand the config to the engine,
+/// print the lines).
+public final class HealthRunner: Sendable {
+    public struct Options: Sendable {
+        /// How long a notify script may run before its process group is terminated.
+        public var notifyTimeout: Duration
+        /// Seed for the warmup offsets; nil draws one at random.
+        public var seed: UInt64?
+        /// Runs first on the runner's thread, e.g. to enter a network namespace (setns moves
+        /// only the calling thread, and the probes' sockets and scripts inherit it).
+        public var threadSetup: (@Sendable () throws -> Void)?
+
+        public init(notifyTimeout: Duration = .seconds(10), seed: UInt64? = nil, threadSetup: (@Sendable () throws -> Void)? = nil) {
+            self.notifyTimeout = notifyTimeout
+            self.seed = seed
+            self.threadSetup = threadSetup
+        }
+    }
+
+    /// What one turn of the loop produced.
+    public struct Update: Sendable {
+        /// When, on the runner's clock (since it was created).
+        public var time: Duration
+        public var events: [HealthEvent]
+        /// Set when the desired table changed: apply it with `Director.reconfigure`.
+        public var desired: DirectorConfig?
+        /// Notify scripts started or finished: `notify_down for 198.18.1.12:80 of VS ...: exited with status 0`.
+        public var scripts: [String]
+    }
+
+    private struct Shared: Sendable {
+        var status: [ServiceHealth] = []
+        var stopRequested = false
+        var running = false
+        var thread: pthread_t?
+    }
+
+    public let plan: HealthPlan
+    public let base: DirectorConfig
+    public let warnings: [String]
+    public let clock = MonotonicClock()
+    private let options: Options
+    private let onUpdate: @Sendable (Update) -> Void
+    private let shared = Mutex(Shared())
+    /// The loop's wake-up pipe: stop() writes, the loop polls the read end.
+    private let wakeRead: Int32, wakeWrite: Int32
+
+    /// Validates `plan` (every checker usable, every real server in `base`).
+    public init(plan: HealthPlan, base: DirectorConfig, options: Options = Options(),
+                onUpdate: @escaping @Sendable (Update) -> Void) throws(HealthConfigError) {
+        var problems = plan.problems
+        for s in plan.services {
+            guard let service = base.services.first(where: { $0.key == s.key }) else {
+                problems.append("VS \(s.key) has health checks but is not in the configuration")
+                continue
+            }
+            for rs in s.realServers where !service.realServers.contains(where: { $0.endpoint == rs.endpoint }) {
+                problems.append("real server \(rs.endpoint) of VS \(s.key) has health checks but is not in the configuration")
+            }
+        }
+        guard problems.isEmpty else { throw HealthConfigError(problems.joined(separator: "; ")) }
+        self.plan = plan
+        self.base = base
+        self.warnings = plan.normalized().warnings
+        self.options = options
+        self.onUpdate = onUpdate
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw HealthConfigError("cannot create the health runner's wake-up pipe: \(HealthSystemCall.describe(errno))") }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+    }
+
+    deinit {
+        stop()
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// The health of every service now (updated after each turn of the loop).
+    public func status() -> [ServiceHealth] { shared.withLock { $0.status } }
+
+    public var isRunning: Bool { shared.withLock { $0.running } }
+
+    /// Starts the checker thread; throws if `threadSetup` fails (the thread then exits).
+    public func start() throws(HealthConfigError) {
+        try shared.withLock { (s: inout Shared) throws(HealthConfigError) in
+            guard !s.running else { throw HealthConfigError("the health runner is already running") }
+            s.running = true
+            s.stopRequested = false
+        }
+        let gate = DispatchSemaphore(value: 0)
+        let setupError = Mutex<String?>(nil)
+        let box = Unmanaged.passRetained(ThreadBody { [self] in
+            HealthSignals.blockBrokenPipeOnCurrentThread()
+            do {
+                try options.threadSetup?()
+            } catch {
+                setupError.withLock { $0 = "\(error)" }
+                gate.signal()
+                return
+            }
+            gate.signal()
+            loop()
+        })
+        var thread = pthread_t()
+        let created = pthread_create(&thread, nil, { raw in
+            // Safety: `raw` is the retained ThreadBody passed below, released here exactly once.
+            let body = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
+            body.run()
+            return nil
+        }, box.toOpaque())
+        guard created == 0 else {
+            box.release()
+            shared.withLock { $0.running = false }
+            throw HealthConfigError("cannot start the health checker thread: \(HealthSystemCall.describe(created))")
+        }
+        gate.wait()
+        if let message = setupError.withLock({ $0 }) {
+            pthread_join(thread, nil)
+            shared.withLock { $0.running = false }
+            throw HealthConfigError("health checker thread setup failed: \(message)")
+        }
+        shared.withLock { $0.thread = thread }
+    }
+
+    /// Stops the checks: in-flight probes are abandoned, `omega` notify scripts run (bounded by
+    /// the notify timeout), the thread exits. Safe to call twice.
+    public func stop() {
+        let thread: pthread_t? = shared.withLock { s in
+            s.stopRequested = true
+            let t = s.thread
+            s.thread = nil
+            return t
+        }
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+        if let thread { pthread_join(thread, nil) }
+        shared.withLock { $0.running = false }
+    }
+
+    // MARK: The loop
+
+    private struct InFlight {
+        var probe: any Probe
+        var fd: Int32
+        var events: Int16
+        var deadline: Duration
+    }
+
+    private func loop() {
+        var model = HealthModel(plan: plan, start: clock.now, seed: options.seed ?? UInt64.random(in: 0 ... .max))
+        let checkers = model.checkerConfigs.map { $0.makeChecker() }
+        let scripts = ScriptRunner(timeout: options.notifyTimeout)
+        var due = DueQueue()
+        var inFlight: [Int: InFlight] = [:]
+        var pending = Update(time: clock.now, events: [], desired: nil, scripts: [])
+        var desiredChanged = false
+
+        func absorb(_ report: HealthReport, now: Duration) {
+            pending.events += report.events
+            desiredChanged = desiredChanged || report.desiredChanged
+            for request in report.scripts {
+                pending.scripts.append("\(request.reason): running \(request.command)")
+                if let failed = scripts.start(request, now: now) {
+                    pending.scripts.append("\(request.reason): \(failed.result)")
+                }
+            }
+        }
+
+        func apply(_ step: ProbeStep, probe: any Probe, id: Int, now: Duration) {
+            switch step {
+            case .wait(let fd, let events, let deadline):
+                inFlight[id] = InFlight(probe: probe, fd: fd, events: events, deadline: deadline)
+            case .done(let outcome):
+                inFlight[id] = nil
+                let report = model.record(outcome, for: CheckerID(id), at: now)
+                absorb(report, now: now)
+                due.push(id, at: report.nextRun ?? now + model.checkerConfigs[id].timing.delayLoop)
+            }
+        }
+
+        func flush(now: Duration) {
+            for finished in scripts.service(now: now) {
+                pending.scripts.append("\(finished.request.reason): \(finished.result)")
+            }
+            guard !pending.events.isEmpty || !pending.scripts.isEmpty || desiredChanged else { return }
+            pending.time = now
+            if desiredChanged { pending.desired = model.desiredConfig(from: base) }
+            let status = model.status
+            shared.withLock { $0.status = status }
+            onUpdate(pending)
+            pending = Update(time: now, events: [], desired: nil, scripts: [])
+            desiredChanged = false
+        }
+
+        absorb(model.start(), now: clock.now)
+        for id in model.checkerConfigs.indices { due.push(id, at: model.firstRun(of: CheckerID(id))) }
+        flush(now: clock.now)
+
+        var fds: [pollfd] = []
+        var owners: [Int] = []
+        while !shared.withLock({ $0.stopRequested }) {
+            var now = clock.now
+            while let (_, id) = due.popDue(now) {
+                let probe = checkers[id].makeProbe()
+                apply(probe.start(now: now), probe: probe, id: id, now: now)
+                now = clock.now
+            }
+            for (id, flight) in inFlight where flight.deadline <= now {
+                apply(flight.probe.handle(.timedOut, now: now), probe: flight.probe, id: id, now: now)
+            }
+            flush(now: now)
+
+            fds.removeAll(keepingCapacity: true)
+            owners.removeAll(keepingCapacity: true)
+            fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
+            owners.append(-1)
+            var wakeAt = due.next
+            for (id, flight) in inFlight {
+                wakeAt = wakeAt.map { min($0, flight.deadline) } ?? flight.deadline
+                if flight.fd >= 0 {
+                    fds.append(pollfd(fd: flight.fd, events: flight.events, revents: 0))
+                    owners.append(id)
+                }
+            }
+            let (scriptFDs, scriptDeadline) = scripts.pollEntries(now: now)
+            for fd in scriptFDs {
+                fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+                owners.append(-2)
+            }
+            if let d = scriptDeadline { wakeAt = wakeAt.map { min($0, d) } ?? d }
+            var timeoutMS: Int32 = 1000
+            if let wakeAt {
+                let ns = max(0, CheckSchedule.nanoseconds(wakeAt - now))
+                timeoutMS = Int32(clamping: min(1000, (ns + 999_999) / 1_000_000))
+            }
+            let n = poll(&fds, nfds_t(fds.count), timeoutMS)
+            guard n > 0 else { continue }
+            now = clock.now
+            for (k, pfd) in fds.enumerated() where pfd.revents != 0 {
+                let id = owners[k]
+                if id == -1 {
+                    var drain = [UInt8](repeating: 0, count: 64)
+                    while read(wakeRead, &drain, drain.count) > 0 {}
+                } else if id >= 0, let flight = inFlight[id], flight.fd == pfd.fd {
+                    apply(flight.probe.handle(.ready(pfd.revents), now: now), probe: flight.probe, id: id, now: now)
+                }
+            }
+            flush(now: now)
+        }
+
+        // Stopping: abandon probes, run omega notifications, bounded.
+        for (_, flight) in inFlight { flight.probe.cancel() }
+        inFlight.removeAll()
+        let stopStart = clock.now
+        absorb(model.shutdown(), now: stopStart)
+        while !scripts.isEmpty && clock.now - stopStart < options.notifyTimeout + .seconds(5) {
+            let (scriptFDs, _) = scripts.pollEntries(now: clock.now)
+            var pfds = scriptFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            _ = poll(&pfds, nfds_t(pfds.count), 20)
+            for finished in scripts.service(now: clock.now) {
+                pending.scripts.append("\(finished.request.reason): \(finished.result)")
+            }
+        }
+        scripts.killAll()
+        desiredChanged = false
+        flush(now: clock.now)
+    }
+}
+
+/// The closure a pthread runs (pthread_create takes a C function and one pointer).
+private final class ThreadBody {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}
