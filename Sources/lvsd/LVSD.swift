@@ -7,7 +7,8 @@ struct LVSD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lvsd",
         abstract: "SwiftLVS: a userspace Linux Virtual Server director.",
-        subcommands: [RunCommand.self, CheckCommand.self, ReplayCommand.self, MakeSamplesCommand.self, LabCommand.self, RealServerCommand.self],
+        subcommands: [RunCommand.self, CheckCommand.self, ReplayCommand.self, MakeSamplesCommand.self, LabCommand.self, RealServerCommand.self,
+                      GenhashCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -26,12 +26,26 @@ public final class HealthRunner: Sendable {
         /// Runs first on the runner's thread, e.g. to enter a network namespace (setns moves
         /// only the calling thread, and the probes' sockets and scripts inherit it).
         public var threadSetup: (@Sendable () throws -> Void)?
+        /// Called on the runner's thread after every check (timing metrics, tests).
+        public var checkObserver: (@Sendable (CheckRun) -> Void)?
 
-        public init(notifyTimeout: Duration = .seconds(10), seed: UInt64? = nil, threadSetup: (@Sendable () throws -> Void)? = nil) {
+        public init(notifyTimeout: Duration = .seconds(10), seed: UInt64? = nil, threadSetup: (@Sendable () throws -> Void)? = nil,
+                    checkObserver: (@Sendable (CheckRun) -> Void)? = nil) {
             self.notifyTimeout = notifyTimeout
             self.seed = seed
             self.threadSetup = threadSetup
+            self.checkObserver = checkObserver
         }
+    }
+
+    /// One finished check, on the runner's clock.
+    public struct CheckRun: Sendable {
+        public var checker: CheckerID
+        /// When it was due and when it started (the loop's lateness is `started - due`).
+        public var due: Duration
+        public var started: Duration
+        public var finished: Duration
+        public var outcome: CheckOutcome
     }
 
     /// What one turn of the loop produced.
@@ -166,6 +180,8 @@ public final class HealthRunner: Sendable {
         var fd: Int32
         var events: Int16
         var deadline: Duration
+        var due: Duration
+        var started: Duration
     }
 
     private func loop() {
@@ -188,12 +204,13 @@ public final class HealthRunner: Sendable {
             }
         }
 
-        func apply(_ step: ProbeStep, probe: any Probe, id: Int, now: Duration) {
+        func apply(_ step: ProbeStep, probe: any Probe, id: Int, dueAt: Duration, started: Duration, now: Duration) {
             switch step {
             case .wait(let fd, let events, let deadline):
-                inFlight[id] = InFlight(probe: probe, fd: fd, events: events, deadline: deadline)
+                inFlight[id] = InFlight(probe: probe, fd: fd, events: events, deadline: deadline, due: dueAt, started: started)
             case .done(let outcome):
                 inFlight[id] = nil
+                options.checkObserver?(CheckRun(checker: CheckerID(id), due: dueAt, started: started, finished: now, outcome: outcome))
                 let report = model.record(outcome, for: CheckerID(id), at: now)
                 absorb(report, now: now)
                 due.push(id, at: report.nextRun ?? now + model.checkerConfigs[id].timing.delayLoop)
@@ -222,13 +239,13 @@ public final class HealthRunner: Sendable {
         var owners: [Int] = []
         while !shared.withLock({ $0.stopRequested }) {
             var now = clock.now
-            while let (_, id) = due.popDue(now) {
+            while let (at, id) = due.popDue(now) {
                 let probe = checkers[id].makeProbe()
-                apply(probe.start(now: now), probe: probe, id: id, now: now)
+                apply(probe.start(now: now), probe: probe, id: id, dueAt: at, started: now, now: clock.now)
                 now = clock.now
             }
             for (id, flight) in inFlight where flight.deadline <= now {
-                apply(flight.probe.handle(.timedOut, now: now), probe: flight.probe, id: id, now: now)
+                apply(flight.probe.handle(.timedOut, now: now), probe: flight.probe, id: id, dueAt: flight.due, started: flight.started, now: now)
             }
             flush(now: now)
 
@@ -264,7 +281,8 @@ public final class HealthRunner: Sendable {
                     var drain = [UInt8](repeating: 0, count: 64)
                     while read(wakeRead, &drain, drain.count) > 0 {}
                 } else if id >= 0, let flight = inFlight[id], flight.fd == pfd.fd {
-                    apply(flight.probe.handle(.ready(pfd.revents), now: now), probe: flight.probe, id: id, now: now)
+                    apply(flight.probe.handle(.ready(pfd.revents), now: now), probe: flight.probe, id: id,
+                          dueAt: flight.due, started: flight.started, now: now)
                 }
             }
             flush(now: now)

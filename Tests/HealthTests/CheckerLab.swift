@@ -1,0 +1,259 @@
+import Dispatch
+import Foundation
+import Health
+import PacketIO
+import Synchronization
+import Testing
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Two namespaces joined by a veth pair, addresses in 198.18.0.0/15 and 2001:db8::/32:
+/// `lvst-<pid>-hc` (the checker side, 198.18.60.1, 2001:db8:60::1) and `lvst-<pid>-hcr` (the
+/// real servers, 198.18.60.2 and 198.18.60.3, 2001:db8:60::2). Real servers are Python
+/// processes; the checks run on threads that entered the checker namespace. Everything is
+/// removed in `tearDown`, which tests call in a `defer`.
+final class CheckerLab: @unchecked Sendable {
+    let checker: String, servers: String
+    let directory: URL
+    private var processes: [String: Process] = [:]
+
+    static let checkerAddress = "198.18.60.1"
+    static let serverAddress = "198.18.60.2"
+    static let serverAddress2 = "198.18.60.3"
+    static let serverAddress6 = "2001:db8:60::2"
+
+    init(_ tag: String) throws {
+        let pid = getpid()
+        checker = "lvst-\(pid)-hc\(tag)"
+        servers = "lvst-\(pid)-hcr\(tag)"
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-hc-\(pid)-\(tag)-\(UInt32.random(in: 0 ... .max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // The scripts run as nobody in one test: let everyone traverse and write.
+        chmod(directory.path, 0o777)
+        deleteNamespaces()
+        do {
+            try build()
+        } catch {
+            tearDown()
+            throw error
+        }
+    }
+
+    private func build() throws {
+        for ns in [checker, servers] {
+            try Self.ip(["netns", "add", ns])
+            try Self.ip(["-n", ns, "link", "set", "lo", "up"])
+        }
+        try Self.ip(["-n", checker, "link", "add", "h0", "type", "veth", "peer", "name", "r0", "netns", servers])
+        try Self.ip(["-n", checker, "address", "add", "\(Self.checkerAddress)/24", "dev", "h0"])
+        try Self.ip(["-n", checker, "address", "add", "2001:db8:60::1/64", "dev", "h0", "nodad"])
+        try Self.ip(["-n", servers, "address", "add", "\(Self.serverAddress)/24", "dev", "r0"])
+        try Self.ip(["-n", servers, "address", "add", "\(Self.serverAddress2)/24", "dev", "r0"])
+        try Self.ip(["-n", servers, "address", "add", "\(Self.serverAddress6)/64", "dev", "r0", "nodad"])
+        try Self.ip(["-n", checker, "link", "set", "h0", "up"])
+        try Self.ip(["-n", servers, "link", "set", "r0", "up"])
+    }
+
+    func tearDown() {
+        for name in Array(processes.keys) { stop(name) }
+        deleteNamespaces()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func deleteNamespaces() {
+        for ns in [checker, servers] { _ = try? Self.run("/usr/sbin/ip", ["netns", "delete", ns]) }
+    }
+
+    // MARK: Servers
+
+    /// A small HTTP/1.0 server (Python, standard library only): files from `root`, `/status/N`
+    /// answers status N, `/host` echoes the Host header. `tls` wraps it with a certificate.
+    static let httpServer = #"""
+        import http.server, socketserver, ssl, sys, os
+        port, root = int(sys.argv[1]), sys.argv[2]
+        tls = sys.argv[3:5] if len(sys.argv) > 4 else None
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args): pass
+            def reply(self, code, body):
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def do_GET(self):
+                if self.path.startswith("/status/"):
+                    self.reply(int(self.path[8:]), b"status page\n")
+                elif self.path == "/host":
+                    self.reply(200, ("Host: %s\n" % self.headers.get("Host")).encode())
+                else:
+                    p = os.path.join(root, self.path.lstrip("/"))
+                    if os.path.isfile(p):
+                        self.reply(200, open(p, "rb").read())
+                    else:
+                        self.reply(404, b"not found\n")
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+            address_family = __import__("socket").AF_INET6
+            def server_bind(self):
+                import socket
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                super().server_bind()
+        server = Server(("::", port), Handler)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls[0], tls[1])
+            server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        print("ready", flush=True)
+        server.serve_forever()
+        """#
+
+    /// A UDP server: echoes each datagram with `prefix` in front, or stays silent with "-".
+    static let udpServer = #"""
+        import socket, sys
+        port, prefix = int(sys.argv[1]), sys.argv[2]
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", port))
+        print("ready", flush=True)
+        while True:
+            data, peer = s.recvfrom(65536)
+            if prefix != "-":
+                s.sendto(prefix.encode() + data, peer)
+        """#
+
+    func write(_ text: String, to name: String) throws -> URL {
+        let url = directory.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    /// Starts `python3 -c script args` in the server namespace and waits for its "ready".
+    func startPython(_ name: String, script: String, arguments: [String]) throws {
+        let file = try write(script, to: "\(name).py")
+        let log = directory.appendingPathComponent("\(name).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", servers, "/usr/bin/python3", "-u", file.path] + arguments
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        processes[name] = p
+        try waitUntil("\(name) is ready (log: \((try? String(contentsOf: log, encoding: .utf8)) ?? ""))") {
+            guard p.isRunning else { throw LabFailure(description: "\(name) exited: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")") }
+            return ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("ready")
+        }
+    }
+
+    func startHTTP(_ name: String, port: UInt16, root: URL, tls: (cert: URL, key: URL)? = nil) throws {
+        var arguments = ["\(port)", root.path]
+        if let tls { arguments += [tls.cert.path, tls.key.path] }
+        try startPython(name, script: Self.httpServer, arguments: arguments)
+    }
+
+    func startUDP(_ name: String, port: UInt16, prefix: String) throws {
+        try startPython(name, script: Self.udpServer, arguments: ["\(port)", prefix])
+    }
+
+    /// SIGKILL to a server (`ip netns exec` execs python, so the pid is python's), reaped.
+    func stop(_ name: String) {
+        guard let p = processes.removeValue(forKey: name) else { return }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+    }
+
+    /// A self-signed certificate for the TLS server.
+    func makeCertificate() throws -> (cert: URL, key: URL) {
+        let cert = directory.appendingPathComponent("cert.pem"), key = directory.appendingPathComponent("key.pem")
+        let (status, _, err) = try Self.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                                                "-subj", "/CN=rs.example.test", "-keyout", key.path, "-out", cert.path])
+        guard status == 0 else { throw LabFailure(description: "openssl req failed: \(err)") }
+        return (cert, key)
+    }
+
+    // MARK: Running checks in the checker namespace
+
+    /// Runs `body` on a thread inside the checker namespace and returns its result.
+    func inChecker<T: Sendable>(_ body: @escaping @Sendable () -> T) throws -> T {
+        let result = Mutex<Result<T, LabFailure>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let ns = checker
+        let thread = Thread {
+            do {
+                try NetworkNamespace.enterOnCurrentThread(named: ns)
+                let value = body()
+                result.withLock { $0 = .success(value) }
+            } catch {
+                result.withLock { $0 = .failure(LabFailure(description: "cannot enter \(ns): \(error)")) }
+            }
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        return try result.withLock { $0! }.get()
+    }
+
+    /// One check of `config`, run to completion in the checker namespace.
+    func check(_ config: CheckerConfig) throws -> CheckOutcome {
+        let checker = config.makeChecker()
+        nonisolated(unsafe) let c = checker
+        return try inChecker { ProbeDriver.run(c.makeProbe()) }
+    }
+
+    var enterChecker: @Sendable () throws -> Void {
+        let ns = checker
+        return { try NetworkNamespace.enterOnCurrentThread(named: ns) }
+    }
+
+    // MARK: Helpers
+
+    func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return }
+            usleep(20_000)
+        }
+        throw LabFailure(description: "timed out after \(seconds) s waiting until \(what)")
+    }
+
+    static func ip(_ arguments: [String]) throws {
+        let (status, _, err) = try run("/usr/sbin/ip", arguments)
+        guard status == 0 else { throw LabFailure(description: "ip \(arguments.joined(separator: " ")) exited \(status): \(err)") }
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// The `lvsd` built next to the test bundle.
+    static func lvsdPath() throws -> String {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("lvsd").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        throw LabFailure(description: "the lvsd executable was not found next to the test bundle; build it with 'swift build --build-tests'")
+    }
+}
+
+struct LabFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Namespace suites need root (CI runs as root).
+let isRoot = getuid() == 0
