@@ -54,6 +54,14 @@ final class CheckerLab: @unchecked Sendable {
         try Self.ip(["-n", servers, "address", "add", "\(Self.serverAddress6)/64", "dev", "r0", "nodad"])
         try Self.ip(["-n", checker, "link", "set", "h0", "up"])
         try Self.ip(["-n", servers, "link", "set", "r0", "up"])
+        // IPv6 neighbour discovery waits for the link-local addresses' DAD (about 1 s after
+        // link up): until then the first IPv6 packet sits in the neighbour queue.
+        try waitUntil("IPv6 link-local addresses leave DAD") {
+            try [(checker, "h0"), (servers, "r0")].allSatisfy { ns, dev in
+                let (_, out, _) = try Self.run("/usr/sbin/ip", ["-n", ns, "-6", "address", "show", "dev", dev, "tentative"])
+                return out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            }
+        }
     }
 
     func tearDown() {
