@@ -103,6 +103,7 @@ final class CheckerLab: @unchecked Sendable {
         class Server(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
+            request_queue_size = 256
             address_family = __import__("socket").AF_INET6
             def server_bind(self):
                 import socket
@@ -164,6 +165,11 @@ final class CheckerLab: @unchecked Sendable {
 
     func startUDP(_ name: String, port: UInt16, prefix: String) throws {
         try startPython(name, script: Self.udpServer, arguments: ["\(port)", prefix])
+    }
+
+    /// Sends `signal` to a running server (SIGSTOP: it hangs with its socket open).
+    func signal(_ name: String, _ signal: Int32) {
+        if let p = processes[name], p.isRunning { kill(p.processIdentifier, signal) }
     }
 
     /// SIGKILL to a server (`ip netns exec` execs python, so the pid is python's), reaped.

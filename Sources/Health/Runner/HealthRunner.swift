@@ -192,6 +192,7 @@ public final class HealthRunner: Sendable {
         var inFlight: [Int: InFlight] = [:]
         var pending = Update(time: clock.now, events: [], desired: nil, scripts: [])
         var desiredChanged = false
+        var statusDirty = true
 
         func absorb(_ report: HealthReport, now: Duration) {
             pending.events += report.events
@@ -210,6 +211,7 @@ public final class HealthRunner: Sendable {
                 inFlight[id] = InFlight(probe: probe, fd: fd, events: events, deadline: deadline, due: dueAt, started: started)
             case .done(let outcome):
                 inFlight[id] = nil
+                statusDirty = true
                 options.checkObserver?(CheckRun(checker: CheckerID(id), due: dueAt, started: started, finished: now, outcome: outcome))
                 let report = model.record(outcome, for: CheckerID(id), at: now)
                 absorb(report, now: now)
@@ -221,11 +223,14 @@ public final class HealthRunner: Sendable {
             for finished in scripts.service(now: now) {
                 pending.scripts.append("\(finished.request.reason): \(finished.result)")
             }
+            if statusDirty {
+                let status = model.status
+                shared.withLock { $0.status = status }
+                statusDirty = false
+            }
             guard !pending.events.isEmpty || !pending.scripts.isEmpty || desiredChanged else { return }
             pending.time = now
             if desiredChanged { pending.desired = model.desiredConfig(from: base) }
-            let status = model.status
-            shared.withLock { $0.status = status }
             onUpdate(pending)
             pending = Update(time: now, events: [], desired: nil, scripts: [])
             desiredChanged = false
@@ -293,6 +298,7 @@ public final class HealthRunner: Sendable {
         inFlight.removeAll()
         let stopStart = clock.now
         absorb(model.shutdown(), now: stopStart)
+        statusDirty = true
         while !scripts.isEmpty && clock.now - stopStart < options.notifyTimeout + .seconds(5) {
             let (scriptFDs, _) = scripts.pollEntries(now: clock.now)
             var pfds = scriptFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
