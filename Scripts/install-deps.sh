@@ -3,6 +3,8 @@
 # package is already installed it does not touch apt at all.
 #
 #   libpcap-dev, libnet1-dev   C libraries behind the CPcap and CNet targets (pkg-config finds libpcap)
+#   libssl-dev                 system OpenSSL behind COpenSSL (SSL_GET's TLS, the HTTP digest's MD5)
+#   openssl                    the CLI makes the self-signed certificate SSL_GET's tests serve
 #   tshark                     independent pcap reader used by the replay tests
 #   iproute2, nftables, nginx-light, curl, netsniff-ng (trafgen), python3, ethtool
 #                              (ethtool: the lab turns off TSO/GSO/GRO on its veths)
@@ -12,7 +14,7 @@
 set -euo pipefail
 
 packages=(
-    pkg-config libpcap-dev libnet1-dev tshark
+    pkg-config libpcap-dev libnet1-dev libssl-dev openssl tshark
     iproute2 nftables curl netsniff-ng python3 ethtool
 )
 # nginx-light is the small build; any installed nginx flavour will do.
