@@ -58,6 +58,8 @@ let package = Package(
         .target(name: "AdminSocket", dependencies: ["Control", "CAdminSocket"]),
         // keepalived's checkers, off the packet path: checkers, health state machine, scheduler.
         .target(name: "Health", dependencies: ["Core", "Wire", "COpenSSL", "CHealth"]),
+        // keepalived.conf's checker blocks (Control) as a Health plan; neither layer imports the other.
+        .target(name: "KeepalivedHealth", dependencies: ["Control", "Health", "Core", "Wire"]),
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
         .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "CNet"]),
 
@@ -76,7 +78,7 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core", "Wire", "PacketBuilder"]),
         // Fixtures/ holds configuration files the tests read by path (#filePath).
         .testTarget(name: "ControlTests", dependencies: ["Control", "Core", "Wire", "AdminSocket", "CAdminSocket"], exclude: ["Fixtures"]),
-        .testTarget(name: "HealthTests", dependencies: ["Health", "Core", "Wire", "PacketIO"]),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "KeepalivedHealth", "Control", "Core", "Wire", "PacketIO"]),
         .testTarget(name: "ReplayTests", dependencies: ["PacketIO", "Core", "Control", "Trace", "Wire", "PacketBuilder"]),
     ]
 )

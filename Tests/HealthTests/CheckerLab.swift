@@ -95,21 +95,23 @@ final class CheckerLab: @unchecked Sendable {
                 elif self.path == "/host":
                     self.reply(200, ("Host: %s\n" % self.headers.get("Host")).encode())
                 else:
-                    p = os.path.join(root, self.path.lstrip("/"))
+                    p = os.path.join(root, self.path.lstrip("/") or "index.html")
                     if os.path.isfile(p):
                         self.reply(200, open(p, "rb").read())
                     else:
                         self.reply(404, b"not found\n")
+        import socket
+        bind = os.environ.get("BIND", "::")
         class Server(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
             request_queue_size = 256
-            address_family = __import__("socket").AF_INET6
+            address_family = socket.AF_INET6 if ":" in bind else socket.AF_INET
             def server_bind(self):
-                import socket
-                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                if self.address_family == socket.AF_INET6:
+                    self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
                 super().server_bind()
-        server = Server(("::", port), Handler)
+        server = Server((bind, port), Handler)
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(tls[0], tls[1])
@@ -138,8 +140,8 @@ final class CheckerLab: @unchecked Sendable {
         return url
     }
 
-    /// Starts `python3 -c script args` in the server namespace and waits for its "ready".
-    func startPython(_ name: String, script: String, arguments: [String]) throws {
+    /// Starts `python3 script args` in the server namespace and waits for its "ready".
+    func startPython(_ name: String, script: String, arguments: [String], environment: [String: String] = [:]) throws {
         let file = try write(script, to: "\(name).py")
         let log = directory.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -149,6 +151,7 @@ final class CheckerLab: @unchecked Sendable {
         p.arguments = ["netns", "exec", servers, "/usr/bin/python3", "-u", file.path] + arguments
         p.standardOutput = handle
         p.standardError = handle
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         try p.run()
         processes[name] = p
         try waitUntil("\(name) is ready (log: \((try? String(contentsOf: log, encoding: .utf8)) ?? ""))") {
@@ -157,10 +160,11 @@ final class CheckerLab: @unchecked Sendable {
         }
     }
 
-    func startHTTP(_ name: String, port: UInt16, root: URL, tls: (cert: URL, key: URL)? = nil) throws {
+    /// The HTTP server on `port`, all addresses unless `address` is given.
+    func startHTTP(_ name: String, port: UInt16, root: URL, tls: (cert: URL, key: URL)? = nil, address: String? = nil) throws {
         var arguments = ["\(port)", root.path]
         if let tls { arguments += [tls.cert.path, tls.key.path] }
-        try startPython(name, script: Self.httpServer, arguments: arguments)
+        try startPython(name, script: Self.httpServer, arguments: arguments, environment: address.map { ["BIND": $0] } ?? [:])
     }
 
     func startUDP(_ name: String, port: UInt16, prefix: String) throws {

@@ -48,7 +48,7 @@ final class MiscProbe: Probe {
     private var timeout: Duration { misc.timeout ?? config.timing.delayLoop }
 
     func start(now: Duration) -> ProbeStep {
-        switch ChildProcess.spawn(ScriptCommand(misc.command, user: misc.user)) {
+        switch ChildProcess.spawn(ScriptCommand(misc.command, user: misc.user, group: misc.group)) {
         case .failure(let f): return .done(.failure(CheckFailure(f.reason, subject: program)))
         case .success(let c): child = c
         }

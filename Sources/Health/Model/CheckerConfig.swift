@@ -162,9 +162,10 @@ public struct ScriptCommand: Hashable, Sendable, CustomStringConvertible {
 
 /// MISC_CHECK (keepalived check_misc.c).
 public struct MiscCheckConfig: Hashable, Sendable {
-    /// `misc_path` (and its arguments) with the `user` to run it as.
+    /// `misc_path` (and its arguments) with the `user` (and group) to run it as.
     public var command: [String]
     public var user: String?
+    public var group: String?
     /// `misc_timeout`; nil means `delay_loop`, as keepalived does. On timeout the script's process
     /// group gets SIGTERM, then SIGKILL 2 s later; either counts as a failure.
     public var timeout: Duration?
@@ -172,9 +173,10 @@ public struct MiscCheckConfig: Hashable, Sendable {
     /// exit - 2. Without it any non-zero exit is down.
     public var dynamic: Bool
 
-    public init(command: [String], user: String? = nil, timeout: Duration? = nil, dynamic: Bool = false) {
+    public init(command: [String], user: String? = nil, group: String? = nil, timeout: Duration? = nil, dynamic: Bool = false) {
         self.command = command
         self.user = user
+        self.group = group
         self.timeout = timeout
         self.dynamic = dynamic
     }

@@ -1,0 +1,143 @@
+import Control
+import Core
+import Health
+import Wire
+
+/// keepalived.conf's checker model (Control's `KeepalivedConfig`, inheritance already applied)
+/// as a `HealthPlan` the health runner executes against `KeepalivedConfig.director`.
+///
+/// Per service of each `virtual_server` (a group yields one per member): `quorum`,
+/// `hysteresis`, `sorry_server` (+ `_inhibit`, `_lvs_method`), `omega`, `quorum_up` /
+/// `quorum_down`; per `real_server`: weight, `inhibit_on_failure`, `notify_up` /
+/// `notify_down`, and its checkers. A real server's port follows `KeepalivedConfig.checkers`
+/// (DR/TUN or unset: the service's). keepalived's inheritance of `virtualhost` (url, checker,
+/// real server, virtual server) is resolved here.
+///
+/// What the health engine cannot do yet is reported, never silently dropped:
+/// - DNS_CHECK, SMTP_CHECK, BFD_CHECK, FILE_CHECK are not run: the server is judged by its
+///   other checkers (none: always alive), as keepalived does for a checker it removed;
+/// - `regex` urls, `fast_recovery`, `fwmark`, `log_all_failures` and an `SSL { }` block with
+///   certificates are ignored, with a warning naming the checker.
+public enum KeepalivedHealthPlan {
+    public struct Result: Sendable {
+        public var plan: HealthPlan
+        /// One sentence per setting the health engine ignores.
+        public var warnings: [String]
+    }
+
+    public static func make(from config: KeepalivedConfig) throws(HealthConfigError) -> Result {
+        var services: [ServiceHealthPlan] = []
+        var warnings: [String] = []
+        if let ssl = config.ssl, ssl.caFile != nil || ssl.certificateFile != nil || ssl.keyFile != nil {
+            warnings.append("the SSL block's certificate, key and CA are not used: SSL_GET connects without client certificates and does not verify the server")
+        }
+        for vs in config.virtualServers {
+            for key in vs.services {
+                var service = ServiceHealthPlan(key: key, quorum: vs.quorum, hysteresis: vs.hysteresis, omega: vs.omega,
+                                                quorumUpScript: vs.quorumUp.map(script), quorumDownScript: vs.quorumDown.map(script))
+                if let sorry = vs.sorryServer {
+                    service.sorryServer = SorryServer(endpoint: Endpoint(sorry.address, sorry.port == 0 ? key.port : sorry.port),
+                                                      method: sorry.method, inhibit: sorry.inhibit)
+                }
+                for rs in vs.realServers {
+                    let port = rs.method == .directRouting || rs.method == .tunnel || rs.port == 0 ? key.port : rs.port
+                    let endpoint = Endpoint(rs.address, port)
+                    var plan = RealServerHealthPlan(endpoint: endpoint, weight: rs.weight, inhibitOnFailure: rs.inhibitOnFailure,
+                                                    notifyUp: rs.notifyUp.map(script), notifyDown: rs.notifyDown.map(script))
+                    for checker in rs.checkers {
+                        let name = "\(checker.keyword) of real server \(endpoint) in VS \(key)"
+                        if let mapped = try map(checker, service: key, realServer: endpoint,
+                                                virtualhost: rs.virtualhost ?? vs.virtualhost, name: name, warnings: &warnings) {
+                            plan.checkers.append(mapped)
+                        }
+                    }
+                    service.realServers.append(plan)
+                }
+                services.append(service)
+            }
+        }
+        let plan = HealthPlan(services: services)
+        let problems = plan.problems
+        guard problems.isEmpty else { throw HealthConfigError(problems.joined(separator: "; ")) }
+        return Result(plan: plan, warnings: warnings)
+    }
+
+    /// One checker, or nil (with a warning) for a kind the engine does not run.
+    static func map(_ checker: KeepalivedChecker, service: ServiceKey, realServer: Endpoint, virtualhost: String?, name: String,
+                    warnings: inout [String]) throws(HealthConfigError) -> CheckerConfig? {
+        let connection = checker.connection
+        let target = CheckTarget(service: service, realServer: realServer, connectAddress: connection?.address,
+                                 connectPort: connection?.port, bindAddress: connection?.bindAddress,
+                                 bindPort: connection?.bindPort, bindInterface: connection?.bindInterface)
+        let t = checker.timing
+        let timing = CheckerTiming(delayLoop: t.delayLoop, connectTimeout: connection?.connectTimeout ?? .seconds(5),
+                                   retry: Int(t.retry), delayBeforeRetry: t.delayBeforeRetry, warmup: t.warmup, alpha: t.alpha)
+        if connection?.fwmark != nil { warnings.append("\(name): fwmark is ignored (probes are not marked)") }
+        if checker.logAllFailures { warnings.append("\(name): log_all_failures is ignored (every failed attempt is reported as a retry line anyway)") }
+        let spec: CheckerSpec
+        switch checker.kind {
+        case .tcp:
+            spec = .tcp
+        case .ping:
+            spec = .ping
+        case .http(let http):
+            spec = .httpGet(try httpConfig(http, virtualhost: virtualhost, name: name, warnings: &warnings))
+        case .ssl(let http):
+            spec = .sslGet(try httpConfig(http, virtualhost: virtualhost, name: name, warnings: &warnings),
+                           TLSOptions(enableSNI: http.enableSNI, sniName: http.sniName))
+        case .misc(let misc):
+            spec = .misc(MiscCheckConfig(command: misc.script.arguments, user: misc.script.user, group: group(misc.script.group),
+                                         timeout: misc.timeout > .zero ? misc.timeout : nil, dynamic: misc.dynamic))
+        case .udp(let udp):
+            spec = .udp(UDPCheckConfig(payload: udp.payload, requireReply: udp.requireReply,
+                                       reply: udp.replyData.map { HexPattern(bytes: $0, wildcardMask: udp.replyMask) },
+                                       minReplyLength: udp.minReplyLength, maxReplyLength: udp.maxReplyLength))
+        case .dns, .other:
+            warnings.append("\(name): \(checker.keyword) is not run by SwiftLVS yet; the real server is judged by its other checkers")
+            return nil
+        }
+        return CheckerConfig(target: target, spec: spec, timing: timing)
+    }
+
+    static func httpConfig(_ http: KeepalivedHTTPCheck, virtualhost: String?, name: String,
+                           warnings: inout [String]) throws(HealthConfigError) -> HTTPGetConfig {
+        if http.fastRecovery { warnings.append("\(name): fast_recovery is ignored (every url is checked in each check already)") }
+        var urls: [HTTPURLCheck] = []
+        for url in http.urls {
+            if url.regex != nil { warnings.append("\(name): url \(url.path): regex is not checked (status and digest are)") }
+            var codes = HTTPStatusCodes()
+            for range in url.statusCodes {
+                guard HTTPStatusCodes.range.contains(Int(range.lowerBound)), HTTPStatusCodes.range.contains(Int(range.upperBound)) else {
+                    throw HealthConfigError("\(name): url \(url.path): status code range \(range) is outside 100-599")
+                }
+                for code in range { codes.insert(Int(code)) }
+            }
+            var digest: MD5Digest?
+            if let bytes = url.digest {
+                guard let d = MD5Digest(bytes: bytes) else {
+                    throw HealthConfigError("\(name): url \(url.path): a digest is \(MD5Digest.byteCount) bytes, not \(bytes.count)")
+                }
+                digest = d
+            }
+            urls.append(HTTPURLCheck(path: url.path, digest: digest, statusCodes: codes, virtualhost: url.virtualhost))
+        }
+        let version: HTTPProtocolVersion = switch http.protocolVersion {
+        case .http10: .http10
+        case .http10Close: .http10Close
+        case .http11: .http11
+        }
+        return HTTPGetConfig(urls: urls, virtualhost: http.virtualhost ?? virtualhost, httpProtocol: version)
+    }
+
+    static func script(_ s: KeepalivedScript) -> ScriptCommand {
+        ScriptCommand(s.arguments, user: s.user, group: group(s.group))
+    }
+
+    /// keepalived writes `:group` to also take the user's supplementary groups, which the
+    /// spawner does for a named user anyway.
+    static func group(_ written: String?) -> String? {
+        guard let written else { return nil }
+        let name = written.hasPrefix(":") ? String(written.dropFirst()) : written
+        return name.isEmpty ? nil : name
+    }
+}
