@@ -106,7 +106,7 @@ struct RunnerTests {
             let s = config.services.first { $0.key == service }!
             return Dictionary(uniqueKeysWithValues: s.realServers.map { ($0.endpoint, $0.weight) })
         }
-        let downBound = delayLoop + connectTimeout * 2 + beforeRetry + .milliseconds(500)
+        let downBound = delayLoop + connectTimeout * 2 + beforeRetry + .milliseconds(750)
         let upBound = delayLoop + .milliseconds(500)
         var measured: [String: [Duration]] = [:]
 
