@@ -1,31 +1,44 @@
 import Core
+import Dispatch
+import Foundation
 import PacketIO
 import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The live director's worker: one thread, one `Director`, one AF_PACKET socket with a
-/// TPACKET_V3 RX and TX ring per interface (or, with `engine = .pcap`, one libpcap live
-/// handle per interface: see PcapEngine.swift; everything else is shared).
+/// The live director: checks the configuration against the kernel, opens the sockets and
+/// runs one or more `PacketWorker`s, each on its own thread with its own `Director`.
 ///
-/// The loop polls every socket; for each ready RX block it copies the frames (at most 32 at a
-/// time) into preallocated buffers with `PacketBuffer.recommendedHeadroom` bytes of headroom,
-/// runs `Director.process(batch:)`, copies each forwarded or answered frame into the TX ring
-/// of the interface the verdict names and kicks each ring once per batch. ARP replies the
-/// director passes feed the neighbour table; idle turns expire connections and do the
-/// housekeeping (ARP retries, stats). Nothing on the per-frame path allocates, locks or
-/// formats a string: buffers, verdicts and the poll set are allocated once here.
+/// One worker (the default) runs on the calling thread, exactly as the engine always has.
+/// With N > 1 (AF_PACKET only), each interface gets one fanout group of N sockets, one per
+/// worker, joined in worker order, and the group's classic BPF program (`FanoutProgram`)
+/// steers every frame to the worker that owns its connection: client → VIP by the client's
+/// address and port, FullNAT replies by the local port (each worker allocates only its slice
+/// of the local ports, `WorkerSlice`), NAT replies by the client's address and port again,
+/// ARP and whatever has no ports to worker 0 (Docs/adr/0002). Workers share nothing on the
+/// data path: worker 0 alone resolves neighbours and posts each MAC it learns to the others'
+/// mailboxes; each keeps its own counters, which `summary` and `listingDirector` add up
+/// after the workers stopped. Scheduling is per worker, as DPVS schedules per lcore.
+///
+/// Threads and namespaces: sockets belong to the network namespace of the thread that
+/// opens them, here the caller's; the worker threads are started from it and inherit it.
 public final class LiveDirector {
-    public struct Options {
+    public struct Options: Sendable {
         public var interfaces: [String]
+        /// Connection table capacity in total; each of N workers gets a table of 1/N of it.
         public var tableSize = 1_000_000
-        /// Print counters this often (nanoseconds); 0 never.
+        /// Print counters this often (nanoseconds); 0 never. With several workers each
+        /// prints its own.
         public var statsInterval: UInt64 = 0
         public var receiveRing = RingGeometry.receiveDefault
         public var transmitRing = RingGeometry.transmitDefault
         /// Which frame source and sink: AF_PACKET rings, or libpcap live handles (PcapEngine.swift).
         public var engine = PacketEngine.afPacket
+        /// Worker threads; more than one needs the AF_PACKET engine (fanout).
+        public var workers = 1
+        /// Pin worker k to CPU `cpus[k % cpus.count]`; empty: no pinning.
+        public var cpus: [Int] = []
         public init(interfaces: [String]) { self.interfaces = interfaces }
     }
 
@@ -52,52 +65,46 @@ public final class LiveDirector {
         public var arpRequestsSent: UInt64 = 0
         public var gratuitousARPSent: UInt64 = 0
         public var neighboursLearned: UInt64 = 0
-    }
 
-    final class Port {
-        let socket: PacketSocket
-        let rx: RXRing
-        let tx: TXRing
-        /// Index of this interface in the director's configuration.
-        let interface: Int
-        init(socket: PacketSocket, rx: RXRing, tx: TXRing, interface: Int) {
-            self.socket = socket
-            self.rx = rx
-            self.tx = tx
-            self.interface = interface
+        /// Every counter of `self` plus `other`'s (the totals of several workers).
+        func adding(_ other: EngineCounters) -> EngineCounters {
+            var sum = self
+            sum.truncated &+= other.truncated
+            sum.tooLarge &+= other.tooLarge
+            sum.transmitRingFull &+= other.transmitRingFull
+            sum.noSuchInterface &+= other.noSuchInterface
+            sum.transmitErrors &+= other.transmitErrors
+            sum.receiveRingDrops &+= other.receiveRingDrops
+            sum.arpRequestsSent &+= other.arpRequestsSent
+            sum.gratuitousARPSent &+= other.gratuitousARPSent
+            sum.neighboursLearned &+= other.neighboursLearned
+            return sum
         }
     }
 
-    public let director: Director
     public let config: DirectorConfig
-    public private(set) var counters = EngineCounters()
     private let options: Options
-    private let log: (String) -> Void
-    private let ports: [Port]
-    /// The pcap engine's handles (empty with AF_PACKET, where `ports` is used instead).
-    private let pcapPorts: [PcapPort]
-    /// Configuration interface index → index in `ports`, -1 when not opened.
-    private let portOfInterface: [Int]
-    private let arp: [ARPSender?]
-    private let neighbours: NeighbourTable
+    private let log: @Sendable (String) -> Void
+    private let workers: [PacketWorker]
+    /// Whether `listingDirector()` already folded the other workers' counters into worker 0's.
+    private var countersFolded = false
 
-    static let batchLimit = 32
-    static let headroom = PacketBuffer.recommendedHeadroom
-    static let slotSize = 64 + 2048 + 128
-    private let storage: UnsafeMutableRawPointer
-    private let batch: UnsafeMutablePointer<PacketBuffer>
-    private let verdicts: UnsafeMutablePointer<Verdict>
-    private var batchCount = 0
-    private var now: UInt64 = 0
-    private var resolveSoon = false
-    private let pollSet: UnsafeMutablePointer<pollfd>
+    /// Each worker's director, worker 0 first.
+    public var directors: [Director] { workers.map(\.director) }
 
     /// Checks the configuration against the kernel (each interface exists, its MAC matches or
     /// the configuration's is 00:00:00:00:00:00 and the kernel's is taken), opens the sockets
-    /// and builds the director. Must run in the director's network namespace.
-    public init(config original: DirectorConfig, options: Options, log: @escaping (String) -> Void) throws(EngineError) {
+    /// and builds the workers and their directors. Must run in the director's network
+    /// namespace.
+    public init(config original: DirectorConfig, options: Options,
+                log: @escaping @Sendable (String) -> Void) throws(EngineError) {
         self.options = options
         self.log = log
+        let workerCount = options.workers
+        guard workerCount >= 1 else { throw EngineError("--workers must be at least 1, got \(workerCount)") }
+        if workerCount > 1 && options.engine == .pcap {
+            throw EngineError("--workers \(workerCount) needs --engine af_packet: libpcap has no fanout to split frames between workers (use --workers 1 with pcap)")
+        }
         var config = original
         var indices: [Int] = []
         for name in options.interfaces {
@@ -123,18 +130,29 @@ public final class LiveDirector {
         }
         self.config = config
 
-        var ports: [Port] = []
+        // Per worker, per opened interface: its socket and rings. With several workers each
+        // interface's sockets form one fanout group, joined in worker order (the program's
+        // result is a member's position in the group).
+        var ports = [[PacketWorker.Port]](repeating: [], count: workerCount)
         var pcapPorts: [PcapPort] = []
         var portOfInterface = [Int](repeating: -1, count: config.interfaces.count)
         var arp = [ARPSender?](repeating: nil, count: config.interfaces.count)
         let filter = PcapFilter.expression(for: config)
         if options.engine == .pcap { log("lvsd: pcap filter: \(filter)") }
+        var program: FanoutProgram?
+        if workerCount > 1 {
+            let lips = config.services.flatMap(\.localAddresses)
+            do {
+                program = try FanoutProgram(workers: workerCount, virtualAddresses: config.services.map(\.key.address),
+                                            localAddresses: lips)
+            } catch { throw EngineError("\(error)") }
+        }
         for index in indices {
             let name = config.interfaces[index].name
             if options.engine == .pcap {
                 let capture: PcapLiveCapture
                 do {
-                    capture = try PcapLiveCapture(interface: name, snapLength: Self.slotSize - Self.headroom - 64,
+                    capture = try PcapLiveCapture(interface: name, snapLength: PacketWorker.slotSize - PacketWorker.headroom - 64,
                                                   bufferBytes: 8 << 20, filter: filter)
                 } catch { throw EngineError("\(error)") }
                 portOfInterface[index] = pcapPorts.count
@@ -149,25 +167,37 @@ public final class LiveDirector {
             socketConfig.ignoreOutgoing = true
             socketConfig.receiveBufferBytes = 8 << 20
             socketConfig.sendBufferBytes = 8 << 20
-            let socket: PacketSocket
-            do { socket = try PacketSocket(interface: name, configuration: socketConfig) } catch {
-                throw EngineError("\(error)")
+            var group: UInt16 = 0
+            for k in 0..<workerCount {
+                if workerCount > 1 {
+                    socketConfig.fanout = k == 0 ? .newGroup(mode: .program) : PacketSocket.Fanout(group: group, mode: .program)
+                }
+                let socket: PacketSocket
+                do { socket = try PacketSocket(interface: name, configuration: socketConfig) } catch {
+                    throw EngineError("\(error)")
+                }
+                guard let rx = socket.receiveRing, let tx = socket.transmitRing else {
+                    throw EngineError("interface \(name): the socket has no RX or TX ring")
+                }
+                if workerCount > 1 && k == 0 {
+                    guard let id = socket.fanoutGroup else {
+                        throw EngineError("interface \(name): the kernel created a fanout group but does not say its id")
+                    }
+                    group = id
+                }
+                ports[k].append(PacketWorker.Port(socket: socket, rx: rx, tx: tx, interface: index))
             }
-            guard let rx = socket.receiveRing, let tx = socket.transmitRing else {
-                throw EngineError("interface \(name): the socket has no RX or TX ring")
+            if let program, let first = ports[0].last {
+                do { try first.socket.attachFanoutProgram(program) } catch { throw EngineError("\(error)") }
+                log("lvsd: interface \(name): fanout group \(group), \(workerCount) sockets, steering program of \(program.instructions.count) instructions")
             }
-            portOfInterface[index] = ports.count
-            ports.append(Port(socket: socket, rx: rx, tx: tx, interface: index))
+            portOfInterface[index] = ports[0].count - 1
             arp[index] = try ARPSender(interface: name, mac: config.interfaces[index].mac)
         }
-        self.ports = ports
-        self.pcapPorts = pcapPorts
-        self.portOfInterface = portOfInterface
-        self.arp = arp
 
         // Which interface reaches each real server: the one whose kernel IPv4 network holds it.
         let networks = indices.map { (index: $0, networks: HostInterfaces.ipv4Networks(of: config.interfaces[$0].name)) }
-        neighbours = NeighbourTable(config: config) { address in
+        let neighbours = NeighbourTable(config: config) { address in
             for (index, list) in networks {
                 if let net = list.first(where: { $0.contains(address) }) { return (index, net.address) }
             }
@@ -176,259 +206,108 @@ public final class LiveDirector {
         for address in neighbours.unreachable {
             log("lvsd: warning: real server \(address) is on no subnet of \(options.interfaces.joined(separator: ", ")) (per the kernel's addresses) and has no 'neighbour' line: it cannot be resolved; IPv6 real servers need a 'neighbour' line (no neighbour discovery yet)")
         }
+        let resolver = NeighbourResolver(table: neighbours, arp: arp, config: config, interfaceNames: options.interfaces, log: log)
 
-        storage = .allocate(byteCount: Self.batchLimit * Self.slotSize, alignment: 64)
-        batch = .allocate(capacity: Self.batchLimit)
-        for i in 0..<Self.batchLimit {
-            (batch + i).initialize(to: PacketBuffer(base: storage + i * Self.slotSize, capacity: Self.slotSize,
-                                                    offset: Self.headroom, length: 0))
+        let start = PacketWorker.monotonicNanoseconds()
+        let capacity = (options.tableSize + workerCount - 1) / workerCount
+        var workers: [PacketWorker] = []
+        for k in 0..<workerCount {
+            var slice = config
+            slice.workerSlice = WorkerSlice(index: k, count: workerCount)
+            let director = Director(config: slice, capacity: capacity, hashSeed: UInt64.random(in: .min ... .max), now: start)
+            workers.append(PacketWorker(
+                index: k, director: director, ports: ports[k], pcapPorts: k == 0 ? pcapPorts : [],
+                portOfInterface: portOfInterface, inbox: k == 0 ? nil : Mailbox(capacity: 256),
+                resolver: k == 0 ? resolver : nil, resolveRequest: resolver.request, log: log))
         }
-        verdicts = .allocate(capacity: Self.batchLimit)
-        verdicts.initialize(repeating: .pass(.notIP), count: Self.batchLimit)
-        pollSet = .allocate(capacity: max(ports.count + pcapPorts.count, 1))
-        for (i, port) in ports.enumerated() {
-            pollSet[i] = pollfd(fd: port.socket.descriptor, events: Int16(POLLIN), revents: 0)
-        }
-        for (i, port) in pcapPorts.enumerated() {
-            pollSet[ports.count + i] = pollfd(fd: port.capture.descriptor, events: Int16(POLLIN), revents: 0)
-        }
-        let start = Self.monotonicNanoseconds()
-        director = Director(config: config, capacity: options.tableSize, hashSeed: UInt64.random(in: .min ... .max), now: start)
+        resolver.peers = workers.dropFirst().compactMap(\.inbox)
+        self.workers = workers
     }
 
-    deinit {
-        batch.deinitialize(count: Self.batchLimit)
-        batch.deallocate()
-        verdicts.deallocate()
-        storage.deallocate()
-        pollSet.deallocate()
-    }
+    // MARK: Running
 
-    @inline(__always)
-    static func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
-
-    // MARK: The loop
-
-    /// Runs until `stop` is set or `duration` (nanoseconds) has passed.
+    /// Runs every worker until `stop` is set or `duration` (nanoseconds) has passed; returns
+    /// when all have stopped. One worker runs on the calling thread, several on threads of
+    /// their own (named lvsd-worker-K), each pinned if `Options.cpus` says so.
     public func run(stop: StopSignal, duration: UInt64?) {
-        now = Self.monotonicNanoseconds()
-        let deadline = duration.map { now &+ $0 }
-        announce()
-        var nextHousekeeping: UInt64 = 0
-        var nextStats = options.statsInterval > 0 ? now &+ options.statsInterval : UInt64.max
-        while !stop.isSet {
-            now = Self.monotonicNanoseconds()
-            if let deadline, now >= deadline { break }
-            var frames = 0
-            for port in ports {
-                // Bounded per turn, so one busy interface cannot starve the others.
-                for _ in 0..<16 {
-                    let n = port.rx.receive { frame in accept(frame, interface: port.interface) }
-                    if batchCount > 0 { processBatch() }
-                    if n == 0 { break }
-                    frames += n
-                }
+        let deadline = duration.map { PacketWorker.monotonicNanoseconds() &+ $0 }
+        let interval = options.statsInterval
+        let cpus = options.cpus
+        let log = log
+        let several = workers.count > 1
+        if !several {
+            if let cpu = cpus.first { Self.pin(worker: 0, cpu: cpu, log: log) }
+            workers[0].run(stop: stop, deadline: deadline, statsInterval: interval) { worker in
+                Self.summary(label: "stats", workers: [worker])
             }
-            for port in pcapPorts {
-                // Up to a batch per turn and interface; every frame may carry a partial checksum.
-                for _ in 0..<Self.batchLimit {
-                    let n = port.capture.next { bytes, wireLength in
-                        accept(bytes, wireLength: wireLength, checksumPartial: true, interface: port.interface)
-                    }
-                    if n <= 0 { break }
-                    frames += n
-                }
-                if batchCount > 0 { processBatch() }
-            }
-            if resolveSoon || now >= nextHousekeeping {
-                resolveSoon = false
-                nextHousekeeping = now &+ 100_000_000
-                resolveNeighbours()
-            }
-            if now >= nextStats {
-                nextStats = now &+ options.statsInterval
-                for line in summary(final: false) { log(line) }
-            }
-            if frames == 0 {
-                director.expire(now: now)
-                _ = poll(pollSet, nfds_t(ports.count + pcapPorts.count), 50)
-            }
-        }
-        for port in ports {
-            if let stats = try? port.socket.statistics() { counters.receiveRingDrops &+= UInt64(stats.drops) }
-        }
-        for port in pcapPorts {
-            if let drops = port.capture.drops() { counters.receiveRingDrops &+= drops }
-        }
-    }
-
-    /// Copies one received frame into the next batch buffer; processes the batch when full.
-    @inline(__always)
-    private func accept(_ frame: ReceivedFrame, interface: Int) {
-        accept(UnsafeRawBufferPointer(frame.bytes), wireLength: frame.wireLength,
-               checksumPartial: frame.checksumNotReady, interface: interface)
-    }
-
-    /// Copies one received frame (from either engine) into the next batch buffer.
-    @inline(__always)
-    private func accept(_ bytes: UnsafeRawBufferPointer, wireLength: Int, checksumPartial: Bool, interface: Int) {
-        if bytes.count < wireLength {
-            counters.truncated &+= 1
             return
         }
-        let length = bytes.count
-        guard length <= Self.slotSize - Self.headroom - 64, let source = bytes.baseAddress else {
-            counters.tooLarge &+= 1
-            return
-        }
-        let buffer = batch + batchCount
-        // Safety: the slot holds slotSize bytes and offset + length stays 64 bytes short of it.
-        (buffer.pointee.base + Self.headroom).copyMemory(from: source, byteCount: length)
-        buffer.pointee.offset = Self.headroom
-        buffer.pointee.length = length
-        buffer.pointee.interface = interface
-        buffer.pointee.checksumPartial = checksumPartial
-        batchCount += 1
-        if batchCount == Self.batchLimit { processBatch() }
-    }
-
-    private func processBatch() {
-        let count = batchCount
-        batchCount = 0
-        director.process(batch: batch, count: count, verdicts: verdicts, now: now)
-        var kicked: UInt64 = 0  // bit i: port i has frames queued
-        for i in 0..<count {
-            switch verdicts[i] {
-            case .forward(let interface), .answer(let interface):
-                if let port = transmit(batch[i], on: interface) { kicked |= 1 << UInt64(port & 63) }
-            case .pass(.arpNotForDirector):
-                learn(from: batch[i])
-            case .drop(.neighbourUnresolved):
-                resolveSoon = true
-            default:
-                break
-            }
-        }
-        var p = 0
-        while kicked != 0 {
-            if kicked & 1 != 0 {
-                do { _ = try ports[p].tx.flush() } catch { counters.transmitErrors &+= 1 }
-            }
-            kicked >>= 1
-            p += 1
-        }
-    }
-
-    /// Copies a frame into `interface`'s TX ring; returns the port index, or nil if dropped.
-    @inline(__always)
-    private func transmit(_ packet: PacketBuffer, on interface: Int) -> Int? {
-        guard interface >= 0, interface < portOfInterface.count, portOfInterface[interface] >= 0 else {
-            counters.noSuchInterface &+= 1
-            return nil
-        }
-        let p = portOfInterface[interface]
-        if !pcapPorts.isEmpty {
-            // pcap: one send per frame, nothing queued, nothing to kick.
-            if !pcapPorts[p].capture.inject(UnsafeRawPointer(packet.base + packet.offset), length: packet.length) {
-                counters.transmitErrors &+= 1
-            }
-            return nil
-        }
-        let tx = ports[p].tx
-        let length = packet.length
-        guard length <= tx.frameCapacity else {
-            counters.tooLarge &+= 1
-            return nil
-        }
-        let source = UnsafeRawPointer(packet.base + packet.offset)
-        if Self.enqueue(tx, source, length) { return p }
-        // Full: kick what is queued and try once more; the kernel frees slots as it sends.
-        do { _ = try tx.flush() } catch { counters.transmitErrors &+= 1 }
-        if Self.enqueue(tx, source, length) { return p }
-        counters.transmitRingFull &+= 1
-        return nil
-    }
-
-    /// One copy into the next TX slot. A closure literal passed straight to `enqueue` stays
-    /// non-escaping (a closure stored in a local first would be a heap-allocated context).
-    @inline(__always)
-    private static func enqueue(_ tx: TXRing, _ source: UnsafeRawPointer, _ length: Int) -> Bool {
-        tx.enqueue { slot in
-            // Safety: the caller checked length <= frameCapacity, the slot's size.
-            slot.baseAddress!.copyMemory(from: source, byteCount: length)
-            return length
-        }
-    }
-
-    // MARK: Neighbours
-
-    private func learn(from packet: PacketBuffer) {
-        guard let eth = try? EthernetFrame(packet.frame, length: packet.length), eth.etherType == 0x0806,
-              let arp = try? ARPPacket(eth.payload, length: eth.payloadLength) else { return }
-        let mac = arp.senderMAC
-        let address = arp.senderIP
-        let before = neighbours.entries.first { $0.address == address && $0.interface == packet.interface }
-        guard neighbours.learn(address: address, mac: mac, interface: packet.interface, now: now) else { return }
-        director.setNeighbour(IPAddress(ipv4: address), mac: mac, interface: packet.interface)
-        if before?.resolvedAt == nil || before?.mac != mac {
-            counters.neighboursLearned &+= 1
-            log("lvsd: neighbour \(IPAddress(ipv4: address)) is at \(mac) on \(config.interfaces[packet.interface].name)")
-        }
-    }
-
-    private func resolveNeighbours() {
-        neighbours.due(now: now) { entry in
-            guard let sender = arp[entry.interface] else { return }
-            do {
-                try sender.request(target: entry.address, sender: entry.senderAddress)
-                counters.arpRequestsSent &+= 1
-            } catch {
-                log("lvsd: \(error)")
-            }
-        }
-    }
-
-    /// Gratuitous ARP for every IPv4 VIP and LIP on every interface, so neighbours that
-    /// cached another owner switch to this director at once.
-    private func announce() {
-        var owned: [IPAddress] = []
-        for service in config.services {
-            if !owned.contains(service.key.address) { owned.append(service.key.address) }
-            for lip in service.localAddresses where !owned.contains(lip) { owned.append(lip) }
-        }
-        for address in owned where address.isIPv4 {
-            for case let sender? in arp {
-                do {
-                    try sender.announce(address.ipv4)
-                    counters.gratuitousARPSent &+= 1
-                } catch {
-                    log("lvsd: \(error)")
+        let finished = DispatchGroup()
+        for worker in workers {
+            finished.enter()
+            let thread = Thread {
+                if !cpus.isEmpty { Self.pin(worker: worker.index, cpu: cpus[worker.index % cpus.count], log: log) }
+                worker.run(stop: stop, deadline: deadline, statsInterval: interval) { worker in
+                    Self.summary(label: "stats (worker \(worker.index))", workers: [worker])
                 }
+                finished.leave()
             }
+            thread.name = "lvsd-worker-\(worker.index)"
+            thread.start()
         }
-        if counters.gratuitousARPSent > 0 {
-            log("lvsd: sent \(counters.gratuitousARPSent) gratuitous ARP (\(owned.filter(\.isIPv4).map(\.description).joined(separator: ", ")) on \(options.interfaces.joined(separator: ", ")))")
+        finished.wait()
+    }
+
+    private static func pin(worker: Int, cpu: Int, log: @Sendable (String) -> Void) {
+        do {
+            try ThreadAffinity.pinCurrentThread(toCPU: cpu)
+            log("lvsd: worker \(worker) pinned to CPU \(cpu)")
+        } catch {
+            log("lvsd: warning: worker \(worker) runs unpinned: \(error)")
         }
+    }
+
+    /// The director to list (`ipvsadm -L -n` layout) once `run` has returned: worker 0's,
+    /// with every other worker's real-server and service counters added to it.
+    public func listingDirector() -> Director {
+        let first = workers[0].director
+        if !countersFolded {
+            countersFolded = true
+            for worker in workers.dropFirst() { first.addCounters(of: worker.director) }
+        }
+        return first
     }
 
     // MARK: Reporting
 
     /// Counter lines: frames in/forwarded/answered/passed/dropped, then every non-zero pass and
-    /// drop reason by name and the engine's own counters.
+    /// drop reason by name and the engine's own counters, all summed over the workers; with
+    /// several workers, then one line per worker. Call when the workers have stopped.
     public func summary(final: Bool) -> [String] {
-        let d = director
-        var lines = ["lvsd: \(final ? "totals" : "stats"): frames in \(d.framesReceived), forwarded \(d.framesForwarded), answered \(d.framesAnswered), passed \(d.framesPassed), dropped \(d.framesDropped), connections \(d.table.count)"]
-        for reason in PassReason.allCases where d.count(reason) > 0 {
-            lines.append("lvsd:   passed \(reason): \(d.count(reason))")
+        var lines = Self.summary(label: final ? "totals" : "stats", workers: workers)
+        if workers.count > 1 {
+            for worker in workers {
+                let d = worker.director
+                lines.append("lvsd:   worker \(worker.index): frames in \(d.framesReceived), forwarded \(d.framesForwarded), answered \(d.framesAnswered), passed \(d.framesPassed), dropped \(d.framesDropped), connections \(d.table.count)")
+            }
         }
-        for reason in DropReason.allCases where d.count(reason) > 0 {
-            lines.append("lvsd:   dropped \(reason): \(d.count(reason))")
+        return lines
+    }
+
+    static func summary(label: String, workers: [PacketWorker]) -> [String] {
+        let ds = workers.map(\.director)
+        func sum(_ value: (Director) -> UInt64) -> UInt64 { ds.reduce(0) { $0 &+ value($1) } }
+        let connections = ds.reduce(0) { $0 + $1.table.count }
+        var lines = ["lvsd: \(label): frames in \(sum(\.framesReceived)), forwarded \(sum(\.framesForwarded)), answered \(sum(\.framesAnswered)), passed \(sum(\.framesPassed)), dropped \(sum(\.framesDropped)), connections \(connections)"]
+        for reason in PassReason.allCases {
+            let n = sum { $0.count(reason) }
+            if n > 0 { lines.append("lvsd:   passed \(reason): \(n)") }
         }
-        let c = counters
+        for reason in DropReason.allCases {
+            let n = sum { $0.count(reason) }
+            if n > 0 { lines.append("lvsd:   dropped \(reason): \(n)") }
+        }
+        let c = workers.dropFirst().reduce(workers[0].counters) { $0.adding($1.counters) }
         let engine: [(String, UInt64)] = [
             ("rx-truncated", c.truncated), ("too-large", c.tooLarge), ("tx-ring-full", c.transmitRingFull),
             ("no-such-interface", c.noSuchInterface), ("tx-errors", c.transmitErrors),

@@ -54,6 +54,17 @@ enum LinuxPacket {
         return result == 0 ? nil : errno
     }
 
+    /// PACKET_FANOUT_DATA: attaches a classic BPF program to the socket's fanout group.
+    static func setFanoutProgram(_ fd: Int32, _ instructions: [FanoutProgram.Instruction]) -> Int32? {
+        var filters = instructions.map { sock_filter(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+        // Safety: the sock_fprog points into `filters`, alive for the call; the kernel copies
+        // the instructions before setsockopt returns.
+        return filters.withUnsafeMutableBufferPointer { buffer in
+            let program = sock_fprog(len: UInt16(buffer.count), filter: buffer.baseAddress)
+            return setOption(fd, level: SOL_PACKET, name: PACKET_FANOUT_DATA, program)
+        }
+    }
+
     /// getsockopt into a plain value; returns the errno on failure.
     static func getOption<Value>(_ fd: Int32, level: Int32, name: Int32, into value: inout Value) -> Int32? {
         var length = socklen_t(MemoryLayout<Value>.size)

@@ -29,14 +29,31 @@ public final class PacketSocket {
             case cpu
             /// PACKET_FANOUT_LB: round robin, ignoring flows.
             case roundRobin
+            /// PACKET_FANOUT_CBPF: by a classic BPF program (`attachFanoutProgram`) that
+            /// returns the member's index; until one is attached every frame goes to the first
+            /// member. Members are numbered in the order they joined.
+            case program
         }
 
+        /// The group id; ignored (0) when `allocateGroup` is set.
         public var group: UInt16
         public var mode: Mode
+        /// Ask the kernel for a group id no other group in this network namespace uses
+        /// (PACKET_FANOUT_FLAG_UNIQUEID). The first member sets this; the others join with
+        /// its `PacketSocket.fanoutGroup`.
+        public var allocateGroup: Bool
 
         public init(group: UInt16, mode: Mode = .hash) {
             self.group = group
             self.mode = mode
+            allocateGroup = false
+        }
+
+        /// The first member of a new group whose id the kernel picks.
+        public static func newGroup(mode: Mode) -> Fanout {
+            var fanout = Fanout(group: 0, mode: mode)
+            fanout.allocateGroup = true
+            return fanout
         }
 
         var kernelMode: Int32 {
@@ -44,6 +61,7 @@ public final class PacketSocket {
             case .hash: PACKET_FANOUT_HASH
             case .cpu: PACKET_FANOUT_CPU
             case .roundRobin: PACKET_FANOUT_LB
+            case .program: PACKET_FANOUT_CBPF
             }
         }
     }
@@ -174,9 +192,15 @@ public final class PacketSocket {
             throw .system("bind AF_PACKET socket to \(interface)", errno: code)
         }
         if let fanout = configuration.fanout {
-            let argument = UInt32(fanout.group) | UInt32(fanout.kernelMode) << 16
+            // The members of a group share one packet hook, so PACKET_IGNORE_OUTGOING on the
+            // socket no longer applies: the group itself must ignore outgoing frames.
+            var flags: Int32 = configuration.ignoreOutgoing ? PACKET_FANOUT_FLAG_IGNORE_OUTGOING : 0
+            if fanout.allocateGroup { flags |= PACKET_FANOUT_FLAG_UNIQUEID }
+            let group = fanout.allocateGroup ? 0 : UInt32(fanout.group)
+            let argument = group | UInt32(fanout.kernelMode | flags) << 16
             if let code = LinuxPacket.setOption(descriptor, level: SOL_PACKET, name: PACKET_FANOUT, argument) {
-                throw .system("join fanout group \(fanout.group) on \(interface)", errno: code,
+                throw .system(fanout.allocateGroup ? "create a fanout group on \(interface)" : "join fanout group \(fanout.group) on \(interface)",
+                              errno: code,
                               hint: code == EINVAL
                                   ? "the group exists with another mode or socket settings; use another group id"
                                   : nil)
@@ -227,6 +251,25 @@ public final class PacketSocket {
             return []
         case .failed(let code):
             throw .system("wait for frames on \(interface)", errno: code)
+        }
+    }
+
+    /// The id of the fanout group this socket is in (the kernel's choice for a
+    /// `Fanout.newGroup`), or nil when it is in none.
+    public var fanoutGroup: UInt16? {
+        var value: UInt32 = 0
+        guard LinuxPacket.getOption(handle.descriptor, level: SOL_PACKET, name: PACKET_FANOUT, into: &value) == nil,
+              value != 0 else { return nil }
+        // The kernel packs id | mode << 16 | flags << 24 (af_packet.c packet_getsockopt).
+        return UInt16(truncatingIfNeeded: value)
+    }
+
+    /// Attaches (or replaces) the classic BPF program of this socket's `.program` fanout
+    /// group (PACKET_FANOUT_DATA): it applies to every member from the next frame on.
+    public func attachFanoutProgram(_ program: FanoutProgram) throws(PacketIOError) {
+        if let code = LinuxPacket.setFanoutProgram(handle.descriptor, program.instructions) {
+            throw .system("attach the \(program.instructions.count)-instruction fanout program on \(interface)", errno: code,
+                          hint: code == EINVAL ? "the socket is not in a PACKET_FANOUT_CBPF group, or the kernel refused the program" : nil)
         }
     }
 

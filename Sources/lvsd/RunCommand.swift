@@ -14,7 +14,8 @@ import Wire
 /// host settings that keep the kernel away from VIP and LIP traffic, announces the VIPs with
 /// gratuitous ARP, resolves the real servers' MACs by ARP, and forwards until SIGINT or
 /// SIGTERM (or --duration). On the way out it removes the host settings and prints its
-/// counters.
+/// counters. With `--workers N` (AF_PACKET), N threads each run their own director on their
+/// own fanout-group sockets; the exit summary adds their counters up and names each worker.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -26,6 +27,12 @@ struct RunCommand: ParsableCommand {
             IPv6 forwarding off on its interfaces and installs the nftables table 'netdev swiftlvs' \
             dropping VIP and LIP packets at ingress (lvsd's AF_PACKET sockets see them first); both \
             are undone at exit, each change logged.
+
+            With --workers N (af_packet only) every interface gets a PACKET_FANOUT group of N \
+            sockets whose classic BPF program sends both directions of a connection to the same \
+            worker; FullNAT local ports are split between workers, and each worker schedules on \
+            its own (rr is exact per worker; across workers a server's count can differ by up to \
+            N-1). The exit summary prints the totals and one line per worker.
             """
     )
 
@@ -46,8 +53,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Packet engine: af_packet (TPACKET_V3 rings) or pcap (libpcap live capture with a BPF filter, pcap_inject).")
     var engine: EngineKind = .afPacket
 
-    @Option(name: .long, help: "Worker threads (only 1 so far).")
+    @Option(name: .long, help: ArgumentHelp("Worker threads, each with its own connection table and sockets in one fanout group per interface (af_packet only).", valueName: "n"))
     var workers = 1
+
+    @Option(name: .long, help: ArgumentHelp("Pin worker K to the K-th CPU of this comma-separated list (wrapping around), e.g. 0,1.", valueName: "cpus"))
+    var cpus: String?
 
     @Option(name: .long, help: ArgumentHelp("Stop by itself after this many seconds.", valueName: "seconds"))
     var duration: Double?
@@ -62,19 +72,30 @@ struct RunCommand: ParsableCommand {
         if check { return }
         guard !interfaces.isEmpty else { throw ValidationError("give at least one --interface NAME to run on.") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers).") }
+        guard workers <= 64 else { throw ValidationError("--workers must be at most 64, got \(workers).") }
+        if workers > 1 && engine == .pcap {
+            throw ValidationError("--workers \(workers) needs --engine af_packet: libpcap has no fanout to split frames between workers; use --workers 1 with --engine pcap.")
+        }
+        if cpus != nil && cpuList == nil {
+            throw ValidationError("--cpus takes CPU numbers separated by commas, e.g. 0,1; got '\(cpus!)'.")
+        }
         guard connections > 0 else { throw ValidationError("--connections must be at least 1, got \(connections).") }
         if let duration { guard duration > 0 else { throw ValidationError("--duration must be positive, got \(duration).") } }
         guard statsInterval >= 0 else { throw ValidationError("--stats-interval must be 0 or more, got \(statsInterval).") }
+    }
+
+    /// `--cpus` as numbers, nil when it does not parse.
+    var cpuList: [Int]? {
+        guard let cpus else { return [] }
+        let list = cpus.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !list.isEmpty, list.allSatisfy({ $0 != nil && $0! >= 0 }) else { return nil }
+        return list.map { $0! }
     }
 
     func run() throws {
         if check {
             try CheckCommand.check(path: config)
             return
-        }
-        if workers > 1 {
-            Console.error("lvsd: --workers \(workers): only one worker is implemented so far; use --workers 1.")
-            throw ExitCode(2)
         }
         let rules: DirectorConfig
         do {
@@ -86,12 +107,14 @@ struct RunCommand: ParsableCommand {
             throw ExitCode.failure
         }
         // Unbuffered, so a test or a pipe sees each line as it happens (never per packet).
-        let log: (String) -> Void = { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+        let log: @Sendable (String) -> Void = { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
         var options = LiveDirector.Options(interfaces: interfaces)
         options.tableSize = connections
         options.statsInterval = UInt64(statsInterval * 1e9)
         options.engine = engine == .pcap ? .pcap : .afPacket
+        options.workers = workers
+        options.cpus = cpuList ?? []
         let stop = StopSignal()
         stop.install()
 
@@ -115,14 +138,16 @@ struct RunCommand: ParsableCommand {
             Console.error("lvsd: \(error)")
             throw ExitCode.failure
         }
-        log("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine \(engine.rawValue), 1 worker\(duration.map { ", for \($0) s" } ?? "")")
+        log("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine \(engine.rawValue), \(workers) worker\(workers == 1 ? "" : "s")\(duration.map { ", for \($0) s" } ?? "")")
         live.run(stop: stop, duration: duration.map { UInt64($0 * 1e9) })
         let signal = stop.signalNumber
         log(signal != 0 ? "lvsd: stopping (signal \(signal))" : "lvsd: stopping")
         host.restore()
         for line in live.summary(final: true) { log(line) }
-        // The connection table as ipvsadm would list it at this moment (the lab shows it).
-        log("lvsd: virtual services (ipvsadm -L -n):")
-        for line in IPVSListing.render(live.director).split(separator: "\n") { log(String(line)) }
+        // The connection table as ipvsadm would list it at this moment (the lab shows it),
+        // every worker's connections counted.
+        log(workers == 1 ? "lvsd: virtual services (ipvsadm -L -n):"
+            : "lvsd: virtual services (ipvsadm -L -n, connections of all \(workers) workers; size= is one worker's table):")
+        for line in IPVSListing.render(live.listingDirector()).split(separator: "\n") { log(String(line)) }
     }
 }

@@ -15,6 +15,9 @@
 #include <net/if.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+// Classic BPF (struct sock_filter, struct sock_fprog, BPF_* opcodes, SKF_AD_*) for the
+// PACKET_FANOUT_CBPF program FanoutProgram.swift assembles.
+#include <linux/filter.h>
 
 // MARK: Layout Swift relies on
 // PacketIO reads ring headers through these structs and computes the TX data offset from
@@ -28,6 +31,10 @@ _Static_assert(offsetof(struct tpacket_block_desc, hdr.bh1.block_status) == 8,
 _Static_assert(sizeof(struct tpacket_req3) == 28, "tpacket_req3 is seven 32-bit words");
 _Static_assert(sizeof(struct tpacket_stats_v3) == 12, "tpacket_stats_v3 is three 32-bit words");
 _Static_assert(TPACKET3_HDRLEN == 68, "TPACKET3_HDRLEN is 68");
+// FanoutProgram encodes classic BPF instructions as these 8-byte records, in this order.
+_Static_assert(sizeof(struct sock_filter) == 8, "sock_filter is 8 bytes");
+_Static_assert(offsetof(struct sock_filter, jt) == 2 && offsetof(struct sock_filter, jf) == 3 &&
+               offsetof(struct sock_filter, k) == 4, "sock_filter is code, jt, jf, k");
 _Static_assert(TPACKET3_HDRLEN - sizeof(struct sockaddr_ll) == 48,
                "TPACKET_V3 TX frame data starts at offset 48");
 
@@ -45,6 +52,15 @@ static inline uint32_t lvs_tpacket3_hdrlen(void) { return (uint32_t)TPACKET3_HDR
 static inline uint32_t lvs_tpacket3_tx_data_offset(void) {
     return (uint32_t)(TPACKET3_HDRLEN - sizeof(struct sockaddr_ll));
 }
+
+// MARK: Fanout
+
+/// PACKET_FANOUT_FLAG_IGNORE_OUTGOING (Linux 6.2): a fanout group's members share one packet
+/// hook, so the socket option PACKET_IGNORE_OUTGOING has no effect on them; the group needs
+/// this flag instead. Debian 12's UAPI headers (6.1) predate it; the value is the kernel's.
+#ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+#define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000
+#endif
 
 // MARK: Ring status words
 // The kernel and user space hand ring blocks (RX) and frames (TX) back and forth through a

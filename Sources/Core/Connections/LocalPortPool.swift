@@ -6,9 +6,14 @@ import Wire
 /// to the tail when its connection expires, so the real server sees the longest possible
 /// gap before a LIP:lport pair is reused and its TIME_WAIT can drain. A port still held by
 /// a connection is never in the ring, so it can never be handed out twice.
+///
+/// With several workers each worker's pool holds only its slice of the range (ports
+/// ≡ slice.index mod slice.count), as DPVS splits a LIP's ports between lcores: the fanout
+/// program steers a reply to LIP:lport to worker `lport mod count`, the one that allocated it.
 public struct LocalPortPool: ~Copyable {
     public let address: IPAddress
     public let range: ClosedRange<UInt16>
+    public let slice: WorkerSlice
     @usableFromInline let ring: UnsafeMutablePointer<UInt16>
     @usableFromInline let size: Int
     @usableFromInline var head = 0
@@ -17,12 +22,17 @@ public struct LocalPortPool: ~Copyable {
     /// The ports DPVS and Linux use by default for outgoing connections' sources.
     public static let defaultRange: ClosedRange<UInt16> = 1024...65535
 
-    public init(address: IPAddress, range: ClosedRange<UInt16> = LocalPortPool.defaultRange) {
+    public init(address: IPAddress, range: ClosedRange<UInt16> = LocalPortPool.defaultRange,
+                slice: WorkerSlice = .whole) {
         self.address = address
         self.range = range
-        size = Int(range.upperBound) - Int(range.lowerBound) + 1
-        ring = .allocate(capacity: size)
-        for i in 0..<size { ring[i] = UInt16(Int(range.lowerBound) + i) }
+        self.slice = slice
+        // The slice's first port in the range, then every count-th one.
+        let lower = Int(range.lowerBound), upper = Int(range.upperBound)
+        let first = lower + ((slice.index - lower % slice.count) + slice.count) % slice.count
+        size = first > upper ? 0 : (upper - first) / slice.count + 1
+        ring = .allocate(capacity: max(size, 1))
+        for i in 0..<size { ring[i] = UInt16(first + i * slice.count) }
         available = size
     }
 
@@ -39,7 +49,8 @@ public struct LocalPortPool: ~Copyable {
 
     /// Returns `port` to the tail of the ring.
     public mutating func release(_ port: UInt16) {
-        precondition(range.contains(port) && available < size, "releasing a port the pool did not hand out")
+        precondition(range.contains(port) && slice.owns(port) && available < size,
+                     "releasing a port the pool did not hand out")
         var tail = head + available
         if tail >= size { tail -= size }
         ring[tail] = port

@@ -162,11 +162,12 @@ extension Director {
                     continue
                 }
                 let box: LocalPortPoolBox
-                if let old = localAddressIndex[lip], localPools[old].pool.range == new.localPortRange {
+                if let old = localAddressIndex[lip], localPools[old].pool.range == new.localPortRange,
+                   localPools[old].pool.slice == new.workerSlice {
                     box = localPools[old]
                     remap.localPool[old] = newPools.count
                 } else {
-                    box = LocalPortPoolBox(address: lip, range: new.localPortRange)
+                    box = LocalPortPoolBox(address: lip, range: new.localPortRange, slice: new.workerSlice)
                 }
                 newLocalIndex[lip] = newPools.count
                 lips.append(newPools.count)

@@ -227,7 +227,9 @@ struct ServiceRuntime {
 @usableFromInline
 final class LocalPortPoolBox {
     var pool: LocalPortPool
-    init(address: IPAddress, range: ClosedRange<UInt16>) { pool = LocalPortPool(address: address, range: range) }
+    init(address: IPAddress, range: ClosedRange<UInt16>, slice: WorkerSlice) {
+        pool = LocalPortPool(address: address, range: range, slice: slice)
+    }
 }
 
 /// What the director did with the last frame, for tracing and tests.

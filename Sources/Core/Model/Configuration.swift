@@ -98,14 +98,18 @@ public struct DirectorConfig: Hashable, Sendable {
     public var timeouts: TimeoutTable
     /// Local ports FullNAT may use on each local address (DPVS reserves the same range).
     public var localPortRange: ClosedRange<UInt16>
+    /// Which worker this director is: it allocates only its slice of `localPortRange`. Set
+    /// by the engine on each worker's copy; rules files leave it whole.
+    public var workerSlice: WorkerSlice
 
     public init(services: [VirtualServiceConfig] = [], interfaces: [InterfaceConfig] = [],
                 neighbours: [NeighbourConfig] = [], timeouts: TimeoutTable = .ipvsDefaults,
-                localPortRange: ClosedRange<UInt16> = 1024...65535) {
+                localPortRange: ClosedRange<UInt16> = 1024...65535, workerSlice: WorkerSlice = .whole) {
         self.services = services
         self.interfaces = interfaces
         self.neighbours = neighbours
         self.timeouts = timeouts
         self.localPortRange = localPortRange
+        self.workerSlice = workerSlice
     }
 }

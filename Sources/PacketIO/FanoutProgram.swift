@@ -1,0 +1,406 @@
+import CLinuxPacket
+import Wire
+
+/// The classic BPF program a `PACKET_FANOUT_CBPF` group runs on every received frame to pick
+/// the worker (the group member) that gets it, so that both directions of a NAT or FullNAT
+/// connection reach the one worker whose connection table holds it (Docs/adr/0002).
+///
+/// The rules, for a frame with addresses and ports (`fold` of an address: its 32-bit words
+/// XORed together, so an IPv4 address folds to itself):
+///
+/// | frame | worker |
+/// | --- | --- |
+/// | destination is a VIP (client → director) | `(fold(source) ⊕ source port) mod N` |
+/// | destination is a FullNAT LIP (real server → LIP:lport) | `lport mod N` |
+/// | any other TCP/UDP (a NAT reply RIP → CIP:cport) | `(fold(destination) ⊕ destination port) mod N` |
+/// | ICMP/ICMPv6 error quoting TCP/UDP | the rules above applied to the quote reversed (as Core looks the connection up, ICMPErrors.swift) |
+/// | ARP, non-IP, IPv4 fragments after the first, IPv6 with extension headers, other ICMP, other protocols | 0 |
+///
+/// The first and third rules compute the same value from the client's endpoint, so a NAT
+/// connection's two directions meet; the second matches `LocalPortPool`'s worker slices
+/// (worker k hands out only ports ≡ k mod N).
+///
+/// What the kernel hands the program (net/packet/af_packet.c `packet_rcv_fanout` →
+/// `fanout_demux_bpf`, which also takes the result mod the group's size): the received skb
+/// with its data starting at the network header, the Ethernet header already pulled by
+/// `eth_type_trans` and an 802.1Q tag already moved into the skb's metadata by the receive
+/// path (net/core/dev.c `__netif_receive_skb_core` → `skb_vlan_untag`). So offsets below are
+/// from the IP header, the EtherType comes from the `SKF_AD_PROTOCOL` ancillary load (the
+/// inner one for a tagged frame: VLANs cost nothing), and a load past the end of a short
+/// frame ends the program with 0, which makes worker 0 the home of everything malformed.
+///
+/// Outgoing frames never reach it: the group is created with
+/// `PACKET_FANOUT_FLAG_IGNORE_OUTGOING` (`PacketSocket`). `PACKET_FANOUT_FLAG_DEFRAG` is not
+/// used: reassembly in the fanout hook would hand workers datagrams larger than a ring slot.
+public struct FanoutProgram: Sendable, Equatable {
+    /// One classic BPF instruction, laid out as `struct sock_filter`.
+    public struct Instruction: Sendable, Equatable {
+        public var code: UInt16
+        public var jt: UInt8
+        public var jf: UInt8
+        public var k: UInt32
+    }
+
+    /// The group size the program divides by.
+    public let workers: Int
+    public let instructions: [Instruction]
+
+    /// BPF_MAXINSNS: the kernel refuses longer classic programs.
+    public static let instructionLimit = Int(BPF_MAXINSNS)
+
+    /// Builds the program for `workers` group members. VIPs and LIPs may mix families; each
+    /// family is compared only with its own addresses. Throws when the address lists make the
+    /// program longer than the kernel accepts (about 2000 IPv4 or 450 IPv6 addresses).
+    public init(workers: Int, virtualAddresses: [IPAddress], localAddresses: [IPAddress]) throws(PacketIOError) {
+        guard workers >= 1 else {
+            throw PacketIOError(message: "cannot build the fanout program: \(workers) workers (need at least 1)")
+        }
+        self.workers = workers
+        let steps = Self.steps(workers: workers, virtualAddresses: Self.unique(virtualAddresses),
+                               localAddresses: Self.unique(localAddresses.filter { !virtualAddresses.contains($0) }))
+        instructions = try Assembler.assemble(steps)
+        guard instructions.count <= Self.instructionLimit else {
+            throw PacketIOError(message: "cannot build the fanout program: \(virtualAddresses.count) virtual and \(localAddresses.count) local addresses need \(instructions.count) classic BPF instructions, more than the kernel's \(Self.instructionLimit); use fewer addresses or one worker")
+        }
+    }
+
+    private static func unique(_ addresses: [IPAddress]) -> [IPAddress] {
+        var seen = Set<IPAddress>()
+        return addresses.filter { seen.insert($0).inserted }
+    }
+}
+
+// MARK: - The program
+
+extension FanoutProgram {
+    /// Scratch memory cells (M[0...15]): the frame's tuple, normalised so that one shared tail
+    /// classifies what both the plain and the ICMP-quote paths extract.
+    enum Slot: UInt32 {
+        /// The destination address's four words (IPv4: d0 only).
+        case d0 = 0, d1, d2, d3
+        case destinationFold, sourceFold, sourcePort, destinationPort
+    }
+
+    /// Where the IPv4 and IPv6 fields are, counted from the network header (RFC 791, 8200,
+    /// 792, 4443). The ICMP quote starts 8 bytes into the ICMP message.
+    enum Offset {
+        static let ipv4FlagsFragment: UInt32 = 6
+        static let ipv4Protocol: UInt32 = 9
+        static let ipv4Source: UInt32 = 12
+        static let ipv4Destination: UInt32 = 16
+        static let ipv6NextHeader: UInt32 = 6
+        static let ipv6Source: UInt32 = 8
+        static let ipv6Destination: UInt32 = 24
+        static let ipv6Upper: UInt32 = 40
+        static let icmpQuote: UInt32 = 8
+    }
+
+    static let etherTypeIPv4: UInt32 = 0x0800
+    static let etherTypeIPv6: UInt32 = 0x86DD
+    static let tcp: UInt32 = 6
+    static let udp: UInt32 = 17
+    static let icmp: UInt32 = 1
+    static let icmpv6: UInt32 = 58
+    /// ICMPv4 errors Core relays (ip_vs_in_icmp: destination unreachable, source quench,
+    /// time exceeded); ICMPv6 errors are types 1 to 4 (RFC 4443 §2.1).
+    static let icmpv4Errors: [UInt32] = [3, 4, 11]
+
+    static func steps(workers: Int, virtualAddresses: [IPAddress], localAddresses: [IPAddress]) -> [Step] {
+        var s: [Step] = []
+        let worker0 = Label("worker0"), ipv4 = Label("ipv4"), ipv6 = Label("ipv6")
+        let classify4 = Label("classify4"), classify6 = Label("classify6")
+        let fromClient = Label("fromClient"), toLocal = Label("toLocal"), other = Label("other")
+        let modulo = Label("modulo")
+
+        s += [.loadProtocol,
+              .jumpIfEqual(etherTypeIPv4, ipv4, else: Label("notIPv4")), .label(Label("notIPv4")),
+              .jumpIfEqual(etherTypeIPv6, ipv6, else: worker0)]
+
+        // IPv4: later fragments carry no ports; TCP and UDP ports follow the header (IHL).
+        let v4Ports = Label("v4Ports"), v4ICMP = Label("v4ICMP"), v4Quote = Label("v4Quote")
+        s += [.label(ipv4),
+              .load(.half, Offset.ipv4FlagsFragment),
+              .jumpIfAnySet(0x1FFF, worker0, else: Label("v4First")), .label(Label("v4First")),
+              .load(.byte, Offset.ipv4Protocol)]
+        s += oneOf([tcp, udp], then: v4Ports, else: Label("v4NotPorts"), tag: "v4p")
+        s += [.label(Label("v4NotPorts")), .jumpIfEqual(icmp, v4ICMP, else: worker0)]
+        s += [.label(v4Ports),
+              .load(.word, Offset.ipv4Source), .store(.sourceFold),
+              .load(.word, Offset.ipv4Destination), .store(.d0), .store(.destinationFold),
+              .loadHeaderLength(0),
+              .loadIndexed(.half, 0), .store(.sourcePort),
+              .loadIndexed(.half, 2), .store(.destinationPort),
+              .jump(classify4)]
+        // An ICMPv4 error: X is the outer header length; the quoted IPv4 header follows the
+        // 8-byte ICMP header, its transport ports follow its own header length.
+        let q = Offset.icmpQuote
+        s += [.label(v4ICMP), .loadHeaderLength(0), .loadIndexed(.byte, 0)]
+        s += oneOf(icmpv4Errors, then: Label("v4Error"), else: worker0, tag: "v4e")
+        s += [.label(Label("v4Error")), .loadIndexed(.byte, q + Offset.ipv4Protocol)]
+        s += oneOf([tcp, udp], then: v4Quote, else: worker0, tag: "v4q")
+        s += [.label(v4Quote),
+              // The quote reversed: its source is the destination a packet of the flow has.
+              .loadIndexed(.word, q + Offset.ipv4Source), .store(.d0), .store(.destinationFold),
+              .loadIndexed(.word, q + Offset.ipv4Destination), .store(.sourceFold),
+              .loadIndexed(.byte, q), .and(0x0F), .shiftLeft(2), .addX, .tax,
+              .loadIndexed(.half, q), .store(.destinationPort),
+              .loadIndexed(.half, q + 2), .store(.sourcePort),
+              .jump(classify4)]
+
+        // IPv6: only TCP, UDP or ICMPv6 right after the fixed header; extension headers → 0.
+        let v6Ports = Label("v6Ports"), v6ICMP = Label("v6ICMP"), v6Quote = Label("v6Quote")
+        s += [.label(ipv6), .load(.byte, Offset.ipv6NextHeader)]
+        s += oneOf([tcp, udp], then: v6Ports, else: Label("v6NotPorts"), tag: "v6p")
+        s += [.label(Label("v6NotPorts")), .jumpIfEqual(icmpv6, v6ICMP, else: worker0)]
+        s += [.label(v6Ports)]
+        s += fold(at: Offset.ipv6Source, into: .sourceFold, words: nil)
+        s += fold(at: Offset.ipv6Destination, into: .destinationFold, words: [.d0, .d1, .d2, .d3])
+        s += [.load(.half, Offset.ipv6Upper), .store(.sourcePort),
+              .load(.half, Offset.ipv6Upper + 2), .store(.destinationPort),
+              .jump(classify6)]
+        let q6 = Offset.ipv6Upper + Offset.icmpQuote
+        s += [.label(v6ICMP), .load(.byte, Offset.ipv6Upper),
+              .jumpIfGreater(4, worker0, else: Label("v6Low")), .label(Label("v6Low")),
+              .jumpIfEqual(0, worker0, else: Label("v6Error")), .label(Label("v6Error")),
+              .load(.byte, q6 + Offset.ipv6NextHeader)]
+        s += oneOf([tcp, udp], then: v6Quote, else: worker0, tag: "v6q")
+        s += [.label(v6Quote)]
+        s += fold(at: q6 + Offset.ipv6Source, into: .destinationFold, words: [.d0, .d1, .d2, .d3])
+        s += fold(at: q6 + Offset.ipv6Destination, into: .sourceFold, words: nil)
+        s += [.load(.half, q6 + Offset.ipv6Upper), .store(.destinationPort),
+              .load(.half, q6 + Offset.ipv6Upper + 2), .store(.sourcePort),
+              .jump(classify6)]
+
+        // Which rule: compare the destination with every VIP, then every LIP, of the family.
+        s += [.label(classify4), .loadSlot(.d0)]
+        for (i, address) in virtualAddresses.filter(\.isIPv4).enumerated() {
+            s += [.jumpIfEqual(address.ipv4, fromClient, else: Label("v4vip", i)), .label(Label("v4vip", i))]
+        }
+        for (i, address) in localAddresses.filter(\.isIPv4).enumerated() {
+            s += [.jumpIfEqual(address.ipv4, toLocal, else: Label("v4lip", i)), .label(Label("v4lip", i))]
+        }
+        s += [.jump(other), .label(classify6)]
+        for (i, address) in virtualAddresses.filter({ !$0.isIPv4 }).enumerated() {
+            s += matchIPv6(address, then: fromClient, tag: "v6vip", index: i)
+        }
+        for (i, address) in localAddresses.filter({ !$0.isIPv4 }).enumerated() {
+            s += matchIPv6(address, then: toLocal, tag: "v6lip", index: i)
+        }
+
+        s += [.label(other), .loadSlotX(.destinationPort), .loadSlot(.destinationFold), .xorX, .jump(modulo),
+              .label(fromClient), .loadSlotX(.sourcePort), .loadSlot(.sourceFold), .xorX, .jump(modulo),
+              .label(toLocal), .loadSlot(.destinationPort),
+              .label(modulo), .modulo(UInt32(workers)), .returnA,
+              .label(worker0), .returnConstant(0)]
+        return s
+    }
+
+    /// A jump to `then` when A equals any of `values`, else to `otherwise`.
+    static func oneOf(_ values: [UInt32], then: Label, else otherwise: Label, tag: String) -> [Step] {
+        var s: [Step] = []
+        for (i, value) in values.enumerated() {
+            let next = i == values.count - 1 ? otherwise : Label(tag, i)
+            s.append(.jumpIfEqual(value, then, else: next))
+            if i < values.count - 1 { s.append(.label(next)) }
+        }
+        return s
+    }
+
+    /// Loads the four words of the IPv6 address at `offset`, optionally keeping each in
+    /// `words`, and stores their XOR in `slot`.
+    static func fold(at offset: UInt32, into slot: Slot, words: [Slot]?) -> [Step] {
+        var s: [Step] = []
+        for i in 0..<4 {
+            s.append(.load(.word, offset + UInt32(i) * 4))
+            if let words { s.append(.store(words[i])) }
+            if i > 0 { s.append(.xorX) }
+            if i < 3 { s.append(.tax) }
+        }
+        s.append(.store(slot))
+        return s
+    }
+
+    /// Jumps to `then` when d0...d3 hold `address`: the low 64 bits first, which differ
+    /// between addresses of one prefix, then the high ones to confirm.
+    static func matchIPv6(_ address: IPAddress, then: Label, tag: String, index: Int) -> [Step] {
+        let words: [(Slot, UInt32)] = [
+            (.d3, UInt32(truncatingIfNeeded: address.low)), (.d2, UInt32(truncatingIfNeeded: address.low >> 32)),
+            (.d1, UInt32(truncatingIfNeeded: address.high)), (.d0, UInt32(truncatingIfNeeded: address.high >> 32)),
+        ]
+        let miss = Label(tag, index)
+        var s: [Step] = []
+        for (i, (slot, word)) in words.enumerated() {
+            let hit = i == 3 ? then : Label(tag + "w", index * 4 + i)
+            s += [.loadSlot(slot), .jumpIfEqual(word, hit, else: miss)]
+            if i < 3 { s.append(.label(hit)) }
+        }
+        s.append(.label(miss))
+        return s
+    }
+}
+
+// MARK: - The assembler
+
+extension FanoutProgram {
+    struct Label: Hashable {
+        var name: String
+        var index: Int
+        init(_ name: String, _ index: Int = 0) {
+            self.name = name
+            self.index = index
+        }
+    }
+
+    enum Size { case word, half, byte }
+
+    /// One line of the program: an instruction with symbolic jump targets, or a label.
+    enum Step: Equatable {
+        case label(Label)
+        /// A = the frame's EtherType (skb->protocol, host order).
+        case loadProtocol
+        /// A = P[k:size] (big-endian).
+        case load(Size, UInt32)
+        /// A = P[X + k:size].
+        case loadIndexed(Size, UInt32)
+        /// X = 4 × (P[k] & 0xF): an IPv4 header's length.
+        case loadHeaderLength(UInt32)
+        case loadSlot(Slot)
+        case loadSlotX(Slot)
+        case store(Slot)
+        case tax
+        case and(UInt32)
+        case shiftLeft(UInt32)
+        case modulo(UInt32)
+        /// A += X.
+        case addX
+        /// A ^= X.
+        case xorX
+        case jump(Label)
+        case jumpIfEqual(UInt32, Label, else: Label)
+        case jumpIfGreater(UInt32, Label, else: Label)
+        case jumpIfAnySet(UInt32, Label, else: Label)
+        case returnA
+        case returnConstant(UInt32)
+    }
+
+    /// Classic BPF opcodes (linux/filter.h, linux/bpf_common.h), one row per step kind.
+    static func opcode(_ step: Step) -> (code: Int32, k: UInt32) {
+        switch step {
+        case .label: (-1, 0)
+        case .loadProtocol: (BPF_LD | BPF_H | BPF_ABS, UInt32(bitPattern: SKF_AD_OFF + SKF_AD_PROTOCOL))
+        case .load(let size, let k): (BPF_LD | sizeBits(size) | BPF_ABS, k)
+        case .loadIndexed(let size, let k): (BPF_LD | sizeBits(size) | BPF_IND, k)
+        case .loadHeaderLength(let k): (BPF_LDX | BPF_B | BPF_MSH, k)
+        case .loadSlot(let slot): (BPF_LD | BPF_MEM, slot.rawValue)
+        case .loadSlotX(let slot): (BPF_LDX | BPF_MEM, slot.rawValue)
+        case .store(let slot): (BPF_ST, slot.rawValue)
+        case .tax: (BPF_MISC | BPF_TAX, 0)
+        case .and(let k): (BPF_ALU | BPF_AND | BPF_K, k)
+        case .shiftLeft(let k): (BPF_ALU | BPF_LSH | BPF_K, k)
+        case .modulo(let k): (BPF_ALU | BPF_MOD | BPF_K, k)
+        case .addX: (BPF_ALU | BPF_ADD | BPF_X, 0)
+        case .xorX: (BPF_ALU | BPF_XOR | BPF_X, 0)
+        case .jump: (BPF_JMP | BPF_JA, 0)
+        case .jumpIfEqual(let k, _, _): (BPF_JMP | BPF_JEQ | BPF_K, k)
+        case .jumpIfGreater(let k, _, _): (BPF_JMP | BPF_JGT | BPF_K, k)
+        case .jumpIfAnySet(let k, _, _): (BPF_JMP | BPF_JSET | BPF_K, k)
+        case .returnA: (BPF_RET | BPF_A, 0)
+        case .returnConstant(let k): (BPF_RET | BPF_K, k)
+        }
+    }
+
+    static func sizeBits(_ size: Size) -> Int32 {
+        switch size {
+        case .word: BPF_W
+        case .half: BPF_H
+        case .byte: BPF_B
+        }
+    }
+
+    /// Resolves labels to offsets. Conditional jumps reach at most 255 instructions ahead, so
+    /// a conditional jump whose target is farther is relaxed into a short hop over an
+    /// unconditional `ja` (32-bit offset); lengths only grow, so a few passes settle it.
+    enum Assembler {
+        /// How a conditional jump is laid out: alone, or followed by `ja` to its true target,
+        /// its false target, or both.
+        enum Form { case short, farTrue, farFalse, farBoth }
+
+        static func assemble(_ steps: [Step]) throws(PacketIOError) -> [Instruction] {
+            var forms = [Form](repeating: .short, count: steps.count)
+            while true {
+                // Lay out: the address of every step and label with the current forms.
+                var address = [Int](repeating: 0, count: steps.count)
+                var labels: [Label: Int] = [:]
+                var pc = 0
+                for (i, step) in steps.enumerated() {
+                    address[i] = pc
+                    if case .label(let l) = step {
+                        guard labels[l] == nil else { throw failure("label \(l.name)#\(l.index) is defined twice") }
+                        labels[l] = pc
+                    } else {
+                        pc += length(step, forms[i])
+                    }
+                }
+                func target(_ l: Label, from pc: Int) throws(PacketIOError) -> Int {
+                    guard let at = labels[l] else { throw failure("label \(l.name)#\(l.index) is not defined") }
+                    guard at > pc else { throw failure("label \(l.name)#\(l.index) is not after its jump") }
+                    return at - pc - 1
+                }
+                var changed = false
+                var out: [Instruction] = []
+                out.reserveCapacity(pc)
+                for (i, step) in steps.enumerated() {
+                    let (code, k) = opcode(step)
+                    let at = address[i]
+                    switch step {
+                    case .label:
+                        continue
+                    case .jump(let l):
+                        out.append(Instruction(code: UInt16(code), jt: 0, jf: 0, k: UInt32(try target(l, from: at))))
+                    case .jumpIfEqual(_, let t, let f), .jumpIfGreater(_, let t, let f), .jumpIfAnySet(_, let t, let f):
+                        let form = forms[i]
+                        let farTrue = form == .farTrue || form == .farBoth
+                        let farFalse = form == .farFalse || form == .farBoth
+                        // The `ja`s sit right after the conditional jump: true first, then false.
+                        let trueJA = at + 1, falseJA = at + (farTrue ? 2 : 1)
+                        let jt = farTrue ? 0 : try target(t, from: at)
+                        let jf = farFalse ? falseJA - at - 1 : try target(f, from: at)
+                        if jt > 255 || jf > 255 {
+                            forms[i] = jt > 255 && jf > 255 ? .farBoth : jt > 255 ? (farFalse ? .farBoth : .farTrue)
+                                : (farTrue ? .farBoth : .farFalse)
+                            changed = true
+                            continue
+                        }
+                        out.append(Instruction(code: UInt16(code), jt: UInt8(jt), jf: UInt8(jf), k: k))
+                        if farTrue {
+                            out.append(Instruction(code: UInt16(BPF_JMP | BPF_JA), jt: 0, jf: 0, k: UInt32(try target(t, from: trueJA))))
+                        }
+                        if farFalse {
+                            out.append(Instruction(code: UInt16(BPF_JMP | BPF_JA), jt: 0, jf: 0, k: UInt32(try target(f, from: falseJA))))
+                        }
+                    default:
+                        out.append(Instruction(code: UInt16(code), jt: 0, jf: 0, k: k))
+                    }
+                }
+                if !changed { return out }
+            }
+        }
+
+        static func length(_ step: Step, _ form: Form) -> Int {
+            switch step {
+            case .label: 0
+            case .jumpIfEqual, .jumpIfGreater, .jumpIfAnySet:
+                switch form {
+                case .short: 1
+                case .farTrue, .farFalse: 2
+                case .farBoth: 3
+                }
+            default: 1
+            }
+        }
+
+        static func failure(_ what: String) -> PacketIOError {
+            PacketIOError(message: "cannot build the fanout program: \(what) (a bug in FanoutProgram)")
+        }
+    }
+}

@@ -1,0 +1,246 @@
+import Core
+import PacketBuilder
+import PacketIO
+import Testing
+import Wire
+
+/// The fanout steering program (Docs/adr/0002), run through a classic BPF interpreter with
+/// the kernel's semantics over frames built with PacketBuilder: both directions of every NAT
+/// and FullNAT connection (and ICMP errors about them) reach the same worker, for many
+/// random tuples over IPv4 and IPv6; what has no ports goes to worker 0; the program passes
+/// the kernel's classic checks. FanoutKernelTests attaches it to real sockets.
+@Suite struct FanoutProgramTests {
+    static let directorMAC = MACAddress("02:00:00:00:00:01")!
+    static let peerMAC = MACAddress("02:00:00:00:c0:01")!
+    static let vip4 = "198.18.0.10", lip4 = "198.18.1.100", rip4 = "198.18.1.11"
+    static let vip6 = "2001:db8::10", lip6 = "2001:db8:1::100", rip6 = "2001:db8:1::11"
+    static let vport: UInt16 = 80, rport: UInt16 = 8080
+
+    /// A program for `workers` with the lab's VIPs and LIPs plus `extra` filler VIPs of each
+    /// family in front of them (so the real ones sit at the far end of long jeq chains).
+    static func program(workers: Int, extra: Int = 0) throws -> FanoutProgram {
+        var vips: [IPAddress] = []
+        for i in 0..<extra {
+            vips.append(IPAddress(ipv4: 0xC613_0000 | UInt32(i)))  // 198.19.x.y
+            vips.append(IPAddress("2001:db8:ff::\(String(i + 1, radix: 16))")!)
+        }
+        vips += [IPAddress(vip4)!, IPAddress(vip6)!]
+        return try FanoutProgram(workers: workers, virtualAddresses: vips,
+                                 localAddresses: [IPAddress(lip4)!, IPAddress(lip6)!])
+    }
+
+    struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func port() -> UInt16 { UInt16(1024 + next() % (65536 - 1024)) }
+        /// A client address in 198.18.128.0/17 or 2001:db8:8000::/33, clear of the
+        /// director's and real servers' addresses.
+        mutating func client(ipv6: Bool) -> IPAddress {
+            if ipv6 {
+                return IPAddress(high: 0x2001_0DB8_8000_0000 | (next() & 0x7FFF_FFFF), low: next())
+            }
+            return IPAddress(ipv4: 0xC612_8000 | UInt32(truncatingIfNeeded: next() & 0x7FFF))
+        }
+    }
+
+    /// The rule for a client endpoint, computed here independently of the program.
+    static func expected(_ client: IPAddress, _ port: UInt16, workers: Int) -> Int {
+        let fold: UInt32 = client.isIPv4 ? client.ipv4
+            : UInt32(truncatingIfNeeded: client.high >> 32) ^ UInt32(truncatingIfNeeded: client.high)
+              ^ UInt32(truncatingIfNeeded: client.low >> 32) ^ UInt32(truncatingIfNeeded: client.low)
+        return Int((fold ^ UInt32(port)) % UInt32(workers))
+    }
+
+    static func ip(_ frame: Frame, _ source: String, _ destination: String) -> Frame {
+        source.contains(":") ? frame.ipv6(source: source, destination: destination)
+                             : frame.ipv4(source: source, destination: destination)
+    }
+
+    static func segment(_ proto: TransportProtocol, _ source: String, _ sport: UInt16, _ destination: String,
+                        _ dport: UInt16, flags: TCPFlags = [.ack], vlan: UInt16? = nil) -> Frame {
+        let l3 = ip(.ethernet(destination: directorMAC, source: peerMAC, vlan: vlan), source, destination)
+        return proto == .tcp ? l3.tcp(sourcePort: sport, destinationPort: dport, flags: flags).payload("x")
+                             : l3.udp(sourcePort: sport, destinationPort: dport).payload("x")
+    }
+
+    /// An ICMP error (fragmentation needed / packet too big) from `router` to `destination`
+    /// quoting `quoted` (a frame), as a router on the path would send it.
+    static func icmpError(from router: String, to destination: String, quoting quoted: Frame) -> [UInt8] {
+        let l3 = ip(.ethernet(destination: directorMAC, source: peerMAC), router, destination)
+        let message = destination.contains(":") ? l3.icmpv6(type: 2, code: 0, rest: 1280)
+                                                : l3.icmpv4(type: 3, code: 4, rest: 1400)
+        return message.quoting(quoted, limit: destination.contains(":") ? 48 : 28).bytes
+    }
+
+    // MARK: The kernel would accept it
+
+    @Test(arguments: [(2, 0), (3, 40), (4, 300), (8, 0)])
+    func theProgramPassesTheKernelsClassicChecks(workers: Int, extra: Int) throws {
+        let p = try Self.program(workers: workers, extra: extra)
+        #expect(ClassicBPF.check(p.instructions) == nil)
+        #expect(p.instructions.count <= FanoutProgram.instructionLimit)
+        #expect(p.workers == workers)
+    }
+
+    @Test func farTargetsAreReachedThroughUnconditionalJumps() throws {
+        // 300 filler VIPs of each family: the jeq chains are far longer than a conditional
+        // jump's 255-instruction reach, so the assembler must relax them.
+        let p = try Self.program(workers: 3, extra: 300)
+        let ja = p.instructions.filter { $0.code == ClassicBPF.jmp | ClassicBPF.ja }
+        #expect(ja.contains { $0.k > 255 }, "no long unconditional jump in a \(p.instructions.count)-instruction program")
+        var random = Random(state: 7)
+        for ipv6 in [false, true] {
+            for _ in 0..<100 {
+                let client = random.client(ipv6: ipv6), port = random.port()
+                let frame = Self.segment(.tcp, client.description, port, ipv6 ? Self.vip6 : Self.vip4, Self.vport, flags: [.syn])
+                #expect(ClassicBPF.worker(p, frame.bytes) == Self.expected(client, port, workers: 3))
+            }
+        }
+        // A filler VIP near the start of the chain is a VIP too.
+        let frame = Self.segment(.udp, "198.18.7.7", 5000, "198.19.0.1", 53)
+        #expect(ClassicBPF.worker(p, frame.bytes) == Self.expected(IPAddress("198.18.7.7")!, 5000, workers: 3))
+    }
+
+    // MARK: Both directions meet
+
+    /// NAT: the client's packets to the VIP and the real server's replies to the client
+    /// (RIP:rport → CIP:cport) pick the same worker, the one the client endpoint names.
+    @Test(arguments: [(false, TransportProtocol.tcp), (false, .udp), (true, .tcp), (true, .udp)])
+    func natConnectionsMeetOnOneWorker(ipv6: Bool, proto: TransportProtocol) throws {
+        for workers in [2, 3, 4] {
+            let p = try Self.program(workers: workers)
+            var random = Random(state: UInt64(workers) << 8 | (ipv6 ? 1 : 0) << 1 | (proto == .tcp ? 1 : 0))
+            var perWorker = [Int](repeating: 0, count: workers)
+            for _ in 0..<400 {
+                let client = random.client(ipv6: ipv6), cport = random.port()
+                let vip = ipv6 ? Self.vip6 : Self.vip4, rip = ipv6 ? Self.rip6 : Self.rip4
+                let request = Self.segment(proto, client.description, cport, vip, Self.vport, flags: [.syn])
+                let reply = Self.segment(proto, rip, Self.rport, client.description, cport, flags: [.syn, .ack])
+                let w = ClassicBPF.worker(p, request.bytes)
+                #expect(w == Self.expected(client, cport, workers: workers))
+                #expect(ClassicBPF.worker(p, reply.bytes) == w, "\(client):\(cport) reply went elsewhere")
+                perWorker[w] += 1
+            }
+            #expect(perWorker.allSatisfy { $0 > 400 / workers / 2 }, "random clients spread unevenly: \(perWorker)")
+        }
+    }
+
+    /// FullNAT: worker w allocates only its slice of the local ports, and the real server's
+    /// reply to LIP:lport comes back to w.
+    @Test(arguments: [false, true])
+    func fullNATRepliesReachTheWorkerThatAllocatedTheLocalPort(ipv6: Bool) throws {
+        for workers in [2, 3, 5] {
+            let p = try Self.program(workers: workers)
+            let lip = ipv6 ? Self.lip6 : Self.lip4, vip = ipv6 ? Self.vip6 : Self.vip4, rip = ipv6 ? Self.rip6 : Self.rip4
+            let pools = (0..<workers).map { k in
+                LocalPortPoolBox(LocalPortPool(address: IPAddress(lip)!, slice: WorkerSlice(index: k, count: workers)))
+            }
+            var random = Random(state: 99 &+ UInt64(workers))
+            for _ in 0..<300 {
+                let client = random.client(ipv6: ipv6), cport = random.port()
+                let w = ClassicBPF.worker(p, Self.segment(.tcp, client.description, cport, vip, Self.vport, flags: [.syn]).bytes)
+                #expect(w == Self.expected(client, cport, workers: workers))
+                let allocated = pools[w].pool.allocate()
+                let lport = try #require(allocated)
+                let reply = Self.segment(.tcp, rip, Self.rport, lip, lport, flags: [.syn, .ack])
+                #expect(ClassicBPF.worker(p, reply.bytes) == w, "reply to \(lip):\(lport) did not reach worker \(w)")
+                // An ICMP error about the director's packet to the real server comes back to the LIP.
+                let toServer = Self.segment(.tcp, lip, lport, rip, Self.rport)
+                #expect(ClassicBPF.worker(p, Self.icmpError(from: ipv6 ? "2001:db8:1::fe" : "198.18.1.254", to: lip,
+                                                             quoting: toServer)) == w)
+            }
+        }
+    }
+
+    /// ICMP errors are steered by the connection they quote, in both directions.
+    @Test(arguments: [false, true])
+    func icmpErrorsFollowTheConnectionTheyQuote(ipv6: Bool) throws {
+        let p = try Self.program(workers: 3)
+        let vip = ipv6 ? Self.vip6 : Self.vip4, rip = ipv6 ? Self.rip6 : Self.rip4
+        let clientRouter = ipv6 ? "2001:db8::fe" : "198.18.0.254", serverRouter = ipv6 ? "2001:db8:1::fe" : "198.18.1.254"
+        var random = Random(state: 1234)
+        for _ in 0..<200 {
+            let client = random.client(ipv6: ipv6), cport = random.port()
+            let w = Self.expected(client, cport, workers: 3)
+            // Client side: the router could not deliver the director's reply VIP:vport → CIP:cport.
+            let reply = Self.segment(.tcp, vip, Self.vport, client.description, cport)
+            #expect(ClassicBPF.worker(p, Self.icmpError(from: clientRouter, to: vip, quoting: reply)) == w)
+            // Server side (NAT): the director's CIP:cport → RIP:rport packet was too big.
+            let toServer = Self.segment(.udp, client.description, cport, rip, Self.rport)
+            #expect(ClassicBPF.worker(p, Self.icmpError(from: serverRouter, to: client.description, quoting: toServer)) == w)
+        }
+    }
+
+    // MARK: Worker 0
+
+    @Test func framesWithoutPortsGoToWorkerZero() throws {
+        let p = try Self.program(workers: 4)
+        let eth = Frame.ethernet(destination: Self.directorMAC, source: Self.peerMAC)
+        var frames: [(String, [UInt8])] = [
+            ("ARP request", Frame.ethernet(destination: .broadcast, source: Self.peerMAC)
+                .arp(operation: 1, senderMAC: Self.peerMAC, senderIP: "198.18.0.77", targetMAC: .zero, targetIP: Self.vip4).bytes),
+            ("non-IP", eth.payload([0x88, 0xB5, 1, 2, 3, 4]).bytes),
+            ("IPv4 echo request to the VIP", eth.ipv4(source: "198.18.0.77", destination: Self.vip4).icmpv4(type: 8, code: 0).bytes),
+            ("IPv4 later fragment", eth.ipv4(source: "198.18.0.77", destination: Self.vip4, dontFragment: false, fragmentOffset: 1480)
+                .protocolNumber(6).payload([UInt8](repeating: 7, count: 64)).bytes),
+            ("IPv4 GRE to the VIP", eth.ipv4(source: "198.18.0.77", destination: Self.vip4).protocolNumber(47).payload([0, 0, 8, 0]).bytes),
+            ("IPv6 neighbour solicitation", eth.ipv6(source: "2001:db8::77", destination: "ff02::1:ff00:10")
+                .icmpv6(type: 135, code: 0).payload([UInt8](repeating: 0, count: 16)).bytes),
+            ("IPv6 with a hop-by-hop header", eth.ipv6(source: "2001:db8::77", destination: Self.vip6).ipv6Extension(0)
+                .tcp(sourcePort: 40001, destinationPort: 80, flags: [.syn]).bytes),
+            ("IPv6 fragment", eth.ipv6(source: "2001:db8::77", destination: Self.vip6).ipv6Fragment(offset: 0, more: true, identification: 9)
+                .tcp(sourcePort: 40001, destinationPort: 80, flags: [.syn]).bytes),
+            ("IPv4 redirect (not relayed)", eth.ipv4(source: "198.18.0.1", destination: Self.vip4).icmpv4(type: 5, code: 1)
+                .quoting(Self.segment(.tcp, Self.vip4, 80, "198.18.0.77", 40001)).bytes),
+        ]
+        // Cut short: the TCP ports are past the end, and the program's load fails.
+        let full = Self.segment(.tcp, "198.18.0.77", 40001, Self.vip4, 80).bytes
+        frames.append(("IPv4 cut before its ports", Array(full.prefix(14 + 20 + 1))))
+        for (what, bytes) in frames {
+            #expect(ClassicBPF.worker(p, bytes) == 0, "\(what)")
+        }
+        // The same IPv4 TCP header on a port that hashes elsewhere is not worker 0, so the
+        // checks above are not vacuous.
+        let port = (40001...40010).first { Self.expected(IPAddress("198.18.0.77")!, UInt16($0), workers: 4) != 0 }!
+        #expect(ClassicBPF.worker(p, Self.segment(.tcp, "198.18.0.77", UInt16(port), Self.vip4, 80).bytes) != 0)
+    }
+
+    /// An 802.1Q tag is in the skb's metadata by the time the program runs; a frame with
+    /// IPv4 options moves the ports, which the program finds through the header length.
+    @Test func taggedFramesAndIPv4OptionsAreSteeredLikeAnyOther() throws {
+        let p = try Self.program(workers: 3)
+        var random = Random(state: 55)
+        for _ in 0..<100 {
+            let client = random.client(ipv6: false), cport = random.port()
+            let w = Self.expected(client, cport, workers: 3)
+            let tagged = Self.segment(.tcp, client.description, cport, Self.vip4, Self.vport, vlan: 42)
+            #expect(ClassicBPF.worker(p, tagged.bytes) == w)
+            let options = Frame.ethernet(destination: Self.directorMAC, source: Self.peerMAC)
+                .ipv4(source: client.description, destination: Self.vip4, options: [0x94, 0x04, 0, 0, 1, 1, 1, 0])
+                .tcp(sourcePort: cport, destinationPort: Self.vport, flags: [.syn])
+            #expect(ClassicBPF.worker(p, options.bytes) == w)
+        }
+    }
+
+    @Test func tooManyAddressesIsAClearError() {
+        let vips = (0..<600).map { IPAddress("2001:db8:ee::\(String($0 + 1, radix: 16))")! }
+        #expect {
+            _ = try FanoutProgram(workers: 2, virtualAddresses: vips, localAddresses: [])
+        } throws: { error in
+            "\(error)".contains("more than the kernel's 4096") && "\(error)".contains("600 virtual")
+        }
+        #expect(throws: PacketIOError.self) { _ = try FanoutProgram(workers: 0, virtualAddresses: [], localAddresses: []) }
+    }
+}
+
+/// A non-copyable pool in a box, so an array of them can be mutated in place.
+final class LocalPortPoolBox {
+    var pool: LocalPortPool
+    init(_ pool: consuming LocalPortPool) { self.pool = pool }
+}
