@@ -79,6 +79,6 @@ let package = Package(
         // Fixtures/ holds configuration files the tests read by path (#filePath).
         .testTarget(name: "ControlTests", dependencies: ["Control", "Core", "Wire", "AdminSocket", "CAdminSocket"], exclude: ["Fixtures"]),
         .testTarget(name: "HealthTests", dependencies: ["Health", "KeepalivedHealth", "Control", "Core", "Wire", "PacketIO"]),
-        .testTarget(name: "ReplayTests", dependencies: ["PacketIO", "Core", "Control", "Trace", "Wire", "PacketBuilder"]),
+        .testTarget(name: "ReplayTests", dependencies: ["PacketIO", "Core", "Control", "Trace", "Wire", "PacketBuilder", "Engine"]),
     ]
 )

@@ -6,13 +6,14 @@ import Wire
 /// connection reach the one worker whose connection table holds it (Docs/adr/0002).
 ///
 /// The rules, for a frame with addresses and ports (`fold` of an address: its 32-bit words
-/// XORed together, so an IPv4 address folds to itself):
+/// XORed together, so an IPv4 address folds to itself; `mix(x)`: the high 16 bits of
+/// `x × 0x9E3779B1` mod 2³², see `mixMultiplier`):
 ///
 /// | frame | worker |
 /// | --- | --- |
-/// | destination is a VIP (client → director) | `(fold(source) ⊕ source port) mod N` |
+/// | destination is a VIP (client → director) | `mix(fold(source) ⊕ source port) mod N` |
 /// | destination is a FullNAT LIP (real server → LIP:lport) | `lport mod N` |
-/// | any other TCP/UDP (a NAT reply RIP → CIP:cport) | `(fold(destination) ⊕ destination port) mod N` |
+/// | any other TCP/UDP (a NAT reply RIP → CIP:cport) | `mix(fold(destination) ⊕ destination port) mod N` |
 /// | ICMP/ICMPv6 error quoting TCP/UDP | the rules above applied to the quote reversed (as Core looks the connection up, ICMPErrors.swift) |
 /// | ARP, non-IP, IPv4 fragments after the first, IPv6 with extension headers, other ICMP, other protocols | 0 |
 ///
@@ -104,13 +105,19 @@ extension FanoutProgram {
     /// ICMPv4 errors Core relays (ip_vs_in_icmp: destination unreachable, source quench,
     /// time exceeded); ICMPv6 errors are types 1 to 4 (RFC 4443 §2.1).
     static let icmpv4Errors: [UInt32] = [3, 4, 11]
+    /// ⌊2³² / φ⌋, Knuth's multiplicative hash: the client key is multiplied by it and its
+    /// high half taken, so every bit of address and port decides the worker. Without it,
+    /// `mod N` would see only the low bits, and Linux clients pick even ephemeral ports for
+    /// connect() (since 4.6, leaving odd ones to bind()): one client's connections would all
+    /// share a parity and, with an even N, half the workers.
+    static let mixMultiplier: UInt32 = 0x9E37_79B1
 
     static func steps(workers: Int, virtualAddresses: [IPAddress], localAddresses: [IPAddress]) -> [Step] {
         var s: [Step] = []
         let worker0 = Label("worker0"), ipv4 = Label("ipv4"), ipv6 = Label("ipv6")
         let classify4 = Label("classify4"), classify6 = Label("classify6")
         let fromClient = Label("fromClient"), toLocal = Label("toLocal"), other = Label("other")
-        let modulo = Label("modulo")
+        let modulo = Label("modulo"), mix = Label("mix")
 
         s += [.loadProtocol,
               .jumpIfEqual(etherTypeIPv4, ipv4, else: Label("notIPv4")), .label(Label("notIPv4")),
@@ -187,8 +194,9 @@ extension FanoutProgram {
             s += matchIPv6(address, then: toLocal, tag: "v6lip", index: i)
         }
 
-        s += [.label(other), .loadSlotX(.destinationPort), .loadSlot(.destinationFold), .xorX, .jump(modulo),
-              .label(fromClient), .loadSlotX(.sourcePort), .loadSlot(.sourceFold), .xorX, .jump(modulo),
+        s += [.label(other), .loadSlotX(.destinationPort), .loadSlot(.destinationFold), .xorX, .jump(mix),
+              .label(fromClient), .loadSlotX(.sourcePort), .loadSlot(.sourceFold), .xorX,
+              .label(mix), .multiply(mixMultiplier), .shiftRight(16), .jump(modulo),
               .label(toLocal), .loadSlot(.destinationPort),
               .label(modulo), .modulo(UInt32(workers)), .returnA,
               .label(worker0), .returnConstant(0)]
@@ -270,6 +278,8 @@ extension FanoutProgram {
         case tax
         case and(UInt32)
         case shiftLeft(UInt32)
+        case shiftRight(UInt32)
+        case multiply(UInt32)
         case modulo(UInt32)
         /// A += X.
         case addX
@@ -297,6 +307,8 @@ extension FanoutProgram {
         case .tax: (BPF_MISC | BPF_TAX, 0)
         case .and(let k): (BPF_ALU | BPF_AND | BPF_K, k)
         case .shiftLeft(let k): (BPF_ALU | BPF_LSH | BPF_K, k)
+        case .shiftRight(let k): (BPF_ALU | BPF_RSH | BPF_K, k)
+        case .multiply(let k): (BPF_ALU | BPF_MUL | BPF_K, k)
         case .modulo(let k): (BPF_ALU | BPF_MOD | BPF_K, k)
         case .addX: (BPF_ALU | BPF_ADD | BPF_X, 0)
         case .xorX: (BPF_ALU | BPF_XOR | BPF_X, 0)

@@ -54,7 +54,8 @@ import Wire
         let fold: UInt32 = client.isIPv4 ? client.ipv4
             : UInt32(truncatingIfNeeded: client.high >> 32) ^ UInt32(truncatingIfNeeded: client.high)
               ^ UInt32(truncatingIfNeeded: client.low >> 32) ^ UInt32(truncatingIfNeeded: client.low)
-        return Int((fold ^ UInt32(port)) % UInt32(workers))
+        // Knuth's multiplicative mix, high half.
+        return Int((((fold ^ UInt32(port)) &* 0x9E37_79B1) >> 16) % UInt32(workers))
     }
 
     static func ip(_ frame: Frame, _ source: String, _ destination: String) -> Frame {
@@ -129,6 +130,20 @@ import Wire
             }
             #expect(perWorker.allSatisfy { $0 > 400 / workers / 2 }, "random clients spread unevenly: \(perWorker)")
         }
+    }
+
+    /// One client's connections spread over every worker, even though Linux hands connect()
+    /// only even ephemeral ports (a plain `(address ⊕ port) mod 2` would keep them on one).
+    @Test(arguments: [2, 3, 4])
+    func oneClientsEvenEphemeralPortsSpreadOverEveryWorker(workers: Int) throws {
+        let p = try Self.program(workers: workers)
+        var perWorker = [Int](repeating: 0, count: workers)
+        for i in 0..<64 {
+            let port = UInt16(32768 + 2 * i * 7)
+            let frame = Self.segment(.tcp, "198.18.0.100", port, Self.vip4, Self.vport, flags: [.syn])
+            perWorker[ClassicBPF.worker(p, frame.bytes)] += 1
+        }
+        #expect(perWorker.allSatisfy { $0 >= 64 / workers / 3 }, "\(perWorker)")
     }
 
     /// FullNAT: worker w allocates only its slice of the local ports, and the real server's

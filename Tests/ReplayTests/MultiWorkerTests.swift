@@ -1,0 +1,202 @@
+import Foundation
+@testable import Engine
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `lvsd run --workers 2` end to end, driven through `lvsd lab --workers 2 --json --keep`
+/// (client, director and three real servers in namespaces `lvsl-<id>-*`, real HTTP with
+/// curl): every request answered, per-server counts summing to the requests and within
+/// N-1 of exact round robin, both workers holding connections, and no reply misrouted (a
+/// NAT or FullNAT reply on the wrong worker would be passed as not-for-director or dropped
+/// as no-connection, and the request would fail). The lab is kept so the test can stop lvsd
+/// itself and read its exit summary (per-worker lines) before removing the lab.
+@Suite(.serialized) struct MultiWorkerTests {
+    struct Outcome: Decodable {
+        let id: String
+        let mode: String
+        let workers: Int
+        let requests: Int
+        let failed: Int
+        let responses: [String: Int]
+    }
+
+    struct WorkerLine: Equatable {
+        var framesIn = 0, forwarded = 0, answered = 0, passed = 0, dropped = 0, connections = 0
+    }
+
+    /// What lvsd printed when it stopped.
+    struct Summary {
+        var totals = WorkerLine()
+        var workers: [Int: WorkerLine] = [:]
+        var passed: [String: Int] = [:]
+        var dropped: [String: Int] = [:]
+        /// ActiveConn + InActConn per real server row of the listing.
+        var listed: [String: Int] = [:]
+        var text = ""
+    }
+
+    static func numbers(_ line: Substring) -> [Int] {
+        line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+    }
+
+    static func parse(_ log: String) -> Summary {
+        var s = Summary()
+        let lines = log.split(separator: "\n")
+        guard let stop = lines.firstIndex(where: { $0.hasPrefix("lvsd: stopping") }) else { return s }
+        s.text = lines[stop...].joined(separator: "\n")
+        for line in lines[stop...] {
+            if line.hasPrefix("lvsd: totals: ") {
+                let n = numbers(line.dropFirst("lvsd: totals: ".count))
+                if n.count == 6 { s.totals = WorkerLine(framesIn: n[0], forwarded: n[1], answered: n[2], passed: n[3], dropped: n[4], connections: n[5]) }
+            } else if line.hasPrefix("lvsd:   worker ") {
+                let n = numbers(line.dropFirst("lvsd:   worker ".count))
+                if n.count == 7 { s.workers[n[0]] = WorkerLine(framesIn: n[1], forwarded: n[2], answered: n[3], passed: n[4], dropped: n[5], connections: n[6]) }
+            } else if line.hasPrefix("lvsd:   passed ") || line.hasPrefix("lvsd:   dropped ") {
+                let words = line.split(separator: " ")
+                guard words.count == 4, let n = Int(words[3]) else { continue }
+                let name = String(words[2].dropLast())
+                if words[1] == "passed" { s.passed[name] = n } else { s.dropped[name] = n }
+            } else if line.hasPrefix("  -> "), let first = line.split(separator: " ").dropFirst().first, first != "RemoteAddress:Port" {
+                let fields = line.split(separator: " ")
+                if fields.count >= 6, let active = Int(fields[fields.count - 2]), let inactive = Int(fields[fields.count - 1]) {
+                    s.listed[String(first)] = active + inactive
+                }
+            }
+        }
+        return s
+    }
+
+    /// Runs the lab with `arguments`, stops its lvsd, and returns the lab's JSON and lvsd's summary.
+    static func lab(_ arguments: [String]) throws -> (outcome: Outcome, summary: Summary, stderr: String) {
+        let lvsd = try ReplayTests.requireLVSD()
+        let run = try ReplayTests.run(lvsd, ["lab", "--workers", "2", "--json", "--keep"] + arguments)
+        let line = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        guard let outcome = try? JSONDecoder().decode(Outcome.self, from: Data(line.utf8)) else {
+            // A lab that failed before printing removed itself (it only keeps a finished one).
+            Issue.record("no JSON from lvsd lab \(arguments.joined(separator: " ")) (exit \(run.status)):\n\(run.stderr)")
+            throw CancellationError()
+        }
+        let director = "lvsl-\(outcome.id)-director"
+        defer {
+            // Whatever happened, nothing of the lab stays: its processes and namespaces.
+            for pid in pids(in: director) { kill(pid, SIGKILL) }
+            _ = try? ReplayTests.run(lvsd, ["lab", "--teardown", outcome.id])
+        }
+        let inDirector = pids(in: director)
+        #expect(inDirector.count == 1, "expected lvsd alone in \(director), found \(inDirector)")
+        if let pid = inDirector.first {
+            kill(pid, SIGTERM)
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline && isRunning(pid) { usleep(50_000) }
+            #expect(!isRunning(pid), "lvsd (pid \(pid)) did not stop within 15 s of SIGTERM")
+        }
+        let directory = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvsl-\(outcome.id)"
+        let log = (try? String(contentsOfFile: directory + "/lvsd.log", encoding: .utf8)) ?? ""
+        return (outcome, parse(log), run.stderr)
+    }
+
+    static func pids(in namespace: String) -> [Int32] {
+        let out = (try? ReplayTests.run("/usr/sbin/ip", ["netns", "pids", namespace]).stdout) ?? ""
+        return out.split(separator: "\n").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
+    /// Running, and not a zombie (an orphaned lvsd may stay one if init does not reap it).
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[stat.index(after: close)...].hasPrefix(" Z")
+    }
+
+    static let requests = 24
+
+    @Test("lvsd run --workers 2: every request answered, both workers used, no reply misrouted",
+          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"),
+          .timeLimit(.minutes(3)),
+          arguments: [["--mode", "nat"], ["--mode", "fullnat"], ["--mode", "dr"], ["--mode", "nat", "--ipv6"]])
+    func twoWorkers(arguments: [String]) throws {
+        let (outcome, summary, stderr) = try Self.lab(arguments + ["--requests", String(Self.requests)])
+        let what = arguments.joined(separator: " ")
+        #expect(outcome.workers == 2)
+        #expect(outcome.failed == 0, "\(what): \(stderr)\n\(summary.text)")
+        #expect(outcome.responses.count == 3)
+        #expect(outcome.responses.values.reduce(0, +) == Self.requests, "\(outcome.responses)")
+        // Round robin is exact per worker; summed over N workers each server is within N - 1
+        // of what one round robin over every request gives (24 over 3: 8 each).
+        #expect(outcome.responses.values.allSatisfy { (7...9).contains($0) }, "\(what): \(outcome.responses)")
+
+        // Both workers took connections, and each connection lived on exactly one of them.
+        #expect(summary.workers.keys.sorted() == [0, 1], "\(what): no per-worker lines:\n\(summary.text)")
+        let w0 = summary.workers[0] ?? WorkerLine(), w1 = summary.workers[1] ?? WorkerLine()
+        #expect(w0.framesIn > 0 && w1.framesIn > 0, "\(what): frames per worker \(w0.framesIn), \(w1.framesIn)")
+        #expect(w0.connections > 0 && w1.connections > 0, "\(what): connections per worker \(w0.connections), \(w1.connections)")
+        #expect(w0.connections + w1.connections == Self.requests, "\(what):\n\(summary.text)")
+        #expect(summary.totals.connections == Self.requests)
+        #expect(summary.totals.framesIn == w0.framesIn + w1.framesIn)
+        #expect(summary.totals.forwarded == w0.forwarded + w1.forwarded)
+        // The listing adds the workers' connections up per real server: the same spread the
+        // client saw.
+        #expect(summary.listed.values.reduce(0, +) == Self.requests, "\(what): listing \(summary.listed)")
+        let listed = Dictionary(uniqueKeysWithValues: summary.listed.map { key, value in
+            (key.hasPrefix("[") ? String(key.dropFirst().prefix { $0 != "]" }) : String(key.prefix { $0 != ":" }), value)
+        })
+        #expect(listed == outcome.responses, "\(what): listing \(summary.listed), client saw \(outcome.responses)")
+
+        // Nothing misrouted: a reply on the wrong worker finds no connection there.
+        #expect(summary.totals.dropped == 0, "\(what): drops \(summary.dropped)")
+        #expect(summary.passed["not-for-director"] == nil, "\(what): \(summary.passed)")
+        #expect(summary.dropped["no-connection"] == nil)
+        // Only worker 0 handles ARP, neighbour solicitations and the director's own answers.
+        #expect(w1.passed == 0 && w1.answered == 0, "\(what): worker 1 passed \(w1.passed), answered \(w1.answered)")
+    }
+
+    @Test func thePcapEngineRefusesSeveralWorkers() throws {
+        let lvsd = try ReplayTests.requireLVSD()
+        let run = try ReplayTests.run(lvsd, ["run", "--config", "/nonexistent.rules", "--interface", "eth0",
+                                             "--engine", "pcap", "--workers", "2"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("--workers 2 needs --engine af_packet: libpcap has no fanout"), "\(run.stderr)")
+    }
+
+    // MARK: The mailbox between workers
+
+    /// One producer thread posts 100,000 numbered messages through a 64-slot mailbox (so it
+    /// fills and wraps many times) while the consumer drains: all arrive, once, in order.
+    @Test func aMailboxDeliversEveryMessageOnceInOrderAcrossThreads() async throws {
+        let mailbox = Mailbox<Int>(capacity: 64)
+        let total = 100_000
+        let producer = Thread {
+            var next = 0
+            while next < total {
+                if mailbox.post(next) { next += 1 } else { sched_yield() }
+            }
+        }
+        producer.start()
+        var expected = 0
+        var outOfOrder = 0
+        let deadline = Date().addingTimeInterval(30)
+        while expected < total && Date() < deadline {
+            let n = mailbox.receive { value in
+                if value != expected { outOfOrder += 1 }
+                expected = value + 1
+            }
+            if n == 0 { sched_yield() }
+        }
+        #expect(expected == total)
+        #expect(outOfOrder == 0)
+    }
+
+    @Test func aFullMailboxRefusesUntilDrained() {
+        let mailbox = Mailbox<String>(capacity: 3)  // rounded up to 4
+        #expect((0..<4).allSatisfy { mailbox.post("m\($0)") })
+        #expect(!mailbox.post("m4"))
+        var got: [String] = []
+        #expect(mailbox.receive { got.append($0) } == 4)
+        #expect(got == ["m0", "m1", "m2", "m3"])
+        #expect(mailbox.receive { _ in } == 0)
+        #expect(mailbox.post("m4"))
+        #expect(mailbox.receive { got.append($0) } == 1)
+        #expect(got.last == "m4")
+    }
+}
