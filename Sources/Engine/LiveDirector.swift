@@ -140,13 +140,7 @@ public final class LiveDirector {
         let filter = PcapFilter.expression(for: config)
         if options.engine == .pcap { log("lvsd: pcap filter: \(filter)") }
         var program: FanoutProgram?
-        if workerCount > 1 {
-            let lips = config.services.flatMap(\.localAddresses)
-            do {
-                program = try FanoutProgram(workers: workerCount, virtualAddresses: config.services.map(\.key.address),
-                                            localAddresses: lips)
-            } catch { throw EngineError("\(error)") }
-        }
+        if workerCount > 1 { program = try FanoutSteering.program(for: config, workers: workerCount) }
         for index in indices {
             let name = config.interfaces[index].name
             if options.engine == .pcap {

@@ -14,12 +14,15 @@ import Wire
 /// | destination is a VIP (client → director) | `mix(fold(source) ⊕ source port) mod N` |
 /// | destination is a FullNAT LIP (real server → LIP:lport) | `lport mod N` |
 /// | any other TCP/UDP (a NAT reply RIP → CIP:cport) | `mix(fold(destination) ⊕ destination port) mod N` |
+/// | to a persistent service's VIP:vport, or from one of its NAT real servers | `mix(fold(client address & netmask)) mod N` |
 /// | ICMP/ICMPv6 error quoting TCP/UDP | the rules above applied to the quote reversed (as Core looks the connection up, ICMPErrors.swift) |
 /// | ARP, non-IP, IPv4 fragments after the first, IPv6 with extension headers, other ICMP, other protocols | 0 |
 ///
 /// The first and third rules compute the same value from the client's endpoint, so a NAT
 /// connection's two directions meet; the second matches `LocalPortPool`'s worker slices
-/// (worker k hands out only ports ≡ k mod N).
+/// (worker k hands out only ports ≡ k mod N). The persistence rule keeps all of a client's
+/// connections to a persistent service on one worker, so its one template (IPVS keys it by
+/// the masked client address) decides them all.
 ///
 /// What the kernel hands the program (net/packet/af_packet.c `packet_rcv_fanout` →
 /// `fanout_demux_bpf`, which also takes the result mod the group's size): the received skb
@@ -42,6 +45,38 @@ public struct FanoutProgram: Sendable, Equatable {
         public var k: UInt32
     }
 
+    /// A persistent virtual service (`-p`): a client's connections must all reach the worker
+    /// that holds its template, so they are steered by the client's masked address alone.
+    public struct PersistentService: Sendable, Hashable {
+        public var virtualAddress: IPAddress
+        public var protocolNumber: UInt8
+        public var port: UInt16
+        /// The persistence netmask as a prefix length (IPv4: at most 32).
+        public var prefixLength: Int
+        /// The service's NAT real servers: their replies (RIP:rport → CIP:cport) are steered
+        /// by the client's masked address too. No other service may use the same endpoint
+        /// differently (the program cannot tell the replies apart); `LiveDirector` checks.
+        public var natRealServers: [RealServerEndpoint]
+
+        public init(virtualAddress: IPAddress, protocolNumber: UInt8, port: UInt16, prefixLength: Int,
+                    natRealServers: [RealServerEndpoint]) {
+            self.virtualAddress = virtualAddress
+            self.protocolNumber = protocolNumber
+            self.port = port
+            self.prefixLength = prefixLength
+            self.natRealServers = natRealServers
+        }
+    }
+
+    public struct RealServerEndpoint: Sendable, Hashable {
+        public var address: IPAddress
+        public var port: UInt16
+        public init(address: IPAddress, port: UInt16) {
+            self.address = address
+            self.port = port
+        }
+    }
+
     /// The group size the program divides by.
     public let workers: Int
     public let instructions: [Instruction]
@@ -52,13 +87,15 @@ public struct FanoutProgram: Sendable, Equatable {
     /// Builds the program for `workers` group members. VIPs and LIPs may mix families; each
     /// family is compared only with its own addresses. Throws when the address lists make the
     /// program longer than the kernel accepts (about 2000 IPv4 or 450 IPv6 addresses).
-    public init(workers: Int, virtualAddresses: [IPAddress], localAddresses: [IPAddress]) throws(PacketIOError) {
+    public init(workers: Int, virtualAddresses: [IPAddress], localAddresses: [IPAddress],
+                persistentServices: [PersistentService] = []) throws(PacketIOError) {
         guard workers >= 1 else {
             throw PacketIOError(message: "cannot build the fanout program: \(workers) workers (need at least 1)")
         }
         self.workers = workers
         let steps = Self.steps(workers: workers, virtualAddresses: Self.unique(virtualAddresses),
-                               localAddresses: Self.unique(localAddresses.filter { !virtualAddresses.contains($0) }))
+                               localAddresses: Self.unique(localAddresses.filter { !virtualAddresses.contains($0) }),
+                               persistent: persistentServices)
         instructions = try Assembler.assemble(steps)
         guard instructions.count <= Self.instructionLimit else {
             throw PacketIOError(message: "cannot build the fanout program: \(virtualAddresses.count) virtual and \(localAddresses.count) local addresses need \(instructions.count) classic BPF instructions, more than the kernel's \(Self.instructionLimit); use fewer addresses or one worker")
@@ -80,6 +117,9 @@ extension FanoutProgram {
         /// The destination address's four words (IPv4: d0 only).
         case d0 = 0, d1, d2, d3
         case destinationFold, sourceFold, sourcePort, destinationPort
+        case transport
+        /// The source address's four words (IPv4: s0 only).
+        case s0, s1, s2, s3
     }
 
     /// Where the IPv4 and IPv6 fields are, counted from the network header (RFC 791, 8200,
@@ -112,7 +152,8 @@ extension FanoutProgram {
     /// share a parity and, with an even N, half the workers.
     static let mixMultiplier: UInt32 = 0x9E37_79B1
 
-    static func steps(workers: Int, virtualAddresses: [IPAddress], localAddresses: [IPAddress]) -> [Step] {
+    static func steps(workers: Int, virtualAddresses: [IPAddress], localAddresses: [IPAddress],
+                      persistent: [PersistentService]) -> [Step] {
         var s: [Step] = []
         let worker0 = Label("worker0"), ipv4 = Label("ipv4"), ipv6 = Label("ipv6")
         let classify4 = Label("classify4"), classify6 = Label("classify6")
@@ -131,8 +172,8 @@ extension FanoutProgram {
               .load(.byte, Offset.ipv4Protocol)]
         s += oneOf([tcp, udp], then: v4Ports, else: Label("v4NotPorts"), tag: "v4p")
         s += [.label(Label("v4NotPorts")), .jumpIfEqual(icmp, v4ICMP, else: worker0)]
-        s += [.label(v4Ports),
-              .load(.word, Offset.ipv4Source), .store(.sourceFold),
+        s += [.label(v4Ports), .store(.transport),
+              .load(.word, Offset.ipv4Source), .store(.s0), .store(.sourceFold),
               .load(.word, Offset.ipv4Destination), .store(.d0), .store(.destinationFold),
               .loadHeaderLength(0),
               .loadIndexed(.half, 0), .store(.sourcePort),
@@ -145,10 +186,10 @@ extension FanoutProgram {
         s += oneOf(icmpv4Errors, then: Label("v4Error"), else: worker0, tag: "v4e")
         s += [.label(Label("v4Error")), .loadIndexed(.byte, q + Offset.ipv4Protocol)]
         s += oneOf([tcp, udp], then: v4Quote, else: worker0, tag: "v4q")
-        s += [.label(v4Quote),
+        s += [.label(v4Quote), .store(.transport),
               // The quote reversed: its source is the destination a packet of the flow has.
               .loadIndexed(.word, q + Offset.ipv4Source), .store(.d0), .store(.destinationFold),
-              .loadIndexed(.word, q + Offset.ipv4Destination), .store(.sourceFold),
+              .loadIndexed(.word, q + Offset.ipv4Destination), .store(.s0), .store(.sourceFold),
               .loadIndexed(.byte, q), .and(0x0F), .shiftLeft(2), .addX, .tax,
               .loadIndexed(.half, q), .store(.destinationPort),
               .loadIndexed(.half, q + 2), .store(.sourcePort),
@@ -159,8 +200,8 @@ extension FanoutProgram {
         s += [.label(ipv6), .load(.byte, Offset.ipv6NextHeader)]
         s += oneOf([tcp, udp], then: v6Ports, else: Label("v6NotPorts"), tag: "v6p")
         s += [.label(Label("v6NotPorts")), .jumpIfEqual(icmpv6, v6ICMP, else: worker0)]
-        s += [.label(v6Ports)]
-        s += fold(at: Offset.ipv6Source, into: .sourceFold, words: nil)
+        s += [.label(v6Ports), .store(.transport)]
+        s += fold(at: Offset.ipv6Source, into: .sourceFold, words: [.s0, .s1, .s2, .s3])
         s += fold(at: Offset.ipv6Destination, into: .destinationFold, words: [.d0, .d1, .d2, .d3])
         s += [.load(.half, Offset.ipv6Upper), .store(.sourcePort),
               .load(.half, Offset.ipv6Upper + 2), .store(.destinationPort),
@@ -171,27 +212,70 @@ extension FanoutProgram {
               .jumpIfEqual(0, worker0, else: Label("v6Error")), .label(Label("v6Error")),
               .load(.byte, q6 + Offset.ipv6NextHeader)]
         s += oneOf([tcp, udp], then: v6Quote, else: worker0, tag: "v6q")
-        s += [.label(v6Quote)]
+        s += [.label(v6Quote), .store(.transport)]
         s += fold(at: q6 + Offset.ipv6Source, into: .destinationFold, words: [.d0, .d1, .d2, .d3])
-        s += fold(at: q6 + Offset.ipv6Destination, into: .sourceFold, words: nil)
+        s += fold(at: q6 + Offset.ipv6Destination, into: .sourceFold, words: [.s0, .s1, .s2, .s3])
         s += [.load(.half, q6 + Offset.ipv6Upper), .store(.destinationPort),
               .load(.half, q6 + Offset.ipv6Upper + 2), .store(.sourcePort),
               .jump(classify6)]
 
         // Which rule: compare the destination with every VIP, then every LIP, of the family.
+        // A VIP with persistent services goes to its own check of protocol and port first.
+        func clientRule(_ vip: IPAddress) -> Label {
+            persistent.contains { $0.virtualAddress == vip } ? Label("persistentVIP", virtualAddresses.firstIndex(of: vip)!) : fromClient
+        }
+        let other4 = Label("other4"), other6 = Label("other6")
         s += [.label(classify4), .loadSlot(.d0)]
         for (i, address) in virtualAddresses.filter(\.isIPv4).enumerated() {
-            s += [.jumpIfEqual(address.ipv4, fromClient, else: Label("v4vip", i)), .label(Label("v4vip", i))]
+            s += [.jumpIfEqual(address.ipv4, clientRule(address), else: Label("v4vip", i)), .label(Label("v4vip", i))]
         }
         for (i, address) in localAddresses.filter(\.isIPv4).enumerated() {
             s += [.jumpIfEqual(address.ipv4, toLocal, else: Label("v4lip", i)), .label(Label("v4lip", i))]
         }
-        s += [.jump(other), .label(classify6)]
+        s += [.jump(other4), .label(classify6)]
         for (i, address) in virtualAddresses.filter({ !$0.isIPv4 }).enumerated() {
-            s += matchIPv6(address, then: fromClient, tag: "v6vip", index: i)
+            s += matchIPv6(address, then: clientRule(address), tag: "v6vip", index: i)
         }
         for (i, address) in localAddresses.filter({ !$0.isIPv4 }).enumerated() {
             s += matchIPv6(address, then: toLocal, tag: "v6lip", index: i)
+        }
+        s += [.jump(other6)]
+
+        // Persistent services: by VIP, the protocol and port that make a service persistent.
+        var block = 0
+        for (i, vip) in virtualAddresses.enumerated() {
+            let services = persistent.filter { $0.virtualAddress == vip }
+            guard !services.isEmpty else { continue }
+            s.append(.label(Label("persistentVIP", i)))
+            for service in services {
+                let miss = Label("persistentMiss", block), portCheck = Label("persistentPort", block)
+                s += [.loadSlot(.transport), .jumpIfEqual(UInt32(service.protocolNumber), portCheck, else: miss),
+                      .label(portCheck), .loadSlot(.destinationPort),
+                      .jumpIfEqual(UInt32(service.port), Label("persistentKey", block), else: miss),
+                      .label(Label("persistentKey", block))]
+                s += maskedFold(source: true, ipv6: !vip.isIPv4, prefixLength: service.prefixLength)
+                s += [.jump(mix), .label(miss)]
+                block += 1
+            }
+            s.append(.jump(fromClient))
+        }
+        // NAT replies from a persistent service's real servers: by the destination (client),
+        // masked. Anything else falls through to the client-endpoint rule.
+        for (ipv6, label) in [(false, other4), (true, other6)] {
+            s.append(.label(label))
+            var seen = Set<RealServerEndpoint>()
+            for service in persistent where service.virtualAddress.isIPv4 != ipv6 {
+                for server in service.natRealServers where server.address.isIPv4 != ipv6 && seen.insert(server).inserted {
+                    let miss = Label("replyMiss", block)
+                    s += matchSource(server, protocolNumber: service.protocolNumber, then: Label("replyKey", block),
+                                     else: miss, tag: block)
+                    s.append(.label(Label("replyKey", block)))
+                    s += maskedFold(source: false, ipv6: ipv6, prefixLength: service.prefixLength)
+                    s += [.jump(mix), .label(miss)]
+                    block += 1
+                }
+            }
+            if !ipv6 { s.append(.jump(other)) }
         }
 
         s += [.label(other), .loadSlotX(.destinationPort), .loadSlot(.destinationFold), .xorX, .jump(mix),
@@ -225,6 +309,47 @@ extension FanoutProgram {
             if i < 3 { s.append(.tax) }
         }
         s.append(.store(slot))
+        return s
+    }
+
+    /// A = the fold of the source (or destination) address masked to `prefixLength` bits.
+    static func maskedFold(source: Bool, ipv6: Bool, prefixLength: Int) -> [Step] {
+        let words: [Slot] = source ? [.s0, .s1, .s2, .s3] : [.d0, .d1, .d2, .d3]
+        if !ipv6 { return [.loadSlot(words[0]), .and(mask(prefixLength, word: 0))] }
+        var s: [Step] = []
+        for i in 0..<4 {
+            s += [.loadSlot(words[i]), .and(mask(prefixLength, word: i))]
+            if i > 0 { s.append(.xorX) }
+            if i < 3 { s.append(.tax) }
+        }
+        return s
+    }
+
+    /// The bits of 32-bit word `word` (0: most significant) a prefix of `length` keeps.
+    static func mask(_ length: Int, word: Int) -> UInt32 {
+        let bits = min(max(length - 32 * word, 0), 32)
+        return bits == 0 ? 0 : ~(UInt32.max >> UInt32(bits))
+    }
+
+    /// Jumps to `then` when the source address (s0...s3), source port and protocol are
+    /// `server`'s, else to `otherwise`.
+    static func matchSource(_ server: RealServerEndpoint, protocolNumber: UInt8, then: Label, else otherwise: Label,
+                            tag: Int) -> [Step] {
+        var checks: [(Slot, UInt32)] = [(.sourcePort, UInt32(server.port)), (.transport, UInt32(protocolNumber))]
+        if server.address.isIPv4 {
+            checks.insert((.s0, server.address.ipv4), at: 0)
+        } else {
+            checks.insert(contentsOf: [
+                (.s3, UInt32(truncatingIfNeeded: server.address.low)), (.s2, UInt32(truncatingIfNeeded: server.address.low >> 32)),
+                (.s1, UInt32(truncatingIfNeeded: server.address.high)), (.s0, UInt32(truncatingIfNeeded: server.address.high >> 32)),
+            ], at: 0)
+        }
+        var s: [Step] = []
+        for (i, (slot, value)) in checks.enumerated() {
+            let hit = i == checks.count - 1 ? then : Label("replyCheck", tag * 8 + i)
+            s += [.loadSlot(slot), .jumpIfEqual(value, hit, else: otherwise)]
+            if i < checks.count - 1 { s.append(.label(hit)) }
+        }
         return s
     }
 

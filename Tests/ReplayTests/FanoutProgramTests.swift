@@ -192,6 +192,63 @@ import Wire
         }
     }
 
+    // MARK: Persistence
+
+    /// The persistence rule: the client's address masked to `prefix` bits, folded and mixed.
+    static func expectedPersistent(_ client: IPAddress, prefix: Int, workers: Int) -> Int {
+        let masked = client.masked(prefixLength: prefix)
+        let fold: UInt32 = masked.isIPv4 ? masked.ipv4
+            : UInt32(truncatingIfNeeded: masked.high >> 32) ^ UInt32(truncatingIfNeeded: masked.high)
+              ^ UInt32(truncatingIfNeeded: masked.low >> 32) ^ UInt32(truncatingIfNeeded: masked.low)
+        return Int(((fold &* 0x9E37_79B1) >> 16) % UInt32(workers))
+    }
+
+    /// A persistent NAT service on VIP:80 (and a plain one on VIP:443 with other real
+    /// servers): every connection of one client network to port 80 reaches one worker, the
+    /// replies too, so the client's one template decides them all; port 443 still spreads.
+    @Test(arguments: [false, true])
+    func persistentServicesKeepAClientNetworkOnOneWorker(ipv6: Bool) throws {
+        let workers = 3
+        let vip = ipv6 ? Self.vip6 : Self.vip4, rip = ipv6 ? Self.rip6 : Self.rip4
+        let otherRIP = ipv6 ? "2001:db8:1::21" : "198.18.1.21"
+        let prefix = ipv6 ? 64 : 24
+        let persistentService = FanoutProgram.PersistentService(
+            virtualAddress: IPAddress(vip)!, protocolNumber: 6, port: Self.vport, prefixLength: prefix,
+            natRealServers: [FanoutProgram.RealServerEndpoint(address: IPAddress(rip)!, port: Self.rport)])
+        let p = try FanoutProgram(workers: workers, virtualAddresses: [IPAddress(Self.vip4)!, IPAddress(Self.vip6)!],
+                                  localAddresses: [IPAddress(Self.lip4)!, IPAddress(Self.lip6)!],
+                                  persistentServices: [persistentService])
+        #expect(ClassicBPF.check(p.instructions) == nil)
+        var random = Random(state: 31)
+        var plainWorkers = Set<Int>()
+        for _ in 0..<24 {
+            let network = random.client(ipv6: ipv6).masked(prefixLength: prefix)
+            let w = Self.expectedPersistent(network, prefix: prefix, workers: workers)
+            for _ in 0..<8 {
+                // Another host of the same network, another port.
+                let client = IPAddress(high: network.high, low: network.low | (random.next() & (ipv6 ? .max : 0xFF)))
+                let cport = random.port()
+                let request = Self.segment(.tcp, client.description, cport, vip, Self.vport, flags: [.syn])
+                let reply = Self.segment(.tcp, rip, Self.rport, client.description, cport, flags: [.syn, .ack])
+                #expect(ClassicBPF.worker(p, request.bytes) == w, "\(client):\(cport) → persistent VIP")
+                #expect(ClassicBPF.worker(p, reply.bytes) == w, "reply to \(client):\(cport)")
+                let error = Self.icmpError(from: ipv6 ? "2001:db8:1::fe" : "198.18.1.254", to: client.description,
+                                           quoting: Self.segment(.tcp, client.description, cport, rip, Self.rport))
+                #expect(ClassicBPF.worker(p, error) == w, "ICMP error about \(client):\(cport)")
+                // UDP to the same port, and TCP to 443, are other services: by endpoint.
+                let udp = Self.segment(.udp, client.description, cport, vip, Self.vport)
+                #expect(ClassicBPF.worker(p, udp.bytes) == Self.expected(client, cport, workers: workers))
+                let plain = Self.segment(.tcp, client.description, cport, vip, 443, flags: [.syn])
+                let pw = ClassicBPF.worker(p, plain.bytes)
+                #expect(pw == Self.expected(client, cport, workers: workers))
+                let plainReply = Self.segment(.tcp, otherRIP, 443, client.description, cport)
+                #expect(ClassicBPF.worker(p, plainReply.bytes) == pw)
+                plainWorkers.insert(pw)
+            }
+        }
+        #expect(plainWorkers.count == workers, "the non-persistent service should still spread")
+    }
+
     // MARK: Worker 0
 
     @Test func framesWithoutPortsGoToWorkerZero() throws {

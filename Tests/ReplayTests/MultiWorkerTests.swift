@@ -1,6 +1,8 @@
+import Core
 import Foundation
 @testable import Engine
 import Testing
+import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -151,12 +153,69 @@ import Glibc
         #expect(w1.passed == 0 && w1.answered == 0, "\(what): worker 1 passed \(w1.passed), answered \(w1.answered)")
     }
 
-    @Test func thePcapEngineRefusesSeveralWorkers() throws {
+    /// A persistent service: the fanout program steers by the client's masked address, so all
+    /// of the one lab client's connections reach one worker, whose one template puts them
+    /// all on one real server (per-worker templates alone would give each worker its own).
+    @Test("lvsd run --workers 2 with a persistent service: one worker, one template, one real server",
+          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"),
+          .timeLimit(.minutes(3)),
+          arguments: ["nat", "fullnat"])
+    func twoWorkersPersistent(mode: String) throws {
+        let (outcome, summary, stderr) = try Self.lab(["--mode", mode, "--persistent", "300", "--requests", String(Self.requests)])
+        #expect(outcome.failed == 0, "\(mode): \(stderr)\n\(summary.text)")
+        #expect(outcome.responses.values.sorted() == [0, 0, Self.requests], "\(mode): \(outcome.responses)")
+        // One worker holds the 24 connections and the template; the other none.
+        let connections = summary.workers.values.map(\.connections).sorted()
+        #expect(connections == [0, Self.requests + 1], "\(mode):\n\(summary.text)")
+        #expect(summary.totals.dropped == 0, "\(mode): drops \(summary.dropped)")
+        #expect(summary.passed["not-for-director"] == nil)
+    }
+
+    @Test func thePcapEngineRefusesSeveralWorkersAndBadCPUListsAreNamed() throws {
         let lvsd = try ReplayTests.requireLVSD()
         let run = try ReplayTests.run(lvsd, ["run", "--config", "/nonexistent.rules", "--interface", "eth0",
                                              "--engine", "pcap", "--workers", "2"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("--workers 2 needs --engine af_packet: libpcap has no fanout"), "\(run.stderr)")
+        let cpus = try ReplayTests.run(lvsd, ["run", "--config", "/nonexistent.rules", "--interface", "eth0",
+                                              "--workers", "2", "--cpus", "0,x"])
+        #expect(cpus.status != 0)
+        #expect(cpus.stderr.contains("--cpus takes CPU numbers separated by commas, e.g. 0,1; got '0,x'"), "\(cpus.stderr)")
+    }
+
+    // MARK: What the fanout program cannot steer
+
+    static func service(_ port: UInt16, persistence: Persistence?, servers: [String], method: ForwardingMethod = .nat) -> VirtualServiceConfig {
+        VirtualServiceConfig(key: ServiceKey(.tcp, IPAddress("198.18.0.10")!, port), scheduler: .roundRobin, persistence: persistence,
+                             realServers: servers.map { RealServerConfig(address: IPAddress($0)!, port: 8080, method: method) })
+    }
+
+    /// A NAT real server endpoint shared by a persistent and a plain service is refused by
+    /// name (its replies cannot be told apart); shared alike, or through DR, it is fine.
+    @Test func aRealServerSharedByDifferentlyPersistentNATServicesIsRefused() throws {
+        let persistent = Persistence(timeout: 300, prefixLength: 24)
+        let mixed = DirectorConfig(services: [
+            Self.service(80, persistence: persistent, servers: ["198.18.1.11", "198.18.1.12"]),
+            Self.service(81, persistence: nil, servers: ["198.18.1.12"]),
+        ])
+        #expect {
+            _ = try FanoutSteering.program(for: mixed, workers: 2)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("real server 198.18.1.12:8080 TCP is a NAT real server of TCP 198.18.0.10:80 (persistent, prefix 24) and TCP 198.18.0.10:81 (not persistent)")
+                && text.contains("--workers 1")
+        }
+        let alike = DirectorConfig(services: [
+            Self.service(80, persistence: persistent, servers: ["198.18.1.11", "198.18.1.12"]),
+            Self.service(81, persistence: persistent, servers: ["198.18.1.12"]),
+        ])
+        let program = try FanoutSteering.program(for: alike, workers: 2)
+        #expect(ClassicBPF.check(program.instructions) == nil)
+        let directRouting = DirectorConfig(services: [
+            Self.service(80, persistence: persistent, servers: ["198.18.1.11"], method: .directRouting),
+            Self.service(81, persistence: nil, servers: ["198.18.1.11"], method: .directRouting),
+        ])
+        #expect(throws: Never.self) { _ = try FanoutSteering.program(for: directRouting, workers: 2) }
     }
 
     // MARK: The mailbox between workers

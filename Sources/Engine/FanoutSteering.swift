@@ -1,0 +1,50 @@
+import Core
+import PacketIO
+import Wire
+
+/// Turns a configuration into the fanout program's inputs (Docs/adr/0002): every VIP, every
+/// FullNAT local address, and the persistent services with their NAT real servers.
+///
+/// One configuration the program cannot steer is refused: a NAT real server endpoint
+/// (RIP:rport, protocol) shared by services that persist differently (or by a persistent
+/// and a non-persistent one). Its replies all look alike (RIP:rport → CIP:cport), yet one
+/// service's must be steered by the client's address and port and the other's by its masked
+/// address alone, so some of them would reach a worker without their connection.
+enum FanoutSteering {
+    struct Use: Hashable {
+        var address: IPAddress
+        var port: UInt16
+        var proto: TransportProtocol
+    }
+
+    static func program(for config: DirectorConfig, workers: Int) throws(EngineError) -> FanoutProgram {
+        var persistent: [FanoutProgram.PersistentService] = []
+        // The persistence prefix of every service a NAT real server endpoint serves (nil: none).
+        var uses: [Use: [(service: ServiceKey, prefix: Int?)]] = [:]
+        for service in config.services {
+            let key = service.key
+            let prefix = service.persistence.map { key.address.isIPv4 ? min($0.prefixLength, 32) : $0.prefixLength }
+            let nat = service.realServers.filter { $0.method == .nat }
+            for server in nat {
+                uses[Use(address: server.address, port: server.port, proto: key.proto), default: []].append((key, prefix))
+            }
+            if let prefix {
+                persistent.append(FanoutProgram.PersistentService(
+                    virtualAddress: key.address, protocolNumber: key.proto.rawValue, port: key.port, prefixLength: prefix,
+                    natRealServers: nat.map { FanoutProgram.RealServerEndpoint(address: $0.address, port: $0.port) }))
+            }
+        }
+        for (endpoint, services) in uses.sorted(by: { "\($0.key.address)" < "\($1.key.address)" }) {
+            guard Set(services.map(\.prefix)).count > 1 else { continue }
+            let list = services.map { "\($0.service) (\($0.prefix.map { "persistent, prefix \($0)" } ?? "not persistent"))" }
+            throw EngineError("real server \(Wire.Endpoint(endpoint.address, endpoint.port)) \(endpoint.proto) is a NAT real server of \(list.joined(separator: " and ")): with --workers > 1 its replies cannot all be steered to the worker that owns their connection; give it its own port per service, make the services persist alike, or run --workers 1")
+        }
+        do {
+            return try FanoutProgram(workers: workers, virtualAddresses: config.services.map(\.key.address),
+                                     localAddresses: config.services.flatMap(\.localAddresses),
+                                     persistentServices: persistent)
+        } catch {
+            throw EngineError("\(error)")
+        }
+    }
+}
