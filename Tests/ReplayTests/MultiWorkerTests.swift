@@ -12,7 +12,9 @@ import Glibc
 /// curl): every request answered, per-server counts summing to the requests and within
 /// N-1 of exact round robin, both workers holding connections, and no reply misrouted (a
 /// NAT or FullNAT reply on the wrong worker would be passed as not-for-director or dropped
-/// as no-connection, and the request would fail). The lab is kept so the test can stop lvsd
+/// as no-connection, and the request would fail). Worker 1 never sees ARP: that it forwards
+/// to the real servers at all shows the MACs worker 0 learned reached it through its
+/// mailbox (the IPv4 labs resolve by ARP). The lab is kept so the test can stop lvsd
 /// itself and read its exit summary (per-worker lines) before removing the lab.
 @Suite(.serialized) struct MultiWorkerTests {
     struct Outcome: Decodable {
