@@ -18,8 +18,8 @@ import Glibc
 /// of the local ports, `WorkerSlice`), NAT replies by the client's address and port again,
 /// ARP and whatever has no ports to worker 0 (Docs/adr/0002). Workers share nothing on the
 /// data path: worker 0 alone resolves neighbours and posts each MAC it learns to the others'
-/// mailboxes; each keeps its own counters, which `summary` and `listingDirector` add up
-/// after the workers stopped. Scheduling is per worker, as DPVS schedules per lcore.
+/// mailboxes; each keeps its own counters, which `summary` (and lvsd's listing, over
+/// `directors`) add up after the workers stopped. Scheduling is per worker, as DPVS schedules per lcore.
 ///
 /// Threads and namespaces: sockets belong to the network namespace of the thread that
 /// opens them, here the caller's; the worker threads are started from it and inherit it.
@@ -86,8 +86,6 @@ public final class LiveDirector {
     private let options: Options
     private let log: @Sendable (String) -> Void
     private let workers: [PacketWorker]
-    /// Whether `listingDirector()` already folded the other workers' counters into worker 0's.
-    private var countersFolded = false
 
     /// Each worker's director, worker 0 first.
     public var directors: [Director] { workers.map(\.director) }
@@ -259,17 +257,6 @@ public final class LiveDirector {
         } catch {
             log("lvsd: warning: worker \(worker) runs unpinned: \(error)")
         }
-    }
-
-    /// The director to list (`ipvsadm -L -n` layout) once `run` has returned: worker 0's,
-    /// with every other worker's real-server and service counters added to it.
-    public func listingDirector() -> Director {
-        let first = workers[0].director
-        if !countersFolded {
-            countersFolded = true
-            for worker in workers.dropFirst() { first.addCounters(of: worker.director) }
-        }
-        return first
     }
 
     // MARK: Reporting

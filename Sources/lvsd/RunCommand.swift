@@ -65,7 +65,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Print counters every this many seconds (0: only at exit).", valueName: "seconds"))
     var statsInterval: Double = 0
 
-    @Option(name: .long, help: "Connection table capacity (each entry takes 128 bytes, preallocated).")
+    @Option(name: .long, help: "Connection table capacity in total (each entry takes 128 bytes, preallocated); with --workers N each worker gets 1/N.")
     var connections = 1_000_000
 
     func validate() throws {
@@ -147,7 +147,10 @@ struct RunCommand: ParsableCommand {
         // The connection table as ipvsadm would list it at this moment (the lab shows it),
         // every worker's connections counted.
         log(workers == 1 ? "lvsd: virtual services (ipvsadm -L -n):"
-            : "lvsd: virtual services (ipvsadm -L -n, connections of all \(workers) workers; size= is one worker's table):")
-        for line in IPVSListing.render(live.listingDirector()).split(separator: "\n") { log(String(line)) }
+            : "lvsd: virtual services (ipvsadm -L -n, the \(workers) workers' tables added up):")
+        let listing = workers == 1 ? IPVSListing.render(live.directors[0])
+            : (try? AdminListing.render(ListingRequest(format: ListingFormat(numeric: true)),
+                                        AdminSnapshot(workers: live.directors, now: 0, includeConnections: false))) ?? ""
+        for line in listing.split(separator: "\n") { log(String(line)) }
     }
 }

@@ -1,0 +1,33 @@
+import Control
+import Core
+
+extension AdminSnapshot {
+    /// Several workers' directors as one table (Docs/adr/0002): the workers run one
+    /// configuration, each with its own connection table, so `size=` is their tables'
+    /// total and every counter — a real server's active, inactive and persistent
+    /// connections and traffic, a service's traffic, a local address's connections — and the
+    /// connection list are the workers' added together.
+    init(workers: [Director], now: UInt64, includeConnections: Bool) {
+        self.init(director: workers[0], now: now, includeConnections: includeConnections)
+        for director in workers.dropFirst() {
+            let other = AdminSnapshot(director: director, now: now, includeConnections: includeConnections)
+            tableSize += other.tableSize
+            connections += other.connections
+            for theirs in other.services {
+                guard let s = services.firstIndex(where: { $0.key == theirs.key }) else { continue }
+                services[s].stats = Counters(services[s].stats.trafficStats &+ theirs.stats.trafficStats)
+                for server in theirs.realServers {
+                    guard let r = services[s].realServers.firstIndex(where: { $0.endpoint == server.endpoint }) else { continue }
+                    services[s].realServers[r].activeConnections &+= server.activeConnections
+                    services[s].realServers[r].inactiveConnections &+= server.inactiveConnections
+                    services[s].realServers[r].persistentConnections &+= server.persistentConnections
+                    services[s].realServers[r].stats = Counters(services[s].realServers[r].stats.trafficStats &+ server.stats.trafficStats)
+                }
+                for local in theirs.localAddresses {
+                    guard let l = services[s].localAddresses.firstIndex(where: { $0.address == local.address }) else { continue }
+                    services[s].localAddresses[l].connections &+= local.connections
+                }
+            }
+        }
+    }
+}
