@@ -67,6 +67,7 @@ let package = Package(
             name: "lvsd",
             dependencies: [
                 "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder", "Engine", "Health",
+                "KeepalivedHealth", "AdminSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -48,15 +48,22 @@ public final class HostSettings {
         log("lvsd: host: \(name)=\(value) (was \(old))")
     }
 
-    private func installTable(interfaces: [String], addresses: [IPAddress]) throws(EngineError) {
-        if (try? Self.nft(["list", "table", "netdev", Self.tableName])).map({ $0.status == 0 }) == true {
+    /// A reload changed the VIPs or LIPs: the table is replaced in one nft transaction, so
+    /// no packet sees it half-built.
+    public func update(interfaces: [String], dropAddresses: [IPAddress]) throws(EngineError) {
+        try installTable(interfaces: interfaces, addresses: dropAddresses, replacing: createdTable)
+    }
+
+    private func installTable(interfaces: [String], addresses: [IPAddress], replacing: Bool = false) throws(EngineError) {
+        if !replacing, (try? Self.nft(["list", "table", "netdev", Self.tableName])).map({ $0.status == 0 }) == true {
             // Only lvsd creates this table: a leftover means an earlier lvsd was killed.
             log("lvsd: host: replacing leftover nftables table netdev \(Self.tableName)")
             _ = try? Self.nft(["delete", "table", "netdev", Self.tableName])
         }
         let v4 = addresses.filter(\.isIPv4).map(\.description)
         let v6 = addresses.filter { !$0.isIPv4 }.map(\.description)
-        var script = "table netdev \(Self.tableName) {\n"
+        var script = replacing ? "delete table netdev \(Self.tableName)\n" : ""
+        script += "table netdev \(Self.tableName) {\n"
         for interface in interfaces {
             script += "  chain ingress_\(interface.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ".", with: "_")) {\n"
             script += "    type filter hook ingress device \"\(interface)\" priority -500; policy accept;\n"

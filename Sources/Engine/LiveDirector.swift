@@ -82,10 +82,17 @@ public final class LiveDirector {
         }
     }
 
-    public let config: DirectorConfig
+    /// The configuration running now (interfaces with their kernel MACs filled in).
+    public private(set) var config: DirectorConfig
     private let options: Options
     private let log: @Sendable (String) -> Void
     private let workers: [PacketWorker]
+    /// Serialises the control plane (reload, lvsadm, listings): one producer per mailbox.
+    private let controlLock = NSLock()
+    /// The kernel's IPv4 networks of each opened interface, which say where a real server is.
+    private let networks: [(index: Int, networks: [HostInterfaces.IPv4Network])]
+    /// The socket whose group program steers each interface's frames (several workers).
+    private let fanoutSockets: [PacketSocket]
 
     /// Each worker's director, worker 0 first.
     public var directors: [Director] { workers.map(\.director) }
@@ -189,15 +196,9 @@ public final class LiveDirector {
 
         // Which interface reaches each real server: the one whose kernel IPv4 network holds it.
         let networks = indices.map { (index: $0, networks: HostInterfaces.ipv4Networks(of: config.interfaces[$0].name)) }
-        let neighbours = NeighbourTable(config: config) { address in
-            for (index, list) in networks {
-                if let net = list.first(where: { $0.contains(address) }) { return (index, net.address) }
-            }
-            return nil
-        }
-        for address in neighbours.unreachable {
-            log("lvsd: warning: real server \(address) is on no subnet of \(options.interfaces.joined(separator: ", ")) (per the kernel's addresses) and has no 'neighbour' line: it cannot be resolved; IPv6 real servers need a 'neighbour' line (no neighbour discovery yet)")
-        }
+        self.networks = networks
+        fanoutSockets = workerCount > 1 ? ports[0].map(\.socket) : []
+        let neighbours = Self.neighbourTable(config, networks: networks, interfaces: options.interfaces, log: log)
         let resolver = NeighbourResolver(table: neighbours, arp: arp, config: config, interfaceNames: options.interfaces, log: log)
 
         let start = PacketWorker.monotonicNanoseconds()
@@ -214,6 +215,91 @@ public final class LiveDirector {
         }
         resolver.peers = workers.dropFirst().compactMap(\.inbox)
         self.workers = workers
+    }
+
+    /// The real servers to resolve by ARP, each on the interface whose kernel IPv4 network
+    /// holds it; warns about the ones no interface reaches.
+    private static func neighbourTable(_ config: DirectorConfig, networks: [(index: Int, networks: [HostInterfaces.IPv4Network])],
+                                       interfaces: [String], log: @Sendable (String) -> Void) -> NeighbourTable {
+        let table = NeighbourTable(config: config) { address in
+            for (index, list) in networks {
+                if let net = list.first(where: { $0.contains(address) }) { return (index, net.address) }
+            }
+            return nil
+        }
+        for address in table.unreachable {
+            log("lvsd: warning: real server \(address) is on no subnet of \(interfaces.joined(separator: ", ")) (per the kernel's addresses) and has no 'neighbour' line: it cannot be resolved; IPv6 real servers need a 'neighbour' line (no neighbour discovery yet)")
+        }
+        return table
+    }
+
+    // MARK: Control plane
+
+    /// Runs `body` on every worker's thread between its batches and waits until each has
+    /// run it; a worker whose loop is not running (not started yet, or finished) has it run
+    /// here, with the loop held off meanwhile.
+    private func performLocked(_ body: @escaping (PacketWorker) -> Void) {
+        var waiting: [(PacketWorker, WorkerTask)] = []
+        for worker in workers {
+            let task = WorkerTask(body)
+            if worker.liveness.whileIdle({ task.run(on: worker) }) { continue }
+            // One task at a time per worker (the lock), so the 8-slot mailbox never fills.
+            _ = worker.control.post(task)
+            waiting.append((worker, task))
+        }
+        for (worker, task) in waiting {
+            while !task.wait(nanoseconds: 20_000_000) {
+                // The loop ended before draining: run what it left, here.
+                _ = worker.liveness.whileIdle { _ = worker.control.receive { $0.run(on: worker) } }
+            }
+        }
+    }
+
+    /// Runs `body` with each worker's director on that worker's thread, between batches
+    /// (worker index, director), and returns when all have. For listings and statistics:
+    /// the data path never waits for the control plane, the control plane waits for at
+    /// most one batch and one idle poll (50 ms).
+    public func withEachDirector(_ body: @escaping (Int, Director) -> Void) {
+        controlLock.lock()
+        defer { controlLock.unlock() }
+        performLocked { worker in body(worker.index, worker.director) }
+    }
+
+    /// Swaps in a new configuration while traffic flows (SIGHUP, lvsadm): checked first,
+    /// then every worker applies its slice between batches with `Director.reconfigure`
+    /// (established connections stay unless their real server is gone). The interfaces
+    /// must stay the ones lvsd was started on. On error nothing has changed.
+    public func reconfigure(_ proposed: DirectorConfig) throws(EngineError) -> ReconfigureSummary {
+        controlLock.lock()
+        defer { controlLock.unlock() }
+        var new = proposed
+        guard new.interfaces.map(\.name) == config.interfaces.map(\.name) else {
+            throw EngineError("the interfaces cannot change while lvsd runs (running: \(config.interfaces.map(\.name).joined(separator: ", ")); new: \(new.interfaces.map(\.name).joined(separator: ", "))); restart lvsd to change them")
+        }
+        for i in new.interfaces.indices {
+            if new.interfaces[i].mac == .zero { new.interfaces[i].mac = config.interfaces[i].mac }
+            guard new.interfaces[i].mac == config.interfaces[i].mac else {
+                throw EngineError("interface \(new.interfaces[i].name): the new configuration says mac \(new.interfaces[i].mac) but lvsd runs with \(config.interfaces[i].mac)")
+            }
+        }
+        let count = workers.count
+        if count > 1 {
+            let program = try FanoutSteering.program(for: new, workers: count)
+            for socket in fanoutSockets {
+                do { try socket.attachFanoutProgram(program) } catch { throw EngineError("\(error)") }
+            }
+        }
+        let table = Self.neighbourTable(new, networks: networks, interfaces: options.interfaces, log: log)
+        let results = ReconfigureResults(count: count)
+        performLocked { worker in
+            var slice = new
+            slice.workerSlice = WorkerSlice(index: worker.index, count: count)
+            results.store(worker.reconfigure(slice, neighbours: worker.index == 0 ? table : nil), at: worker.index)
+            // libpcap keeps the filter in the handle: replace it on the thread that reads it.
+            worker.setPcapFilter(PcapFilter.expression(for: new))
+        }
+        config = new
+        return results.total
     }
 
     // MARK: Running

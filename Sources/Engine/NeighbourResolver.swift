@@ -10,9 +10,9 @@ import Wire
 /// director through that worker's `Mailbox`, which the worker drains between batches. The
 /// other workers never wait for it and never share the table.
 final class NeighbourResolver {
-    private let table: NeighbourTable
+    private var table: NeighbourTable
     private let arp: [ARPSender?]
-    private let config: DirectorConfig
+    private var config: DirectorConfig
     private let interfaceNames: [String]
     private let log: @Sendable (String) -> Void
     /// The other workers' mailboxes (worker 0 is the producer of each).
@@ -67,14 +67,36 @@ final class NeighbourResolver {
         }
     }
 
-    /// Gratuitous ARP for every IPv4 VIP and LIP on every interface, so neighbours that
-    /// cached another owner switch to this director at once.
-    func announce(counters: inout LiveDirector.EngineCounters) {
+    /// A reload: resolve the new configuration's real servers (keeping what is already
+    /// known of addresses that stay) and announce the VIPs and LIPs this director did not
+    /// own before.
+    func reconfigure(config new: DirectorConfig, table newTable: NeighbourTable, counters: inout LiveDirector.EngineCounters) {
+        let before = Set(Self.ownedAddresses(config))
+        newTable.carry(from: table)
+        table = newTable
+        config = new
+        let added = Self.ownedAddresses(new).filter { !before.contains($0) }
+        if !added.isEmpty { announce(added, counters: &counters) }
+    }
+
+    /// Every VIP and LIP of `config`, in configuration order, each once.
+    static func ownedAddresses(_ config: DirectorConfig) -> [IPAddress] {
         var owned: [IPAddress] = []
         for service in config.services {
             if !owned.contains(service.key.address) { owned.append(service.key.address) }
             for lip in service.localAddresses where !owned.contains(lip) { owned.append(lip) }
         }
+        return owned
+    }
+
+    /// Gratuitous ARP for every IPv4 VIP and LIP on every interface, so neighbours that
+    /// cached another owner switch to this director at once.
+    func announce(counters: inout LiveDirector.EngineCounters) {
+        announce(Self.ownedAddresses(config), counters: &counters)
+    }
+
+    private func announce(_ owned: [IPAddress], counters: inout LiveDirector.EngineCounters) {
+        let sentBefore = counters.gratuitousARPSent
         for address in owned where address.isIPv4 {
             for case let sender? in arp {
                 do {
@@ -85,7 +107,7 @@ final class NeighbourResolver {
                 }
             }
         }
-        if counters.gratuitousARPSent > 0 {
+        if counters.gratuitousARPSent > sentBefore {
             log("lvsd: sent \(counters.gratuitousARPSent) gratuitous ARP (\(owned.filter(\.isIPv4).map(\.description).joined(separator: ", ")) on \(interfaceNames.joined(separator: ", ")))")
         }
     }

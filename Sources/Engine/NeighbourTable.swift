@@ -77,5 +77,16 @@ final class NeighbourTable {
         return false
     }
 
+    /// Takes over what `old` resolved for the same address on the same interface (a reload
+    /// keeps the MACs it knows; they refresh on the usual lifetime).
+    func carry(from old: NeighbourTable) {
+        for i in entries.indices {
+            guard let known = old.entries.first(where: { $0.address == entries[i].address && $0.interface == entries[i].interface }),
+                  known.resolvedAt != nil else { continue }
+            entries[i].mac = known.mac
+            entries[i].resolvedAt = known.resolvedAt
+        }
+    }
+
     var unresolvedCount: Int { entries.reduce(0) { $0 + ($1.resolvedAt == nil ? 1 : 0) } }
 }

@@ -21,8 +21,8 @@ import Glibc
 final class PacketWorker: @unchecked Sendable {
     // Safety (@unchecked): a worker is built on the starting thread, then used only by the
     // thread that runs it until that thread ends (LiveDirector joins it before reading the
-    // counters). The one member other threads touch while it runs is `inbox`, which is
-    // itself safe for one producer and one consumer.
+    // counters). The members other threads touch while it runs are `inbox` and `control`,
+    // each safe for one producer and one consumer, and `liveness`, an atomic.
 
     final class Port {
         let socket: PacketSocket
@@ -43,8 +43,12 @@ final class PacketWorker: @unchecked Sendable {
     private(set) var counters = LiveDirector.EngineCounters()
     /// Neighbours learned by worker 0 (nil for worker 0 itself).
     let inbox: Mailbox<WorkerMessage>?
+    /// Tasks from the control plane (reload, listings); `LiveDirector` is the one producer.
+    let control = Mailbox<WorkerTask>(capacity: 8)
+    /// Set while `run` loops; the control plane reads it to know who may drain `control`.
+    let liveness = WorkerLiveness()
     /// Worker 0's ARP duties (nil for the others).
-    private let resolver: NeighbourResolver?
+    let resolver: NeighbourResolver?
     /// Worker 0's flag, raised when this worker drops a frame for an unresolved neighbour.
     private let resolveRequest: ResolveRequest
     private let ports: [Port]
@@ -116,6 +120,8 @@ final class PacketWorker: @unchecked Sendable {
     func run(stop: StopSignal, deadline: UInt64?, statsInterval: UInt64,
              stats: (PacketWorker) -> [String]) {
         now = Self.monotonicNanoseconds()
+        liveness.started()
+        defer { liveness.finished() }
         if let resolver { resolver.announce(counters: &counters) }
         var nextHousekeeping: UInt64 = 0
         var nextStats = statsInterval > 0 ? now &+ statsInterval : UInt64.max
@@ -123,6 +129,7 @@ final class PacketWorker: @unchecked Sendable {
             now = Self.monotonicNanoseconds()
             if let deadline, now >= deadline { break }
             if let inbox { _ = inbox.receive { apply($0) } }
+            _ = control.receive { $0.run(on: self) }
             var frames = 0
             for port in ports {
                 // Bounded per turn, so one busy interface cannot starve the others.
@@ -163,6 +170,21 @@ final class PacketWorker: @unchecked Sendable {
         }
         for port in pcapPorts {
             if let drops = port.capture.drops() { counters.receiveRingDrops &+= drops }
+        }
+    }
+
+    /// Swaps in a new configuration between batches (this worker's slice of it); worker 0
+    /// also updates the neighbours it resolves and announces addresses it newly owns.
+    func reconfigure(_ config: DirectorConfig, neighbours: NeighbourTable?) -> ReconfigureSummary {
+        let summary = director.reconfigure(config)
+        if let resolver, let neighbours { resolver.reconfigure(config: config, table: neighbours, counters: &counters) }
+        return summary
+    }
+
+    /// The pcap engine's BPF filter after a reload; on failure the old filter stays.
+    func setPcapFilter(_ filter: String) {
+        for port in pcapPorts {
+            do { try port.capture.setFilter(filter) } catch { log("lvsd: warning: \(error); the previous filter stays") }
         }
     }
 

@@ -244,6 +244,21 @@ public final class PcapLiveCapture {
         pcap_inject(handle, bytes, length) == length
     }
 
+    /// Replaces the BPF filter (a reload changed the VIPs, LIPs or real servers). Call from
+    /// the thread that reads the handle: libpcap keeps a copy of the program in the handle.
+    public func setFilter(_ filter: String) throws(PcapError) {
+        var program = bpf_program()
+        // Safety: `program` is filled by pcap_compile and freed after pcap_setfilter copied it.
+        guard pcap_compile(handle, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw PcapError(message: "libpcap on interface \(interface): cannot compile the BPF filter '\(filter)': \(String(cString: pcap_geterr(handle)))")
+        }
+        let installed = pcap_setfilter(handle, &program)
+        pcap_freecode(&program)
+        guard installed == 0 else {
+            throw PcapError(message: "libpcap on interface \(interface): pcap_setfilter: \(String(cString: pcap_geterr(handle)))")
+        }
+    }
+
     /// Frames the kernel dropped for lack of buffer space (`pcap_stats`' `ps_drop`).
     public func drops() -> UInt64? {
         var stats = pcap_stat()

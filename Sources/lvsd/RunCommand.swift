@@ -65,6 +65,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Print counters every this many seconds (0: only at exit).", valueName: "seconds"))
     var statsInterval: Double = 0
 
+    @Option(name: .long, help: ArgumentHelp("The control socket lvsadm talks to (mode 0600, root only); 'none' for no socket.", valueName: "path"))
+    var socket = ProcessInfo.processInfo.environment["LVSD_SOCKET"] ?? "/run/lvsd/lvsd.sock"
+
     @Option(name: .long, help: "Connection table capacity in total (each entry takes 128 bytes, preallocated); with --workers N each worker gets 1/N.")
     var connections = 1_000_000
 
@@ -98,8 +101,9 @@ struct RunCommand: ParsableCommand {
             return
         }
         let rules: DirectorConfig
+        let loaded: ConfigFile.Loaded
         do {
-            let loaded = try ConfigFile.load(path: config)
+            loaded = try ConfigFile.load(path: config)
             for warning in loaded.warnings { Console.error(warning.description) }
             rules = loaded.director
         } catch {
@@ -126,20 +130,18 @@ struct RunCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let host = HostSettings(log: log)
-        var owned: [IPAddress] = []
-        for service in live.config.services {
-            if !owned.contains(service.key.address) { owned.append(service.key.address) }
-            for lip in service.localAddresses where !owned.contains(lip) { owned.append(lip) }
-        }
         do {
-            try host.apply(interfaces: interfaces, dropAddresses: owned)
+            try host.apply(interfaces: interfaces, dropAddresses: Daemon.ownedAddresses(live.config))
         } catch {
             host.restore()
             Console.error("lvsd: \(error)")
             throw ExitCode.failure
         }
-        log("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine \(engine.rawValue), \(workers) worker\(workers == 1 ? "" : "s")\(duration.map { ", for \($0) s" } ?? "")")
+        let daemon = Daemon(live: live, host: host, interfaces: interfaces, configPath: config, loaded: loaded, log: log)
+        daemon.start(socketPath: socket == "none" ? nil : socket)
+        log("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine \(engine.rawValue), \(workers) worker\(workers == 1 ? "" : "s")\(duration.map { ", for \($0) s" } ?? ""); SIGHUP reloads \(config)")
         live.run(stop: stop, duration: duration.map { UInt64($0 * 1e9) })
+        daemon.stop()
         let signal = stop.signalNumber
         log(signal != 0 ? "lvsd: stopping (signal \(signal))" : "lvsd: stopping")
         host.restore()

@@ -8,9 +8,13 @@ extension AdminSnapshot {
     /// connections and traffic, a service's traffic, a local address's connections — and the
     /// connection list are the workers' added together.
     init(workers: [Director], now: UInt64, includeConnections: Bool) {
-        self.init(director: workers[0], now: now, includeConnections: includeConnections)
-        for director in workers.dropFirst() {
-            let other = AdminSnapshot(director: director, now: now, includeConnections: includeConnections)
+        self.init(merging: workers.map { AdminSnapshot(director: $0, now: now, includeConnections: includeConnections) })
+    }
+
+    /// Each worker's own snapshot (taken on its thread), added up as above.
+    init(merging parts: [AdminSnapshot]) {
+        self = parts.first ?? AdminSnapshot(tableSize: 0)
+        for other in parts.dropFirst() {
             tableSize += other.tableSize
             connections += other.connections
             for theirs in other.services {

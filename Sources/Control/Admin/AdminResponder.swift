@@ -72,6 +72,17 @@ public final class AdminResponder: @unchecked Sendable {
         }
     }
 
+    /// Replaces the whole configuration (a reload of the configuration file): `install`
+    /// first, and only if it accepts, the new one is what lvsadm edits from now on.
+    public func replaceConfiguration(_ new: DirectorConfig) -> AdminError? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let refusal = install(new) { return refusal }
+        config = new
+        book.tick(observe(false), now: clock())
+        return nil
+    }
+
     /// Feeds the rate estimators with the live counters.
     public func tick() {
         lock.lock()

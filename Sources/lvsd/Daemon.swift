@@ -1,0 +1,255 @@
+import AdminSocket
+import Control
+import Core
+import Dispatch
+import Engine
+import Foundation
+import Health
+import Wire
+import KeepalivedHealth
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `lvsd run`'s control plane around the running engine. Three things change the running
+/// configuration, and all of them go through `install`, one at a time:
+///
+/// - lvsadm, over the control socket (`AdminResponder` edits the base configuration);
+/// - SIGHUP, which re-reads `--config`: a file that does not load, or that the engine refuses,
+///   leaves everything running as it was and the log says why;
+/// - the health checkers, which turn the base configuration into the one to run (failed
+///   servers out, or at weight 0 with inhibit_on_failure; the sorry server in below quorum).
+///
+/// The engine applies each new configuration between packet batches (`LiveDirector.reconfigure`),
+/// so the data path never waits for any of this.
+final class Daemon: @unchecked Sendable {
+    // Safety (@unchecked): `base`, `runner` and `healthPlan` change only under `lock`; the
+    // engine and the host settings are only called under it too.
+    private let live: LiveDirector
+    private let host: HostSettings
+    private let interfaces: [String]
+    private let configPath: String
+    private let log: @Sendable (String) -> Void
+    private let lock = NSLock()
+    private var base: DirectorConfig
+    private var healthPlan: HealthPlan?
+    private var runner: HealthRunner?
+    /// Which runner's updates count: a runner replaced by a new base may still report once.
+    private var generation = 0
+    /// The configuration the health checkers want (nil: no checkers, run `base`).
+    private var desired: DirectorConfig?
+    private(set) var responder: AdminResponder!
+    private var server: ControlSocketServer?
+    private var reloadSource: DispatchSourceSignal?
+    private var tickTimer: DispatchSourceTimer?
+
+    init(live: LiveDirector, host: HostSettings, interfaces: [String], configPath: String,
+         loaded: ConfigFile.Loaded, log: @escaping @Sendable (String) -> Void) {
+        self.live = live
+        self.host = host
+        self.interfaces = interfaces
+        self.configPath = configPath
+        self.log = log
+        self.base = live.config
+        responder = AdminResponder(
+            config: live.config,
+            install: { [unowned self] new in installBase(new) },
+            observe: { [unowned self] connections in snapshot(includeConnections: connections) },
+            clock: { Self.monotonicNanoseconds() })
+        healthPlan = Self.healthPlan(of: loaded, log: log)
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    // MARK: Starting and stopping
+
+    /// Opens the control socket (a failure is a warning: forwarding never depends on it),
+    /// starts the health checkers, watches SIGHUP and ticks the rate estimators.
+    func start(socketPath: String?) {
+        if let socketPath {
+            do {
+                let responder = responder!
+                let server = try ControlSocketServer(path: socketPath, log: log) { request in responder.handle(request) }
+                server.start()
+                self.server = server
+                log("lvsd: control socket \(socketPath) (lvsadm --socket \(socketPath), or LVSD_SOCKET)")
+            } catch {
+                log("lvsd: warning: no control socket: \(error); lvsadm cannot reach this lvsd")
+            }
+        }
+        lock.lock()
+        startHealth(for: base)
+        lock.unlock()
+
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { [weak self] in self?.reload() }
+        source.resume()
+        reloadSource = source
+
+        // IPVS's estimator samples every 2 s; tick a little more often so no sample is late.
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + 1, repeating: 1)
+        timer.setEventHandler { [weak self] in self?.responder.tick() }
+        timer.resume()
+        tickTimer = timer
+    }
+
+    /// Stops the checkers, the socket and the timers (the engine has stopped already).
+    func stop() {
+        tickTimer?.cancel()
+        reloadSource?.cancel()
+        server?.stop()
+        lock.lock()
+        let old = runner
+        runner = nil
+        generation += 1
+        lock.unlock()
+        // Outside the lock: stop() joins the runner's thread, which may be waiting for it.
+        old?.stop()
+    }
+
+    // MARK: Changing the running configuration
+
+    /// SIGHUP: re-reads the configuration file and swaps it in, or keeps what runs.
+    func reload() {
+        log("lvsd: reload: reading \(configPath)")
+        let loaded: ConfigFile.Loaded
+        do {
+            loaded = try ConfigFile.load(path: configPath)
+        } catch {
+            log("lvsd: reload refused, the running configuration stays: \(error.description)")
+            return
+        }
+        for warning in loaded.warnings { log("lvsd: reload: \(warning.description)") }
+        let plan = Self.healthPlan(of: loaded, log: log)
+        lock.lock()
+        let previousPlan = healthPlan
+        healthPlan = plan
+        lock.unlock()
+        if let refusal = responder.replaceConfiguration(loaded.director) {
+            lock.lock()
+            healthPlan = previousPlan
+            lock.unlock()
+            log("lvsd: reload refused, the running configuration stays: \(refusal.message)\(refusal.detail.map { " (\($0))" } ?? "")")
+            return
+        }
+        log("lvsd: reload: done, \(loaded.director.services.count) virtual services")
+    }
+
+    /// A new base configuration (lvsadm or reload): the health checkers restart on it and
+    /// the engine runs it at once (servers count as alive until their checks say otherwise,
+    /// as when keepalived starts).
+    private func installBase(_ new: DirectorConfig) -> AdminError? {
+        lock.lock()
+        if let refusal = apply(new) {
+            lock.unlock()
+            return refusal
+        }
+        base = new
+        let old = runner
+        runner = nil
+        desired = nil
+        generation += 1
+        lock.unlock()
+        // Outside the lock: stop() joins the runner's thread, which may be waiting for it;
+        // the generation makes whatever it still reports count for nothing.
+        old?.stop()
+        lock.lock()
+        startHealth(for: new)
+        lock.unlock()
+        return nil
+    }
+
+    /// Hands `config` to the engine and the host's drop rules; caller holds `lock`.
+    private func apply(_ config: DirectorConfig) -> AdminError? {
+        let summary: ReconfigureSummary
+        do {
+            summary = try live.reconfigure(config)
+        } catch {
+            return AdminError("\(error)", exitCode: 1)
+        }
+        do {
+            try host.update(interfaces: interfaces, dropAddresses: Self.ownedAddresses(config))
+        } catch {
+            log("lvsd: warning: \(error)")
+        }
+        log("lvsd: configuration swapped in: services +\(summary.servicesAdded) -\(summary.servicesRemoved) =\(summary.servicesKept), real servers +\(summary.realServersAdded) -\(summary.realServersRemoved) =\(summary.realServersKept), connections kept \(summary.connectionsKept), dropped \(summary.connectionsDropped)")
+        return nil
+    }
+
+    // MARK: Health checks
+
+    private static func healthPlan(of loaded: ConfigFile.Loaded, log: (String) -> Void) -> HealthPlan? {
+        guard let keepalived = loaded.keepalived else { return nil }
+        do {
+            let result = try KeepalivedHealthPlan.make(from: keepalived)
+            for warning in result.warnings { log("lvsd: health: warning: \(warning)") }
+            return result.plan.services.isEmpty ? nil : result.plan
+        } catch {
+            log("lvsd: health: warning: checks not started: \(error)")
+            return nil
+        }
+    }
+
+    /// Caller holds `lock`.
+    private func startHealth(for config: DirectorConfig) {
+        guard let plan = healthPlan else { return }
+        do {
+            let generation = generation
+            let runner = try HealthRunner(plan: plan, base: config) { [weak self] update in
+                self?.healthUpdate(update, generation: generation)
+            }
+            try runner.start()
+            self.runner = runner
+            log("lvsd: health: checking \(plan.services.reduce(0) { $0 + $1.realServers.count }) real servers")
+        } catch {
+            log("lvsd: health: warning: checks not started: \(error)")
+        }
+    }
+
+    private func healthUpdate(_ update: HealthRunner.Update, generation: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard generation == self.generation else { return }
+        for event in update.events { log("lvsd: health: \(event)") }
+        guard let wanted = update.desired, wanted != desired else { return }
+        desired = wanted
+        if let refusal = apply(wanted) { log("lvsd: health: warning: the engine refused the checked configuration: \(refusal.message)") }
+    }
+
+    // MARK: Listings
+
+    /// Every worker's director, read on its own thread, as one table.
+    private func snapshot(includeConnections: Bool) -> AdminSnapshot {
+        let now = Self.monotonicNanoseconds()
+        let parts = SnapshotParts(count: live.directors.count)
+        live.withEachDirector { index, director in
+            parts.store(AdminSnapshot(director: director, now: now, includeConnections: includeConnections), at: index)
+        }
+        return AdminSnapshot(merging: parts.all)
+    }
+
+    static func ownedAddresses(_ config: DirectorConfig) -> [IPAddress] {
+        var owned: [IPAddress] = []
+        for service in config.services {
+            if !owned.contains(service.key.address) { owned.append(service.key.address) }
+            for lip in service.localAddresses where !owned.contains(lip) { owned.append(lip) }
+        }
+        return owned
+    }
+}
+
+/// Each worker's part of a listing, written on the workers' threads, read after all did.
+private final class SnapshotParts: @unchecked Sendable {
+    // Safety (@unchecked): slot k is written only by worker k's task; `withEachDirector`
+    // returns only after every task ran, which orders the writes before `all` is read.
+    private var parts: [AdminSnapshot?]
+    init(count: Int) { parts = Array(repeating: nil, count: count) }
+    func store(_ part: AdminSnapshot, at index: Int) { parts[index] = part }
+    var all: [AdminSnapshot] { parts.compactMap { $0 } }
+}
