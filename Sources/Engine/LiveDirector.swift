@@ -64,6 +64,8 @@ public final class LiveDirector {
         public var receiveRingDrops: UInt64 = 0
         public var arpRequestsSent: UInt64 = 0
         public var gratuitousARPSent: UInt64 = 0
+        public var neighbourSolicitationsSent: UInt64 = 0
+        public var unsolicitedAdvertisementsSent: UInt64 = 0
         public var neighboursLearned: UInt64 = 0
 
         /// Every counter of `self` plus `other`'s (the totals of several workers).
@@ -77,6 +79,8 @@ public final class LiveDirector {
             sum.receiveRingDrops &+= other.receiveRingDrops
             sum.arpRequestsSent &+= other.arpRequestsSent
             sum.gratuitousARPSent &+= other.gratuitousARPSent
+            sum.neighbourSolicitationsSent &+= other.neighbourSolicitationsSent
+            sum.unsolicitedAdvertisementsSent &+= other.unsolicitedAdvertisementsSent
             sum.neighboursLearned &+= other.neighboursLearned
             return sum
         }
@@ -90,7 +94,7 @@ public final class LiveDirector {
     /// Serialises the control plane (reload, lvsadm, listings): one producer per mailbox.
     private let controlLock = NSLock()
     /// The kernel's IPv4 networks of each opened interface, which say where a real server is.
-    private let networks: [(index: Int, networks: [HostInterfaces.IPv4Network])]
+    private let networks: [(index: Int, networks: [HostInterfaces.Network])]
     /// The socket whose group program steers each interface's frames (several workers).
     private let fanoutSockets: [PacketSocket]
 
@@ -195,7 +199,7 @@ public final class LiveDirector {
         }
 
         // Which interface reaches each real server: the one whose kernel IPv4 network holds it.
-        let networks = indices.map { (index: $0, networks: HostInterfaces.ipv4Networks(of: config.interfaces[$0].name)) }
+        let networks = indices.map { (index: $0, networks: HostInterfaces.networks(of: config.interfaces[$0].name)) }
         self.networks = networks
         fanoutSockets = workerCount > 1 ? ports[0].map(\.socket) : []
         let neighbours = Self.neighbourTable(config, networks: networks, interfaces: options.interfaces, log: log)
@@ -217,9 +221,10 @@ public final class LiveDirector {
         self.workers = workers
     }
 
-    /// The real servers to resolve by ARP, each on the interface whose kernel IPv4 network
-    /// holds it; warns about the ones no interface reaches.
-    private static func neighbourTable(_ config: DirectorConfig, networks: [(index: Int, networks: [HostInterfaces.IPv4Network])],
+    /// The real servers to resolve by ARP or neighbour solicitation, each on the interface
+    /// whose kernel network (IPv4, or global IPv6) holds it; warns about the ones no
+    /// interface reaches.
+    private static func neighbourTable(_ config: DirectorConfig, networks: [(index: Int, networks: [HostInterfaces.Network])],
                                        interfaces: [String], log: @Sendable (String) -> Void) -> NeighbourTable {
         let table = NeighbourTable(config: config) { address in
             for (index, list) in networks {
@@ -228,7 +233,7 @@ public final class LiveDirector {
             return nil
         }
         for address in table.unreachable {
-            log("lvsd: warning: real server \(address) is on no subnet of \(interfaces.joined(separator: ", ")) (per the kernel's addresses) and has no 'neighbour' line: it cannot be resolved; IPv6 real servers need a 'neighbour' line (no neighbour discovery yet)")
+            log("lvsd: warning: real server \(address) is on no subnet of \(interfaces.joined(separator: ", ")) (per the kernel's addresses) and has no 'neighbour' line: it cannot be resolved")
         }
         return table
     }
@@ -379,7 +384,8 @@ public final class LiveDirector {
             ("rx-truncated", c.truncated), ("too-large", c.tooLarge), ("tx-ring-full", c.transmitRingFull),
             ("no-such-interface", c.noSuchInterface), ("tx-errors", c.transmitErrors),
             ("rx-ring-drops", c.receiveRingDrops), ("arp-requests-sent", c.arpRequestsSent),
-            ("gratuitous-arp-sent", c.gratuitousARPSent), ("neighbours-learned", c.neighboursLearned),
+            ("gratuitous-arp-sent", c.gratuitousARPSent), ("neighbour-solicitations-sent", c.neighbourSolicitationsSent),
+            ("unsolicited-advertisements-sent", c.unsolicitedAdvertisementsSent), ("neighbours-learned", c.neighboursLearned),
         ]
         for (name, value) in engine where value > 0 { lines.append("lvsd:   engine \(name): \(value)") }
         return lines

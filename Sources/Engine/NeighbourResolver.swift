@@ -31,15 +31,13 @@ final class NeighbourResolver {
         self.log = log
     }
 
-    /// Learns the sender of an ARP frame the director passed as `arp-not-for-director`.
+    /// Learns a real server's MAC from a frame the director passed: the sender of an ARP
+    /// packet (`arp-not-for-director`), or the target of a neighbour advertisement
+    /// (`icmp-not-related`: ND is the host's business to the director's Core).
     func learn(from packet: PacketBuffer, director: Director, now: UInt64, counters: inout LiveDirector.EngineCounters) {
-        guard let eth = try? EthernetFrame(packet.frame, length: packet.length), eth.etherType == 0x0806,
-              let arp = try? ARPPacket(eth.payload, length: eth.payloadLength) else { return }
-        let mac = arp.senderMAC
-        let address = arp.senderIP
-        let before = table.entries.first { $0.address == address && $0.interface == packet.interface }
-        guard table.learn(address: address, mac: mac, interface: packet.interface, now: now) else { return }
-        let ip = IPAddress(ipv4: address)
+        guard let (ip, mac) = Self.neighbour(in: packet) else { return }
+        let before = table.entries.first { $0.address == ip && $0.interface == packet.interface }
+        guard table.learn(address: ip, mac: mac, interface: packet.interface, now: now) else { return }
         director.setNeighbour(ip, mac: mac, interface: packet.interface)
         for peer in peers.indices {
             let message = WorkerMessage.neighbour(ip, mac, interface: packet.interface)
@@ -51,6 +49,38 @@ final class NeighbourResolver {
         }
     }
 
+    /// The address and MAC an ARP packet's sender, or a neighbour advertisement's target
+    /// with its target link-layer option (RFC 4861 §4.4), announces; nil for anything else.
+    static func neighbour(in packet: PacketBuffer) -> (IPAddress, MACAddress)? {
+        guard let eth = try? EthernetFrame(packet.frame, length: packet.length) else { return nil }
+        if eth.etherType == 0x0806 {
+            guard let arp = try? ARPPacket(eth.payload, length: eth.payloadLength) else { return nil }
+            return (IPAddress(ipv4: arp.senderIP), arp.senderMAC)
+        }
+        guard eth.etherType == 0x86DD, let ip = try? IPv6Packet(eth.payload, length: eth.payloadLength),
+              ip.upperProtocol == 58, !ip.isFragment, ip.hopLimit == 255 else { return nil }
+        let icmp = ip.upper
+        let length = ip.totalLength - ip.upperOffset
+        // Type 136, then flags, the 16-byte target, and options of 8-byte units.
+        guard length >= 24, icmp.load(as: UInt8.self) == 136 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: length)
+        bytes.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: icmp, count: length)) }
+        let target = IPAddress(high: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) },
+                               low: bytes[16..<24].reduce(0) { $0 << 8 | UInt64($1) })
+        var offset = 24
+        while offset + 8 <= length {
+            let units = Int(bytes[offset + 1])
+            guard units > 0 else { return nil }
+            if bytes[offset] == 2 {
+                let mac = MACAddress(bytes[offset + 2], bytes[offset + 3], bytes[offset + 4],
+                                     bytes[offset + 5], bytes[offset + 6], bytes[offset + 7])
+                return (target, mac)
+            }
+            offset += units * 8
+        }
+        return nil
+    }
+
     /// Asks again for every entry that is due, and re-posts what a full mailbox refused.
     func resolve(now: UInt64, counters: inout LiveDirector.EngineCounters) {
         if !pending.isEmpty {
@@ -59,8 +89,13 @@ final class NeighbourResolver {
         table.due(now: now) { entry in
             guard let sender = arp[entry.interface] else { return }
             do {
-                try sender.request(target: entry.address, sender: entry.senderAddress)
-                counters.arpRequestsSent &+= 1
+                if entry.address.isIPv4 {
+                    try sender.request(target: entry.address.ipv4, sender: entry.senderAddress.ipv4)
+                    counters.arpRequestsSent &+= 1
+                } else {
+                    try sender.solicit(target: entry.address, source: entry.senderAddress)
+                    counters.neighbourSolicitationsSent &+= 1
+                }
             } catch {
                 log("lvsd: \(error)")
             }
@@ -89,26 +124,36 @@ final class NeighbourResolver {
         return owned
     }
 
-    /// Gratuitous ARP for every IPv4 VIP and LIP on every interface, so neighbours that
-    /// cached another owner switch to this director at once.
+    /// Gratuitous ARP for every IPv4 VIP and LIP, an unsolicited neighbour advertisement for
+    /// every IPv6 one, on every interface, so neighbours that cached another owner switch to
+    /// this director at once.
     func announce(counters: inout LiveDirector.EngineCounters) {
         announce(Self.ownedAddresses(config), counters: &counters)
     }
 
     private func announce(_ owned: [IPAddress], counters: inout LiveDirector.EngineCounters) {
         let sentBefore = counters.gratuitousARPSent
-        for address in owned where address.isIPv4 {
+        let advertisedBefore = counters.unsolicitedAdvertisementsSent
+        for address in owned {
             for case let sender? in arp {
                 do {
-                    try sender.announce(address.ipv4)
-                    counters.gratuitousARPSent &+= 1
+                    if address.isIPv4 {
+                        try sender.announce(address.ipv4)
+                        counters.gratuitousARPSent &+= 1
+                    } else {
+                        try sender.advertise(address)
+                        counters.unsolicitedAdvertisementsSent &+= 1
+                    }
                 } catch {
                     log("lvsd: \(error)")
                 }
             }
         }
         if counters.gratuitousARPSent > sentBefore {
-            log("lvsd: sent \(counters.gratuitousARPSent) gratuitous ARP (\(owned.filter(\.isIPv4).map(\.description).joined(separator: ", ")) on \(interfaceNames.joined(separator: ", ")))")
+            log("lvsd: sent \(counters.gratuitousARPSent - sentBefore) gratuitous ARP (\(owned.filter(\.isIPv4).map(\.description).joined(separator: ", ")) on \(interfaceNames.joined(separator: ", ")))")
+        }
+        if counters.unsolicitedAdvertisementsSent > advertisedBefore {
+            log("lvsd: sent \(counters.unsolicitedAdvertisementsSent - advertisedBefore) unsolicited neighbour advertisements (\(owned.filter { !$0.isIPv4 }.map(\.description).joined(separator: ", ")) on \(interfaceNames.joined(separator: ", ")))")
         }
     }
 }

@@ -1,7 +1,8 @@
 import Core
 import Wire
 
-/// The real servers' MAC addresses, resolved by the live director itself with ARP.
+/// The real servers' MAC addresses, resolved by the live director itself: ARP for IPv4
+/// (RFC 826), neighbour solicitation for IPv6 (RFC 4861 §7.2).
 ///
 /// Every IPv4 real server that no `neighbour` line pins is resolved at start, asked again
 /// every second until a reply arrives, and refreshed after `lifetime` (5 minutes, a little
@@ -10,15 +11,15 @@ import Wire
 /// sender fields are just as good, as RFC 826 says) are learned from frames the director
 /// passes as `arp-not-for-director`.
 ///
-/// IPv6 real servers are not resolved (no neighbour solicitation yet): pin them with
-/// `neighbour` lines.
+/// IPv6 real servers are solicited at their solicited-node multicast address and learned
+/// from the neighbour advertisements they send back (or, unsolicited, on their own).
 final class NeighbourTable {
     struct Entry {
-        let address: UInt32
+        let address: IPAddress
         /// Index into the director's interfaces.
         let interface: Int
-        /// The director's own address on that interface, the ARP sender address.
-        let senderAddress: UInt32
+        /// The director's own address on that interface, the ARP or NS sender address.
+        let senderAddress: IPAddress
         var mac: MACAddress = .zero
         var resolvedAt: UInt64?
         var lastRequest: UInt64?
@@ -31,18 +32,18 @@ final class NeighbourTable {
     /// Unresolved real server addresses that cannot be asked (no IPv4 sender on any interface).
     let unreachable: [IPAddress]
 
-    /// - Parameter route: for an IPv4 real server address, the interface (index) that reaches
-    ///   it and the director's address there; nil when none does.
-    init(config: DirectorConfig, route: (UInt32) -> (interface: Int, sender: UInt32)?) {
+    /// - Parameter route: for a real server address, the interface (index) that reaches it
+    ///   and the director's address there (same family); nil when none does.
+    init(config: DirectorConfig, route: (IPAddress) -> (interface: Int, sender: IPAddress)?) {
         let pinned = Set(config.neighbours.map(\.address))
         var seen = Set<IPAddress>()
         var entries: [Entry] = []
         var unreachable: [IPAddress] = []
         for service in config.services {
-            for server in service.realServers where server.address.isIPv4 && !pinned.contains(server.address) {
+            for server in service.realServers where !pinned.contains(server.address) {
                 guard seen.insert(server.address).inserted else { continue }
-                if let hop = route(server.address.ipv4) {
-                    entries.append(Entry(address: server.address.ipv4, interface: hop.interface, senderAddress: hop.sender))
+                if let hop = route(server.address) {
+                    entries.append(Entry(address: server.address, interface: hop.interface, senderAddress: hop.sender))
                 } else {
                     unreachable.append(server.address)
                 }
@@ -52,7 +53,7 @@ final class NeighbourTable {
         self.unreachable = unreachable
     }
 
-    /// Entries that need an ARP request at `now`: never resolved and not asked within the
+    /// Entries that need an ARP request or neighbour solicitation at `now`: never resolved and not asked within the
     /// retry interval, or resolved longer ago than the lifetime (refresh).
     func due(now: UInt64, _ body: (Entry) -> Void) {
         for i in entries.indices {
@@ -66,7 +67,7 @@ final class NeighbourTable {
 
     /// Learns `address` → `mac` seen on `interface`; returns true when it is a real server
     /// this table resolves and the MAC is new or was refreshed.
-    func learn(address: UInt32, mac: MACAddress, interface: Int, now: UInt64) -> Bool {
+    func learn(address: IPAddress, mac: MACAddress, interface: Int, now: UInt64) -> Bool {
         guard mac != .zero, !mac.isMulticast else { return false }
         for i in entries.indices where entries[i].address == address && entries[i].interface == interface {
             entries[i].mac = mac

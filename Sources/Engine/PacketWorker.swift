@@ -235,7 +235,7 @@ final class PacketWorker: @unchecked Sendable {
             switch verdicts[i] {
             case .forward(let interface), .answer(let interface):
                 if let port = transmit(batch[i], on: interface) { kicked |= 1 << UInt64(port & 63) }
-            case .pass(.arpNotForDirector):
+            case .pass(.arpNotForDirector), .pass(.icmpNotRelated):
                 resolver?.learn(from: batch[i], director: director, now: now, counters: &counters)
             case .drop(.neighbourUnresolved):
                 if resolver != nil { resolveSoon = true } else { resolveRequest.raise() }

@@ -195,8 +195,9 @@ struct LabPlan: Equatable {
     }
 
     /// The rules file for `lvsd run`. `macs` maps "namespace/interface" to the MAC the kernel
-    /// reports; neighbours are pinned for IPv6 (lvsd has no neighbour discovery yet) and, with
-    /// `pinNeighbours`, for IPv4 too; otherwise lvsd resolves IPv4 real servers by ARP.
+    /// reports. Real servers are resolved by lvsd itself (ARP, IPv6 neighbour solicitation)
+    /// unless `pinNeighbours`; the client's IPv6 MAC is pinned (lvsd answers the client's
+    /// solicitations but does not solicit clients).
     func rulesFile(macs: [String: String], pinNeighbours: Bool) -> String {
         var lines = ["# lvsd lab \(id): \(mode.rawValue)\(ipv6 ? " over IPv6" : ""), written by 'lvsd lab'"]
         let interfaceAddresses: [String: [String]] = mode.oneLAN
@@ -208,11 +209,13 @@ struct LabPlan: Equatable {
             lines.append("interface \(name) mac \(mac) \(addresses)")
         }
         let serverInterface = directorInterfaces.last!
-        if pinNeighbours || ipv6 {
+        if pinNeighbours {
             for rs in realServers {
                 let mac = macs["\(rs.namespace)/eth0"] ?? rs.mac
                 lines.append("neighbour \(rs.address) mac \(mac) interface \(serverInterface)")
             }
+        }
+        if pinNeighbours || ipv6 {
             if !mode.oneLAN {
                 let mac = macs["\(client)/eth0"] ?? Self.mac(2, 0)
                 lines.append("neighbour \(clientAddress) mac \(mac) interface eth0")
