@@ -21,6 +21,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C shims: include and wrap only.
@@ -69,6 +70,7 @@ let package = Package(
                 "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder", "Engine", "Health",
                 "KeepalivedHealth", "AdminSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

@@ -75,7 +75,7 @@ final class LabShell: @unchecked Sendable {
         let full = ["ip", "netns", "exec", namespace] + argv
         if verbose { FileHandle.standardError.write(Data("+ \(full.joined(separator: " ")) >\(log) &\n".utf8)) }
         let p = try process(full)
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         p.standardOutput = handle
         p.standardError = handle

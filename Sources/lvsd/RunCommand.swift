@@ -65,6 +65,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Print counters every this many seconds (0: only at exit).", valueName: "seconds"))
     var statsInterval: Double = 0
 
+    @Option(name: .long, help: "Log level (swift-log): trace, debug, info, notice, warning, error, critical.")
+    var logLevel: DaemonLog.Level = .info
+
     @Option(name: .long, help: ArgumentHelp("The control socket lvsadm talks to (mode 0600, root only); 'none' for no socket.", valueName: "path"))
     var socket = ProcessInfo.processInfo.environment["LVSD_SOCKET"] ?? "/run/lvsd/lvsd.sock"
 
@@ -111,7 +114,7 @@ struct RunCommand: ParsableCommand {
             throw ExitCode.failure
         }
         // Unbuffered, so a test or a pipe sees each line as it happens (never per packet).
-        let log: @Sendable (String) -> Void = { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+        let log = DaemonLog.make(level: logLevel)
 
         var options = LiveDirector.Options(interfaces: interfaces)
         options.tableSize = connections

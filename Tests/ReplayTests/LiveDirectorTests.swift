@@ -226,7 +226,7 @@ private final class LiveLab {
         let rulesFile = directory.appendingPathComponent("rules")
         try rules.write(to: rulesFile, atomically: true, encoding: .utf8)
         let logFile = directory.appendingPathComponent("lvsd.log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logFile)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
