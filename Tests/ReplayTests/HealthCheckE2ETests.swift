@@ -19,8 +19,10 @@ import Glibc
 @Suite(.serialized) struct HealthCheckE2ETests {
     static let detectionBound = 1.0 + 2 * 1.0 + 0.5
     static let recoveryBound = 1.0
-    /// Scheduling on a 2-core machine shared with builds, lvsadm's own start-up, the 100 ms poll.
-    static let slack = 1.5
+    /// Scheduling on a 2-core machine shared with other builds and labs, lvsadm's own start-up
+    /// (a measured time ends when the lvsadm run that saw the change returns), the 100 ms poll.
+    /// Three runs at 1.5 s passed with recoveries of up to 2.9 s measured this way.
+    static let slack = 2.5
 
     static let timing = """
                 connect_timeout 1
