@@ -35,6 +35,8 @@ import Glibc
 
     /// Short requests sent after each swap: with rr over the two servers left, each gets some.
     static let requests = 8
+    /// During the drain: of 6 over at most two workers one schedules 3, enough for both others.
+    static let drainRequests = 6
 
     @Test("weight 0 during a 100 MiB download: the download finishes intact on its server, new requests all go elsewhere",
           .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"),
@@ -46,9 +48,10 @@ import Glibc
         let expectedSHA256 = try #require(lab.outcome.transfer?.expectedSHA256)
         #expect(lab.outcome.transfer?.match == true, "the lab's own download failed: \(lab.outcome)")
 
-        // 100 MiB at 20 MiB/s: five seconds, so the swap lands in the middle of it.
+        // 100 MiB at 12 MiB/s: eight seconds, so the swap and the short requests (each an `ip
+        // netns exec curl`, slow on a loaded machine) land in the middle of it.
         let transfersBefore = lab.servers.map { lab.logged($0, path: "/transfer.bin") }
-        let download = try lab.startDownload(limitRate: "20M")
+        let download = try lab.startDownload(limitRate: "12M")
         defer { download.stop() }
         let served = try lab.waitForEstablishedConnection(while: download)
         let quiesced = try #require(lab.servers.first { $0.endpoint == served },
@@ -70,10 +73,10 @@ import Glibc
         #expect(row.active >= 1, "the download's connection is gone from the director's table: \(row.line)")
 
         let pagesBefore = lab.logged(quiesced, path: "/")
-        let answers = lab.send(Self.requests)
+        let answers = lab.send(Self.drainRequests)
         #expect(answers.failures.isEmpty, "\(answers.failures)")
         #expect(answers.counts[quiesced.name] == nil, "a new connection went to the quiesced \(quiesced.name): \(answers.counts)")
-        #expect(answers.counts.values.reduce(0, +) == Self.requests)
+        #expect(answers.counts.values.reduce(0, +) == Self.drainRequests)
         #expect(Set(answers.counts.keys) == Set(lab.servers.map(\.name)).subtracting([quiesced.name]), "\(answers.counts)")
         #expect(lab.logged(quiesced, path: "/") == pagesBefore, "\(quiesced.name)'s own log shows a new request")
         #expect(download.isRunning, "the download ended before the short requests did: the test proved less than it says")
