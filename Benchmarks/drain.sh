@@ -7,16 +7,23 @@
 #   --runs N     drains per forwarder and direction (default 3; the table shows the median)
 #   --frames N   frames the generator sends per drain (default 500000; the RX ring keeps
 #                what fits, ~116,000 64-byte frames at most)
-#   --flows N    connections lvsd holds during its drains (default 1000000; 1000 shows the
-#                cost without cache misses)
+#   --flows N    connections lvsd holds during its drains (default 1000000); DR is also
+#                drained with frames of only 1,000 of them ("1k hot": no cache misses)
 #   --only LIST  comma-separated subset of ref,dr,nat (ratios need ref)
 #   --perf       sample each forwarder during its drains (perf record) and print its top symbols
+#   --lvsd PATH  use this lvsd binary instead of building the repository's (implies --no-build)
+#   --compare PATH  also drain a second lvsd DR (this binary, table filled the same way) in
+#                the same rounds, as "lvsd dr B": an A/B test of a data-path change
 #
-# Three identical chains of network namespaces, one per forwarder, so all of them stay up
-# and their drains can be interleaved (round 1: ref, lvsd DR, lvsd NAT, ...; round 2: ...),
+# Identical chains of network namespaces, one per forwarder, so all of them stay up and
+# their drains can be interleaved (round 1: ref, lvsd DR, lvsd NAT, ...; round 2: ...),
 # which puts each forwarder under the same background load as the others:
 #
-#   <X>gen (g0) ──veth── (f0) <X>fwd (f1) ──veth── (s0) <X>sink      X = r, d, n
+#   <X>gen (g0) ──veth── (f0) <X>fwd (f1) ──veth── (s0) <X>sink
+#
+#   X = r: the reference forwarder, f0 -> f1 and (a second one) f1 -> f0
+#       k: the reference forwarder kicking its TX ring every 32 frames, as lvsd does
+#       d: lvsd DR      n: lvsd NAT      e: lvsd DR from --compare
 #
 # A drain: SIGSTOP the forwarder, fill its RX ring from gen (64-byte UDP frames), SIGCONT
 # it and time how fast sink's rx_packets rises (Drain/drain-timer.c). The generator never
@@ -43,7 +50,12 @@ flows=1000000
 build=true
 only=ref,dr,nat
 perf=false
-usage() { echo "usage: $0 [--runs N] [--frames N] [--flows N] [--only ref,dr,nat] [--perf] [--no-build]" >&2; exit 2; }
+lvsd=$repo/.build/release/lvsd
+compare=""
+usage() {
+    echo "usage: $0 [--runs N] [--frames N] [--flows N] [--only ref,dr,nat] [--perf] [--no-build] [--lvsd PATH] [--compare PATH]" >&2
+    exit 2
+}
 while [[ $# -gt 0 ]]; do
     case $1 in
         --runs) runs=$2; shift 2 ;;
@@ -52,6 +64,8 @@ while [[ $# -gt 0 ]]; do
         --only) only=$2; shift 2 ;;
         --perf) perf=true; shift ;;
         --no-build) build=false; shift ;;
+        --lvsd) lvsd=$(realpath "$2"); build=false; shift 2 ;;
+        --compare) compare=$(realpath "$2"); shift 2 ;;
         *) usage ;;
     esac
 done
@@ -68,15 +82,16 @@ say() { echo "== $*"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # ---- build (bounded by its own timeout), then the measurement again under timeout 300
-lvsd=$repo/.build/release/lvsd
 if [[ -z ${DRAIN_BOUNDED:-} ]]; then
     if $build; then
         say "build lvsd (release)"
         (cd "$repo" && timeout 1200 swift build -c release --product lvsd 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]') || true
     fi
     [[ -x $lvsd ]] || { echo "drain.sh: $lvsd missing; the release build failed" >&2; exit 1; }
-    extra=()
+    [[ -z $compare || -x $compare ]] || { echo "drain.sh: --compare $compare is not an executable" >&2; exit 1; }
+    extra=(--lvsd "$lvsd")
     $perf && extra+=(--perf)
+    [[ -n $compare ]] && extra+=(--compare "$compare")
     # timeout's SIGTERM reaches the trap below, which removes everything.
     DRAIN_BOUNDED=1 exec timeout --kill-after=20 300 "$0" --no-build --runs "$runs" --frames "$frames" \
         --flows "$flows" --only "$only" "${extra[@]}"
@@ -172,15 +187,17 @@ settle() {
 results=$work/results
 : >"$results"
 
-# drain LABEL PID GEN_NS GEN_IF DST_MAC DIRECTION SINK_NS SINK_IF RUN
+# drain LABEL PID GEN_NS GEN_IF DST_MAC DIRECTION SINK_NS SINK_IF RUN [FLOWS]
 drain() {
-    local label=$1 pid=$2 gen_ns=$3 gen_if=$4 dst_mac=$5 direction=$6 sink_ns=$7 sink_if=$8 run=$9 line
+    local label=$1 pid=$2 gen_ns=$3 gen_if=$4 dst_mac=$5 direction=$6 sink_ns=$7 sink_if=$8 run=$9
+    local drain_flows=${10:-$flows} line
     stop_process "$pid"
-    # Every frame belongs to one of the $flows flows lvsd holds; consecutive frames are
-    # 7919 flows apart (a prime, coprime with 10^6), so they land all over the table.
+    # Every frame belongs to one of the first $drain_flows flows (all of which lvsd holds);
+    # consecutive frames are 7919 flows apart (a prime, coprime with 10^6 and 10^3), so they
+    # land all over the table.
     timeout 60 ip netns exec "$gen_ns" "$work/drain-gen" --if "$gen_if" --dst-mac "$dst_mac" \
         --service $VIP:$VPORT --server $RIP:$RPORT --clients $CLIENTS --direction "$direction" \
-        --flows "$flows" --count "$frames" --first $((run * 104729)) --stride 7919 >"$work/gen.log"
+        --flows "$drain_flows" --count "$frames" --first $((run * 104729)) --stride 7919 >"$work/gen.log"
     line=$(timeout 60 ip netns exec "$sink_ns" "$work/drain-timer" --pid "$pid" \
         --counter "/sys/class/net/$sink_if/statistics/rx_packets" --quiet-ms 200 --timeout 20) || {
         echo "drain.sh: $label run $run: no frame reached the sink ($line)" >&2
@@ -264,8 +281,9 @@ fill_table() {
 }
 
 say "topology: chains $only under $prefix* (load average $(load))"
-wants ref && chain r
+wants ref && chain r && chain k
 wants dr && chain d
+[[ -n $compare ]] && chain e
 wants nat && chain n
 
 lvsd_args=(--interface f0 --interface f1 --connections 1000000 --duration 280 --stats-interval 1)
@@ -274,13 +292,23 @@ if wants ref; then
     ref_pid=$pid
     start_forwarder "${prefix}rfwd" "$work/ref-reverse.log" "ready" "$work/reference-forwarder" --in f1 --out f0 --dst-mac $G0_MAC --duration 280
     refrev_pid=$pid
+    # The same forwarder kicking its TX ring after every 32 frames, as lvsd kicks once per
+    # 32-frame batch: what the kick frequency alone costs (chain k).
+    start_forwarder "${prefix}kfwd" "$work/ref-kick32.log" "ready" "$work/reference-forwarder" --in f0 --out f1 --dst-mac $S0_MAC --duration 280 --kick-every 32
+    refk_pid=$pid
 fi
+lvsd_rules -g >"$work/dr.rules"
 if wants dr; then
-    lvsd_rules -g >"$work/dr.rules"
     start_forwarder "${prefix}dfwd" "$work/dr.log" "lvsd: running on" "$lvsd" run --config "$work/dr.rules" "${lvsd_args[@]}"
     dr_pid=$pid
     say "lvsd DR: filling its table with $flows connections"
     fill_table d dr
+fi
+if [[ -n $compare ]]; then
+    start_forwarder "${prefix}efwd" "$work/dr-b.log" "lvsd: running on" "$compare" run --config "$work/dr.rules" "${lvsd_args[@]}"
+    drb_pid=$pid
+    say "lvsd DR B ($compare): filling its table with $flows connections"
+    fill_table e dr-b
 fi
 if wants nat; then
     lvsd_rules -m >"$work/nat.rules"
@@ -293,6 +321,7 @@ fi
 say "drains: $runs rounds, $frames frames sent per drain (load average $(load))"
 wants ref && { perf_start ref "$ref_pid"; perf_start ref-reverse "$refrev_pid"; }
 wants dr && perf_start dr "$dr_pid"
+[[ -n $compare ]] && perf_start dr-b "$drb_pid"
 wants nat && perf_start nat "$nat_pid"
 $perf && sleep 1
 for run in $(seq "$runs"); do
@@ -300,8 +329,21 @@ for run in $(seq "$runs"); do
         drain "reference" "$ref_pid" "${prefix}rgen" g0 $F0_MAC to-service "${prefix}rsink" s0 "$run"
         # From the sink side into f1, out of f0: the direction of lvsd NAT's replies.
         drain "reference reverse" "$refrev_pid" "${prefix}rsink" s0 $F1_MAC to-service "${prefix}rgen" g0 "$run"
+        drain "reference kick/32" "$refk_pid" "${prefix}kgen" g0 $F0_MAC to-service "${prefix}ksink" s0 "$run"
     fi
-    wants dr && drain "lvsd dr" "$dr_pid" "${prefix}dgen" g0 $F0_MAC to-service "${prefix}dsink" s0 "$run"
+    if wants dr; then
+        drain "lvsd dr" "$dr_pid" "${prefix}dgen" g0 $F0_MAC to-service "${prefix}dsink" s0 "$run"
+        # The same table, but only 1,000 of its connections: the cost without cache misses.
+        if [[ $flows -gt 1000 ]]; then
+            drain "lvsd dr 1k hot" "$dr_pid" "${prefix}dgen" g0 $F0_MAC to-service "${prefix}dsink" s0 "$run" 1000
+        fi
+    fi
+    if [[ -n $compare ]]; then
+        drain "lvsd dr B" "$drb_pid" "${prefix}egen" g0 $F0_MAC to-service "${prefix}esink" s0 "$run"
+        if [[ $flows -gt 1000 ]]; then
+            drain "lvsd dr B 1k hot" "$drb_pid" "${prefix}egen" g0 $F0_MAC to-service "${prefix}esink" s0 "$run" 1000
+        fi
+    fi
     if wants nat; then
         drain "lvsd nat" "$nat_pid" "${prefix}ngen" g0 $F0_MAC to-service "${prefix}nsink" s0 "$run"
         # The real server's replies on the same connections: RIP:RPORT -> client into f1,
@@ -311,16 +353,17 @@ for run in $(seq "$runs"); do
 done
 wants ref && { perf_stop ref; perf_stop ref-reverse; }
 wants dr && perf_stop dr
+[[ -n $compare ]] && perf_stop dr-b
 wants nat && perf_stop nat
 
 say "forwarders' own counters"
 for pid in "${started[@]}"; do stop_forwarder "$pid"; done
-for name in ref ref-reverse dr nat; do
+for name in ref ref-reverse ref-kick32 dr dr-b nat; do
     [[ -f $work/$name.log ]] || continue
     # lvsd: only what it printed at exit (the stats lines before repeat the same counters).
     sed -n '/reference-forwarder: forwarded/p; /lvsd: stopping/,$p' "$work/$name.log" \
         | grep -E 'reference-forwarder: forwarded|lvsd: (totals|  (passed|dropped|engine))' | sed "s/^/  $name: /"
-    if [[ $name == dr || $name == nat ]] && ! grep -q "lvsd: totals" "$work/$name.log"; then
+    if [[ $name == dr* || $name == nat ]] && ! grep -q "lvsd: totals" "$work/$name.log"; then
         echo "drain.sh: lvsd $name printed no totals:" >&2; cat "$work/$name.log" >&2; exit 1
     fi
 done

@@ -1,6 +1,7 @@
 // The drain benchmark's yardstick: the least a TPACKET_V3 ring forwarder can do per frame.
 //
 //   reference-forwarder --in IF --out IF --dst-mac MAC [--src-mac MAC] [--duration SECONDS]
+//                       [--kick-every N]
 //
 // Receives on --in through an RX ring with lvsd's default geometry (64 blocks of 256 KiB,
 // 2048-byte frames, 2 ms block timeout), copies each frame of a ready block into the next
@@ -9,6 +10,8 @@
 // own), kicks the TX ring once per block (send(fd, NULL, 0, MSG_DONTWAIT), as lvsd's
 // TXRing.flush does) and hands the block back. PACKET_QDISC_BYPASS and
 // PACKET_IGNORE_OUTGOING as lvsd sets them. Nothing else: no parsing, no table.
+// --kick-every N also kicks after every N frames inside a block (lvsd kicks once per
+// 32-frame batch), to measure what the kick frequency alone costs.
 //
 // Runs until SIGTERM/SIGINT or --duration; prints "ready" once its sockets are bound and,
 // at exit, the frames forwarded and the kernel's RX ring drop count (PACKET_STATISTICS).
@@ -27,7 +30,7 @@ static void on_signal(int sig) {
 static const char *program = "reference-forwarder";
 
 static void usage(void) {
-    fprintf(stderr, "usage: %s --in IF --out IF --dst-mac MAC [--src-mac MAC] [--duration SECONDS]\n", program);
+    fprintf(stderr, "usage: %s --in IF --out IF --dst-mac MAC [--src-mac MAC] [--duration SECONDS] [--kick-every N]\n", program);
     exit(2);
 }
 
@@ -36,6 +39,7 @@ int main(int argc, char **argv) {
     uint8_t dst_mac[6], src_mac[6];
     int have_dst = 0, have_src = 0;
     double duration = 0;
+    long kick_every = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -45,6 +49,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--dst-mac")) { if (drain_parse_mac(v, dst_mac)) drain_fail(program, "bad --dst-mac"); have_dst = 1; }
         else if (!strcmp(a, "--src-mac")) { if (drain_parse_mac(v, src_mac)) drain_fail(program, "bad --src-mac"); have_src = 1; }
         else if (!strcmp(a, "--duration")) duration = atof(v);
+        else if (!strcmp(a, "--kick-every")) kick_every = atol(v);
         else usage();
         i++;
     }
@@ -113,6 +118,7 @@ int main(int argc, char **argv) {
                     drain_frame_send(t, len);
                     head = head + 1 == tx_slots ? 0 : head + 1;
                     forwarded++;
+                    if (kick_every > 0 && forwarded % (uint64_t)kick_every == 0) send(tx_fd, NULL, 0, MSG_DONTWAIT);
                 }
             }
             f = (struct tpacket3_hdr *)((uint8_t *)f + f->tp_next_offset);
