@@ -241,7 +241,7 @@ perf_stop() {
     $perf || return 0
     kill -INT "${perf_pids[$1]}"; wait "${perf_pids[$1]}" || true
     perf report -i "$work/perf-$1.data" --no-children --stdio --sort dso,symbol 2>/dev/null \
-        | grep -Ev '^(#|$)' | head -30 | cut -c1-150 | sed "s/^/  perf $1: /"
+        | grep -Ev '^(#|$)' | head -30 | cut -c1-150 | sed "s/^/  perf $1: /" || true  # head ends the pipe early
 }
 
 # lvsd_rules METHOD: a UDP service with one real server behind f1.
@@ -319,7 +319,7 @@ if wants nat; then
 fi
 
 say "drains: $runs rounds, $frames frames sent per drain (load average $(load))"
-wants ref && { perf_start ref "$ref_pid"; perf_start ref-reverse "$refrev_pid"; }
+wants ref && { perf_start ref "$ref_pid"; perf_start ref-reverse "$refrev_pid"; perf_start ref-kick32 "$refk_pid"; }
 wants dr && perf_start dr "$dr_pid"
 [[ -n $compare ]] && perf_start dr-b "$drb_pid"
 wants nat && perf_start nat "$nat_pid"
@@ -351,7 +351,7 @@ for run in $(seq "$runs"); do
         drain "lvsd nat reply" "$nat_pid" "${prefix}nsink" s0 $F1_MAC from-server "${prefix}ngen" g0 "$run"
     fi
 done
-wants ref && { perf_stop ref; perf_stop ref-reverse; }
+wants ref && { perf_stop ref; perf_stop ref-reverse; perf_stop ref-kick32; }
 wants dr && perf_stop dr
 [[ -n $compare ]] && perf_stop dr-b
 wants nat && perf_stop nat
