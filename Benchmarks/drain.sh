@@ -257,17 +257,40 @@ neighbour $RIP mac $S0_MAC interface f1
 EOF
 }
 
-# fill_table X NAME: sends each of the $flows flows through chain X's lvsd, in order and
-# paced. Frames lost to a full RX ring (lvsd shares the 2 vCPUs with the generator and
+# rewrite_check_start NS IF MATCH: from now on, count the UDP frames arriving on IF and
+# those of them that also match MATCH (nft expressions: how the forwarder must have
+# rewritten them), in rules placed before the chain's drop policy.
+rewrite_check_start() {
+    ip netns exec "$1" nft add rule netdev drain "in_$2" ip protocol udp counter
+    ip netns exec "$1" nft add rule netdev drain "in_$2" $3 counter
+}
+# rewrite_check_end NS IF WHAT: removes the rules; fails unless every UDP frame matched.
+rewrite_check_end() {
+    local counts udp valid
+    counts=$(ip netns exec "$1" nft list chain netdev drain "in_$2" | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+    ip netns exec "$1" nft flush chain netdev drain "in_$2"
+    udp=$(echo "$counts" | sed -n 1p) valid=$(echo "$counts" | sed -n 2p)
+    if [[ -z $udp || $udp -eq 0 || $valid != "$udp" ]]; then
+        echo "drain.sh: $3: ${valid:-0} of ${udp:-0} UDP frames were rewritten as expected" >&2
+        return 1
+    fi
+    echo "  $3: all $udp UDP frames rewritten as expected"
+}
+
+# fill_table X NAME MATCH: sends each of the $flows flows through chain X's lvsd, in order
+# and paced. Frames lost to a full RX ring (lvsd shares the 2 vCPUs with the generator and
 # whatever else runs) leave flows out, so repeat (up to 3 passes; known flows just hit)
-# until lvsd's once-a-second stats line counts them all.
+# until lvsd's once-a-second stats line counts them all. Every frame reaching the sink must
+# match MATCH (the rewrite the forwarding method makes).
 fill_table() {
-    local x=$1 name=$2 before after live=0 pass
+    local x=$1 name=$2 match=$3 before after live=0 pass rate
+    rewrite_check_start "${prefix}${x}sink" s0 "$match"
     for pass in 1 2 3; do
+        rate=$((250000 - pass * 50000))  # slower each pass: 200, 150, 100 kpps
         before=$(counter "${prefix}${x}sink" s0)
         timeout 60 ip netns exec "${prefix}${x}gen" "$work/drain-gen" --if g0 --dst-mac $F0_MAC \
             --service $VIP:$VPORT --clients $CLIENTS --flows "$flows" --count "$flows" --stride 1 \
-            --rate 250000 >"$work/gen.log"
+            --rate "$rate" >"$work/gen.log"
         after=$(settle "${prefix}${x}sink" s0)
         sleep 1.2  # a fresh stats line
         live=$(grep -o 'stats: .*connections [0-9]*' "$work/$name.log" | tail -1 | grep -o '[0-9]*$' || echo 0)
@@ -277,6 +300,7 @@ fill_table() {
     if [[ $((after - before)) -eq 0 ]]; then
         echo "drain.sh: lvsd $name forwarded nothing while filling its table" >&2; cat "$work/$name.log" >&2; return 1
     fi
+    rewrite_check_end "${prefix}${x}sink" s0 "$name fill"
     [[ ${live:-0} -ge $flows ]] || echo "  warning: only ${live:-0} of $flows flows have a connection; drained frames of the others make new ones"
 }
 
@@ -302,20 +326,26 @@ if wants dr; then
     start_forwarder "${prefix}dfwd" "$work/dr.log" "lvsd: running on" "$lvsd" run --config "$work/dr.rules" "${lvsd_args[@]}"
     dr_pid=$pid
     say "lvsd DR: filling its table with $flows connections"
-    fill_table d dr
+    fill_table d dr "ether saddr $F1_MAC ether daddr $S0_MAC ip daddr $VIP udp dport $VPORT"
 fi
 if [[ -n $compare ]]; then
     start_forwarder "${prefix}efwd" "$work/dr-b.log" "lvsd: running on" "$compare" run --config "$work/dr.rules" "${lvsd_args[@]}"
     drb_pid=$pid
     say "lvsd DR B ($compare): filling its table with $flows connections"
-    fill_table e dr-b
+    fill_table e dr-b "ether saddr $F1_MAC ether daddr $S0_MAC ip daddr $VIP udp dport $VPORT"
 fi
 if wants nat; then
     lvsd_rules -m >"$work/nat.rules"
     start_forwarder "${prefix}nfwd" "$work/nat.log" "lvsd: running on" "$lvsd" run --config "$work/nat.rules" "${lvsd_args[@]}"
     nat_pid=$pid
     say "lvsd NAT: filling its table with $flows connections"
-    fill_table n nat
+    fill_table n nat "ether saddr $F1_MAC ether daddr $S0_MAC ip daddr $RIP udp dport $RPORT"
+    # Replies on 10,000 of those connections must come out to the client from VIP:VPORT.
+    rewrite_check_start "${prefix}ngen" g0 "ether saddr $F0_MAC ether daddr $G0_MAC ip saddr $VIP udp sport $VPORT"
+    timeout 60 ip netns exec "${prefix}nsink" "$work/drain-gen" --if s0 --dst-mac $F1_MAC --direction from-server \
+        --service $VIP:$VPORT --server $RIP:$RPORT --clients $CLIENTS --flows 10000 --count 10000 --rate 100000 >/dev/null
+    settle "${prefix}ngen" g0 >/dev/null
+    rewrite_check_end "${prefix}ngen" g0 "nat replies"
 fi
 
 say "drains: $runs rounds, $frames frames sent per drain (load average $(load))"
