@@ -37,7 +37,8 @@
 # connections; consecutive frames are 7919 flows apart, all over the table. NAT is also
 # drained in the reply direction (the real server's frames to the clients of those flows).
 #
-# Needs root, Scripts/install-deps.sh's packages, and cc. Namespaces are lvsb-<pid>-*,
+# Needs root, Scripts/install-deps.sh's packages, and a C compiler (cc, or the Swift
+# toolchain's clang). Namespaces are lvsb-<pid>-*,
 # addresses 198.18.0.0/15 only; everything is removed on exit, also on failure or Ctrl-C.
 # The measurement is bounded (it runs under `timeout 300`); the release build before it has
 # its own limit. Exits non-zero when setup fails or a drain forwards nothing.
@@ -73,9 +74,12 @@ done
 [[ $flows -le 1000000 ]] || { echo "drain.sh: --flows is at most 1000000 (lvsd's --connections)" >&2; exit 2; }
 wants() { [[ ,$only, == *,$1,* ]]; }
 [[ $(id -u) -eq 0 ]] || { echo "drain.sh: run as root (network namespaces, AF_PACKET)" >&2; exit 1; }
-for tool in ip nft ethtool cc timeout; do
+for tool in ip nft ethtool timeout; do
     command -v "$tool" >/dev/null || { echo "drain.sh: $tool not found; run Scripts/install-deps.sh" >&2; exit 1; }
 done
+# A C compiler: $CC, cc, or the clang that comes with the Swift toolchain.
+cc=${CC:-$(command -v cc || command -v clang || command -v gcc || true)}
+[[ -n $cc ]] || { echo "drain.sh: no C compiler (cc, clang or gcc; the Swift toolchain's clang will do)" >&2; exit 1; }
 if $perf; then command -v perf >/dev/null || { echo "drain.sh: --perf needs perf (linux-perf)" >&2; exit 1; }; fi
 
 say() { echo "== $*"; }
@@ -120,7 +124,7 @@ trap cleanup EXIT
 trap 'echo "drain.sh: interrupted" >&2; exit 130' INT TERM HUP
 
 for program in reference-forwarder drain-gen drain-timer; do
-    cc -O2 -Wall -Wextra -Werror -o "$work/$program" "$repo/Benchmarks/Drain/$program.c"
+    "$cc" -O2 -Wall -Wextra -Werror -o "$work/$program" "$repo/Benchmarks/Drain/$program.c"
 done
 
 # ---- topology

@@ -90,10 +90,9 @@ int main(int argc, char **argv) {
     uint16_t service_port = 0, server_port = 0;
     uint64_t flows = 1000000, count = 500000, first = 0, stride = 1;
     double rate = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) usage();
+    if ((argc - 1) % 2) usage();  // every option takes a value
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *a = argv[i], *v = argv[i + 1];
         if (!strcmp(a, "--if")) interface = v;
         else if (!strcmp(a, "--dst-mac")) { if (drain_parse_mac(v, dst_mac)) drain_fail(program, "bad --dst-mac"); have_dst = 1; }
         else if (!strcmp(a, "--src-mac")) { if (drain_parse_mac(v, src_mac)) drain_fail(program, "bad --src-mac"); have_src = 1; }
@@ -114,7 +113,6 @@ int main(int argc, char **argv) {
             else if (strcmp(v, "to-service")) usage();
         }
         else usage();
-        i++;
     }
     if (!interface || !have_dst || !have_service || (from_server && !have_server)) usage();
     if (flows == 0 || flows > 65536ull * 64000ull) drain_fail(program, "--flows must be 1 to 4,194,304,000");
@@ -137,7 +135,7 @@ int main(int argc, char **argv) {
     // retire timer closes them half empty, even on a busy machine. Paced, small bursts.
     const uint32_t batch = rate > 0 ? 256 : slots;
     uint32_t head = 0;
-    uint64_t sent = 0, flow = first % flows, waits = 0;
+    uint64_t sent = 0, flow = first % flows;
     const uint64_t start = drain_now_ns();
     while (sent < count) {
         if (rate > 0) {
@@ -156,7 +154,6 @@ int main(int argc, char **argv) {
             if (drain_frame_status(t) != TP_STATUS_AVAILABLE) {
                 // The kernel still owns this slot: push what is queued and wait for it.
                 send(fd, NULL, 0, 0);
-                waits++;
                 if (drain_frame_status(t) != TP_STATUS_AVAILABLE) { usleep(100); continue; }
             }
             uint32_t client = clients + (uint32_t)(flow % 65536);

@@ -62,16 +62,14 @@ int main(int argc, char **argv) {
     int pid = 0;
     const char *counter = NULL;
     double quiet_ms = 200, timeout = 10;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) drain_fail(program, "every option takes a value");
+    if ((argc - 1) % 2) drain_fail(program, "every option takes a value");
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *a = argv[i], *v = argv[i + 1];
         if (!strcmp(a, "--pid")) pid = atoi(v);
         else if (!strcmp(a, "--counter")) counter = v;
         else if (!strcmp(a, "--quiet-ms")) quiet_ms = atof(v);
         else if (!strcmp(a, "--timeout")) timeout = atof(v);
         else drain_fail(program, "usage: drain-timer --pid PID --counter PATH [--quiet-ms MS] [--timeout S]");
-        i++;
     }
     if (pid <= 0 || !counter) drain_fail(program, "usage: drain-timer --pid PID --counter PATH [--quiet-ms MS] [--timeout S]");
 

@@ -40,10 +40,9 @@ int main(int argc, char **argv) {
     int have_dst = 0, have_src = 0;
     double duration = 0;
     long kick_every = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) usage();
+    if ((argc - 1) % 2) usage();  // every option takes a value
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *a = argv[i], *v = argv[i + 1];
         if (!strcmp(a, "--in")) in = v;
         else if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--dst-mac")) { if (drain_parse_mac(v, dst_mac)) drain_fail(program, "bad --dst-mac"); have_dst = 1; }
@@ -51,7 +50,6 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--duration")) duration = atof(v);
         else if (!strcmp(a, "--kick-every")) kick_every = atol(v);
         else usage();
-        i++;
     }
     if (!in || !out || !have_dst) usage();
 
