@@ -55,7 +55,8 @@ final class Daemon: @unchecked Sendable {
             config: live.config,
             install: { [unowned self] new in installBase(new) },
             observe: { [unowned self] connections in snapshot(includeConnections: connections) },
-            clock: { Self.monotonicNanoseconds() })
+            clock: { Self.monotonicNanoseconds() },
+            reload: { [unowned self] in reload() })
         healthPlan = Self.healthPlan(of: loaded, log: log)
     }
 
@@ -87,7 +88,7 @@ final class Daemon: @unchecked Sendable {
 
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler { [weak self] in self?.reload() }
+        source.setEventHandler { [weak self] in _ = self?.reload() }
         source.resume()
         reloadSource = source
 
@@ -115,15 +116,16 @@ final class Daemon: @unchecked Sendable {
 
     // MARK: Changing the running configuration
 
-    /// SIGHUP: re-reads the configuration file and swaps it in, or keeps what runs.
-    func reload() {
+    /// SIGHUP and `lvsadm --reload`: re-reads the configuration file and swaps it in, or
+    /// keeps what runs and says why (the error goes back to lvsadm too).
+    func reload() -> AdminError? {
         log("lvsd: reload: reading \(configPath)")
         let loaded: ConfigFile.Loaded
         do {
             loaded = try ConfigFile.load(path: configPath)
         } catch {
             log("lvsd: reload refused, the running configuration stays: \(error.description)")
-            return
+            return AdminError("lvsadm: reload refused, the running configuration stays", detail: error.description, exitCode: 1)
         }
         for warning in loaded.warnings { log("lvsd: reload: \(warning.description)") }
         let plan = Self.healthPlan(of: loaded, log: log)
@@ -136,9 +138,10 @@ final class Daemon: @unchecked Sendable {
             healthPlan = previousPlan
             lock.unlock()
             log("lvsd: reload refused, the running configuration stays: \(refusal.message)\(refusal.detail.map { " (\($0))" } ?? "")")
-            return
+            return refusal
         }
         log("lvsd: reload: done, \(loaded.director.services.count) virtual services")
+        return nil
     }
 
     /// A new base configuration (lvsadm or reload): the health checkers restart on it and

@@ -22,13 +22,17 @@ public final class AdminResponder: @unchecked Sendable {
     private let install: Install
     private let observe: Observe
     private let clock: () -> UInt64
+    /// Re-reads the configuration file (lvsd's SIGHUP path); nil: this lvsd has none to read.
+    private let reload: (@Sendable () -> AdminError?)?
 
     /// - Parameters:
     ///   - config: the configuration running now.
     ///   - install: makes a new configuration the running one, or says why not.
     ///   - observe: the live table with raw (never zeroed) counters.
     ///   - clock: nanoseconds of a monotonic clock.
-    public init(config: DirectorConfig, install: @escaping Install, observe: @escaping Observe, clock: @escaping () -> UInt64) {
+    public init(config: DirectorConfig, install: @escaping Install, observe: @escaping Observe, clock: @escaping () -> UInt64,
+                reload: (@Sendable () -> AdminError?)? = nil) {
+        self.reload = reload
         self.config = config
         self.install = install
         self.observe = observe
@@ -44,6 +48,12 @@ public final class AdminResponder: @unchecked Sendable {
     }
 
     public func handle(_ request: ControlRequest) -> ControlResponse {
+        if case .reload = request.body {
+            // Outside the lock: the reload comes back through `replaceConfiguration`.
+            guard let reload else { return .failed(AdminError("lvsadm: this lvsd has no configuration file to reload", exitCode: 1)) }
+            if let refusal = reload() { return .failed(refusal) }
+            return .applied
+        }
         lock.lock()
         defer { lock.unlock() }
         switch request.body {
@@ -69,6 +79,8 @@ public final class AdminResponder: @unchecked Sendable {
             let raw = observe(includeConnections)
             book.tick(raw, now: clock())
             return .snapshot(book.present(raw))
+        case .reload:
+            return .applied  // handled above, before the lock
         }
     }
 

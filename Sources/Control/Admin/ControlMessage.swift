@@ -16,6 +16,8 @@ public struct ControlRequest: Sendable, Hashable, Codable {
         case apply([AdminCommand])
         /// The table for a listing, with the connections only when asked for.
         case snapshot(includeConnections: Bool)
+        /// Re-read the configuration file and swap it in, or keep what runs (as SIGHUP).
+        case reload
     }
 
     public var version: Int

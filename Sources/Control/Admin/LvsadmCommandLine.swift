@@ -427,6 +427,8 @@ private struct Parser {
             return .getLocalAddresses(serviceKey)
         case .restore:
             return .restore
+        case .reload:
+            return .reload
         case .save:
             return .save(numeric: format.numeric)
         case .list:

@@ -17,6 +17,8 @@ public struct LvsadmInvocation: Sendable, Hashable {
         case save(numeric: Bool)
         /// DPVS `--get-laddr [-t|-u service]`.
         case getLocalAddresses(ServiceKey?)
+        /// `--reload`: lvsd re-reads its configuration file, as on SIGHUP (lvsadm's own).
+        case reload
     }
 
     public var action: Action

@@ -8,6 +8,8 @@ enum LvsadmOption: CaseIterable, Sendable {
     case addServer, editServer, deleteServer, set, help, version, restore, save
     case startDaemon, stopDaemon
     case addLocalAddress, deleteLocalAddress, getLocalAddresses
+    /// lvsadm's own: lvsd re-reads its configuration file (as SIGHUP does).
+    case reload
     // Options.
     case tcpService, udpService, sctpService, fwmarkService
     case scheduler, persistent, netmask, realServer
@@ -48,6 +50,7 @@ enum LvsadmOption: CaseIterable, Sendable {
         case .addLocalAddress: "add-laddr"
         case .deleteLocalAddress: "del-laddr"
         case .getLocalAddresses: "get-laddr"
+        case .reload: "reload"
         case .tcpService: "tcp-service"
         case .udpService: "udp-service"
         case .sctpService: "sctp-service"
@@ -176,6 +179,7 @@ enum LvsadmOption: CaseIterable, Sendable {
         case .addLocalAddress: .addLocalAddress
         case .deleteLocalAddress: .deleteLocalAddress
         case .getLocalAddresses: .getLocalAddresses
+        case .reload: .reload
         default: nil
         }
     }
@@ -255,6 +259,7 @@ enum LvsadmCommand: Int, CaseIterable, Sendable {
     case addService, editService, deleteService, flush, list, addServer, deleteServer, editServer
     case timeout, startDaemon, stopDaemon, restore, save, zero
     case addLocalAddress, deleteLocalAddress, getLocalAddresses
+    case reload
 
     var name: String {
         switch self {
@@ -275,6 +280,7 @@ enum LvsadmCommand: Int, CaseIterable, Sendable {
         case .addLocalAddress: "add-laddr"
         case .deleteLocalAddress: "del-laddr"
         case .getLocalAddresses: "get-laddr"
+        case .reload: "reload"
         }
     }
 
@@ -287,7 +293,7 @@ enum LvsadmCommand: Int, CaseIterable, Sendable {
         let ipvsadm: String = switch self {
         case .addService, .editService: "xx+   " + String(repeating: "x", count: 15) + "   " + String(repeating: "x", count: 10)
         case .deleteService: "xx+" + x31
-        case .flush, .timeout, .restore, .startDaemon, .stopDaemon: String(repeating: "x", count: 34)
+        case .flush, .timeout, .restore, .startDaemon, .stopDaemon, .reload: String(repeating: "x", count: 34)
         case .list: " 11" + String(repeating: "x", count: 9) + "11" + "       " + String(repeating: "x", count: 7) + " " + "xxxxx"
         case .addServer, .editServer: "xx+xxx+" + "    " + String(repeating: "x", count: 18) + "     "
         case .deleteServer: "xx+xxx+" + String(repeating: "x", count: 27)
