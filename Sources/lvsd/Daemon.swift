@@ -56,7 +56,8 @@ final class Daemon: @unchecked Sendable {
             install: { [unowned self] new in installBase(new) },
             observe: { [unowned self] connections in snapshot(includeConnections: connections) },
             clock: { Self.monotonicNanoseconds() },
-            reload: { [unowned self] in reload() })
+            reload: { [unowned self] in reload() },
+            health: { [unowned self] in healthListing() })
         healthPlan = Self.healthPlan(of: loaded, log: log)
     }
 
@@ -226,6 +227,31 @@ final class Daemon: @unchecked Sendable {
     }
 
     // MARK: Listings
+
+    /// `lvsadm --health`: every checked real server, alive or not, the weight it runs with
+    /// and its checkers, per service with its quorum state.
+    private func healthListing() -> String {
+        lock.lock()
+        let runner = runner
+        lock.unlock()
+        guard let runner else { return "No health checks: they come from a keepalived.conf's checker blocks.\n" }
+        var out = "Prot LocalAddress:Port           Quorum  LiveWeight\n  -> RemoteAddress:Port         State   Weight  Checkers\n"
+        for service in runner.status() {
+            let proto = service.key.proto == .tcp ? "TCP " : "UDP "
+            let quorum = service.sorryServerActive ? "sorry" : service.quorumUp ? "up" : "down"
+            out += "\(proto) \(Self.pad(Endpoint(service.key.address, service.key.port).description, 26)) \(Self.pad(quorum, 7)) \(service.liveWeight)\n"
+            for rs in service.realServers {
+                let weight = rs.tableWeight.map(String.init) ?? "out"
+                let checkers = rs.checkers.map { "\($0.kind)" }.joined(separator: ",")
+                out += "  -> \(Self.pad(rs.endpoint.description, 26)) \(Self.pad(rs.alive ? "UP" : "DOWN", 7)) \(Self.pad(weight, 7)) \(checkers)\n"
+            }
+        }
+        return out
+    }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
 
     /// Every worker's director, read on its own thread, as one table.
     private func snapshot(includeConnections: Bool) -> AdminSnapshot {

@@ -42,3 +42,29 @@ import Testing
         #expect(refused.standardError.contains("/etc/lvsd.conf:3:7"))
     }
 }
+
+/// `lvsadm --health`: the health checkers' view, rendered by lvsd.
+@Suite struct AdminHealthTests {
+    @Test func parsesAndPrintsWhatLvsdRendered() throws {
+        let invocation = try LvsadmCommandLine.parse(["--health"])
+        #expect(invocation.action == .health)
+        let text = "  -> 198.18.1.11:80              DOWN    out     HTTP_GET\n"
+        let outcome = Lvsadm.run(invocation, standardInput: { "" }, send: { request in
+            request.body == .health ? .success(.text(text)) : .success(.applied)
+        })
+        #expect(outcome.exitCode == 0 && outcome.standardOutput == text)
+    }
+
+    @Test func theResponderAsksItsHookOrSaysThereAreNoChecks() {
+        let with = AdminResponder(config: DirectorConfig(), install: { _ in nil }, observe: { _ in AdminSnapshot(tableSize: 0) },
+                                  clock: { 0 }, health: { "rendered\n" })
+        #expect(with.handle(ControlRequest(.health)) == .text("rendered\n"))
+        let without = AdminResponder(config: DirectorConfig(), install: { _ in nil }, observe: { _ in AdminSnapshot(tableSize: 0) },
+                                     clock: { 0 })
+        guard case .text(let message) = without.handle(ControlRequest(.health)) else {
+            Issue.record("expected a text answer")
+            return
+        }
+        #expect(message.hasPrefix("No health checks"))
+    }
+}

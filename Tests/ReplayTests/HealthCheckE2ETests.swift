@@ -83,6 +83,10 @@ import Glibc
         try lab.expectSpread(requests: 9, servers: [1, 2, 3].filter { $0 != victim })
         #expect(download.isRunning, "\(mode): the download finished before the test could show it survived the removal; make it slower")
         #expect(lab.listing()?[lab.endpoint(serving)]?.active == 1, "\(mode): the download's connection left the table")
+        // lvsadm --health still lists the dead server, as DOWN and out of the table.
+        let health = lab.healthRows()
+        #expect(health[victimEndpoint] == "DOWN out", "\(mode): lvsadm --health: \(health)")
+        #expect(health[lab.endpoint(serving)]?.hasPrefix("UP ") == true, "\(mode): lvsadm --health: \(health)")
 
         let restarted = try lab.restartHTTPServer(victim, command: killed)
         let recovery = try lab.waitForListing("\(victimEndpoint) back after its server restarted",
@@ -397,6 +401,18 @@ final class HealthLab {
     // MARK: The running table
 
     /// `lvsadm -L -n` over the control socket: real server endpoint → weight and connections.
+    /// `lvsadm --health`: real server endpoint → "STATE WEIGHT".
+    func healthRows() -> [String: String] {
+        guard let run = try? Self.run([lvsadm, "--socket", socket, "--health"]), run.status == 0 else { return [:] }
+        var rows: [String: String] = [:]
+        for line in run.stdout.split(separator: "\n") where line.hasPrefix("  -> ") {
+            let f = line.split(separator: " ")
+            guard f.count >= 4 else { continue }
+            rows[String(f[1])] = "\(f[2]) \(f[3])"
+        }
+        return rows
+    }
+
     func listing() -> [String: Row]? {
         guard let run = try? Self.run([lvsadm, "--socket", socket, "-L", "-n"]), run.status == 0 else { return nil }
         var rows: [String: Row] = [:]

@@ -24,6 +24,8 @@ public final class AdminResponder: @unchecked Sendable {
     private let clock: () -> UInt64
     /// Re-reads the configuration file (lvsd's SIGHUP path); nil: this lvsd has none to read.
     private let reload: (@Sendable () -> AdminError?)?
+    /// Renders the health checkers' state; nil: no checkers.
+    private let health: (@Sendable () -> String)?
 
     /// - Parameters:
     ///   - config: the configuration running now.
@@ -31,8 +33,9 @@ public final class AdminResponder: @unchecked Sendable {
     ///   - observe: the live table with raw (never zeroed) counters.
     ///   - clock: nanoseconds of a monotonic clock.
     public init(config: DirectorConfig, install: @escaping Install, observe: @escaping Observe, clock: @escaping () -> UInt64,
-                reload: (@Sendable () -> AdminError?)? = nil) {
+                reload: (@Sendable () -> AdminError?)? = nil, health: (@Sendable () -> String)? = nil) {
         self.reload = reload
+        self.health = health
         self.config = config
         self.install = install
         self.observe = observe
@@ -48,6 +51,9 @@ public final class AdminResponder: @unchecked Sendable {
     }
 
     public func handle(_ request: ControlRequest) -> ControlResponse {
+        if case .health = request.body {
+            return .text(health?() ?? "No health checks: they come from a keepalived.conf's checker blocks.\n")
+        }
         if case .reload = request.body {
             // Outside the lock: the reload comes back through `replaceConfiguration`.
             guard let reload else { return .failed(AdminError("lvsadm: this lvsd has no configuration file to reload", exitCode: 1)) }
@@ -79,7 +85,7 @@ public final class AdminResponder: @unchecked Sendable {
             let raw = observe(includeConnections)
             book.tick(raw, now: clock())
             return .snapshot(book.present(raw))
-        case .reload:
+        case .reload, .health:
             return .applied  // handled above, before the lock
         }
     }

@@ -18,6 +18,8 @@ public struct ControlRequest: Sendable, Hashable, Codable {
         case snapshot(includeConnections: Bool)
         /// Re-read the configuration file and swap it in, or keep what runs (as SIGHUP).
         case reload
+        /// The health checkers' state, as text.
+        case health
     }
 
     public var version: Int
@@ -33,6 +35,8 @@ public enum ControlResponse: Sendable, Hashable, Codable {
     /// The commands were applied.
     case applied
     case snapshot(AdminSnapshot)
+    /// A listing lvsd renders itself (`--health`).
+    case text(String)
     /// Refused; nothing changed. `AdminError.commandIndex` names the failing command of a batch.
     case failed(AdminError)
 

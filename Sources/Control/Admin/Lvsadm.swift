@@ -81,6 +81,13 @@ public enum Lvsadm {
             return print { AdminListing.save($0, numeric: numeric) }
         case .getLocalAddresses(let key):
             return print { (s) throws(AdminError) in try AdminListing.localAddresses(s, service: key) }
+        case .health:
+            switch send(ControlRequest(.health)) {
+            case .success(.text(let text)): return LvsadmOutcome(standardOutput: text)
+            case .success(.failed(let error)): return failure(error)
+            case .success(let other): return failure(unexpected(other))
+            case .failure(let error): return failure(error)
+            }
         case .reload:
             switch send(ControlRequest(.reload)) {
             case .success(.applied): return LvsadmOutcome()

@@ -429,6 +429,8 @@ private struct Parser {
             return .restore
         case .reload:
             return .reload
+        case .health:
+            return .health
         case .save:
             return .save(numeric: format.numeric)
         case .list:

@@ -19,6 +19,8 @@ public struct LvsadmInvocation: Sendable, Hashable {
         case getLocalAddresses(ServiceKey?)
         /// `--reload`: lvsd re-reads its configuration file, as on SIGHUP (lvsadm's own).
         case reload
+        /// `--health`: each real server's health-check state (lvsadm's own).
+        case health
     }
 
     public var action: Action

@@ -10,6 +10,8 @@ enum LvsadmOption: CaseIterable, Sendable {
     case addLocalAddress, deleteLocalAddress, getLocalAddresses
     /// lvsadm's own: lvsd re-reads its configuration file (as SIGHUP does).
     case reload
+    /// lvsadm's own: the health checkers' view of every real server.
+    case health
     // Options.
     case tcpService, udpService, sctpService, fwmarkService
     case scheduler, persistent, netmask, realServer
@@ -51,6 +53,7 @@ enum LvsadmOption: CaseIterable, Sendable {
         case .deleteLocalAddress: "del-laddr"
         case .getLocalAddresses: "get-laddr"
         case .reload: "reload"
+        case .health: "health"
         case .tcpService: "tcp-service"
         case .udpService: "udp-service"
         case .sctpService: "sctp-service"
@@ -180,6 +183,7 @@ enum LvsadmOption: CaseIterable, Sendable {
         case .deleteLocalAddress: .deleteLocalAddress
         case .getLocalAddresses: .getLocalAddresses
         case .reload: .reload
+        case .health: .health
         default: nil
         }
     }
@@ -259,7 +263,7 @@ enum LvsadmCommand: Int, CaseIterable, Sendable {
     case addService, editService, deleteService, flush, list, addServer, deleteServer, editServer
     case timeout, startDaemon, stopDaemon, restore, save, zero
     case addLocalAddress, deleteLocalAddress, getLocalAddresses
-    case reload
+    case reload, health
 
     var name: String {
         switch self {
@@ -281,6 +285,7 @@ enum LvsadmCommand: Int, CaseIterable, Sendable {
         case .deleteLocalAddress: "del-laddr"
         case .getLocalAddresses: "get-laddr"
         case .reload: "reload"
+        case .health: "health"
         }
     }
 
@@ -293,7 +298,7 @@ enum LvsadmCommand: Int, CaseIterable, Sendable {
         let ipvsadm: String = switch self {
         case .addService, .editService: "xx+   " + String(repeating: "x", count: 15) + "   " + String(repeating: "x", count: 10)
         case .deleteService: "xx+" + x31
-        case .flush, .timeout, .restore, .startDaemon, .stopDaemon, .reload: String(repeating: "x", count: 34)
+        case .flush, .timeout, .restore, .startDaemon, .stopDaemon, .reload, .health: String(repeating: "x", count: 34)
         case .list: " 11" + String(repeating: "x", count: 9) + "11" + "       " + String(repeating: "x", count: 7) + " " + "xxxxx"
         case .addServer, .editServer: "xx+xxx+" + "    " + String(repeating: "x", count: 18) + "     "
         case .deleteServer: "xx+xxx+" + String(repeating: "x", count: 27)
