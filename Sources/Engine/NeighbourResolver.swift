@@ -106,29 +106,19 @@ final class NeighbourResolver {
     /// known of addresses that stay) and announce the VIPs and LIPs this director did not
     /// own before.
     func reconfigure(config new: DirectorConfig, table newTable: NeighbourTable, counters: inout LiveDirector.EngineCounters) {
-        let before = Set(Self.ownedAddresses(config))
+        let before = Set(config.ownedAddresses)
         newTable.carry(from: table)
         table = newTable
         config = new
-        let added = Self.ownedAddresses(new).filter { !before.contains($0) }
+        let added = new.ownedAddresses.filter { !before.contains($0) }
         if !added.isEmpty { announce(added, counters: &counters) }
-    }
-
-    /// Every VIP and LIP of `config`, in configuration order, each once.
-    static func ownedAddresses(_ config: DirectorConfig) -> [IPAddress] {
-        var owned: [IPAddress] = []
-        for service in config.services {
-            if !owned.contains(service.key.address) { owned.append(service.key.address) }
-            for lip in service.localAddresses where !owned.contains(lip) { owned.append(lip) }
-        }
-        return owned
     }
 
     /// Gratuitous ARP for every IPv4 VIP and LIP, an unsolicited neighbour advertisement for
     /// every IPv6 one, on every interface, so neighbours that cached another owner switch to
     /// this director at once.
     func announce(counters: inout LiveDirector.EngineCounters) {
-        announce(Self.ownedAddresses(config), counters: &counters)
+        announce(config.ownedAddresses, counters: &counters)
     }
 
     private func announce(_ owned: [IPAddress], counters: inout LiveDirector.EngineCounters) {

@@ -178,7 +178,7 @@ final class Daemon: @unchecked Sendable {
             return AdminError("\(error)", exitCode: 1)
         }
         do {
-            try host.update(interfaces: interfaces, dropAddresses: Self.ownedAddresses(config))
+            try host.update(interfaces: interfaces, dropAddresses: config.ownedAddresses)
         } catch {
             log("lvsd: warning: \(error)")
         }
@@ -261,15 +261,6 @@ final class Daemon: @unchecked Sendable {
             parts.store(AdminSnapshot(director: director, now: now, includeConnections: includeConnections), at: index)
         }
         return AdminSnapshot(merging: parts.all)
-    }
-
-    static func ownedAddresses(_ config: DirectorConfig) -> [IPAddress] {
-        var owned: [IPAddress] = []
-        for service in config.services {
-            if !owned.contains(service.key.address) { owned.append(service.key.address) }
-            for lip in service.localAddresses where !owned.contains(lip) { owned.append(lip) }
-        }
-        return owned
     }
 }
 

@@ -134,7 +134,7 @@ struct RunCommand: ParsableCommand {
         }
         let host = HostSettings(log: log)
         do {
-            try host.apply(interfaces: interfaces, dropAddresses: Daemon.ownedAddresses(live.config))
+            try host.apply(interfaces: interfaces, dropAddresses: live.config.ownedAddresses)
         } catch {
             host.restore()
             Console.error("lvsd: \(error)")

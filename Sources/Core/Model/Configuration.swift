@@ -113,3 +113,16 @@ public struct DirectorConfig: Hashable, Sendable {
         self.workerSlice = workerSlice
     }
 }
+
+extension DirectorConfig {
+    /// Every VIP and FullNAT local address, in configuration order, each once: the
+    /// addresses the director answers ARP/ND for, announces, and keeps the host's stack from.
+    public var ownedAddresses: [IPAddress] {
+        var owned: [IPAddress] = []
+        for service in services {
+            if !owned.contains(service.key.address) { owned.append(service.key.address) }
+            for lip in service.localAddresses where !owned.contains(lip) { owned.append(lip) }
+        }
+        return owned
+    }
+}
