@@ -55,10 +55,6 @@ struct KeepalivedParser {
             virtualServers.append(try mapping.add(parsed, localAddresses: localAddresses(for: parsed), warnings: &warnings))
         }
 
-        let checkers = virtualServers.flatMap(\.realServers).flatMap(\.checkers)
-        if !checkers.isEmpty, let first = firstCheckerLocation(virtualServerStatements) {
-            warnings.append(first.warning("\(checkers.count) health checker\(checkers.count == 1 ? " is" : "s are") kept but not run: lvsd does not run health checks yet, so every real server stays in service at its configured weight"))
-        }
         return KeepalivedConfig(director: mapping.config, globalDefs: globalDefs, virtualServers: virtualServers, ssl: ssl,
                                 vrrp: vrrp, warnings: warnings)
     }
