@@ -31,6 +31,15 @@ enum PcapFilter {
     /// `arp or icmp or icmp6 or dst host VIP/LIP ... or src host RIP ...`: ARP and ICMP for
     /// the neighbour tables and answers, VIP and LIP traffic (client requests, FullNAT
     /// replies), and frames from real servers (NAT replies, which carry the client's address).
+    ///
+    /// The same terms again behind one and behind two 802.1Q/802.1ad tags, since Core forwards
+    /// tagged frames (up to two tags, tags kept) and a plain `dst host` only looks at an
+    /// untagged frame's offsets. In libpcap's grammar each `vlan` shifts the offsets for the
+    /// rest of the expression, not just its own parentheses (pcap-filter(7), "vlan"), so the
+    /// tagged alternatives are nested last: `T or (vlan and (T or (vlan and T)))`. Where the
+    /// kernel has already taken the outer tag off into the packet's metadata (VLAN
+    /// acceleration), libpcap's Linux BPF extensions match the first `vlan` on that metadata
+    /// and the untagged offsets, so both shapes reach the director.
     static func expression(for config: DirectorConfig) -> String {
         var destinations: [IPAddress] = []
         var sources: [IPAddress] = []
@@ -42,6 +51,7 @@ enum PcapFilter {
         var terms = ["arp", "icmp", "icmp6"]
         terms += destinations.map { "dst host \($0)" }
         terms += sources.map { "src host \($0)" }
-        return terms.joined(separator: " or ")
+        let untagged = terms.joined(separator: " or ")
+        return "\(untagged) or (vlan and (\(untagged) or (vlan and (\(untagged)))))"
     }
 }

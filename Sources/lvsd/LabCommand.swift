@@ -40,6 +40,9 @@ struct LabCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Make the service persistent for this many seconds (-p).", valueName: "seconds"))
     var persistent: Int?
 
+    @Option(name: .long, help: ArgumentHelp("After the main phase, restart lvsd with this scheduling in the same lab and send --requests again (repeatable): SCHEDULER[:W1,W2,W3][:pSECONDS], e.g. wrr:3,2,1 or rr:p300.", valueName: "phase"))
+    var then: [String] = []
+
     @Flag(name: .long, help: "Also run a UDP responder on each real server, add a -u service, and send --requests datagrams (each from a new source port).")
     var udp = false
 
@@ -79,11 +82,16 @@ struct LabCommand: ParsableCommand {
         if parsed == .tun && ipv6 {
             throw ValidationError("--mode tun with --ipv6: the real-server helper decapsulates IPv4-in-IPv4 only; use IPv4 for tun.")
         }
-        if let weights {
-            guard let parsed = Self.parseWeights(weights) else {
-                throw ValidationError("--weights needs \(LabPlan.realServerCount) comma-separated weights from 0 to 65535 (one per real server, in order), e.g. 3,2,1; got '\(weights)'.")
+        if let weights, LabPlan.parseWeights(weights) == nil {
+            throw ValidationError("--weights needs \(LabPlan.realServerCount) comma-separated weights from 0 to 65535 (one per real server, in order), e.g. 3,2,1; got '\(weights)'.")
+        }
+        for spec in then {
+            guard let phase = LabPlan.Phase(spec: spec) else {
+                throw ValidationError("--then needs SCHEDULER[:W1,W2,W3][:pSECONDS] with \(LabPlan.realServerCount) weights from 0 to 65535, e.g. wrr:3,2,1 or rr:p300; got '\(spec)'.")
             }
-            _ = parsed
+            if let seconds = phase.persistence, !(1...2_678_400).contains(seconds) {
+                throw ValidationError("--then '\(spec)': persistence must be between 1 and 2678400 seconds, got \(seconds).")
+            }
         }
         if let persistent, !(1...2_678_400).contains(persistent) {
             throw ValidationError("--persistent must be between 1 and 2678400 seconds, got \(persistent).")
@@ -94,12 +102,6 @@ struct LabCommand: ParsableCommand {
         guard scheduler.allSatisfy({ $0.isLetter || $0.isNumber }) else {
             throw ValidationError("--scheduler must be a scheduler name such as rr, wrr, lc; got '\(scheduler)'.")
         }
-    }
-
-    static func parseWeights(_ text: String) -> [Int]? {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == LabPlan.realServerCount, parts.allSatisfy({ $0 != nil && (0...65535).contains($0!) }) else { return nil }
-        return parts.map { $0! }
     }
 
     func run() throws {
@@ -116,41 +118,35 @@ struct LabCommand: ParsableCommand {
             Console.error("lvsd lab: must run as root (it creates network namespaces); try 'sudo lvsd lab ...'.")
             throw ExitCode(2)
         }
+        shell.tag = String(getpid())
         let plan = LabPlan(id: String(getpid()), mode: LabPlan.Mode(rawValue: mode)!, ipv6: ipv6, scheduler: scheduler,
-                           weights: weights.flatMap(Self.parseWeights), persistence: persistent, udp: udp)
+                           weights: weights.flatMap(LabPlan.parseWeights), persistence: persistent, udp: udp)
         let run = LabRun(plan: plan, shell: shell, engine: engine.rawValue, workers: workers,
                          pinNeighbours: pinNeighbours, quiet: json)
         run.installInterruptHandler()
         let report: LabReport
         do {
-            report = try run.execute(requests: requests, transferMB: transfer)
+            // lvsd is stopped after the last phase (unless kept): at exit it prints its
+            // counters and its table in ipvsadm's -L -n layout, which the report shows as
+            // lvsd said it.
+            report = try run.execute(requests: requests, transferMB: transfer,
+                                     then: then.compactMap(LabPlan.Phase.init(spec:)), keep: keep)
         } catch {
+            // Interrupted: the failure is the signal handler pulling the lab away; wait for it.
+            if run.interrupted {
+                run.cleanUp()
+                throw ExitCode(130)
+            }
             Console.error("lvsd lab: \(error)")
             run.printLogsOnFailure()
             if !keep { run.cleanUp() }
             throw ExitCode.failure
         }
-        // Stop the director first (unless kept): at exit lvsd prints its counters and its
-        // connection table in ipvsadm's -L -n layout, which the report shows as lvsd said it.
-        let exitLines = keep ? [] : run.stopDirector()
-        let marker = exitLines.firstIndex { $0.hasPrefix("lvsd: virtual services") }
-        let counters = exitLines[..<(marker ?? exitLines.count)]
-        let listing = marker.map { exitLines[($0 + 1)...].prefix { !$0.hasPrefix("lvsd:") } } ?? []
         if json {
             print(report.json)
         } else {
             print("")
-            print(report.spreadText)
-            if !listing.isEmpty {
-                print("")
-                print("Director's connection table when it stopped (lvsd, ipvsadm -L -n layout):")
-                for line in listing { print(line) }
-            }
-            if !counters.isEmpty {
-                print("")
-                print("Director's counters at exit (lvsd's own words):")
-                for line in counters { print("  \(line)") }
-            }
+            print(report.text)
         }
         if keep {
             run.log("lvsd lab: left running (namespaces \(plan.namespaces.joined(separator: " ")), lvsd log \(run.directory)/lvsd.log); remove it with: \(LabRun.selfPath) lab --teardown \(plan.id)")
@@ -158,8 +154,7 @@ struct LabCommand: ParsableCommand {
         } else {
             run.cleanUp()
         }
-        if report.failed > 0 || !report.unexpected.isEmpty || !report.udpOK || report.transfer.map({ !$0.match }) == true {
-            throw ExitCode.failure
-        }
+        if run.interrupted { throw ExitCode(130) }
+        if !report.passed { throw ExitCode.failure }
     }
 }

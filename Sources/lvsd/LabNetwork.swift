@@ -74,9 +74,31 @@ struct LabNetwork {
         }
     }
 
-    /// Ends every process still inside the lab's namespaces (by PID, from `ip netns pids`),
-    /// then deletes the namespaces; their veths and the bridge go with them. Used at the end
-    /// of a run, on Ctrl-C, and by `lvsd lab --teardown ID`. Returns the namespaces deleted.
+    /// Processes whose environment carries the lab's tag (`LVSD_LAB=<id>`, set by `LabShell`
+    /// on everything the lab starts), wherever they run: a process that left its namespace,
+    /// or whose namespace is already gone, is still found.
+    static func taggedProcesses(id: String) -> [Int32] {
+        let needle = Array("\(LabShell.tagVariable)=\(id)".utf8) + [0]
+        let me = getpid()
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), pid != me,
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { return nil }
+            // environ is NUL-separated; match whole entries only ("LVSD_LAB=12" is not "...=123").
+            let bytes = [0] + Array(data) + [0]
+            let full = [UInt8(0)] + needle
+            guard bytes.count >= full.count else { return nil }
+            for start in 0...(bytes.count - full.count) where bytes[start..<(start + full.count)].elementsEqual(full) {
+                return pid
+            }
+            return nil
+        }
+    }
+
+    /// Ends every process still inside the lab's namespaces (by PID, from `ip netns pids`)
+    /// and every process carrying the lab's tag, then deletes the namespaces; their veths and
+    /// the bridge go with them. Used at the end of a run, on Ctrl-C, and by
+    /// `lvsd lab --teardown ID`. Returns the namespaces deleted.
     @discardableResult
     static func teardown(prefix: String, shell: LabShell) -> [String] {
         let found = namespaces(prefix: prefix, shell: shell)
@@ -85,6 +107,9 @@ struct LabNetwork {
             let output = (try? shell.run(["ip", "netns", "pids", ns], check: false).output) ?? ""
             pids += output.split(separator: "\n").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
         }
+        // "lvsl-<id>-" → "<id>"
+        let id = String(prefix.dropFirst("lvsl-".count).dropLast())
+        for pid in taggedProcesses(id: id) where !pids.contains(pid) { pids.append(pid) }
         let me = getpid()
         pids.removeAll { $0 == me }
         for pid in pids { kill(pid, SIGTERM) }

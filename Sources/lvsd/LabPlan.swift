@@ -65,14 +65,54 @@ struct LabPlan: Equatable {
         var mac: String
     }
 
+    /// How the virtual service schedules during one phase of a run: what `-s`, `-w` and `-p`
+    /// say in the rules file. A run starts with the main phase; each `--then` phase restarts
+    /// lvsd with its own rules in the same namespaces.
+    struct Phase: Equatable {
+        var scheduler: String
+        /// Per real server, in order (`-w`); nil: 1 each.
+        var weights: [Int]?
+        /// Persistence timeout in seconds (`-p`); nil: not persistent.
+        var persistence: Int?
+
+        init(scheduler: String = "rr", weights: [Int]? = nil, persistence: Int? = nil) {
+            self.scheduler = scheduler
+            self.weights = weights
+            self.persistence = persistence
+        }
+
+        /// The weight of real server `i` (1-based).
+        func weight(_ i: Int) -> Int { weights.map { $0[i - 1] } ?? 1 }
+
+        /// Parses `--then`'s `SCHEDULER[:W1,W2,W3][:pSECONDS]` (e.g. `wrr:3,2,1`, `rr:p300`);
+        /// nil when it is not that shape. Ranges are checked by `LabCommand.validate`.
+        init?(spec: String) {
+            let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard let name = parts.first, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber }) else { return nil }
+            self.init(scheduler: name)
+            for part in parts.dropFirst() {
+                if part.hasPrefix("p"), let seconds = Int(part.dropFirst()), persistence == nil {
+                    persistence = seconds
+                } else if weights == nil, let list = LabPlan.parseWeights(part) {
+                    weights = list
+                } else {
+                    return nil
+                }
+            }
+        }
+
+        /// The spec `init?(spec:)` reads back.
+        var spec: String {
+            scheduler + (weights.map { ":" + $0.map(String.init).joined(separator: ",") } ?? "")
+                + (persistence.map { ":p\($0)" } ?? "")
+        }
+    }
+
     let id: String
     let mode: Mode
     let ipv6: Bool
-    let scheduler: String
-    /// Per real server, in order (`-w`); nil: 1 each.
-    let weights: [Int]?
-    /// Persistence timeout in seconds (`-p`); nil: not persistent.
-    let persistence: Int?
+    /// The phase the run starts with (requests, then UDP and the transfer if asked for).
+    let phase: Phase
     /// Also a UDP service (`-u`) on the same VIP and port, to the real servers' UDP responders.
     let udp: Bool
     let prefix: String
@@ -82,15 +122,21 @@ struct LabPlan: Equatable {
         self.id = id
         self.mode = mode
         self.ipv6 = ipv6
-        self.scheduler = scheduler
-        self.weights = weights
-        self.persistence = persistence
+        phase = Phase(scheduler: scheduler, weights: weights, persistence: persistence)
         self.udp = udp
         prefix = "lvsl-\(id)-"
     }
 
-    /// The weight of real server `i` (1-based).
-    func weight(_ i: Int) -> Int { weights.map { $0[i - 1] } ?? 1 }
+    var scheduler: String { phase.scheduler }
+    var weights: [Int]? { phase.weights }
+    var persistence: Int? { phase.persistence }
+
+    /// `w1,w2,w3`: one weight from 0 to 65535 per real server, in order; nil otherwise.
+    static func parseWeights(_ text: String) -> [Int]? {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == realServerCount, parts.allSatisfy({ $0 != nil && (0...65535).contains($0!) }) else { return nil }
+        return parts.map { $0! }
+    }
 
     // MARK: Names
 
@@ -118,7 +164,17 @@ struct LabPlan: Equatable {
     var clientAddress: String { ipv6 ? "2001:db8::2" : "198.18.0.2" }
     var vport: Int { 80 }
     /// FullNAT's local address, on the real servers' subnet so they reach it on-link.
-    var localAddress: String? { mode == .fullnat ? (ipv6 ? "2001:db8:1::100" : "198.18.1.100") : nil }
+    var localAddress: String? { localAddress(phase: 1) }
+
+    /// Each phase's lvsd gets its own LIP (…100 for the first, …101 for the second, …): a
+    /// restarted lvsd hands out local ports from the start of its range again, and the real
+    /// servers still hold the previous phase's connections from those LIP:port pairs in
+    /// TIME_WAIT (60 s); a SYN that lands on one is answered with an ACK, the client resets
+    /// it, and the retried SYN is scheduled a second time, which skews the spread.
+    func localAddress(phase: Int) -> String? {
+        guard mode == .fullnat else { return nil }
+        return ipv6 ? "2001:db8:1::\(99 + phase)" : "198.18.1.\(99 + phase)"
+    }
     /// The director's address the real servers use as gateway (NAT).
     var directorServerSide: String { ipv6 ? "\(serverV6):1" : "\(serverV4).1" }
 
@@ -197,9 +253,11 @@ struct LabPlan: Equatable {
     /// The rules file for `lvsd run`. `macs` maps "namespace/interface" to the MAC the kernel
     /// reports. Real servers are resolved by lvsd itself (ARP, IPv6 neighbour solicitation)
     /// unless `pinNeighbours`; the client's IPv6 MAC is pinned (lvsd answers the client's
-    /// solicitations but does not solicit clients).
-    func rulesFile(macs: [String: String], pinNeighbours: Bool) -> String {
-        var lines = ["# lvsd lab \(id): \(mode.rawValue)\(ipv6 ? " over IPv6" : ""), written by 'lvsd lab'"]
+    /// solicitations but does not solicit clients). `phase` and `number` (1-based) pick the
+    /// scheduling and the LIP; the main phase is the default.
+    func rulesFile(macs: [String: String], pinNeighbours: Bool, phase: Phase? = nil, number: Int = 1) -> String {
+        let phase = phase ?? self.phase
+        var lines = ["# lvsd lab \(id): \(mode.rawValue)\(ipv6 ? " over IPv6" : ""), phase \(number) (\(phase.spec)), written by 'lvsd lab'"]
         let interfaceAddresses: [String: [String]] = mode.oneLAN
             ? ["eth0": ["198.18.0.1", "2001:db8::1"]]
             : ["eth0": ["198.18.0.1", "2001:db8::1"], "eth1": ["198.18.1.1", "2001:db8:1::1"]]
@@ -222,13 +280,13 @@ struct LabPlan: Equatable {
             }
         }
         let service = endpoint(vip, vport)
-        let persistent = persistence.map { " -p \($0)" } ?? ""
+        let persistent = phase.persistence.map { " -p \($0)" } ?? ""
         for proto in udp ? ["-t", "-u"] : ["-t"] {
-            lines.append("-A \(proto) \(service) -s \(scheduler)\(persistent)")
+            lines.append("-A \(proto) \(service) -s \(phase.scheduler)\(persistent)")
             for (i, rs) in realServers.enumerated() {
-                lines.append("-a \(proto) \(service) -r \(endpoint(rs.address, rs.port)) \(mode.methodFlag) -w \(weight(i + 1))")
+                lines.append("-a \(proto) \(service) -r \(endpoint(rs.address, rs.port)) \(mode.methodFlag) -w \(phase.weight(i + 1))")
             }
-            if let lip = localAddress {
+            if let lip = localAddress(phase: number) {
                 lines.append("--add-laddr -z \(lip) \(proto) \(service)")
             }
         }

@@ -1,22 +1,55 @@
 import Foundation
 
-/// What a lab run observed from the client, and how it is printed: the spread per real
-/// server, ipvsadm's `-L -n` layout, and the one-object JSON for scripts and tests.
+/// What a lab run observed, from the client and from the real servers, and how it is printed:
+/// the spread per real server for each phase, ipvsadm's `-L -n` layout, and the one-object
+/// JSON for scripts and tests (LabReport+Output.swift).
 struct LabReport {
     var id: String
     var mode: String
-    var scheduler: String
     var ipv6: Bool
     var engine: String
     var workers: Int
-    var requests = 0
-    var failures: [String] = []
-    /// Real server address → responses, in the plan's real-server order.
-    var responses: [(address: String, count: Int)]
-    /// Responses from no configured real server (should never happen).
-    var unexpected: [String] = []
-    var weights: [Int]?
-    var persistence: Int?
+    var vip: String
+    var vport: Int
+
+    /// One phase: the scheduling it ran with, the TCP requests sent during it, and what lvsd
+    /// said when it stopped at the end of it.
+    struct Phase {
+        var spec: LabPlan.Phase
+        /// FullNAT: the LIP this phase's lvsd used (one per phase, see `LabPlan.localAddress(phase:)`).
+        var localAddress: String?
+        var requests = 0
+        var failures: [String] = []
+        /// Real server address → responses, in the plan's real-server order.
+        var responses: [(address: String, count: Int)]
+        /// Responses from no configured real server (should never happen).
+        var unexpected: [String] = []
+        var director: LabDirectorExit?
+
+        var failed: Int { failures.count }
+
+        /// Counts one response body ("rs2 198.18.1.12"); false when it names no real server.
+        @discardableResult
+        mutating func record(body: String) -> Bool {
+            let words = body.split(whereSeparator: { $0 == " " || $0 == "\n" })
+            guard words.count >= 2, let i = responses.firstIndex(where: { $0.address == String(words[1]) }) else {
+                unexpected.append(body.trimmingCharacters(in: .whitespacesAndNewlines))
+                return false
+            }
+            responses[i].count += 1
+            return true
+        }
+    }
+    /// The main phase first, then each `--then` phase in order.
+    var phases: [Phase]
+
+    /// The main phase (the top-level fields of the JSON).
+    var main: Phase {
+        get { phases[0] }
+        set { phases[0] = newValue }
+    }
+    var requests: Int { main.requests }
+    var failed: Int { main.failed }
 
     /// `--udp`: datagrams sent, lost, replies per real server, and the addresses replies came from.
     struct UDP {
@@ -40,18 +73,35 @@ struct LabReport {
     }
     var transfer: Transfer?
 
+    /// What each real server saw: the port it served on, whether its routing table reaches
+    /// the client at all (FullNAT's must not), and the peer addresses its HTTP server and UDP
+    /// responder logged (the client's for NAT, DR, TUN; the LIP for FullNAT).
+    struct RealServer {
+        var name: String
+        var address: String
+        var port: Int
+        var routeToClient: Bool
+        var httpPeers: [String] = []
+        var udpPeers: [String] = []
+    }
+    var realServers: [RealServer] = []
+
     init(plan: LabPlan, engine: String, workers: Int) {
         id = plan.id
         mode = plan.mode.rawValue
-        scheduler = plan.scheduler
         ipv6 = plan.ipv6
         self.engine = engine
         self.workers = workers
         vip = plan.vip
-        responses = plan.realServers.map { (address: $0.address, count: 0) }
-        weights = plan.weights
-        persistence = plan.persistence
-        if plan.udp { udp = UDP(responses: responses) }
+        vport = plan.vport
+        phases = [Phase(spec: plan.phase, localAddress: plan.localAddress(phase: 1),
+                        responses: plan.realServers.map { (address: $0.address, count: 0) })]
+        if plan.udp { udp = UDP(responses: plan.realServers.map { (address: $0.address, count: 0) }) }
+    }
+
+    /// Starts the next phase with the same real servers and no responses yet.
+    mutating func beginPhase(_ spec: LabPlan.Phase, localAddress: String?) {
+        phases.append(Phase(spec: spec, localAddress: localAddress, responses: main.responses.map { (address: $0.address, count: 0) }))
     }
 
     /// No UDP part, or every datagram answered by a real server from the VIP.
@@ -59,7 +109,12 @@ struct LabReport {
         guard let udp else { return true }
         return udp.lost == 0 && udp.unexpected == 0 && udp.replySources.allSatisfy { $0 == vip }
     }
-    var vip = ""
+
+    /// Every phase answered every request from a configured real server, and the optional
+    /// UDP and transfer parts passed.
+    var passed: Bool {
+        phases.allSatisfy { $0.failed == 0 && $0.unexpected.isEmpty } && udpOK && transfer.map(\.match) != false
+    }
 
     /// Counts one UDP reply (body "rs2 198.18.1.12" from `source`).
     mutating func recordUDP(body: String, source: String) {
@@ -72,81 +127,5 @@ struct LabReport {
         }
         if !u.replySources.contains(source) { u.replySources.append(source) }
         udp = u
-    }
-
-    var failed: Int { failures.count }
-
-    /// Counts one response body ("rs2 198.18.1.12"); false when it names no real server.
-    @discardableResult
-    mutating func record(body: String) -> Bool {
-        let words = body.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard words.count >= 2, let i = responses.firstIndex(where: { $0.address == String(words[1]) }) else {
-            unexpected.append(body.trimmingCharacters(in: .whitespacesAndNewlines))
-            return false
-        }
-        responses[i].count += 1
-        return true
-    }
-
-    /// Per real server: "198.18.1.11  7  #######".
-    var spreadText: String {
-        var lines = ["Responses per real server (\(requests) requests, \(failed) failed):"]
-        for (address, count) in responses {
-            let name = address.padding(toLength: max(address.count, 16), withPad: " ", startingAt: 0)
-            lines.append("  \(name) \(String(count).leftPadded(4))  \(String(repeating: "#", count: count))")
-        }
-        for body in unexpected { lines.append("  unexpected response: \(body)") }
-        for failure in failures.prefix(5) { lines.append("  failed: \(failure)") }
-        if failures.count > 5 { lines.append("  ... and \(failures.count - 5) more failures") }
-        if let udp {
-            lines.append("UDP replies per real server (\(udp.sent) datagrams, \(udp.lost) lost, replies from \(udp.replySources.joined(separator: ", "))):")
-            for (address, count) in udp.responses {
-                let name = address.padding(toLength: max(address.count, 16), withPad: " ", startingAt: 0)
-                lines.append("  \(name) \(String(count).leftPadded(4))  \(String(repeating: "#", count: count))")
-            }
-            if udp.unexpected > 0 { lines.append("  \(udp.unexpected) replies named no real server") }
-        }
-        if let t = transfer {
-            let rate = t.seconds > 0 ? String(format: "%.1f MB/s", Double(t.receivedBytes) / t.seconds / 1e6) : "-"
-            lines.append("Transfer: \(t.receivedBytes)/\(t.bytes) bytes in \(String(format: "%.2f", t.seconds)) s (\(rate)), sha256 \(t.match ? "matches" : "MISMATCH") (\(t.receivedSHA256))\(t.error.map { ": \($0)" } ?? "")")
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    /// One JSON object: mode, scheduler, requests sent, failed requests, responses per real
-    /// server address (and the knobs that produced them).
-    var json: String {
-        var responsesObject: [String: Int] = [:]
-        for (address, count) in responses { responsesObject[address] = count }
-        var object: [String: Any] = [
-            "id": id, "mode": mode, "scheduler": scheduler, "ipv6": ipv6, "engine": engine, "workers": workers,
-            "requests": requests, "failed": failed, "responses": responsesObject,
-            "unexpected": unexpected.count,
-        ]
-        if let weights { object["weights"] = weights }
-        if let persistence { object["persistent"] = persistence }
-        if let udp {
-            var per: [String: Int] = [:]
-            for (address, count) in udp.responses { per[address] = count }
-            object["udp"] = ["sent": udp.sent, "lost": udp.lost, "responses": per, "unexpected": udp.unexpected,
-                             "replySources": udp.replySources] as [String: Any]
-        }
-        if let t = transfer {
-            var o: [String: Any] = ["bytes": t.bytes, "receivedBytes": t.receivedBytes, "expectedSHA256": t.expectedSHA256,
-                                    "receivedSHA256": t.receivedSHA256, "match": t.match, "seconds": t.seconds]
-            if let e = t.error { o["error"] = e }
-            object["transfer"] = o
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
-}
-
-extension String {
-    func rightPadded(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
-    }
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }

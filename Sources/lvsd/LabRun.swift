@@ -16,8 +16,13 @@ final class LabRun: @unchecked Sendable {
     let directory: String
     private var directorPID: Int32?
     private var signalSources: [DispatchSourceSignal] = []
+    /// Held for the whole of `cleanUp`, so a second caller waits until the lab is gone.
     private let cleanupLock = NSLock()
     private var cleanedUp = false
+    private let interruptLock = NSLock()
+    private var interruptedFlag = false
+    /// A signal arrived; the handler is removing the lab and the run must end with 130.
+    var interrupted: Bool { interruptLock.withLock { interruptedFlag } }
 
     init(plan: LabPlan, shell: LabShell, engine: String, workers: Int, pinNeighbours: Bool, quiet: Bool) {
         self.plan = plan
@@ -48,6 +53,11 @@ final class LabRun: @unchecked Sendable {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [self] in
+                let first = interruptLock.withLock { () -> Bool in
+                    defer { interruptedFlag = true }
+                    return !interruptedFlag
+                }
+                guard first else { return }
                 FileHandle.standardError.write(Data("\nlvsd lab: interrupted, removing the lab\n".utf8))
                 cleanUp()
                 exit(130)
@@ -57,7 +67,12 @@ final class LabRun: @unchecked Sendable {
         }
     }
 
-    func execute(requests: Int, transferMB: Int? = nil) throws -> LabReport {
+    /// Builds the lab, runs the main phase (TCP requests, then UDP datagrams and the transfer
+    /// if asked for), then each later phase (lvsd restarted with that phase's rules in the same
+    /// namespaces, TCP requests only), and stops lvsd after the last phase unless `keep`.
+    /// Setting up the namespaces and real servers costs more than a phase, so several phases
+    /// in one run keep the end-to-end suite short.
+    func execute(requests: Int, transferMB: Int? = nil, then later: [LabPlan.Phase] = [], keep: Bool = false) throws -> LabReport {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         log("lvsd lab \(plan.id): \(plan.mode.rawValue)\(plan.ipv6 ? " over IPv6" : ""), scheduler \(plan.scheduler), engine \(engine), \(workers) worker\(workers == 1 ? "" : "s"); files in \(directory)")
@@ -69,40 +84,92 @@ final class LabRun: @unchecked Sendable {
         if let transferBytes { try writeTransferFile(bytes: transferBytes) }
         try startRealServers()
         let macs = try network.macs()
-        let rules = plan.rulesFile(macs: macs, pinNeighbours: pinNeighbours)
-        let rulesPath = "\(directory)/lvsd.rules"
-        try rules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
-        try startDirector(rulesPath: rulesPath)
 
         var report = LabReport(plan: plan, engine: engine, workers: workers)
-        log("  sending \(requests) requests to \(plan.url) from \(plan.client)")
-        for i in 1...requests {
-            report.requests += 1
-            let result = try shell.run(in: plan.client, ["curl", "-sS", "-g", "--connect-timeout", "2", "--max-time", "5", plan.url], check: false)
-            if result.status != 0 {
-                report.failures.append("request \(i): curl exited \(result.status): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
-            } else if !report.record(body: result.output) {
-                report.failures.append("request \(i): unexpected response '\(result.output.trimmingCharacters(in: .whitespacesAndNewlines))'")
-            }
-        }
+        try startDirector(rules: plan.rulesFile(macs: macs, pinNeighbours: pinNeighbours), phase: 1)
+        try sendRequests(requests, into: &report.phases[0])
         if plan.udp { try sendDatagrams(requests, into: &report) }
         if let transferBytes { report.transfer = try download(bytes: transferBytes) }
+        for (n, phase) in later.enumerated() {
+            report.phases[n].director = stopDirector()
+            log("  phase \(n + 2): \(phase.spec)")
+            report.beginPhase(phase, localAddress: plan.localAddress(phase: n + 2))
+            try startDirector(rules: plan.rulesFile(macs: macs, pinNeighbours: pinNeighbours, phase: phase, number: n + 2), phase: n + 2)
+            try sendRequests(requests, into: &report.phases[n + 1])
+        }
+        if !keep { report.phases[report.phases.count - 1].director = stopDirector() }
+        report.realServers = try observeRealServers()
         return report
+    }
+
+    /// `count` HTTP requests, each a new curl (so a new connection and source port).
+    private func sendRequests(_ count: Int, into phase: inout LabReport.Phase) throws {
+        log("  sending \(count) requests to \(plan.url) from \(plan.client)")
+        for i in 1...count {
+            phase.requests += 1
+            let result = try shell.run(in: plan.client, ["curl", "-sS", "-g", "--connect-timeout", "2", "--max-time", "5", plan.url], check: false)
+            if result.status != 0 {
+                phase.failures.append("request \(i): curl exited \(result.status): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+            } else if !phase.record(body: result.output) {
+                phase.failures.append("request \(i): unexpected response '\(result.output.trimmingCharacters(in: .whitespacesAndNewlines))'")
+            }
+        }
+    }
+
+    /// Per real server: its port, whether `ip route get CIP` finds a route in its namespace,
+    /// and the peers its HTTP server and UDP responder logged.
+    private func observeRealServers() throws -> [LabReport.RealServer] {
+        try plan.realServers.map { rs in
+            let family = plan.ipv6 ? ["-6"] : ["-4"]
+            let route = try shell.run(["ip"] + family + ["-n", rs.namespace, "route", "get", plan.clientAddress], check: false)
+            var observed = LabReport.RealServer(name: rs.name, address: rs.address, port: rs.port, routeToClient: route.status == 0)
+            // http.server logs 'ADDRESS - - [date] "GET / HTTP/1.1" 200 -' per request.
+            let http = (try? String(contentsOfFile: "\(directory)/\(rs.name)-http.log", encoding: .utf8)) ?? ""
+            for line in http.split(separator: "\n") where line.contains(" - - [") {
+                let peer = String(line.prefix { $0 != " " })
+                if !observed.httpPeers.contains(peer) { observed.httpPeers.append(peer) }
+            }
+            let udp = (try? String(contentsOfFile: "\(directory)/\(rs.name)-udp.log", encoding: .utf8)) ?? ""
+            for line in udp.split(separator: "\n") where line.hasPrefix("peer ") {
+                let peer = String(line.dropFirst(5))
+                if !observed.udpPeers.contains(peer) { observed.udpPeers.append(peer) }
+            }
+            return observed
+        }
     }
 
     static let python: String = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : (LabShell.which("python3") ?? "python3")
 
-    /// Answers each datagram with the server's name and address, bound to all addresses
-    /// (`::`, dual-stack) on the service port.
+    /// Answers each datagram with the server's name and address, from the address the datagram
+    /// was sent to: for DR and TUN that is the VIP the real server holds on `lo`, which a
+    /// socket bound to the wildcard would not use as source (the kernel picks the outgoing
+    /// interface's address, and the client would see a reply from the RIP). So, as UDP
+    /// servers on multi-homed hosts do, it reads the datagram's destination with IP_PKTINFO /
+    /// IPV6_RECVPKTINFO and sends from it (RFC 3542 §6 for IPv6; Linux ip(7) IP_PKTINFO).
+    /// One socket per family (the IPv6 one V6ONLY) so each gets its own family's pktinfo.
+    /// Logs "peer ADDRESS" per datagram: the address the real server saw (CIP, or the LIP).
     static let udpResponder = """
-        import socket,sys
-        s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)
-        s.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)
-        s.bind(('::',int(sys.argv[1])))
-        name=sys.argv[2].encode()
+        import socket,sys,struct,select
+        port,name=int(sys.argv[1]),sys.argv[2].encode()
+        IP_PKTINFO=getattr(socket,'IP_PKTINFO',8)
+        s4=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+        s4.setsockopt(socket.IPPROTO_IP,IP_PKTINFO,1)
+        s4.bind(('0.0.0.0',port))
+        s6=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)
+        s6.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,1)
+        s6.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_RECVPKTINFO,1)
+        s6.bind(('::',port))
         while True:
-            d,a=s.recvfrom(2048)
-            s.sendto(name,a)
+            for s in select.select([s4,s6],[],[])[0]:
+                d,anc,_,a=s.recvmsg(2048,socket.CMSG_SPACE(64))
+                out=[]
+                for level,kind,data in anc:
+                    if level==socket.IPPROTO_IP and kind==IP_PKTINFO:
+                        out=[(level,kind,struct.pack('=i4s4s',0,data[8:12],bytes(4)))]
+                    elif level==socket.IPPROTO_IPV6 and kind==socket.IPV6_PKTINFO:
+                        out=[(level,kind,data[:16]+struct.pack('=i',0))]
+                print('peer',a[0],flush=True)
+                s.sendmsg([name],out,0,a)
         """
 
     /// Sends N datagrams to the VIP, each from its own socket (all kept open, so every source
@@ -166,8 +233,7 @@ final class LabRun: @unchecked Sendable {
     }
 
     private func startRealServers() throws {
-        let python = LabShell.which("/usr/bin/python3") != nil && access("/usr/bin/python3", X_OK) == 0
-            ? "/usr/bin/python3" : (LabShell.which("python3") ?? "python3")
+        let python = Self.python
         for rs in plan.realServers {
             let root = "\(directory)/\(rs.name)"
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -204,18 +270,26 @@ final class LabRun: @unchecked Sendable {
         }
     }
 
-    private func startDirector(rulesPath: String) throws {
+    /// Writes the phase's rules and starts `lvsd run` in the director namespace. lvsd reads
+    /// `lvsd.rules` (and re-reads it on SIGHUP, which tests of a kept lab use); each phase's
+    /// rules are also kept as lvsd-N.rules for the record.
+    private func startDirector(rules: String, phase: Int) throws {
+        let rulesPath = "\(directory)/lvsd.rules"
+        try rules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        try rules.write(toFile: "\(directory)/lvsd-\(phase).rules", atomically: true, encoding: .utf8)
         var argv = [Self.selfPath, "run", "--config", rulesPath]
         for name in plan.directorInterfaces { argv += ["--interface", name] }
         argv += ["--engine", engine, "--workers", String(workers)]
-        let logPath = "\(directory)/lvsd.log"
-        let pid = try shell.start(in: plan.director, argv, log: logPath)
+        let pid = try shell.start(in: plan.director, argv, log: directorLog)
         directorPID = pid
-        try waitForLine(in: logPath, containing: "lvsd: running on", what: "lvsd", pid: pid)
+        try waitForLine(in: directorLog, containing: "lvsd: running on", what: "lvsd", pid: pid)
         // The gratuitous ARP goes out right after; give the client's stack a moment.
         usleep(200_000)
         log("  lvsd running in \(plan.director) (pid \(pid)), rules in \(rulesPath)")
     }
+
+    /// lvsd's log for the phase running now (each phase's lvsd starts a fresh one).
+    private var directorLog: String { "\(directory)/lvsd.log" }
 
     /// Waits until `pid` listens on TCP `port` in its namespace (/proc/PID/net/tcp{,6}).
     private func waitForListener(pid: Int32, port: Int, what: String, udp: Bool = false, timeout: Double = 15) throws {
@@ -248,16 +322,21 @@ final class LabRun: @unchecked Sendable {
         throw LabError("\(what) was not ready within \(Int(timeout)) s (no '\(needle)' in \(path))")
     }
 
-    /// SIGTERM to lvsd; returns the lines it printed after it stopped (its counters).
-    func stopDirector() -> [String] {
-        guard let pid = directorPID else { return [] }
+    /// SIGTERM to lvsd; what it printed after it stopped (its counters and table). The log
+    /// is kept as lvsd-N.log for the phase's record.
+    func stopDirector() -> LabDirectorExit? {
+        guard let pid = directorPID else { return nil }
         directorPID = nil
         let killed = shell.stop(pid, timeout: 10)
-        let text = (try? String(contentsOfFile: "\(directory)/lvsd.log", encoding: .utf8)) ?? ""
+        let text = (try? String(contentsOfFile: directorLog, encoding: .utf8)) ?? ""
+        stoppedDirectors += 1
+        try? FileManager.default.moveItem(atPath: directorLog, toPath: "\(directory)/lvsd-\(stoppedDirectors).log")
         let lines = text.split(separator: "\n").map(String.init)
         let start = lines.firstIndex(where: { $0.hasPrefix("lvsd: stopping") }) ?? lines.count
-        return Array(lines[start...]) + (killed ? ["(lvsd did not stop within 10 s of SIGTERM and was killed)"] : [])
+        return LabDirectorExit(lines: Array(lines[start...]) + (killed ? ["(lvsd did not stop within 10 s of SIGTERM and was killed)"] : []),
+                               killed: killed)
     }
+    private var stoppedDirectors = 0
 
     func printLogsOnFailure() {
         for name in ["lvsd.log"] + plan.realServers.map({ "\($0.name)-realserver.log" }) {
@@ -267,12 +346,14 @@ final class LabRun: @unchecked Sendable {
     }
 
     /// Stops what the lab started (by PID), deletes its namespaces and files. Idempotent.
+    /// The main thread and the signal handler may both get here: the first does the work, the
+    /// other waits for it (returning early would let the process exit with the lab half removed).
     func cleanUp() {
-        let first = cleanupLock.withLock { () -> Bool in
-            defer { cleanedUp = true }
-            return !cleanedUp
-        }
-        guard first else { return }
+        cleanupLock.lock()
+        defer { cleanupLock.unlock() }
+        guard !cleanedUp else { return }
+        cleanedUp = true
+        shell.close()
         shell.stopAll()
         LabNetwork.teardown(prefix: plan.prefix, shell: shell)
         try? FileManager.default.removeItem(atPath: directory)

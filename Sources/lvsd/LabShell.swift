@@ -18,6 +18,10 @@ final class LabShell: @unchecked Sendable {
 
     /// Prints each command before running it (`--verbose`).
     var verbose = false
+    /// Set in the environment of every process this shell starts (`LVSD_LAB=<id>`), so a
+    /// process that outlived its namespace can still be found (`LabNetwork.taggedProcesses`).
+    var tag: String?
+    static let tagVariable = "LVSD_LAB"
     private let lock = NSLock()
     private var background: [Int32: Process] = [:]
     private var order: [Int32] = []
@@ -34,6 +38,19 @@ final class LabShell: @unchecked Sendable {
         return nil
     }
 
+    private var closed = false
+
+    /// Refuses every later command inside a namespace (`run(in:)`, `start(in:)`); plain `ip`
+    /// commands still run. Cleanup calls it first, so a run interrupted mid-phase cannot start
+    /// a process into namespaces that are being deleted.
+    func close() { lock.withLock { closed = true } }
+
+    private func checkOpen(_ argv: [String]) throws {
+        guard !lock.withLock({ closed }) else {
+            throw Failure(command: argv, status: -1, output: "the lab is being removed; not started")
+        }
+    }
+
     private func process(_ argv: [String]) throws -> Process {
         guard let executable = Self.which(argv[0]) else {
             throw Failure(command: argv, status: 127, output: "\(argv[0]) not found; run 'bash Scripts/install-deps.sh'")
@@ -41,6 +58,11 @@ final class LabShell: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = Array(argv.dropFirst())
+        if let tag {
+            var environment = ProcessInfo.processInfo.environment
+            environment[Self.tagVariable] = tag
+            p.environment = environment
+        }
         return p
     }
 
@@ -66,16 +88,20 @@ final class LabShell: @unchecked Sendable {
     /// `ip netns exec NS argv...`, to completion.
     @discardableResult
     func run(in namespace: String, _ argv: [String], check: Bool = true) throws -> (status: Int32, output: String) {
-        try run(["ip", "netns", "exec", namespace] + argv, check: check)
+        try checkOpen(argv)
+        return try run(["ip", "netns", "exec", namespace] + argv, check: check)
     }
 
     /// Starts `argv` inside `namespace` in the background, output appended to `log`. `ip
     /// netns exec` execs the program, so the PID returned is the program's own.
     func start(in namespace: String, _ argv: [String], log: String) throws -> Int32 {
+        try checkOpen(argv)
         let full = ["ip", "netns", "exec", namespace] + argv
         if verbose { FileHandle.standardError.write(Data("+ \(full.joined(separator: " ")) >\(log) &\n".utf8)) }
         let p = try process(full)
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        guard FileManager.default.createFile(atPath: log, contents: nil) else {
+            throw Failure(command: full, status: -1, output: "cannot create its log file \(log)")
+        }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         p.standardOutput = handle
         p.standardError = handle

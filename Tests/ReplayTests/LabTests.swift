@@ -4,22 +4,61 @@ import Testing
 import Glibc
 #endif
 
-/// End to end through the live director: `lvsd lab` builds client, director (lvsd run,
-/// AF_PACKET engine) and three real servers in network namespaces, and sends real HTTP
-/// requests with curl. Each mode must answer every request, spread them exactly as round
-/// robin says (20 over 3 servers: 7, 7, 6), and leave no namespace behind.
+/// End to end through the live director: `lvsd lab` builds a client, a director (`lvsd run`)
+/// and three real servers (Python's HTTP server and a UDP responder) in network namespaces
+/// and sends real traffic through lvsd. One lab run per forwarding method × address family ×
+/// packet engine does the whole proof in one namespace setup:
+/// - phase 1, rr: 12 curl requests, each a new connection, all answered, 4/4/4; 12 UDP
+///   datagrams from new source ports, none lost, 4/4/4, every reply from the VIP; a 100 MiB
+///   download whose sha256 at the client equals the served file's;
+/// - phase 2, wrr 3,2,1 (lvsd restarted in the same lab): 12 requests split exactly 6/4/2;
+/// - phase 3, rr -p 300: 12 requests all on one real server;
+/// - what the real servers saw: NAT and FullNAT serve VIP:80 on RIP:8080; FullNAT servers have
+///   no route to the client and see only the LIPs; the others see the client's address;
+/// - every lvsd stopped cleanly, dropped nothing and removed its nftables table, and nothing
+///   (namespace, process, work directory) is left behind.
 @Suite(.serialized) struct LabTests {
     struct Outcome: Decodable {
         let id: String
         let mode: String
+        let engine: String
+        let ipv6: Bool
         let scheduler: String
+        let vip: String
+        let vport: Int
         let requests: Int
         let failed: Int
         let responses: [String: Int]
-        let weights: [Int]?
-        let persistent: Int?
+        let phases: [Phase]
+        let realServers: [RealServer]
         let udp: UDP?
         let transfer: Transfer?
+    }
+    struct Phase: Decodable {
+        let spec: String
+        let scheduler: String
+        let weights: [Int]?
+        let persistent: Int?
+        let localAddress: String?
+        let requests: Int
+        let failed: Int
+        let unexpected: Int
+        let responses: [String: Int]
+        let director: Director?
+    }
+    struct Director: Decodable {
+        let totals: [String: Int]
+        let counters: [String: Int]
+        let hostSettingsRemoved: Bool
+        let killed: Bool
+    }
+    struct RealServer: Decodable {
+        let name: String
+        let address: String
+        let port: Int
+        let routeToClient: Bool
+        let httpPeers: [String]
+        let udpPeers: [String]
     }
     struct UDP: Decodable {
         let sent: Int
@@ -34,104 +73,257 @@ import Glibc
         let expectedSHA256: String
         let receivedSHA256: String
         let match: Bool
+        let seconds: Double
     }
 
-    static func lab(_ arguments: [String]) throws -> (status: Int32, outcome: Outcome?, stderr: String) {
+    /// One lab: forwarding method, address family, packet engine.
+    struct Case: Sendable, CustomTestStringConvertible {
+        let mode: String
+        let ipv6: Bool
+        let engine: String
+        var testDescription: String { "\(mode) \(ipv6 ? "IPv6" : "IPv4") \(engine)" }
+        var arguments: [String] { ["--mode", mode, "--engine", engine] + (ipv6 ? ["--ipv6"] : []) }
+    }
+
+    /// NAT, DR, FullNAT and TUN over IPv4, NAT, DR and FullNAT over IPv6 (TUN is IPIP, IPv4
+    /// only), each through both engines.
+    static let matrix: [Case] = ["af_packet", "pcap"].flatMap { engine in
+        [("nat", false), ("dr", false), ("fullnat", false), ("tun", false), ("nat", true), ("dr", true), ("fullnat", true)]
+            .map { Case(mode: $0.0, ipv6: $0.1, engine: engine) }
+    }
+
+    // MARK: Running the lab
+
+    struct LabRun {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        /// The lab's id: its pid, which names its namespaces (lvsl-<id>-*).
+        let id: String
+        let seconds: Double
+        var outcome: Outcome? {
+            let line = stdout.split(separator: "\n").last.map(String.init) ?? ""
+            return try? JSONDecoder().decode(Outcome.self, from: Data(line.utf8))
+        }
+    }
+
+    /// Runs `lvsd lab ARGS`, output to files (nothing to fill), and bounds it: at `limit`
+    /// seconds, or as soon as stderr contains `interruptOn`, it gets SIGINT (the lab removes
+    /// itself and exits 130); 30 s later SIGKILL. The caller checks for leftovers either way.
+    static func lab(_ arguments: [String], limit: Double = 240, interruptOn: String? = nil) throws -> LabRun {
         let lvsd = try ReplayTests.requireLVSD()
-        let run = try ReplayTests.run(lvsd, ["lab"] + arguments)
-        let line = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        let outcome = try? JSONDecoder().decode(Outcome.self, from: Data(line.utf8))
-        return (run.status, outcome, run.stderr)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-labtests-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outURL = directory.appendingPathComponent("stdout"), errURL = directory.appendingPathComponent("stderr")
+        #expect(FileManager.default.createFile(atPath: outURL.path, contents: nil))
+        #expect(FileManager.default.createFile(atPath: errURL.path, contents: nil))
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: lvsd)
+        process.arguments = ["lab"] + arguments
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let start = Date()
+        try process.run()
+        try? out.close()
+        try? err.close()
+        var interrupted = false, killed = false
+        while process.isRunning {
+            let elapsed = Date().timeIntervalSince(start)
+            if !interrupted {
+                let text = interruptOn == nil ? "" : ((try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+                if elapsed > limit || (interruptOn.map { text.contains($0) } ?? false) {
+                    kill(process.processIdentifier, SIGINT)
+                    interrupted = true
+                }
+            } else if !killed && elapsed > limit + 30 {
+                kill(process.processIdentifier, SIGKILL)
+                killed = true
+            }
+            usleep(50_000)
+        }
+        process.waitUntilExit()
+        return LabRun(status: process.terminationStatus,
+                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
+                      id: String(process.processIdentifier), seconds: Date().timeIntervalSince(start))
     }
 
-    static func namespaces(prefix: String) throws -> [String] {
-        let run = try ReplayTests.run("/usr/sbin/ip", ["netns", "list"])
-        return run.stdout.split(separator: "\n").map { String($0.split(separator: " ")[0]) }.filter { $0.hasPrefix(prefix) }
+    /// What lab `id` left behind: namespaces named lvsl-<id>-*, processes carrying its tag
+    /// (LVSD_LAB=<id> in their environment, set on everything the lab starts, found even if
+    /// their namespace is gone), its work directory, and an nftables table of lvsd's in this
+    /// (the root) namespace, where the lab must never put one. Anything found is removed with
+    /// `lvsd lab --teardown`, so a failing test does not leave it for the next.
+    static func leftovers(id: String) throws -> [String] {
+        var found: [String] = []
+        let list = try ReplayTests.run("/usr/sbin/ip", ["netns", "list"])
+        let namespaces = list.stdout.split(separator: "\n").map { String($0.split(separator: " ")[0]) }.filter { $0.hasPrefix("lvsl-\(id)-") }
+        found += namespaces.map { "namespace \($0)" }
+        found += taggedProcesses(id: id).map { "process \($0): \(commandLine($0))" }
+        let work = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvsl-\(id)"
+        if FileManager.default.fileExists(atPath: work) { found.append("directory \(work)") }
+        let tables = try ReplayTests.run("/usr/sbin/nft", ["list", "tables"])
+        if tables.stdout.contains("swiftlvs") { found.append("nftables table in the root namespace: \(tables.stdout)") }
+        if !found.isEmpty {
+            _ = try? ReplayTests.run(try ReplayTests.requireLVSD(), ["lab", "--teardown", id])
+            for pid in taggedProcesses(id: id) { kill(pid, SIGKILL) }
+        }
+        return found
     }
 
-    @Test("lvsd lab: 20 requests through the live director, rr spread 7/7/6, nothing left behind",
+    static func taggedProcesses(id: String) -> [Int32] {
+        let needle = "LVSD_LAB=\(id)"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { return nil }
+            return data.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == needle } ? pid : nil
+        }
+    }
+
+    static func commandLine(_ pid: Int32) -> String {
+        let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
+        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+    }
+
+    // MARK: The matrix
+
+    static let requests = 12
+    static let transferMiB = 100
+
+    @Test("lvsd lab: rr 4/4/4, UDP from the VIP, 100 MiB with sha256 match, wrr 3,2,1 → 6/4/2, -p 300 on one server, nothing left behind",
           .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"),
-          arguments: ["nat", "fullnat", "dr", "tun"])
-    func roundRobin(mode: String) throws {
-        let result = try Self.lab(["--mode", mode, "--json", "--requests", "20"])
-        let outcome = try #require(result.outcome, "no JSON from lvsd lab --mode \(mode) (exit \(result.status)):\n\(result.stderr)")
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(outcome.mode == mode)
-        #expect(outcome.scheduler == "rr")
-        #expect(outcome.requests == 20)
-        #expect(outcome.failed == 0, "\(result.stderr)")
-        #expect(outcome.responses.count == 3)
-        #expect(outcome.responses.values.sorted() == [6, 7, 7], "\(outcome.responses)")
-        #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
-    }
+          .timeLimit(.minutes(5)),
+          arguments: matrix)
+    func fullSuite(_ lab: Case) throws {
+        let run = try Self.lab(lab.arguments + ["--json", "--requests", String(Self.requests), "--udp",
+                                                "--transfer", String(Self.transferMiB),
+                                                "--then", "wrr:3,2,1", "--then", "rr:p300"])
+        let leftovers = try Self.leftovers(id: run.id)
+        print("LabTests \(lab.testDescription): exit \(run.status) in \(String(format: "%.1f", run.seconds)) s")
+        #expect(leftovers.isEmpty, "lab \(run.id) left behind: \(leftovers)")
+        let outcome = try #require(run.outcome, "no JSON from lvsd lab \(lab.testDescription) (exit \(run.status)):\n\(run.stderr)")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(outcome.mode == lab.mode && outcome.engine == lab.engine && outcome.ipv6 == lab.ipv6)
+        #expect(outcome.vip == (lab.ipv6 ? "2001:db8::10" : "198.18.0.10"))
 
-    @Test("lvsd lab --ipv6: 12 requests over IPv6 through the live director (the director answers neighbour solicitations for its VIP)",
-          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"),
-          arguments: ["nat", "fullnat", "dr"])
-    func roundRobinIPv6(mode: String) throws {
-        let result = try Self.lab(["--mode", mode, "--ipv6", "--json", "--requests", "12"])
-        let outcome = try #require(result.outcome, "no JSON from lvsd lab --mode \(mode) --ipv6 (exit \(result.status)):\n\(result.stderr)")
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(outcome.failed == 0, "\(result.stderr)")
-        #expect(outcome.responses.count == 3)
-        #expect(outcome.responses.keys.allSatisfy { $0.contains(":") }, "\(outcome.responses)")
-        #expect(outcome.responses.values.sorted() == [4, 4, 4], "\(outcome.responses)")
-        #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
-    }
+        // The real servers, in order; their addresses are the keys of every spread.
+        let servers = outcome.realServers.map(\.address)
+        #expect(servers.count == 3)
+        #expect(servers.allSatisfy { $0.contains(":") == lab.ipv6 }, "\(servers)")
+        func spread(_ counts: [Int]) -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: zip(servers, counts))
+        }
 
-    @Test("lvsd lab --scheduler wrr --weights 3,2,1: 24 requests split exactly 12/8/4 in real-server order",
-          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"))
-    func weightedRoundRobin() throws {
-        let result = try Self.lab(["--mode", "nat", "--scheduler", "wrr", "--weights", "3,2,1", "--json", "--requests", "24"])
-        let outcome = try #require(result.outcome, "no JSON from lvsd lab --weights (exit \(result.status)):\n\(result.stderr)")
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(outcome.scheduler == "wrr")
-        #expect(outcome.weights == [3, 2, 1])
-        #expect(outcome.failed == 0, "\(result.stderr)")
-        #expect(outcome.responses == ["198.18.1.11": 12, "198.18.1.12": 8, "198.18.1.13": 4], "\(outcome.responses)")
-        #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
-    }
+        // Phase 1, rr: TCP, UDP, the transfer.
+        try #require(outcome.phases.count == 3, "\(outcome.phases.map(\.spec))")
+        let rr = outcome.phases[0], wrr = outcome.phases[1], persistent = outcome.phases[2]
+        #expect(rr.spec == "rr" && outcome.scheduler == "rr")
+        #expect(rr.requests == Self.requests && outcome.requests == Self.requests)
+        #expect(rr.failed == 0 && rr.unexpected == 0, "\(run.stderr)")
+        #expect(rr.responses == spread([4, 4, 4]), "rr must split 12 requests 4/4/4: \(rr.responses)")
+        #expect(outcome.responses == rr.responses)
 
-    @Test("lvsd lab --persistent 300: 12 connections from the one client all land on one real server",
-          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"))
-    func persistence() throws {
-        let result = try Self.lab(["--mode", "nat", "--persistent", "300", "--json", "--requests", "12"])
-        let outcome = try #require(result.outcome, "no JSON from lvsd lab --persistent (exit \(result.status)):\n\(result.stderr)")
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(outcome.persistent == 300)
-        #expect(outcome.failed == 0, "\(result.stderr)")
-        #expect(outcome.responses.values.sorted() == [0, 0, 12], "\(outcome.responses)")
-        #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
-    }
-
-    @Test("lvsd lab --udp (NAT): 12 datagrams from new source ports, none lost, rr 4/4/4, every reply from the VIP",
-          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"))
-    func udpNAT() throws {
-        let result = try Self.lab(["--mode", "nat", "--udp", "--json", "--requests", "12"])
-        let outcome = try #require(result.outcome, "no JSON from lvsd lab --udp (exit \(result.status)):\n\(result.stderr)")
-        #expect(result.status == 0, "\(result.stderr)")
         let udp = try #require(outcome.udp)
-        #expect(udp.sent == 12)
-        #expect(udp.lost == 0, "\(result.stderr)")
-        #expect(udp.unexpected == 0)
-        #expect(udp.responses == ["198.18.1.11": 4, "198.18.1.12": 4, "198.18.1.13": 4], "\(udp.responses)")
-        #expect(udp.replySources == ["198.18.0.10"], "\(udp.replySources)")
-        #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
-    }
+        #expect(udp.sent == Self.requests)
+        #expect(udp.lost == 0 && udp.unexpected == 0, "\(run.stderr)")
+        #expect(udp.responses == spread([4, 4, 4]), "\(udp.responses)")
+        #expect(udp.replySources == [outcome.vip], "every UDP reply must come from the VIP: \(udp.replySources)")
 
-    @Test("lvsd lab --transfer 100 (NAT): a 100 MiB download through the director arrives whole, sha256 equal to the served file's",
-          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"))
-    func largeTransferNAT() throws {
-        let result = try Self.lab(["--mode", "nat", "--transfer", "100", "--json", "--requests", "3"])
-        let outcome = try #require(result.outcome, "no JSON from lvsd lab --transfer (exit \(result.status)):\n\(result.stderr)")
-        #expect(result.status == 0, "\(result.stderr)")
         let transfer = try #require(outcome.transfer)
-        #expect(transfer.bytes == 100 * 1_048_576)
+        #expect(transfer.bytes == Self.transferMiB * 1_048_576)
         #expect(transfer.receivedBytes == transfer.bytes)
         #expect(transfer.expectedSHA256.count == 64)
         #expect(transfer.receivedSHA256 == transfer.expectedSHA256)
         #expect(transfer.match)
-        #expect(try Self.namespaces(prefix: "lvsl-\(outcome.id)-").isEmpty)
+
+        // Phase 2, wrr 3,2,1: exactly 3:2:1.
+        #expect(wrr.scheduler == "wrr" && wrr.weights == [3, 2, 1])
+        #expect(wrr.failed == 0 && wrr.unexpected == 0 && wrr.requests == Self.requests, "\(run.stderr)")
+        #expect(wrr.responses == spread([6, 4, 2]), "wrr 3,2,1 must split 12 requests 6/4/2 in real-server order: \(wrr.responses)")
+
+        // Phase 3, persistence: one client, one real server.
+        #expect(persistent.persistent == 300 && persistent.scheduler == "rr")
+        #expect(persistent.failed == 0 && persistent.unexpected == 0 && persistent.requests == Self.requests, "\(run.stderr)")
+        #expect(persistent.responses.values.sorted() == [0, 0, Self.requests], "-p 300 must keep one client on one server: \(persistent.responses)")
+
+        // Every lvsd stopped on SIGTERM, dropped nothing, and removed its nftables table.
+        for (n, phase) in outcome.phases.enumerated() {
+            let director = try #require(phase.director, "phase \(n + 1) has no lvsd exit report")
+            #expect(!director.killed, "phase \(n + 1): lvsd had to be killed")
+            #expect(director.hostSettingsRemoved, "phase \(n + 1): lvsd did not say it removed its nftables table")
+            #expect(director.totals["dropped"] == 0, "phase \(n + 1): lvsd dropped frames: \(director.counters)")
+            #expect((director.totals["forwarded"] ?? 0) > 0)
+        }
+
+        // What the real servers saw.
+        let nated = lab.mode == "nat" || lab.mode == "fullnat"
+        #expect(outcome.vport == 80)
+        let client = lab.ipv6 ? "2001:db8::2" : "198.18.0.2"
+        let lips = outcome.phases.compactMap(\.localAddress)
+        for rs in outcome.realServers {
+            // NAT and FullNAT map VIP:80 to RIP:8080 (the servers listen on 8080 only); DR and
+            // TUN cannot map ports.
+            #expect(rs.port == (nated ? 8080 : 80), "\(rs.name) served on port \(rs.port)")
+            if lab.mode == "fullnat" {
+                #expect(lips.count == 3, "one LIP per phase: \(lips)")
+                #expect(!rs.routeToClient, "a FullNAT real server must have no route to the client: \(rs.name)")
+                #expect(!rs.httpPeers.isEmpty && rs.httpPeers.allSatisfy(lips.contains), "\(rs.name) saw \(rs.httpPeers), LIPs \(lips)")
+                #expect(rs.udpPeers == [lips[0]], "\(rs.name) UDP peers \(rs.udpPeers)")
+            } else {
+                #expect(rs.routeToClient, "\(rs.name) must reach the client (\(lab.mode))")
+                #expect(rs.httpPeers == [client], "\(rs.name) saw \(rs.httpPeers)")
+                #expect(rs.udpPeers == [client], "\(rs.name) UDP peers \(rs.udpPeers)")
+            }
+        }
+    }
+
+    // MARK: Failing and interrupted labs clean up too
+
+    @Test("lvsd lab whose phase fails (wrr 0,0,0: no server takes new connections) exits 1, reports it, and leaves nothing behind",
+          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"),
+          .timeLimit(.minutes(2)))
+    func failingPhaseCleansUp() throws {
+        let run = try Self.lab(["--mode", "nat", "--json", "--requests", "2", "--then", "wrr:0,0,0"])
+        let leftovers = try Self.leftovers(id: run.id)
+        #expect(leftovers.isEmpty, "lab \(run.id) left behind: \(leftovers)")
+        #expect(run.status == 1, "\(run.stderr)")
+        let outcome = try #require(run.outcome, "no JSON (exit \(run.status)):\n\(run.stderr)")
+        try #require(outcome.phases.count == 2)
+        #expect(outcome.phases[0].failed == 0)
+        #expect(outcome.phases[1].weights == [0, 0, 0])
+        #expect(outcome.phases[1].failed == 2, "with every weight 0 no request can be answered: \(outcome.phases[1].responses)")
+        #expect(outcome.phases[1].responses.values.allSatisfy { $0 == 0 })
+    }
+
+    @Test("lvsd lab interrupted (SIGINT) while sending requests exits 130 and leaves nothing behind",
+          .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"),
+          .timeLimit(.minutes(2)))
+    func interruptedLabCleansUp() throws {
+        let run = try Self.lab(["--mode", "dr", "--udp", "--json", "--requests", "200"], interruptOn: "sending 200 requests")
+        let leftovers = try Self.leftovers(id: run.id)
+        #expect(leftovers.isEmpty, "lab \(run.id) left behind: \(leftovers)")
+        #expect(run.status == 130, "\(run.stderr)")
+        #expect(run.stderr.contains("interrupted, removing the lab"))
+    }
+
+    // MARK: Bad arguments
+
+    @Test("lvsd lab rejects bad arguments with a sentence that names them, before touching anything",
+          arguments: [
+            (["--mode", "tun", "--ipv6"], "decapsulates IPv4-in-IPv4 only"),
+            (["--then", "wrr:3,2"], "--then needs SCHEDULER[:W1,W2,W3][:pSECONDS]"),
+            (["--then", "rr:p0"], "persistence must be between 1 and 2678400"),
+            (["--weights", "1,2"], "--weights needs 3 comma-separated weights"),
+            (["--mode", "ipip"], "--mode must be one of nat, dr, fullnat, tun"),
+          ])
+    func badArguments(_ arguments: [String], message: String) throws {
+        let lvsd = try ReplayTests.requireLVSD()
+        let run = try ReplayTests.run(lvsd, ["lab"] + arguments)
+        #expect(run.status == 64, "usage errors exit 64: \(run.stderr)")
+        #expect(run.stderr.contains(message), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
     }
 
     @Test("lvsd realserver --dry-run prints the VIP on lo, the ARP sysctls and, for TUN, rp_filter and the decapsulator")
