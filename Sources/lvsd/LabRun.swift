@@ -91,15 +91,44 @@ final class LabRun: @unchecked Sendable {
         if plan.udp { try sendDatagrams(requests, into: &report) }
         if let transferBytes { report.transfer = try download(bytes: transferBytes) }
         for (n, phase) in later.enumerated() {
+            waitForConnectionsToClose()
             report.phases[n].director = stopDirector()
             log("  phase \(n + 2): \(phase.spec)")
             report.beginPhase(phase, localAddress: plan.localAddress(phase: n + 2))
             try startDirector(rules: plan.rulesFile(macs: macs, pinNeighbours: pinNeighbours, phase: phase, number: n + 2), phase: n + 2)
             try sendRequests(requests, into: &report.phases[n + 1])
         }
-        if !keep { report.phases[report.phases.count - 1].director = stopDirector() }
+        if !keep {
+            waitForConnectionsToClose()
+            report.phases[report.phases.count - 1].director = stopDirector()
+        }
         report.realServers = try observeRealServers()
         return report
+    }
+
+    /// Waits (at most `timeout` seconds) until every TCP connection of the phase has finished
+    /// closing: no client socket to the VIP and no real-server socket on the service port in
+    /// any state but TIME-WAIT (or LISTEN). curl returns once it has its response, while the
+    /// FIN exchange may still be crossing the director; stopping lvsd then would leave those
+    /// last segments (and their retransmissions) to the next phase's lvsd, which has no
+    /// connection for them and rightly drops them as no-connection.
+    private func waitForConnectionsToClose(timeout: Double = 3) {
+        let vip = plan.ipv6 ? "[\(plan.vip)]" : plan.vip
+        let probes: [(namespace: String, filter: [String])] =
+            [(plan.client, ["dst", vip])] + plan.realServers.map { ($0.namespace, ["sport", "=", ":\($0.port)"]) }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let open = probes.contains { probe in
+                let out = (try? shell.run(in: probe.namespace, ["ss", "-Htan"] + probe.filter, check: false).output) ?? ""
+                return out.split(separator: "\n").contains { line in
+                    let state = line.split(separator: " ").first ?? ""
+                    return state != "TIME-WAIT" && state != "LISTEN"
+                }
+            }
+            if !open { return }
+            usleep(100_000)
+        }
+        log("  some connections were still closing after \(Int(timeout)) s; stopping lvsd anyway")
     }
 
     /// `count` HTTP requests, each a new curl (so a new connection and source port).
