@@ -219,6 +219,10 @@ public final class LiveDirector {
         }
         resolver.peers = workers.dropFirst().compactMap(\.inbox)
         self.workers = workers
+        let director = workers[0].director
+        let megabytes = (director.table.bytesPerConnection * capacity + (1 << 19)) >> 20
+        let pages = director.table.hugePages ? "transparent huge pages" : "4 KiB pages"
+        log("lvsd: connection table: \(workerCount) × \(capacity) entries, \(megabytes) MiB each, on \(pages)")
     }
 
     /// The real servers to resolve by ARP or neighbour solicitation, each on the interface

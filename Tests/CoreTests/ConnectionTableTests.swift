@@ -1,3 +1,4 @@
+import Foundation
 @testable import Core
 import Testing
 import Wire
@@ -76,6 +77,69 @@ import Wire
         let t = ConnectionTable(capacity: 1_000_000, seed: 1)
         #expect(t.bytesPerConnection <= 256)
         #expect(t.count == 0)
+    }
+
+    /// A table past the threshold lives in one 2 MiB-aligned region with the huge-page
+    /// advice; where the kernel has transparent huge pages in `madvise` or `always` mode, the
+    /// region really is backed by them (smaps' AnonHugePages), which is the point: a random
+    /// lookup then costs no page walk of its own. Small tables stay ordinary allocations.
+    @Test func bigTableIsOneHugePageRegionAndWorksLikeASmallOne() throws {
+        let small = ConnectionTable(capacity: 1000, seed: 1)
+        let smallMapped = small.mappedBytes, smallHuge = small.hugePages
+        #expect(smallMapped == 0 && !smallHuge)
+
+        var t = ConnectionTable(capacity: 200_000, seed: 9)
+        let mapped = t.mappedBytes, huge = t.hugePages
+        #expect(mapped >= 200_000 * 128)
+        let start = UInt(bitPattern: UnsafeRawPointer(t.slots))
+        #expect(start % (2 << 20) == 0, "the region starts on a 2 MiB boundary")
+        let mode = (try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8)) ?? ""
+        if mode.contains("[madvise]") || mode.contains("[always]") {
+            #expect(huge, "madvise(MADV_HUGEPAGE) refused with THP \(mode)")
+            let backed = try #require(Self.anonHugePagesKiB(containing: start), "no smaps entry for the table")
+            #expect(backed >= 2048, "the table's region has no huge page (AnonHugePages \(backed) kB)")
+        }
+        // The same contract as a small table, at the far end of the slab too.
+        var handles: [ConnectionHandle] = []
+        for port in UInt16(1)...2000 {
+            handles.append(try Self.put(&t, Self.connection(.nat, clientPort: port)))
+        }
+        for (i, port) in (UInt16(1)...2000).enumerated() {
+            let c = Self.connection(.nat, clientPort: port)
+            #expect(Self.findIn(t, c) == handles[i])
+            #expect(Self.findOut(t, c, to: Self.cip, port: port) == handles[i])
+        }
+        for h in handles { t.remove(h) }
+        let left = t.count
+        #expect(left == 0)
+    }
+
+    /// AnonHugePages of the /proc/self/smaps mapping that holds `address`, in kB.
+    static func anonHugePagesKiB(containing address: UInt) -> Int? {
+        // Read to the end by hand: a procfs file reports size 0, and a big process's smaps is
+        // far longer than one read.
+        let fd = open("/proc/self/smaps", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        let smaps = String(decoding: bytes, as: UTF8.self)
+        var inside = false
+        for line in smaps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let range = fields.first, range.contains("-"), !range.hasSuffix(":") {
+                let bounds = range.split(separator: "-").compactMap { UInt($0, radix: 16) }
+                inside = bounds.count == 2 && bounds[0] <= address && address < bounds[1]
+            } else if inside, fields.first == "AnonHugePages:", fields.count >= 2 {
+                return Int(fields[1])
+            }
+        }
+        return nil
     }
 
     // MARK: Hash indexes

@@ -233,15 +233,17 @@ extension AdminSnapshot {
             service.stats = Counters(total)
             services.append(service)
         }
+        // Only a connection listing walks the table: the rate estimator takes a snapshot
+        // every second on each worker's thread, and a walk of a million entries there stalls
+        // forwarding for tens of milliseconds (Benchmarks/drain.sh found it in lvsd's profile).
         var connections: [Connection] = []
-        var perLocalAddress: [IPAddress: UInt32] = [:]
-        director.table.forEach { _, c in
-            if c.method == .fullNAT && !c.flags.contains(.template) { perLocalAddress[c.localAddress, default: 0] &+= 1 }
-            if includeConnections { connections.append(Connection(c, now: now)) }
+        if includeConnections {
+            director.table.forEach { _, c in connections.append(Connection(c, now: now)) }
         }
         for s in services.indices {
             for l in services[s].localAddresses.indices {
-                services[s].localAddresses[l].connections = perLocalAddress[services[s].localAddresses[l].address] ?? 0
+                services[s].localAddresses[l].connections =
+                    UInt32(clamping: director.connections(onLocalAddress: services[s].localAddresses[l].address))
             }
         }
         self.init(tableSize: director.table.capacity, timeouts: Timeouts(director.config.timeouts), services: services,

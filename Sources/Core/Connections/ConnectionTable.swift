@@ -20,6 +20,11 @@ public struct ConnectionTable: ~Copyable {
     @usableFromInline let bucketMask: Int
     @usableFromInline let seed: UInt64
     public let capacity: Int
+    /// Bytes mapped with `lvs_map_huge` for the slab and both bucket arrays (one region), or 0
+    /// when the table is small enough for three ordinary allocations.
+    @usableFromInline let mappedBytes: Int
+    /// Whether the kernel took the transparent-huge-page advice for the table's memory.
+    public let hugePages: Bool
     /// Head of the free list (linked through `inNext`), 0 when full.
     @usableFromInline var freeHead: ConnectionHandle
     public private(set) var count: Int
@@ -44,18 +49,38 @@ public struct ConnectionTable: ~Copyable {
         bucketMask = buckets - 1
         // Slot 0 is the "none" handle and never used; sentinels follow the connections.
         let total = capacity + 1 + Self.wheelSlots
-        // 64-byte alignment puts each 128-byte entry on exactly two cache lines.
-        slots = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<Connection>.stride * total, alignment: 64)
-            .bindMemory(to: Connection.self, capacity: total)
+        let slabBytes = MemoryLayout<Connection>.stride * total
+        let bucketBytes = MemoryLayout<ConnectionHandle>.stride * buckets
+        // A big table is one region of 2 MiB pages: every lookup is a random access, and
+        // with 4 KiB pages each one also misses the TLB (a 1M table spans ~34,000 pages, far
+        // more than the TLB holds), a page walk of its own to memory. drain.sh measures it.
+        var huge: Int32 = 0
+        let region = slabBytes + 2 * bucketBytes >= Self.hugePageThreshold
+            ? lvs_map_huge(slabBytes + 2 * bucketBytes, &huge) : nil
+        if let region {
+            mappedBytes = slabBytes + 2 * bucketBytes
+            hugePages = huge != 0
+            // The region is 2 MiB aligned; the slab's size is a multiple of 128 bytes, so the
+            // bucket arrays after it stay aligned too.
+            slots = region.bindMemory(to: Connection.self, capacity: total)
+            inBuckets = (region + slabBytes).bindMemory(to: ConnectionHandle.self, capacity: buckets)
+            outBuckets = (region + slabBytes + bucketBytes).bindMemory(to: ConnectionHandle.self, capacity: buckets)
+        } else {
+            mappedBytes = 0
+            hugePages = false
+            // 64-byte alignment puts each 128-byte entry on exactly two cache lines.
+            slots = UnsafeMutableRawPointer.allocate(byteCount: slabBytes, alignment: 64)
+                .bindMemory(to: Connection.self, capacity: total)
+            inBuckets = .allocate(capacity: buckets)
+            outBuckets = .allocate(capacity: buckets)
+        }
         slots.initialize(repeating: Connection(), count: total)
         for s in 0..<Self.wheelSlots {
             let sentinel = ConnectionHandle(capacity + 1 + s)
             slots[Int(sentinel)].wheelNext = sentinel
             slots[Int(sentinel)].wheelPrev = sentinel
         }
-        inBuckets = .allocate(capacity: buckets)
         inBuckets.initialize(repeating: 0, count: buckets)
-        outBuckets = .allocate(capacity: buckets)
         outBuckets.initialize(repeating: 0, count: buckets)
         for h in 1..<capacity { slots[h].inNext = ConnectionHandle(h + 1) }
         slots[capacity].inNext = 0
@@ -65,10 +90,18 @@ public struct ConnectionTable: ~Copyable {
     }
 
     deinit {
-        UnsafeMutableRawPointer(slots).deallocate()
-        inBuckets.deallocate()
-        outBuckets.deallocate()
+        if mappedBytes > 0 {
+            lvs_unmap_huge(UnsafeMutableRawPointer(slots), mappedBytes)
+        } else {
+            UnsafeMutableRawPointer(slots).deallocate()
+            inBuckets.deallocate()
+            outBuckets.deallocate()
+        }
     }
+
+    /// Tables of at least this many bytes get a huge-page region; smaller ones (tests, small
+    /// directors) would waste most of a 2 MiB page.
+    static let hugePageThreshold = 8 << 20
 
     /// Bytes of table memory per connection of capacity (slab, both bucket arrays).
     public var bytesPerConnection: Int {

@@ -19,6 +19,10 @@ public struct LocalPortPool: ~Copyable {
     @usableFromInline var head = 0
     public private(set) var available: Int
 
+    /// Ports handed out and not yet released: the FullNAT connections on this LIP (each holds
+    /// exactly one port from allocation until it is removed), counted without a table walk.
+    public var inUse: Int { size - available }
+
     /// The ports DPVS and Linux use by default for outgoing connections' sources.
     public static let defaultRange: ClosedRange<UInt16> = 1024...65535
 

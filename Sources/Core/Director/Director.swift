@@ -184,6 +184,13 @@ public final class Director {
         return out
     }
 
+    /// FullNAT connections (not templates) holding a port of local address `lip`, from its
+    /// port pool's count (each holds one port until removed), so listings need no table walk.
+    public func connections(onLocalAddress lip: IPAddress) -> Int {
+        guard let index = localAddressIndex[lip] else { return 0 }
+        return localPools[index].pool.inUse
+    }
+
     /// Expires everything due at `now` without a packet (the live engine calls this on idle).
     public func expire(now: UInt64) {
         table.advance(to: now) { t, h in self.expireConnection(&t, h, now: now) }

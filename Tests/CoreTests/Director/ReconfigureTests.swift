@@ -121,6 +121,32 @@ import Wire
         #expect(Set(ports).count == 2)
     }
 
+    /// `lvsadm --get-laddr` counts each LIP's connections from its port pool, not by walking
+    /// the table: the count must equal the walk's through opening, reloading and expiry.
+    @Test func connectionsPerLocalAddressComeFromThePoolAndMatchATableWalk() {
+        let base = Lab.config(.fullNAT)
+        let h = Harness(base)
+        let lip4 = IPAddress(Lab.v4.lip)!, lip6 = IPAddress(Lab.v6.lip)!
+        func walked(_ lip: IPAddress) -> Int {
+            h.director.connections().count { $0.localAddress == lip && !$0.flags.contains(.template) }
+        }
+        for port in UInt16(40000)..<40005 { _ = h.run(Lab.fromClient(Lab.v4, .tcp, clientPort: port)) }
+        for port in UInt16(40000)..<40003 { _ = h.run(Lab.fromClient(Lab.v4, .udp, clientPort: port)) }
+        for port in UInt16(41000)..<41002 { _ = h.run(Lab.fromClient(Lab.v6, .tcp, clientPort: port)) }
+        #expect(h.director.connections(onLocalAddress: lip4) == 8)
+        #expect(h.director.connections(onLocalAddress: lip6) == 2)
+        #expect(walked(lip4) == 8 && walked(lip6) == 2)
+        #expect(h.director.connections(onLocalAddress: IPAddress("198.18.1.101")!) == 0)
+        // A reload that keeps the LIP keeps its pool and its count.
+        h.director.reconfigure(with(base) { svc in svc.realServers[1].weight = 3 })
+        #expect(h.director.connections(onLocalAddress: lip4) == walked(lip4))
+        // UDP expires after 300 s, TCP SYN_RECV after 60 s: all of them go, and so do the ports.
+        h.advance(seconds: 301)
+        #expect(walked(lip4) == 0 && walked(lip6) == 0)
+        #expect(h.director.connections(onLocalAddress: lip4) == 0)
+        #expect(h.director.connections(onLocalAddress: lip6) == 0)
+    }
+
     @Test func fullNATConnectionsOnARemovedLocalAddressAreDropped() {
         let base = Lab.config(.fullNAT)
         let h = Harness(base)
