@@ -10,21 +10,10 @@ import Testing
     static let seed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("ControlTests/Fixtures/seed-002-keepalived.conf").path
 
-    /// The `lvsd` built next to the test bundle (`swift build --build-tests` builds both).
-    static func lvsdPath() throws -> String {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("lvsd").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "lvsd was not found next to the test bundle; build it with 'swift build --build-tests'"])
-    }
-
     /// Runs the built lvsd with `arguments`; bounded to 30 s.
     func lvsd(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: try Self.lvsdPath())
+        p.executableURL = URL(fileURLWithPath: try ReplayTests.requireLVSD())
         p.arguments = arguments
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

@@ -51,7 +51,7 @@ import Glibc
             self.mode = mode
             var env = ProcessInfo.processInfo.environment
             env["LVSD_SOCKET"] = socket
-            let run = try ControlPlaneTests.exec(lvsd, ["lab", "--mode", mode, "--keep", "--json", "--requests", "1"], environment: env)
+            let run = try Command.run(lvsd, ["lab", "--mode", mode, "--keep", "--json", "--requests", "1"], environment: env)
             let line = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
             struct Outcome: Decodable { let id: String; let failed: Int }
             guard let outcome = try? JSONDecoder().decode(Outcome.self, from: Data(line.utf8)) else {
@@ -59,10 +59,10 @@ import Glibc
                 throw CancellationError()
             }
             id = outcome.id
-            let pids = MultiWorkerTests.pids(in: "lvsl-\(outcome.id)-director")
+            let pids = Command.pids(in: "lvsl-\(outcome.id)-director")
             guard pids.count == 1 else {
                 for pid in pids { kill(pid, SIGKILL) }
-                _ = try? ControlPlaneTests.exec(lvsd, ["lab", "--teardown", outcome.id])
+                _ = try? Command.run(lvsd, ["lab", "--teardown", outcome.id])
                 Issue.record("expected lvsd alone in lvsl-\(outcome.id)-director, found \(pids)")
                 throw CancellationError()
             }
@@ -80,15 +80,15 @@ import Glibc
         func teardown() {
             kill(pid, SIGTERM)
             let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline && MultiWorkerTests.isRunning(pid) { usleep(50_000) }
-            if MultiWorkerTests.isRunning(pid) { kill(pid, SIGKILL) }
-            _ = try? ControlPlaneTests.exec(lvsd, ["lab", "--teardown", id])
+            while Date() < deadline && Command.isRunning(pid) { usleep(50_000) }
+            if Command.isRunning(pid) { kill(pid, SIGKILL) }
+            _ = try? Command.run(lvsd, ["lab", "--teardown", id])
             unlink(socket)
         }
 
         @discardableResult
         func lvsadm(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-            try ControlPlaneTests.exec(lvsadmPath, arguments, environment: environment)
+            try Command.run(lvsadmPath, arguments, environment: environment)
         }
 
         /// lvsadm that must succeed; its standard output.
@@ -99,7 +99,7 @@ import Glibc
         }
 
         func inClient(_ argv: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-            try ControlPlaneTests.exec("/usr/sbin/ip", ["netns", "exec", client] + argv)
+            try Command.run("/usr/sbin/ip", ["netns", "exec", client] + argv)
         }
 
         /// One HTTP request to the VIP from the client: the body (the real server's name
@@ -136,40 +136,6 @@ import Glibc
         private(set) var directorLines: [String] = []
     }
 
-    static func exec(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes while the child runs, so neither can fill up and block it.
-        let stderrData = Drained(err)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), stderrData.text)
-    }
-
-    /// A pipe read to its end on a thread of its own; `text` waits for the end.
-    final class Drained: @unchecked Sendable {
-        // Safety (@unchecked): `data` is written once on the reading thread before
-        // `done` is signalled, and read only after waiting for it.
-        private var data = Data()
-        private let done = DispatchSemaphore(value: 0)
-        init(_ pipe: Pipe) {
-            Thread.detachNewThread { [self] in
-                data = pipe.fileHandleForReading.readDataToEndOfFile()
-                done.signal()
-            }
-        }
-        var text: String {
-            done.wait()
-            done.signal()
-            return String(decoding: data, as: UTF8.self)
-        }
-    }
 
     // MARK: Reading lvsadm's output
 
@@ -375,7 +341,7 @@ import Glibc
         load.standardError = err
         try load.run()
         defer { if load.isRunning { kill(load.processIdentifier, SIGTERM) } }
-        let loadOutput = Drained(out), loadErrors = Drained(err)
+        let loadOutput = Command.Drained(out), loadErrors = Command.Drained(err)
         usleep(300_000)
 
         var reloadsDuringLoad = 0
@@ -434,7 +400,7 @@ import Glibc
         #expect(parts.count == 3, "the seed's two digests")
         if parts.count == 3 {
             let md5 = { (page: String) throws -> String in
-                let run = try exec("/usr/bin/env", ["python3", "-c", "import hashlib,sys; print(hashlib.md5(sys.argv[1].encode()).hexdigest())", page])
+                let run = try Command.run("/usr/bin/env", ["python3", "-c", "import hashlib,sys; print(hashlib.md5(sys.argv[1].encode()).hexdigest())", page])
                 return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             parts[0] += "digest " + (try md5("rs1 198.18.0.11\n"))

@@ -306,8 +306,8 @@ final class HealthLab {
         }
         id = outcome.id
         directory = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvsl-\(outcome.id)"
-        transferSHA256 = transferMB == nil ? "" : Self.sha256(directory + "/transfer.bin")
-        let pids = Self.pids(in: "lvsl-\(id)-director")
+        transferSHA256 = transferMB == nil ? "" : Command.sha256(directory + "/transfer.bin")
+        let pids = Command.pids(in: "lvsl-\(id)-director")
         guard outcome.failed == 0, pids.count == 1 else {
             Issue.record("lab \(id) not usable: \(outcome.failed) failed requests, director processes \(pids)\n\(run.stderr)")
             close()
@@ -496,7 +496,7 @@ final class HealthLab {
             if process.isRunning { stop(); process.waitUntilExit() }
             let bytes = ((try? FileManager.default.attributesOfItem(atPath: target))?[.size] as? Int) ?? 0
             let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-            return (process.terminationStatus, HealthLab.sha256(target), bytes, stderr)
+            return (process.terminationStatus, Command.sha256(target), bytes, stderr)
         }
     }
 
@@ -524,7 +524,7 @@ final class HealthLab {
     /// SIGKILLs rs i's python http.server on the service port (nothing else in its namespace)
     /// and returns its command line, to start it again the same way.
     func killHTTPServer(_ i: Int) throws -> [String] {
-        for pid in Self.pids(in: namespace("rs\(i)")) {
+        for pid in Command.pids(in: namespace("rs\(i)")) {
             let argv = Self.commandLine(pid)
             guard argv.contains("http.server"), argv.contains(String(port)) else { continue }
             kill(pid, SIGKILL)
@@ -581,35 +581,11 @@ final class HealthLab {
     // MARK: Helpers
 
     static func run(_ argv: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-
-    static func pids(in namespace: String) -> [Int32] {
-        let out = (try? run(["/usr/sbin/ip", "netns", "pids", namespace]).stdout) ?? ""
-        return out.split(separator: "\n").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
+        try Command.run(argv[0], Array(argv.dropFirst()), environment: environment)
     }
 
     static func commandLine(_ pid: Int32) -> [String] {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
         return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    static func sha256(_ path: String) -> String {
-        let out = (try? run(["/usr/bin/sha256sum", path]).stdout) ?? ""
-        return String(out.prefix { $0 != " " })
     }
 }

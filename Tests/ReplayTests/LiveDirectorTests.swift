@@ -129,7 +129,7 @@ struct LiveDirectorTests {
         var answers: [String: Int] = [:]
         var failures: [String] = []
         for i in 0..<20 {
-            let (status, out, err) = try LiveLab.run("/usr/sbin/ip", ["netns", "exec", lab.client, "/usr/bin/curl", "-s", "-S", "-m", "3",
+            let (status, out, err) = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.client, "/usr/bin/curl", "-s", "-S", "-m", "3",
                                                                      "http://198.18.0.100/who"])
             if status == 0 { answers[out.trimmingCharacters(in: .whitespacesAndNewlines), default: 0] += 1 }
             else { failures.append("request \(i): curl exited \(status): \(err)") }
@@ -142,7 +142,7 @@ struct LiveDirectorTests {
         #expect(output.contains("lvsd: host: removed nftables table netdev swiftlvs"))
         #expect(output.contains("dropped 0"), "no frame dropped: \(output)")
         #expect(output.contains("engine \(engine), 1 worker"), "lvsd ran the \(engine) engine: \(output)")
-        let (_, ruleset, _) = try LiveLab.run("/usr/sbin/ip", ["netns", "exec", lab.director, "/usr/sbin/nft", "list", "ruleset"])
+        let (_, ruleset, _) = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.director, "/usr/sbin/nft", "list", "ruleset"])
         #expect(!ruleset.contains("swiftlvs"), "lvsd left its nftables table behind: \(ruleset)")
         return output
     }
@@ -171,30 +171,30 @@ private final class LiveLab {
 
     func build() throws {
         for ns in namespaces {
-            try ip(["netns", "add", ns])
-            try ip(["-n", ns, "link", "set", "lo", "up"])
-            try ip(["netns", "exec", ns, "/usr/sbin/sysctl", "-qw",
-                    "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+            try Command.ip(["netns", "add", ns])
+            try Command.ip(["-n", ns, "link", "set", "lo", "up"])
+            try Command.ip(["netns", "exec", ns, "/usr/sbin/sysctl", "-qw",
+                            "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
         }
-        try ip(["-n", director, "link", "add", "d0", "type", "veth", "peer", "name", "c0", "netns", client])
-        try ip(["-n", director, "address", "add", "198.18.0.1/24", "dev", "d0"])
-        try ip(["-n", client, "address", "add", "198.18.0.2/24", "dev", "c0"])
+        try Command.ip(["-n", director, "link", "add", "d0", "type", "veth", "peer", "name", "c0", "netns", client])
+        try Command.ip(["-n", director, "address", "add", "198.18.0.1/24", "dev", "d0"])
+        try Command.ip(["-n", client, "address", "add", "198.18.0.2/24", "dev", "c0"])
         try up(client, "c0")
         try up(director, "d0")
         for (i, rs) in realServers.enumerated() {
             let d = "d\(i + 1)"
-            try ip(["-n", director, "link", "add", d, "type", "veth", "peer", "name", "e0", "netns", rs])
-            try ip(["-n", director, "address", "add", "198.18.\(i + 1).1/24", "dev", d])
-            try ip(["-n", rs, "address", "add", "198.18.\(i + 1).2/24", "dev", "e0"])
+            try Command.ip(["-n", director, "link", "add", d, "type", "veth", "peer", "name", "e0", "netns", rs])
+            try Command.ip(["-n", director, "address", "add", "198.18.\(i + 1).1/24", "dev", d])
+            try Command.ip(["-n", rs, "address", "add", "198.18.\(i + 1).2/24", "dev", "e0"])
             try up(director, d)
             try up(rs, "e0")
-            try ip(["-n", rs, "route", "add", "default", "via", "198.18.\(i + 1).1"])
+            try Command.ip(["-n", rs, "route", "add", "default", "via", "198.18.\(i + 1).1"])
         }
     }
 
     private func up(_ ns: String, _ interface: String) throws {
-        try ip(["-n", ns, "link", "set", interface, "up"])
-        try ip(["netns", "exec", ns, "/usr/sbin/ethtool", "-K", interface, "tso", "off", "gso", "off", "gro", "off"])
+        try Command.ip(["-n", ns, "link", "set", interface, "up"])
+        try Command.ip(["netns", "exec", ns, "/usr/sbin/ethtool", "-K", interface, "tso", "off", "gso", "off", "gro", "off"])
     }
 
     /// `python3 -m http.server 8080` in each real server namespace (bound to all addresses:
@@ -216,7 +216,7 @@ private final class LiveLab {
         // Ready when the director's own stack can fetch the file (from its DIP, not the client's address).
         for i in realServers.indices {
             try waitUntil("real server \(i + 1) serves HTTP") {
-                (try? Self.run("/usr/sbin/ip", ["netns", "exec", director, "/usr/bin/curl", "-s", "-m", "1",
+                (try? Command.run("/usr/sbin/ip", ["netns", "exec", director, "/usr/bin/curl", "-s", "-m", "1",
                                                 "http://198.18.\(i + 1).2:8080/who"]).0) == 0
             }
         }
@@ -232,7 +232,7 @@ private final class LiveLab {
         let handle = try FileHandle(forWritingTo: logFile)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", director, try Self.lvsdPath(), "--config", rulesFile.path,
+        p.arguments = ["netns", "exec", director, try ReplayTests.requireLVSD(), "--config", rulesFile.path,
                        "--interface", "d0", "--interface", "d1", "--interface", "d2",
                        "--duration", "20", "--connections", "65536", "--engine", engine]
         p.standardOutput = handle
@@ -274,7 +274,7 @@ private final class LiveLab {
     }
 
     private func deleteNamespaces() {
-        for ns in namespaces { _ = try? Self.run("/usr/sbin/ip", ["netns", "delete", ns]) }
+        for ns in namespaces { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", ns]) }
     }
 
     private func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
@@ -284,36 +284,6 @@ private final class LiveLab {
             usleep(50_000)
         }
         throw LabFailure(description: "timed out after \(seconds) s waiting until \(what)")
-    }
-
-    private func ip(_ arguments: [String]) throws {
-        let (status, _, err) = try Self.run("/usr/sbin/ip", arguments)
-        guard status == 0 else { throw LabFailure(description: "ip \(arguments.joined(separator: " ")) exited \(status): \(err)") }
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-
-    /// The `lvsd` built next to the test bundle.
-    static func lvsdPath() throws -> String {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("lvsd").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        throw LabFailure(description: "the lvsd executable was not found next to the test bundle (\(CommandLine.arguments[0])); build it with 'swift build --build-tests'")
     }
 }
 

@@ -84,7 +84,7 @@ import Glibc
         let finished = download.wait(seconds: 60)
         #expect(finished.status == 0, "curl: \(finished.stderr)")
         #expect(finished.bytes == 100 * 1_048_576)
-        #expect(try lab.sha256(download.target) == expectedSHA256)
+        #expect(Command.sha256(download.target) == expectedSHA256)
         // The real servers' own logs agree on who served it (http.server logs a request as it
         // starts the response).
         let transfersAfter = lab.servers.map { lab.logged($0, path: "/transfer.bin") }
@@ -368,11 +368,6 @@ import Glibc
         func startDownload(limitRate: String) throws -> Download {
             try Download(lab: self, limitRate: limitRate)
         }
-
-        func sha256(_ path: String) throws -> String {
-            let run = try Command.run("/usr/bin/sha256sum", [path])
-            return String(run.stdout.prefix { $0 != " " })
-        }
     }
 
     /// curl fetching `transfer.bin` from the VIP in the client's namespace, in the background.
@@ -429,36 +424,4 @@ extension LiveReconfigureTests.Lab {
 struct LiveReconfigureError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Runs a program to completion with extra environment variables, stdout and stderr read
-/// concurrently (a chatty stderr cannot block it).
-enum Command {
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let errors = ErrorBox()
-        let reader = Thread { errors.data = err.fileHandleForReading.readDataToEndOfFile(); errors.done.signal() }
-        reader.start()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        errors.done.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: errors.data, as: UTF8.self))
-    }
-
-    private final class ErrorBox: @unchecked Sendable {
-        // Safety (@unchecked): `data` is written by the reader thread before it signals `done`
-        // and read only after the wait.
-        var data = Data()
-        let done = DispatchSemaphore(value: 0)
-    }
 }

@@ -85,32 +85,20 @@ import Glibc
         let director = "lvsl-\(outcome.id)-director"
         defer {
             // Whatever happened, nothing of the lab stays: its processes and namespaces.
-            for pid in pids(in: director) { kill(pid, SIGKILL) }
+            for pid in Command.pids(in: director) { kill(pid, SIGKILL) }
             _ = try? ReplayTests.run(lvsd, ["lab", "--teardown", outcome.id])
         }
-        let inDirector = pids(in: director)
+        let inDirector = Command.pids(in: director)
         #expect(inDirector.count == 1, "expected lvsd alone in \(director), found \(inDirector)")
         if let pid = inDirector.first {
             kill(pid, SIGTERM)
             let deadline = Date().addingTimeInterval(15)
-            while Date() < deadline && isRunning(pid) { usleep(50_000) }
-            #expect(!isRunning(pid), "lvsd (pid \(pid)) did not stop within 15 s of SIGTERM")
+            while Date() < deadline && Command.isRunning(pid) { usleep(50_000) }
+            #expect(!Command.isRunning(pid), "lvsd (pid \(pid)) did not stop within 15 s of SIGTERM")
         }
         let directory = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvsl-\(outcome.id)"
         let log = (try? String(contentsOfFile: directory + "/lvsd.log", encoding: .utf8)) ?? ""
         return (outcome, parse(log), run.stderr)
-    }
-
-    static func pids(in namespace: String) -> [Int32] {
-        let out = (try? ReplayTests.run("/usr/sbin/ip", ["netns", "pids", namespace]).stdout) ?? ""
-        return out.split(separator: "\n").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
-    }
-
-    /// Running, and not a zombie (an orphaned lvsd may stay one if init does not reap it).
-    static func isRunning(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
-        return !stat[stat.index(after: close)...].hasPrefix(" Z")
     }
 
     static let requests = 24

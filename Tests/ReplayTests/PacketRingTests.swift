@@ -403,18 +403,18 @@ private struct VethLab: Sendable {
         tearDown()  // a leftover from an earlier crash with this pid
         do {
             for namespace in [namespaceA, namespaceB] {
-                try Self.ip(["netns", "add", namespace])
-                try Self.ip(["netns", "exec", namespace, "sysctl", "-qw",
-                             "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+                try Command.ip(["netns", "add", namespace])
+                try Command.ip(["netns", "exec", namespace, "sysctl", "-qw",
+                                "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
             }
-            try Self.ip(["-n", namespaceA, "link", "add", interfaceA, "address", Self.text(macA), "type", "veth",
-                         "peer", "name", interfaceB, "address", Self.text(macB), "netns", namespaceB])
-            try Self.ip(["-n", namespaceA, "address", "add", "\(addressA)/24", "dev", interfaceA])
-            try Self.ip(["-n", namespaceB, "address", "add", "\(addressB)/24", "dev", interfaceB])
-            try Self.ip(["-n", namespaceA, "link", "set", interfaceA, "up"])
-            try Self.ip(["-n", namespaceB, "link", "set", interfaceB, "up"])
-            try Self.ip(["-n", namespaceA, "neigh", "replace", addressB, "lladdr", Self.text(macB),
-                         "dev", interfaceA, "nud", "permanent"])
+            try Command.ip(["-n", namespaceA, "link", "add", interfaceA, "address", Self.text(macA), "type", "veth",
+                            "peer", "name", interfaceB, "address", Self.text(macB), "netns", namespaceB])
+            try Command.ip(["-n", namespaceA, "address", "add", "\(addressA)/24", "dev", interfaceA])
+            try Command.ip(["-n", namespaceB, "address", "add", "\(addressB)/24", "dev", interfaceB])
+            try Command.ip(["-n", namespaceA, "link", "set", interfaceA, "up"])
+            try Command.ip(["-n", namespaceB, "link", "set", interfaceB, "up"])
+            try Command.ip(["-n", namespaceA, "neigh", "replace", addressB, "lladdr", Self.text(macB),
+                            "dev", interfaceA, "nud", "permanent"])
         } catch {
             tearDown()
             throw error
@@ -424,7 +424,7 @@ private struct VethLab: Sendable {
     /// Deletes both namespaces (and with them the veth pair); safe to call twice.
     func tearDown() {
         for namespace in [namespaceA, namespaceB] {
-            _ = try? Self.run(["netns", "delete", namespace])
+            _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", namespace])
         }
     }
 
@@ -432,29 +432,4 @@ private struct VethLab: Sendable {
         mac.map { String(format: "%02x", $0) }.joined(separator: ":")
     }
 
-    private struct CommandFailed: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    private static func ip(_ arguments: [String]) throws {
-        let (status, errors) = try run(arguments)
-        guard status == 0 else {
-            throw CommandFailed(description: "ip \(arguments.joined(separator: " ")) exited \(status): \(errors)")
-        }
-    }
-
-    private static func run(_ arguments: [String]) throws -> (Int32, String) {
-        let path = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
-            .first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: text, as: UTF8.self))
-    }
 }

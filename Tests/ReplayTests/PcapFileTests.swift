@@ -197,7 +197,7 @@ import Testing
         }
         writer.close()
 
-        let result = try Self.run(tshark, ["-n", "-r", file.path, "-T", "fields", "-e", "frame.len",
+        let result = try Command.run(tshark, ["-n", "-r", file.path, "-T", "fields", "-e", "frame.len",
                                            "-e", "frame.time_epoch"])
         #expect(result.status == 0, "tshark failed: \(result.stderr)")
         let rows = result.stdout.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
@@ -237,22 +237,6 @@ import Testing
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let directories = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
         return directories.map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
     }
 }
 
