@@ -31,7 +31,11 @@ public final class LiveDirector {
         /// Print counters this often (nanoseconds); 0 never. With several workers each
         /// prints its own.
         public var statsInterval: UInt64 = 0
-        public var receiveRing = RingGeometry.receiveDefault
+        /// TPACKET_V2 (a frame reaches the director as soon as the kernel writes it) or V3
+        /// (blocks handed over when full or on their timer); Docs/adr/0003.
+        public var ringVersion = RingVersion.v2
+        /// nil: `RingGeometry.receiveDefault` for V2, `receiveDenseDefault` for V3.
+        public var receiveRing: RingGeometry? = nil
         public var transmitRing = RingGeometry.transmitDefault
         /// Which frame source and sink: AF_PACKET rings, or libpcap live handles (PcapEngine.swift).
         public var engine = PacketEngine.afPacket
@@ -49,10 +53,17 @@ public final class LiveDirector {
 
     /// Counters the engine keeps next to the director's own.
     public struct EngineCounters {
-        /// Frames longer than the RX ring slot (veth GSO/GRO super-frames): not processed.
+        /// Frames longer than the RX ring slot (larger than a 64 KiB super-frame): not processed.
         public var truncated: UInt64 = 0
-        /// Frames too large for a buffer or a TX slot.
+        /// Frames too large for a buffer or a TX slot, with no way to send them whole.
         public var tooLarge: UInt64 = 0
+        /// GSO/GRO super-frames received (carried whole, or cut in software).
+        public var superFrames: UInt64 = 0
+        /// Super-frames cut into segments in user space (TUN, libpcap), and the segments sent.
+        public var softwareSegmented: UInt64 = 0
+        public var softwareSegments: UInt64 = 0
+        /// Super-frames that could not be cut (not TCP or UDP, or a UFO frame): dropped.
+        public var segmentationUnsupported: UInt64 = 0
         /// Forwarded frames lost because the TX ring stayed full.
         public var transmitRingFull: UInt64 = 0
         /// Forwarded frames for an interface lvsd was not started on.
@@ -73,6 +84,10 @@ public final class LiveDirector {
             var sum = self
             sum.truncated &+= other.truncated
             sum.tooLarge &+= other.tooLarge
+            sum.superFrames &+= other.superFrames
+            sum.softwareSegmented &+= other.softwareSegmented
+            sum.softwareSegments &+= other.softwareSegments
+            sum.segmentationUnsupported &+= other.segmentationUnsupported
             sum.transmitRingFull &+= other.transmitRingFull
             sum.noSuchInterface &+= other.noSuchInterface
             sum.transmitErrors &+= other.transmitErrors
@@ -155,16 +170,20 @@ public final class LiveDirector {
             if options.engine == .pcap {
                 let capture: PcapLiveCapture
                 do {
-                    capture = try PcapLiveCapture(interface: name, snapLength: PacketWorker.slotSize - PacketWorker.headroom - 64,
+                    capture = try PcapLiveCapture(interface: name, snapLength: PacketWorker.pcapSnapLength,
                                                   bufferBytes: 8 << 20, filter: filter)
                 } catch { throw EngineError("\(error)") }
                 portOfInterface[index] = pcapPorts.count
-                pcapPorts.append(PcapPort(capture: capture, interface: index))
+                pcapPorts.append(PcapPort(capture: capture, interface: index, mtu: config.interfaces[index].mtu))
                 arp[index] = try ARPSender(interface: name, mac: config.interfaces[index].mac)
                 continue
             }
             var socketConfig = PacketSocket.Configuration()
+            socketConfig.version = options.ringVersion
+            socketConfig.virtioNetHeader = true
+            socketConfig.reserve = PacketWorker.ringReserve
             socketConfig.receiveRing = options.receiveRing
+                ?? (options.ringVersion == .v2 ? .receiveDefault : .receiveDenseDefault)
             socketConfig.transmitRing = options.transmitRing
             socketConfig.bypassQdisc = true
             socketConfig.ignoreOutgoing = true
@@ -188,7 +207,21 @@ public final class LiveDirector {
                     }
                     group = id
                 }
-                ports[k].append(PacketWorker.Port(socket: socket, rx: rx, tx: tx, interface: index))
+                // Super-frames and jumbo frames leave whole through a second socket with no
+                // rings (its send copies the frame): a TX slot holds one MTU-sized frame.
+                var senderConfig = PacketSocket.Configuration()
+                senderConfig.receiveRing = nil
+                senderConfig.transmitRing = nil
+                senderConfig.receives = false
+                senderConfig.virtioNetHeader = true
+                senderConfig.bypassQdisc = true
+                senderConfig.sendBufferBytes = 8 << 20
+                let sender: PacketSocket
+                do { sender = try PacketSocket(interface: name, configuration: senderConfig) } catch {
+                    throw EngineError("\(error)")
+                }
+                ports[k].append(PacketWorker.Port(socket: socket, rx: rx, tx: tx, sender: sender, interface: index,
+                                                  mtu: config.interfaces[index].mtu))
             }
             if let program, let first = ports[0].last {
                 do { try first.socket.attachFanoutProgram(program) } catch { throw EngineError("\(error)") }
@@ -385,7 +418,9 @@ public final class LiveDirector {
         }
         let c = workers.dropFirst().reduce(workers[0].counters) { $0.adding($1.counters) }
         let engine: [(String, UInt64)] = [
-            ("rx-truncated", c.truncated), ("too-large", c.tooLarge), ("tx-ring-full", c.transmitRingFull),
+            ("rx-truncated", c.truncated), ("too-large", c.tooLarge), ("super-frames", c.superFrames),
+            ("software-segmented", c.softwareSegmented), ("software-segments", c.softwareSegments),
+            ("segmentation-unsupported", c.segmentationUnsupported), ("tx-ring-full", c.transmitRingFull),
             ("no-such-interface", c.noSuchInterface), ("tx-errors", c.transmitErrors),
             ("rx-ring-drops", c.receiveRingDrops), ("arp-requests-sent", c.arpRequestsSent),
             ("gratuitous-arp-sent", c.gratuitousARPSent), ("neighbour-solicitations-sent", c.neighbourSolicitationsSent),

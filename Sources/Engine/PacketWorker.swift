@@ -6,18 +6,27 @@ import Glibc
 #endif
 
 /// One worker of the live director: its own `Director` (connection table, schedulers,
-/// counters), its own AF_PACKET socket with a TPACKET_V3 RX and TX ring per interface (with
+/// counters), its own AF_PACKET socket with a TPACKET RX and TX ring per interface (with
 /// several workers, each socket is one member of the interface's fanout group), or with
 /// `engine = .pcap` one libpcap live handle per interface. Shared-nothing: nothing here is
 /// touched by another thread while the worker runs, except its `Mailbox`.
 ///
-/// The loop polls every socket; for each ready RX block it copies the frames (at most 32 at
-/// a time) into preallocated buffers with `PacketBuffer.recommendedHeadroom` bytes of
-/// headroom, runs `Director.process(batch:)`, copies each forwarded or answered frame into
-/// the TX ring of the interface the verdict names and kicks each ring once per batch. Between
-/// batches it drains its mailbox; idle turns expire connections. Worker 0 also does the ARP
-/// work for everyone (`NeighbourResolver`). Nothing on the per-frame path allocates, locks or
-/// formats a string: buffers, verdicts and the poll set are allocated once here.
+/// AF_PACKET: frames are processed where the kernel wrote them. The loop takes up to 32 ready
+/// frames from an RX ring (their slots stay held), runs `Director.process(batch:)` on them in
+/// place (the ring reserves headroom for TUN's outer header), copies each forwarded or
+/// answered frame once, into the TX ring of the interface the verdict names, then hands the
+/// RX slots back; each TX ring is kicked once per turn. Every frame carries the kernel's
+/// virtio-net header, so GSO/GRO super-frames (up to 64 KiB) and partial checksums keep their
+/// meaning: a super-frame leaves whole through the port's `sender` socket for the kernel to
+/// segment on egress, or, where no offload can describe it (TUN), cut by `SoftwareSegmenter`.
+///
+/// libpcap: frames are copied into preallocated buffers (libpcap owns its ring), and a
+/// super-frame is always cut in software, since `pcap_inject` sends what fits the MTU.
+///
+/// Between batches the worker drains its mailbox; idle turns expire connections. Worker 0
+/// also does the ARP work for everyone (`NeighbourResolver`). Nothing on the per-frame path
+/// allocates, locks or formats a string: buffers, verdicts and the poll set are allocated
+/// once here.
 final class PacketWorker: @unchecked Sendable {
     // Safety (@unchecked): a worker is built on the starting thread, then used only by the
     // thread that runs it until that thread ends (LiveDirector joins it before reading the
@@ -28,13 +37,19 @@ final class PacketWorker: @unchecked Sendable {
         let socket: PacketSocket
         let rx: RXRing
         let tx: TXRing
+        /// A ring-less socket on the same interface whose `send` carries frames too large for
+        /// a TX slot: GSO super-frames (the kernel segments them) and jumbo frames.
+        let sender: PacketSocket
         /// Index of this interface in the director's configuration.
         let interface: Int
-        init(socket: PacketSocket, rx: RXRing, tx: TXRing, interface: Int) {
+        let mtu: Int
+        init(socket: PacketSocket, rx: RXRing, tx: TXRing, sender: PacketSocket, interface: Int, mtu: Int) {
             self.socket = socket
             self.rx = rx
             self.tx = tx
+            self.sender = sender
             self.interface = interface
+            self.mtu = mtu
         }
     }
 
@@ -59,9 +74,20 @@ final class PacketWorker: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
 
     static let batchLimit = 32
-    static let headroom = PacketBuffer.recommendedHeadroom
-    static let slotSize = 64 + 2048 + 128
-    private let storage: UnsafeMutableRawPointer
+    /// PACKET_RESERVE: with it the ring leaves at least `PacketBuffer.recommendedHeadroom`
+    /// bytes before each frame (TPACKET_V2 puts the MAC header 76 bytes into a slot, 32 of
+    /// them the ring header we keep; V3 92, 48 kept).
+    static let ringReserve = 32
+    /// The pcap engine's copies: a 64 KiB super-frame with headroom and tailroom.
+    static let pcapHeadroom = PacketBuffer.recommendedHeadroom
+    static let pcapSnapLength = 65_535 + 40 + 14 + 8
+    static let pcapSlotSize = pcapHeadroom + pcapSnapLength + 64
+    /// Frames taken from one port per turn, so one busy interface cannot starve the others.
+    static let framesPerTurn = 1024
+    /// Storage for the pcap engine's copies (nil with AF_PACKET, which works in place).
+    private let storage: UnsafeMutableRawPointer?
+    /// Where `SoftwareSegmenter` builds segments for `pcap_inject`.
+    private let segmentScratch: UnsafeMutableRawPointer?
     private let batch: UnsafeMutablePointer<PacketBuffer>
     private let verdicts: UnsafeMutablePointer<Verdict>
     private var batchCount = 0
@@ -83,11 +109,21 @@ final class PacketWorker: @unchecked Sendable {
         self.resolver = resolver
         self.resolveRequest = resolveRequest
         self.log = log
-        storage = .allocate(byteCount: Self.batchLimit * Self.slotSize, alignment: 64)
         batch = .allocate(capacity: Self.batchLimit)
-        for i in 0..<Self.batchLimit {
-            (batch + i).initialize(to: PacketBuffer(base: storage + i * Self.slotSize, capacity: Self.slotSize,
-                                                    offset: Self.headroom, length: 0))
+        if pcapPorts.isEmpty {
+            storage = nil
+            segmentScratch = nil
+            // Placeholders: every entry is overwritten with a view into the RX ring before use.
+            batch.initialize(repeating: PacketBuffer(base: UnsafeMutableRawPointer(bitPattern: 64)!, capacity: 0,
+                                                     offset: 0, length: 0), count: Self.batchLimit)
+        } else {
+            let pool = UnsafeMutableRawPointer.allocate(byteCount: Self.batchLimit * Self.pcapSlotSize, alignment: 64)
+            storage = pool
+            segmentScratch = .allocate(byteCount: Self.pcapSlotSize, alignment: 64)
+            for i in 0..<Self.batchLimit {
+                (batch + i).initialize(to: PacketBuffer(base: pool + i * Self.pcapSlotSize, capacity: Self.pcapSlotSize,
+                                                        offset: Self.pcapHeadroom, length: 0))
+            }
         }
         verdicts = .allocate(capacity: Self.batchLimit)
         verdicts.initialize(repeating: .pass(.notIP), count: Self.batchLimit)
@@ -104,7 +140,8 @@ final class PacketWorker: @unchecked Sendable {
         batch.deinitialize(count: Self.batchLimit)
         batch.deallocate()
         verdicts.deallocate()
-        storage.deallocate()
+        storage?.deallocate()
+        segmentScratch?.deallocate()
         pollSet.deallocate()
     }
 
@@ -134,22 +171,27 @@ final class PacketWorker: @unchecked Sendable {
             _ = control.receive { $0.run(on: self) }
             var frames = 0
             for port in ports {
-                // Bounded per turn, so one busy interface cannot starve the others.
-                for _ in 0..<16 {
-                    let n = port.rx.receive { frame in accept(frame, interface: port.interface) }
-                    if batchCount > 0 { processBatch() }
-                    // One kick per RX block, not per 32-frame batch: each kick is a syscall,
-                    // and Benchmarks/drain.sh measured 10-43% less CPU per frame this way.
-                    if pendingKicks != 0 { kickPending() }
-                    if n == 0 { break }
-                    frames += n
+                var taken = 0
+                while taken < Self.framesPerTurn, let frame = port.rx.next() {
+                    accept(frame, port: port)
+                    taken += 1
+                    if batchCount == Self.batchLimit {
+                        processBatch()
+                        port.rx.release()
+                    }
                 }
+                if batchCount > 0 { processBatch() }
+                port.rx.release()
+                frames += taken
+                // One kick per port and turn, not per frame: each kick is a system call, and
+                // at low rates a turn holds the one frame that just arrived anyway.
+                if pendingKicks != 0 { kickPending() }
             }
             for port in pcapPorts {
                 // Up to a batch per turn and interface; every frame may carry a partial checksum.
                 for _ in 0..<Self.batchLimit {
                     let n = port.capture.next { bytes, wireLength in
-                        accept(bytes, wireLength: wireLength, checksumPartial: true, interface: port.interface)
+                        accept(bytes, wireLength: wireLength, port: port)
                     }
                     if n <= 0 { break }
                     frames += n
@@ -201,32 +243,61 @@ final class PacketWorker: @unchecked Sendable {
         }
     }
 
-    /// Copies one received frame into the next batch buffer; processes the batch when full.
+    /// Adds a frame in the RX ring to the batch as a view of its slot (no copy): the slot's
+    /// free bytes around it are the buffer's head- and tailroom.
     @inline(__always)
-    private func accept(_ frame: ReceivedFrame, interface: Int) {
-        accept(UnsafeRawBufferPointer(frame.bytes), wireLength: frame.wireLength,
-               checksumPartial: frame.checksumNotReady, interface: interface)
+    private func accept(_ frame: ReceivedFrame, port: Port) {
+        guard !frame.isTruncated, let start = frame.bytes.baseAddress else {
+            counters.truncated &+= 1
+            return
+        }
+        var partial = frame.checksumNotReady
+        var segmentation: PacketBuffer.Segmentation? = nil
+        if let virtio = frame.virtioHeader {
+            if virtio.isSegmentationOffload {
+                // A super-frame's checksum is always left to whoever cuts it (a GRO frame from
+                // a NIC says DATA_VALID instead, and its checksum field is the first segment's).
+                segmentation = PacketBuffer.Segmentation(segmentSize: Int(virtio.segmentSize), gsoType: virtio.gsoType)
+                partial = true
+                counters.superFrames &+= 1
+            } else if virtio.needsChecksum {
+                partial = true
+            }
+        }
+        batch[batchCount] = PacketBuffer(
+            base: start - frame.headroom, capacity: frame.headroom + frame.bytes.count + frame.tailroom,
+            offset: frame.headroom, length: frame.bytes.count, interface: port.interface,
+            checksumPartial: partial, sinkFinishesChecksum: true, segmentation: segmentation)
+        batchCount += 1
     }
 
-    /// Copies one received frame (from either engine) into the next batch buffer.
+    /// Copies one frame libpcap captured into the next batch buffer; processes the batch
+    /// when full. libpcap says nothing of partial checksums or GSO: every frame is taken as
+    /// partially checksummed (Core completes it), and one whose IP datagram is longer than
+    /// the interface's MTU can only be a super-frame.
     @inline(__always)
-    private func accept(_ bytes: UnsafeRawBufferPointer, wireLength: Int, checksumPartial: Bool, interface: Int) {
+    private func accept(_ bytes: UnsafeRawBufferPointer, wireLength: Int, port: PcapPort) {
         if bytes.count < wireLength {
             counters.truncated &+= 1
             return
         }
         let length = bytes.count
-        guard length <= Self.slotSize - Self.headroom - 64, let source = bytes.baseAddress else {
+        guard length <= Self.pcapSnapLength, let source = bytes.baseAddress, let storage else {
             counters.tooLarge &+= 1
             return
         }
         let buffer = batch + batchCount
-        // Safety: the slot holds slotSize bytes and offset + length stays 64 bytes short of it.
-        (buffer.pointee.base + Self.headroom).copyMemory(from: source, byteCount: length)
-        buffer.pointee.offset = Self.headroom
-        buffer.pointee.length = length
-        buffer.pointee.interface = interface
-        buffer.pointee.checksumPartial = checksumPartial
+        let base = storage + batchCount * Self.pcapSlotSize
+        // Safety: the slot holds pcapSlotSize bytes, headroom + pcapSnapLength of them fit.
+        (base + Self.pcapHeadroom).copyMemory(from: source, byteCount: length)
+        var segmentation: PacketBuffer.Segmentation? = nil
+        if length > port.mtu + EthernetFrame.headerLength + EthernetFrame.maxTags * EthernetFrame.tagLength {
+            segmentation = PacketBuffer.Segmentation(segmentSize: 0, gsoType: 0)
+            counters.superFrames &+= 1
+        }
+        buffer.pointee = PacketBuffer(base: base, capacity: Self.pcapSlotSize, offset: Self.pcapHeadroom, length: length,
+                                      interface: port.interface, checksumPartial: true, sinkFinishesChecksum: false,
+                                      segmentation: segmentation)
         batchCount += 1
         if batchCount == Self.batchLimit { processBatch() }
     }
@@ -239,7 +310,7 @@ final class PacketWorker: @unchecked Sendable {
         for i in 0..<count {
             switch verdicts[i] {
             case .forward(let interface), .answer(let interface):
-                if let port = transmit(batch[i], on: interface) { kicked |= 1 << UInt64(port & 63) }
+                if let port = transmit(&batch[i], on: interface) { kicked |= 1 << UInt64(port & 63) }
             case .pass(.arpNotForDirector), .pass(.icmpNotRelated):
                 resolver?.learn(from: batch[i], director: director, now: now, counters: &counters)
             case .drop(.neighbourUnresolved):
@@ -265,41 +336,131 @@ final class PacketWorker: @unchecked Sendable {
         }
     }
 
-    /// Copies a frame into `interface`'s TX ring; returns the port index, or nil if dropped.
+    /// Sends a processed frame on `interface`: one copy into its TX ring, or whole through
+    /// the port's sender socket, or cut into segments. Returns the port index when frames
+    /// were queued on its ring (to kick), nil otherwise.
     @inline(__always)
-    private func transmit(_ packet: PacketBuffer, on interface: Int) -> Int? {
+    private func transmit(_ packet: inout PacketBuffer, on interface: Int) -> Int? {
         guard interface >= 0, interface < portOfInterface.count, portOfInterface[interface] >= 0 else {
             counters.noSuchInterface &+= 1
             return nil
         }
         let p = portOfInterface[interface]
         if !pcapPorts.isEmpty {
-            // pcap: one send per frame, nothing queued, nothing to kick.
-            if !pcapPorts[p].capture.inject(UnsafeRawPointer(packet.base + packet.offset), length: packet.length) {
-                counters.transmitErrors &+= 1
-            }
+            injectPcap(&packet, port: pcapPorts[p])
             return nil
         }
-        let tx = ports[p].tx
+        let port = ports[p]
+        if packet.needsSoftwareSegmentation {
+            return transmitSegments(packet, port: port) ? p : nil
+        }
+        if packet.segmentation != nil || packet.length > port.tx.frameCapacity {
+            transmitWhole(&packet, port: port)
+            return nil
+        }
+        let tx = port.tx
         let length = packet.length
-        guard length <= tx.frameCapacity else {
-            counters.tooLarge &+= 1
-            return nil
-        }
-        let source = UnsafeRawPointer(packet.base + packet.offset)
-        if Self.enqueue(tx, source, length) { return p }
+        let source = UnsafeRawPointer(packet.frame)
+        let checksum: (start: UInt16, offset: UInt16)? = packet.checksumPartial
+            ? (UInt16(truncatingIfNeeded: packet.checksumStart), UInt16(truncatingIfNeeded: packet.checksumOffset)) : nil
+        if Self.enqueue(tx, source, length, checksum) { return p }
         // Full: kick what is queued and try once more; the kernel frees slots as it sends.
         do { _ = try tx.flush() } catch { counters.transmitErrors &+= 1 }
-        if Self.enqueue(tx, source, length) { return p }
+        if Self.enqueue(tx, source, length, checksum) { return p }
         counters.transmitRingFull &+= 1
         return nil
+    }
+
+    /// A super-frame (or a frame larger than a TX slot) leaves through the sender socket,
+    /// its virtio-net header written into the headroom just before it, after whatever the
+    /// ring holds for the interface, so a flow's frames keep their order.
+    private func transmitWhole(_ packet: inout PacketBuffer, port: Port) {
+        guard packet.offset >= VirtioNetHeader.size else {
+            counters.tooLarge &+= 1
+            return
+        }
+        if port.tx.queuedFrames > 0 {
+            do { _ = try port.tx.flush() } catch { counters.transmitErrors &+= 1 }
+        }
+        var header = VirtioNetHeader()
+        if packet.checksumPartial {
+            header.flags = VirtioNetHeader.needsChecksumFlag
+            header.checksumStart = UInt16(truncatingIfNeeded: packet.checksumStart)
+            header.checksumOffset = UInt16(truncatingIfNeeded: packet.checksumOffset)
+            // Headers up to the checksum field at least go in the kernel's linear area.
+            header.headerLength = UInt16(truncatingIfNeeded: packet.checksumStart + packet.checksumOffset + 2)
+        }
+        if let segmentation = packet.segmentation {
+            header.gsoType = segmentation.gsoType
+            header.segmentSize = UInt16(truncatingIfNeeded: segmentation.segmentSize)
+        }
+        let start = packet.frame - VirtioNetHeader.size
+        header.store(to: start)
+        do {
+            if try !port.sender.send(UnsafeRawBufferPointer(start: start, count: packet.length + VirtioNetHeader.size)) {
+                counters.transmitRingFull &+= 1
+            }
+        } catch {
+            counters.transmitErrors &+= 1
+        }
+    }
+
+    /// Cuts a super-frame no offload can carry (TUN) into the TX ring, one slot a segment,
+    /// each with finished checksums.
+    private func transmitSegments(_ packet: PacketBuffer, port: Port) -> Bool {
+        guard let segmenter = SoftwareSegmenter(frame: packet.frame, length: packet.length,
+                                                segmentSize: packet.segmentation?.segmentSize ?? 0, mtu: port.mtu) else {
+            counters.segmentationUnsupported &+= 1
+            return false
+        }
+        counters.softwareSegmented &+= 1
+        var queued = false
+        for k in 0..<segmenter.count {
+            var sent = port.tx.enqueue { slot in segmenter.write(k, into: slot.baseAddress!, capacity: slot.count) }
+            if !sent {
+                do { _ = try port.tx.flush() } catch { counters.transmitErrors &+= 1 }
+                sent = port.tx.enqueue { slot in segmenter.write(k, into: slot.baseAddress!, capacity: slot.count) }
+            }
+            if sent {
+                queued = true
+                counters.softwareSegments &+= 1
+            } else {
+                counters.transmitRingFull &+= 1
+            }
+        }
+        return queued
+    }
+
+    /// libpcap: one `pcap_inject` per frame; a super-frame is cut first, into scratch.
+    private func injectPcap(_ packet: inout PacketBuffer, port: PcapPort) {
+        guard packet.segmentation != nil, let scratch = segmentScratch else {
+            if !port.capture.inject(UnsafeRawPointer(packet.frame), length: packet.length) {
+                counters.transmitErrors &+= 1
+            }
+            return
+        }
+        guard let segmenter = SoftwareSegmenter(frame: packet.frame, length: packet.length,
+                                                segmentSize: packet.segmentation?.segmentSize ?? 0, mtu: port.mtu) else {
+            counters.segmentationUnsupported &+= 1
+            return
+        }
+        counters.softwareSegmented &+= 1
+        for k in 0..<segmenter.count {
+            let length = segmenter.write(k, into: scratch, capacity: Self.pcapSlotSize)
+            guard length > 0, port.capture.inject(UnsafeRawPointer(scratch), length: length) else {
+                counters.transmitErrors &+= 1
+                continue
+            }
+            counters.softwareSegments &+= 1
+        }
     }
 
     /// One copy into the next TX slot. A closure literal passed straight to `enqueue` stays
     /// non-escaping (a closure stored in a local first would be a heap-allocated context).
     @inline(__always)
-    private static func enqueue(_ tx: TXRing, _ source: UnsafeRawPointer, _ length: Int) -> Bool {
-        tx.enqueue { slot in
+    private static func enqueue(_ tx: TXRing, _ source: UnsafeRawPointer, _ length: Int,
+                                _ checksum: (start: UInt16, offset: UInt16)?) -> Bool {
+        tx.enqueue(partialChecksum: checksum) { slot in
             // Safety: the caller checked length <= frameCapacity, the slot's size.
             slot.baseAddress!.copyMemory(from: source, byteCount: length)
             return length

@@ -21,9 +21,13 @@ final class PcapPort {
     let capture: PcapLiveCapture
     /// Index of this interface in the director's configuration.
     let interface: Int
-    init(capture: PcapLiveCapture, interface: Int) {
+    /// The interface's MTU: a captured frame with a longer IP datagram is a GSO/GRO
+    /// super-frame, cut in user space before `pcap_inject` (which cannot send it whole).
+    let mtu: Int
+    init(capture: PcapLiveCapture, interface: Int, mtu: Int) {
         self.capture = capture
         self.interface = interface
+        self.mtu = mtu
     }
 }
 

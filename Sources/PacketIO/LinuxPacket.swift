@@ -15,6 +15,10 @@ enum LinuxPacket {
     static let frameHeaderLength = Int(lvs_tpacket3_hdrlen())
     /// Where a TX ring frame's data starts in its slot (48).
     static let transmitDataOffset = Int(lvs_tpacket3_tx_data_offset())
+    /// TPACKET2_HDRLEN (52).
+    static let frameHeaderLengthV2 = Int(lvs_tpacket2_hdrlen())
+    /// Where a TPACKET_V2 TX ring frame's data starts in its slot (32).
+    static let transmitDataOffsetV2 = Int(lvs_tpacket2_tx_data_offset())
 
     /// An errno from a failed call, for `Result`.
     struct Failure: Error {
@@ -123,39 +127,84 @@ enum LinuxPacket {
 
     // MARK: RX ring memory
 
-    /// Hands each frame of the RX block at `block` to `body` and returns the block to the
-    /// kernel, or returns nil without touching it when the kernel still owns it.
+    /// Reads a TPACKET_V2 RX slot: the frame if the kernel has handed it to user space, nil
+    /// (without touching it) while the kernel still owns it.
     @inline(__always)
-    static func drainBlock(
-        _ block: UnsafeMutableRawPointer, blockSize: Int, _ body: (ReceivedFrame) -> Void
-    ) -> Int? {
+    static func readyFrameV2(_ slot: UnsafeMutableRawPointer, frameSize: Int, virtioHeader: Bool) -> ReceivedFrame? {
+        // Safety: `slot` is the start of one frame slot inside the live ring mapping (callers
+        // derive it from the base and a slot index below frameCount); the kernel keeps a
+        // tpacket2_hdr there.
+        let header = slot.assumingMemoryBound(to: tpacket2_hdr.self)
+        let status = lvs_v2_status_acquire(header)
+        guard status & UInt32(TP_STATUS_USER) != 0 else { return nil }
+        let mac = Int(header.pointee.tp_mac)
+        let captured = Int(header.pointee.tp_snaplen)
+        // The kernel keeps mac + snaplen inside the slot (tpacket_rcv truncates to fit).
+        assert(mac + captured <= frameSize, "frame data past the slot end")
+        let bytes = slot + mac
+        // Safety: with PACKET_VNET_HDR the kernel writes the header in the 10 bytes before the
+        // MAC header (tpacket_rcv puts netoff past it), inside the slot.
+        let virtio = virtioHeader ? VirtioNetHeader(loadingFrom: bytes - VirtioNetHeader.size) : nil
+        // The ring header's status word must survive until release; everything after it is
+        // ours until then.
+        let headroom = mac - MemoryLayout<tpacket2_hdr>.size
+        return ReceivedFrame(
+            bytes: UnsafeMutableRawBufferPointer(start: bytes, count: captured),
+            wireLength: Int(header.pointee.tp_len),
+            checksumNotReady: status & UInt32(TP_STATUS_CSUMNOTREADY) != 0,
+            headroom: headroom, tailroom: frameSize - mac - captured, virtioHeader: virtio)
+    }
+
+    /// Hands a TPACKET_V2 RX slot back to the kernel with a release-store of TP_STATUS_KERNEL.
+    @inline(__always)
+    static func releaseFrameV2(_ slot: UnsafeMutableRawPointer) {
+        // Safety: as in readyFrameV2; the release orders our reads and in-place writes of the
+        // frame before the kernel may refill it.
+        lvs_v2_status_release(slot.assumingMemoryBound(to: tpacket2_hdr.self), UInt32(TP_STATUS_KERNEL))
+    }
+
+    /// If the kernel has handed the TPACKET_V3 block at `block` to user space, its frame count
+    /// and the offset of its first frame; nil without touching it otherwise.
+    @inline(__always)
+    static func readyBlock(_ block: UnsafeMutableRawPointer) -> (count: Int, firstOffset: Int)? {
         // Safety: `block` is the start of one block inside the live ring mapping (callers
         // derive it from the base and a block index below blockCount); tpacket_block_desc
         // is the kernel's header at every block start.
         let descriptor = block.assumingMemoryBound(to: tpacket_block_desc.self)
         guard lvs_block_status_acquire(descriptor) & UInt32(TP_STATUS_USER) != 0 else { return nil }
-        let count = Int(lvs_block_packet_count(descriptor))
-        var offset = Int(lvs_block_first_packet_offset(descriptor))
-        for _ in 0..<count {
-            assert(offset + MemoryLayout<tpacket3_hdr>.size <= blockSize, "frame header past the block end")
-            // Safety: the kernel wrote `count` frame headers chained by tp_next_offset inside
-            // this block, and the acquire above makes them visible; each frame's data
-            // (tp_mac, tp_snaplen) lies inside the block too (asserted in debug builds).
-            let header = (block + offset).assumingMemoryBound(to: tpacket3_hdr.self)
-            let mac = Int(header.pointee.tp_mac)
-            let captured = Int(header.pointee.tp_snaplen)
-            assert(offset + mac + captured <= blockSize, "frame data past the block end")
-            let frame = ReceivedFrame(
-                bytes: UnsafeMutableRawBufferPointer(start: block + offset + mac, count: captured),
-                wireLength: Int(header.pointee.tp_len),
-                checksumNotReady: header.pointee.tp_status & UInt32(TP_STATUS_CSUMNOTREADY) != 0)
-            body(frame)
-            offset += Int(header.pointee.tp_next_offset)
-        }
-        // Safety: as above; the release orders our reads (and in-place writes) of the block
-        // before the kernel may refill it.
-        lvs_block_release_to_kernel(descriptor)
-        return count
+        return (Int(lvs_block_packet_count(descriptor)), Int(lvs_block_first_packet_offset(descriptor)))
+    }
+
+    /// The frame at `offset` in a TPACKET_V3 block `readyBlock` returned, and how far the
+    /// next one is.
+    @inline(__always)
+    static func frameV3(_ block: UnsafeMutableRawPointer, offset: Int, blockSize: Int,
+                        virtioHeader: Bool) -> (ReceivedFrame, Int) {
+        assert(offset + MemoryLayout<tpacket3_hdr>.size <= blockSize, "frame header past the block end")
+        // Safety: the kernel wrote the block's frame headers chained by tp_next_offset inside
+        // the block, and readyBlock's acquire makes them visible; each frame's data (tp_mac,
+        // tp_snaplen) lies inside the block too (asserted in debug builds).
+        let header = (block + offset).assumingMemoryBound(to: tpacket3_hdr.self)
+        let mac = Int(header.pointee.tp_mac)
+        let captured = Int(header.pointee.tp_snaplen)
+        assert(offset + mac + captured <= blockSize, "frame data past the block end")
+        let bytes = block + offset + mac
+        // Safety: with PACKET_VNET_HDR the header sits in the 10 bytes before the MAC header.
+        let virtio = virtioHeader ? VirtioNetHeader(loadingFrom: bytes - VirtioNetHeader.size) : nil
+        let frame = ReceivedFrame(
+            bytes: UnsafeMutableRawBufferPointer(start: bytes, count: captured),
+            wireLength: Int(header.pointee.tp_len),
+            checksumNotReady: header.pointee.tp_status & UInt32(TP_STATUS_CSUMNOTREADY) != 0,
+            headroom: mac - MemoryLayout<tpacket3_hdr>.size, tailroom: 0, virtioHeader: virtio)
+        return (frame, Int(header.pointee.tp_next_offset))
+    }
+
+    /// Hands a TPACKET_V3 RX block back to the kernel with a release-store of TP_STATUS_KERNEL.
+    @inline(__always)
+    static func releaseBlock(_ block: UnsafeMutableRawPointer) {
+        // Safety: as in readyBlock; the release orders our reads (and in-place writes) of the
+        // block before the kernel may refill it.
+        lvs_block_release_to_kernel(block.assumingMemoryBound(to: tpacket_block_desc.self))
     }
 
     // MARK: TX ring memory
@@ -166,36 +215,52 @@ enum LinuxPacket {
     /// abandoned.
     @inline(__always)
     static func fillFrame(
-        _ slot: UnsafeMutableRawPointer, frameSize: Int,
+        _ slot: UnsafeMutableRawPointer, frameSize: Int, version: RingVersion,
         _ body: (UnsafeMutableRawBufferPointer) -> Int
     ) -> Bool {
-        // Safety: `slot` is the start of one frame slot inside the live TX ring mapping
-        // (callers derive it from the base and a slot index below frameCount); the kernel
-        // keeps a tpacket3_hdr there.
-        let header = slot.assumingMemoryBound(to: tpacket3_hdr.self)
         // Only TP_STATUS_AVAILABLE is ours: SEND_REQUEST and SENDING are queued or in flight.
         // (PACKET_LOSS is set, so the kernel never parks a frame in WRONG_FORMAT.)
-        guard lvs_frame_status_acquire(header) == UInt32(TP_STATUS_AVAILABLE) else { return false }
-        let capacity = frameSize - transmitDataOffset
-        // Safety: the data area is the slot's bytes after the 48-byte header area, inside the
-        // slot; the acquire above means the kernel no longer reads it.
-        let length = body(UnsafeMutableRawBufferPointer(start: slot + transmitDataOffset, count: capacity))
+        guard frameIsAvailable(slot, version: version) else { return false }
+        let dataOffset = version == .v2 ? transmitDataOffsetV2 : transmitDataOffset
+        let capacity = frameSize - dataOffset
+        // Safety: the data area is the slot's bytes after the header area (32 bytes for V2,
+        // 48 for V3), inside the slot; the acquire above means the kernel no longer reads it.
+        let length = body(UnsafeMutableRawBufferPointer(start: slot + dataOffset, count: capacity))
         precondition(length >= 0 && length <= capacity,
                      "a TX frame of \(length) bytes does not fit a \(capacity)-byte slot")
         guard length > 0 else { return false }
-        header.pointee.tp_len = UInt32(length)
-        header.pointee.tp_snaplen = UInt32(length)
-        header.pointee.tp_next_offset = 0
-        // Safety: as above; the release publishes the data and length before the kernel
-        // sees the request.
-        lvs_frame_status_release(header, UInt32(TP_STATUS_SEND_REQUEST))
+        // Safety: `slot` is the start of one frame slot inside the live TX ring mapping
+        // (callers derive it from the base and a slot index below frameCount); the kernel
+        // keeps the version's frame header there. The release publishes the data and length
+        // before the kernel sees the request.
+        if version == .v2 {
+            let header = slot.assumingMemoryBound(to: tpacket2_hdr.self)
+            header.pointee.tp_len = UInt32(length)
+            header.pointee.tp_snaplen = UInt32(length)
+            lvs_v2_status_release(header, UInt32(TP_STATUS_SEND_REQUEST))
+        } else {
+            let header = slot.assumingMemoryBound(to: tpacket3_hdr.self)
+            header.pointee.tp_len = UInt32(length)
+            header.pointee.tp_snaplen = UInt32(length)
+            header.pointee.tp_next_offset = 0
+            lvs_frame_status_release(header, UInt32(TP_STATUS_SEND_REQUEST))
+        }
         return true
     }
 
     /// Whether the TX slot at `slot` is free (TP_STATUS_AVAILABLE).
     @inline(__always)
-    static func frameIsAvailable(_ slot: UnsafeMutableRawPointer) -> Bool {
+    static func frameIsAvailable(_ slot: UnsafeMutableRawPointer, version: RingVersion) -> Bool {
         // Safety: as in fillFrame.
-        lvs_frame_status_acquire(slot.assumingMemoryBound(to: tpacket3_hdr.self)) == UInt32(TP_STATUS_AVAILABLE)
+        if version == .v2 {
+            return lvs_v2_status_acquire(slot.assumingMemoryBound(to: tpacket2_hdr.self)) == UInt32(TP_STATUS_AVAILABLE)
+        }
+        return lvs_frame_status_acquire(slot.assumingMemoryBound(to: tpacket3_hdr.self)) == UInt32(TP_STATUS_AVAILABLE)
+    }
+
+    /// `send(fd, frame, length, MSG_DONTWAIT)` on a socket without a TX ring: one frame (with
+    /// its virtio-net header first when the socket has PACKET_VNET_HDR), copied by the kernel.
+    static func sendFrame(_ fd: Int32, _ bytes: UnsafeRawPointer, length: Int) -> SystemCall.Outcome {
+        SystemCall.run { Glibc.send(fd, bytes, length, Int32(MSG_DONTWAIT)) }
     }
 }

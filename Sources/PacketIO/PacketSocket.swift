@@ -4,9 +4,10 @@ import Glibc
 #endif
 
 /// An AF_PACKET raw socket bound to one interface for every EtherType (ETH_P_ALL), with
-/// TPACKET_V3 receive and transmit rings.
+/// TPACKET_V2 or V3 receive and transmit rings, or none (a socket that only `send`s).
 ///
-/// Setup order is the kernel's: TPACKET_V3 and PACKET_LOSS before the rings, the rings and
+/// Setup order is the kernel's: the version, PACKET_VNET_HDR, PACKET_RESERVE and PACKET_LOSS
+/// before the rings, the rings and
 /// their single mapping, socket options, then `bind` (which starts reception) and last the
 /// fanout group (the kernel only lets a bound socket join). The socket is non-blocking:
 /// waiting happens only in `wait(for:timeoutMilliseconds:)`.
@@ -67,6 +68,16 @@ public final class PacketSocket {
     }
 
     public struct Configuration: Equatable, Sendable {
+        /// PACKET_VERSION of both rings.
+        public var version = RingVersion.v3
+        /// PACKET_VNET_HDR: a virtio-net header before every frame, both ways, so GSO/GRO
+        /// super-frames and partial checksums keep their meaning (`VirtioNetHeader`).
+        public var virtioNetHeader = false
+        /// PACKET_RESERVE: extra bytes the kernel leaves free before each received frame
+        /// (headroom for rewriting in place, e.g. an IPIP header).
+        public var reserve = 0
+        /// false: bind with protocol 0, so the socket receives nothing (a sender only).
+        public var receives = true
         /// nil: no RX ring (a send-only socket).
         public var receiveRing: RingGeometry? = .receiveDefault
         /// nil: no TX ring (a receive-only socket).
@@ -126,8 +137,11 @@ public final class PacketSocket {
             throw PacketIOError(message:
                 "cannot open AF_PACKET socket on '\(interface)': an interface name has 1 to \(IF_NAMESIZE - 1) characters")
         }
-        try configuration.receiveRing?.validate(ring: "RX", interface: interface)
-        try configuration.transmitRing?.validate(ring: "TX", interface: interface)
+        try configuration.receiveRing?.validate(ring: "RX", interface: interface, version: configuration.version)
+        try configuration.transmitRing?.validate(ring: "TX", interface: interface, version: configuration.version)
+        guard configuration.reserve >= 0, configuration.reserve <= 1024 else {
+            throw PacketIOError(message: "cannot open AF_PACKET socket on \(interface): reserve \(configuration.reserve) must be 0 to 1024 bytes")
+        }
 
         let descriptor: Int32
         switch LinuxPacket.openSocket() {
@@ -149,14 +163,28 @@ public final class PacketSocket {
             }
         }
 
-        try set(SOL_PACKET, PACKET_VERSION, Int32(TPACKET_V3.rawValue), "TPACKET_V3")
+        let hasRing = configuration.receiveRing != nil || configuration.transmitRing != nil
+        if hasRing {
+            switch configuration.version {
+            case .v2: try set(SOL_PACKET, PACKET_VERSION, Int32(TPACKET_V2.rawValue), "TPACKET_V2")
+            case .v3: try set(SOL_PACKET, PACKET_VERSION, Int32(TPACKET_V3.rawValue), "TPACKET_V3")
+            }
+        }
+        if configuration.virtioNetHeader {
+            try set(SOL_PACKET, PACKET_VNET_HDR, Int32(1), "PACKET_VNET_HDR")
+        }
+        if configuration.reserve > 0 {
+            try set(SOL_PACKET, PACKET_RESERVE, UInt32(configuration.reserve), "PACKET_RESERVE \(configuration.reserve)")
+        }
         if configuration.transmitRing != nil {
             // A malformed frame is skipped and its slot freed, instead of parking the whole
             // TX ring behind TP_STATUS_WRONG_FORMAT.
             try set(SOL_PACKET, PACKET_LOSS, Int32(1), "PACKET_LOSS")
         }
         if let rx = configuration.receiveRing {
-            try set(SOL_PACKET, PACKET_RX_RING, Self.request(rx, retireTimeout: rx.retireBlockTimeoutMilliseconds),
+            // TPACKET_V2 reads only the first four words and has no block timer.
+            let timeout = configuration.version == .v3 ? rx.retireBlockTimeoutMilliseconds : 0
+            try set(SOL_PACKET, PACKET_RX_RING, Self.request(rx, retireTimeout: timeout),
                     "the RX ring (\(rx.blockCount) blocks of \(rx.blockSize) bytes)")
         }
         if let tx = configuration.transmitRing {
@@ -188,7 +216,8 @@ public final class PacketSocket {
         if let bytes = configuration.sendBufferBytes {
             try set(SOL_SOCKET, SO_SNDBUFFORCE, Int32(clamping: bytes), "SO_SNDBUFFORCE \(bytes)")
         }
-        if let code = LinuxPacket.bind(descriptor, interfaceIndex: interfaceIndex, etherType: UInt16(ETH_P_ALL)) {
+        if let code = LinuxPacket.bind(descriptor, interfaceIndex: interfaceIndex,
+                                       etherType: configuration.receives ? UInt16(ETH_P_ALL) : 0) {
             throw .system("bind AF_PACKET socket to \(interface)", errno: code)
         }
         if let fanout = configuration.fanout {
@@ -209,15 +238,36 @@ public final class PacketSocket {
 
         self.interface = interface
         self.handle = handle
+        hasVirtioNetHeader = configuration.virtioNetHeader
         if let rx = configuration.receiveRing, let base {
-            receiveRing = RXRing(handle: handle, base: base, geometry: rx)
+            receiveRing = RXRing(handle: handle, base: base, geometry: rx, version: configuration.version,
+                                 virtioHeader: configuration.virtioNetHeader)
         } else {
             receiveRing = nil
         }
         if let tx = configuration.transmitRing, let base {
-            transmitRing = TXRing(handle: handle, base: base + receiveBytes, geometry: tx)
+            transmitRing = TXRing(handle: handle, base: base + receiveBytes, geometry: tx, version: configuration.version,
+                                  virtioHeader: configuration.virtioNetHeader)
         } else {
             transmitRing = nil
+        }
+    }
+
+    /// Whether frames carry a virtio-net header (PACKET_VNET_HDR).
+    public let hasVirtioNetHeader: Bool
+
+    /// Sends one frame now, on a socket without a TX ring (with one, the kernel would send
+    /// the ring's frames instead). `bytes` starts with the virtio-net header when the socket
+    /// has PACKET_VNET_HDR, so a GSO super-frame goes out whole for the kernel to segment.
+    /// Returns false when the socket buffer or device is busy (EAGAIN/ENOBUFS).
+    public func send(_ bytes: UnsafeRawBufferPointer) throws(PacketIOError) -> Bool {
+        guard let start = bytes.baseAddress else { return true }
+        switch LinuxPacket.sendFrame(handle.descriptor, start, length: bytes.count) {
+        case .done: return true
+        case .wouldBlock: return false
+        case .failed(let code):
+            if code == ENOBUFS { return false }
+            throw .system("send a \(bytes.count)-byte frame on \(interface)", errno: code)
         }
     }
 

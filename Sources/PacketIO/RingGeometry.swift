@@ -2,10 +2,29 @@
 import Glibc
 #endif
 
-/// The shape of one TPACKET_V3 ring: `blockCount` blocks of `blockSize` bytes, carved into
+/// The TPACKET version of a socket's rings (`PACKET_VERSION`); see Docs/adr/0003.
+public enum RingVersion: Sendable, Equatable, CustomStringConvertible {
+    /// One status word per fixed-size frame: the kernel hands each frame to user space as it
+    /// writes it and wakes a waiting `poll` at once. Every frame slot must hold the largest
+    /// frame (a 64 KiB GSO super-frame), so the ring holds few frames per megabyte.
+    case v2
+    /// Frames packed back to back in blocks handed over whole, when full or when the block
+    /// timer fires: dense in memory, but at low rates every frame waits for the timer.
+    case v3
+
+    public var description: String { self == .v2 ? "v2" : "v3" }
+
+    /// TPACKET2_HDRLEN / TPACKET3_HDRLEN: what the kernel reserves before each frame.
+    var frameHeaderLength: Int { self == .v2 ? LinuxPacket.frameHeaderLengthV2 : LinuxPacket.frameHeaderLength }
+}
+
+/// The shape of one TPACKET ring: `blockCount` blocks of `blockSize` bytes, carved into
 /// `frameSize`-byte slots.
 ///
-/// RX (kernel `tpacket_req3`, Documentation/networking/packet_mmap.rst): frames are packed
+/// RX with TPACKET_V2: fixed `frameSize` slots, `blockSize / frameSize` per block, each
+/// frame handed over on its own; a frame longer than its slot is truncated.
+///
+/// RX with TPACKET_V3 (kernel `tpacket_req3`, Documentation/networking/packet_mmap.rst): frames are packed
 /// into a block back to back at their own lengths; `frameSize` only sets the kernel's frame
 /// count and the largest frame it copies whole. A block goes to user space when full or
 /// `retireBlockTimeoutMilliseconds` after its first frame, so a small timeout (1–10 ms)
@@ -31,8 +50,20 @@ public struct RingGeometry: Equatable, Sendable {
         self.retireBlockTimeoutMilliseconds = retireBlockTimeoutMilliseconds
     }
 
-    /// 64 blocks of 256 KiB (16 MiB), 2 ms block timeout.
+    /// The largest frame a receive slot must hold whole: a 64 KiB GSO/GRO super-frame (IP
+    /// datagram up to 65,535 bytes plus IPv6's 40-byte header) behind Ethernet with two VLAN
+    /// tags, the 10-byte virtio-net header and up to 128 bytes of ring header and reserve.
+    public static let largestReceivedFrame = 65_535 + 40 + 14 + 8 + 10 + 128 + 1_024
+
+    /// TPACKET_V2, one frame per slot: 8 blocks of 2 MiB, each 31 slots of 66,560 bytes
+    /// (248 frames, 16 MiB): every slot holds a 64 KiB super-frame.
     public static let receiveDefault = RingGeometry(
+        blockSize: 1 << 21, blockCount: 8, frameSize: 66_560, retireBlockTimeoutMilliseconds: 0)
+
+    /// TPACKET_V3: 64 blocks of 256 KiB (16 MiB) packed densely, 2 ms block timeout; blocks
+    /// larger than any super-frame. For throughput at full rings (Benchmarks/drain.sh), not
+    /// latency (Docs/adr/0003).
+    public static let receiveDenseDefault = RingGeometry(
         blockSize: 1 << 18, blockCount: 64, frameSize: 2048, retireBlockTimeoutMilliseconds: 2)
 
     /// 16 blocks of 256 KiB: 2048 slots of 2048 bytes (frames up to 2000 bytes).
@@ -47,9 +78,9 @@ public struct RingGeometry: Equatable, Sendable {
 
     /// Throws a sentence naming the ring and interface when the kernel would refuse (or
     /// misuse) this geometry.
-    func validate(ring: String, interface: String) throws(PacketIOError) {
+    func validate(ring: String, interface: String, version: RingVersion = .v3) throws(PacketIOError) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let header = Int(LinuxPacket.frameHeaderLength)
+        let header = version.frameHeaderLength
         func refuse(_ why: String) -> PacketIOError {
             PacketIOError(message: "cannot set up the \(ring) ring on \(interface): \(why)")
         }

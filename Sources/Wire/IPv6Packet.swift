@@ -4,6 +4,9 @@
 /// (RFC 8200 §4, RFC 4302 §2.2 for AH's length unit), stops at anything else, and records
 /// the fragment header if there is one. ESP hides the transport header, so it ends the walk.
 public struct IPv6Packet {
+    /// The smallest MTU every IPv6 link has (RFC 8200 §5): a packet-too-big never asks for less.
+    public static let minimumMTU = 1280
+
     public enum Offset {
         public static let versionClassFlow = 0
         public static let payloadLength = 4

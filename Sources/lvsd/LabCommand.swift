@@ -46,8 +46,15 @@ struct LabCommand: ParsableCommand {
     @Flag(name: .long, help: "Also run a UDP responder on each real server, add a -u service, and send --requests datagrams (each from a new source port).")
     var udp = false
 
-    @Option(name: .long, help: ArgumentHelp("Have the real servers serve a file of this many MiB (deterministic content) and download it once through the director, comparing sha256.", valueName: "MB"))
+    @Option(name: .long, help: ArgumentHelp("Have the real servers serve a file of this many MiB (deterministic content), download it once through the director and upload it once through it, comparing sha256 both ways.", valueName: "MB"))
     var transfer: Int?
+
+    enum Offloads: String, ExpressibleByArgument, CaseIterable {
+        case on, off
+    }
+
+    @Option(name: .long, help: "Kernel offloads on the lab's veths: on (the kernel's defaults: senders hand lvsd 64 KiB GSO super-frames) or off (TSO, GSO and GRO turned off, for comparison).")
+    var offloads: Offloads = .on
 
     @Flag(name: .long, help: "Use the IPv6 VIP and real-server addresses (nat, dr, fullnat).")
     var ipv6 = false
@@ -122,7 +129,7 @@ struct LabCommand: ParsableCommand {
         let plan = LabPlan(id: String(getpid()), mode: LabPlan.Mode(rawValue: mode)!, ipv6: ipv6, scheduler: scheduler,
                            weights: weights.flatMap(LabPlan.parseWeights), persistence: persistent, udp: udp)
         let run = LabRun(plan: plan, shell: shell, engine: engine.rawValue, workers: workers,
-                         pinNeighbours: pinNeighbours, quiet: json)
+                         pinNeighbours: pinNeighbours, quiet: json, offloads: offloads == .on)
         run.installInterruptHandler()
         let report: LabReport
         do {

@@ -7,6 +7,9 @@ import Glibc
 struct LabNetwork {
     let plan: LabPlan
     let shell: LabShell
+    /// false: turn TSO, GSO and GRO off on every veth (`--offloads off`, for comparison).
+    /// true keeps the kernel's defaults, under which a sender hands lvsd 64 KiB super-frames.
+    var offloads = true
 
     /// Creates the namespaces, veths, bridge, addresses and routes.
     func build() throws {
@@ -32,9 +35,10 @@ struct LabNetwork {
             if link.peerNamespace == sw {
                 try shell.run(["ip", "-n", sw, "link", "set", link.peer, "master", "br0"])
             }
-            // veth passes 64 KB GSO frames to AF_PACKET otherwise, larger than any MTU.
             for (ns, name) in [(link.namespace, link.name), (link.peerNamespace, link.peer)] {
-                try shell.run(in: ns, ["ethtool", "-K", name, "tso", "off", "gso", "off", "gro", "off"])
+                if !offloads {
+                    try shell.run(in: ns, ["ethtool", "-K", name, "tso", "off", "gso", "off", "gro", "off"])
+                }
                 try shell.run(["ip", "-n", ns, "link", "set", name, "up"])
             }
         }

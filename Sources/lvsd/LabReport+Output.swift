@@ -53,9 +53,10 @@ extension LabReport {
             lines += Self.bars(udp.responses)
             if udp.unexpected > 0 { lines.append("  \(udp.unexpected) replies named no real server") }
         }
-        if let t = transfer {
+        for (label, transfer) in [("Transfer (download)", transfer), ("Transfer (upload)", upload)] {
+            guard let t = transfer else { continue }
             let rate = t.seconds > 0 ? String(format: "%.1f MB/s", Double(t.receivedBytes) / t.seconds / 1e6) : "-"
-            lines.append("Transfer: \(t.receivedBytes)/\(t.bytes) bytes in \(String(format: "%.2f", t.seconds)) s (\(rate)), sha256 \(t.match ? "matches" : "MISMATCH") (\(t.receivedSHA256))\(t.error.map { ": \($0)" } ?? "")")
+            lines.append("\(label): \(t.receivedBytes)/\(t.bytes) bytes in \(String(format: "%.2f", t.seconds)) s (\(rate)), sha256 \(t.match ? "matches" : "MISMATCH") (\(t.receivedSHA256))\(t.error.map { ": \($0)" } ?? "")")
         }
         return lines
     }
@@ -98,11 +99,12 @@ extension LabReport {
             object["udp"] = ["sent": udp.sent, "lost": udp.lost, "responses": Self.object(udp.responses), "unexpected": udp.unexpected,
                              "replySources": udp.replySources] as [String: Any]
         }
-        if let t = transfer {
+        for (key, transfer) in [("transfer", transfer), ("upload", upload)] {
+            guard let t = transfer else { continue }
             var o: [String: Any] = ["bytes": t.bytes, "receivedBytes": t.receivedBytes, "expectedSHA256": t.expectedSHA256,
                                     "receivedSHA256": t.receivedSHA256, "match": t.match, "seconds": t.seconds]
             if let e = t.error { o["error"] = e }
-            object["transfer"] = o
+            object[key] = o
         }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)

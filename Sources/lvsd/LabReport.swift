@@ -72,6 +72,8 @@ struct LabReport {
         var match: Bool { error == nil && receivedBytes == bytes && expectedSHA256 == receivedSHA256 }
     }
     var transfer: Transfer?
+    /// `--transfer`: the same file uploaded through the director (HTTP PUT).
+    var upload: Transfer?
 
     /// What each real server saw: the port it served on, whether its routing table reaches
     /// the client at all (FullNAT's must not), and the peer addresses its HTTP server and UDP
@@ -114,6 +116,7 @@ struct LabReport {
     /// UDP and transfer parts passed.
     var passed: Bool {
         phases.allSatisfy { $0.failed == 0 && $0.unexpected.isEmpty } && udpOK && transfer.map(\.match) != false
+            && upload.map(\.match) != false
     }
 
     /// Counts one UDP reply (body "rs2 198.18.1.12" from `source`).

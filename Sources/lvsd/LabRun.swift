@@ -13,6 +13,8 @@ final class LabRun: @unchecked Sendable {
     let workers: Int
     let pinNeighbours: Bool
     let quiet: Bool
+    /// The kernel's offloads on the veths (the default), or all off (`--offloads off`).
+    let offloads: Bool
     let directory: String
     private var directorPID: Int32?
     private var signalSources: [DispatchSourceSignal] = []
@@ -24,7 +26,9 @@ final class LabRun: @unchecked Sendable {
     /// A signal arrived; the handler is removing the lab and the run must end with 130.
     var interrupted: Bool { interruptLock.withLock { interruptedFlag } }
 
-    init(plan: LabPlan, shell: LabShell, engine: String, workers: Int, pinNeighbours: Bool, quiet: Bool) {
+    init(plan: LabPlan, shell: LabShell, engine: String, workers: Int, pinNeighbours: Bool, quiet: Bool,
+         offloads: Bool = true) {
+        self.offloads = offloads
         self.plan = plan
         self.shell = shell
         self.engine = engine
@@ -75,8 +79,8 @@ final class LabRun: @unchecked Sendable {
     func execute(requests: Int, transferMB: Int? = nil, then later: [LabPlan.Phase] = [], keep: Bool = false) throws -> LabReport {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        log("lvsd lab \(plan.id): \(plan.mode.rawValue)\(plan.ipv6 ? " over IPv6" : ""), scheduler \(plan.scheduler), engine \(engine), \(workers) worker\(workers == 1 ? "" : "s"); files in \(directory)")
-        let network = LabNetwork(plan: plan, shell: shell)
+        log("lvsd lab \(plan.id): \(plan.mode.rawValue)\(plan.ipv6 ? " over IPv6" : ""), scheduler \(plan.scheduler), engine \(engine), \(workers) worker\(workers == 1 ? "" : "s"), offloads \(offloads ? "on (kernel defaults)" : "off"); files in \(directory)")
+        let network = LabNetwork(plan: plan, shell: shell, offloads: offloads)
         try network.build()
         log("  namespaces: \(plan.namespaces.joined(separator: " "))")
 
@@ -89,7 +93,10 @@ final class LabRun: @unchecked Sendable {
         try startDirector(rules: plan.rulesFile(macs: macs, pinNeighbours: pinNeighbours), phase: 1)
         try sendRequests(requests, into: &report.phases[0])
         if plan.udp { try sendDatagrams(requests, into: &report) }
-        if let transferBytes { report.transfer = try download(bytes: transferBytes) }
+        if let transferBytes {
+            report.transfer = try download(bytes: transferBytes)
+            report.upload = try upload(bytes: transferBytes)
+        }
         for (n, phase) in later.enumerated() {
             waitForConnectionsToClose()
             report.phases[n].director = stopDirector()
@@ -261,6 +268,58 @@ final class LabRun: @unchecked Sendable {
                                   seconds: seconds, error: result.status == 0 ? nil : "curl exited \(result.status): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
     }
 
+    /// The same file sent to the service with HTTP PUT: the real server that gets it answers
+    /// with the sha256 and length of what arrived. Through the director this is the direction
+    /// a client's TSO super-frames take in every method, DR and TUN included.
+    private func upload(bytes: Int) throws -> LabReport.Transfer {
+        log("  uploading \(bytes) bytes to \(plan.url)upload through the director")
+        let start = Date()
+        let result = try shell.run(in: plan.client, ["curl", "-sS", "-g", "--connect-timeout", "2", "--max-time", "120",
+                                                     "-H", "Expect:", "-T", transferPath, plan.url + "upload"], check: false)
+        let seconds = Date().timeIntervalSince(start)
+        let words = result.output.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        let receivedHash = words.count >= 2 && words[0].count == 64 ? words[0] : ""
+        let received = words.count >= 2 ? Int(words[1]) ?? 0 : 0
+        let expected = try sha256(transferPath)
+        let error = result.status == 0 && !receivedHash.isEmpty
+            ? nil : "curl exited \(result.status): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))"
+        return LabReport.Transfer(bytes: bytes, expectedSHA256: expected, receivedSHA256: receivedHash, receivedBytes: received,
+                                  seconds: seconds, error: error)
+    }
+
+    /// The real servers' HTTP server: Python's file server, plus PUT answering with the
+    /// sha256 and length of the body it read. Bound to all addresses (`::` dual-stack for
+    /// IPv6): with a specific address, http.server's getfqdn hangs without DNS.
+    static let httpServer = """
+        import hashlib, http.server, socket, sys
+        port, root, v6 = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "6"
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **k):
+                super().__init__(*a, directory=root, **k)
+            def do_PUT(self):
+                left = int(self.headers.get("Content-Length", "0"))
+                digest, got = hashlib.sha256(), 0
+                while left > 0:
+                    chunk = self.rfile.read(min(left, 1 << 20))
+                    if not chunk:
+                        break
+                    digest.update(chunk)
+                    got += len(chunk)
+                    left -= len(chunk)
+                body = ("%s %d\\n" % (digest.hexdigest(), got)).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+        class Server(http.server.ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if v6 else socket.AF_INET
+            def server_bind(self):
+                if v6:
+                    self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                super().server_bind()
+        Server(("::" if v6 else "0.0.0.0", port), Handler).serve_forever()
+        """
+
     private func startRealServers() throws {
         let python = Self.python
         for rs in plan.realServers {
@@ -279,11 +338,7 @@ final class LabRun: @unchecked Sendable {
             case .nat, .fullnat:
                 break
             }
-            // Bound to all addresses: with a specific --bind address, http.server's getfqdn
-            // hangs without DNS. Left alone it listens on 0.0.0.0 only; `::` is dual-stack
-            // (and getfqdn treats it like 0.0.0.0).
-            let bind = plan.ipv6 ? ["--bind", "::"] : []
-            let pid = try shell.start(in: rs.namespace, [python, "-m", "http.server", String(rs.port)] + bind + ["--directory", root],
+            let pid = try shell.start(in: rs.namespace, [python, "-c", Self.httpServer, String(rs.port), root, plan.ipv6 ? "6" : "4"],
                                       log: "\(directory)/\(rs.name)-http.log")
             try waitForListener(pid: pid, port: rs.port, what: "\(rs.name)'s HTTP server")
             if plan.udp {

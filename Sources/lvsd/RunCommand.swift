@@ -9,7 +9,8 @@ import Wire
 /// an ipvsadm rules file or a keepalived.conf (`ConfigFile`); `--check` only validates it
 /// (`CheckCommand`).
 ///
-/// Opens an AF_PACKET socket (TPACKET_V3 RX and TX rings), or with `--engine pcap` a libpcap
+/// Opens an AF_PACKET socket (TPACKET_V2 RX and TX rings with virtio-net headers, so GSO/GRO
+/// super-frames are carried whole; `--ring v3` for dense blocks, Docs/adr/0003), or with `--engine pcap` a libpcap
 /// live handle (BPF-filtered to VIP, LIP, ARP, ICMP and real-server traffic), on each interface, applies the
 /// host settings that keep the kernel away from VIP and LIP traffic, announces the VIPs with
 /// gratuitous ARP, resolves the real servers' MACs by ARP, and forwards until SIGINT or
@@ -50,7 +51,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("interface"), help: ArgumentHelp("An interface to run on (repeat for several).", valueName: "name"))
     var interfaces: [String] = []
 
-    @Option(name: .long, help: "Packet engine: af_packet (TPACKET_V3 rings) or pcap (libpcap live capture with a BPF filter, pcap_inject).")
+    @Option(name: .long, help: "Packet engine: af_packet (TPACKET rings) or pcap (libpcap live capture with a BPF filter, pcap_inject).")
     var engine: EngineKind = .afPacket
 
     @Option(name: .long, help: ArgumentHelp("Worker threads, each with its own connection table and sockets in one fanout group per interface (af_packet only).", valueName: "n"))
@@ -70,6 +71,13 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("The control socket lvsadm talks to (mode 0600, root only); 'none' for no socket.", valueName: "path"))
     var socket = ProcessInfo.processInfo.environment["LVSD_SOCKET"] ?? "/run/lvsd/lvsd.sock"
+
+    enum RingKind: String, ExpressibleByArgument, CaseIterable {
+        case v2, v3
+    }
+
+    @Option(name: .long, help: "AF_PACKET ring version: v2 (default; each frame reaches the director at once, 64 KiB slots) or v3 (frames packed in blocks handed over when full or after 2 ms: denser, for saturated throughput runs). See Docs/adr/0003.")
+    var ring: RingKind = .v2
 
     @Option(name: .long, help: "Connection table capacity in total (each entry takes 128 bytes, preallocated); with --workers N each worker gets 1/N.")
     var connections = 1_000_000
@@ -120,6 +128,7 @@ struct RunCommand: ParsableCommand {
         options.tableSize = connections
         options.statsInterval = UInt64(statsInterval * 1e9)
         options.engine = engine == .pcap ? .pcap : .afPacket
+        options.ringVersion = ring == .v3 ? .v3 : .v2
         options.workers = workers
         options.cpus = cpuList ?? []
         let stop = StopSignal()

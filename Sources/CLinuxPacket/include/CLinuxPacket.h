@@ -38,6 +38,12 @@ _Static_assert(offsetof(struct sock_filter, jt) == 2 && offsetof(struct sock_fil
 _Static_assert(TPACKET3_HDRLEN - sizeof(struct sockaddr_ll) == 48,
                "TPACKET_V3 TX frame data starts at offset 48");
 
+_Static_assert(sizeof(struct tpacket2_hdr) == 32, "tpacket2_hdr is 32 bytes");
+_Static_assert(offsetof(struct tpacket2_hdr, tp_status) == 0, "tpacket2_hdr: tp_status at offset 0");
+_Static_assert(TPACKET2_HDRLEN == 52, "TPACKET2_HDRLEN is 52");
+_Static_assert(TPACKET2_HDRLEN - sizeof(struct sockaddr_ll) == 32,
+               "TPACKET_V2 TX frame data starts at offset 32");
+
 // MARK: Macros Swift cannot import
 
 /// TPACKET_ALIGN(x): rounds up to TPACKET_ALIGNMENT (16). A function-like macro, which
@@ -46,6 +52,14 @@ static inline uint32_t lvs_tpacket_align(uint32_t x) { return TPACKET_ALIGN(x); 
 
 /// TPACKET3_HDRLEN (68): built from sizeof and TPACKET_ALIGN, so not importable.
 static inline uint32_t lvs_tpacket3_hdrlen(void) { return (uint32_t)TPACKET3_HDRLEN; }
+
+/// TPACKET2_HDRLEN (52), not importable for the same reason.
+static inline uint32_t lvs_tpacket2_hdrlen(void) { return (uint32_t)TPACKET2_HDRLEN; }
+
+/// Where frame data starts in a TPACKET_V2 TX ring frame (32), as for V3 below.
+static inline uint32_t lvs_tpacket2_tx_data_offset(void) {
+    return (uint32_t)(TPACKET2_HDRLEN - sizeof(struct sockaddr_ll));
+}
 
 /// Where frame data starts in a TPACKET_V3 TX ring frame (48): the kernel's tpacket_snd
 /// reads data at tp_hdrlen - sizeof(struct sockaddr_ll) unless PACKET_TX_HAS_OFF is set.
@@ -92,6 +106,19 @@ static inline uint32_t lvs_block_packet_count(const struct tpacket_block_desc *b
 /// Byte offset of the first frame header from the block start.
 static inline uint32_t lvs_block_first_packet_offset(const struct tpacket_block_desc *block) {
     return block->hdr.bh1.offset_to_first_pkt;
+}
+
+/// Acquire-load of a TPACKET_V2 frame's status word, RX (TP_STATUS_KERNEL or USER | flags)
+/// or TX (TP_STATUS_AVAILABLE, SEND_REQUEST, ...): V2 keeps one status word per frame, so a
+/// frame reaches user space as soon as it is written, with no block timer.
+static inline uint32_t lvs_v2_status_acquire(const struct tpacket2_hdr *frame) {
+    return __atomic_load_n(&frame->tp_status, __ATOMIC_ACQUIRE);
+}
+
+/// Release-store of a TPACKET_V2 frame's status: TP_STATUS_KERNEL hands an RX frame back,
+/// TP_STATUS_SEND_REQUEST queues a TX frame after its bytes are written.
+static inline void lvs_v2_status_release(struct tpacket2_hdr *frame, uint32_t status) {
+    __atomic_store_n(&frame->tp_status, status, __ATOMIC_RELEASE);
 }
 
 /// Acquire-load of a TX frame's status (TP_STATUS_AVAILABLE, SEND_REQUEST, SENDING, ...).

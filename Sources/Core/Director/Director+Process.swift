@@ -13,7 +13,13 @@ extension Director {
         let verdict = classify(&packet, now: now)
         switch verdict {
         case .forward: framesForwarded &+= 1
-        case .answer: framesAnswered &+= 1
+        case .answer:
+            framesAnswered &+= 1
+            // The director's own answer is a finished ordinary frame, whatever the kernel said
+            // of the frame it replaced.
+            packet.segmentation = nil
+            packet.checksumPartial = false
+            packet.needsSoftwareSegmentation = false
         case .pass(let r): passCounters[Int(r.rawValue)] &+= 1
         case .drop(let r): dropCounters[Int(r.rawValue)] &+= 1
         }
@@ -213,6 +219,10 @@ extension Director {
         realServerStats[rs].packetsIn &+= 1
         realServerStats[rs].bytesIn &+= UInt64(p.l3Length)
 
+        if c.pointee.method != .tunnel, realServerRoute[rs].resolved,
+           let tooBig = answerIfTooBig(&p, eth, &packet, egress: realServerRoute[rs].interface, overhead: 0) {
+            return tooBig
+        }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
         let verdict: Verdict
         switch c.pointee.method {
@@ -221,7 +231,8 @@ extension Director {
         case .fullNAT: verdict = transmitFullNAT(&p, eth, c, realServer: rs)
         case .tunnel: verdict = transmitTunnel(&p, eth, &packet, realServer: rs)
         }
-        finishChecksum(&p, &packet)
+        // Only a forwarded frame is still the parsed packet; an answer replaced it.
+        if case .forward = verdict { finishChecksum(&p, &packet) }
         return verdict
     }
 
@@ -239,9 +250,13 @@ extension Director {
         realServerStats[rs].packetsOut &+= 1
         realServerStats[rs].bytesOut &+= UInt64(p.l3Length)
 
+        if let tooBig = answerIfTooBig(&p, eth, &packet, egress: Int(c.pointee.ingressInterface), overhead: 0) {
+            return tooBig
+        }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
         let verdict = c.pointee.method == .fullNAT ? transmitFullNATReply(&p, eth, c) : transmitNATReply(&p, eth, c)
-        finishChecksum(&p, &packet)
+        // Only a forwarded frame is still the parsed packet; an answer replaced it.
+        if case .forward = verdict { finishChecksum(&p, &packet) }
         return verdict
     }
 
@@ -256,12 +271,59 @@ extension Director {
         lastEvent.stateAfter = after
     }
 
+    /// Leaves the L4 checksum right for how the frame leaves. A finished checksum was kept
+    /// right by the rewrites' RFC 1624 updates. A partial one stays partial (the pseudo-header
+    /// sum written afresh for the new addresses, its position recorded) when the frame is a
+    /// super-frame, whose segments get their checksums when they are cut, or when the sink
+    /// finishes checksums (the kernel, as for the frame the sender handed it); otherwise it
+    /// is computed over the whole segment here.
     @inline(__always)
     func finishChecksum(_ p: inout ParsedPacket, _ packet: inout PacketBuffer) {
-        if packet.checksumPartial {
-            p.fillL4Checksum()
-            packet.checksumPartial = false
+        guard packet.checksumPartial else { return }
+        if packet.segmentation != nil || (packet.sinkFinishesChecksum && !packet.needsSoftwareSegmentation
+                                          && p.hasTransportHeader && !p.isFragment && p.pseudoChecksumOffset != nil
+                                          && !isEncapsulated(p, packet)) {
+            p.fillPseudoHeaderChecksum()
+            packet.checksumStart = p.l4 - packet.frame
+            packet.checksumOffset = p.pseudoChecksumOffset ?? 0
+            return
         }
+        p.fillL4Checksum()
+        packet.checksumPartial = false
+    }
+
+    /// Whether the frame now starts with headers the parsed packet does not (TUN's outer
+    /// IPv4 header): a sink finishing the checksum would need the inner offsets.
+    @inline(__always)
+    func isEncapsulated(_ p: ParsedPacket, _ packet: PacketBuffer) -> Bool {
+        p.l3 - packet.frame != p.l2Length
+    }
+
+    /// IPVS's `ensure_mtu_is_adequate` (net/netfilter/ipvs/ip_vs_xmit.c): a datagram larger
+    /// than the egress MTU (plus `overhead`, TUN's outer header) is answered with ICMP
+    /// fragmentation-needed (IPv4 with DF) or packet-too-big (IPv6, RFC 8201) carrying the
+    /// MTU it must fit, and dropped by name when IPv4 allows fragmenting (lvsd does not
+    /// fragment). A super-frame is judged by its segments, which are what leaves; one of
+    /// unknown segment size (libpcap) is cut to the MTU and always fits. nil: it fits.
+    @inline(__always)
+    func answerIfTooBig(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
+                        egress: Int, overhead: Int) -> Verdict? {
+        let mtu = egress >= 0 && egress < interfaceMTUs.count ? interfaceMTUs[egress] : 1500
+        let leaving: Int
+        if let segmentation = packet.segmentation {
+            guard segmentation.segmentSize > 0 else { return nil }
+            leaving = (p.l4 - p.l3) + p.transportHeaderLength + segmentation.segmentSize
+        } else {
+            leaving = p.l3Length
+        }
+        guard leaving + overhead > mtu else { return nil }
+        // An ICMP error is never answered with another (RFC 1122 §3.2.2).
+        if p.proto == IPProtocolNumber.icmp || p.proto == IPProtocolNumber.icmpv6 { return .drop(.fragmentationUnsupported) }
+        if p.isIPv6 {
+            return answerPacketTooBig(p, eth, &packet, mtu: max(mtu - overhead, IPv6Packet.minimumMTU))
+        }
+        guard p.ipv4.dontFragment else { return .drop(.fragmentationUnsupported) }
+        return answerFragmentationNeeded(p, eth, &packet, mtu: mtu - overhead)
     }
 
     // MARK: Layer 2 helpers shared by the forwarding methods

@@ -1,5 +1,10 @@
 /// A frame in memory the caller owns, with headroom before it and tailroom after it so
 /// that encapsulation (TUN adds 20 bytes) and generated answers can be written in place.
+///
+/// Besides the bytes it carries what the kernel said about them, for frames that are not
+/// finished wire packets yet: a partial L4 checksum, and GSO/GRO super-frames (`segmentation`)
+/// longer than any MTU that are cut into segments on egress. Core keeps both meaningful
+/// through its rewrites and says how the frame must leave (`checksumStart`, `needsSoftwareSegmentation`).
 public struct PacketBuffer {
     /// Start of the whole buffer.
     public let base: UnsafeMutableRawPointer
@@ -9,15 +14,43 @@ public struct PacketBuffer {
     public var length: Int
     /// The interface the frame arrived on (an index into the configuration's interfaces).
     public var interface: Int
-    /// The L4 checksum holds only a partial (pseudo-header) sum, as veth hands frames to
-    /// AF_PACKET (`TP_STATUS_CSUMNOTREADY`): the director computes the full checksum.
+    /// The L4 checksum holds only the pseudo-header sum, as a sending stack leaves it for
+    /// offload (`TP_STATUS_CSUMNOTREADY` on veth). On the way in: as received. On the way
+    /// out: still partial, with `checksumStart`/`checksumOffset` saying where, for the sink to
+    /// finish (virtio-net `NEEDS_CSUM`); false when Core computed the full checksum.
     public var checksumPartial: Bool
+    /// Whether the sink can finish a partial checksum (AF_PACKET with a virtio-net header).
+    /// When false, Core completes every partial checksum of a frame it forwards.
+    public var sinkFinishesChecksum: Bool
+    /// Out: where the partial checksum's coverage starts (from the Ethernet header) and where
+    /// in it the checksum field is, when `checksumPartial` is still true.
+    public var checksumStart: Int
+    public var checksumOffset: Int
+    /// A GSO/GRO super-frame: nil for an ordinary frame.
+    public var segmentation: Segmentation?
+    /// Out: the super-frame must be cut in user space (`SoftwareSegmenter`) because no
+    /// kernel offload describes it (an IPIP-encapsulated TCP super-frame).
+    public var needsSoftwareSegmentation: Bool
+
+    /// What a super-frame's virtio-net header said about cutting it.
+    public struct Segmentation: Equatable, Sendable {
+        /// Payload bytes per segment (the MSS for TCP); 0 when unknown (a super-frame seen
+        /// through libpcap): cut to the egress MTU.
+        public var segmentSize: Int
+        /// The virtio-net GSO type byte, ECN bit included, passed on unchanged.
+        public var gsoType: UInt8
+        public init(segmentSize: Int, gsoType: UInt8) {
+            self.segmentSize = segmentSize
+            self.gsoType = gsoType
+        }
+    }
 
     /// Headroom a buffer should leave for every rewrite the director makes.
     public static let recommendedHeadroom = 64
 
     public init(base: UnsafeMutableRawPointer, capacity: Int, offset: Int, length: Int,
-                interface: Int = 0, checksumPartial: Bool = false) {
+                interface: Int = 0, checksumPartial: Bool = false, sinkFinishesChecksum: Bool = false,
+                segmentation: Segmentation? = nil) {
         precondition(offset >= 0 && length >= 0 && offset + length <= capacity)
         self.base = base
         self.capacity = capacity
@@ -25,6 +58,11 @@ public struct PacketBuffer {
         self.length = length
         self.interface = interface
         self.checksumPartial = checksumPartial
+        self.sinkFinishesChecksum = sinkFinishesChecksum
+        checksumStart = 0
+        checksumOffset = 0
+        self.segmentation = segmentation
+        needsSoftwareSegmentation = false
     }
 
     @inlinable public var frame: UnsafeMutableRawPointer { base + offset }

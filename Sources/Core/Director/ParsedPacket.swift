@@ -128,6 +128,34 @@ struct ParsedPacket {
         updateL4Checksum { Checksum.update($0, old: old, new: port) }
     }
 
+    /// The pseudo-header sum of the current addresses and length, folded, as the checksum
+    /// field of a frame whose checksum is left to offload holds it (uncomplemented, as
+    /// `__tcp_v4_send_check` leaves it): whoever finishes the checksum adds the transport
+    /// header and payload to it. Written fresh after every address rewrite, so the RFC 1624
+    /// updates made on the way (which assume a finished checksum) do not matter.
+    func fillPseudoHeaderChecksum() {
+        guard hasTransportHeader, let off = pseudoChecksumOffset, off + 2 <= l4Length else { return }
+        let pseudo: UInt32
+        if isIPv6 {
+            pseudo = Checksum.pseudoHeaderIPv6(source: source, destination: destination, nextHeader: proto, length: l4Length)
+        } else {
+            pseudo = Checksum.pseudoHeaderIPv4(source: source.ipv4, destination: destination.ipv4, protocol: proto, length: l4Length)
+        }
+        l4.storeBytes(of: Checksum.fold(pseudo).bigEndian, toByteOffset: off, as: UInt16.self)
+    }
+
+    /// The transport header's length: TCP's data offset, UDP's 8; 0 otherwise.
+    var transportHeaderLength: Int {
+        guard hasTransportHeader else { return 0 }
+        switch proto {
+        case IPProtocolNumber.tcp:
+            guard l4Length >= TCPSegment.minimumHeaderLength else { return 0 }
+            return Int(l4.load(fromByteOffset: TCPSegment.Offset.dataOffset, as: UInt8.self) >> 4) * 4
+        case IPProtocolNumber.udp: return UDPDatagram.headerLength
+        default: return 0
+        }
+    }
+
     /// Computes the full L4 checksum: frames handed over with only a partial sum
     /// (TP_STATUS_CSUMNOTREADY on veth) must leave with a complete one.
     func fillL4Checksum() {

@@ -79,6 +79,9 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case tunnelFragmentationUnsupported
     /// The buffer lacks the head- or tailroom the rewrite needs.
     case noRoom
+    /// Larger than the egress MTU and allowed to be fragmented (IPv4 without DF), or an ICMP
+    /// error too large to answer: lvsd does not fragment.
+    case fragmentationUnsupported
     /// IPv6 traffic for a tunnel service (IPIP carries IPv4 only).
     case tunnelIPv6Unsupported
 
@@ -114,6 +117,7 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .tunnelSourceUnavailable: "tunnel-source-unavailable"
         case .tunnelFragmentationUnsupported: "tunnel-fragmentation-unsupported"
         case .noRoom: "no-room"
+        case .fragmentationUnsupported: "fragmentation-unsupported"
         case .tunnelIPv6Unsupported: "tunnel-ipv6-unsupported"
         }
     }

@@ -37,6 +37,38 @@ extension Director {
         return .answer(interface: packet.interface)
     }
 
+    /// Replaces the frame with ICMPv6 packet-too-big (RFC 4443 §3.2, RFC 8201) back to its
+    /// sender, quoting as much of it as fits in the minimum MTU of 1280 bytes.
+    func answerPacketTooBig(_ p: ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
+                            mtu: Int) -> Verdict {
+        let l2 = p.l2Length
+        let headers = IPv6Packet.headerLength + ICMPv6Message.headerLength
+        let room = packet.capacity - packet.offset - l2 - headers
+        let quote = min(p.l3Length, IPv6Packet.minimumMTU - headers, room)
+        guard quote >= IPv6Packet.headerLength + 8 else { return .drop(.noRoom) }
+        let ipStart = packet.frame + l2
+        // Safety: source and destination lie inside the buffer (room checked); memmove semantics.
+        (ipStart + headers).copyMemory(from: ipStart, byteCount: quote)
+        let peer = eth.source
+        let length = ICMPv6Message.headerLength + quote
+        IPv6Packet.emit(into: ipStart, payloadLength: length, nextHeader: IPProtocolNumber.icmpv6, hopLimit: 64,
+                        source: p.destination, destination: p.source)
+        do {
+            let icmp = try ICMPv6Message(ipStart + IPv6Packet.headerLength, length: length)
+            icmp.type = ICMPv6Message.Kind.packetTooBig
+            icmp.code = 0
+            icmp.rest = UInt32(truncatingIfNeeded: mtu)
+            icmp.fillChecksum(pseudoHeaderSum: Checksum.pseudoHeaderIPv6(
+                source: p.destination, destination: p.source, nextHeader: IPProtocolNumber.icmpv6, length: length))
+        } catch {
+            return .drop(.noRoom)  // unreachable: length checked above
+        }
+        eth.destination = peer
+        eth.source = interfaceMAC(packet.interface)
+        packet.length = l2 + IPv6Packet.headerLength + length
+        return .answer(interface: packet.interface)
+    }
+
     /// Turns an echo request to a VIP into the echo reply, in place.
     func answerEcho(_ p: ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer) -> Verdict {
         let peer = eth.source

@@ -19,8 +19,17 @@ extension Director {
         guard source != .zero else { return .drop(.tunnelSourceUnavailable) }
         let mtu = out >= 0 && out < interfaceMTUs.count ? interfaceMTUs[out] : 1500
         let inner = p.ipv4
-        if p.l3Length + IPIP.overhead > mtu {
+        // A super-frame is judged by its segments; no kernel offload cuts an IPIP-wrapped
+        // super-frame from a packet socket, so it is cut in user space after this.
+        var leaving = p.l3Length
+        if let segmentation = packet.segmentation {
+            leaving = segmentation.segmentSize > 0
+                ? (p.l4 - p.l3) + p.transportHeaderLength + segmentation.segmentSize : 0
+            packet.needsSoftwareSegmentation = true
+        }
+        if leaving + IPIP.overhead > mtu {
             guard inner.dontFragment else { return .drop(.tunnelFragmentationUnsupported) }
+            packet.needsSoftwareSegmentation = false
             return answerFragmentationNeeded(p, eth, &packet, mtu: mtu - IPIP.overhead)
         }
         guard packet.offset >= IPIP.overhead else { return .drop(.noRoom) }
@@ -35,7 +44,9 @@ extension Director {
         packet.frame.copyMemory(from: oldStart, byteCount: l2)
         let outer = packet.frame + l2
         tunnelIdentification &+= 1
-        IPv4Packet.emit(into: outer, typeOfService: inner.typeOfService, totalLength: p.l3Length + IPIP.overhead,
+        // A super-frame's outer length is only a placeholder: each segment gets its own.
+        IPv4Packet.emit(into: outer, typeOfService: inner.typeOfService,
+                        totalLength: min(p.l3Length + IPIP.overhead, Int(UInt16.max)),
                         identification: tunnelIdentification,
                         flagsFragment: inner.dontFragment ? IPv4Packet.Flag.dontFragment : 0,
                         timeToLive: 64, protocol: IPProtocolNumber.ipip,
