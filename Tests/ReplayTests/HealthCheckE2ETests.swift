@@ -526,7 +526,7 @@ final class HealthLab {
     func killHTTPServer(_ i: Int) throws -> [String] {
         for pid in Command.pids(in: namespace("rs\(i)")) {
             let argv = Self.commandLine(pid)
-            guard argv.contains("http.server"), argv.contains(String(port)) else { continue }
+            guard argv.contains(where: { $0.contains("http.server") }), argv.contains(String(port)) else { continue }
             kill(pid, SIGKILL)
             return argv
         }

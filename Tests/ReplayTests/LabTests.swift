@@ -35,6 +35,7 @@ import Glibc
         let realServers: [RealServer]
         let udp: UDP?
         let transfer: Transfer?
+        let upload: Transfer?
     }
     struct Phase: Decodable {
         let spec: String
@@ -210,7 +211,7 @@ import Glibc
     static let requests = 12
     static let transferMiB = 100
 
-    @Test("lvsd lab: rr 4/4/4, UDP from the VIP, 100 MiB with sha256 match, wrr 3,2,1 → 6/4/2, -p 300 on one server, nothing left behind",
+    @Test("lvsd lab: rr 4/4/4, UDP from the VIP, 100 MiB down and up with sha256 match (offloads on), wrr 3,2,1 → 6/4/2, -p 300 on one server, nothing left behind",
           .enabled(if: getuid() == 0, "lvsd lab needs root to create network namespaces"),
           .timeLimit(.minutes(5)),
           arguments: matrix)
@@ -265,6 +266,22 @@ import Glibc
         #expect(transfer.expectedSHA256.count == 64)
         #expect(transfer.receivedSHA256 == transfer.expectedSHA256)
         #expect(transfer.match)
+
+        // The same file uploaded (HTTP PUT): the direction the client's TSO super-frames take
+        // through lvsd in every method, DR and TUN included.
+        let upload = try #require(outcome.upload)
+        #expect(upload.receivedBytes == upload.bytes && upload.bytes == transfer.bytes)
+        #expect(upload.receivedSHA256 == transfer.expectedSHA256, "\(run.stderr)")
+        #expect(upload.match)
+        // With the kernel's offloads on, the transfers reached lvsd as GSO super-frames, and
+        // it carried them (none dropped as too large, none truncated).
+        let first = try #require(outcome.phases[0].director)
+        #expect((first.counters["engine super-frames"] ?? 0) > 0, "no super-frame reached lvsd: \(first.counters)")
+        #expect(first.counters["engine too-large"] == nil && first.counters["engine rx-truncated"] == nil,
+                "\(first.counters)")
+        if lab.engine == "pcap" || lab.mode == "tun" {
+            #expect((first.counters["engine software-segmented"] ?? 0) > 0, "\(first.counters)")
+        }
 
         // Phase 2, wrr 3,2,1: exactly 3:2:1.
         #expect(wrr.scheduler == "wrr" && wrr.weights == [3, 2, 1])
