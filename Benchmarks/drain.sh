@@ -314,7 +314,8 @@ wants dr && chain d
 [[ -n $compare ]] && chain e
 wants nat && chain n
 
-lvsd_args=(--interface f0 --interface f1 --connections 1000000 --duration 280 --stats-interval 1)
+# --ring v3: the fill holds 500,000 frames, which only the dense V3 ring can (Docs/adr/0003).
+lvsd_args=(--interface f0 --interface f1 --ring v3 --connections 1000000 --duration 280 --stats-interval 1)
 if wants ref; then
     start_forwarder "${prefix}rfwd" "$work/ref.log" "ready" "$work/reference-forwarder" --in f0 --out f1 --dst-mac $S0_MAC --duration 280
     ref_pid=$pid
