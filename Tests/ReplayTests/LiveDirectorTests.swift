@@ -192,9 +192,9 @@ private final class LiveLab {
         }
     }
 
+    /// Brings a veth up with the kernel's default offloads (TSO/GSO on), as on a user's host.
     private func up(_ ns: String, _ interface: String) throws {
         try Command.ip(["-n", ns, "link", "set", interface, "up"])
-        try Command.ip(["netns", "exec", ns, "/usr/sbin/ethtool", "-K", interface, "tso", "off", "gso", "off", "gro", "off"])
     }
 
     /// `python3 -m http.server 8080` in each real server namespace (bound to all addresses:
