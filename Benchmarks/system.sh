@@ -801,6 +801,14 @@ memory_phase() {
         teardown_contender lvsd-nat
     fi
 
+    # The table is preallocated (ADR 0001): the same lvsd with room for 1,000 connections
+    # gives the RSS that is not the table.
+    if start_lvsd lvsd-nat "$results/logs/memory-lvsd-base.log" --connections 1000 2>"$work/setup.err"; then
+        sleep 1
+        printf 'lvsd_rss_base_kib\t%s\n' "$(awk '/^VmRSS/{print $2}' "/proc/$contender_pid/status")" >>"$mem"
+    fi
+    teardown_contender lvsd-nat
+
     say "memory: kernel conntrack through nftables DNAT (load $(load))"
     local slab0 slab1 count0 count1 max buckets
     slab_bytes() { awk '$1=="nf_conntrack"{print $3 * $4; exit}' /proc/slabinfo; }   # num_objs * objsize
