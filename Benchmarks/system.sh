@@ -146,8 +146,10 @@ wants() { [[ ,$measure, == *,$1,* ]]; }
 
 # matches NAME LIST: whether NAME matches one of the comma-separated shell patterns.
 matches() {
-    local name=$1 pattern
-    for pattern in ${2//,/ }; do
+    local name=$1 pattern patterns
+    # read -a, not an unquoted expansion: "*" must not glob against the current directory.
+    IFS=, read -ra patterns <<<"$2"
+    for pattern in "${patterns[@]}"; do
         # shellcheck disable=SC2053  # the pattern is meant to glob
         [[ $name == $pattern ]] && return 0
     done
