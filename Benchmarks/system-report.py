@@ -80,29 +80,31 @@ def main():
         lines.append("")
         lines.append("1T: wrk 1 thread pinned to one CPU; 2T: wrk 2 threads, unpinned. p50/p99 in ms are wrk's "
                      "(they leave out the TCP handshake). CPU µs/conn: busy time of the whole box (/proc/stat) "
-                     "over the run ÷ connections completed.")
+                     "over the run ÷ connections completed. n: rounds measured; load: median 1-minute load "
+                     "average when the contender's runs began (anything above ~1 is someone else's work).")
         lines.append("")
-        lines.append("| contender | n | 1T conn/s | 1T p50 | 1T p99 | 1T CPU µs/conn | 2T conn/s | 2T p50 | 2T p99 | 2T CPU µs/conn | errors |")
-        lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        lines.append("| contender | n | 1T conn/s | 1T p50 | 1T p99 | 1T CPU µs/conn | 2T conn/s | 2T p50 | 2T p99 | 2T CPU µs/conn | errors | load |")
+        lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for c in names:
             errors = (get(c, "http1_errors") or 0) + (get(c, "http2_errors") or 0)
             lines.append(
                 f"| {c} | {len(rounds_seen.get(c, ()))} | {fmt(get(c, 'http1_cps'))} | {fmt(get(c, 'http1_p50_ms'), 2)} | "
                 f"{fmt(get(c, 'http1_p99_ms'), 2)} | {fmt(get(c, 'http1_cpu_us'), 1)} | {fmt(get(c, 'http2_cps'))} | "
                 f"{fmt(get(c, 'http2_p50_ms'), 2)} | {fmt(get(c, 'http2_p99_ms'), 2)} | {fmt(get(c, 'http2_cpu_us'), 1)} | "
-                f"{fmt(errors)} |")
+                f"{fmt(errors)} | {fmt(get(c, 'load1'), 1)} |")
         lines.append("")
     if any(m in measure for m in ("bulk", "bigfile", "udp")):
         lines.append("## Bulk TCP and 64-byte UDP")
         lines.append("")
-        lines.append("iperf3 one stream, Gbit/s received: fwd = client → server, rev = `-R` (server → client). "
+        lines.append("iperf3 one stream, Mbit/s received: fwd = client → server, rev = `-R` (server → client). "
                      "64 MiB: one HTTP download (curl), MB/s, cut off at the bulk duration. "
                      "UDP: 64-byte frames (256 flows) per second reaching the real servers' ingress.")
         lines.append("")
-        lines.append("| contender | iperf3 fwd Gbit/s | iperf3 rev Gbit/s | 64 MiB HTTP MB/s | UDP kpps |")
+        lines.append("| contender | iperf3 fwd Mbit/s | iperf3 rev Mbit/s | 64 MiB HTTP MB/s | UDP kpps |")
         lines.append("| --- | ---: | ---: | ---: | ---: |")
         for c in names:
-            lines.append(f"| {c} | {fmt(get(c, 'bulk_fwd_gbps'), 3)} | {fmt(get(c, 'bulk_rev_gbps'), 3)} | "
+            mbit = [None if get(c, m) is None else get(c, m) * 1000 for m in ("bulk_fwd_gbps", "bulk_rev_gbps")]
+            lines.append(f"| {c} | {fmt(mbit[0], 1)} | {fmt(mbit[1], 1)} | "
                          f"{fmt(get(c, 'bigfile_mbps'), 1)} | {fmt(get(c, 'udp_kpps'), 1)} |")
         lines.append("")
     if memory:
