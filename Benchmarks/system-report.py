@@ -184,13 +184,13 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set grid ytics
-set key top right
+set key tmargin horizontal right
 set xtics rotate by -30 left nomirror
 set yrange [0:*]
 set ylabel "connections/s"
 set format y "%.0f"
 set lmargin 12
-set rmargin 4
+set rmargin 9
 {series(2, 3)}
 set ylabel "wrk p50 latency, ms (no handshake)"
 set format y "%.1f"
