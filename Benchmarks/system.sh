@@ -47,7 +47,8 @@ Benchmarks/results/<timestamp>/ (results.md, results.json, results.png, raw samp
                        (default: all; --quick: all but memory)
                          http1    wrk, 1 thread pinned to one CPU, Connection: close
                          http2    wrk, 2 threads unpinned, Connection: close
-                                  (both: conn/s, p50/p99 latency, box CPU µs per connection)
+                                  (both: conn/s, p50/p99 latency, box CPU µs per connection,
+                                  with and without the background measured 1 s before)
                          bulk     iperf3, one stream, client->server and -R
                          bigfile  one HTTP download of a 64 MiB file (curl, bounded)
                          udp      64-byte UDP frames/s through the director, counted at the
@@ -662,10 +663,17 @@ run_wrk() {
     else
         cmd=(wrk -t2)
     fi
-    b0=$(box_busy)
+    # The machine may be shared: first take the box's busy rate for 1 s with the contender
+    # idle (background), so the marginal CPU per connection can leave it out.
+    local g0 g1 s0 s1 t0 t1 bg
+    g0=$(box_busy) s0=$(date +%s.%N)
+    sleep 1
+    g1=$(box_busy) s1=$(date +%s.%N)
+    bg=$(awk -v b=$((g1 - g0)) -v a="$s0" -v z="$s1" 'BEGIN{printf "%.4f", b / (z - a)}')   # ticks/s
+    b0=$(box_busy) t0=$(date +%s.%N)
     ip netns exec "$ns_client" timeout -k 5 $((duration + 20)) "${cmd[@]}" -c "$wrk_connections" -d "${duration}s" \
         --latency -H 'Connection: close' "$url" >"$log" 2>&1 || { note "wrk failed ($layout), see $log"; return 0; }
-    b1=$(box_busy)
+    b1=$(box_busy) t1=$(date +%s.%N)
     requests=$(awk '/requests in/{print $1; exit}' "$log")
     rps=$(awk '/^Requests\/sec:/{print $2}' "$log")
     p50=$(awk '$1=="50%"{print $2}' "$log")
@@ -677,6 +685,9 @@ run_wrk() {
     record "$name" "${layout}_p99_ms" "$(to_ms "$p99")"
     record "$name" "${layout}_errors" "${errors:-0}"
     record "$name" "${layout}_cpu_us" "$(awk -v b=$((b1 - b0)) -v r="$requests" -v t="$clk_tck" 'BEGIN{printf "%.2f", b / t * 1e6 / r}')"
+    record "$name" "${layout}_bg_cpus" "$(awk -v g="$bg" -v t="$clk_tck" 'BEGIN{printf "%.3f", g / t}')"
+    record "$name" "${layout}_cpu_marginal_us" "$(awk -v b=$((b1 - b0)) -v g="$bg" -v a="$t0" -v z="$t1" -v r="$requests" -v t="$clk_tck" \
+        'BEGIN{m = b - g * (z - a); if (m < 0) m = 0; printf "%.2f", m / t * 1e6 / r}')"
     note "$(printf '%-6s %9.0f conn/s  p50 %6s  p99 %7s  errors %s' "$layout" "$rps" "$p50" "$p99" "${errors:-0}")"
 }
 
