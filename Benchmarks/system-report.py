@@ -81,20 +81,23 @@ def main():
         lines.append("1T: wrk 1 thread pinned to one CPU; 2T: wrk 2 threads, unpinned. p50/p99 in ms are wrk's "
                      "(they leave out the TCP handshake). CPU µs/conn: busy time of the whole box (/proc/stat) "
                      "over the run, less the background busy rate measured for 1 s just before with the contender "
-                     "idle (bg CPUs), ÷ connections completed (the uncorrected figure is `*_cpu_us` in results.json). n: rounds measured; load: median 1-minute load "
+                     "idle (bg CPUs), ÷ connections completed (the uncorrected figure is `*_cpu_us` in results.json). SYN rtx: SYNs the client sent again during the 1T / 2T runs (each costs that connection "
+                     "1 s, which conn/s shows and wrk's latency does not). n: rounds measured; load: median 1-minute load "
                      "average when the contender's runs began (anything above ~1 is someone else's work).")
         lines.append("")
-        lines.append("| contender | n | 1T conn/s | 1T p50 | 1T p99 | 1T CPU µs/conn | 2T conn/s | 2T p50 | 2T p99 | 2T CPU µs/conn | errors | load | bg CPUs |")
-        lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        lines.append("| contender | n | 1T conn/s | 1T p50 | 1T p99 | 1T CPU µs/conn | 2T conn/s | 2T p50 | 2T p99 | 2T CPU µs/conn | errors | SYN rtx | load | bg CPUs |")
+        lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for c in names:
             errors = (get(c, "http1_errors") or 0) + (get(c, "http2_errors") or 0)
             bgs = [v for v in (get(c, "http1_bg_cpus"), get(c, "http2_bg_cpus")) if v is not None]
             bg = statistics.median(bgs) if bgs else None
+            r = [get(c, m) for m in ("http1_syn_retrans", "http2_syn_retrans")]
+            rtx = "–" if all(v is None for v in r) else " / ".join(fmt(v) for v in r)
             lines.append(
                 f"| {c} | {len(rounds_seen.get(c, ()))} | {fmt(get(c, 'http1_cps'))} | {fmt(get(c, 'http1_p50_ms'), 2)} | "
                 f"{fmt(get(c, 'http1_p99_ms'), 2)} | {fmt(get(c, 'http1_cpu_marginal_us'), 1)} | {fmt(get(c, 'http2_cps'))} | "
                 f"{fmt(get(c, 'http2_p50_ms'), 2)} | {fmt(get(c, 'http2_p99_ms'), 2)} | {fmt(get(c, 'http2_cpu_marginal_us'), 1)} | "
-                f"{fmt(errors)} | {fmt(get(c, 'load1'), 1)} | {fmt(bg, 2)} |")
+                f"{fmt(errors)} | {rtx} | {fmt(get(c, 'load1'), 1)} | {fmt(bg, 2)} |")
         lines.append("")
     if any(m in measure for m in ("bulk", "bigfile", "udp")):
         lines.append("## Bulk TCP and 64-byte UDP")

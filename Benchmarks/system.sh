@@ -273,6 +273,7 @@ trap 'echo "system.sh: terminated (time bound or signal)" >&2; exit 143' TERM
 VIP=198.18.0.10
 CLIENT=198.18.0.2
 DIR_C=198.18.0.1 DIR_S=198.18.1.1
+SRC_HAPROXY=198.18.1.2 SRC_NGINX=198.18.1.3
 FLOOD_CLIENTS=198.19.0.0      # UDP flood sources: flow i is 198.19.(i/256).(i%256)
 mac() { printf '02:53:42:00:%02x:%02x' "$1" "$2"; }
 MAC_CLIENT=$(mac 2 0) MAC_DIR0=$(mac 1 0) MAC_DIR1=$(mac 1 1)
@@ -308,6 +309,11 @@ build_topology() {
     ip -n "$ns_client" address add $CLIENT/24 dev eth0
     ip -n "$ns_dir" address add $DIR_C/24 dev eth0
     ip -n "$ns_dir" address add $DIR_S/24 dev eth1
+    # One source address per proxy towards the servers: each proxy's upstream connections
+    # then have their own 4-tuples, so one proxy never inherits the other's TIME_WAITs (at
+    # the servers or in the director) from the run before it.
+    ip -n "$ns_dir" address add $SRC_HAPROXY/24 dev eth1
+    ip -n "$ns_dir" address add $SRC_NGINX/24 dev eth1
     # Kernel DNAT forwards the flood's 198.19/16 sources; the route is only for rp lookups.
     ip -n "$ns_dir" route add 198.19.0.0/16 via $CLIENT
     for i in $(seq "$servers"); do
@@ -533,6 +539,7 @@ start_haproxy() {
         echo "  timeout connect 3s"
         echo "  timeout client 30s"
         echo "  timeout server 30s"
+        echo "  source $SRC_HAPROXY"
         echo "frontend web"
         echo "  bind $VIP:80"
         echo "  default_backend web"
@@ -572,6 +579,7 @@ start_nginx_stream() {
         echo "error_log $dir/error.log warn;"
         echo "events { worker_connections 16384; }"
         echo "stream {"
+        echo "  proxy_bind $SRC_NGINX;"
         echo "  upstream web {"
         for i in $(seq "$servers"); do echo "    server $(rs_addr "$i"):80;"; done
         echo "  }"
@@ -652,6 +660,11 @@ probe() {
     [[ $ok -gt 0 ]] || { echo "no HTTP answer through it ($url: ${body:-nothing})"; return 1; }
 }
 
+# The client namespace's TCPSynRetrans counter (/proc/net/netstat is per namespace).
+syn_retrans() {
+    ip netns exec "$ns_client" awk '/^TcpExt:/{ if (!h) { for (i = 2; i <= NF; i++) n[$i] = i; h = 1 } else { print $n["TCPSynRetrans"]; exit } }' /proc/net/netstat
+}
+
 # to_ms VALUE: wrk's "1.23ms" / "456.00us" / "1.02s" in milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN{ n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) ; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
 
@@ -665,15 +678,17 @@ run_wrk() {
     fi
     # The machine may be shared: first take the box's busy rate for 1 s with the contender
     # idle (background), so the marginal CPU per connection can leave it out.
-    local g0 g1 s0 s1 t0 t1 bg
+    local g0 g1 s0 s1 t0 t1 bg r0 r1
     g0=$(box_busy) s0=$(date +%s.%N)
     sleep 1
     g1=$(box_busy) s1=$(date +%s.%N)
     bg=$(awk -v b=$((g1 - g0)) -v a="$s0" -v z="$s1" 'BEGIN{printf "%.4f", b / (z - a)}')   # ticks/s
+    r0=$(syn_retrans)
     b0=$(box_busy) t0=$(date +%s.%N)
     ip netns exec "$ns_client" timeout -k 5 $((duration + 20)) "${cmd[@]}" -c "$wrk_connections" -d "${duration}s" \
         --latency -H 'Connection: close' "$url" >"$log" 2>&1 || { note "wrk failed ($layout), see $log"; return 0; }
     b1=$(box_busy) t1=$(date +%s.%N)
+    r1=$(syn_retrans)
     requests=$(awk '/requests in/{print $1; exit}' "$log")
     rps=$(awk '/^Requests\/sec:/{print $2}' "$log")
     p50=$(awk '$1=="50%"{print $2}' "$log")
@@ -684,11 +699,13 @@ run_wrk() {
     record "$name" "${layout}_p50_ms" "$(to_ms "$p50")"
     record "$name" "${layout}_p99_ms" "$(to_ms "$p99")"
     record "$name" "${layout}_errors" "${errors:-0}"
+    # SYNs the client had to send again (1 s each): wrk's latency leaves them out, conn/s shows them.
+    record "$name" "${layout}_syn_retrans" "$((r1 - r0))"
     record "$name" "${layout}_cpu_us" "$(awk -v b=$((b1 - b0)) -v r="$requests" -v t="$clk_tck" 'BEGIN{printf "%.2f", b / t * 1e6 / r}')"
     record "$name" "${layout}_bg_cpus" "$(awk -v g="$bg" -v t="$clk_tck" 'BEGIN{printf "%.3f", g / t}')"
     record "$name" "${layout}_cpu_marginal_us" "$(awk -v b=$((b1 - b0)) -v g="$bg" -v a="$t0" -v z="$t1" -v r="$requests" -v t="$clk_tck" \
         'BEGIN{m = b - g * (z - a); if (m < 0) m = 0; printf "%.2f", m / t * 1e6 / r}')"
-    note "$(printf '%-6s %9.0f conn/s  p50 %6s  p99 %7s  errors %s' "$layout" "$rps" "$p50" "$p99" "${errors:-0}")"
+    note "$(printf '%-6s %9.0f conn/s  p50 %6s  p99 %7s  errors %s  SYN retransmits %s' "$layout" "$rps" "$p50" "$p99" "${errors:-0}" "$((r1 - r0))")"
 }
 
 # run_iperf NAME TARGET: one stream each way; Gbit/s received.
