@@ -36,7 +36,7 @@ client-to-server path, in network namespaces. Medians over interleaved rounds go
 Benchmarks/results/<timestamp>/ (results.md, results.json, results.png, raw samples, logs).
 
   --quick              smoke run: 1 round, 3 s wrk runs, 1-2 s bulk and UDP, no memory
-                       phase (~3.5 min)
+                       phase (~3.6 min)
   --rounds N           rounds; each round runs every contender once (default 3)
   --duration S         seconds per wrk run (default 5)
   --bulk-duration S    seconds per iperf3 direction and bound of the 64 MiB download (default 3)
