@@ -52,6 +52,12 @@ final class RealServerTunnel {
         var configuration = PacketSocket.Configuration()
         configuration.transmitRing = nil
         configuration.bypassQdisc = false
+        // TPACKET_V2: each frame as soon as it arrives (a V3 block would hold every packet of
+        // a short connection, and every ACK of a long one, for its timer; Docs/adr/0003).
+        // 2 KiB slots: the director sends MTU-sized IPIP packets, and any larger frame on the
+        // link (a super-frame from elsewhere) is not for the tunnel.
+        configuration.version = .v2
+        configuration.receiveRing = RingGeometry(blockSize: 1 << 18, blockCount: 16, frameSize: 2048)
         do {
             sockets = try interfaces.map { try PacketSocket(interface: $0, configuration: configuration) }
         } catch {
