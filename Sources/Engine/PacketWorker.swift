@@ -96,6 +96,10 @@ final class PacketWorker: @unchecked Sendable {
     private var now: UInt64 = 0
     private var resolveSoon = false
     private let pollSet: UnsafeMutablePointer<pollfd>
+    /// Each port's TX ring, unretained (the ports own them), for the per-frame path.
+    private let transmitRings: UnsafeMutablePointer<Unmanaged<TXRing>>
+    /// The largest frame every TX ring slot holds (all rings share one geometry).
+    private let transmitCapacity: Int
 
     init(index: Int, director: Director, ports: [Port], pcapPorts: [PcapPort], portOfInterface: [Int],
          inbox: Mailbox<WorkerMessage>?, resolver: NeighbourResolver?, resolveRequest: ResolveRequest,
@@ -125,6 +129,9 @@ final class PacketWorker: @unchecked Sendable {
                                                         offset: Self.pcapHeadroom, length: 0))
             }
         }
+        transmitRings = .allocate(capacity: max(ports.count, 1))
+        for (i, port) in ports.enumerated() { (transmitRings + i).initialize(to: .passUnretained(port.tx)) }
+        transmitCapacity = ports.map(\.tx.frameCapacity).min() ?? 0
         verdicts = .allocate(capacity: Self.batchLimit)
         verdicts.initialize(repeating: .pass(.notIP), count: Self.batchLimit)
         pollSet = .allocate(capacity: max(ports.count + pcapPorts.count, 1))
@@ -140,6 +147,7 @@ final class PacketWorker: @unchecked Sendable {
         batch.deinitialize(count: Self.batchLimit)
         batch.deallocate()
         verdicts.deallocate()
+        transmitRings.deallocate()
         storage?.deallocate()
         segmentScratch?.deallocate()
         pollSet.deallocate()
@@ -350,23 +358,26 @@ final class PacketWorker: @unchecked Sendable {
             injectPcap(&packet, port: pcapPorts[p])
             return nil
         }
-        let port = ports[p]
         if packet.needsSoftwareSegmentation {
-            return transmitSegments(packet, port: port) ? p : nil
+            return transmitSegments(packet, port: ports[p]) ? p : nil
         }
-        if packet.segmentation != nil || packet.length > port.tx.frameCapacity {
-            transmitWhole(&packet, port: port)
+        if packet.segmentation != nil || packet.length > transmitCapacity {
+            transmitWhole(&packet, port: ports[p])
             return nil
         }
-        let tx = port.tx
         let length = packet.length
         let source = UnsafeRawPointer(packet.frame)
         let checksum: (start: UInt16, offset: UInt16)? = packet.checksumPartial
             ? (UInt16(truncatingIfNeeded: packet.checksumStart), UInt16(truncatingIfNeeded: packet.checksumOffset)) : nil
-        if Self.enqueue(tx, source, length, checksum) { return p }
-        // Full: kick what is queued and try once more; the kernel frees slots as it sends.
-        do { _ = try tx.flush() } catch { counters.transmitErrors &+= 1 }
-        if Self.enqueue(tx, source, length, checksum) { return p }
+        // A guaranteed reference: `ports` keeps every ring alive for the worker's life, and a
+        // strong one would cost a retain and a release per frame.
+        let queued = transmitRings[p]._withUnsafeGuaranteedRef { tx -> Bool in
+            if Self.enqueue(tx, source, length, checksum) { return true }
+            // Full: kick what is queued and try once more; the kernel frees slots as it sends.
+            do { _ = try tx.flush() } catch { counters.transmitErrors &+= 1 }
+            return Self.enqueue(tx, source, length, checksum)
+        }
+        if queued { return p }
         counters.transmitRingFull &+= 1
         return nil
     }
