@@ -99,6 +99,21 @@ def main():
                 f"{fmt(get(c, 'http2_p50_ms'), 2)} | {fmt(get(c, 'http2_p99_ms'), 2)} | {fmt(get(c, 'http2_cpu_marginal_us'), 1)} | "
                 f"{fmt(errors)} | {rtx} | {fmt(get(c, 'load1'), 1)} | {fmt(bg, 2)} |")
         lines.append("")
+    if "lat" in measure:
+        lines.append("## One connection at a time")
+        lines.append("")
+        lines.append("wrk, 1 thread pinned, 1 connection, `Connection: close`: no queueing, so p50 is the time a "
+                     "request takes through the path (wrk leaves out the handshake), and \"over direct\" is what "
+                     "the director adds to it.")
+        lines.append("")
+        lines.append("| contender | conn/s | p50 ms | p99 ms | p50 over direct, µs |")
+        lines.append("| --- | ---: | ---: | ---: | ---: |")
+        base = get("direct", "lat_p50_ms")
+        for c in names:
+            p50 = get(c, "lat_p50_ms")
+            over = None if p50 is None or base is None else (p50 - base) * 1000
+            lines.append(f"| {c} | {fmt(get(c, 'lat_cps'))} | {fmt(p50, 3)} | {fmt(get(c, 'lat_p99_ms'), 3)} | {fmt(over)} |")
+        lines.append("")
     if any(m in measure for m in ("bulk", "bigfile", "udp")):
         lines.append("## Bulk TCP and 64-byte UDP")
         lines.append("")

@@ -43,8 +43,10 @@ Benchmarks/results/<timestamp>/ (results.md, results.json, results.png, raw samp
   --udp-duration S     seconds of 64-byte UDP flood (default 3)
   --contenders LIST    comma-separated names or shell patterns (default: all); see --list
   --skip LIST          leave these out (names or patterns)
-  --measure LIST       comma-separated subset of http1,http2,bulk,bigfile,udp,memory
+  --measure LIST       comma-separated subset of lat,http1,http2,bulk,bigfile,udp,memory
                        (default: all; --quick: all but memory)
+                         lat      wrk, 1 thread pinned, ONE connection: the director's added
+                                  latency at low load (no queueing), Connection: close
                          http1    wrk, 1 thread pinned to one CPU, Connection: close
                          http2    wrk, 2 threads unpinned, Connection: close
                                   (both: conn/s, p50/p99 latency, box CPU µs per connection,
@@ -98,7 +100,7 @@ all_contenders=(
     lvsd-tun lvsd-tun-w2 lvsd-tun-pcap
     nft-dnat haproxy nginx-stream
 )
-all_measurements=(http1 http2 bulk bigfile udp memory)
+all_measurements=(lat http1 http2 bulk bigfile udp memory)
 
 die() { echo "system.sh: $*" >&2; exit 1; }
 original_args=("$@")
@@ -131,7 +133,7 @@ if $quick; then
     [[ " ${original_args[*]} " == *" --duration "* ]] || duration=3
     [[ " ${original_args[*]} " == *" --bulk-duration "* ]] || bulk_duration=1
     [[ " ${original_args[*]} " == *" --udp-duration "* ]] || udp_duration=2
-    [[ -n $measure ]] || measure=http1,http2,bulk,bigfile,udp
+    [[ -n $measure ]] || measure=lat,http1,http2,bulk,bigfile,udp
     [[ -n $max_minutes ]] || max_minutes=12
 fi
 [[ -n $measure ]] || measure=$(IFS=,; echo "${all_measurements[*]}")
@@ -678,8 +680,14 @@ to_ms() { awk -v v="$1" 'BEGIN{ n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$
 # run_wrk NAME LAYOUT URL: one wrk run; records conn/s, p50, p99, errors, box CPU µs/connection.
 run_wrk() {
     local name=$1 layout=$2 url=$3 log=$results/logs/wrk-$1-$2-r$round.log cmd b0 b1 requests rps p50 p99 errors
+    local connections=$wrk_connections
     if [[ $layout == http1 ]]; then
         cmd=(taskset -c $((ncpu - 1)) wrk -t1)
+    elif [[ $layout == lat ]]; then
+        # One connection at a time: each request waits only for the path, so p50 is the
+        # path's latency (what a timer or a batch would add shows here, not as queueing).
+        cmd=(taskset -c $((ncpu - 1)) wrk -t1)
+        connections=1
     else
         cmd=(wrk -t2)
     fi
@@ -692,7 +700,7 @@ run_wrk() {
     bg=$(awk -v b=$((g1 - g0)) -v a="$s0" -v z="$s1" 'BEGIN{printf "%.4f", b / (z - a)}')   # ticks/s
     r0=$(syn_retrans)
     b0=$(box_busy) t0=$(date +%s.%N)
-    ip netns exec "$ns_client" timeout -k 5 $((duration + 20)) "${cmd[@]}" -c "$wrk_connections" -d "${duration}s" \
+    ip netns exec "$ns_client" timeout -k 5 $((duration + 20)) "${cmd[@]}" -c "$connections" -d "${duration}s" \
         --latency -H 'Connection: close' "$url" >"$log" 2>&1 || { note "wrk failed ($layout), see $log"; return 0; }
     b1=$(box_busy) t1=$(date +%s.%N)
     r1=$(syn_retrans)
@@ -792,6 +800,7 @@ run_contender() {
         return 0
     fi
     record "$name" load1 "$(cut -d' ' -f1 /proc/loadavg)"
+    wants lat && run_wrk "$name" lat "$url"
     wants http1 && run_wrk "$name" http1 "$url"
     wants http2 && run_wrk "$name" http2 "$url"
     wants bulk && run_iperf "$name" "$target"
