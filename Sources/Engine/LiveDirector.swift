@@ -244,7 +244,11 @@ public final class LiveDirector {
         for k in 0..<workerCount {
             var slice = config
             slice.workerSlice = WorkerSlice(index: k, count: workerCount)
-            let director = Director(config: slice, capacity: capacity, hashSeed: UInt64.random(in: .min ... .max), now: start)
+            // A random start in each local port ring: a restarted lvsd does not reuse the
+            // LIP:lport pairs the one before it just used (the real servers may still hold
+            // them in TIME_WAIT and refuse the new SYNs).
+            let director = Director(config: slice, capacity: capacity, hashSeed: UInt64.random(in: .min ... .max), now: start,
+                                    localPortRotation: Int.random(in: 0..<65_536))
             workers.append(PacketWorker(
                 index: k, director: director, ports: ports[k], pcapPorts: k == 0 ? pcapPorts : [],
                 portOfInterface: portOfInterface, inbox: k == 0 ? nil : Mailbox(capacity: 256),

@@ -472,6 +472,21 @@ import Wire
 
     // MARK: LocalPortPool
 
+    /// A rotated pool starts at the rotation's port, wraps around the range, and still hands
+    /// out every port exactly once; with a worker slice it stays inside the slice.
+    @Test func rotatedPoolStartsMidRangeAndHandsOutEveryPortOnce() throws {
+        var pool = LocalPortPool(address: Self.lip, range: 10...19, rotation: 13)
+        var seen: [UInt16] = []
+        while let port = pool.allocate() { seen.append(port) }
+        #expect(seen == [13, 14, 15, 16, 17, 18, 19, 10, 11, 12])
+        pool.release(15)
+        #expect(pool.allocate() == 15)
+        var sliced = LocalPortPool(address: Self.lip, range: 10...19, slice: WorkerSlice(index: 1, count: 2), rotation: -1)
+        var odd: [UInt16] = []
+        while let port = sliced.allocate() { odd.append(port) }
+        #expect(odd == [19, 11, 13, 15, 17])
+    }
+
     @Test func localPortsAreHandedOutInOrderUntilExhausted() {
         var pool = LocalPortPool(address: Self.lip, range: 5000...5004)
         #expect(pool.available == 5)

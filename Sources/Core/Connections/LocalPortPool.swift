@@ -26,8 +26,12 @@ public struct LocalPortPool: ~Copyable {
     /// The ports DPVS and Linux use by default for outgoing connections' sources.
     public static let defaultRange: ClosedRange<UInt16> = 1024...65535
 
+    /// `rotation` picks where in the ring the first port is handed out (taken modulo the
+    /// ring's size): 0 starts at the range's first port. A director started with a random
+    /// rotation does not hand out the LIP:lport pairs a predecessor on the same LIP used
+    /// moments before, which the real servers may still hold in TIME_WAIT.
     public init(address: IPAddress, range: ClosedRange<UInt16> = LocalPortPool.defaultRange,
-                slice: WorkerSlice = .whole) {
+                slice: WorkerSlice = .whole, rotation: Int = 0) {
         self.address = address
         self.range = range
         self.slice = slice
@@ -38,6 +42,7 @@ public struct LocalPortPool: ~Copyable {
         ring = .allocate(capacity: max(size, 1))
         for i in 0..<size { ring[i] = UInt16(first + i * slice.count) }
         available = size
+        head = size > 0 ? (rotation % size + size) % size : 0
     }
 
     deinit { ring.deallocate() }

@@ -167,7 +167,8 @@ extension Director {
                     box = localPools[old]
                     remap.localPool[old] = newPools.count
                 } else {
-                    box = LocalPortPoolBox(address: lip, range: new.localPortRange, slice: new.workerSlice)
+                    box = LocalPortPoolBox(address: lip, range: new.localPortRange, slice: new.workerSlice,
+                                           rotation: localPortRotation)
                 }
                 newLocalIndex[lip] = newPools.count
                 lips.append(newPools.count)

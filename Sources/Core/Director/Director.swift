@@ -25,6 +25,8 @@ public final class Director {
     @usableFromInline var virtualAddressLookup = AddressTable([])
     @usableFromInline var localAddressLookup = AddressTable([])
     @usableFromInline var localPools: [LocalPortPoolBox]
+    /// Where new local addresses' port rings start (see `init`).
+    let localPortRotation: Int
     /// Some real server uses NAT or FullNAT, so unknown packets are also probed as replies.
     @usableFromInline var hasReplyMethods = false
 
@@ -69,8 +71,13 @@ public final class Director {
     ///     director here preallocates every entry: 1,000,000 by default, ~128 MB).
     ///   - hashSeed: keys the connection hash; pass a random value in production.
     ///   - now: the clock reading at start.
+    ///   - localPortRotation: where each FullNAT local address's port ring starts
+    ///     (`LocalPortPool`); 0 hands out the range's first port first. Pass a random value in
+    ///     production, so a restarted director does not reuse the LIP:lport pairs its
+    ///     predecessor just used.
     public init(config: DirectorConfig, capacity: Int = 1_000_000, hashSeed: UInt64 = 0x5157_4C56_535F_5345,
-                now: UInt64 = 0) {
+                now: UInt64 = 0, localPortRotation: Int = 0) {
+        self.localPortRotation = localPortRotation
         self.config = config
         self.timeouts = config.timeouts
         self.timeoutNanos = Self.nanoseconds(config.timeouts)
@@ -234,8 +241,8 @@ struct ServiceRuntime {
 @usableFromInline
 final class LocalPortPoolBox {
     var pool: LocalPortPool
-    init(address: IPAddress, range: ClosedRange<UInt16>, slice: WorkerSlice) {
-        pool = LocalPortPool(address: address, range: range, slice: slice)
+    init(address: IPAddress, range: ClosedRange<UInt16>, slice: WorkerSlice, rotation: Int) {
+        pool = LocalPortPool(address: address, range: range, slice: slice, rotation: rotation)
     }
 }
 
