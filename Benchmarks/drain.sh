@@ -144,8 +144,6 @@ chain() {
     ip link add f1 address $F1_MAC netns "$fwd" type veth peer name s0 address $S0_MAC netns "$sink"
     for spec in "$gen g0" "$fwd f0" "$fwd f1" "$sink s0"; do
         set -- $spec
-        # veth would otherwise hand AF_PACKET 64 KB GSO/GRO super-frames.
-        ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null
         ip -n "$1" link set "$2" up
     done
     ip -n "$gen" address add 198.18.0.1/24 dev g0

@@ -7,7 +7,6 @@
 #   openssl                    the CLI makes the self-signed certificate SSL_GET's tests serve
 #   tshark                     independent pcap reader used by the replay tests
 #   iproute2, nftables, nginx-light, curl, netsniff-ng (trafgen), python3, ethtool
-#                              (ethtool: the lab's --offloads off turns TSO/GSO/GRO off)
 #                              network-namespace end-to-end tests
 #
 # Run as root (CI does); a non-root user with sudo is also accepted. Never prompts.

@@ -13,7 +13,7 @@ struct LabCommand: ParsableCommand {
         commandName: "lab",
         abstract: "Build a client, a director and three real servers in network namespaces and load-balance HTTP through lvsd.",
         discussion: """
-            Needs root, iproute2, ethtool, curl and python3 (bash Scripts/install-deps.sh). Namespaces are \
+            Needs root, iproute2, curl and python3 (bash Scripts/install-deps.sh). Namespaces are \
             named lvsl-<id>-client, -director, -switch (the bridge), -rs1..3; addresses come from \
             198.18.0.0/15 and 2001:db8::/32; nothing is created in the root namespace. Exits non-zero \
             if any request failed. With --keep the lab stays up; 'lvsd lab --teardown <id>' removes it.
@@ -48,13 +48,6 @@ struct LabCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Have the real servers serve a file of this many MiB (deterministic content), download it once through the director and upload it once through it, comparing sha256 both ways.", valueName: "MB"))
     var transfer: Int?
-
-    enum Offloads: String, ExpressibleByArgument, CaseIterable {
-        case on, off
-    }
-
-    @Option(name: .long, help: "Kernel offloads on the lab's veths: on (the kernel's defaults: senders hand lvsd 64 KiB GSO super-frames) or off (TSO, GSO and GRO turned off, for comparison).")
-    var offloads: Offloads = .on
 
     @Flag(name: .long, help: "Use the IPv6 VIP and real-server addresses (nat, dr, fullnat).")
     var ipv6 = false
@@ -129,7 +122,7 @@ struct LabCommand: ParsableCommand {
         let plan = LabPlan(id: String(getpid()), mode: LabPlan.Mode(rawValue: mode)!, ipv6: ipv6, scheduler: scheduler,
                            weights: weights.flatMap(LabPlan.parseWeights), persistence: persistent, udp: udp)
         let run = LabRun(plan: plan, shell: shell, engine: engine.rawValue, workers: workers,
-                         pinNeighbours: pinNeighbours, quiet: json, offloads: offloads == .on)
+                         pinNeighbours: pinNeighbours, quiet: json)
         run.installInterruptHandler()
         let report: LabReport
         do {

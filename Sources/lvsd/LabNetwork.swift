@@ -3,13 +3,10 @@ import Foundation
 import Glibc
 #endif
 
-/// Carries out a `LabPlan` with `ip`, `ethtool` and `sysctl`, and takes it down again.
+/// Carries out a `LabPlan` with `ip` and `sysctl`, and takes it down again.
 struct LabNetwork {
     let plan: LabPlan
     let shell: LabShell
-    /// false: turn TSO, GSO and GRO off on every veth (`--offloads off`, for comparison).
-    /// true keeps the kernel's defaults, under which a sender hands lvsd 64 KiB super-frames.
-    var offloads = true
 
     /// Creates the namespaces, veths, bridge, addresses and routes.
     func build() throws {
@@ -35,10 +32,9 @@ struct LabNetwork {
             if link.peerNamespace == sw {
                 try shell.run(["ip", "-n", sw, "link", "set", link.peer, "master", "br0"])
             }
+            // The kernel's default offloads stay on: senders hand lvsd 64 KiB super-frames,
+            // as on a user's host.
             for (ns, name) in [(link.namespace, link.name), (link.peerNamespace, link.peer)] {
-                if !offloads {
-                    try shell.run(in: ns, ["ethtool", "-K", name, "tso", "off", "gso", "off", "gro", "off"])
-                }
                 try shell.run(["ip", "-n", ns, "link", "set", name, "up"])
             }
         }

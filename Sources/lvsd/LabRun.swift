@@ -13,8 +13,6 @@ final class LabRun: @unchecked Sendable {
     let workers: Int
     let pinNeighbours: Bool
     let quiet: Bool
-    /// The kernel's offloads on the veths (the default), or all off (`--offloads off`).
-    let offloads: Bool
     let directory: String
     private var directorPID: Int32?
     private var signalSources: [DispatchSourceSignal] = []
@@ -26,9 +24,7 @@ final class LabRun: @unchecked Sendable {
     /// A signal arrived; the handler is removing the lab and the run must end with 130.
     var interrupted: Bool { interruptLock.withLock { interruptedFlag } }
 
-    init(plan: LabPlan, shell: LabShell, engine: String, workers: Int, pinNeighbours: Bool, quiet: Bool,
-         offloads: Bool = true) {
-        self.offloads = offloads
+    init(plan: LabPlan, shell: LabShell, engine: String, workers: Int, pinNeighbours: Bool, quiet: Bool) {
         self.plan = plan
         self.shell = shell
         self.engine = engine
@@ -79,8 +75,8 @@ final class LabRun: @unchecked Sendable {
     func execute(requests: Int, transferMB: Int? = nil, then later: [LabPlan.Phase] = [], keep: Bool = false) throws -> LabReport {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        log("lvsd lab \(plan.id): \(plan.mode.rawValue)\(plan.ipv6 ? " over IPv6" : ""), scheduler \(plan.scheduler), engine \(engine), \(workers) worker\(workers == 1 ? "" : "s"), offloads \(offloads ? "on (kernel defaults)" : "off"); files in \(directory)")
-        let network = LabNetwork(plan: plan, shell: shell, offloads: offloads)
+        log("lvsd lab \(plan.id): \(plan.mode.rawValue)\(plan.ipv6 ? " over IPv6" : ""), scheduler \(plan.scheduler), engine \(engine), \(workers) worker\(workers == 1 ? "" : "s"), kernel's default offloads; files in \(directory)")
+        let network = LabNetwork(plan: plan, shell: shell)
         try network.build()
         log("  namespaces: \(plan.namespaces.joined(separator: " "))")
 

@@ -12,12 +12,9 @@ extension Director {
                                    mtu: Int) -> Verdict {
         let l2 = p.l2Length
         let headers = IPv4Packet.minimumHeaderLength + ICMPv4Message.headerLength
-        let room = packet.capacity - packet.offset - l2 - headers
-        let quote = min(p.l3Length, Self.icmpErrorMaximum - headers, room)
-        guard quote >= IPv4Packet.minimumHeaderLength + 8 else { return .drop(.noRoom) }
+        guard let quote = quoteInPlace(p, &packet, headers: headers, limit: Self.icmpErrorMaximum,
+                                       minimum: IPv4Packet.minimumHeaderLength + 8) else { return .drop(.noRoom) }
         let ipStart = packet.frame + l2
-        // Safety: source and destination lie inside the buffer (room checked); memmove semantics.
-        (ipStart + headers).copyMemory(from: ipStart, byteCount: quote)
         let peer = eth.source
         IPv4Packet.emit(into: ipStart, typeOfService: 0xC0, totalLength: headers + quote, identification: 0,
                         flagsFragment: 0, timeToLive: 64, protocol: IPProtocolNumber.icmp,
@@ -43,12 +40,9 @@ extension Director {
                             mtu: Int) -> Verdict {
         let l2 = p.l2Length
         let headers = IPv6Packet.headerLength + ICMPv6Message.headerLength
-        let room = packet.capacity - packet.offset - l2 - headers
-        let quote = min(p.l3Length, IPv6Packet.minimumMTU - headers, room)
-        guard quote >= IPv6Packet.headerLength + 8 else { return .drop(.noRoom) }
+        guard let quote = quoteInPlace(p, &packet, headers: headers, limit: IPv6Packet.minimumMTU,
+                                       minimum: IPv6Packet.headerLength + 8) else { return .drop(.noRoom) }
         let ipStart = packet.frame + l2
-        // Safety: source and destination lie inside the buffer (room checked); memmove semantics.
-        (ipStart + headers).copyMemory(from: ipStart, byteCount: quote)
         let peer = eth.source
         let length = ICMPv6Message.headerLength + quote
         IPv6Packet.emit(into: ipStart, payloadLength: length, nextHeader: IPProtocolNumber.icmpv6, hopLimit: 64,
@@ -67,6 +61,19 @@ extension Director {
         eth.source = interfaceMAC(packet.interface)
         packet.length = l2 + IPv6Packet.headerLength + length
         return .answer(interface: packet.interface)
+    }
+
+    /// Moves the start of the offending datagram `headers` bytes on, to be quoted after the
+    /// new IP and ICMP headers: as much of it as fits `limit` bytes in all and the buffer, and
+    /// at least `minimum` (its header and 8 bytes, RFC 792 / RFC 4443), or nil.
+    func quoteInPlace(_ p: ParsedPacket, _ packet: inout PacketBuffer, headers: Int, limit: Int, minimum: Int) -> Int? {
+        let room = packet.capacity - packet.offset - p.l2Length - headers
+        let quote = min(p.l3Length, limit - headers, room)
+        guard quote >= minimum else { return nil }
+        let ipStart = packet.frame + p.l2Length
+        // Safety: source and destination lie inside the buffer (room checked); memmove semantics.
+        (ipStart + headers).copyMemory(from: ipStart, byteCount: quote)
+        return quote
     }
 
     /// Turns an echo request to a VIP into the echo reply, in place.
