@@ -1,5 +1,6 @@
 // Runs one benchmark scenario in a plain loop, for `perf record` or
 // `valgrind --tool=callgrind` (which the benchmark harness would drown out):
+//   ProfileDriver reconfigure[-nat] 0 [connections]   (the stall of a configuration swap)
 //   ProfileDriver hit-dr|hit-dr-hot|hit-nat|hit-nat-reply|new-dr|new-nat [packets] [connections]
 //   (append -batch to a hit scenario to go through Director.process(batch:), 32 frames a round)
 import DirectorWorkload
@@ -93,6 +94,34 @@ let isNew = scenario.hasPrefix("new")
 let workload = Workload(method: method, scheduler: .weightedLeastConnection, liveConnections: connections,
                         capacity: isNew ? connections + connections / 10 : connections)
 print("setup: \(connections) connections in \(fixed(seconds() - setupStart)) s")
+
+if scenario.hasPrefix("reconfigure") {
+    // The forwarding stall of a configuration change with `connections` live connections:
+    // the wall time of `Director.reconfigure` on the worker's thread (the worker forwards
+    // nothing meanwhile), for a weight change (`lvsadm -e ... -w`), a server added and the
+    // same server removed again, each applied `rounds` times; prints each kind's median and
+    // maximum.
+    let base = BenchLab.config(method, scheduler: .weightedLeastConnection)
+    var weighted = base
+    weighted.services[0].realServers[0].weight += 1
+    var added = base
+    added.services[0].realServers.append(RealServerConfig(address: IPAddress("198.18.1.13")!, port: BenchLab.realPort,
+                                                          weight: 1, method: method))
+    let rounds = 7
+    for (name, steps) in [("weight", [weighted, base]), ("add-remove", [added, base])] {
+        var times: [Double] = []
+        for r in 0..<rounds {
+            for step in steps {
+                let t0 = seconds()
+                workload.director.reconfigure(step)
+                if r > 0 { times.append((seconds() - t0) * 1e6) }
+            }
+        }
+        times.sort()
+        print("reconfigure \(name): \(workload.director.table.count) connections, stall median \(fixed(times[times.count / 2])) µs, max \(fixed(times.last!)) µs")
+    }
+    exit(0)
+}
 
 var elapsed = 0.0
 var cpu: UInt64 = 0
