@@ -102,7 +102,9 @@ public final class LiveDirector {
     }
 
     /// The configuration running now (interfaces with their kernel MACs filled in).
-    public private(set) var config: DirectorConfig
+    public var config: DirectorConfig { snapshot.config }
+    /// The snapshot every worker runs; the next is built from it, once, off the workers.
+    public private(set) var snapshot: DirectorSnapshot
     private let options: Options
     private let log: @Sendable (String) -> Void
     private let workers: [PacketWorker]
@@ -152,7 +154,7 @@ public final class LiveDirector {
         for (index, interface) in config.interfaces.enumerated() where !indices.contains(index) {
             log("lvsd: warning: interface \(interface.name) is in the rules file but not given with --interface; frames routed to it are dropped")
         }
-        self.config = config
+        snapshot = DirectorSnapshot(config)
 
         // Per worker, per opened interface: its socket and rings. With several workers each
         // interface's sockets form one fanout group, joined in worker order (the program's
@@ -242,12 +244,11 @@ public final class LiveDirector {
         let capacity = (options.tableSize + workerCount - 1) / workerCount
         var workers: [PacketWorker] = []
         for k in 0..<workerCount {
-            var slice = config
-            slice.workerSlice = WorkerSlice(index: k, count: workerCount)
             // A random start in each local port ring: a restarted lvsd does not reuse the
             // LIP:lport pairs the one before it just used (the real servers may still hold
             // them in TIME_WAIT and refuse the new SYNs).
-            let director = Director(config: slice, capacity: capacity, hashSeed: UInt64.random(in: .min ... .max), now: start,
+            let director = Director(snapshot: snapshot, workerSlice: WorkerSlice(index: k, count: workerCount),
+                                    capacity: capacity, hashSeed: UInt64.random(in: .min ... .max), now: start,
                                     localPortRotation: Int.random(in: 0..<65_536))
             workers.append(PacketWorker(
                 index: k, director: director, ports: ports[k], pcapPorts: k == 0 ? pcapPorts : [],
@@ -311,13 +312,27 @@ public final class LiveDirector {
         performLocked { worker in body(worker.index, worker.director) }
     }
 
+    /// A configuration swap as the engine saw it.
+    public struct Swap: Sendable {
+        public var summary: ReconfigureSummary
+        /// The snapshot now in force.
+        public var generation: UInt64
+        /// Nanoseconds from the call to every worker running the new snapshot: the time from
+        /// an `lvsadm -e` reaching the engine to its effect.
+        public var elapsed: UInt64
+        /// The longest any worker spent swapping (it forwards nothing meanwhile), nanoseconds.
+        public var longestStall: UInt64
+    }
+
     /// Swaps in a new configuration while traffic flows (SIGHUP, lvsadm): checked first,
-    /// then every worker applies its slice between batches with `Director.reconfigure`
-    /// (established connections stay unless their real server is gone). The interfaces
-    /// must stay the ones lvsd was started on. On error nothing has changed.
-    public func reconfigure(_ proposed: DirectorConfig) throws(EngineError) -> ReconfigureSummary {
+    /// compiled once into the successor snapshot here, off the workers, then every worker
+    /// swaps it in between batches with `Director.install` (established connections stay;
+    /// those of servers that left expire on their next packet). The interfaces must stay the
+    /// ones lvsd was started on. On error nothing has changed.
+    public func reconfigure(_ proposed: DirectorConfig) throws(EngineError) -> Swap {
         controlLock.lock()
         defer { controlLock.unlock() }
+        let start = PacketWorker.monotonicNanoseconds()
         var new = proposed
         guard new.interfaces.map(\.name) == config.interfaces.map(\.name) else {
             throw EngineError("the interfaces cannot change while lvsd runs (running: \(config.interfaces.map(\.name).joined(separator: ", ")); new: \(new.interfaces.map(\.name).joined(separator: ", "))); restart lvsd to change them")
@@ -336,16 +351,19 @@ public final class LiveDirector {
             }
         }
         let table = Self.neighbourTable(new, networks: networks, interfaces: options.interfaces, log: log)
+        let next = snapshot.successor(new)
+        let filter = PcapFilter.expression(for: new)
         let results = ReconfigureResults(count: count)
         performLocked { worker in
-            var slice = new
-            slice.workerSlice = WorkerSlice(index: worker.index, count: count)
-            results.store(worker.reconfigure(slice, neighbours: worker.index == 0 ? table : nil), at: worker.index)
+            let t0 = PacketWorker.monotonicNanoseconds()
+            let summary = worker.install(next, neighbours: worker.index == 0 ? table : nil)
+            results.store(summary, stall: PacketWorker.monotonicNanoseconds() &- t0, at: worker.index)
             // libpcap keeps the filter in the handle: replace it on the thread that reads it.
-            worker.setPcapFilter(PcapFilter.expression(for: new))
+            worker.setPcapFilter(filter)
         }
-        config = new
-        return results.total
+        snapshot = next
+        return Swap(summary: results.total, generation: next.generation,
+                    elapsed: PacketWorker.monotonicNanoseconds() &- start, longestStall: results.longestStall)
     }
 
     // MARK: Running

@@ -228,11 +228,11 @@ final class PacketWorker: @unchecked Sendable {
         }
     }
 
-    /// Swaps in a new configuration between batches (this worker's slice of it); worker 0
-    /// also updates the neighbours it resolves and announces addresses it newly owns.
-    func reconfigure(_ config: DirectorConfig, neighbours: NeighbourTable?) -> ReconfigureSummary {
-        let summary = director.reconfigure(config)
-        if let resolver, let neighbours { resolver.reconfigure(config: config, table: neighbours, counters: &counters) }
+    /// Swaps in a new configuration snapshot between batches; worker 0 also updates the
+    /// neighbours it resolves and announces addresses it newly owns.
+    func install(_ snapshot: DirectorSnapshot, neighbours: NeighbourTable?) -> ReconfigureSummary {
+        let summary = director.install(snapshot)
+        if let resolver, let neighbours { resolver.reconfigure(config: snapshot.config, table: neighbours, counters: &counters) }
         return summary
     }
 

@@ -58,22 +58,30 @@ final class WorkerLiveness: Sendable {
     }
 }
 
-/// Each worker's `ReconfigureSummary`, written by the workers' threads, read after all did.
+/// Each worker's `ReconfigureSummary` and how long its swap held it, written by the workers'
+/// threads, read after all did.
 final class ReconfigureResults: @unchecked Sendable {
     // Safety (@unchecked): slot k is written only by worker k's task, and read only after
     // every task signalled (the semaphore orders the write before the read).
     private var summaries: [ReconfigureSummary]
-    init(count: Int) { summaries = Array(repeating: ReconfigureSummary(), count: count) }
-    func store(_ summary: ReconfigureSummary, at index: Int) { summaries[index] = summary }
+    private var stalls: [UInt64]
+    init(count: Int) {
+        summaries = Array(repeating: ReconfigureSummary(), count: count)
+        stalls = Array(repeating: 0, count: count)
+    }
+    func store(_ summary: ReconfigureSummary, stall: UInt64, at index: Int) {
+        summaries[index] = summary
+        stalls[index] = stall
+    }
 
     /// Services and real servers as worker 0 saw them (every worker has the same ones);
-    /// connections summed over the workers' tables.
+    /// connections on removed servers summed over the workers' tables.
     var total: ReconfigureSummary {
         var sum = summaries[0]
-        for s in summaries.dropFirst() {
-            sum.connectionsKept += s.connectionsKept
-            sum.connectionsDropped += s.connectionsDropped
-        }
+        for s in summaries.dropFirst() { sum.connectionsOnRemoved += s.connectionsOnRemoved }
         return sum
     }
+
+    /// The longest any worker spent swapping, in nanoseconds: the longest forwarding stall.
+    var longestStall: UInt64 { stalls.max() ?? 0 }
 }

@@ -171,9 +171,9 @@ final class Daemon: @unchecked Sendable {
 
     /// Hands `config` to the engine and the host's drop rules; caller holds `lock`.
     private func apply(_ config: DirectorConfig) -> AdminError? {
-        let summary: ReconfigureSummary
+        let swap: LiveDirector.Swap
         do {
-            summary = try live.reconfigure(config)
+            swap = try live.reconfigure(config)
         } catch {
             return AdminError("\(error)", exitCode: 1)
         }
@@ -182,7 +182,9 @@ final class Daemon: @unchecked Sendable {
         } catch {
             log("lvsd: warning: \(error)")
         }
-        log("lvsd: configuration swapped in: services +\(summary.servicesAdded) -\(summary.servicesRemoved) =\(summary.servicesKept), real servers +\(summary.realServersAdded) -\(summary.realServersRemoved) =\(summary.realServersKept), connections kept \(summary.connectionsKept), dropped \(summary.connectionsDropped)")
+        let summary = swap.summary
+        log("lvsd: configuration swapped in: services +\(summary.servicesAdded) -\(summary.servicesRemoved) =\(summary.servicesKept), real servers +\(summary.realServersAdded) -\(summary.realServersRemoved) =\(summary.realServersKept), schedulers rebuilt \(summary.schedulersRebuilt), connections on removed servers \(summary.connectionsOnRemoved) (each expires on its next packet or at its timeout)")
+        log("lvsd: configuration generation \(swap.generation) in force after \(swap.elapsed / 1_000) µs; longest worker stall \(swap.longestStall / 1_000) µs")
         return nil
     }
 

@@ -27,13 +27,11 @@ extension Director {
             rs = chosen
             template = t
         } else {
-            // Read the two fields in place: copying the ServiceRuntime would retain its arrays.
-            let first = services[si].firstRealServer
-            let pool = RealServerPool(base: realServers + first, count: services[si].realServerCount)
+            let pool = pool(si)
             guard let i = services[si].scheduler.select(from: pool, flow: flow) else {
                 return .drop(.noDestinationAvailable)
             }
-            rs = first + i
+            rs = pool.id(at: i).slot
         }
 
         let server = realServers[rs]
@@ -106,13 +104,12 @@ extension Director {
             lastEvent.viaTemplate = true
             return (Int(table[t].realServer), t)
         }
-        let first = services[si].firstRealServer
-        let pool = RealServerPool(base: realServers + first, count: services[si].realServerCount)
+        let pool = pool(si)
         guard let i = services[si].scheduler.select(from: pool, flow: flow) else {
             lastPersistentFailure = .noDestinationAvailable
             return nil
         }
-        let rs = first + i
+        let rs = pool.id(at: i).slot
         var c = Connection()
         c.proto = flow.proto
         c.clientAddress = client

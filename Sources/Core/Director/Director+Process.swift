@@ -154,11 +154,13 @@ extension Director {
     /// Whether a connection found by lookup still stands: a connection past its expiry is
     /// expired now, as its timer would have done; with IPVS's conn_reuse_mode 1, a new SYN
     /// on a TIME_WAIT or CLOSE connection that no template controls expires it so the SYN is
-    /// scheduled afresh (`is_new_conn_expected`, ip_vs_core.c).
+    /// scheduled afresh (`is_new_conn_expected`, ip_vs_core.c); and a connection whose real
+    /// server (or FullNAT local address) left the configuration is expired on its first
+    /// packet since, as IPVS does with `expire_nodest_conn` (ip_vs_in).
     @inline(__always)
     func isLive(_ h: ConnectionHandle, now: UInt64, newTCPConnection: Bool) -> Bool {
         let e = table.entry(h)
-        var stale = e.pointee.expires <= now
+        var stale = e.pointee.expires <= now || !hasDestination(e)
         if !stale && newTCPConnection && e.pointee.template == 0
             && (e.pointee.state == .timeWait || e.pointee.state == .close) {
             stale = true
@@ -166,6 +168,15 @@ extension Director {
         guard stale else { return true }
         _ = expireConnection(&table, h, now: now)
         return false
+    }
+
+    /// Whether the connection's real server, and for FullNAT its local address, are still
+    /// configured.
+    @inline(__always)
+    func hasDestination(_ c: UnsafeMutablePointer<Connection>) -> Bool {
+        if realServers[Int(c.pointee.realServer)].isRemoved { return false }
+        return c.pointee.method != .fullNAT || c.pointee.flags.contains(.template)
+            || !localPoolRetired[Int(c.pointee.localPool)]
     }
 
     @inline(__always)
@@ -184,7 +195,7 @@ extension Director {
         // and the slot been reused, so the whole tuple must still match, in one direction.
         if h != 0 {
             let c = table[h]
-            if c.flags.contains(.inUse) && !c.flags.contains(.template) && c.proto == proto {
+            if c.flags.contains(.inUse) && !c.flags.contains(.template) && c.proto == proto && hasDestination(table.entry(h)) {
                 if c.clientAddress == p.source && c.clientPort == sport
                     && c.virtualAddress == p.destination && c.virtualPort == dport {
                     return fromClient(h, &p, eth, &packet, now: now)

@@ -8,216 +8,244 @@ public struct ReconfigureSummary: Sendable, Hashable {
     public var realServersAdded = 0
     public var realServersRemoved = 0
     public var realServersKept = 0
-    /// Connections and templates that survived, now pointing at their server's new slot.
-    public var connectionsKept = 0
-    /// Connections and templates dropped because their real server (or their FullNAT local
-    /// address) is not in the new configuration.
-    public var connectionsDropped = 0
+    /// Services whose scheduler was rebuilt (new, or its servers, weights, scheduler or flags
+    /// changed); every other service kept its scheduler's state.
+    public var schedulersRebuilt = 0
+    /// Connections and templates on the servers this swap removed, and FullNAT connections on
+    /// the local addresses it removed. They stay in the table and expire on their next packet
+    /// or at their timeout, so no swap walks the table.
+    public var connectionsOnRemoved = 0
     public init() {}
 }
 
 extension Director {
-    /// A real server's identity across configurations: ipvsadm's (service, RIP:rport).
-    struct RealServerKey: Hashable {
-        var service: ServiceKey
-        var address: IPAddress
-        var port: UInt16
-    }
-
-    /// Old slot → new slot (-1: gone) for real servers and FullNAT local port pools.
-    struct Remap {
-        var realServer: [Int]
-        var localPool: [Int]
-    }
-
     /// Swaps in `new` between batches, keeping the connection table, as `ipvsadm -E/-e/-d`
-    /// and keepalived's reload do to a running IPVS.
-    ///
-    /// A real server is the same server when its service (protocol, VIP, vport) and RIP:rport
-    /// match; it keeps its connection counters, traffic counters and resolved MAC, and takes
-    /// the new weight, thresholds and method (connections already made keep the method they
-    /// were bound to, as `cp->packet_xmit` does). A server or service that is gone takes its
-    /// connections with it: they are dropped at once, as IPVS does for a removed destination
-    /// with `expire_nodest_conn` set (ip_vs_ctl.c), so their next packets count as
-    /// `no-connection` instead of reaching a server the operator took out. FullNAT local
-    /// addresses that stay (same address and port range) keep their port pools, so a port in
-    /// use is never handed out twice; connections on a local address that is gone are dropped.
-    /// Schedulers restart from their initial state; fragments in flight are forgotten.
+    /// and keepalived's reload do to a running IPVS. Builds the successor of the snapshot in
+    /// force; the engine builds it once for every worker and calls `install(_:)` instead.
     @discardableResult
     public func reconfigure(_ new: DirectorConfig) -> ReconfigureSummary {
-        let oldPools = localPools
-        let (remap, summary) = install(new)
-        var result = summary
-
-        // Templates first: a dropped template's connections go with it (same server).
-        var templates: [ConnectionHandle] = []
-        var connections: [ConnectionHandle] = []
-        table.forEach { h, c in
-            if c.flags.contains(.template) { templates.append(h) } else { connections.append(h) }
-        }
-        var droppedTemplates = Set<ConnectionHandle>()
-        for h in templates {
-            let c = table.entry(h)
-            let old = Int(c.pointee.realServer)
-            let rs = old < remap.realServer.count ? remap.realServer[old] : -1
-            if rs >= 0 {
-                c.pointee.realServer = UInt32(rs)
-                result.connectionsKept += 1
-            } else {
-                droppedTemplates.insert(h)
-            }
-        }
-        for h in connections {
-            let c = table.entry(h)
-            let old = Int(c.pointee.realServer)
-            let rs = old < remap.realServer.count ? remap.realServer[old] : -1
-            let fullNAT = c.pointee.method == .fullNAT
-            let pool = fullNAT ? remap.localPool[Int(c.pointee.localPool)] : 0
-            if droppedTemplates.contains(c.pointee.template) { c.pointee.template = 0 }
-            if rs >= 0 && pool >= 0 {
-                c.pointee.realServer = UInt32(rs)
-                if fullNAT { c.pointee.localPool = UInt16(pool) }
-                result.connectionsKept += 1
-                continue
-            }
-            // The port goes back to its pool (a discarded pool simply goes away with it).
-            if fullNAT { oldPools[Int(c.pointee.localPool)].pool.release(c.pointee.localPort) }
-            let template = c.pointee.template
-            if template != 0 && table[template].controlled > 0 { table[template].controlled -= 1 }
-            // A surviving server (its local address went away) gives the connection back.
-            if rs >= 0 { unbind(rs, template: false, inactive: c.pointee.flags.contains(.inactive)) }
-            table.remove(h)
-            result.connectionsDropped += 1
-        }
-        for h in droppedTemplates {
-            table.remove(h)
-            result.connectionsDropped += 1
-        }
-        fragments = FragmentCache()
-        return result
+        install(snapshot.successor(new))
     }
 
-    /// Builds every service-derived structure from `new`, carrying over the state of real
-    /// servers, services and local port pools that are still there, and replaces the old
-    /// ones. The connection table is left to the caller (`reconfigure`), which remaps it.
-    func install(_ new: DirectorConfig) -> (Remap, ReconfigureSummary) {
+    /// Swaps in `new`, a successor of the snapshot in force, in time proportional to the
+    /// services and real servers, never to the connections.
+    ///
+    /// A real server keeps its identity, slot, counters and resolved MAC for as long as its
+    /// service (protocol, VIP, vport) and RIP:rport stay; it takes the new weight,
+    /// thresholds and method (connections already made keep the method they were bound to,
+    /// as `cp->packet_xmit` does). A server that leaves keeps its slot in the trash, as IPVS
+    /// keeps a deleted destination while connections hold it: it is never scheduled, and its
+    /// connections expire on their next packet (which is then scheduled afresh if it may start
+    /// one) or at their timeout, as IPVS does with `expire_nodest_conn` (ip_vs_core.c). Added
+    /// back, it is the same server with the same connections. FullNAT local addresses that
+    /// stay (same port range) keep their port pools; one that leaves is retired the same way.
+    /// A service's scheduler keeps its state unless its servers, their weights, the scheduler
+    /// or its flags changed (then rr keeps its cursor, as IPVS's does).
+    @discardableResult
+    public func install(_ new: DirectorSnapshot) -> ReconfigureSummary {
+        apply(new, replacing: snapshot)
+    }
+
+    func apply(_ new: DirectorSnapshot, replacing old: DirectorSnapshot?) -> ReconfigureSummary {
         var summary = ReconfigureSummary()
-        let oldCount = realServerCount
-        var oldIndex: [RealServerKey: Int] = [:]
-        // Resolved next hops by address: a server new to the configuration whose address the
-        // director already knows (another service's server, or learned by ARP) needs no wait.
-        var knownRoutes: [IPAddress: NextHop] = [:]
-        for i in 0..<oldCount {
-            let key = services[Int(realServerService[i])].config.key
-            oldIndex[RealServerKey(service: key, address: realServers[i].address, port: realServers[i].port)] = i
-            if realServerRoute[i].resolved { knownRoutes[realServers[i].address] = realServerRoute[i] }
+        growRealServers(to: new.identities.realServerCount)
+        let services = new.config.services
+
+        // Which servers were members before this swap, and which are now.
+        var before = Set<UInt32>()
+        for s in self.services { for k in 0..<s.memberCount { before.insert(s.members[k]) } }
+        var after = Set<UInt32>()
+        for si in services.indices {
+            let members = new.memberBase(ofService: si)
+            for k in services[si].realServers.indices { after.insert(members[k]) }
         }
 
-        let total = new.services.reduce(0) { $0 + $1.realServers.count }
-        let servers = UnsafeMutablePointer<RealServer>.allocate(capacity: max(total, 1))
-        let stats = UnsafeMutablePointer<TrafficStats>.allocate(capacity: max(total, 1))
-        stats.initialize(repeating: TrafficStats(), count: max(total, 1))
-        let serviceOf = UnsafeMutablePointer<UInt16>.allocate(capacity: max(total, 1))
-        let routes = UnsafeMutablePointer<NextHop>.allocate(capacity: max(total, 1))
-        routes.initialize(repeating: NextHop(), count: max(total, 1))
-
-        var remap = Remap(realServer: [Int](repeating: -1, count: oldCount),
-                          localPool: [Int](repeating: -1, count: localPools.count))
-        var newServices: [ServiceRuntime] = []
-        var newServiceIndex: [ServiceKey: Int] = [:]
-        var newLocalIndex: [IPAddress: Int] = [:]
-        var newPools: [LocalPortPoolBox] = []
-        var next = 0
-        for (si, svc) in new.services.enumerated() {
-            for (k, rsConfig) in svc.realServers.enumerated() {
-                let j = next + k
-                var server = RealServer(rsConfig)
-                let key = RealServerKey(service: svc.key, address: rsConfig.address, port: rsConfig.port)
-                if let i = oldIndex[key] {
-                    let old = realServers[i]
-                    server.activeConnections = old.activeConnections
-                    server.inactiveConnections = old.inactiveConnections
-                    server.persistentConnections = old.persistentConnections
-                    // IPVS last_weight survives a quiesce (mh sizes the server's share by it).
-                    if rsConfig.weight == 0 && old.lastWeight != 0 { server.lastWeight = old.lastWeight }
-                    stats[j] = realServerStats[i]
-                    routes[j] = realServerRoute[i]
-                    remap.realServer[i] = j
-                    summary.realServersKept += 1
-                } else {
-                    routes[j] = knownRoutes[rsConfig.address] ?? NextHop()
-                    summary.realServersAdded += 1
-                }
-                // The carried counts against the (possibly new) upper threshold.
-                if server.upperThreshold != 0 && UInt32(clamping: server.totalConnections) >= server.upperThreshold {
-                    server.isOverloaded = true
-                }
-                (servers + j).initialize(to: server)
-                serviceOf[j] = UInt16(si)
+        // Each service's scheduler is kept only if nothing it reads changed; decided before
+        // the slab takes the new weights.
+        var oldIndex: [ServiceID: Int] = [:]
+        for (i, s) in self.services.enumerated() { oldIndex[s.id] = i }
+        var keepsScheduler = [Bool](repeating: false, count: services.count)
+        for (si, svc) in services.enumerated() {
+            guard let oi = oldIndex[new.serviceIDs[si]] else { continue }
+            let s = self.services[oi]
+            guard s.config.scheduler == svc.scheduler, s.config.schedulerFlags == svc.schedulerFlags,
+                  s.memberCount == svc.realServers.count else { continue }
+            let members = new.memberBase(ofService: si)
+            keepsScheduler[si] = svc.realServers.indices.allSatisfy { k in
+                let server = realServers[Int(members[k])]
+                return s.members[k] == members[k] && server.weight == svc.realServers[k].weight && !server.isRemoved
             }
-            var lips: [Int] = []
-            for lip in svc.localAddresses {
-                if let existing = newLocalIndex[lip] {
-                    lips.append(existing)
+        }
+
+        // The slab: servers that left go to the trash, the others take their new settings.
+        for slot in before where !after.contains(slot) {
+            realServers[Int(slot)].isRemoved = true
+            let server = realServers[Int(slot)]
+            summary.connectionsOnRemoved += Int(server.totalConnections) + Int(server.persistentConnections)
+            summary.realServersRemoved += 1
+        }
+        var knownRoutes: [IPAddress: NextHop]?
+        for si in services.indices {
+            let members = new.memberBase(ofService: si)
+            for (k, config) in services[si].realServers.enumerated() {
+                let slot = Int(members[k])
+                if before.contains(UInt32(slot)) { summary.realServersKept += 1 } else { summary.realServersAdded += 1 }
+                if realServerConfigured[slot] {
+                    update(&realServers[slot], to: config)
                     continue
                 }
-                let box: LocalPortPoolBox
-                if let old = localAddressIndex[lip], localPools[old].pool.range == new.localPortRange,
-                   localPools[old].pool.slice == new.workerSlice {
-                    box = localPools[old]
-                    remap.localPool[old] = newPools.count
-                } else {
-                    box = LocalPortPoolBox(address: lip, range: new.localPortRange, slice: new.workerSlice,
-                                           rotation: localPortRotation)
-                }
-                newLocalIndex[lip] = newPools.count
-                lips.append(newPools.count)
-                newPools.append(box)
+                // New to this director: a server elsewhere at the same address (another
+                // service's, or a neighbour learned by ARP) lends its next hop, so no wait.
+                if knownRoutes == nil { knownRoutes = resolvedRoutes() }
+                realServers[slot] = RealServer(config)
+                realServerStats[slot] = TrafficStats()
+                realServerRoute[slot] = knownRoutes?[config.address] ?? NextHop()
+                realServerConfigured[slot] = true
             }
-            let pool = RealServerPool(base: servers + next, count: svc.realServers.count)
-            var runtime = ServiceRuntime(
-                config: svc, persistence: svc.persistence, firstRealServer: next, realServerCount: svc.realServers.count,
-                scheduler: SchedulerInstance(kind: svc.scheduler, pool: pool, flags: svc.schedulerFlags),
-                localPools: lips)
-            if let old = serviceIndex[svc.key] {
-                runtime.stats = services[old].stats
+        }
+
+        let slotOfLocalAddress = installLocalPools(new, summary: &summary)
+
+        var runtimes: [ServiceRuntime] = []
+        var index: [ServiceKey: Int] = [:]
+        runtimes.reserveCapacity(services.count)
+        for (si, svc) in services.enumerated() {
+            let members = new.memberBase(ofService: si)
+            let pool = RealServerPool(base: realServers, members: members, count: svc.realServers.count)
+            let lips = new.serviceLocalAddresses[si].map { slotOfLocalAddress[$0] }.filter { $0 >= 0 }
+            var runtime: ServiceRuntime
+            if let oi = oldIndex[new.serviceIDs[si]] {
+                runtime = self.services[oi]
+                if !keepsScheduler[si] {
+                    let previous = RealServerPool(base: realServers, members: runtime.members, count: runtime.memberCount)
+                    runtime.scheduler = SchedulerInstance(kind: svc.scheduler, pool: pool, flags: svc.schedulerFlags,
+                                                          replacing: runtime.scheduler, previous: previous)
+                    summary.schedulersRebuilt += 1
+                }
                 summary.servicesKept += 1
             } else {
+                runtime = ServiceRuntime(
+                    id: new.serviceIDs[si], config: svc, persistence: nil, members: members, memberCount: 0,
+                    scheduler: SchedulerInstance(kind: svc.scheduler, pool: pool, flags: svc.schedulerFlags), localPools: [])
                 summary.servicesAdded += 1
+                summary.schedulersRebuilt += 1
             }
-            newServiceIndex[svc.key] = si
-            newServices.append(runtime)
-            next += svc.realServers.count
+            runtime.config = svc
+            runtime.persistence = svc.persistence
+            runtime.members = members
+            runtime.memberCount = svc.realServers.count
+            runtime.localPools = lips
+            if runtime.nextLocalPool >= lips.count { runtime.nextLocalPool = 0 }
+            index[svc.key] = si
+            runtimes.append(runtime)
         }
-        summary.realServersRemoved = remap.realServer.count { $0 < 0 }
-        summary.servicesRemoved = serviceIndex.keys.count { newServiceIndex[$0] == nil }
+        summary.servicesRemoved = self.services.count - summary.servicesKept
 
-        realServers.deinitialize(count: oldCount)
-        realServers.deallocate()
-        realServerStats.deallocate()
-        realServerService.deallocate()
-        realServerRoute.deallocate()
-        realServers = servers
-        realServerStats = stats
-        realServerService = serviceOf
-        realServerRoute = routes
-        realServerCount = total
+        // The swap proper: from here on the old snapshot (and its member lists) may go.
+        snapshot = new
+        self.services = runtimes
+        serviceIndex = index
+        timeouts = new.config.timeouts
+        timeoutNanos = new.timeoutNanos
+        interfaceMACs = new.interfaceMACs
+        interfaceMTUs = new.interfaceMTUs
+        interfaceIPv4 = new.interfaceIPv4
+        serviceLookup = new.serviceLookup
+        virtualAddressLookup = new.virtualAddressLookup
+        localAddressLookup = new.localAddressLookup
+        hasReplyMethods = new.hasReplyMethods
+        for n in new.config.neighbours { setNeighbour(n.address, mac: n.mac, interface: n.interface) }
+        return summary
+    }
 
-        config = new
-        timeouts = new.timeouts
-        timeoutNanos = Self.nanoseconds(new.timeouts)
-        (interfaceMACs, interfaceMTUs, interfaceIPv4) = Self.interfaceArrays(new)
-        services = newServices
-        serviceIndex = newServiceIndex
-        localAddressIndex = newLocalIndex
-        localPools = newPools
-        serviceLookup = AddressTable(new.services.enumerated().map {
-            (proto: $1.key.proto.rawValue, address: $1.key.address, port: $1.key.port, value: $0)
-        })
-        virtualAddressLookup = AddressTable(new.services.map { (proto: 0, address: $0.key.address, port: 0, value: 0) })
-        localAddressLookup = AddressTable(localAddressIndex.map { (proto: 0, address: $0, port: 0, value: $1) })
-        hasReplyMethods = new.services.contains { $0.realServers.contains { $0.method.repliesTraverseDirector } }
-        for n in new.neighbours { setNeighbour(n.address, mac: n.mac, interface: n.interface) }
-        return (remap, summary)
+    /// A kept (or returning) server takes its new settings and keeps its counters.
+    private func update(_ server: inout RealServer, to config: RealServerConfig) {
+        // `weight`'s didSet keeps last_weight through a quiesce (mh sizes the share by it).
+        server.weight = config.weight
+        server.method = config.method
+        server.upperThreshold = config.upperThreshold
+        server.lowerThreshold = config.lowerThreshold
+        server.isRemoved = false
+        // The carried counts against the (possibly new) upper threshold.
+        server.isOverloaded = server.upperThreshold != 0
+            && UInt32(clamping: server.totalConnections) >= server.upperThreshold
+    }
+
+    /// Resolved next hops of every server this director knows, by address.
+    private func resolvedRoutes() -> [IPAddress: NextHop] {
+        var routes: [IPAddress: NextHop] = [:]
+        for slot in 0..<realServerCount where realServerConfigured[slot] && realServerRoute[slot].resolved {
+            routes[realServers[slot].address] = realServerRoute[slot]
+        }
+        return routes
+    }
+
+    /// Makes room for `count` identities; new slots are unconfigured until a snapshot names them.
+    private func growRealServers(to count: Int) {
+        if count > realServerCapacity {
+            let capacity = max(count, realServerCapacity * 2, 8)
+            let servers = UnsafeMutablePointer<RealServer>.allocate(capacity: capacity)
+            let stats = UnsafeMutablePointer<TrafficStats>.allocate(capacity: capacity)
+            let routes = UnsafeMutablePointer<NextHop>.allocate(capacity: capacity)
+            servers.moveInitialize(from: realServers, count: realServerCount)
+            stats.moveInitialize(from: realServerStats, count: realServerCount)
+            routes.moveInitialize(from: realServerRoute, count: realServerCount)
+            realServers.deallocate()
+            realServerStats.deallocate()
+            realServerRoute.deallocate()
+            realServers = servers
+            realServerStats = stats
+            realServerRoute = routes
+            realServerCapacity = capacity
+        }
+        if count > realServerCount {
+            var placeholder = RealServer(RealServerConfig(address: .zero, port: 0, weight: 0))
+            placeholder.isRemoved = true
+            (realServers + realServerCount).initialize(repeating: placeholder, count: count - realServerCount)
+            (realServerStats + realServerCount).initialize(repeating: TrafficStats(), count: count - realServerCount)
+            (realServerRoute + realServerCount).initialize(repeating: NextHop(), count: count - realServerCount)
+            realServerConfigured.append(contentsOf: repeatElement(false, count: count - realServerCount))
+            realServerCount = count
+        }
+    }
+
+    /// Gives every local address of `new` a port pool slot: its own pool if address, range
+    /// and worker slice are unchanged, a retired one with the same shape, or a fresh pool in a
+    /// drained slot or a new one. Pools of addresses that left are retired. Returns the slot of
+    /// each of `new.localAddresses` (-1: no slot left, the address is unusable).
+    private func installLocalPools(_ new: DirectorSnapshot, summary: inout ReconfigureSummary) -> [Int] {
+        let range = new.config.localPortRange
+        func fits(_ slot: Int, _ lip: IPAddress) -> Bool {
+            let box = localPools[slot]
+            return box.pool.address == lip && box.pool.range == range && box.pool.slice == workerSlice
+        }
+        var slots = [Int](repeating: -1, count: new.localAddresses.count)
+        var newIndex: [IPAddress: Int] = [:]
+        for (k, lip) in new.localAddresses.enumerated() {
+            var slot = localAddressIndex[lip].flatMap { fits($0, lip) ? $0 : nil }
+                ?? localPools.indices.first { localPoolRetired[$0] && fits($0, lip) }
+            if slot == nil {
+                let box = LocalPortPoolBox(address: lip, range: range, slice: workerSlice, rotation: localPortRotation)
+                if let drained = localPools.indices.first(where: { localPoolRetired[$0] && localPools[$0].pool.inUse == 0 }) {
+                    localPools[drained] = box
+                    slot = drained
+                } else if localPools.count <= Int(UInt16.max) {
+                    localPools.append(box)
+                    localPoolRetired.append(false)
+                    slot = localPools.count - 1
+                }
+            }
+            guard let slot else { continue }
+            localPoolRetired[slot] = false
+            slots[k] = slot
+            newIndex[lip] = slot
+        }
+        let kept = Set(newIndex.values)
+        for (_, slot) in localAddressIndex where !kept.contains(slot) {
+            localPoolRetired[slot] = true
+            summary.connectionsOnRemoved += localPools[slot].pool.inUse
+        }
+        localAddressIndex = newIndex
+        return slots
     }
 }

@@ -7,35 +7,48 @@ import Wire
 /// nanoseconds of a monotonic clock), no allocation per frame. Several workers each own a
 /// `Director`; nothing here is shared between them.
 public final class Director {
-    /// The configuration snapshot in force; `reconfigure(_:)` swaps it between batches.
-    public internal(set) var config: DirectorConfig
+    /// The configuration snapshot in force; `install(_:)` swaps it between batches.
+    public internal(set) var snapshot: DirectorSnapshot
+    public var config: DirectorConfig { snapshot.config }
+    /// Which worker this director is (its share of FullNAT local ports).
+    public let workerSlice: WorkerSlice
     public internal(set) var timeouts: TimeoutTable
     /// Timeouts in nanoseconds, indexed by `ConnectionState.rawValue`.
     @usableFromInline var timeoutNanos: [UInt64]
 
     public internal(set) var table: ConnectionTable
 
-    // Services, flattened: service i owns real servers [serviceStart[i], serviceStart[i] + count).
+    /// The services of the snapshot in force, in its order (service lookups give that index).
     @usableFromInline var services: [ServiceRuntime]
     @usableFromInline var serviceIndex: [ServiceKey: Int]
-    /// Every FullNAT local address, mapped to its port pool.
+    /// Every FullNAT local address in force, mapped to its port pool's slot.
     @usableFromInline var localAddressIndex: [IPAddress: Int]
-    /// The same three lookups as flat tables for the new-connection path (no SipHash).
+    /// The snapshot's lookups of the new-connection path (flat tables, no SipHash).
     @usableFromInline var serviceLookup = AddressTable([])
     @usableFromInline var virtualAddressLookup = AddressTable([])
     @usableFromInline var localAddressLookup = AddressTable([])
+    /// FullNAT port pools by slot (`Connection.localPool`). A pool whose address left the
+    /// configuration is retired: it hands out nothing, takes back the ports of its connections
+    /// as they expire, and its slot is reused once it holds none.
     @usableFromInline var localPools: [LocalPortPoolBox]
+    @usableFromInline var localPoolRetired: [Bool]
     /// Where new local addresses' port rings start (see `init`).
     let localPortRotation: Int
     /// Some real server uses NAT or FullNAT, so unknown packets are also probed as replies.
     @usableFromInline var hasReplyMethods = false
 
-    // Real servers of every service, flattened; replaced as a whole by `reconfigure`.
+    // Real servers by identity (`RealServerID.slot`): every server this director has been
+    // configured with, those removed since included (IPVS's dest trash), so a connection's
+    // server never moves. Grown by `install`, never shrunk.
     @usableFromInline var realServers: UnsafeMutablePointer<RealServer>
     @usableFromInline var realServerStats: UnsafeMutablePointer<TrafficStats>
-    @usableFromInline var realServerService: UnsafeMutablePointer<UInt16>
     @usableFromInline var realServerRoute: UnsafeMutablePointer<NextHop>
+    /// Slots in use: every identity handed out so far.
     public internal(set) var realServerCount: Int
+    var realServerCapacity: Int
+    /// Whether a snapshot has named each slot yet (a slot is handed out by the identity
+    /// registry before this director first hears of it).
+    var realServerConfigured: [Bool] = []
 
     // Interfaces as trivial arrays, so the data path reads them without retain traffic.
     @usableFromInline var interfaceMACs: [MACAddress]
@@ -66,7 +79,8 @@ public final class Director {
     public internal(set) var lastEvent = PacketEvent()
 
     /// - Parameters:
-    ///   - config: services, interfaces, static neighbours and timeouts.
+    ///   - config: services, interfaces, static neighbours and timeouts; its `workerSlice`
+    ///     says which worker this director is.
     ///   - capacity: connection table size (IPVS's default table holds 4096 buckets; a
     ///     director here preallocates every entry: 1,000,000 by default, ~128 MB).
     ///   - hashSeed: keys the connection hash; pass a random value in production.
@@ -75,47 +89,49 @@ public final class Director {
     ///     (`LocalPortPool`); 0 hands out the range's first port first. Pass a random value in
     ///     production, so a restarted director does not reuse the LIP:lport pairs its
     ///     predecessor just used.
-    public init(config: DirectorConfig, capacity: Int = 1_000_000, hashSeed: UInt64 = 0x5157_4C56_535F_5345,
-                now: UInt64 = 0, localPortRotation: Int = 0) {
+    public convenience init(config: DirectorConfig, capacity: Int = 1_000_000,
+                            hashSeed: UInt64 = 0x5157_4C56_535F_5345, now: UInt64 = 0, localPortRotation: Int = 0) {
+        self.init(snapshot: DirectorSnapshot(config), workerSlice: config.workerSlice, capacity: capacity,
+                  hashSeed: hashSeed, now: now, localPortRotation: localPortRotation)
+    }
+
+    /// A director starting from `snapshot`, which the engine builds once for all workers.
+    public init(snapshot: DirectorSnapshot, workerSlice: WorkerSlice, capacity: Int = 1_000_000,
+                hashSeed: UInt64 = 0x5157_4C56_535F_5345, now: UInt64 = 0, localPortRotation: Int = 0) {
+        self.snapshot = snapshot
+        self.workerSlice = workerSlice
         self.localPortRotation = localPortRotation
-        self.config = config
-        self.timeouts = config.timeouts
-        self.timeoutNanos = Self.nanoseconds(config.timeouts)
+        self.timeouts = snapshot.config.timeouts
+        self.timeoutNanos = snapshot.timeoutNanos
         self.table = ConnectionTable(capacity: capacity, seed: hashSeed, now: now)
         self.fragments = FragmentCache()
         batchBuckets = .allocate(capacity: Director.prefetchRound)
-        (interfaceMACs, interfaceMTUs, interfaceIPv4) = Self.interfaceArrays(config)
+        interfaceMACs = snapshot.interfaceMACs
+        interfaceMTUs = snapshot.interfaceMTUs
+        interfaceIPv4 = snapshot.interfaceIPv4
         dropCounters = .allocate(capacity: DropReason.allCases.count)
         dropCounters.initialize(repeating: 0, count: DropReason.allCases.count)
         passCounters = .allocate(capacity: PassReason.allCases.count)
         passCounters.initialize(repeating: 0, count: PassReason.allCases.count)
-        // Empty placeholders, replaced at once by the first install.
         realServerCount = 0
+        realServerCapacity = 0
         realServers = .allocate(capacity: 1)
         realServerStats = .allocate(capacity: 1)
-        realServerService = .allocate(capacity: 1)
         realServerRoute = .allocate(capacity: 1)
         services = []
         serviceIndex = [:]
         localAddressIndex = [:]
         localPools = []
-        _ = install(config)
-    }
-
-    static func nanoseconds(_ timeouts: TimeoutTable) -> [UInt64] {
-        timeouts.seconds.map { UInt64($0) * 1_000_000_000 }
-    }
-
-    static func interfaceArrays(_ config: DirectorConfig) -> ([MACAddress], [Int], [IPAddress]) {
-        let interfaces = config.interfaces.isEmpty ? [InterfaceConfig(name: "none", mac: .zero)] : config.interfaces
-        return (interfaces.map(\.mac), interfaces.map(\.mtu), interfaces.map { $0.addresses.first(where: \.isIPv4) ?? .zero })
+        localPoolRetired = []
+        _ = apply(snapshot, replacing: nil)
     }
 
     deinit {
         realServers.deinitialize(count: realServerCount)
+        realServerStats.deinitialize(count: realServerCount)
+        realServerRoute.deinitialize(count: realServerCount)
         realServers.deallocate()
         realServerStats.deallocate()
-        realServerService.deallocate()
         realServerRoute.deallocate()
         dropCounters.deallocate()
         passCounters.deallocate()
@@ -139,49 +155,60 @@ public final class Director {
     public var framesDropped: UInt64 { DropReason.allCases.reduce(0) { $0 + count($1) } }
     public var framesPassed: UInt64 { PassReason.allCases.reduce(0) { $0 + count($1) } }
 
-    /// The service's real servers with their live counters.
+    /// The service's real servers with their live counters, in configuration order.
     public func realServers(ofService key: ServiceKey) -> [RealServer] {
         guard let si = serviceIndex[key] else { return [] }
-        let s = services[si]
-        return (0..<s.realServerCount).map { realServers[s.firstRealServer + $0] }
+        let pool = pool(si)
+        return pool.indices.map { pool[$0] }
     }
 
-    /// Traffic counters of one real server (IPVS `ip_vs_stats` of a dest).
+    /// Traffic counters of one real server (IPVS `ip_vs_stats` of a dest), by its position
+    /// in the service's configuration.
     public func stats(ofService key: ServiceKey, realServer index: Int) -> TrafficStats {
-        guard let si = serviceIndex[key] else { return TrafficStats() }
-        return realServerStats[services[si].firstRealServer + index]
+        guard let si = serviceIndex[key], index >= 0, index < services[si].memberCount else { return TrafficStats() }
+        return realServerStats[Int(services[si].members[index])]
     }
 
-    /// The global index of a service's real server, as `Connection.realServer` holds it.
+    /// Traffic counters of a real server by identity (removed ones included, until restart).
+    public func stats(of id: RealServerID) -> TrafficStats {
+        id.slot < realServerCount ? realServerStats[id.slot] : TrafficStats()
+    }
+
+    /// A service's real server's slot, as `Connection.realServer` holds it.
     public func realServerIndex(service key: ServiceKey, address: IPAddress, port: UInt16) -> Int? {
         guard let si = serviceIndex[key] else { return nil }
-        let s = services[si]
-        return (s.firstRealServer..<(s.firstRealServer + s.realServerCount)).first {
-            realServers[$0].address == address && realServers[$0].port == port
-        }
+        let pool = pool(si)
+        return pool.indices.first { pool[$0].address == address && pool[$0].port == port }.map { pool.id(at: $0).slot }
     }
 
     public func realServer(at index: Int) -> RealServer { realServers[index] }
 
-    /// Changes a real server's weight (`ipvsadm -e ... -w N`); the scheduler's tables are
-    /// rebuilt here, off the packet path. Weight 0 quiesces the server.
+    /// Changes a real server's weight (`ipvsadm -e ... -w N`) outside a snapshot, for tests
+    /// and tools; the scheduler's tables are rebuilt here, off the packet path. Weight 0
+    /// quiesces the server.
     public func setWeight(_ weight: Int32, service key: ServiceKey, realServer index: Int) {
-        guard let si = serviceIndex[key], index < services[si].realServerCount else { return }
-        realServers[services[si].firstRealServer + index].weight = weight
+        guard let si = serviceIndex[key], index >= 0, index < services[si].memberCount else { return }
+        realServers[Int(services[si].members[index])].weight = weight
         rebuildScheduler(si)
     }
 
-    /// Marks a real server removed (`ipvsadm -d`): no new connections; existing ones finish.
+    /// Marks a real server removed outside a snapshot, for tests and tools: no new
+    /// connections; its connections expire on their next packet or at their timeout.
     public func removeRealServer(service key: ServiceKey, realServer index: Int) {
-        guard let si = serviceIndex[key], index < services[si].realServerCount else { return }
-        realServers[services[si].firstRealServer + index].isRemoved = true
+        guard let si = serviceIndex[key], index >= 0, index < services[si].memberCount else { return }
+        realServers[Int(services[si].members[index])].isRemoved = true
         rebuildScheduler(si)
     }
 
     func rebuildScheduler(_ si: Int) {
         let s = services[si]
-        let pool = RealServerPool(base: realServers + s.firstRealServer, count: s.realServerCount)
-        services[si].scheduler = SchedulerInstance(kind: s.config.scheduler, pool: pool, flags: s.config.schedulerFlags)
+        services[si].scheduler = SchedulerInstance(kind: s.config.scheduler, pool: pool(si), flags: s.config.schedulerFlags)
+    }
+
+    /// Service `si`'s real servers as its scheduler sees them.
+    @inline(__always) @usableFromInline
+    func pool(_ si: Int) -> RealServerPool {
+        RealServerPool(base: realServers, members: services[si].members, count: services[si].memberCount)
     }
 
     /// Every live connection and template, for listings (`ipvsadm -L -c`).
@@ -197,6 +224,9 @@ public final class Director {
         guard let index = localAddressIndex[lip] else { return 0 }
         return localPools[index].pool.inUse
     }
+
+    /// Port pool slots, in force and retired (retired ones are reused once drained).
+    public var localPortPoolSlots: Int { localPools.count }
 
     /// Expires everything due at `now` without a packet (the live engine calls this on idle).
     public func expire(now: UInt64) {
@@ -222,16 +252,18 @@ public struct TrafficStats: Sendable, Hashable {
     public init() {}
 }
 
-/// One service's run-time state.
+/// One service's run-time state on one worker.
 @usableFromInline
 struct ServiceRuntime {
+    var id: ServiceID
     var config: VirtualServiceConfig
     /// `config.persistence`, kept trivially readable for the new-connection path.
     var persistence: Persistence?
-    var firstRealServer: Int
-    var realServerCount: Int
+    /// The service's real servers' identities, in the snapshot in force (which owns them).
+    var members: UnsafePointer<UInt32>
+    var memberCount: Int
     var scheduler: SchedulerInstance
-    /// Indices into the director's local port pools (FullNAT), used round-robin.
+    /// Slots of the director's local port pools (FullNAT), used round-robin.
     var localPools: [Int]
     var nextLocalPool = 0
     var stats = TrafficStats()

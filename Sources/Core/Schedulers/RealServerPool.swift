@@ -27,8 +27,10 @@ public struct RealServer: Sendable {
     public var activeConnections: Int32
     public var inactiveConnections: Int32
     public var persistentConnections: Int32
-    /// A removed server stays in the pool (IPVS's dest trash) until its connections are gone,
-    /// but is never scheduled again.
+    /// No longer in its service's configuration: the server keeps its slab slot, counters and
+    /// connections (IPVS's dest trash), is never scheduled, and its connections expire on
+    /// their next packet or at their timeout (IPVS with `expire_nodest_conn`). Added back, it
+    /// is the same server again.
     public var isRemoved: Bool
 
     public init(_ config: RealServerConfig) {
@@ -54,41 +56,56 @@ public struct RealServer: Sendable {
     @inlinable public var totalConnections: Int32 { activeConnections &+ inactiveConnections }
 }
 
-/// A service's real servers as one contiguous array the schedulers read.
+/// A service's real servers as the schedulers see them: positions 0..<count, each naming a
+/// slot of the director's real-server slab by its identity (`RealServerID`).
 ///
-/// The storage belongs to the director; a pool is a borrowed window onto it, valid for
-/// the duration of one call.
+/// The storage belongs to the director and the member list to the configuration snapshot;
+/// a pool is a borrowed window onto both, valid for the duration of one call.
 public struct RealServerPool {
     @usableFromInline let base: UnsafeMutablePointer<RealServer>
+    @usableFromInline let members: UnsafePointer<UInt32>
     public let count: Int
 
-    @inlinable public init(base: UnsafeMutablePointer<RealServer>, count: Int) {
+    @inlinable public init(base: UnsafeMutablePointer<RealServer>, members: UnsafePointer<UInt32>, count: Int) {
         self.base = base
+        self.members = members
         self.count = count
     }
 
     @inlinable public var indices: Range<Int> { 0..<count }
 
+    /// The identity of the server at `index`.
+    @inlinable public func id(at index: Int) -> RealServerID {
+        precondition(index >= 0 && index < count)
+        return RealServerID(rawValue: members[index])
+    }
+
     @inlinable public subscript(index: Int) -> RealServer {
         get {
             precondition(index >= 0 && index < count)
-            return base[index]
+            return base[Int(members[index])]
         }
         nonmutating _modify {
             precondition(index >= 0 && index < count)
-            yield &base[index]
+            yield &base[Int(members[index])]
         }
     }
 
-    /// Runs `body` with a pool over a copy of `servers`; for tests and table builders.
+    /// Runs `body` with a pool over `servers` (identities 0..<count); for tests and table builders.
     public static func with<R>(_ servers: inout [RealServer], _ body: (RealServerPool) throws -> R) rethrows -> R {
+        let identities = (0..<UInt32(servers.count)).map { $0 }
         if servers.isEmpty {
             var placeholder = RealServer(RealServerConfig(address: .zero, port: 0))
-            return try withUnsafeMutablePointer(to: &placeholder) { try body(RealServerPool(base: $0, count: 0)) }
+            var none: UInt32 = 0
+            return try withUnsafeMutablePointer(to: &placeholder) { server in
+                try withUnsafePointer(to: &none) { try body(RealServerPool(base: server, members: $0, count: 0)) }
+            }
         }
         return try servers.withUnsafeMutableBufferPointer { buffer in
-            // Safety: non-empty, so the base address exists; the pool does not escape `body`.
-            try body(RealServerPool(base: buffer.baseAddress!, count: buffer.count))
+            try identities.withUnsafeBufferPointer { ids in
+                // Safety: non-empty, so both base addresses exist; the pool does not escape `body`.
+                try body(RealServerPool(base: buffer.baseAddress!, members: ids.baseAddress!, count: buffer.count))
+            }
         }
     }
 }

@@ -7,10 +7,9 @@
 /// after re-checking the server under the cursor. So with one available server that server is
 /// chosen again, and the cursor only moves on a hit.
 ///
-/// Invalidated by: a pool change. `init` runs again then and the cursor returns to the head,
-/// as a freshly created IPVS service would start (IPVS keeps the cursor across `-a`, and moves
-/// it back one entry on `-d` of the current server; a rebuilt scheduler cannot tell the two
-/// apart, so it starts over).
+/// Across a pool change the cursor stays on its server (IPVS keeps it across `-a`), or, when
+/// that server was deleted, steps back to the nearest earlier one still there
+/// (`ip_vs_rr_del_dest`); see `carryCursor`.
 public struct RoundRobinScheduler: Scheduler {
     /// Index of the server chosen last; -1 is IPVS's list head (nothing chosen yet).
     @usableFromInline var cursor: Int
@@ -40,5 +39,20 @@ public struct RoundRobinScheduler: Scheduler {
             remaining -= 1
         }
         return nil
+    }
+
+    /// Takes over `old`'s position after the pool changed from `previous` to `current`,
+    /// matching servers by identity.
+    public mutating func carryCursor(from old: RoundRobinScheduler, previous: RealServerPool, current: RealServerPool) {
+        var i = min(old.cursor, previous.count - 1)
+        while i >= 0 {
+            let id = previous.id(at: i)
+            if let j = current.indices.first(where: { current.id(at: $0) == id }) {
+                cursor = j
+                return
+            }
+            i -= 1
+        }
+        cursor = -1
     }
 }

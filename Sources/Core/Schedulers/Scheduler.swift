@@ -109,6 +109,18 @@ public enum SchedulerInstance {
         }
     }
 
+    /// The scheduler for `pool` after the service's pool changed from `previous`, keeping
+    /// the state IPVS keeps across `-a`/`-d`/`-e` (rr's cursor); every other scheduler
+    /// rebuilds its tables as IPVS's `add_dest`/`del_dest`/`upd_dest` hooks do.
+    public init(kind: SchedulerKind, pool: RealServerPool, flags: SchedulerFlags,
+                replacing old: SchedulerInstance, previous: RealServerPool) {
+        self.init(kind: kind, pool: pool, flags: flags)
+        if case .roundRobin(var new) = self, case .roundRobin(let before) = old {
+            new.carryCursor(from: before, previous: previous, current: pool)
+            self = .roundRobin(new)
+        }
+    }
+
     @inlinable
     public mutating func select(from pool: RealServerPool, flow: FlowTuple) -> Int? {
         switch self {

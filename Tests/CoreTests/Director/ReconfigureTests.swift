@@ -46,8 +46,8 @@ import Wire
             svc.realServers.append(RealServerConfig(address: rs3, port: 8080, weight: 1, method: .nat))
         })
         #expect(summary.realServersAdded == 1 && summary.realServersRemoved == 0)
-        #expect(summary.connectionsKept == 2 && summary.connectionsDropped == 0)
-        // Same server for the same connection, counters carried into the new slots.
+        #expect(summary.connectionsOnRemoved == 0 && summary.schedulersRebuilt == 1)
+        // Same server for the same connection, counters kept in the servers' own slots.
         #expect(destination(h, port: 40000) == first)
         #expect(destination(h, port: 40001) == second)
         let servers = h.director.realServers(ofService: tcp4)
@@ -57,22 +57,28 @@ import Wire
         #expect(h.director.stats(ofService: tcp4, realServer: 0).connections == 1)
         #expect(h.director.stats(ofService: tcp4, realServer: 0).packetsIn == 3)
 
-        // The connection still expires through the remapped slot and gives its count back.
+        // The connection still expires through its server's slot and gives its count back.
         #expect(h.run(Lab.fromClient(Lab.v4, .tcp, flags: [.rst], clientPort: 40000)).0 == .forward(interface: 1))
         h.advance(seconds: 11)
         #expect(h.director.realServers(ofService: tcp4).map(\.totalConnections) == [0, 1, 0])
     }
 
-    @Test func aRemovedServerTakesItsConnectionsAndGetsNoNewOnes() {
+    @Test func aRemovedServersConnectionsExpireOnTheirNextPacketAndItGetsNoNewOnes() {
         let base = Lab.config(.nat)
         let h = Harness(base)
         let onRS1 = establish(h, port: 40000) == rs1 ? UInt16(40000) : 40001
         _ = establish(h, port: 40001)
+        let removed = h.director.realServerIndex(service: tcp4, address: rs1, port: 8080)!
         let summary = h.director.reconfigure(with(base) { svc in svc.realServers.removeAll { $0.address == rs1 } })
-        #expect(summary.realServersRemoved == 1 && summary.connectionsDropped == 1 && summary.connectionsKept == 1)
-        #expect(h.director.table.count == 1)
-        // Its connection is gone: the next segment has nowhere to go.
+        #expect(summary.realServersRemoved == 1 && summary.connectionsOnRemoved == 1)
+        // The swap did not walk the table: the connection is still there, in the trash's count.
+        #expect(h.director.table.count == 2)
+        #expect(h.director.realServerIndex(service: tcp4, address: rs1, port: 8080) == nil)
+        #expect(h.director.realServer(at: removed).isRemoved && h.director.realServer(at: removed).activeConnections == 1)
+        // Its next segment expires it (expire_nodest_conn) and has nowhere to go.
         #expect(h.run(Lab.fromClient(Lab.v4, .tcp, flags: [.ack], clientPort: onRS1)).0 == .drop(.noConnection))
+        #expect(h.director.table.count == 1)
+        #expect(h.director.realServer(at: removed).totalConnections == 0)
         for port in UInt16(41000)..<41006 {
             #expect(destination(h, port: port, flags: [.syn]) == rs2)
         }
@@ -99,7 +105,7 @@ import Wire
         var new = base
         new.services.removeAll { $0.key == tcp4 }
         let summary = h.director.reconfigure(new)
-        #expect(summary.servicesRemoved == 1 && summary.connectionsDropped == 1)
+        #expect(summary.servicesRemoved == 1 && summary.connectionsOnRemoved == 1)
         #expect(h.run(Lab.fromClient(Lab.v4, .tcp, clientPort: 40002)).0 == .drop(.noService))
         // Other services of the same VIP are untouched.
         #expect(h.run(Lab.fromClient(Lab.v4, .udp)).0 == .forward(interface: 1))
@@ -147,7 +153,7 @@ import Wire
         #expect(h.director.connections(onLocalAddress: lip6) == 0)
     }
 
-    @Test func fullNATConnectionsOnARemovedLocalAddressAreDropped() {
+    @Test func fullNATConnectionsOnARemovedLocalAddressExpireOnTheirNextPacket() {
         let base = Lab.config(.fullNAT)
         let h = Harness(base)
         #expect(h.run(Lab.fromClient(Lab.v4, .tcp)).0 == .forward(interface: 1))
@@ -157,10 +163,16 @@ import Wire
             new.services[i].localAddresses = [IPAddress("198.18.1.101")!]
         }
         let summary = h.director.reconfigure(new)
-        #expect(summary.connectionsDropped == 1)
-        #expect(h.director.realServers(ofService: tcp4).map(\.totalConnections) == [0, 0])
+        #expect(summary.connectionsOnRemoved == 1)
+        #expect(h.director.connections(onLocalAddress: IPAddress(Lab.v4.lip)!) == 0, "the address is no longer in force")
         let c = GoldenFrameTests.Case(method: .fullNAT, ipv6: false, proto: .tcp)
         #expect(h.run(GoldenFrameTests.fromServer(c, flags: [.syn, .ack]), interface: 1).0 != .forward(interface: 0))
+        // The reply expired the connection: its port went back and its server's count with it.
+        #expect(h.director.realServers(ofService: tcp4).map(\.totalConnections) == [0, 0])
+        #expect(h.director.table.count == 0)
+        // New connections take the new address.
+        #expect(h.run(Lab.fromClient(Lab.v4, .tcp, clientPort: 40001)).0 == .forward(interface: 1))
+        #expect(h.director.connections().map(\.localAddress) == [IPAddress("198.18.1.101")!])
     }
 
     @Test func persistenceTemplatesSurviveAReload() {
@@ -183,7 +195,99 @@ import Wire
         let before = h.director.connections().map { "\($0)" }
         let summary = h.director.reconfigure(base)
         #expect(summary.servicesKept == base.services.count && summary.servicesAdded == 0 && summary.servicesRemoved == 0)
-        #expect(summary.realServersKept == h.director.realServerCount && summary.connectionsDropped == 0)
+        #expect(summary.realServersKept == h.director.realServerCount && summary.connectionsOnRemoved == 0)
+        #expect(summary.schedulersRebuilt == 0, "nothing changed, so every scheduler keeps its state")
         #expect(h.director.connections().map { "\($0)" } == before)
+    }
+
+    // MARK: Identities and scheduler state
+
+    @Test func identitiesSurviveAReorderingAndTheConnectionStaysOnItsServer() {
+        let base = Lab.config(.nat)
+        let h = Harness(base)
+        let first = establish(h, port: 40000)
+        let before = h.director.realServerIndex(service: tcp4, address: rs1, port: 8080)
+        h.director.reconfigure(with(base) { svc in svc.realServers.reverse() })
+        #expect(h.director.realServerIndex(service: tcp4, address: rs1, port: 8080) == before)
+        #expect(h.director.realServers(ofService: tcp4).map(\.address) == [rs2, rs1])
+        #expect(destination(h, port: 40000) == first)
+        let i = h.director.realServers(ofService: tcp4).firstIndex { $0.address == first }!
+        #expect(h.director.stats(ofService: tcp4, realServer: i).packetsIn == 3)
+    }
+
+    /// IPVS takes a deleted destination back from its trash with its counters and connections
+    /// (ip_vs_trash_get_dest): the same identity, and its connections forward again.
+    @Test func aServerAddedBackIsTheSameServerWithItsConnections() {
+        let base = Lab.config(.nat)
+        let h = Harness(base)
+        let port: UInt16 = establish(h, port: 40000) == rs1 ? 40000 : 40001
+        if port == 40001 { _ = establish(h, port: 40001) }
+        let slot = h.director.realServerIndex(service: tcp4, address: rs1, port: 8080)!
+        h.director.reconfigure(with(base) { svc in svc.realServers.removeAll { $0.address == rs1 } })
+        let summary = h.director.reconfigure(base)
+        #expect(summary.realServersAdded == 1 && summary.connectionsOnRemoved == 0)
+        #expect(h.director.realServerIndex(service: tcp4, address: rs1, port: 8080) == slot)
+        #expect(h.director.realServers(ofService: tcp4)[0].activeConnections == 1)
+        #expect(destination(h, port: port) == rs1)
+    }
+
+    @Test func aChangeToOneServiceLeavesAnotherServicesRoundRobinCursorWhereItWas() {
+        let base = Lab.config(.nat)
+        let h = Harness(base)
+        #expect(destination(h, port: 40000, flags: [.syn]) == rs1)
+        // The UDP service of the same VIP changes; the TCP service's pool does not.
+        var new = base
+        let udp = new.services.firstIndex { $0.key == ServiceKey(.udp, tcp4.address, 80) }!
+        new.services[udp].realServers[0].weight = 4
+        let summary = h.director.reconfigure(new)
+        #expect(summary.schedulersRebuilt == 1)
+        #expect(destination(h, port: 40001, flags: [.syn]) == rs2, "rr restarted: the cursor was lost")
+        #expect(destination(h, port: 40002, flags: [.syn]) == rs1)
+    }
+
+    /// ip_vs_rr: the cursor stays on its server when another is added, and steps back to the
+    /// one before it when its own server is deleted (ip_vs_rr_del_dest).
+    @Test func roundRobinKeepsItsCursorAcrossAddAndDelete() {
+        let base = Lab.config(.nat)
+        let h = Harness(base)
+        #expect(destination(h, port: 40000, flags: [.syn]) == rs1)
+        var added = with(base) { svc in svc.realServers.append(RealServerConfig(address: rs3, port: 8080, method: .nat)) }
+        added.neighbours.append(NeighbourConfig(address: rs3, mac: MACAddress("02:00:00:00:01:13")!, interface: 1))
+        h.director.reconfigure(added)
+        #expect(destination(h, port: 40001, flags: [.syn]) == rs2)
+        // The cursor is on rs2; deleting it steps back to rs1, so rs3 comes next.
+        h.director.reconfigure(with(added) { svc in svc.realServers.removeAll { $0.address == rs2 } })
+        #expect(destination(h, port: 40002, flags: [.syn]) == rs3)
+        #expect(destination(h, port: 40003, flags: [.syn]) == rs1)
+    }
+
+    @Test func serviceCountersSurviveAndSnapshotsCountGenerations() {
+        let base = Lab.config(.nat)
+        let h = Harness(base)
+        _ = establish(h, port: 40000)
+        let generation = h.director.snapshot.generation
+        let ids = h.director.snapshot.realServerIDs(ofService: 0)
+        h.director.reconfigure(with(base) { svc in svc.realServers[1].weight = 7 })
+        #expect(h.director.snapshot.generation == generation + 1)
+        #expect(h.director.snapshot.realServerIDs(ofService: 0) == ids)
+        #expect(h.director.realServers(ofService: tcp4).map(\.activeConnections).reduce(0, +) == 1)
+        #expect(h.director.stats(ofService: tcp4, realServer: 0).connections
+            + h.director.stats(ofService: tcp4, realServer: 1).connections == 1)
+    }
+
+    /// A drained, retired local address pool gives its slot to the next new address instead
+    /// of the pool list growing with every change.
+    @Test func aDrainedLocalAddressPoolSlotIsReused() {
+        let base = Lab.config(.fullNAT)
+        let h = Harness(base)
+        let pools = h.director.localPortPoolSlots
+        for n in 1...5 {
+            var new = base
+            for i in new.services.indices where new.services[i].localAddresses == [IPAddress(Lab.v4.lip)!] {
+                new.services[i].localAddresses = [IPAddress("198.18.1.\(100 + n)")!]
+            }
+            h.director.reconfigure(new)
+        }
+        #expect(h.director.localPortPoolSlots == pools + 1)
     }
 }
