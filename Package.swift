@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "lvsd", targets: ["lvsd"]),
         .executable(name: "lvsadm", targets: ["lvsadm"]),
         .library(name: "AdminSocket", targets: ["AdminSocket"]),
+        .library(name: "Lab", targets: ["Lab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -64,11 +65,15 @@ let package = Package(
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
         .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "CNet"]),
 
+        // `lvsd lab`: namespaces, real servers and lvsd itself as a director, driven from outside
+        // through processes (it imports no layer above Foundation).
+        .target(name: "Lab"),
+
         .executableTarget(
             name: "lvsd",
             dependencies: [
                 "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder", "Engine", "Health",
-                "KeepalivedHealth", "AdminSocket",
+                "KeepalivedHealth", "AdminSocket", "Lab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
