@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // SwiftLVS: Linux Virtual Server without kernel IPVS.
 //
-// Layers (see Docs/architecture.md): C shims → Wire → Core → Control / PacketIO / Trace → executables.
+// Layers (see Docs/architecture.md): C shims, POSIX → Wire → Core → Control / PacketIO / Trace → executables.
 import PackageDescription
 
 let package = Package(
@@ -36,6 +36,10 @@ let package = Package(
         // fork/exec for checker and notify scripts (uid/gid, process group, pidfd) Swift cannot do safely.
         .target(name: "CHealth"),
 
+        // The one EINTR/EAGAIN policy for system calls; imports only the C library, so every
+        // module that makes system calls can share it without reaching across layers.
+        .target(name: "POSIX"),
+
         // Typed views over bytes someone else owns. Imports nothing.
         .target(name: "Wire"),
         // The director's brain: no syscalls, injected clock.
@@ -49,7 +53,7 @@ let package = Package(
         // Text → immutable configuration snapshots (ipvsadm rules, keepalived.conf).
         .target(name: "Control", dependencies: ["Core", "Wire"]),
         // The only module that talks to the kernel or libpcap for packets.
-        .target(name: "PacketIO", dependencies: ["CPcap", "CLinuxPacket", "Wire"]),
+        .target(name: "PacketIO", dependencies: ["CPcap", "CLinuxPacket", "POSIX", "Wire"]),
         // Builds frames from a readable description, for golden tests and sample pcaps.
         .target(name: "PacketBuilder", dependencies: ["Wire"]),
         // Human-readable packet decoding for `lvsd replay --trace`.
@@ -57,9 +61,9 @@ let package = Package(
         // SO_PEERCRED and per-thread setresuid, which Glibc's Swift module lacks.
         .target(name: "CAdminSocket"),
         // lvsd's control socket: a Unix-domain server (root only) and client carrying Control's messages.
-        .target(name: "AdminSocket", dependencies: ["Control", "CAdminSocket"]),
+        .target(name: "AdminSocket", dependencies: ["Control", "CAdminSocket", "POSIX"]),
         // keepalived's checkers, off the packet path: checkers, health state machine, scheduler.
-        .target(name: "Health", dependencies: ["Core", "Wire", "COpenSSL", "CHealth"]),
+        .target(name: "Health", dependencies: ["Core", "Wire", "COpenSSL", "CHealth", "POSIX"]),
         // keepalived.conf's checker blocks (Control) as a Health plan; neither layer imports the other.
         .target(name: "KeepalivedHealth", dependencies: ["Control", "Health", "Core", "Wire"]),
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
