@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // SwiftLVS: Linux Virtual Server without kernel IPVS.
 //
-// Layers (see Docs/architecture.md): C shims → Wire → Core → Control / PacketIO / Trace → executables.
+// Layers (see Docs/architecture.md): C shims, POSIX → Wire → Core → Control / PacketIO / Trace → executables.
 import PackageDescription
 
 let package = Package(
@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "lvsd", targets: ["lvsd"]),
         .executable(name: "lvsadm", targets: ["lvsadm"]),
         .library(name: "AdminSocket", targets: ["AdminSocket"]),
+        .library(name: "Lab", targets: ["Lab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,6 +36,10 @@ let package = Package(
         // fork/exec for checker and notify scripts (uid/gid, process group, pidfd) Swift cannot do safely.
         .target(name: "CHealth"),
 
+        // The one EINTR/EAGAIN policy for system calls; imports only the C library, so every
+        // module that makes system calls can share it without reaching across layers.
+        .target(name: "POSIX"),
+
         // Typed views over bytes someone else owns. Imports nothing.
         .target(name: "Wire"),
         // The director's brain: no syscalls, injected clock.
@@ -48,7 +53,7 @@ let package = Package(
         // Text → immutable configuration snapshots (ipvsadm rules, keepalived.conf).
         .target(name: "Control", dependencies: ["Core", "Wire"]),
         // The only module that talks to the kernel or libpcap for packets.
-        .target(name: "PacketIO", dependencies: ["CPcap", "CLinuxPacket", "Wire"]),
+        .target(name: "PacketIO", dependencies: ["CPcap", "CLinuxPacket", "POSIX", "Wire"]),
         // Builds frames from a readable description, for golden tests and sample pcaps.
         .target(name: "PacketBuilder", dependencies: ["Wire"]),
         // Human-readable packet decoding for `lvsd replay --trace`.
@@ -56,19 +61,23 @@ let package = Package(
         // SO_PEERCRED and per-thread setresuid, which Glibc's Swift module lacks.
         .target(name: "CAdminSocket"),
         // lvsd's control socket: a Unix-domain server (root only) and client carrying Control's messages.
-        .target(name: "AdminSocket", dependencies: ["Control", "CAdminSocket"]),
+        .target(name: "AdminSocket", dependencies: ["Control", "CAdminSocket", "POSIX"]),
         // keepalived's checkers, off the packet path: checkers, health state machine, scheduler.
-        .target(name: "Health", dependencies: ["Core", "Wire", "COpenSSL", "CHealth"]),
+        .target(name: "Health", dependencies: ["Core", "Wire", "COpenSSL", "CHealth", "POSIX"]),
         // keepalived.conf's checker blocks (Control) as a Health plan; neither layer imports the other.
         .target(name: "KeepalivedHealth", dependencies: ["Control", "Health", "Core", "Wire"]),
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
         .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "CNet"]),
 
+        // `lvsd lab`: namespaces, real servers and lvsd itself as a director, driven from outside
+        // through processes (it imports no layer above Foundation).
+        .target(name: "Lab"),
+
         .executableTarget(
             name: "lvsd",
             dependencies: [
                 "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder", "Engine", "Health",
-                "KeepalivedHealth", "AdminSocket",
+                "KeepalivedHealth", "AdminSocket", "Lab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -77,11 +86,19 @@ let package = Package(
         // ipvsadm's command line against lvsd: wiring only.
         .executableTarget(name: "lvsadm", dependencies: ["Control", "AdminSocket"]),
 
-        .testTarget(name: "WireTests", dependencies: ["Wire", "PacketBuilder"]),
-        .testTarget(name: "CoreTests", dependencies: ["Core", "Wire", "PacketBuilder"]),
+        // What several test targets share: running programs (both pipes drained), finding the
+        // built executables and Samples/, a seeded generator, a classic BPF checker/interpreter.
+        .target(name: "TestSupport", dependencies: ["PacketIO"], path: "Tests/TestSupport"),
+
+        .testTarget(name: "WireTests", dependencies: ["Wire", "PacketBuilder", "TestSupport"]),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "Wire", "PacketBuilder", "TestSupport"]),
         // Fixtures/ holds configuration files the tests read by path (#filePath).
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Core", "Wire", "AdminSocket", "CAdminSocket"], exclude: ["Fixtures"]),
-        .testTarget(name: "HealthTests", dependencies: ["Health", "KeepalivedHealth", "Control", "Core", "Wire", "PacketIO"]),
-        .testTarget(name: "ReplayTests", dependencies: ["PacketIO", "Core", "Control", "Trace", "Wire", "PacketBuilder", "Engine"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Core", "Wire", "AdminSocket", "CAdminSocket", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "Core", "Wire", "PacketBuilder", "TestSupport"]),
+        .testTarget(name: "TraceTests", dependencies: ["Trace", "Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "KeepalivedHealth", "Control", "Core", "Wire", "PacketIO", "TestSupport"]),
+        // Root and network namespaces, real peers and the built lvsd/lvsadm (`swift build --build-tests` builds them).
+        .testTarget(name: "EndToEndTests", dependencies: ["Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
     ]
 )

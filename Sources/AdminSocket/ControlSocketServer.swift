@@ -1,6 +1,7 @@
 import CAdminSocket
 import Control
 import Foundation
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -136,10 +137,8 @@ public final class ControlSocketServer: @unchecked Sendable {
     private func serve() {
         while true {
             var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 2, -1)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                log("lvsd: control socket poll failed: \(String(cString: strerror(errno)))")
+            if case .failed(let code) = SystemCall.run({ Int(poll(&fds, 2, -1)) }) {
+                log("lvsd: control socket poll failed: \(String(cString: strerror(code)))")
                 return
             }
             if fds[1].revents != 0 { return }

@@ -1,10 +1,12 @@
 import Control
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The POSIX calls behind lvsd's control socket, with one EINTR policy: every blocking call
-/// is retried when a signal interrupts it; any other failure is returned as its errno.
+/// The POSIX calls behind lvsd's control socket, under `SystemCall`'s policy: a call a signal
+/// interrupts is retried; any other failure (EAGAIN included: the socket's timeout ran out)
+/// is thrown with its errno.
 enum UnixSocket {
     struct Failure: Error, CustomStringConvertible {
         var call: String
@@ -38,11 +40,10 @@ enum UnixSocket {
     }
 
     static func connect(_ fd: Int32, to path: String) throws(Failure) {
-        while true {
-            let result = withAddress(path) { Glibc.connect(fd, $0, $1) }
-            if result == 0 { return }
-            if errno == EINTR { continue }
-            throw Failure(call: "connect", code: errno)
+        switch SystemCall.run({ Int(withAddress(path) { Glibc.connect(fd, $0, $1) }) }) {
+        case .done: return
+        case .wouldBlock: throw Failure(call: "connect", code: EAGAIN)
+        case .failed(let code): throw Failure(call: "connect", code: code)
         }
     }
 
@@ -57,14 +58,14 @@ enum UnixSocket {
         var offset = 0
         while offset < bytes.count {
             // MSG_NOSIGNAL: a peer that hung up is an error here, not a SIGPIPE for the process.
-            let n = bytes.withUnsafeBytes { raw in
-                send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            let outcome = bytes.withUnsafeBytes { raw in
+                SystemCall.run { send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL)) }
             }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(call: "send", code: errno)
+            switch outcome {
+            case .done(let n): offset += n
+            case .wouldBlock: throw Failure(call: "send", code: EAGAIN)
+            case .failed(let code): throw Failure(call: "send", code: code)
             }
-            offset += n
         }
     }
 
@@ -73,15 +74,15 @@ enum UnixSocket {
         var buffer = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
-            let n = buffer.withUnsafeMutableBytes { raw in
-                recv(fd, raw.baseAddress! + offset, count - offset, 0)
+            let outcome = buffer.withUnsafeMutableBytes { raw in
+                SystemCall.run { recv(fd, raw.baseAddress! + offset, count - offset, 0) }
             }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(call: "recv", code: errno)
+            switch outcome {
+            case .done(0): throw Failure(call: "recv", code: ECONNRESET)
+            case .done(let n): offset += n
+            case .wouldBlock: throw Failure(call: "recv", code: EAGAIN)
+            case .failed(let code): throw Failure(call: "recv", code: code)
             }
-            if n == 0 { throw Failure(call: "recv", code: ECONNRESET) }
-            offset += n
         }
         return buffer
     }

@@ -1,4 +1,5 @@
 import CLinuxPacket
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -120,9 +121,11 @@ enum LinuxPacket {
     }
 
     /// `send(fd, NULL, 0, MSG_DONTWAIT)`: asks the kernel to transmit every TX ring frame
-    /// marked TP_STATUS_SEND_REQUEST, without waiting for them to leave.
+    /// marked TP_STATUS_SEND_REQUEST, without waiting for them to leave. ENOBUFS (the device's
+    /// transmit queue is full; with PACKET_QDISC_BYPASS no qdisc absorbs it) is congestion like
+    /// EAGAIN: the frames still marked for sending go out on the next kick.
     static func kick(_ fd: Int32) -> SystemCall.Outcome {
-        SystemCall.run { send(fd, nil, 0, Int32(MSG_DONTWAIT)) }
+        SystemCall.run(alsoWouldBlock: ENOBUFS) { send(fd, nil, 0, Int32(MSG_DONTWAIT)) }
     }
 
     // MARK: RX ring memory
@@ -260,7 +263,8 @@ enum LinuxPacket {
 
     /// `send(fd, frame, length, MSG_DONTWAIT)` on a socket without a TX ring: one frame (with
     /// its virtio-net header first when the socket has PACKET_VNET_HDR), copied by the kernel.
+    /// A full transmit queue (ENOBUFS) is congestion, as for `kick`.
     static func sendFrame(_ fd: Int32, _ bytes: UnsafeRawPointer, length: Int) -> SystemCall.Outcome {
-        SystemCall.run { Glibc.send(fd, bytes, length, Int32(MSG_DONTWAIT)) }
+        SystemCall.run(alsoWouldBlock: ENOBUFS) { Glibc.send(fd, bytes, length, Int32(MSG_DONTWAIT)) }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Lab
 import Synchronization
 #if canImport(Glibc)
 import Glibc

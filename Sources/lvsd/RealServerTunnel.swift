@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Lab
 import PacketIO
 import Wire
 #if canImport(Glibc)

@@ -2,22 +2,14 @@ import AdminSocket
 import Control
 import Core
 import Foundation
+import TestSupport
 import Testing
 import Wire
 
 /// The built `lvsadm` executable against an in-process control socket served by the real
 /// `AdminResponder` (with a fake engine): argv, stdin, stdout, stderr and exit codes.
 @Suite(.serialized) struct AdminExecutableTests {
-    static func lvsadm() throws -> String {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("lvsadm").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        Issue.record("the lvsadm executable was not found next to the test bundle; build it with 'swift build --build-tests'")
-        throw CancellationError()
-    }
+    static func lvsadm() throws -> String { try BuiltExecutable.lvsadm() }
 
     struct Run: Equatable {
         var status: Int32
@@ -25,23 +17,9 @@ import Wire
         var stderr: String
     }
 
-    static func run(_ executable: String, _ arguments: [String], stdin: String = "", environment: [String: String]? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let input = Pipe(), out = Pipe(), err = Pipe()
-        process.standardInput = input
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
+    static func run(_ executable: String, _ arguments: [String], stdin: String = "", environment: [String: String] = [:]) throws -> Run {
+        let run = try Command.run(executable, arguments, environment: environment, stdin: stdin)
+        return Run(status: run.status, stdout: run.stdout, stderr: run.stderr)
     }
 
     @Test func commandsListingsAndErrorsThroughTheBinary() throws {
@@ -67,8 +45,7 @@ import Wire
                 "  -> 198.18.1.12:8080             Masq    1      0          0         ",
             ].map { $0 + "\n" }.joined(), stderr: ""))
             // LVSD_SOCKET instead of --socket.
-            let environment = ProcessInfo.processInfo.environment.merging(["LVSD_SOCKET": path]) { $1 }
-            #expect(try Self.run(lvsadm, ["-L", "--timeout"], environment: environment)
+            #expect(try Self.run(lvsadm, ["-L", "--timeout"], environment: ["LVSD_SOCKET": path])
                 == Run(status: 0, stdout: "Timeout (tcp tcpfin udp): 900 120 60\n", stderr: ""))
             #expect(try Self.run(lvsadm, ["-S", "-n"] + s).stdout == """
                 --set 900 120 60

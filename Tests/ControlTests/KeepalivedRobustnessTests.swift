@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import TestSupport
 import Testing
 
 /// Bad input gives a located error, never a crash: every prefix of seed 002's
@@ -34,15 +35,9 @@ import Testing
     }
 
     @Test func seededRandomEditsParseOrFailWithALocation() {
-        // SplitMix64, so every run makes the same edits.
-        var state: UInt64 = 0x5EED_0002
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        // Seeded, so every run makes the same edits.
+        var rng = SplitMix64(seed: 0x5EED_0002)
+        func next() -> UInt64 { rng.next() }
         let pieces = ["{", "}", "\"", "'", "#", "!", "\\", "@", "@^x ", "$X=1", "~SEQ", " ", "\n", "\t", "\r\n", "include x",
                       "real_server", "virtual_server", "TCP_CHECK", "url", "0", "-1", "65536", "1.5", "::", "198.18.0.1-300", "/33", "é"]
         let base = Array(Self.seed)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Core
+import TestSupport
 import Testing
 import Wire
 
@@ -527,26 +528,4 @@ import Wire
         #expect(pool.allocate() == 1024)
         #expect(pool.allocate() == nil)
     }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, seeded, deterministic generator for tests.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    @inline(__always)
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform enough in 0..<n for test purposes (n > 0).
-    @inline(__always)
-    mutating func next(below n: Int) -> Int { Int(truncatingIfNeeded: next() % UInt64(n)) }
-
-    @inline(__always)
-    mutating func chance(_ percent: Int) -> Bool { next(below: 100) < percent }
 }

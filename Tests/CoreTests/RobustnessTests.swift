@@ -1,5 +1,6 @@
 @testable import Core
 import PacketBuilder
+import TestSupport
 import Testing
 import Wire
 

@@ -3,6 +3,7 @@ import Foundation
 import Health
 import PacketIO
 import Synchronization
+import TestSupport
 import Testing
 import Wire
 #if canImport(Glibc)
@@ -43,22 +44,22 @@ final class CheckerLab: @unchecked Sendable {
 
     private func build() throws {
         for ns in [checker, servers] {
-            try Self.ip(["netns", "add", ns])
-            try Self.ip(["-n", ns, "link", "set", "lo", "up"])
+            try Command.ip(["netns", "add", ns])
+            try Command.ip(["-n", ns, "link", "set", "lo", "up"])
         }
-        try Self.ip(["-n", checker, "link", "add", "h0", "type", "veth", "peer", "name", "r0", "netns", servers])
-        try Self.ip(["-n", checker, "address", "add", "\(Self.checkerAddress)/24", "dev", "h0"])
-        try Self.ip(["-n", checker, "address", "add", "2001:db8:60::1/64", "dev", "h0", "nodad"])
-        try Self.ip(["-n", servers, "address", "add", "\(Self.serverAddress)/24", "dev", "r0"])
-        try Self.ip(["-n", servers, "address", "add", "\(Self.serverAddress2)/24", "dev", "r0"])
-        try Self.ip(["-n", servers, "address", "add", "\(Self.serverAddress6)/64", "dev", "r0", "nodad"])
-        try Self.ip(["-n", checker, "link", "set", "h0", "up"])
-        try Self.ip(["-n", servers, "link", "set", "r0", "up"])
+        try Command.ip(["-n", checker, "link", "add", "h0", "type", "veth", "peer", "name", "r0", "netns", servers])
+        try Command.ip(["-n", checker, "address", "add", "\(Self.checkerAddress)/24", "dev", "h0"])
+        try Command.ip(["-n", checker, "address", "add", "2001:db8:60::1/64", "dev", "h0", "nodad"])
+        try Command.ip(["-n", servers, "address", "add", "\(Self.serverAddress)/24", "dev", "r0"])
+        try Command.ip(["-n", servers, "address", "add", "\(Self.serverAddress2)/24", "dev", "r0"])
+        try Command.ip(["-n", servers, "address", "add", "\(Self.serverAddress6)/64", "dev", "r0", "nodad"])
+        try Command.ip(["-n", checker, "link", "set", "h0", "up"])
+        try Command.ip(["-n", servers, "link", "set", "r0", "up"])
         // IPv6 neighbour discovery waits for the link-local addresses' DAD (about 1 s after
         // link up): until then the first IPv6 packet sits in the neighbour queue.
         try waitUntil("IPv6 link-local addresses leave DAD") {
             try [(checker, "h0"), (servers, "r0")].allSatisfy { ns, dev in
-                let (_, out, _) = try Self.run("/usr/sbin/ip", ["-n", ns, "-6", "address", "show", "dev", dev, "tentative"])
+                let (_, out, _) = try Command.run("/usr/sbin/ip", ["-n", ns, "-6", "address", "show", "dev", dev, "tentative"])
                 return out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
             }
         }
@@ -71,7 +72,7 @@ final class CheckerLab: @unchecked Sendable {
     }
 
     private func deleteNamespaces() {
-        for ns in [checker, servers] { _ = try? Self.run("/usr/sbin/ip", ["netns", "delete", ns]) }
+        for ns in [checker, servers] { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", ns]) }
     }
 
     // MARK: Servers
@@ -186,8 +187,8 @@ final class CheckerLab: @unchecked Sendable {
     /// A self-signed certificate for the TLS server.
     func makeCertificate() throws -> (cert: URL, key: URL) {
         let cert = directory.appendingPathComponent("cert.pem"), key = directory.appendingPathComponent("key.pem")
-        let (status, _, err) = try Self.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                                                                "-subj", "/CN=rs.example.test", "-keyout", key.path, "-out", cert.path])
+        let (status, _, err) = try Command.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                                             "-subj", "/CN=rs.example.test", "-keyout", key.path, "-out", cert.path])
         guard status == 0 else { throw LabFailure(description: "openssl req failed: \(err)") }
         return (cert, key)
     }
@@ -235,37 +236,6 @@ final class CheckerLab: @unchecked Sendable {
             usleep(20_000)
         }
         throw LabFailure(description: "timed out after \(seconds) s waiting until \(what)")
-    }
-
-    static func ip(_ arguments: [String]) throws {
-        let (status, _, err) = try run("/usr/sbin/ip", arguments)
-        guard status == 0 else { throw LabFailure(description: "ip \(arguments.joined(separator: " ")) exited \(status): \(err)") }
-    }
-
-    @discardableResult
-    static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-
-    /// The `lvsd` built next to the test bundle.
-    static func lvsdPath() throws -> String {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("lvsd").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        throw LabFailure(description: "the lvsd executable was not found next to the test bundle; build it with 'swift build --build-tests'")
     }
 }
 

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Health
+import TestSupport
 import Testing
 import Wire
 #if canImport(Glibc)
@@ -103,16 +104,16 @@ struct CheckerTests {
         _ = try lab.write(page, to: "big.html")
         try lab.startHTTP("web", port: 8080, root: lab.directory)
         let expected = MD5Digest.of(Array(page.utf8))!.description
-        let (status, out, err) = try CheckerLab.run("/usr/sbin/ip", ["netns", "exec", lab.checker, try CheckerLab.lvsdPath(), "genhash",
-                                                                      "-s", Self.server, "-p", "8080", "-u", "/big.html", "-v"])
+        let (status, out, err) = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.checker, try BuiltExecutable.lvsd(), "genhash",
+                                                                   "-s", Self.server, "-p", "8080", "-u", "/big.html", "-v"])
         #expect(status == 0, "\(err)")
         #expect(out == expected + "\n")
         #expect(err.contains("HTTP status 200, \(page.utf8.count) body bytes"))
-        let (_, curl, _) = try CheckerLab.run("/usr/sbin/ip", ["netns", "exec", lab.checker, "/bin/sh", "-c",
-                                                              "curl -s http://\(Self.server):8080/big.html | md5sum"])
+        let (_, curl, _) = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.checker, "/bin/sh", "-c",
+                                                           "curl -s http://\(Self.server):8080/big.html | md5sum"])
         #expect(curl.hasPrefix(expected), "curl | md5sum: \(curl)")
-        let (bad, _, badErr) = try CheckerLab.run("/usr/sbin/ip", ["netns", "exec", lab.checker, try CheckerLab.lvsdPath(), "genhash",
-                                                                    "-s", Self.server, "-p", "8081", "-u", "/", "-t", "1"])
+        let (bad, _, badErr) = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.checker, try BuiltExecutable.lvsd(), "genhash",
+                                                                 "-s", Self.server, "-p", "8081", "-u", "/", "-t", "1"])
         #expect(bad == 1)
         #expect(badErr.contains("http://198.18.60.2:8081/: connection refused"), "\(badErr)")
     }
@@ -140,8 +141,8 @@ struct CheckerTests {
         let plain = config(.httpGet(HTTPGetConfig(urls: [HTTPURLCheck(path: "/")])), target(8443))
         #expect(failure(try lab.check(plain)) != nil)
         // genhash -S.
-        let (status, out, err) = try CheckerLab.run("/usr/sbin/ip", ["netns", "exec", lab.checker, try CheckerLab.lvsdPath(), "genhash",
-                                                                      "-S", "-s", Self.server, "-p", "8443", "-u", "/index.html"])
+        let (status, out, err) = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.checker, try BuiltExecutable.lvsd(), "genhash",
+                                                                   "-S", "-s", Self.server, "-p", "8443", "-u", "/index.html"])
         #expect(status == 0, "\(err)")
         #expect(out == "\(digest)\n")
     }

@@ -60,20 +60,6 @@ func word(_ bytes: [UInt8], _ offset: Int) -> UInt16 {
     UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator so the randomized checksum
-/// tests draw the same values on every run and every platform.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A reference RFC 1071 checksum written the plainest way, sharing no code with `Checksum`.
 func referenceChecksum(_ bytes: [UInt8], pseudoHeader: [UInt8] = []) -> UInt16 {
     let all = pseudoHeader + bytes + (bytes.count % 2 == 1 ? [0] : [])

@@ -1,3 +1,4 @@
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,10 +66,12 @@ public enum ProbeDriver {
                 }
                 var pfd = pollfd(fd: fd, events: events, revents: 0)
                 let ms = Int32(clamping: (CheckSchedule.nanoseconds(remaining) + 999_999) / 1_000_000)
-                let n = poll(&pfd, 1, ms)
-                if n > 0 && fd >= 0 && pfd.revents != 0 {
+                switch SystemCall.run({ Int(poll(&pfd, 1, ms)) }) {
+                case .done(let n) where n > 0 && fd >= 0 && pfd.revents != 0:
                     step = probe.handle(.ready(pfd.revents), now: clock.now)
-                } else if n < 0 && errno != EINTR {
+                case .done:
+                    break  // Nothing ready: the deadline above decides.
+                case .wouldBlock, .failed:
                     step = probe.handle(.timedOut, now: clock.now)
                 }
             }

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import POSIX
 #endif
 
 /// HTTP_GET: for each `url`, a fresh TCP connection, keepalived's GET request, the response
@@ -148,7 +149,7 @@ final class HTTPProbe: Probe {
                 switch ProbeSocket.send(fd, request[sent...]) {
                 case .done(let n): sent += n
                 case .wouldBlock: return .wait(fd: fd, events: Int16(POLLOUT), deadline: now + timeout)
-                case .failed(let code): return fail("cannot send the request: \(HealthSystemCall.describe(code))")
+                case .failed(let code): return fail("cannot send the request: \(SystemCall.describe(code))")
                 }
             }
         }
@@ -172,7 +173,7 @@ final class HTTPProbe: Probe {
                 case .done(0): return evaluate(now: now)
                 case .done(let n): reader.consume(buffer[0..<n])
                 case .wouldBlock: return .wait(fd: fd, events: Int16(POLLIN), deadline: now + timeout)
-                case .failed(let code): return fail("read error: \(HealthSystemCall.describe(code))")
+                case .failed(let code): return fail("read error: \(SystemCall.describe(code))")
                 }
             }
             if reader.headerTooLong { return fail("the response header is longer than \(HTTPResponseReader.maximumHeaderLength) bytes") }
@@ -218,7 +219,7 @@ final class HTTPProbe: Probe {
             guard let fd = socket?.fd else { return fail("no socket") }
             let code = ProbeSocket.pendingError(fd)
             if code == EINPROGRESS || code == EALREADY { return .wait(fd: fd, events: Int16(POLLOUT), deadline: now + timeout) }
-            guard code == 0 else { return fail(HealthSystemCall.describe(code)) }
+            guard code == 0 else { return fail(SystemCall.describe(code)) }
             return connected(now: now)
         case .handshaking: return handshake(now: now)
         case .sending: return send(now: now)

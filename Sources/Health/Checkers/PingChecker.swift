@@ -1,3 +1,4 @@
+import POSIX
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -79,7 +80,7 @@ final class PingProbe: Probe {
         switch ProbeSocket.send(fd, request[...]) {
         case .done: break
         case .wouldBlock: return finish(.failure(CheckFailure("cannot send the echo request: socket buffer full")))
-        case .failed(let code): return finish(.failure(CheckFailure("cannot send the echo request: \(HealthSystemCall.describe(code))")))
+        case .failed(let code): return finish(.failure(CheckFailure("cannot send the echo request: \(SystemCall.describe(code))")))
         }
         deadline = now + config.timing.connectTimeout
         return .wait(fd: fd, events: Int16(POLLIN), deadline: deadline)
@@ -116,7 +117,7 @@ final class PingProbe: Probe {
                 return .wait(fd: fd, events: Int16(POLLIN), deadline: deadline)
             case .failed(let code):
                 // A datagram ICMP socket reports destination unreachable as an error.
-                return finish(.failure(CheckFailure(HealthSystemCall.describe(code))))
+                return finish(.failure(CheckFailure(SystemCall.describe(code))))
             case .done(let n):
                 if isOurReply(Array(buffer[0..<n])) { return finish(.success()) }
             }

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import POSIX
 #endif
 
 /// TCP_CHECK: the real server is up when a TCP connection to it completes within
@@ -54,7 +55,7 @@ final class TCPProbe: Probe {
             if code == EINPROGRESS || code == EALREADY {
                 return .wait(fd: fd.fd, events: Int16(POLLOUT), deadline: deadline)
             }
-            return finish(.failure(CheckFailure(HealthSystemCall.describe(code))))
+            return finish(.failure(CheckFailure(SystemCall.describe(code))))
         }
     }
 

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import POSIX
 #endif
 
 /// UDP_CHECK: one datagram to the real server (keepalived check_udp.c, layer4.c
@@ -49,7 +50,7 @@ final class UDPProbe: Probe {
         case .done(let n) where n == payload.count: break
         case .done(let n): return finish(.failure(CheckFailure("sent \(n) bytes instead of \(payload.count)")))
         case .wouldBlock: return finish(.failure(CheckFailure("cannot send: socket buffer full")))
-        case .failed(let code): return finish(.failure(CheckFailure("cannot send: \(HealthSystemCall.describe(code))")))
+        case .failed(let code): return finish(.failure(CheckFailure("cannot send: \(SystemCall.describe(code))")))
         }
         deadline = now + config.timing.connectTimeout
         return .wait(fd: fd, events: Int16(POLLIN), deadline: deadline)
@@ -67,7 +68,7 @@ final class UDPProbe: Probe {
         case .wouldBlock:
             return .wait(fd: fd, events: Int16(POLLIN), deadline: deadline)
         case .failed(let code):
-            let reason = code == ECONNREFUSED ? "port unreachable" : HealthSystemCall.describe(code)
+            let reason = code == ECONNREFUSED ? "port unreachable" : SystemCall.describe(code)
             return finish(.failure(CheckFailure(reason)))
         case .done(let n):
             if let pattern = udp.reply {

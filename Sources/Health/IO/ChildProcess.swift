@@ -1,6 +1,7 @@
 import CHealth
 #if canImport(Glibc)
 import Glibc
+import POSIX
 #endif
 
 /// A script started for MISC_CHECK or a notify hook: its own process group, stdio on
@@ -45,7 +46,7 @@ final class ChildProcess {
             lvs_hc_spawn(path, &argv, environ, ids == nil ? 0 : 1, ids?.uid ?? 0, ids?.gid ?? 0,
                          g.baseAddress, Int32(g.count), &pidfd)
         }
-        guard pid > 0 else { return .failure(CheckFailure("cannot start \(program): \(HealthSystemCall.describe(errno))")) }
+        guard pid > 0 else { return .failure(CheckFailure("cannot start \(program): \(SystemCall.describe(errno))")) }
         return .success(ChildProcess(pid: pid, pidfd: pidfd))
     }
 

@@ -1,3 +1,4 @@
+import POSIX
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -50,7 +51,7 @@ enum ProbeSocket {
     /// socket(2), non-blocking and close-on-exec.
     static func open(family: Int32, type: Int32, protocol proto: Int32) -> Result<OwnedDescriptor, CheckFailure> {
         let fd = socket(family, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto)
-        guard fd >= 0 else { return .failure(CheckFailure("cannot create a socket: \(HealthSystemCall.describe(errno))")) }
+        guard fd >= 0 else { return .failure(CheckFailure("cannot create a socket: \(SystemCall.describe(errno))")) }
         return .success(OwnedDescriptor(fd))
     }
 
@@ -58,14 +59,14 @@ enum ProbeSocket {
     static func prepare(_ fd: Int32, target: CheckTarget) -> CheckFailure? {
         if let name = target.bindInterface, !name.isEmpty {
             let result = name.withCString { setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, $0, socklen_t(name.utf8.count + 1)) }
-            if result != 0 { return CheckFailure("cannot bind to device \(name): \(HealthSystemCall.describe(errno))") }
+            if result != 0 { return CheckFailure("cannot bind to device \(name): \(SystemCall.describe(errno))") }
         }
         if let source = target.source {
             var one: Int32 = 1
             _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
             let address = SocketAddress(source)
             let result = address.withPointer { bind(fd, $0, $1) }
-            if result != 0 { return CheckFailure("cannot bind to \(source): \(HealthSystemCall.describe(errno))") }
+            if result != 0 { return CheckFailure("cannot bind to \(source): \(SystemCall.describe(errno))") }
         }
         return nil
     }
@@ -79,10 +80,10 @@ enum ProbeSocket {
     /// connect(2) on a non-blocking socket.
     static func connect(_ fd: Int32, to endpoint: Endpoint) -> ConnectStart {
         let address = SocketAddress(endpoint)
-        switch HealthSystemCall.run({ Int(address.withPointer { Glibc.connect(fd, $0, $1) }) }) {
+        switch SystemCall.run(alsoWouldBlock: EINPROGRESS, { Int(address.withPointer { Glibc.connect(fd, $0, $1) }) }) {
         case .done: return .connected
         case .wouldBlock: return .inProgress
-        case .failed(let code): return .failed(CheckFailure(HealthSystemCall.describe(code)))
+        case .failed(let code): return .failed(CheckFailure(SystemCall.describe(code)))
         }
     }
 
@@ -95,16 +96,16 @@ enum ProbeSocket {
     }
 
     /// send(2) without SIGPIPE.
-    static func send(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> HealthSystemCall.Outcome {
+    static func send(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> SystemCall.Outcome {
         bytes.withUnsafeBytes { raw in
-            HealthSystemCall.run { Glibc.send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL)) }
+            SystemCall.run { Glibc.send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL)) }
         }
     }
 
     /// recv(2) into `buffer`.
-    static func receive(_ fd: Int32, into buffer: inout [UInt8]) -> HealthSystemCall.Outcome {
+    static func receive(_ fd: Int32, into buffer: inout [UInt8]) -> SystemCall.Outcome {
         buffer.withUnsafeMutableBytes { raw in
-            HealthSystemCall.run { recv(fd, raw.baseAddress, raw.count, 0) }
+            SystemCall.run { recv(fd, raw.baseAddress, raw.count, 0) }
         }
     }
 }

@@ -1,6 +1,7 @@
 import COpenSSL
 #if canImport(Glibc)
 import Glibc
+import POSIX
 #endif
 
 /// An OpenSSL client context for SSL_GET: any TLS version the library allows, no certificate
@@ -67,7 +68,7 @@ final class TLSSession {
             let e = errno
             ERR_clear_error()
             if r == 0 || e == 0 { return .closed }
-            return .failed(HealthSystemCall.describe(e))
+            return .failed(SystemCall.describe(e))
         default:
             let err = ERR_get_error()
             ERR_clear_error()

@@ -1,5 +1,6 @@
 import Core
 import Dispatch
+import POSIX
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -96,7 +97,7 @@ public final class HealthRunner: Sendable {
         self.options = options
         self.onUpdate = onUpdate
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw HealthConfigError("cannot create the health runner's wake-up pipe: \(HealthSystemCall.describe(errno))") }
+        guard pipe(&fds) == 0 else { throw HealthConfigError("cannot create the health runner's wake-up pipe: \(SystemCall.describe(errno))") }
         for fd in fds {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
@@ -147,7 +148,7 @@ public final class HealthRunner: Sendable {
         guard created == 0 else {
             box.release()
             shared.withLock { $0.running = false }
-            throw HealthConfigError("cannot start the health checker thread: \(HealthSystemCall.describe(created))")
+            throw HealthConfigError("cannot start the health checker thread: \(SystemCall.describe(created))")
         }
         gate.wait()
         if let message = setupError.withLock({ $0 }) {

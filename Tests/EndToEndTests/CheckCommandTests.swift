@@ -1,6 +1,7 @@
 import Control
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// `lvsd check --config FILE` and `lvsd run --config FILE --check`, run as the built
@@ -10,22 +11,10 @@ import Testing
     static let seed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("ControlTests/Fixtures/seed-002-keepalived.conf").path
 
-    /// Runs the built lvsd with `arguments`; bounded to 30 s.
+    /// Runs the built lvsd with `arguments`.
     func lvsd(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try ReplayTests.requireLVSD())
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let deadline = Date().addingTimeInterval(30)
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        while p.isRunning, Date() < deadline { usleep(10_000) }
-        if p.isRunning { p.terminate() }
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let run = try Command.run(try BuiltExecutable.lvsd(), arguments)
+        return (run.status, run.stdout, run.stderr)
     }
 
     @Test func seedChecksAndPrintsItsRules() throws {

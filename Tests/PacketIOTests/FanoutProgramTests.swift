@@ -1,6 +1,7 @@
 import Core
 import PacketBuilder
 import PacketIO
+import TestSupport
 import Testing
 import Wire
 
@@ -29,15 +30,11 @@ import Wire
                                  localAddresses: [IPAddress(lip4)!, IPAddress(lip6)!])
     }
 
+    /// Seeded client endpoints (SplitMix64), the same on every run.
     struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SplitMix64
+        init(state: UInt64) { generator = SplitMix64(seed: state) }
+        mutating func next() -> UInt64 { generator.next() }
         mutating func port() -> UInt16 { UInt16(1024 + next() % (65536 - 1024)) }
         /// A client address in 198.18.128.0/17 or 2001:db8:8000::/33, clear of the
         /// director's and real servers' addresses.

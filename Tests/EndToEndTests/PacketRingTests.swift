@@ -1,5 +1,6 @@
 import Foundation
 import PacketIO
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -194,7 +195,7 @@ import Glibc
 
         /// Builds and keeps a lab; lvsd in it listens on a control socket of this test's own.
         static func start(_ setup: Setup, transferMB: Int?) throws -> Lab {
-            let lvsd = try ReplayTests.requireLVSD()
+            let lvsd = try BuiltExecutable.lvsd()
             let socket = "/tmp/lvsl-test-\(getpid()).sock"
             var arguments = ["lab", "--keep", "--json", "--requests", "3"] + setup.arguments
             if let transferMB { arguments += ["--transfer", String(transferMB)] }

@@ -6,7 +6,7 @@ import Glibc
 /// Runs the lab's helper programs (`ip`, `ethtool`, `curl`, `python3`, lvsd itself):
 /// short commands to completion with their output, long-running ones in the background by
 /// PID. Every process the lab starts is remembered so cleanup ends exactly those.
-final class LabShell: @unchecked Sendable {
+public final class LabShell: @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible {
         let command: [String]
         let status: Int32
@@ -17,14 +17,16 @@ final class LabShell: @unchecked Sendable {
     }
 
     /// Prints each command before running it (`--verbose`).
-    var verbose = false
+    public var verbose = false
     /// Set in the environment of every process this shell starts (`LVSD_LAB=<id>`), so a
     /// process that outlived its namespace can still be found (`LabNetwork.taggedProcesses`).
-    var tag: String?
+    public var tag: String?
     static let tagVariable = "LVSD_LAB"
     private let lock = NSLock()
     private var background: [Int32: Process] = [:]
     private var order: [Int32] = []
+
+    public init() {}
 
     /// The full path of a program, searched in PATH and the sbin directories (`ip` and
     /// `ethtool` live in /usr/sbin, which a non-login PATH may lack).
@@ -68,7 +70,7 @@ final class LabShell: @unchecked Sendable {
 
     /// Runs `argv` to completion; returns status and combined output.
     @discardableResult
-    func run(_ argv: [String], check: Bool = true) throws -> (status: Int32, output: String) {
+    public func run(_ argv: [String], check: Bool = true) throws -> (status: Int32, output: String) {
         if verbose { FileHandle.standardError.write(Data("+ \(argv.joined(separator: " "))\n".utf8)) }
         let p = try process(argv)
         let pipe = Pipe()

@@ -3,7 +3,7 @@ import Foundation
 /// What a lab run observed, from the client and from the real servers, and how it is printed:
 /// the spread per real server for each phase, ipvsadm's `-L -n` layout, and the one-object
 /// JSON for scripts and tests (LabReport+Output.swift).
-struct LabReport {
+public struct LabReport {
     var id: String
     var mode: String
     var ipv6: Bool
@@ -114,7 +114,7 @@ struct LabReport {
 
     /// Every phase answered every request from a configured real server, and the optional
     /// UDP and transfer parts passed.
-    var passed: Bool {
+    public var passed: Bool {
         phases.allSatisfy { $0.failed == 0 && $0.unexpected.isEmpty } && udpOK && transfer.map(\.match) != false
             && upload.map(\.match) != false
     }

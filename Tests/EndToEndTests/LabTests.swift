@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -130,7 +131,7 @@ import Glibc
     /// seconds, or as soon as stderr contains `interruptOn`, it gets SIGINT (the lab removes
     /// itself and exits 130); 30 s later SIGKILL. The caller checks for leftovers either way.
     static func lab(_ arguments: [String], limit: Double = 240, interruptOn: String? = nil) throws -> LabRun {
-        let lvsd = try ReplayTests.requireLVSD()
+        let lvsd = try BuiltExecutable.lvsd()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-labtests-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -177,16 +178,16 @@ import Glibc
     /// `lvsd lab --teardown`, so a failing test does not leave it for the next.
     static func leftovers(id: String) throws -> [String] {
         var found: [String] = []
-        let list = try ReplayTests.run("/usr/sbin/ip", ["netns", "list"])
+        let list = try Command.run("/usr/sbin/ip", ["netns", "list"])
         let namespaces = list.stdout.split(separator: "\n").map { String($0.split(separator: " ")[0]) }.filter { $0.hasPrefix("lvsl-\(id)-") }
         found += namespaces.map { "namespace \($0)" }
         found += taggedProcesses(id: id).map { "process \($0): \(commandLine($0))" }
         let work = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvsl-\(id)"
         if FileManager.default.fileExists(atPath: work) { found.append("directory \(work)") }
-        let tables = try ReplayTests.run("/usr/sbin/nft", ["list", "tables"])
+        let tables = try Command.run("/usr/sbin/nft", ["list", "tables"])
         if tables.stdout.contains("swiftlvs") { found.append("nftables table in the root namespace: \(tables.stdout)") }
         if !found.isEmpty {
-            _ = try? ReplayTests.run(try ReplayTests.requireLVSD(), ["lab", "--teardown", id])
+            _ = try? Command.run(try BuiltExecutable.lvsd(), ["lab", "--teardown", id])
             for pid in taggedProcesses(id: id) { kill(pid, SIGKILL) }
         }
         return found
@@ -364,8 +365,8 @@ import Glibc
             (["--mode", "ipip"], "--mode must be one of nat, dr, fullnat, tun"),
           ])
     func badArguments(_ arguments: [String], message: String) throws {
-        let lvsd = try ReplayTests.requireLVSD()
-        let run = try ReplayTests.run(lvsd, ["lab"] + arguments)
+        let lvsd = try BuiltExecutable.lvsd()
+        let run = try Command.run(lvsd, ["lab"] + arguments)
         #expect(run.status == 64, "usage errors exit 64: \(run.stderr)")
         #expect(run.stderr.contains(message), "\(run.stderr)")
         #expect(run.stdout.isEmpty)
@@ -373,22 +374,22 @@ import Glibc
 
     @Test("lvsd realserver --dry-run prints the VIP on lo, the ARP sysctls and, for TUN, rp_filter and the decapsulator")
     func realServerDryRun() throws {
-        let lvsd = try ReplayTests.requireLVSD()
-        let dr = try ReplayTests.run(lvsd, ["realserver", "--vip", "198.18.0.10", "--mode", "dr", "--interface", "eth0", "--dry-run"])
+        let lvsd = try BuiltExecutable.lvsd()
+        let dr = try Command.run(lvsd, ["realserver", "--vip", "198.18.0.10", "--mode", "dr", "--interface", "eth0", "--dry-run"])
         #expect(dr.status == 0)
         #expect(dr.stdout == """
             ip address replace 198.18.0.10/32 dev lo
             sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
 
             """)
-        let v6 = try ReplayTests.run(lvsd, ["realserver", "--vip", "2001:db8::10", "--mode", "dr", "--interface", "eth0", "--dry-run"])
+        let v6 = try Command.run(lvsd, ["realserver", "--vip", "2001:db8::10", "--mode", "dr", "--interface", "eth0", "--dry-run"])
         #expect(v6.stdout == "ip -6 address replace 2001:db8::10/128 dev lo nodad\n")
-        let tun = try ReplayTests.run(lvsd, ["realserver", "--vip", "198.18.0.10", "--mode", "tun", "--interface", "eth0", "--dry-run"])
+        let tun = try Command.run(lvsd, ["realserver", "--vip", "198.18.0.10", "--mode", "tun", "--interface", "eth0", "--dry-run"])
         #expect(tun.status == 0)
         #expect(tun.stdout.contains("net.ipv4.conf.all.rp_filter=0"))
         #expect(tun.stdout.contains("open TUN device lvstun0"))
         #expect(tun.stdout.hasSuffix("ip link set lvstun0 up\nsysctl -qw net.ipv4.conf.lvstun0.rp_filter=0\n"))
-        let bad = try ReplayTests.run(lvsd, ["realserver", "--vip", "2001:db8::10", "--mode", "tun", "--dry-run"])
+        let bad = try Command.run(lvsd, ["realserver", "--vip", "2001:db8::10", "--mode", "tun", "--dry-run"])
         #expect(bad.status != 0)
     }
 }

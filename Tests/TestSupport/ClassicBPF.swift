@@ -9,24 +9,24 @@ import PacketIO
 ///
 /// The opcodes are spelled here as numbers from linux/filter.h and linux/bpf_common.h on
 /// purpose: an independent spelling of what FanoutProgram encodes from the C headers.
-enum ClassicBPF {
+public enum ClassicBPF {
     // Classes, sizes, modes, operations, sources (linux/bpf_common.h).
-    static let ld: UInt16 = 0x00, ldx: UInt16 = 0x01, st: UInt16 = 0x02, stx: UInt16 = 0x03
-    static let alu: UInt16 = 0x04, jmp: UInt16 = 0x05, ret: UInt16 = 0x06, misc: UInt16 = 0x07
-    static let w: UInt16 = 0x00, h: UInt16 = 0x08, b: UInt16 = 0x10
-    static let imm: UInt16 = 0x00, abs: UInt16 = 0x20, ind: UInt16 = 0x40, mem: UInt16 = 0x60
-    static let len: UInt16 = 0x80, msh: UInt16 = 0xA0
-    static let add: UInt16 = 0x00, sub: UInt16 = 0x10, mul: UInt16 = 0x20, div: UInt16 = 0x30
-    static let or: UInt16 = 0x40, and: UInt16 = 0x50, lsh: UInt16 = 0x60, rsh: UInt16 = 0x70
-    static let neg: UInt16 = 0x80, mod: UInt16 = 0x90, xor: UInt16 = 0xA0
-    static let ja: UInt16 = 0x00, jeq: UInt16 = 0x10, jgt: UInt16 = 0x20, jge: UInt16 = 0x30, jset: UInt16 = 0x40
-    static let k: UInt16 = 0x00, x: UInt16 = 0x08, a: UInt16 = 0x10
-    static let tax: UInt16 = 0x00, txa: UInt16 = 0x80
+    public static let ld: UInt16 = 0x00, ldx: UInt16 = 0x01, st: UInt16 = 0x02, stx: UInt16 = 0x03
+    public static let alu: UInt16 = 0x04, jmp: UInt16 = 0x05, ret: UInt16 = 0x06, misc: UInt16 = 0x07
+    public static let w: UInt16 = 0x00, h: UInt16 = 0x08, b: UInt16 = 0x10
+    public static let imm: UInt16 = 0x00, abs: UInt16 = 0x20, ind: UInt16 = 0x40, mem: UInt16 = 0x60
+    public static let len: UInt16 = 0x80, msh: UInt16 = 0xA0
+    public static let add: UInt16 = 0x00, sub: UInt16 = 0x10, mul: UInt16 = 0x20, div: UInt16 = 0x30
+    public static let or: UInt16 = 0x40, and: UInt16 = 0x50, lsh: UInt16 = 0x60, rsh: UInt16 = 0x70
+    public static let neg: UInt16 = 0x80, mod: UInt16 = 0x90, xor: UInt16 = 0xA0
+    public static let ja: UInt16 = 0x00, jeq: UInt16 = 0x10, jgt: UInt16 = 0x20, jge: UInt16 = 0x30, jset: UInt16 = 0x40
+    public static let k: UInt16 = 0x00, x: UInt16 = 0x08, a: UInt16 = 0x10
+    public static let tax: UInt16 = 0x00, txa: UInt16 = 0x80
     /// SKF_AD_OFF + SKF_AD_PROTOCOL (linux/filter.h).
-    static let protocolOffset = UInt32(bitPattern: -0x1000)
+    public static let protocolOffset = UInt32(bitPattern: -0x1000)
 
     /// Why the kernel would refuse `program`, or nil when it would accept it.
-    static func check(_ program: [FanoutProgram.Instruction]) -> String? {
+    public static func check(_ program: [FanoutProgram.Instruction]) -> String? {
         guard !program.isEmpty, program.count <= 4096 else { return "length \(program.count)" }
         var masks = [UInt16](repeating: 0xFFFF, count: program.count)
         var valid: UInt16 = 0
@@ -74,7 +74,7 @@ enum ClassicBPF {
 
     /// Runs `program` over `packet` (starting at the network header) received with EtherType
     /// `etherType`; returns what it returns (0 when a load falls outside the packet).
-    static func run(_ program: [FanoutProgram.Instruction], packet: [UInt8], etherType: UInt16) -> UInt32 {
+    public static func run(_ program: [FanoutProgram.Instruction], packet: [UInt8], etherType: UInt16) -> UInt32 {
         var A: UInt32 = 0, X: UInt32 = 0
         var M = [UInt32](repeating: 0, count: 16)
         var pc = 0
@@ -157,7 +157,7 @@ enum ClassicBPF {
     /// What the kernel hands a fanout program for an Ethernet frame: the EtherType (after one
     /// 802.1Q or 802.1ad tag, which the receive path moves into the skb) and the bytes after
     /// the link-layer header.
-    static func received(_ frame: [UInt8]) -> (etherType: UInt16, packet: [UInt8]) {
+    public static func received(_ frame: [UInt8]) -> (etherType: UInt16, packet: [UInt8]) {
         var type = UInt16(frame[12]) << 8 | UInt16(frame[13])
         var start = 14
         if type == 0x8100 || type == 0x88A8 {
@@ -169,7 +169,7 @@ enum ClassicBPF {
 
     /// The worker a fanout group of `program.workers` members gives `frame` (the kernel takes
     /// the program's result modulo the group size).
-    static func worker(_ program: FanoutProgram, _ frame: [UInt8]) -> Int {
+    public static func worker(_ program: FanoutProgram, _ frame: [UInt8]) -> Int {
         let (type, packet) = received(frame)
         return Int(run(program.instructions, packet: packet, etherType: type) % UInt32(program.workers))
     }

@@ -6,14 +6,14 @@ import Glibc
 
 /// One `lvsd lab` run: builds the plan's network, starts the real servers and the director,
 /// sends the requests, and takes everything down (also on Ctrl-C).
-final class LabRun: @unchecked Sendable {
+public final class LabRun: @unchecked Sendable {
     let plan: LabPlan
     let shell: LabShell
     let engine: String
     let workers: Int
     let pinNeighbours: Bool
     let quiet: Bool
-    let directory: String
+    public let directory: String
     private var directorPID: Int32?
     private var signalSources: [DispatchSourceSignal] = []
     /// Held for the whole of `cleanUp`, so a second caller waits until the lab is gone.
@@ -22,9 +22,9 @@ final class LabRun: @unchecked Sendable {
     private let interruptLock = NSLock()
     private var interruptedFlag = false
     /// A signal arrived; the handler is removing the lab and the run must end with 130.
-    var interrupted: Bool { interruptLock.withLock { interruptedFlag } }
+    public var interrupted: Bool { interruptLock.withLock { interruptedFlag } }
 
-    init(plan: LabPlan, shell: LabShell, engine: String, workers: Int, pinNeighbours: Bool, quiet: Bool) {
+    public init(plan: LabPlan, shell: LabShell, engine: String, workers: Int, pinNeighbours: Bool, quiet: Bool) {
         self.plan = plan
         self.shell = shell
         self.engine = engine
@@ -34,21 +34,21 @@ final class LabRun: @unchecked Sendable {
         directory = Self.workDirectory(id: plan.id)
     }
 
-    static func workDirectory(id: String) -> String {
+    public static func workDirectory(id: String) -> String {
         (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvsl-\(id)"
     }
 
     /// This executable, which runs the director and the real-server helper.
-    static var selfPath: String {
+    public static var selfPath: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    func log(_ line: String) {
+    public func log(_ line: String) {
         if quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
     }
 
     /// Ctrl-C (or SIGTERM) removes the lab before exiting 130.
-    func installInterruptHandler() {
+    public func installInterruptHandler() {
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
@@ -72,7 +72,7 @@ final class LabRun: @unchecked Sendable {
     /// namespaces, TCP requests only), and stops lvsd after the last phase unless `keep`.
     /// Setting up the namespaces and real servers costs more than a phase, so several phases
     /// in one run keep the end-to-end suite short.
-    func execute(requests: Int, transferMB: Int? = nil, then later: [LabPlan.Phase] = [], keep: Bool = false) throws -> LabReport {
+    public func execute(requests: Int, transferMB: Int? = nil, then later: [LabPlan.Phase] = [], keep: Bool = false) throws -> LabReport {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         log("lvsd lab \(plan.id): \(plan.mode.rawValue)\(plan.ipv6 ? " over IPv6" : ""), scheduler \(plan.scheduler), engine \(engine), \(workers) worker\(workers == 1 ? "" : "s"), kernel's default offloads; files in \(directory)")
@@ -418,17 +418,17 @@ final class LabRun: @unchecked Sendable {
     }
     private var stoppedDirectors = 0
 
-    func printLogsOnFailure() {
+    public func printLogsOnFailure() {
         for name in ["lvsd.log"] + plan.realServers.map({ "\($0.name)-realserver.log" }) {
             guard let text = try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8), !text.isEmpty else { continue }
-            Console.error("--- \(name)\n\(text)")
+            FileHandle.standardError.write(Data("--- \(name)\n\(text)\n".utf8))
         }
     }
 
     /// Stops what the lab started (by PID), deletes its namespaces and files. Idempotent.
     /// The main thread and the signal handler may both get here: the first does the work, the
     /// other waits for it (returning early would let the process exit with the lab half removed).
-    func cleanUp() {
+    public func cleanUp() {
         cleanupLock.lock()
         defer { cleanupLock.unlock() }
         guard !cleanedUp else { return }
@@ -440,7 +440,7 @@ final class LabRun: @unchecked Sendable {
     }
 }
 
-struct LabError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct LabError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import PacketIO
+import TestSupport
 import Testing
 
 /// PcapFileReader / PcapFileWriter: round trips through libpcap, truncation, refusal of

@@ -2,6 +2,7 @@ import Control
 import Core
 import Foundation
 import PacketIO
+import TestSupport
 import Testing
 import Trace
 import Wire
@@ -10,8 +11,7 @@ import Wire
 /// the same pcap reader and writer, then checked by an implementation we did not write:
 /// tshark verifies every IPv4, TCP, UDP, ICMP and ICMPv6 checksum of the output.
 @Suite(.serialized) struct ReplayTests {
-    static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Samples")
+    static let samples = Samples.folder
 
     struct Expectation: Sendable, CustomTestStringConvertible {
         let mode: String
@@ -131,75 +131,25 @@ import Wire
         let tshark = try Self.requireTshark()
         let result = try Self.replay(e.mode)
         defer { try? FileManager.default.removeItem(atPath: result.output) }
-        let bad = try Self.run(tshark, ["-r", result.output, "-o", "tcp.check_checksum:TRUE",
-                                        "-o", "udp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
-                                        "-Y", Self.badChecksumFilter, "-T", "fields", "-e", "frame.number"])
+        let bad = try Command.run(tshark, ["-r", result.output, "-o", "tcp.check_checksum:TRUE",
+                                           "-o", "udp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+                                           "-Y", Self.badChecksumFilter, "-T", "fields", "-e", "frame.number"])
         #expect(bad.status == 0, "tshark failed: \(bad.stderr)")
         #expect(bad.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "",
                 "tshark reports bad checksums in \(e.mode) output frames: \(bad.stdout)")
 
-        let all = try Self.run(tshark, ["-r", result.output, "-T", "fields", "-e", "frame.number"])
+        let all = try Command.run(tshark, ["-r", result.output, "-T", "fields", "-e", "frame.number"])
         let count = all.stdout.split(separator: "\n").count
         #expect(count == e.verdicts.count, "tshark sees \(count) frames in the \(e.mode) output")
 
         if e.mode == "tun" {
-            let ipip = try Self.run(tshark, ["-r", result.output, "-Y", "ip.proto==4", "-T", "fields",
-                                             "-e", "frame.number", "-e", "ip.dst", "-e", "tcp.dstport", "-e", "udp.dstport"])
+            let ipip = try Command.run(tshark, ["-r", result.output, "-Y", "ip.proto==4", "-T", "fields",
+                                                "-e", "frame.number", "-e", "ip.dst", "-e", "tcp.dstport", "-e", "udp.dstport"])
             let lines = ipip.stdout.split(separator: "\n")
             #expect(lines.count == e.verdicts.filter { $0.hasPrefix("F") }.count)
             // tshark decodes the inner datagram: outer dst is the real server, inner dst the VIP.
             #expect(lines.allSatisfy { $0.contains("198.18.1.1") && $0.contains("198.18.0.10") })
         }
-    }
-
-    // MARK: The lvsd command
-
-    @Test func shippedSamplesAreWhatTheGeneratorWrites() throws {
-        let lvsd = try Self.requireLVSD()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("samples-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let made = try Self.run(lvsd, ["make-samples", "--output", dir.path])
-        #expect(made.status == 0, "\(made.stderr)")
-        for mode in Self.expectations.map(\.mode) {
-            for ext in ["rules", "pcap"] {
-                let fresh = try Data(contentsOf: dir.appendingPathComponent("\(mode).\(ext)"))
-                let shipped = try Data(contentsOf: Self.samples.appendingPathComponent("\(mode).\(ext)"))
-                #expect(fresh == shipped, "Samples/\(mode).\(ext) differs from 'lvsd make-samples' output; regenerate and commit it")
-            }
-        }
-    }
-
-    @Test func replayCommandTracesAndSummarises() throws {
-        let lvsd = try Self.requireLVSD()
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).pcap").path
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let run = try Self.run(lvsd, ["replay", "--config", Self.samples.appendingPathComponent("nat.rules").path,
-                                      Self.samples.appendingPathComponent("nat.pcap").path, "-o", out, "--trace"])
-        #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("#2 on eth0: TCP 198.18.0.1:40000 → 198.18.0.10:80 [S] seq 1000 win 65535 len 0"))
-        #expect(run.stdout.contains("connection: new connection TCP 198.18.0.1:40000 → 198.18.0.10:80 scheduled to 198.18.1.11:8080 (Masq), state NONE → SYN_RECV"))
-        #expect(run.stdout.contains("reply from real server"))
-        #expect(run.stdout.contains("17 frames read: 16 forwarded, 1 answered, 0 passed, 0 dropped"))
-        #expect(FileManager.default.fileExists(atPath: out))
-    }
-
-    @Test func badConfigPrintsFileLineColumnAndExits1() throws {
-        let lvsd = try Self.requireLVSD()
-        let rules = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).rules").path
-        defer { try? FileManager.default.removeItem(atPath: rules) }
-        try Data("-A -t 198.18.0.10:80 -s nosuch\n".utf8).write(to: URL(fileURLWithPath: rules))
-        let run = try Self.run(lvsd, ["replay", "--config", rules, Self.samples.appendingPathComponent("nat.pcap").path,
-                                      "-o", "/tmp/unused-\(UUID().uuidString).pcap"])
-        #expect(run.status == 1)
-        #expect(run.stderr.contains("\(rules):1:"), "stderr: \(run.stderr)")
-    }
-
-    @Test func missingPcapPrintsAClearErrorAndExits1() throws {
-        let lvsd = try Self.requireLVSD()
-        let run = try Self.run(lvsd, ["replay", "--config", Self.samples.appendingPathComponent("nat.rules").path,
-                                      "/nonexistent/in.pcap", "-o", "/tmp/unused-\(UUID().uuidString).pcap"])
-        #expect(run.status == 1)
-        #expect(run.stderr.contains("/nonexistent/in.pcap"), "stderr: \(run.stderr)")
     }
 
     // MARK: Helpers
@@ -210,21 +160,5 @@ import Wire
         }
         Issue.record("tshark is not installed (looked in /usr/bin and /usr/local/bin); run 'bash Scripts/install-deps.sh' as root")
         throw CancellationError()
-    }
-
-    /// The `lvsd` built next to this test bundle (`swift build --build-tests` builds it too).
-    static func requireLVSD() throws -> String {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("lvsd").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        Issue.record("the lvsd executable was not found next to the test bundle (\(CommandLine.arguments[0])); build it with 'swift build --build-tests'")
-        throw CancellationError()
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try Command.run(executable, arguments)
     }
 }

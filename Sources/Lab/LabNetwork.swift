@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Carries out a `LabPlan` with `ip` and `sysctl`, and takes it down again.
-struct LabNetwork {
+public struct LabNetwork {
     let plan: LabPlan
     let shell: LabShell
 
@@ -100,7 +100,7 @@ struct LabNetwork {
     /// the bridge go with them. Used at the end of a run, on Ctrl-C, and by
     /// `lvsd lab --teardown ID`. Returns the namespaces deleted.
     @discardableResult
-    static func teardown(prefix: String, shell: LabShell) -> [String] {
+    public static func teardown(prefix: String, shell: LabShell) -> [String] {
         let found = namespaces(prefix: prefix, shell: shell)
         var pids: [Int32] = []
         for ns in found {

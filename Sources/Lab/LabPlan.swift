@@ -10,8 +10,8 @@
 ///   seed: the real servers answer the client directly from the VIP they hold on `lo`.
 /// The bridge lives in a fifth namespace (`-switch`), so nothing is created in the root one.
 /// Addresses come only from 198.18.0.0/15 (RFC 2544) and 2001:db8::/32 (RFC 3849).
-struct LabPlan: Equatable {
-    enum Mode: String, CaseIterable {
+public struct LabPlan: Equatable {
+    public enum Mode: String, CaseIterable, Sendable {
         case nat, dr, fullnat, tun
 
         /// ipvsadm's forwarding-method flag for `-a` lines.
@@ -68,12 +68,12 @@ struct LabPlan: Equatable {
     /// How the virtual service schedules during one phase of a run: what `-s`, `-w` and `-p`
     /// say in the rules file. A run starts with the main phase; each `--then` phase restarts
     /// lvsd with its own rules in the same namespaces.
-    struct Phase: Equatable {
+    public struct Phase: Equatable, Sendable {
         var scheduler: String
         /// Per real server, in order (`-w`); nil: 1 each.
         var weights: [Int]?
         /// Persistence timeout in seconds (`-p`); nil: not persistent.
-        var persistence: Int?
+        public var persistence: Int?
 
         init(scheduler: String = "rr", weights: [Int]? = nil, persistence: Int? = nil) {
             self.scheduler = scheduler
@@ -86,7 +86,7 @@ struct LabPlan: Equatable {
 
         /// Parses `--then`'s `SCHEDULER[:W1,W2,W3][:pSECONDS]` (e.g. `wrr:3,2,1`, `rr:p300`);
         /// nil when it is not that shape. Ranges are checked by `LabCommand.validate`.
-        init?(spec: String) {
+        public init?(spec: String) {
             let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             guard let name = parts.first, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber }) else { return nil }
             self.init(scheduler: name)
@@ -108,7 +108,7 @@ struct LabPlan: Equatable {
         }
     }
 
-    let id: String
+    public let id: String
     let mode: Mode
     let ipv6: Bool
     /// The phase the run starts with (requests, then UDP and the transfer if asked for).
@@ -117,7 +117,7 @@ struct LabPlan: Equatable {
     let udp: Bool
     let prefix: String
 
-    init(id: String, mode: Mode, ipv6: Bool, scheduler: String = "rr", weights: [Int]? = nil,
+    public init(id: String, mode: Mode, ipv6: Bool, scheduler: String = "rr", weights: [Int]? = nil,
          persistence: Int? = nil, udp: Bool = false) {
         self.id = id
         self.mode = mode
@@ -132,7 +132,7 @@ struct LabPlan: Equatable {
     var persistence: Int? { phase.persistence }
 
     /// `w1,w2,w3`: one weight from 0 to 65535 per real server, in order; nil otherwise.
-    static func parseWeights(_ text: String) -> [Int]? {
+    public static func parseWeights(_ text: String) -> [Int]? {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == realServerCount, parts.allSatisfy({ $0 != nil && (0...65535).contains($0!) }) else { return nil }
         return parts.map { $0! }
@@ -144,8 +144,8 @@ struct LabPlan: Equatable {
     var director: String { prefix + "director" }
     var switchNamespace: String { prefix + "switch" }
     func realServerNamespace(_ i: Int) -> String { prefix + "rs\(i)" }
-    static let realServerCount = 3
-    var namespaces: [String] {
+    public static let realServerCount = 3
+    public var namespaces: [String] {
         [client, director, switchNamespace] + (1...Self.realServerCount).map(realServerNamespace)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import PacketBuilder
 import PacketIO
+import TestSupport
 import Testing
 import Wire
 #if canImport(Glibc)

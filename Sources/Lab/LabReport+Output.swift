@@ -11,7 +11,7 @@ extension LabReport {
 
     /// Per phase: "198.18.1.11  7  #######", lvsd's table and counters when it stopped; then
     /// UDP, the transfer and what the real servers saw.
-    var text: String {
+    public var text: String {
         var lines: [String] = []
         for (n, phase) in phases.enumerated() {
             let title = phases.count == 1 ? "" : "Phase \(n + 1) (\(phase.spec.spec)): "
@@ -82,7 +82,7 @@ extension LabReport {
     /// One JSON object: mode, scheduler, requests sent, failed requests, responses per real
     /// server address (the main phase's, at the top level, with the knobs that produced them),
     /// then `phases` (every phase, main first), `udp`, `transfer` and `realServers`.
-    var json: String {
+    public var json: String {
         var object = Self.object(main)
         object.removeValue(forKey: "spec")
         object.removeValue(forKey: "director")

@@ -1,8 +1,6 @@
-import Core
 import Foundation
-@testable import Engine
+import TestSupport
 import Testing
-import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -74,8 +72,8 @@ import Glibc
 
     /// Runs the lab with `arguments`, stops its lvsd, and returns the lab's JSON and lvsd's summary.
     static func lab(_ arguments: [String]) throws -> (outcome: Outcome, summary: Summary, stderr: String) {
-        let lvsd = try ReplayTests.requireLVSD()
-        let run = try ReplayTests.run(lvsd, ["lab", "--workers", "2", "--json", "--keep"] + arguments)
+        let lvsd = try BuiltExecutable.lvsd()
+        let run = try Command.run(lvsd, ["lab", "--workers", "2", "--json", "--keep"] + arguments)
         let line = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
         guard let outcome = try? JSONDecoder().decode(Outcome.self, from: Data(line.utf8)) else {
             // A lab that failed before printing removed itself (it only keeps a finished one).
@@ -86,7 +84,7 @@ import Glibc
         defer {
             // Whatever happened, nothing of the lab stays: its processes and namespaces.
             for pid in Command.pids(in: director) { kill(pid, SIGKILL) }
-            _ = try? ReplayTests.run(lvsd, ["lab", "--teardown", outcome.id])
+            _ = try? Command.run(lvsd, ["lab", "--teardown", outcome.id])
         }
         let inDirector = Command.pids(in: director)
         #expect(inDirector.count == 1, "expected lvsd alone in \(director), found \(inDirector)")
@@ -162,90 +160,14 @@ import Glibc
     }
 
     @Test func thePcapEngineRefusesSeveralWorkersAndBadCPUListsAreNamed() throws {
-        let lvsd = try ReplayTests.requireLVSD()
-        let run = try ReplayTests.run(lvsd, ["run", "--config", "/nonexistent.rules", "--interface", "eth0",
-                                             "--engine", "pcap", "--workers", "2"])
+        let lvsd = try BuiltExecutable.lvsd()
+        let run = try Command.run(lvsd, ["run", "--config", "/nonexistent.rules", "--interface", "eth0",
+                                         "--engine", "pcap", "--workers", "2"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("--workers 2 needs --engine af_packet: libpcap has no fanout"), "\(run.stderr)")
-        let cpus = try ReplayTests.run(lvsd, ["run", "--config", "/nonexistent.rules", "--interface", "eth0",
-                                              "--workers", "2", "--cpus", "0,x"])
+        let cpus = try Command.run(lvsd, ["run", "--config", "/nonexistent.rules", "--interface", "eth0",
+                                          "--workers", "2", "--cpus", "0,x"])
         #expect(cpus.status != 0)
         #expect(cpus.stderr.contains("--cpus takes CPU numbers separated by commas, e.g. 0,1; got '0,x'"), "\(cpus.stderr)")
-    }
-
-    // MARK: What the fanout program cannot steer
-
-    static func service(_ port: UInt16, persistence: Persistence?, servers: [String], method: ForwardingMethod = .nat) -> VirtualServiceConfig {
-        VirtualServiceConfig(key: ServiceKey(.tcp, IPAddress("198.18.0.10")!, port), scheduler: .roundRobin, persistence: persistence,
-                             realServers: servers.map { RealServerConfig(address: IPAddress($0)!, port: 8080, method: method) })
-    }
-
-    /// A NAT real server endpoint shared by a persistent and a plain service is refused by
-    /// name (its replies cannot be told apart); shared alike, or through DR, it is fine.
-    @Test func aRealServerSharedByDifferentlyPersistentNATServicesIsRefused() throws {
-        let persistent = Persistence(timeout: 300, prefixLength: 24)
-        let mixed = DirectorConfig(services: [
-            Self.service(80, persistence: persistent, servers: ["198.18.1.11", "198.18.1.12"]),
-            Self.service(81, persistence: nil, servers: ["198.18.1.12"]),
-        ])
-        #expect {
-            _ = try FanoutSteering.program(for: mixed, workers: 2)
-        } throws: { error in
-            let text = "\(error)"
-            return text.contains("real server 198.18.1.12:8080 TCP is a NAT real server of TCP 198.18.0.10:80 (persistent, prefix 24) and TCP 198.18.0.10:81 (not persistent)")
-                && text.contains("--workers 1")
-        }
-        let alike = DirectorConfig(services: [
-            Self.service(80, persistence: persistent, servers: ["198.18.1.11", "198.18.1.12"]),
-            Self.service(81, persistence: persistent, servers: ["198.18.1.12"]),
-        ])
-        let program = try FanoutSteering.program(for: alike, workers: 2)
-        #expect(ClassicBPF.check(program.instructions) == nil)
-        let directRouting = DirectorConfig(services: [
-            Self.service(80, persistence: persistent, servers: ["198.18.1.11"], method: .directRouting),
-            Self.service(81, persistence: nil, servers: ["198.18.1.11"], method: .directRouting),
-        ])
-        #expect(throws: Never.self) { _ = try FanoutSteering.program(for: directRouting, workers: 2) }
-    }
-
-    // MARK: The mailbox between workers
-
-    /// One producer thread posts 100,000 numbered messages through a 64-slot mailbox (so it
-    /// fills and wraps many times) while the consumer drains: all arrive, once, in order.
-    @Test func aMailboxDeliversEveryMessageOnceInOrderAcrossThreads() async throws {
-        let mailbox = Mailbox<Int>(capacity: 64)
-        let total = 100_000
-        let producer = Thread {
-            var next = 0
-            while next < total {
-                if mailbox.post(next) { next += 1 } else { sched_yield() }
-            }
-        }
-        producer.start()
-        var expected = 0
-        var outOfOrder = 0
-        let deadline = Date().addingTimeInterval(30)
-        while expected < total && Date() < deadline {
-            let n = mailbox.receive { value in
-                if value != expected { outOfOrder += 1 }
-                expected = value + 1
-            }
-            if n == 0 { sched_yield() }
-        }
-        #expect(expected == total)
-        #expect(outOfOrder == 0)
-    }
-
-    @Test func aFullMailboxRefusesUntilDrained() {
-        let mailbox = Mailbox<String>(capacity: 3)  // rounded up to 4
-        #expect((0..<4).allSatisfy { mailbox.post("m\($0)") })
-        #expect(!mailbox.post("m4"))
-        var got: [String] = []
-        #expect(mailbox.receive { got.append($0) } == 4)
-        #expect(got == ["m0", "m1", "m2", "m3"])
-        #expect(mailbox.receive { _ in } == 0)
-        #expect(mailbox.post("m4"))
-        #expect(mailbox.receive { got.append($0) } == 1)
-        #expect(got.last == "m4")
     }
 }

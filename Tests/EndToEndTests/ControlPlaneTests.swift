@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -40,7 +41,7 @@ import Glibc
 
         /// `lvsd lab --mode MODE --keep --json --requests 1`, lvsd on a socket of its own.
         init(mode: String, tag: String) throws {
-            lvsd = try ReplayTests.requireLVSD()
+            lvsd = try BuiltExecutable.lvsd()
             lvsadmPath = URL(fileURLWithPath: lvsd).deletingLastPathComponent().appendingPathComponent("lvsadm").path
             guard FileManager.default.isExecutableFile(atPath: lvsadmPath) else {
                 Issue.record("lvsadm not found next to lvsd (\(lvsadmPath)); build it with 'swift build'")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -286,7 +287,7 @@ final class HealthLab {
     private nonisolated(unsafe) static var counter = 0
 
     init(mode: String, transferMB: Int? = nil) throws {
-        lvsd = try ReplayTests.requireLVSD()
+        lvsd = try BuiltExecutable.lvsd()
         lvsadm = URL(fileURLWithPath: lvsd).deletingLastPathComponent().appendingPathComponent("lvsadm").path
         guard FileManager.default.isExecutableFile(atPath: lvsadm) else {
             Issue.record("lvsadm is not built next to lvsd (\(lvsadm)); build with 'swift build --build-tests'")
