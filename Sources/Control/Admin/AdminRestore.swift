@@ -13,7 +13,7 @@ public enum AdminRestore {
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             lineNumber += 1
             var words = RulesTokenizer.tokens(of: line).map(\.text)
-            if let first = words.first, first == "ipvsadm" || first == "lvsadm" { words.removeFirst() }
+            if let first = words.first, RulesTokenizer.programNames.contains(first) { words.removeFirst() }
             if words.isEmpty { continue }
             let action: LvsadmInvocation.Action
             do {
@@ -47,7 +47,7 @@ public enum AdminRestore {
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             lineNumber += 1
             var words = RulesTokenizer.tokens(of: line).map(\.text)
-            if let first = words.first, first == "ipvsadm" || first == "lvsadm" { words.removeFirst() }
+            if let first = words.first, RulesTokenizer.programNames.contains(first) { words.removeFirst() }
             if words.isEmpty { continue }
             seen += 1
             if seen == index { return located(error, lineNumber, words).appendingDetail("; nothing was restored") }
