@@ -49,6 +49,11 @@ struct IPVSStrictness: Sendable, Equatable {
     /// `-u VIP:http` is refused. On: any name in `PortNames` is accepted for either protocol.
     var portNamesOfEitherProtocol: Bool
 
+    /// ipvsadm reads `-M` as it meets it, with the family of the service named so far: a
+    /// dotted mask before `-t [IPv6]:port`, a prefix length after it. On: `-M` is read for
+    /// the line's service wherever `-t`/`-u` stands.
+    var netmaskForTheLinesService: Bool
+
     /// The commands that may be given: all for lvsadm's argv, the table-changing ones for
     /// `lvsadm -R`, and those without `-Z` for a rules file (a file describes a table;
     /// zeroing counters while loading one means nothing).
@@ -58,7 +63,7 @@ struct IPVSStrictness: Sendable, Equatable {
     static let commandLine = IPVSStrictness(
         shortOptionClusters: true, valuesMayLookLikeOptions: true, optionalValue: .unlessDash, endOfOptions: true,
         signedNumbers: true, emptyListItems: true, bracketedAddressWithoutPort: false, portNamesOfEitherProtocol: false,
-        commands: Set(IPVSCommand.allCases))
+        netmaskForTheLinesService: false, commands: Set(IPVSCommand.allCases))
 
     /// `lvsadm -R`: each line as ipvsadm's `restore_table` reads it, the table-changing commands only.
     static let restore: IPVSStrictness = {
@@ -72,7 +77,7 @@ struct IPVSStrictness: Sendable, Equatable {
     static let rulesFile = IPVSStrictness(
         shortOptionClusters: false, valuesMayLookLikeOptions: false, optionalValue: .onlyDigits, endOfOptions: false,
         signedNumbers: false, emptyListItems: false, bracketedAddressWithoutPort: true, portNamesOfEitherProtocol: true,
-        commands: IPVSCommand.tableChanging.subtracting([.zero]))
+        netmaskForTheLinesService: true, commands: IPVSCommand.tableChanging.subtracting([.zero]))
 
     /// A decimal number in `range`, read as this strictness says (`signedNumbers`).
     func number(_ text: String, in range: ClosedRange<Int>) -> Int? {

@@ -82,6 +82,8 @@ private struct Parser {
     var scheduler: String?
     var persistence: UInt32?
     var prefixLength: Int?
+    /// `-M` kept until the service is known, when `netmaskForTheLinesService` says so.
+    var netmaskText: String?
     var serverText: String?
     var method: ForwardingMethod = .directRouting
     var weight: Int32 = 1
@@ -183,7 +185,11 @@ private struct Parser {
             persistence = use.value == nil ? Persistence.defaultTimeout
                 : UInt32(try timeout(value, in: 1...RulesValues.maximumTimeout))
         case .netmask:
-            prefixLength = try netmask(value)
+            if strictness.netmaskForTheLinesService {
+                netmaskText = value
+            } else {
+                prefixLength = try netmask(value)
+            }
         case .realServer:
             serverText = value
         case .masquerading: method = .nat
@@ -294,6 +300,7 @@ private struct Parser {
             positional.removeFirst(3)
         }
         if let extra = positional.first { throw .usage("unexpected argument \(extra)") }
+        if let text = netmaskText { prefixLength = try netmask(text) }
         var flags: SchedulerFlags = []
         if let text = schedulerFlagsText { flags = try schedulerFlags(text, scheduler: scheduler ?? SchedulerKind.ipvsDefault.rawValue) }
         var server: (IPAddress, UInt16)?

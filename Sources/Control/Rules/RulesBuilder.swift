@@ -61,7 +61,12 @@ struct RulesBuilder {
         var flags: SchedulerFlags = []
         if let token = line[.schedulerFlags]?.value { flags = try values.schedulerFlags(token, scheduler: scheduler) }
         var prefixLength: Int?
-        if let token = line[.netmask]?.value { prefixLength = try values.prefixLength(token, ipv6: !key.address.isIPv4) }
+        if let use = line[.netmask], let token = use.value {
+            // ipvsadm reads -M with the family of the service named before it (IPv4 if none).
+            let serviceBefore = line[.service].map { $0.word.column < use.word.column } ?? false
+            let ipv6 = !key.address.isIPv4 && (strictness.netmaskForTheLinesService || serviceBefore)
+            prefixLength = try values.prefixLength(token, ipv6: ipv6)
+        }
         var persistence: UInt32?
         if let use = line[.persistent] {
             persistence = Persistence.defaultTimeout
