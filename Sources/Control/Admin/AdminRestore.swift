@@ -1,6 +1,6 @@
 /// `lvsadm -R`: standard input holds one lvsadm command per line (what `-S` prints), read
-/// with the same grammar as the command line, as ipvsadm's `restore_table` runs
-/// `process_options` on each line. Blank lines, `#` comments and the word `ipvsadm` (or
+/// with the same grammar as the command line (`IPVSStrictness.restore`: the table-changing
+/// commands only), as ipvsadm's `restore_table` runs `process_options` on each line. Blank lines, `#` comments and the word `ipvsadm` (or
 /// `lvsadm`) at the start of a line are skipped.
 ///
 /// Unlike ipvsadm, which applies line after line and stops at the first bad one, the

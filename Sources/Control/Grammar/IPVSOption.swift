@@ -104,7 +104,7 @@ enum IPVSOption: CaseIterable, Sendable {
     }
 
     /// The short letter, if any. `-b` is two options: ipvsadm's `--sched-flags` with a value,
-    /// and DPVS's `--fullnat` without one on `-a`/`-e` (`IPVSCommandLine` picks by command).
+    /// and DPVS's `--fullnat` without one on `-a`/`-e` (`IPVSScanner` picks by command).
     var shortName: Character? {
         switch self {
         case .addService: "A"
