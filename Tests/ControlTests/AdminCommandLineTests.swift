@@ -285,13 +285,13 @@ import Wire
     /// Every row of ipvsadm's command/option table has one rule per option column, and the
     /// rows keep ipvsadm's required options.
     @Test func optionTableIsRectangular() {
-        for command in LvsadmCommand.allCases {
-            #expect(command.row.count == LvsadmOptionClass.allCases.count, "\(command)")
+        for command in IPVSCommand.allCases {
+            #expect(command.row.count == IPVSOptionClass.allCases.count, "\(command)")
             #expect(command.row.allSatisfy { "+x1 ".contains($0) }, "\(command)")
         }
-        #expect(LvsadmCommand.addServer.rule(.server) == "+")
-        #expect(LvsadmCommand.list.rule(.connection) == "1")
-        #expect(LvsadmCommand.list.rule(.tunnelInfo) == " ")
-        #expect(LvsadmCommand.addLocalAddress.rule(.localAddress) == "+")
+        #expect(IPVSCommand.addServer.rule(.server) == "+")
+        #expect(IPVSCommand.list.rule(.connection) == "1")
+        #expect(IPVSCommand.list.rule(.tunnelInfo) == " ")
+        #expect(IPVSCommand.addLocalAddress.rule(.localAddress) == "+")
     }
 }

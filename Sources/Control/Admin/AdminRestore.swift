@@ -1,6 +1,6 @@
 /// `lvsadm -R`: standard input holds one lvsadm command per line (what `-S` prints), read
-/// with the same grammar as the command line, as ipvsadm's `restore_table` runs
-/// `process_options` on each line. Blank lines, `#` comments and the word `ipvsadm` (or
+/// with the same grammar as the command line (`IPVSStrictness.restore`: the table-changing
+/// commands only), as ipvsadm's `restore_table` runs `process_options` on each line. Blank lines, `#` comments and the word `ipvsadm` (or
 /// `lvsadm`) at the start of a line are skipped.
 ///
 /// Unlike ipvsadm, which applies line after line and stops at the first bad one, the
@@ -13,7 +13,7 @@ public enum AdminRestore {
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             lineNumber += 1
             var words = RulesTokenizer.tokens(of: line).map(\.text)
-            if let first = words.first, first == "ipvsadm" || first == "lvsadm" { words.removeFirst() }
+            if let first = words.first, RulesTokenizer.programNames.contains(first) { words.removeFirst() }
             if words.isEmpty { continue }
             let action: LvsadmInvocation.Action
             do {
@@ -47,7 +47,7 @@ public enum AdminRestore {
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             lineNumber += 1
             var words = RulesTokenizer.tokens(of: line).map(\.text)
-            if let first = words.first, first == "ipvsadm" || first == "lvsadm" { words.removeFirst() }
+            if let first = words.first, RulesTokenizer.programNames.contains(first) { words.removeFirst() }
             if words.isEmpty { continue }
             seen += 1
             if seen == index { return located(error, lineNumber, words).appendingDetail("; nothing was restored") }

@@ -6,13 +6,15 @@ import Wire
 /// which defaults an add or edit fills in.
 struct RulesBuilder {
     private(set) var config = DirectorConfig()
+    /// How the grammar read the lines, which also decides how their values are read.
+    var strictness: IPVSStrictness = .rulesFile
     /// Where each interface and neighbour was declared, for "already declared" messages.
     var interfaceLines: [String: Int] = [:]
     var neighbourLines: [IPAddress: Int] = [:]
 
     mutating func apply(_ line: RulesCommandLine, at location: RulesLocation) throws(ConfigError) {
-        let values = RulesValues(location: location)
-        if let extra = line.arguments.first, line.command != .setTimeouts {
+        let values = RulesValues(location: location, strictness: strictness)
+        if let extra = line.arguments.first, line.command != .timeout {
             throw location.error("unexpected argument '\(extra.text)'", at: extra)
         }
         switch line.command {
@@ -20,14 +22,19 @@ struct RulesBuilder {
         case .editService: try editService(line, values)
         case .deleteService:
             try edit(.deleteService(try serviceKey(line, values).0), line, values)
-        case .clear:
+        case .flush:
             try edit(.clear, line, values)
         case .addServer: try addServer(line, values)
         case .editServer: try editServer(line, values)
         case .deleteServer: try deleteServer(line, values)
-        case .setTimeouts: try setTimeouts(line, values)
+        case .timeout: try setTimeouts(line, values)
+        case .zero:
+            // Only when the strictness admits -Z (lvsadm -R's); a new table has nothing to zero.
+            try edit(.zero(line[.service] == nil ? nil : try serviceKey(line, values).0), line, values)
         case .addLocalAddress: try addLocalAddress(line, values)
         case .deleteLocalAddress: try deleteLocalAddress(line, values)
+        case .list, .startDaemon, .stopDaemon, .restore, .save, .getLocalAddresses, .reload, .health:
+            throw values.error("'\(line.commandToken.text)' does not change the table and has no place in a rules file", at: line.commandToken)
         }
     }
 
@@ -41,7 +48,7 @@ struct RulesBuilder {
     private func serviceKey(_ line: RulesCommandLine, _ values: RulesValues) throws(ConfigError) -> (ServiceKey, RulesToken) {
         guard let use = line[.service], let token = use.value else { preconditionFailure("checked by the option table") }
         let proto: TransportProtocol = use.option == .udpService ? .udp : .tcp
-        let (address, port) = try values.addressAndPort(token, what: "virtual service")
+        let (address, port) = try values.addressAndPort(token, what: "virtual service", proto: proto)
         return (ServiceKey(proto, address, port ?? 0), token)
     }
 
@@ -54,7 +61,12 @@ struct RulesBuilder {
         var flags: SchedulerFlags = []
         if let token = line[.schedulerFlags]?.value { flags = try values.schedulerFlags(token, scheduler: scheduler) }
         var prefixLength: Int?
-        if let token = line[.netmask]?.value { prefixLength = try values.prefixLength(token, ipv6: !key.address.isIPv4) }
+        if let use = line[.netmask], let token = use.value {
+            // ipvsadm reads -M with the family of the service named before it (IPv4 if none).
+            let serviceBefore = line[.service].map { $0.word.column < use.word.column } ?? false
+            let ipv6 = !key.address.isIPv4 && (strictness.netmaskForTheLinesService || serviceBefore)
+            prefixLength = try values.prefixLength(token, ipv6: ipv6)
+        }
         var persistence: UInt32?
         if let use = line[.persistent] {
             persistence = Persistence.defaultTimeout
@@ -88,8 +100,8 @@ struct RulesBuilder {
             let token: RulesToken = switch error.subject {
             case .service: line[.service]?.value ?? line.commandToken
             case .scheduler: line[.scheduler]?.value ?? line[.service]?.value ?? line.commandToken
-            case .realServer: line[.realServer]?.value ?? line.commandToken
-            case .lowerThreshold: line[.lowerThreshold]?.value ?? line[.realServer]?.value ?? line.commandToken
+            case .realServer: line[.server]?.value ?? line.commandToken
+            case .lowerThreshold: line[.lowerThreshold]?.value ?? line[.server]?.value ?? line.commandToken
             case .localAddress: line[.localAddress]?.value ?? line.commandToken
             case .command: line.commandToken
             }
@@ -102,15 +114,15 @@ struct RulesBuilder {
     /// The real server an `-a`, `-e` or `-d` line names: the service's port when the word
     /// has none (DR and TUN servers always take the service's port; `AdminEditor` sees to it).
     private func realServer(_ line: RulesCommandLine, service key: ServiceKey, _ values: RulesValues) throws(ConfigError) -> (IPAddress, UInt16) {
-        let token = line[.realServer]!.value!
-        let (address, port) = try values.addressAndPort(token, what: "real server")
+        let token = line[.server]!.value!
+        let (address, port) = try values.addressAndPort(token, what: "real server", proto: key.proto)
         return (address, port ?? key.port)
     }
 
     /// Weight, method and thresholds of an `-a` or `-e` line, with ipvsadm's defaults for
     /// what is omitted (-g, -w 1, no thresholds): `-e` replaces all of them.
     private func serverSettings(_ line: RulesCommandLine, service key: ServiceKey, _ values: RulesValues) throws(ConfigError) -> RealServerSettings {
-        let method: ForwardingMethod = switch line[.forwardingMethod]?.option {
+        let method: ForwardingMethod = switch line[.forward]?.option {
         case .masquerading: .nat
         case .ipip: .tunnel
         case .fullNAT: .fullNAT

@@ -6,6 +6,9 @@ import Wire
 /// wrong (the port of `VIP:port`).
 struct RulesValues {
     var location: RulesLocation
+    /// Decides the readings ipvsadm and a rules file differ on: signed numbers, empty list
+    /// items, `[IPv6]` without a port, port names of the other protocol.
+    var strictness: IPVSStrictness = .rulesFile
 
     /// The longest persistence or connection timeout ipvsadm accepts (`MAX_TIMEOUT`, 31 days).
     static let maximumTimeout = 86_400 * 31
@@ -32,6 +35,10 @@ struct RulesValues {
     /// when the word has none.
     func addressAndPort(_ token: RulesToken, what: String, proto: TransportProtocol? = nil) throws(ConfigError) -> (IPAddress, UInt16?) {
         let text = token.text
+        let proto = strictness.portNamesOfEitherProtocol ? nil : proto
+        if !strictness.bracketedAddressWithoutPort, IPVSStrictness.isBracketedWithoutPort(text) {
+            throw error("'\(text)' needs its port: write it as \(text):80", at: token)
+        }
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else {
                 throw error("'\(text)' opens '[' but has no ']'; write an IPv6 \(what) as [2001:db8::1]:80", at: token)
@@ -83,7 +90,7 @@ struct RulesValues {
     /// A decimal number in `range`, as ipvsadm's `string_to_number`.
     func number(_ token: RulesToken, in range: ClosedRange<Int>, what: String) throws(ConfigError) -> Int {
         let text = token.text
-        guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit), text.count <= 10, let value = Int(text), range.contains(value) else {
+        guard let value = strictness.number(text, in: range) else {
             throw error("invalid \(what) '\(text)'; give a number from \(range.lowerBound) to \(range.upperBound)", at: token)
         }
         return value
@@ -124,6 +131,7 @@ struct RulesValues {
             let part = token.suffix(from: offset)
             let flagToken = RulesToken(text: String(name), column: part.column)
             offset += name.count + 1
+            if name.isEmpty && strictness.emptyListItems { continue }
             guard let (flag, owner) = SchedulerFlagNames.named(String(name)) else {
                 let known = SchedulerFlagNames.table.map(\.name).joined(separator: ", ")
                 let shown = name.isEmpty ? "an empty scheduler flag" : "unknown scheduler flag '\(name)'"

@@ -7,7 +7,7 @@ import Wire
 /// operator's reference; this is the contract in brief.
 ///
 /// ```
-/// # comment; blank lines are ignored; a leading word 'ipvsadm' is ignored too
+/// # comment; blank lines are ignored; a leading word 'ipvsadm' (or 'lvsadm') is ignored too
 /// interface eth0 mac 02:00:00:00:00:01 mtu 1500 address 198.18.0.1
 /// neighbour 198.18.1.1 mac 02:00:00:00:01:01 interface eth0
 /// --set 900 120 300
@@ -27,19 +27,25 @@ import Wire
 public enum RulesFile {
     /// Parses a whole rules file into a configuration snapshot, or throws the first error.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> DirectorConfig {
-        var builder = RulesBuilder()
+        try parse(text, file: file, strictness: .rulesFile)
+    }
+
+    /// The same, with the grammar as strict as `strictness` says: `.rulesFile` for
+    /// `lvsd --config`, `.restore` to read the file exactly as `lvsadm -R` does.
+    static func parse(_ text: String, file: String, strictness: IPVSStrictness) throws(ConfigError) -> DirectorConfig {
+        var builder = RulesBuilder(strictness: strictness)
         var lineNumber = 0
         // "\r\n" is one Character in Swift, so it needs naming to split DOS files.
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             lineNumber += 1
             let location = RulesLocation(file: file, line: lineNumber)
             var tokens = RulesTokenizer.tokens(of: line)
-            if tokens.first?.text == "ipvsadm" { tokens.removeFirst() }
+            if let first = tokens.first?.text, RulesTokenizer.programNames.contains(first) { tokens.removeFirst() }
             guard let first = tokens.first else { continue }
             if DirectorSettingLines.handles(first.text) {
                 try DirectorSettingLines.apply(tokens, to: &builder, at: location)
             } else {
-                let command = try RulesCommandLine.parse(tokens, at: location)
+                let command = try RulesCommandLine.parse(tokens, at: location, strictness: strictness)
                 try builder.apply(command, at: location)
             }
         }

@@ -1,8 +1,10 @@
-/// The words of lvsadm's command line: ipvsadm 1.31's popt option table (ipvsadm.c
-/// `parse_options`), DPVS's local-address commands and `--fullnat`, and lvsadm's own
-/// `--socket`. Which options each command takes is `LvsadmCommand.allows`, ipvsadm's
-/// `commands_v_options` table.
-enum LvsadmOption: CaseIterable, Sendable {
+/// The one ipvsadm option table, read by both front ends (lvsadm's argv and rules-file
+/// lines): ipvsadm 1.31's popt table (ipvsadm.c `parse_options`), DPVS's local-address
+/// commands and `--fullnat`, and lvsadm's own `--reload` and `--health`. Which options each
+/// command takes is `IPVSCommand.rule`, ipvsadm's `commands_v_options` table; how strictly
+/// words are read is `IPVSStrictness`; the sentences each front end prints are in
+/// `IPVSOption+Messages.swift`.
+enum IPVSOption: CaseIterable, Sendable {
     // Commands: the first option of a command line.
     case addService, editService, deleteService, clear, list, listLowercase, zero
     case addServer, editServer, deleteServer, set, help, version, restore, save
@@ -102,7 +104,7 @@ enum LvsadmOption: CaseIterable, Sendable {
     }
 
     /// The short letter, if any. `-b` is two options: ipvsadm's `--sched-flags` with a value,
-    /// and DPVS's `--fullnat` without one on `-a`/`-e` (`LvsadmCommandLine` picks by command).
+    /// and DPVS's `--fullnat` without one on `-a`/`-e` (`IPVSScanner` picks by command).
     var shortName: Character? {
         switch self {
         case .addService: "A"
@@ -163,7 +165,7 @@ enum LvsadmOption: CaseIterable, Sendable {
     }
 
     /// The command this word starts, when it is one.
-    var command: LvsadmCommand? {
+    var command: IPVSCommand? {
         switch self {
         case .addService: .addService
         case .editService: .editService
@@ -189,7 +191,7 @@ enum LvsadmOption: CaseIterable, Sendable {
     }
 
     /// The column of `commands_v_options` this option fills (`set_option`'s OPTC_*).
-    var optionClass: LvsadmOptionClass? {
+    var optionClass: IPVSOptionClass? {
         switch self {
         case .numeric: .numeric
         case .connection: .connection
@@ -231,143 +233,21 @@ enum LvsadmOption: CaseIterable, Sendable {
         }
     }
 
-    /// Options ipvsadm has and SwiftLVS does not implement, with what to do instead.
-    var unsupported: String? {
-        switch self {
-        case .fwmarkService: "firewall-mark services (-f) are not supported by SwiftLVS; give the service with -t or -u"
-        case .sctpService: "SCTP services (--sctp-service) are not supported by SwiftLVS; give the service with -t or -u"
-        case .ipv6: "-6 qualifies firewall-mark services, which SwiftLVS does not support"
-        case .onePacket: "one-packet scheduling (-o) is not supported by SwiftLVS"
-        case .persistenceEngine: "persistence engines (--pe) are not supported by SwiftLVS"
-        case .startDaemon, .stopDaemon, .mcastInterface, .syncID, .mcastGroup, .mcastPort, .mcastTTL, .syncMaxLength:
-            "the connection synchronisation daemon (--\(longName)) is not supported by SwiftLVS"
-        case .tunnelPort, .tunnelNoChecksum, .tunnelChecksum, .tunnelRemoteChecksum:
-            "SwiftLVS tunnels are plain IPIP; --\(longName) belongs to GUE and GRE tunnels, which it does not support"
-        default: nil
-        }
-    }
-
     /// The options a long name (without `--`) spells.
-    static func named(long name: Substring) -> [LvsadmOption] {
+    static func named(long name: Substring) -> [IPVSOption] {
         allCases.filter { $0.longName == name && $0 != .listLowercase }
     }
 
     /// The options a short letter spells.
-    static func named(short letter: Character) -> [LvsadmOption] {
+    static func named(short letter: Character) -> [IPVSOption] {
         allCases.filter { $0.shortName == letter }
     }
-}
 
-/// ipvsadm's commands (`CMD_*`, named as `cmdnames` in messages) and DPVS's local-address ones.
-enum LvsadmCommand: Int, CaseIterable, Sendable {
-    case addService, editService, deleteService, flush, list, addServer, deleteServer, editServer
-    case timeout, startDaemon, stopDaemon, restore, save, zero
-    case addLocalAddress, deleteLocalAddress, getLocalAddresses
-    case reload, health
-
-    var name: String {
-        switch self {
-        case .addService: "add-service"
-        case .editService: "edit-service"
-        case .deleteService: "delete-service"
-        case .flush: "flush"
-        case .list: "list"
-        case .addServer: "add-server"
-        case .deleteServer: "delete-server"
-        case .editServer: "edit-server"
-        case .timeout: "set"
-        case .startDaemon: "start-daemon"
-        case .stopDaemon: "stop-daemon"
-        case .restore: "restore"
-        case .save: "save"
-        case .zero: "zero"
-        case .addLocalAddress: "add-laddr"
-        case .deleteLocalAddress: "del-laddr"
-        case .getLocalAddresses: "get-laddr"
-        case .reload: "reload"
-        case .health: "health"
-        }
-    }
-
-    /// One row of `commands_v_options`, one character per `LvsadmOptionClass` in order:
-    /// '+' required, 'x' illegal, '1' at most one of the '1's, ' ' optional. The ipvsadm
-    /// 1.31 rows, extended by DPVS's two columns (local-address, ifname) and rows; `-F` is
-    /// optional here where DPVS requires it, as SwiftLVS picks the interface by route.
-    var row: String {
-        let x31 = String(repeating: "x", count: 31)
-        let ipvsadm: String = switch self {
-        case .addService, .editService: "xx+   " + String(repeating: "x", count: 15) + "   " + String(repeating: "x", count: 10)
-        case .deleteService: "xx+" + x31
-        case .flush, .timeout, .restore, .startDaemon, .stopDaemon, .reload, .health: String(repeating: "x", count: 34)
-        case .list: " 11" + String(repeating: "x", count: 9) + "11" + "       " + String(repeating: "x", count: 7) + " " + "xxxxx"
-        case .addServer, .editServer: "xx+xxx+" + "    " + String(repeating: "x", count: 18) + "     "
-        case .deleteServer: "xx+xxx+" + String(repeating: "x", count: 27)
-        case .save: " " + String(repeating: "x", count: 33)
-        case .zero: "xx " + x31
-        case .addLocalAddress, .deleteLocalAddress: "xx+" + x31
-        case .getLocalAddresses: "xx " + x31
-        }
-        let dpvs: String = switch self {
-        case .addLocalAddress, .deleteLocalAddress: "+ "
-        default: "xx"
-        }
-        return ipvsadm + dpvs
-    }
-
-    func rule(_ option: LvsadmOptionClass) -> Character {
-        let r = row
-        return r[r.index(r.startIndex, offsetBy: option.rawValue)]
-    }
-}
-
-/// The columns of `commands_v_options` (ipvsadm's OPTC_* order, named as `optnames` in
-/// messages), plus DPVS's local-address and ifname.
-enum LvsadmOptionClass: Int, CaseIterable, Sendable {
-    case numeric, connection, service, scheduler, persistent, netmask, server, forward, weight
-    case upperThreshold, lowerThreshold, mcastInterface, timeout, daemon, stats, rate, thresholds
-    case persistentConnections, noSort, syncID, exact, onePacket, persistenceEngine, schedulerFlags
-    case mcastGroup, mcastPort, mcastTTL, syncMaxLength, tunnelInfo, tunnelType, tunnelPort
-    case tunnelNoChecksum, tunnelChecksum, tunnelRemoteChecksum
-    case localAddress, interfaceName
-
-    var name: String {
-        switch self {
-        case .numeric: "numeric"
-        case .connection: "connection"
-        case .service: "service-address"
-        case .scheduler: "scheduler"
-        case .persistent: "persistent"
-        case .netmask: "netmask"
-        case .server: "real-server"
-        case .forward: "forwarding-method"
-        case .weight: "weight"
-        case .upperThreshold: "u-threshold"
-        case .lowerThreshold: "l-threshold"
-        case .mcastInterface: "mcast-interface"
-        case .timeout: "timeout"
-        case .daemon: "daemon"
-        case .stats: "stats"
-        case .rate: "rate"
-        case .thresholds: "thresholds"
-        case .persistentConnections: "persistent-conn"
-        case .noSort: "nosort"
-        case .syncID: "syncid"
-        case .exact: "exact"
-        case .onePacket: "ops"
-        case .persistenceEngine: "pe"
-        case .schedulerFlags: "sched-flags"
-        case .mcastGroup: "mcast-group"
-        case .mcastPort: "mcast-port"
-        case .mcastTTL: "mcast-ttl"
-        case .syncMaxLength: "sync-maxlen"
-        case .tunnelInfo: "tun-info"
-        case .tunnelType: "tun-type"
-        case .tunnelPort: "tun-port"
-        case .tunnelNoChecksum: "tun-nocsum"
-        case .tunnelChecksum: "tun-csum"
-        case .tunnelRemoteChecksum: "tun-remcsum"
-        case .localAddress: "local-address"
-        case .interfaceName: "ifname"
-        }
+    /// The options a whole word spells exactly (`-b` gives two, `-w5` none): how a rules
+    /// file names options in its messages.
+    static func named(word: String) -> [IPVSOption] {
+        if word.hasPrefix("--") { return named(long: word.dropFirst(2)) }
+        if word.count == 2, word.first == "-", let letter = word.last { return named(short: letter) }
+        return []
     }
 }

@@ -30,6 +30,10 @@ struct RulesLocation: Sendable {
 /// restore reader does not use it anywhere meaningful either). Quoting is not supported:
 /// no ipvsadm value contains a space.
 enum RulesTokenizer {
+    /// A line may start with the program's name, as a shell script of ipvsadm commands
+    /// does; rules files and `lvsadm -R` both skip it.
+    static let programNames: Set<String> = ["ipvsadm", "lvsadm"]
+
     static func tokens(of line: Substring) -> [RulesToken] {
         var result: [RulesToken] = []
         var current = ""

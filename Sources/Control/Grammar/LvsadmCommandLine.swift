@@ -1,8 +1,10 @@
 import Core
 import Wire
 
-/// lvsadm's command line: ipvsadm 1.31's grammar and its checks, in its order
-/// (ipvsadm.c `parse_options` with popt, `generic_opt_check`, `process_options`).
+/// lvsadm's command line, the argv front end of the one ipvsadm grammar (`IPVSOption`,
+/// `IPVSCommand`, `IPVSScanner` at `IPVSStrictness.commandLine`): ipvsadm 1.31's checks in
+/// its order (ipvsadm.c `parse_options` with popt, `generic_opt_check`, `process_options`)
+/// and its messages byte for byte. `RulesCommandLine` is the other front end.
 ///
 /// - Options are popt's: short letters may be clustered (`-Ln`, `-lnc`), a short option's
 ///   value may follow it in the same word (`-w5`, `-t198.18.0.10:80`) or be the next word;
@@ -50,13 +52,14 @@ public enum LvsadmCommandLine {
             // ipvsadm with no arguments lists the table (`main`: argc == 1).
             return LvsadmInvocation(action: .list(ListingRequest()), socketPath: socketPath)
         }
-        var parser = Parser(words: words, program: program)
+        var parser = Parser(words: words, program: program, strictness: .commandLine)
         return LvsadmInvocation(action: try parser.run(), socketPath: socketPath)
     }
 
-    /// One restore line (`-R` reads the same grammar, one command per line).
-    static func parseRestoreLine(_ words: [String], program: String) throws(AdminError) -> LvsadmInvocation.Action {
-        var parser = Parser(words: words, program: program)
+    /// One restore line (`-R` reads the same grammar, one command per line, with the
+    /// table-changing commands only).
+    static func parseRestoreLine(_ words: [String], program: String, strictness: IPVSStrictness = .restore) throws(AdminError) -> LvsadmInvocation.Action {
+        var parser = Parser(words: words, program: program, strictness: strictness)
         return try parser.run()
     }
 
@@ -66,30 +69,21 @@ public enum LvsadmCommandLine {
     }
 }
 
-/// An option as it was read: which, the word that spelled it (popt's `poptBadOption`), and its value.
-private struct Occurrence {
-    var option: LvsadmOption
-    var word: String
-    var value: String?
-}
-
 private struct Parser {
-    let words: [String]
     let program: String
-    var position = 0
-    var endOfOptions = false
-    /// The rest of a short-option cluster still to read (`n` of `-Ln`), with its word.
-    var cluster: (rest: Substring, word: String)?
+    let strictness: IPVSStrictness
+    var scanner: IPVSScanner
     var positional: [String] = []
-    var command: LvsadmCommand?
+    var command: IPVSCommand?
 
     // What the options set (ipvsadm's `struct ipvs_command_entry` and `options`).
-    var options: Set<LvsadmOptionClass> = []
+    var options: Set<IPVSOptionClass> = []
     var serviceKey: ServiceKey?
-    var serviceHasPort = false
     var scheduler: String?
     var persistence: UInt32?
     var prefixLength: Int?
+    /// `-M` kept until the service is known, when `netmaskForTheLinesService` says so.
+    var netmaskText: String?
     var serverText: String?
     var method: ForwardingMethod = .directRouting
     var weight: Int32 = 1
@@ -99,13 +93,15 @@ private struct Parser {
     var localAddress: IPAddress?
     var format = ListingFormat()
 
-    init(words: [String], program: String) {
-        self.words = words
+    init(words: [String], program: String, strictness: IPVSStrictness) {
+        // argv has no columns; a word's column is its position, which no message shows.
+        scanner = IPVSScanner(words: words.enumerated().map { RulesToken(text: $1, column: $0 + 1) }, strictness: strictness)
         self.program = program
+        self.strictness = strictness
     }
 
     mutating func run() throws(AdminError) -> LvsadmInvocation.Action {
-        guard let first = try nextOption(isFirst: true) else { throw LvsadmCommandLine.tryHelp(program) }
+        guard let first = try nextOption() else { throw LvsadmCommandLine.tryHelp(program) }
         switch first.option {
         case .help: return .help
         case .version: return .version
@@ -113,9 +109,13 @@ private struct Parser {
         }
         guard let command = first.option.command else { throw LvsadmCommandLine.tryHelp(program) }
         if let reason = first.option.unsupported { throw .usage(reason) }
+        guard strictness.commands.contains(command) else {
+            throw .usage("unexpected command in restore input",
+                         detail: "only commands that change the table (-A -E -D -C -a -e -d -Z --set --add-laddr --del-laddr) may be restored")
+        }
         self.command = command
-        while let occurrence = try nextOption(isFirst: false) {
-            try read(occurrence)
+        while let use = try nextOption() {
+            try read(use)
         }
         return try finish(command)
     }
@@ -124,114 +124,54 @@ private struct Parser {
 
     /// The rules grammar's value readers (addresses, ports, masks), reused here; their
     /// messages become the second line of lvsadm's errors.
-    private var values: RulesValues { RulesValues(location: RulesLocation(file: "lvsadm", line: 0)) }
+    private var values: RulesValues { RulesValues(location: RulesLocation(file: "lvsadm", line: 0), strictness: strictness) }
 
-    /// The next option, splitting clusters and taking values as popt does; nil at the end.
-    /// Words that are no option's value are collected as positional arguments.
-    mutating func nextOption(isFirst: Bool) throws(AdminError) -> Occurrence? {
-        if let (rest, word) = cluster {
-            return try short(rest, word: word, isFirst: isFirst)
+    /// The next option with its value, as popt reads it; nil at the end. Words that are no
+    /// option's value are collected as positional arguments.
+    mutating func nextOption() throws(AdminError) -> IPVSOptionUse? {
+        while true {
+            let item: IPVSScanItem?
+            do {
+                item = try scanner.nextWithValue(command: command)
+            } catch {
+                throw poptError(error)
+            }
+            switch item {
+            case nil: return nil
+            case .argument(let word): positional.append(word.text)
+            case .option(let use): return use
+            }
         }
-        while position < words.count {
-            let word = words[position]
-            position += 1
-            if endOfOptions || word == "-" || !word.hasPrefix("-") {
-                positional.append(word)
-                continue
-            }
-            if word == "--" {
-                endOfOptions = true
-                continue
-            }
-            if word.hasPrefix("--") {
-                return try long(word, isFirst: isFirst)
-            }
-            return try short(word.dropFirst(), word: word, isFirst: isFirst)
-        }
-        return nil
     }
 
     /// popt's errors after the command (`parse_options`: "%s: %s\n", then return -1); before
     /// it, ipvsadm only says to try -h.
-    private func poptError(_ word: String, _ reason: String, isFirst: Bool) -> AdminError {
-        if isFirst { return LvsadmCommandLine.tryHelp(program) }
+    private func poptError(_ error: IPVSScanError) -> AdminError {
+        if command == nil { return LvsadmCommandLine.tryHelp(program) }
+        let (word, reason) = switch error {
+        case .unknownOption(let word, _): (word.text, "unknown option")
+        case .missingValue(let use), .emptyValue(let use): (use.word.text, "missing argument")
+        case .valueNotTaken(let use): (use.word.text, "option does not take an argument")
+        }
         return AdminError("\(word): \(reason)", exitCode: AdminError.operationExit)
-    }
-
-    private mutating func long(_ word: String, isFirst: Bool) throws(AdminError) -> Occurrence {
-        var name = word.dropFirst(2)
-        var inline: String?
-        if let equals = name.firstIndex(of: "=") {
-            inline = String(name[name.index(after: equals)...])
-            name = name[..<equals]
-        }
-        guard let option = LvsadmOption.named(long: name).first else {
-            throw poptError(word, "unknown option", isFirst: isFirst)
-        }
-        switch option.argument {
-        case .none:
-            if inline != nil { throw poptError(word, "option does not take an argument", isFirst: isFirst) }
-            return Occurrence(option: option, word: word, value: nil)
-        case .required:
-            if let inline { return Occurrence(option: option, word: word, value: inline) }
-            guard position < words.count else { throw poptError(word, "missing argument", isFirst: isFirst) }
-            position += 1
-            return Occurrence(option: option, word: word, value: words[position - 1])
-        case .optional:
-            if let inline { return Occurrence(option: option, word: word, value: inline) }
-            return Occurrence(option: option, word: word, value: takeOptionalValue())
-        }
-    }
-
-    private mutating func short(_ letters: Substring, word: String, isFirst: Bool) throws(AdminError) -> Occurrence {
-        cluster = nil
-        let letter = letters.first!
-        let rest = letters.dropFirst()
-        var candidates = LvsadmOption.named(short: letter)
-        if candidates.count > 1 {
-            // -b: DPVS's --fullnat on -a/-e, ipvsadm's --sched-flags elsewhere.
-            let fullNAT = command == .addServer || command == .editServer
-            candidates = candidates.filter { ($0 == .fullNAT) == fullNAT }
-        }
-        guard let option = candidates.first else {
-            throw poptError(word, "unknown option", isFirst: isFirst)
-        }
-        switch option.argument {
-        case .none:
-            if !rest.isEmpty { cluster = (rest, word) }
-            return Occurrence(option: option, word: "-\(letter)", value: nil)
-        case .required:
-            if !rest.isEmpty { return Occurrence(option: option, word: "-\(letter)", value: String(rest)) }
-            guard position < words.count else { throw poptError(word, "missing argument", isFirst: isFirst) }
-            position += 1
-            return Occurrence(option: option, word: "-\(letter)", value: words[position - 1])
-        case .optional:
-            if !rest.isEmpty { return Occurrence(option: option, word: "-\(letter)", value: String(rest)) }
-            return Occurrence(option: option, word: "-\(letter)", value: takeOptionalValue())
-        }
-    }
-
-    /// POPT_ARGFLAG_OPTIONAL: the next word, unless there is none or it starts with '-'.
-    private mutating func takeOptionalValue() -> String? {
-        guard !endOfOptions, position < words.count, !words[position].hasPrefix("-") else { return nil }
-        position += 1
-        return words[position - 1]
     }
 
     // MARK: Options, as parse_options reads them
 
-    private mutating func read(_ occurrence: Occurrence) throws(AdminError) {
-        let option = occurrence.option
+    private mutating func read(_ use: IPVSOptionUse) throws(AdminError) {
+        let option = use.option
+        // ipvsadm's "invalid option" quotes a long option's whole word, a short one's letter.
+        let spelled = use.word.text.hasPrefix("--") ? use.word.text : use.name.text
         if option == .sort { return }  // "does nothing, for backwards compatibility"
         guard let optionClass = option.optionClass else {
             // A command or -h/-v after the command: parse_options's default case.
-            throw .usage("invalid option `\(occurrence.word)'")
+            throw .usage("invalid option `\(spelled)'")
         }
         if let reason = option.unsupported { throw .usage(reason) }
         // set_option
         if options.contains(optionClass) { throw .usage("multiple '\(optionClass.name)' options specified") }
         options.insert(optionClass)
-        let value = occurrence.value ?? ""
+        let value = use.value?.text ?? ""
         switch option {
         case .tcpService, .udpService:
             let proto: TransportProtocol = option == .udpService ? .udp : .tcp
@@ -239,14 +179,17 @@ private struct Parser {
                 throw .usage("illegal virtual server address[:port] specified", detail: serviceDetail(value, proto: proto, what: "virtual service"))
             }
             serviceKey = ServiceKey(proto, address, port ?? 0)
-            serviceHasPort = port != nil
         case .scheduler:
             scheduler = value
         case .persistent:
-            persistence = occurrence.value == nil ? Persistence.defaultTimeout
+            persistence = use.value == nil ? Persistence.defaultTimeout
                 : UInt32(try timeout(value, in: 1...RulesValues.maximumTimeout))
         case .netmask:
-            prefixLength = try netmask(value)
+            if strictness.netmaskForTheLinesService {
+                netmaskText = value
+            } else {
+                prefixLength = try netmask(value)
+            }
         case .realServer:
             serverText = value
         case .masquerading: method = .nat
@@ -254,17 +197,17 @@ private struct Parser {
         case .gatewaying: method = .directRouting
         case .fullNAT: method = .fullNAT
         case .weight:
-            guard let w = stringToNumber(value, in: 0...65535) else {
+            guard let w = strictness.number(value, in: 0...65535) else {
                 throw .usage("illegal weight specified", detail: "a weight is a number from 0 to 65535, not '\(value)'")
             }
             weight = Int32(w)
         case .upperThreshold:
-            guard let x = stringToNumber(value, in: 0...Int(Int32.max)) else {
+            guard let x = strictness.number(value, in: 0...Int(Int32.max)) else {
                 throw .usage("illegal u_threshold specified", detail: "an upper threshold is a connection count from 0 to \(Int32.max), not '\(value)'")
             }
             upper = UInt32(x)
         case .lowerThreshold:
-            guard let y = stringToNumber(value, in: 0...Int(Int32.max)) else {
+            guard let y = strictness.number(value, in: 0...Int(Int32.max)) else {
                 throw .usage("illegal l_threshold specified", detail: "a lower threshold is a connection count from 0 to \(Int32.max), not '\(value)'")
             }
             lower = UInt32(y)
@@ -292,16 +235,16 @@ private struct Parser {
             }
             localAddress = address
         default:
-            throw .usage("invalid option `\(occurrence.word)'")
+            throw .usage("invalid option `\(spelled)'")
         }
     }
 
     /// ipvsadm's `parse_service`: `ADDR`, `ADDR:PORT`, `[IPv6]:PORT` or a bare IPv6 address,
     /// the port a number or a service name for `proto`. A word of digits alone is no
-    /// address, `[IPv6]` needs its `:PORT`, and host names are not looked up.
+    /// address, and host names are not looked up; `[IPv6]` without `:PORT` and port names
+    /// of the other protocol are as `strictness` says.
     private func parseService(_ text: String, proto: TransportProtocol) -> (IPAddress, UInt16?)? {
         if text.isEmpty || text.allSatisfy(\.isASCIIDigit) { return nil }
-        if text.hasPrefix("["), !text.contains("]:") { return nil }
         return try? values.addressAndPort(RulesToken(text: text, column: 1), what: "address", proto: proto)
     }
 
@@ -318,23 +261,9 @@ private struct Parser {
         return "write the \(what) as ADDRESS:PORT or [IPv6]:PORT"
     }
 
-    /// ipvsadm's `string_to_number`: strtol in base 10 (leading blanks and a sign allowed),
-    /// the whole word consumed, within `range`.
-    private func stringToNumber(_ text: String, in range: ClosedRange<Int>) -> Int? {
-        var rest = Substring(text).drop(while: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}" })
-        var negative = false
-        if let sign = rest.first, sign == "+" || sign == "-" {
-            negative = sign == "-"
-            rest = rest.dropFirst()
-        }
-        guard !rest.isEmpty, rest.count <= 19, rest.allSatisfy(\.isASCIIDigit), let magnitude = Int(rest) else { return nil }
-        let value = negative ? -magnitude : magnitude
-        return range.contains(value) ? value : nil
-    }
-
     /// `parse_timeout`.
     private func timeout(_ text: String, in range: ClosedRange<Int>) throws(AdminError) -> Int {
-        guard let value = stringToNumber(text, in: range) else {
+        guard let value = strictness.number(text, in: range) else {
             throw .usage("invalid timeout value `\(text)' specified",
                          detail: "a timeout is a number of seconds from \(range.lowerBound) to \(range.upperBound) (31 days)")
         }
@@ -345,7 +274,7 @@ private struct Parser {
     /// with the family known so far), a prefix length 1...128 for an IPv6 one.
     private func netmask(_ text: String) throws(AdminError) -> Int {
         if let key = serviceKey, !key.address.isIPv4 {
-            guard let length = stringToNumber(text, in: 1...128) else {
+            guard let length = strictness.number(text, in: 1...128) else {
                 throw .usage("illegal ipv6 netmask specified", detail: "an IPv6 persistence mask is a prefix length from 1 to 128, not '\(text)'")
             }
             return length
@@ -359,7 +288,7 @@ private struct Parser {
 
     // MARK: After the options: process_options
 
-    private mutating func finish(_ command: LvsadmCommand) throws(AdminError) -> LvsadmInvocation.Action {
+    private mutating func finish(_ command: IPVSCommand) throws(AdminError) -> LvsadmInvocation.Action {
         var timeouts: [UInt32] = []
         if command == .timeout {
             guard positional.count >= 3 else {
@@ -371,6 +300,7 @@ private struct Parser {
             positional.removeFirst(3)
         }
         if let extra = positional.first { throw .usage("unexpected argument \(extra)") }
+        if let text = netmaskText { prefixLength = try netmask(text) }
         var flags: SchedulerFlags = []
         if let text = schedulerFlagsText { flags = try schedulerFlags(text, scheduler: scheduler ?? SchedulerKind.ipvsDefault.rawValue) }
         var server: (IPAddress, UInt16)?
@@ -436,15 +366,15 @@ private struct Parser {
         case .list:
             return .list(try listing())
         case .startDaemon, .stopDaemon:
-            throw .usage(LvsadmOption.startDaemon.unsupported!)
+            throw .usage(IPVSOption.startDaemon.unsupported!)
         }
     }
 
     /// `generic_opt_check`: in column order, a missing '+' or a present 'x' fails, and a
     /// second '1' conflicts with the first.
-    private func checkOptions(_ command: LvsadmCommand) throws(AdminError) {
-        var exclusive: LvsadmOptionClass?
-        for column in LvsadmOptionClass.allCases {
+    private func checkOptions(_ command: IPVSCommand) throws(AdminError) {
+        var exclusive: IPVSOptionClass?
+        for column in IPVSOptionClass.allCases {
             let rule = command.rule(column)
             if !options.contains(column) {
                 if rule == "+" {
@@ -468,7 +398,7 @@ private struct Parser {
     /// with their scheduler.
     private func schedulerFlags(_ text: String, scheduler: String) throws(AdminError) -> SchedulerFlags {
         var flags: SchedulerFlags = []
-        let names = text.split(separator: ",")
+        let names = text.split(separator: ",", omittingEmptySubsequences: strictness.emptyListItems)
         if names.isEmpty { throw .usage("invalid scheduler flag `\(text)'") }
         for name in names.map(String.init) {
             guard let (flag, owner) = SchedulerFlagNames.named(name) else {
