@@ -46,9 +46,9 @@ let package = Package(
         .target(
             name: "Core", dependencies: ["Wire", "CSupport"],
             // The Director is a class whose stored properties the data path touches a dozen
-            // times per frame; Swift's dynamic exclusivity checks cost ~40% of a hit's
-            // instructions (Benchmarks/README.md). Core never aliases them: checked in debug
-            // tests, unchecked in release.
+            // times per frame; Swift's dynamic exclusivity checks cost 30-76% per packet
+            // (Docs/adr/0005). Core never aliases them: checked in debug tests, unchecked in
+            // release.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // Text → immutable configuration snapshots (ipvsadm rules, keepalived.conf).
         .target(name: "Control", dependencies: ["Core", "Wire"]),
