@@ -180,7 +180,8 @@ extension Director {
         if lower != 0 {
             if total < lower { realServers[rs].isOverloaded = false }
         } else if upper != 0 {
-            if total * 4 < upper * 3 { realServers[rs].isOverloaded = false }
+            // In 64 bits: thresholds up to Int32.max (what ipvsadm's -x takes) times 4 do not fit 32.
+            if UInt64(total) * 4 < UInt64(upper) * 3 { realServers[rs].isOverloaded = false }
         } else {
             realServers[rs].isOverloaded = false
         }

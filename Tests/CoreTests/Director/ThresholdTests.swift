@@ -66,4 +66,14 @@ import Wire
         #expect(h.run(Lab.fromClient(Lab.v4, .udp, clientPort: 3)).0 == .forward(interface: 1))
         #expect(h.director.realServers(ofService: udp4)[0].isOverloaded)
     }
+
+    /// ipvsadm's `-x` takes up to Int32.max; ¾ of the upper threshold must be computed without
+    /// overflowing 32 bits when a connection on such a server expires.
+    @Test func anUpperThresholdAbove32BitsOverFourDoesNotTrapOnExpiry() {
+        let h = Harness(Lab.config(.nat, weights: (1, 0), upper: UInt32(Int32.max), lower: 0))
+        #expect(h.run(Lab.fromClient(Lab.v4, .udp, clientPort: 1)).0 == .forward(interface: 1))
+        h.advance(seconds: 301)
+        #expect(h.director.realServers(ofService: udp4)[0].totalConnections == 0)
+        #expect(!h.director.realServers(ofService: udp4)[0].isOverloaded)
+    }
 }
