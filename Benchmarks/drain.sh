@@ -384,6 +384,33 @@ for run in $(seq "$runs"); do
         drain "lvsd nat reply" "$nat_pid" "${prefix}nsink" s0 $F1_MAC from-server "${prefix}ngen" g0 "$run"
     fi
 done
+# A configuration swap with the table full: each lvsd's rules file gets its real server's
+# weight changed (1 <-> 2, as `lvsadm -e ... -w` does) and lvsd is sent SIGHUP; the time from
+# the signal to lvsd's "reload: done" is the time to effect (read from its log every 2 ms, so
+# it is rounded up by that much), and an lvsd that logs its swap also says how long its
+# worker stood still. 5 swaps per lvsd, forwarding idle (the generators are stopped).
+swap_times() {
+    local name=$1 pid=$2 rules=$3 weight before t0 now i
+    for i in 1 2 3 4 5; do
+        weight=$(( i % 2 + 1 ))
+        sed -i -E "s/ -w [0-9]+$/ -w $weight/" "$rules"
+        before=$(grep -c "lvsd: reload: done" "$work/$name.log" || true)
+        t0=$(date +%s%N)
+        kill -HUP "$pid"
+        while (( $(grep -c "lvsd: reload: done" "$work/$name.log" || true) <= before )); do
+            now=$(date +%s%N)
+            (( now - t0 > 10000000000 )) && { echo "drain.sh: lvsd $name did not reload" >&2; return 1; }
+            sleep 0.002
+        done
+        now=$(date +%s%N)
+        echo "  swap $name $i: $(( (now - t0) / 1000 )) µs to effect$(grep -o 'in force after .*' "$work/$name.log" | tail -1 | sed 's/^/; lvsd: /')"
+    done
+}
+say "configuration swaps with the table full (weight 1 <-> 2, SIGHUP)"
+wants dr && swap_times dr "$dr_pid" "$work/dr.rules"
+[[ -n $compare ]] && swap_times dr-b "$drb_pid" "$work/dr.rules"
+wants nat && swap_times nat "$nat_pid" "$work/nat.rules"
+
 wants ref && { perf_stop ref; perf_stop ref-reverse; perf_stop ref-kick32; }
 wants dr && perf_stop dr
 [[ -n $compare ]] && perf_stop dr-b
