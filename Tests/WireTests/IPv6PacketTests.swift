@@ -287,4 +287,31 @@ import Wire
         #expect(Array(out[0..<8]) == [0x6b, 0x8a, 0xbc, 0xde, 0x00, 0x25, 0x11, 0xff])
         #expect(Array(out[8...]) == Array(Frames.ipv6UDPDNS[22..<54]))
     }
+
+    @Test func decrementHopLimitStopsBeforeZero() throws {
+        let out = try mutated(Self.syn) { base, length in
+            let ip = try IPv6Packet(base, length: length)
+            let decremented = ip.decrementHopLimit()
+            #expect(decremented)
+            #expect(ip.hopLimit == 63)
+        }
+        #expect(out[7] == 63)
+        var last = Self.syn
+        last[7] = 1
+        let kept = try mutated(last) { base, length in
+            let decremented = try IPv6Packet(base, length: length).decrementHopLimit()
+            #expect(!decremented)
+        }
+        #expect(kept == last)
+    }
+
+    @Test func uncheckedViewReadsWhatTheParseFound() throws {
+        try reading(Self.syn) { base, length in
+            let parsed = try IPv6Packet(base, length: length)
+            let view = IPv6Packet(unchecked: base, totalLength: parsed.totalLength, upperProtocol: parsed.upperProtocol)
+            #expect(view.source == parsed.source && view.destination == parsed.destination)
+            #expect(view.upperOffset == parsed.upperOffset && view.upperLength == parsed.upperLength)
+            #expect(view.pseudoHeaderSum == parsed.pseudoHeaderSum)
+        }
+    }
 }
