@@ -107,10 +107,11 @@ public struct SoftwareSegmenter {
         let slice = min(segmentSize, payloadLength - start)
         let total = headerLength + slice
         guard total <= capacity else { return 0 }
-        // Safety: headers and slice lie inside the frame the initialiser validated, and
-        // `total` bytes fit `out`.
-        out.copyMemory(from: frame, byteCount: headerLength)
-        (out + headerLength).copyMemory(from: frame + headerLength + start, byteCount: slice)
+        // Headers and slice lie inside the frame the initialiser validated; `total` bytes fit `out`.
+        let whole = RawBytes(frame, count: headerLength + payloadLength)
+        let segment = RawBytes(out, count: total)
+        segment.copy(from: whole.slice(from: 0, count: headerLength))
+        segment.slice(from: headerLength, count: slice).copy(from: whole.slice(from: headerLength + start, count: slice))
 
         let step = UInt16(truncatingIfNeeded: index)
         if outerOffset >= 0 {
