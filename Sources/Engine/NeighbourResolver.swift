@@ -53,16 +53,17 @@ final class NeighbourResolver {
     /// with its target link-layer option (RFC 4861 §4.4), announces; nil for anything else.
     static func neighbour(in packet: PacketBuffer) -> (IPAddress, MACAddress)? {
         guard let eth = try? EthernetFrame(packet.frame, length: packet.length) else { return nil }
-        if eth.etherType == 0x0806 {
+        if eth.etherType == .arp {
             guard let arp = try? ARPPacket(eth.payload, length: eth.payloadLength) else { return nil }
             return (IPAddress(ipv4: arp.senderIP), arp.senderMAC)
         }
-        guard eth.etherType == 0x86DD, let ip = try? IPv6Packet(eth.payload, length: eth.payloadLength),
-              ip.upperProtocol == 58, !ip.isFragment, ip.hopLimit == 255 else { return nil }
+        guard eth.etherType == .ipv6, let ip = try? IPv6Packet(eth.payload, length: eth.payloadLength),
+              ip.upperProtocol == .icmpv6, !ip.isFragment, ip.hopLimit == NeighborDiscovery.hopLimit else { return nil }
         let icmp = ip.upper
         let length = ip.totalLength - ip.upperOffset
         // Type 136, then flags, the 16-byte target, and options of 8-byte units.
-        guard length >= 24, icmp.load(as: UInt8.self) == 136 else { return nil }
+        guard length >= NeighborDiscovery.messageLength, let message = try? ICMPv6Message(icmp, length: length),
+              message.type == .neighborAdvertisement else { return nil }
         var bytes = [UInt8](repeating: 0, count: length)
         bytes.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: icmp, count: length)) }
         let target = IPAddress(high: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) },

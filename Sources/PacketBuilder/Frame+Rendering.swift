@@ -2,7 +2,7 @@ import Wire
 
 /// EtherType written when nothing the builder knows follows the Ethernet header
 /// (IEEE 802 "Local Experimental EtherType 1").
-let experimentalEtherType: UInt16 = 0x88B5
+let experimentalEtherType = EtherType(rawValue: 0x88B5)
 
 extension Frame {
     /// The rendered bytes: EtherType / IPv4 protocol / IPv6 next header chosen from the following
@@ -33,7 +33,7 @@ extension Frame {
             if let vlan {
                 // The tag sits between the source MAC and the inner EtherType (IEEE 802.1Q §9.3).
                 put16(vlan, at: EthernetFrame.Offset.etherType + 2, in: &out)
-                put16(type, at: EthernetFrame.Offset.etherType + EthernetFrame.tagLength, in: &out)
+                put16(type.rawValue, at: EthernetFrame.Offset.etherType + EthernetFrame.tagLength, in: &out)
             }
             return out + tail
 
@@ -72,9 +72,9 @@ extension Frame {
             let size = optionBytes + 2
             // RFC 8200 §4.3: length in 8-octet units not counting the first 8; AH (RFC 4302 §2.2)
             // counts 4-octet units minus 2.
-            let lengthField = value == IPProtocolNumber.authentication ? size / 4 - 2 : size / 8 - 1
-            var header: [UInt8] = [ipProtocol(after: index), UInt8(lengthField)]
-            if value == IPProtocolNumber.hopByHop || value == IPProtocolNumber.destinationOptions {
+            let lengthField = value == IPProtocol.authentication.rawValue ? size / 4 - 2 : size / 8 - 1
+            var header: [UInt8] = [ipProtocol(after: index).rawValue, UInt8(lengthField)]
+            if value == IPProtocol.hopByHop.rawValue || value == IPProtocol.destinationOptions.rawValue {
                 header += padOptions(optionBytes)
             } else {
                 header += [UInt8](repeating: 0, count: optionBytes)
@@ -82,7 +82,7 @@ extension Frame {
             return header + tail
 
         case let .ipv6Fragment(offset, more, identification):
-            var header: [UInt8] = [ipProtocol(after: index), 0, 0, 0, 0, 0, 0, 0]
+            var header: [UInt8] = [ipProtocol(after: index).rawValue, 0, 0, 0, 0, 0, 0, 0]
             put16(UInt16(offset) | (more ? 1 : 0), at: 2, in: &header)
             put32(identification, at: 4, in: &header)
             return header + tail
@@ -93,7 +93,7 @@ extension Frame {
         case let .tcp(tcp):
             let headerLength = TCPSegment.minimumHeaderLength + tcp.options.count
             var out = [UInt8](repeating: 0, count: headerLength) + tail
-            let pseudo = pseudoHeaderSum(before: index, protocol: IPProtocolNumber.tcp, length: out.count)
+            let pseudo = pseudoHeaderSum(before: index, protocol: IPProtocol.tcp, length: out.count)
             out.withUnsafeMutableBytes { raw in
                 // Safety: `out` holds the whole segment; the pointer stays in this closure.
                 let base = raw.baseAddress!
@@ -109,7 +109,7 @@ extension Frame {
 
         case let .udp(sourcePort, destinationPort, checksum):
             var out = [UInt8](repeating: 0, count: UDPDatagram.headerLength) + tail
-            let pseudo = pseudoHeaderSum(before: index, protocol: IPProtocolNumber.udp, length: out.count)
+            let pseudo = pseudoHeaderSum(before: index, protocol: IPProtocol.udp, length: out.count)
             out.withUnsafeMutableBytes { raw in
                 // Safety: `out` holds the whole datagram; the pointer stays in this closure.
                 let base = raw.baseAddress!
@@ -123,18 +123,18 @@ extension Frame {
             out.withUnsafeMutableBytes { raw in
                 // Safety: `out` holds the whole message; the pointer stays in this closure.
                 let base = raw.baseAddress!
-                ICMPv4Message.emit(into: base, type: type, code: code, rest: rest)
+                ICMPv4Message.emit(into: base, type: ICMPv4Type(rawValue: type), code: ICMPv4Code(rawValue: code), rest: rest)
                 try! ICMPv4Message(base, length: raw.count).fillChecksum()
             }
             return out
 
         case let .icmpv6(type, code, rest):
             var out = [UInt8](repeating: 0, count: ICMPv6Message.headerLength) + tail
-            let pseudo = pseudoHeaderSum(before: index, protocol: IPProtocolNumber.icmpv6, length: out.count)
+            let pseudo = pseudoHeaderSum(before: index, protocol: IPProtocol.icmpv6, length: out.count)
             out.withUnsafeMutableBytes { raw in
                 // Safety: `out` holds the whole message; the pointer stays in this closure.
                 let base = raw.baseAddress!
-                ICMPv6Message.emit(into: base, type: type, code: code, rest: rest)
+                ICMPv6Message.emit(into: base, type: ICMPv6Type(rawValue: type), code: ICMPv6Code(rawValue: code), rest: rest)
                 try! ICMPv6Message(base, length: raw.count).fillChecksum(pseudoHeaderSum: pseudo)
             }
             return out
@@ -143,7 +143,7 @@ extension Frame {
             var out = [UInt8](repeating: 0, count: ARPPacket.length)
             out.withUnsafeMutableBytes { raw in
                 // Safety: `out` is exactly one ARP packet long; the pointer stays in this closure.
-                ARPPacket.emit(into: raw.baseAddress!, operation: operation, senderMAC: senderMAC,
+                ARPPacket.emit(into: raw.baseAddress!, operation: ARPPacket.Operation(rawValue: operation), senderMAC: senderMAC,
                                senderIP: senderIP, targetMAC: targetMAC, targetIP: targetIP)
             }
             return out + tail
@@ -155,7 +155,7 @@ extension Frame {
 
     // MARK: Type fields from the next layer
 
-    private func etherType(after index: Int) -> UInt16 {
+    private func etherType(after index: Int) -> EtherType {
         guard index + 1 < layers.count else { return experimentalEtherType }
         switch layers[index + 1] {
         case .ipv4: return EtherType.ipv4
@@ -171,31 +171,31 @@ extension Frame {
         }
     }
 
-    private func ipProtocol(after index: Int) -> UInt8 {
-        guard index + 1 < layers.count else { return IPProtocolNumber.noNextHeader }
+    private func ipProtocol(after index: Int) -> IPProtocol {
+        guard index + 1 < layers.count else { return IPProtocol.noNextHeader }
         switch layers[index + 1] {
-        case .ipv4: return IPProtocolNumber.ipip
-        case .ipv6: return IPProtocolNumber.ipv6
-        case let .ipv6Extension(value, _): return value
-        case .ipv6Fragment: return IPProtocolNumber.fragment
-        case let .protocolNumber(value): return value
-        case .tcp: return IPProtocolNumber.tcp
-        case .udp: return IPProtocolNumber.udp
-        case .icmpv4: return IPProtocolNumber.icmp
-        case .icmpv6: return IPProtocolNumber.icmpv6
+        case .ipv4: return IPProtocol.ipip
+        case .ipv6: return IPProtocol.ipv6
+        case let .ipv6Extension(value, _): return IPProtocol(rawValue: value)
+        case .ipv6Fragment: return IPProtocol.fragment
+        case let .protocolNumber(value): return IPProtocol(rawValue: value)
+        case .tcp: return IPProtocol.tcp
+        case .udp: return IPProtocol.udp
+        case .icmpv4: return IPProtocol.icmp
+        case .icmpv6: return IPProtocol.icmpv6
         case let .quote(bytes):
             switch bytes.first.map({ $0 >> 4 }) {
-            case 4: return IPProtocolNumber.ipip
-            case 6: return IPProtocolNumber.ipv6
-            default: return IPProtocolNumber.noNextHeader
+            case 4: return IPProtocol.ipip
+            case 6: return IPProtocol.ipv6
+            default: return IPProtocol.noNextHeader
             }
-        case .ethernet, .arp, .payload: return IPProtocolNumber.noNextHeader
+        case .ethernet, .arp, .payload: return IPProtocol.noNextHeader
         }
     }
 
     /// The pseudo-header sum from the nearest IP header before `index` (0 when there is none,
     /// as for `Frame.raw.tcp(...)`, where no pseudo-header exists to cover).
-    private func pseudoHeaderSum(before index: Int, protocol proto: UInt8, length: Int) -> UInt32 {
+    private func pseudoHeaderSum(before index: Int, protocol proto: IPProtocol, length: Int) -> UInt32 {
         for i in stride(from: index - 1, through: 0, by: -1) {
             switch layers[i] {
             case let .ipv4(ip):

@@ -77,6 +77,11 @@ public struct Frame: Sendable {
         return appending(.ipv6Extension(value: nextHeaderValue, optionBytes: optionBytes))
     }
 
+    /// `ipv6Extension(_:optionBytes:)` with the header named by its protocol number type.
+    public func ipv6Extension(_ nextHeader: IPProtocol, optionBytes: Int = 6) -> Frame {
+        ipv6Extension(nextHeader.rawValue, optionBytes: optionBytes)
+    }
+
     /// An IPv6 Fragment header (RFC 8200 §4.5); `offset` is in bytes and must be a multiple of 8.
     public func ipv6Fragment(offset: Int, more: Bool, identification: UInt32) -> Frame {
         precondition(offset >= 0 && offset % 8 == 0 && offset <= 0xFFF8,
@@ -89,6 +94,8 @@ public struct Frame: Sendable {
     public func protocolNumber(_ value: UInt8) -> Frame {
         appending(.protocolNumber(value))
     }
+
+    public func protocolNumber(_ value: IPProtocol) -> Frame { protocolNumber(value.rawValue) }
 
     // MARK: Transport layer
 
@@ -114,9 +121,19 @@ public struct Frame: Sendable {
         appending(.icmpv4(type: type, code: code, rest: rest))
     }
 
+    /// `icmpv4(type:code:rest:)` with named type and code; raw numbers stay available for
+    /// the malformed and unknown messages tests need.
+    public func icmpv4(type: ICMPv4Type, code: ICMPv4Code, rest: UInt32 = 0) -> Frame {
+        icmpv4(type: type.rawValue, code: code.rawValue, rest: rest)
+    }
+
     /// An ICMPv6 header (RFC 4443); its checksum covers the IPv6 pseudo-header.
     public func icmpv6(type: UInt8, code: UInt8, rest: UInt32 = 0) -> Frame {
         appending(.icmpv6(type: type, code: code, rest: rest))
+    }
+
+    public func icmpv6(type: ICMPv6Type, code: ICMPv6Code, rest: UInt32 = 0) -> Frame {
+        icmpv6(type: type.rawValue, code: code.rawValue, rest: rest)
     }
 
     /// An ARP packet for IPv4 over Ethernet (RFC 826), 28 bytes, unpadded.
@@ -124,6 +141,12 @@ public struct Frame: Sendable {
                     targetIP: String) -> Frame {
         appending(.arp(operation: operation, senderMAC: senderMAC, senderIP: Frame.ipv4Address(senderIP),
                        targetMAC: targetMAC, targetIP: Frame.ipv4Address(targetIP)))
+    }
+
+    public func arp(operation: ARPPacket.Operation, senderMAC: MACAddress, senderIP: String, targetMAC: MACAddress,
+                    targetIP: String) -> Frame {
+        arp(operation: operation.rawValue, senderMAC: senderMAC, senderIP: senderIP, targetMAC: targetMAC,
+            targetIP: targetIP)
     }
 
     // MARK: Payload

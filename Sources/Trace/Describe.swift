@@ -38,54 +38,57 @@ enum Describe {
         return text
     }
 
-    static func etherType(_ value: UInt16) -> String {
-        switch value {
-        case EtherType.ipv4: "\(hex(value)) (IPv4)"
-        case EtherType.ipv6: "\(hex(value)) (IPv6)"
-        case EtherType.arp: "\(hex(value)) (ARP)"
+    static func etherType(_ type: EtherType) -> String {
+        let value = type.rawValue
+        return switch type {
+        case .ipv4: "\(hex(value)) (IPv4)"
+        case .ipv6: "\(hex(value)) (IPv6)"
+        case .arp: "\(hex(value)) (ARP)"
         default: hex(value)
         }
     }
 
-    static func ipProtocol(_ value: UInt8) -> String {
-        let name: String? = switch value {
-        case IPProtocolNumber.hopByHop: "hop-by-hop"
-        case IPProtocolNumber.icmp: "ICMP"
-        case IPProtocolNumber.ipip: "IPIP"
-        case IPProtocolNumber.tcp: "TCP"
-        case IPProtocolNumber.udp: "UDP"
-        case IPProtocolNumber.ipv6: "IPv6"
-        case IPProtocolNumber.routing: "routing"
-        case IPProtocolNumber.fragment: "fragment"
-        case IPProtocolNumber.esp: "ESP"
-        case IPProtocolNumber.authentication: "AH"
-        case IPProtocolNumber.icmpv6: "ICMPv6"
-        case IPProtocolNumber.noNextHeader: "no next header"
-        case IPProtocolNumber.destinationOptions: "destination options"
+    static func ipProtocol(_ proto: IPProtocol) -> String {
+        let value = proto.rawValue
+        let name: String? = switch proto {
+        case .hopByHop: "hop-by-hop"
+        case .icmp: "ICMP"
+        case .ipip: "IPIP"
+        case .tcp: "TCP"
+        case .udp: "UDP"
+        case .ipv6: "IPv6"
+        case .routing: "routing"
+        case .fragment: "fragment"
+        case .esp: "ESP"
+        case .authentication: "AH"
+        case .icmpv6: "ICMPv6"
+        case .noNextHeader: "no next header"
+        case .destinationOptions: "destination options"
         default: nil
         }
         return name.map { "\(value) (\($0))" } ?? "\(value)"
     }
 
-    static func arpOperation(_ value: UInt16) -> String {
-        switch value {
-        case ARPPacket.Operation.request: "1 (request)"
-        case ARPPacket.Operation.reply: "2 (reply)"
-        default: "\(value)"
+    static func arpOperation(_ operation: ARPPacket.Operation) -> String {
+        switch operation {
+        case .request: "1 (request)"
+        case .reply: "2 (reply)"
+        default: "\(operation.rawValue)"
         }
     }
 
     /// RFC 792 type names and, for destination unreachable, RFC 792 / RFC 1812 code names.
-    static func icmpv4(type: UInt8, code: UInt8) -> (String, String?) {
+    static func icmpv4(type: ICMPv4Type, code typed: ICMPv4Code) -> (String, String?) {
+        let code = typed.rawValue
         switch type {
-        case ICMPv4Message.Kind.echoReply: return ("echo reply", nil)
-        case ICMPv4Message.Kind.echoRequest: return ("echo request", nil)
-        case ICMPv4Message.Kind.sourceQuench: return ("source quench", nil)
-        case ICMPv4Message.Kind.redirect: return ("redirect", nil)
-        case ICMPv4Message.Kind.parameterProblem: return ("parameter problem", nil)
-        case ICMPv4Message.Kind.timeExceeded:
+        case .echoReply: return ("echo reply", nil)
+        case .echoRequest: return ("echo request", nil)
+        case .sourceQuench: return ("source quench", nil)
+        case .redirect: return ("redirect", nil)
+        case .parameterProblem: return ("parameter problem", nil)
+        case .timeExceeded:
             return ("time exceeded", code == 0 ? "ttl exceeded in transit" : code == 1 ? "fragment reassembly time exceeded" : nil)
-        case ICMPv4Message.Kind.destinationUnreachable:
+        case .destinationUnreachable:
             let codes = ["network unreachable", "host unreachable", "protocol unreachable", "port unreachable",
                          "fragmentation needed", "source route failed", "network unknown", "host unknown",
                          "source host isolated", "network prohibited", "host prohibited",
@@ -96,22 +99,23 @@ enum Describe {
     }
 
     /// RFC 4443 / RFC 4861 type names and destination-unreachable code names.
-    static func icmpv6(type: UInt8, code: UInt8) -> (String, String?) {
+    static func icmpv6(type: ICMPv6Type, code typed: ICMPv6Code) -> (String, String?) {
+        let code = typed.rawValue
         switch type {
-        case ICMPv6Message.Kind.destinationUnreachable:
+        case .destinationUnreachable:
             let codes = ["no route to destination", "administratively prohibited", "beyond scope of source address",
                          "address unreachable", "port unreachable", "source address failed policy", "reject route"]
             return ("destination unreachable", Int(code) < codes.count ? codes[Int(code)] : nil)
-        case ICMPv6Message.Kind.packetTooBig: return ("packet too big", nil)
-        case ICMPv6Message.Kind.timeExceeded:
+        case .packetTooBig: return ("packet too big", nil)
+        case .timeExceeded:
             return ("time exceeded", code == 0 ? "hop limit exceeded in transit" : code == 1 ? "fragment reassembly time exceeded" : nil)
-        case ICMPv6Message.Kind.parameterProblem: return ("parameter problem", nil)
-        case ICMPv6Message.Kind.echoRequest: return ("echo request", nil)
-        case ICMPv6Message.Kind.echoReply: return ("echo reply", nil)
-        case 133: return ("router solicitation", nil)
-        case 134: return ("router advertisement", nil)
-        case ICMPv6Message.Kind.neighborSolicitation: return ("neighbor solicitation", nil)
-        case ICMPv6Message.Kind.neighborAdvertisement: return ("neighbor advertisement", nil)
+        case .parameterProblem: return ("parameter problem", nil)
+        case .echoRequest: return ("echo request", nil)
+        case .echoReply: return ("echo reply", nil)
+        case .routerSolicitation: return ("router solicitation", nil)
+        case .routerAdvertisement: return ("router advertisement", nil)
+        case .neighborSolicitation: return ("neighbor solicitation", nil)
+        case .neighborAdvertisement: return ("neighbor advertisement", nil)
         default: return ("type \(type)", nil)
         }
     }

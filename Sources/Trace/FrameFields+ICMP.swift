@@ -16,11 +16,11 @@ extension FrameDecoder {
         add("icmp", "checksum", Describe.checksum(m.checksum, sum: Checksum.sum(base, count: length)))
         var line = "ICMP \(source) → \(destination) \(typeName)" + (codeName.map { " (\($0))" } ?? "")
         switch m.type {
-        case ICMPv4Message.Kind.echoRequest, ICMPv4Message.Kind.echoReply:
+        case .echoRequest, .echoReply:
             add("icmp", "id", "\(m.rest >> 16)")
             add("icmp", "seq", "\(m.rest & 0xFFFF)")
             line += " id \(m.rest >> 16) seq \(m.rest & 0xFFFF)"
-        case ICMPv4Message.Kind.destinationUnreachable where m.code == ICMPv4Message.codeFragmentationNeeded:
+        case .destinationUnreachable where m.code == .fragmentationNeeded:
             add("icmp", "mtu", "\(m.nextHopMTU)")
             line += " mtu \(m.nextHopMTU)"
         default:
@@ -46,11 +46,11 @@ extension FrameDecoder {
             ?? Describe.hex(m.checksum) + " (fragment, not verified)")
         var line = "ICMPv6 \(source) → \(destination) \(typeName)" + (codeName.map { " (\($0))" } ?? "")
         switch m.type {
-        case ICMPv6Message.Kind.echoRequest, ICMPv6Message.Kind.echoReply:
+        case .echoRequest, .echoReply:
             add("icmpv6", "id", "\(m.rest >> 16)")
             add("icmpv6", "seq", "\(m.rest & 0xFFFF)")
             line += " id \(m.rest >> 16) seq \(m.rest & 0xFFFF)"
-        case ICMPv6Message.Kind.packetTooBig:
+        case .packetTooBig:
             add("icmpv6", "mtu", "\(m.rest)")
             line += " mtu \(m.rest)"
         default:

@@ -10,7 +10,7 @@ extension FrameDecoder {
             malformed("ipv4", "IPv4 packet", error, length: length)
             return
         }
-        let encapsulates = ip.protocol == IPProtocolNumber.ipip && tunnelDepth < Self.maximumTunnelDepth
+        let encapsulates = ip.protocol == .ipip && tunnelDepth < Self.maximumTunnelDepth
         let layer = encapsulates ? (tunnelDepth == 0 ? "outer ipv4" : "outer ipv4 \(tunnelDepth + 1)") : "ipv4"
         let source = ip.sourceAddress, destination = ip.destinationAddress
         add(layer, "tos", Describe.hex(ip.typeOfService))
@@ -31,16 +31,16 @@ extension FrameDecoder {
         // A first fragment holds only part of the segment its transport checksum covers.
         let pseudo: UInt32? = ip.isFragment ? nil : ip.pseudoHeaderSum
         switch ip.protocol {
-        case IPProtocolNumber.ipip where encapsulates:
+        case .ipip where encapsulates:
             summary.append("IPIP \(source) → \(destination) carrying")
             tunnelDepth += 1
             ipv4(ip.payload, length: ip.payloadLength)
-        case IPProtocolNumber.tcp:
+        case .tcp:
             tcp(ip.payload, length: ip.payloadLength, pseudo: pseudo, source: source, destination: destination)
-        case IPProtocolNumber.udp:
+        case .udp:
             udp(ip.payload, length: ip.payloadLength, pseudo: pseudo, zeroMeansNone: true,
                 source: source, destination: destination)
-        case IPProtocolNumber.icmp:
+        case .icmp:
             icmpv4(ip.payload, length: ip.payloadLength, source: source, destination: destination)
         default:
             summary.append("IPv4 \(source) → \(destination) \(Describe.ipProtocol(ip.protocol)), \(ip.payloadLength) bytes")
@@ -75,12 +75,12 @@ extension FrameDecoder {
         }
         let pseudo: UInt32? = ip.isFragment ? nil : ip.pseudoHeaderSum
         switch ip.upperProtocol {
-        case IPProtocolNumber.tcp:
+        case .tcp:
             tcp(ip.upper, length: ip.upperLength, pseudo: pseudo, source: source, destination: destination)
-        case IPProtocolNumber.udp:
+        case .udp:
             udp(ip.upper, length: ip.upperLength, pseudo: pseudo, zeroMeansNone: false,
                 source: source, destination: destination)
-        case IPProtocolNumber.icmpv6:
+        case .icmpv6:
             icmpv6(ip.upper, length: ip.upperLength, pseudo: pseudo, source: source, destination: destination)
         default:
             summary.append("IPv6 \(source) → \(destination) \(Describe.ipProtocol(ip.upperProtocol)), \(ip.upperLength) bytes")

@@ -57,9 +57,9 @@ extension FrameDecoder {
     ///
     /// - Parameter pseudo: the quoted datagram's pseudo-header sum when the whole datagram is
     ///   quoted, so its checksum can be verified; nil for a partial quote.
-    mutating func quotedTransport(_ base: UnsafeMutableRawPointer, length: Int, proto: UInt8, pseudo: UInt32?,
+    mutating func quotedTransport(_ base: UnsafeMutableRawPointer, length: Int, proto: IPProtocol, pseudo: UInt32?,
                                   zeroMeansNone: Bool, source: IPAddress, destination: IPAddress) -> String {
-        let name = proto == IPProtocolNumber.tcp ? "tcp" : proto == IPProtocolNumber.udp ? "udp" : nil
+        let name = proto == .tcp ? "tcp" : proto == .udp ? "udp" : nil
         guard let name, length >= 4 else {
             return "\(Describe.ipProtocol(proto)) \(source) → \(destination)"
         }

@@ -76,9 +76,9 @@ struct FrameDecoder {
         }
         add("eth", "type", Describe.etherType(eth.etherType))
         switch eth.etherType {
-        case EtherType.ipv4: ipv4(eth.payload, length: eth.payloadLength)
-        case EtherType.ipv6: ipv6(eth.payload, length: eth.payloadLength)
-        case EtherType.arp: arp(eth.payload, length: eth.payloadLength)
+        case .ipv4: ipv4(eth.payload, length: eth.payloadLength)
+        case .ipv6: ipv6(eth.payload, length: eth.payloadLength)
+        case .arp: arp(eth.payload, length: eth.payloadLength)
         default:
             summary.append("\(eth.source) → \(eth.destination) \(Describe.etherType(eth.etherType)), \(length) bytes")
         }

@@ -12,25 +12,34 @@ public struct ARPPacket {
         public static let targetIP = 24
     }
     public static let length = 28
-    public enum Operation {
-        public static let request: UInt16 = 1
-        public static let reply: UInt16 = 2
+    /// The ARP opcode (RFC 826; IANA "ARP Operation Codes").
+    public struct Operation: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: UInt16
+        @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+        @inlinable public static func == (a: Operation, b: Operation) -> Bool { a.rawValue == b.rawValue }
+        @inlinable public static var request: Operation { Operation(rawValue: 1) }
+        @inlinable public static var reply: Operation { Operation(rawValue: 2) }
+        public var description: String { String(rawValue) }
     }
+    /// Hardware type 1, Ethernet (the only one this view reads).
+    @inlinable static var hardwareEthernet: UInt16 { 1 }
 
-    public let base: UnsafeMutableRawPointer
+    /// Where the view starts. Internal so bytes are reached only through accessors; inlinable
+    /// accessors still see it.
+    @usableFromInline let base: UnsafeMutableRawPointer
 
     @inlinable
     public init(_ base: UnsafeMutableRawPointer, length: Int) throws(WireError) {
         guard length >= ARPPacket.length else { throw .truncated }
-        guard base.wireU16(Offset.hardwareType) == 1, base.wireU16(Offset.protocolType) == EtherType.ipv4,
+        guard base.wireU16(Offset.hardwareType) == ARPPacket.hardwareEthernet, base.wireU16(Offset.protocolType) == EtherType.ipv4.rawValue,
               base.wireU8(Offset.hardwareLength) == 6, base.wireU8(Offset.protocolLength) == 4
         else { throw .unsupported }
         self.base = base
     }
 
-    @inlinable public var operation: UInt16 {
-        get { base.wireU16(Offset.operation) }
-        nonmutating set { base.wireSetU16(newValue, Offset.operation) }
+    @inlinable public var operation: Operation {
+        get { Operation(rawValue: base.wireU16(Offset.operation)) }
+        nonmutating set { base.wireSetU16(newValue.rawValue, Offset.operation) }
     }
     @inlinable public var senderMAC: MACAddress {
         get { base.wireMAC(Offset.senderMAC) }
@@ -52,16 +61,25 @@ public struct ARPPacket {
 
     /// Writes a complete ARP packet (28 bytes) at `base`.
     @inlinable
-    public static func emit(into base: UnsafeMutableRawPointer, operation: UInt16,
+    public static func emit(into base: UnsafeMutableRawPointer, operation: Operation,
                             senderMAC: MACAddress, senderIP: UInt32, targetMAC: MACAddress, targetIP: UInt32) {
-        base.wireSetU16(1, Offset.hardwareType)
-        base.wireSetU16(EtherType.ipv4, Offset.protocolType)
+        base.wireSetU16(hardwareEthernet, Offset.hardwareType)
+        base.wireSetU16(EtherType.ipv4.rawValue, Offset.protocolType)
         base.wireSetU8(6, Offset.hardwareLength)
         base.wireSetU8(4, Offset.protocolLength)
-        base.wireSetU16(operation, Offset.operation)
+        base.wireSetU16(operation.rawValue, Offset.operation)
         base.wireSetMAC(senderMAC, Offset.senderMAC)
         base.wireSetU32(senderIP, Offset.senderIP)
         base.wireSetMAC(targetMAC, Offset.targetMAC)
         base.wireSetU32(targetIP, Offset.targetIP)
+    }
+
+    /// Turns this request into the reply that says `mac` owns the address asked for
+    /// (RFC 826 "Packet Reception": swap sender and target, fill in the sender hardware
+    /// address, set the opcode to reply), in place.
+    @inlinable
+    public func makeReply(from mac: MACAddress) {
+        let asker = senderMAC, askerIP = senderIP, asked = targetIP
+        ARPPacket.emit(into: base, operation: .reply, senderMAC: mac, senderIP: asked, targetMAC: asker, targetIP: askerIP)
     }
 }

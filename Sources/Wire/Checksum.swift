@@ -44,17 +44,17 @@ public enum Checksum {
 
     /// Sum of the IPv4 pseudo-header (RFC 793 §3.1, RFC 768).
     @inlinable
-    public static func pseudoHeaderIPv4(source: UInt32, destination: UInt32, protocol proto: UInt8, length: Int) -> UInt32 {
+    public static func pseudoHeaderIPv4(source: UInt32, destination: UInt32, protocol proto: IPProtocol, length: Int) -> UInt32 {
         (source >> 16) &+ (source & 0xFFFF) &+ (destination >> 16) &+ (destination & 0xFFFF)
-            &+ UInt32(proto) &+ UInt32(truncatingIfNeeded: length)
+            &+ UInt32(proto.rawValue) &+ UInt32(truncatingIfNeeded: length)
     }
 
     /// Sum of the IPv6 pseudo-header (RFC 8200 §8.1).
     @inlinable
-    public static func pseudoHeaderIPv6(source: IPAddress, destination: IPAddress, nextHeader: UInt8, length: Int) -> UInt32 {
+    public static func pseudoHeaderIPv6(source: IPAddress, destination: IPAddress, nextHeader: IPProtocol, length: Int) -> UInt32 {
         addressSum(source) &+ addressSum(destination)
             &+ UInt32(truncatingIfNeeded: length >> 16) &+ UInt32(truncatingIfNeeded: length & 0xFFFF)
-            &+ UInt32(nextHeader)
+            &+ UInt32(nextHeader.rawValue)
     }
 
     /// Sum of the eight 16-bit words of an address, unfolded.

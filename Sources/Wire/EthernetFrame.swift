@@ -12,7 +12,9 @@ public struct EthernetFrame {
     public static let tagLength = 4
     public static let maxTags = 2
 
-    public let base: UnsafeMutableRawPointer
+    /// Where the view starts. Internal so bytes are reached only through accessors; inlinable
+    /// accessors still see it.
+    @usableFromInline let base: UnsafeMutableRawPointer
     /// Bytes available from `base` (the captured frame, FCS excluded).
     public let length: Int
     /// 14, 18 or 22: the header including VLAN tags.
@@ -25,7 +27,7 @@ public struct EthernetFrame {
         var offset = Offset.etherType
         var tags = 0
         var type = base.wireU16(offset)
-        while type == EtherType.vlan || type == EtherType.qinq {
+        while type == EtherType.vlan.rawValue || type == EtherType.qinq.rawValue {
             tags += 1
             guard tags <= EthernetFrame.maxTags else { throw .unsupported }
             offset += EthernetFrame.tagLength
@@ -49,9 +51,9 @@ public struct EthernetFrame {
     }
 
     /// The innermost EtherType (after any tags).
-    @inlinable public var etherType: UInt16 {
-        get { base.wireU16(headerLength - 2) }
-        nonmutating set { base.wireSetU16(newValue, headerLength - 2) }
+    @inlinable public var etherType: EtherType {
+        get { EtherType(rawValue: base.wireU16(headerLength - 2)) }
+        nonmutating set { base.wireSetU16(newValue.rawValue, headerLength - 2) }
     }
 
     /// The VLAN ID of the outermost tag, if any.
@@ -62,11 +64,31 @@ public struct EthernetFrame {
     @inlinable public var payload: UnsafeMutableRawPointer { base + headerLength }
     @inlinable public var payloadLength: Int { length - headerLength }
 
+    /// Moves the header, tags included, `distance` bytes (negative: toward the buffer's head)
+    /// and returns the view at its new place, whose payload is `distance` bytes longer or
+    /// shorter: how an encapsulation makes room for an outer header between Ethernet and IP.
+    /// The caller guarantees the buffer holds the new range; the payload is not moved.
+    @inlinable
+    public func moveHeader(by distance: Int) -> EthernetFrame {
+        let moved = base + distance
+        // Safety: the caller owns both ranges; copyMemory has memmove semantics.
+        moved.copyMemory(from: base, byteCount: headerLength)
+        return EthernetFrame(unchecked: moved, length: length - distance, headerLength: headerLength)
+    }
+
+    /// A view over a header the caller has already validated (no checks).
+    @inlinable
+    public init(unchecked base: UnsafeMutableRawPointer, length: Int, headerLength: Int) {
+        self.base = base
+        self.length = length
+        self.headerLength = headerLength
+    }
+
     /// Writes an untagged header at `base`.
     @inlinable
-    public static func emit(into base: UnsafeMutableRawPointer, destination: MACAddress, source: MACAddress, etherType: UInt16) {
+    public static func emit(into base: UnsafeMutableRawPointer, destination: MACAddress, source: MACAddress, etherType: EtherType) {
         base.wireSetMAC(destination, Offset.destination)
         base.wireSetMAC(source, Offset.source)
-        base.wireSetU16(etherType, Offset.etherType)
+        base.wireSetU16(etherType.rawValue, Offset.etherType)
     }
 }

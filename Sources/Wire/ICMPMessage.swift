@@ -9,19 +9,12 @@ public struct ICMPv4Message {
         public static let payload = 8
     }
     public static let headerLength = 8
-    public enum Kind {
-        public static let echoReply: UInt8 = 0
-        public static let destinationUnreachable: UInt8 = 3
-        public static let sourceQuench: UInt8 = 4
-        public static let redirect: UInt8 = 5
-        public static let echoRequest: UInt8 = 8
-        public static let timeExceeded: UInt8 = 11
-        public static let parameterProblem: UInt8 = 12
-    }
-    /// Destination-unreachable code 4: fragmentation needed and DF set (RFC 1191 §4).
-    public static let codeFragmentationNeeded: UInt8 = 4
+    @available(*, deprecated, renamed: "ICMPv4Type")
+    public typealias Kind = ICMPv4Type
 
-    public let base: UnsafeMutableRawPointer
+    /// Where the view starts. Internal so bytes are reached only through accessors; inlinable
+    /// accessors still see it.
+    @usableFromInline let base: UnsafeMutableRawPointer
     public let length: Int
 
     @inlinable
@@ -31,18 +24,21 @@ public struct ICMPv4Message {
         self.length = length
     }
 
-    @inlinable public var type: UInt8 {
-        get { base.wireU8(Offset.type) }
-        nonmutating set { base.wireSetU8(newValue, Offset.type) }
+    @inlinable public var type: ICMPv4Type {
+        get { ICMPv4Type(rawValue: base.wireU8(Offset.type)) }
+        nonmutating set { base.wireSetU8(newValue.rawValue, Offset.type) }
     }
-    @inlinable public var code: UInt8 {
-        get { base.wireU8(Offset.code) }
-        nonmutating set { base.wireSetU8(newValue, Offset.code) }
+    @inlinable public var code: ICMPv4Code {
+        get { ICMPv4Code(rawValue: base.wireU8(Offset.code)) }
+        nonmutating set { base.wireSetU8(newValue.rawValue, Offset.code) }
     }
     @inlinable public var checksum: UInt16 {
         get { base.wireU16(Offset.checksum) }
         nonmutating set { base.wireSetU16(newValue, Offset.checksum) }
     }
+    /// Type and code as the message's first 16-bit word: what an RFC 1624 checksum update
+    /// takes when either changes.
+    @inlinable public var typeAndCode: UInt16 { base.wireU16(Offset.type) }
     /// Bytes 4–7: identifier/sequence for echo, next-hop MTU for fragmentation-needed.
     @inlinable public var rest: UInt32 {
         get { base.wireU32(Offset.rest) }
@@ -56,8 +52,7 @@ public struct ICMPv4Message {
     /// destination unreachable, redirect, source quench, time exceeded, parameter problem).
     @inlinable public var isError: Bool {
         switch type {
-        case Kind.destinationUnreachable, Kind.sourceQuench, Kind.redirect, Kind.timeExceeded,
-             Kind.parameterProblem: true
+        case .destinationUnreachable, .sourceQuench, .redirect, .timeExceeded, .parameterProblem: true
         default: false
         }
     }
@@ -72,9 +67,9 @@ public struct ICMPv4Message {
 
     /// Writes an 8-byte header with a zero checksum (call `fillChecksum` once the payload is in place).
     @inlinable
-    public static func emit(into base: UnsafeMutableRawPointer, type: UInt8, code: UInt8, rest: UInt32 = 0) {
-        base.wireSetU8(type, Offset.type)
-        base.wireSetU8(code, Offset.code)
+    public static func emit(into base: UnsafeMutableRawPointer, type: ICMPv4Type, code: ICMPv4Code, rest: UInt32 = 0) {
+        base.wireSetU8(type.rawValue, Offset.type)
+        base.wireSetU8(code.rawValue, Offset.code)
         base.wireSetU16(0, Offset.checksum)
         base.wireSetU32(rest, Offset.rest)
     }
@@ -90,18 +85,12 @@ public struct ICMPv6Message {
         public static let payload = 8
     }
     public static let headerLength = 8
-    public enum Kind {
-        public static let destinationUnreachable: UInt8 = 1
-        public static let packetTooBig: UInt8 = 2
-        public static let timeExceeded: UInt8 = 3
-        public static let parameterProblem: UInt8 = 4
-        public static let echoRequest: UInt8 = 128
-        public static let echoReply: UInt8 = 129
-        public static let neighborSolicitation: UInt8 = 135
-        public static let neighborAdvertisement: UInt8 = 136
-    }
+    @available(*, deprecated, renamed: "ICMPv6Type")
+    public typealias Kind = ICMPv6Type
 
-    public let base: UnsafeMutableRawPointer
+    /// Where the view starts. Internal so bytes are reached only through accessors; inlinable
+    /// accessors still see it.
+    @usableFromInline let base: UnsafeMutableRawPointer
     public let length: Int
 
     @inlinable
@@ -111,13 +100,13 @@ public struct ICMPv6Message {
         self.length = length
     }
 
-    @inlinable public var type: UInt8 {
-        get { base.wireU8(Offset.type) }
-        nonmutating set { base.wireSetU8(newValue, Offset.type) }
+    @inlinable public var type: ICMPv6Type {
+        get { ICMPv6Type(rawValue: base.wireU8(Offset.type)) }
+        nonmutating set { base.wireSetU8(newValue.rawValue, Offset.type) }
     }
-    @inlinable public var code: UInt8 {
-        get { base.wireU8(Offset.code) }
-        nonmutating set { base.wireSetU8(newValue, Offset.code) }
+    @inlinable public var code: ICMPv6Code {
+        get { ICMPv6Code(rawValue: base.wireU8(Offset.code)) }
+        nonmutating set { base.wireSetU8(newValue.rawValue, Offset.code) }
     }
     @inlinable public var checksum: UInt16 {
         get { base.wireU16(Offset.checksum) }
@@ -129,7 +118,7 @@ public struct ICMPv6Message {
         nonmutating set { base.wireSetU32(newValue, Offset.rest) }
     }
     /// Types below 128 are errors and quote the offending packet (RFC 4443 §2.1).
-    @inlinable public var isError: Bool { type < 128 }
+    @inlinable public var isError: Bool { type.isError }
     @inlinable public var payload: UnsafeMutableRawPointer { base + ICMPv6Message.headerLength }
     @inlinable public var payloadLength: Int { length - ICMPv6Message.headerLength }
 
@@ -143,9 +132,9 @@ public struct ICMPv6Message {
 
     /// Writes an 8-byte header with a zero checksum (call `fillChecksum` once the payload is in place).
     @inlinable
-    public static func emit(into base: UnsafeMutableRawPointer, type: UInt8, code: UInt8, rest: UInt32 = 0) {
-        base.wireSetU8(type, Offset.type)
-        base.wireSetU8(code, Offset.code)
+    public static func emit(into base: UnsafeMutableRawPointer, type: ICMPv6Type, code: ICMPv6Code, rest: UInt32 = 0) {
+        base.wireSetU8(type.rawValue, Offset.type)
+        base.wireSetU8(code.rawValue, Offset.code)
         base.wireSetU16(0, Offset.checksum)
         base.wireSetU32(rest, Offset.rest)
     }

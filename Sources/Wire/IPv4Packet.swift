@@ -18,13 +18,22 @@ public struct IPv4Packet {
         public static let options = 20
     }
     public static let minimumHeaderLength = 20
+    /// The TTL a host starts its own datagrams with (Linux `net.ipv4.ip_default_ttl`; RFC 1700).
+    @inlinable public static var defaultTimeToLive: UInt8 { 64 }
+    /// The MTU every IPv4 link must carry (RFC 791: 68 bytes); no next-hop MTU is smaller.
+    @inlinable public static var minimumMTU: Int { 68 }
+    /// TOS precedence 6, internetwork control: what Linux gives the ICMP errors it originates
+    /// (RFC 1812 §4.3.2.5, `icmp_send`).
+    @inlinable public static var internetworkControl: UInt8 { 0xC0 }
     public enum Flag {
         public static let dontFragment: UInt16 = 0x4000
         public static let moreFragments: UInt16 = 0x2000
         public static let offsetMask: UInt16 = 0x1FFF
     }
 
-    public let base: UnsafeMutableRawPointer
+    /// Where the view starts. Internal so bytes are reached only through accessors; inlinable
+    /// accessors still see it.
+    @usableFromInline let base: UnsafeMutableRawPointer
     /// IHL × 4.
     public let headerLength: Int
     /// The total length field as validated.
@@ -72,9 +81,9 @@ public struct IPv4Packet {
         get { base.wireU8(Offset.timeToLive) }
         nonmutating set { base.wireSetU8(newValue, Offset.timeToLive) }
     }
-    @inlinable public var `protocol`: UInt8 {
-        get { base.wireU8(Offset.protocol) }
-        nonmutating set { base.wireSetU8(newValue, Offset.protocol) }
+    @inlinable public var `protocol`: IPProtocol {
+        get { IPProtocol(rawValue: base.wireU8(Offset.protocol)) }
+        nonmutating set { base.wireSetU8(newValue.rawValue, Offset.protocol) }
     }
     @inlinable public var checksum: UInt16 {
         get { base.wireU16(Offset.checksum) }
@@ -146,14 +155,14 @@ public struct IPv4Packet {
     @inlinable
     public static func emit(into base: UnsafeMutableRawPointer, typeOfService: UInt8 = 0, totalLength: Int,
                             identification: UInt16 = 0, flagsFragment: UInt16 = Flag.dontFragment,
-                            timeToLive: UInt8 = 64, protocol proto: UInt8, source: UInt32, destination: UInt32) {
-        base.wireSetU8(0x45, Offset.versionIHL)
+                            timeToLive: UInt8 = defaultTimeToLive, protocol proto: IPProtocol, source: UInt32, destination: UInt32) {
+        base.wireSetU8(4 << 4 | UInt8(minimumHeaderLength / 4), Offset.versionIHL)
         base.wireSetU8(typeOfService, Offset.typeOfService)
         base.wireSetU16(UInt16(truncatingIfNeeded: totalLength), Offset.totalLength)
         base.wireSetU16(identification, Offset.identification)
         base.wireSetU16(flagsFragment, Offset.flagsFragment)
         base.wireSetU8(timeToLive, Offset.timeToLive)
-        base.wireSetU8(proto, Offset.protocol)
+        base.wireSetU8(proto.rawValue, Offset.protocol)
         base.wireSetU16(0, Offset.checksum)
         base.wireSetU32(source, Offset.source)
         base.wireSetU32(destination, Offset.destination)

@@ -16,14 +16,18 @@ public struct IPv6Packet {
         public static let destination = 24
     }
     public static let headerLength = 40
+    /// The hop limit a host starts its own packets with (Linux `hop_limit`, RFC 8200 §3 suggests 64).
+    @inlinable public static var defaultHopLimit: UInt8 { 64 }
     /// Bounds the walk so a chain of empty options headers cannot spin.
     public static let maxExtensionHeaders = 8
 
-    public let base: UnsafeMutableRawPointer
+    /// Where the view starts. Internal so bytes are reached only through accessors; inlinable
+    /// accessors still see it.
+    @usableFromInline let base: UnsafeMutableRawPointer
     /// 40 + payload length, as validated.
     public let totalLength: Int
     /// The protocol after the last extension header walked (TCP, UDP, ICMPv6, ...).
-    public let upperProtocol: UInt8
+    public let upperProtocol: IPProtocol
     /// Offset of the upper-layer header from `base`.
     public let upperOffset: Int
     /// Offset of the fragment header from `base`, or 0 if there is none.
@@ -35,23 +39,22 @@ public struct IPv6Packet {
         guard base.wireU8(Offset.versionClassFlow) >> 4 == 6 else { throw .badVersion }
         let total = IPv6Packet.headerLength + Int(base.wireU16(Offset.payloadLength))
         guard total <= length else { throw .badTotalLength }
-        var next = base.wireU8(Offset.nextHeader)
+        var next = IPProtocol(rawValue: base.wireU8(Offset.nextHeader))
         var offset = IPv6Packet.headerLength
         var fragment = 0
         var walked = 0
         walk: while true {
             switch next {
-            case IPProtocolNumber.hopByHop, IPProtocolNumber.routing, IPProtocolNumber.destinationOptions,
-                 IPProtocolNumber.authentication:
+            case .hopByHop, .routing, .destinationOptions, .authentication:
                 guard offset + 2 <= total else { throw .badExtensionHeader }
                 let units = Int(base.wireU8(offset + 1))
-                let size = next == IPProtocolNumber.authentication ? (units + 2) * 4 : (units + 1) * 8
-                next = base.wireU8(offset)
+                let size = next == .authentication ? (units + 2) * 4 : (units + 1) * 8
+                next = IPProtocol(rawValue: base.wireU8(offset))
                 offset += size
-            case IPProtocolNumber.fragment:
+            case .fragment:
                 guard offset + 8 <= total else { throw .badExtensionHeader }
                 fragment = offset
-                next = base.wireU8(offset)
+                next = IPProtocol(rawValue: base.wireU8(offset))
                 offset += 8
                 // A non-first fragment carries no transport header: stop here.
                 if base.wireU16(fragment + 2) & 0xFFF8 != 0 { break walk }
@@ -66,6 +69,18 @@ public struct IPv6Packet {
         self.upperProtocol = next
         self.upperOffset = offset
         self.fragmentHeaderOffset = fragment
+    }
+
+    /// A view over a packet the caller has already validated, with no extension headers
+    /// (the transport header right after the fixed header), as `IPv6Packet(_:length:)` found it.
+    @inlinable
+    public init(unchecked base: UnsafeMutableRawPointer, totalLength: Int, upperProtocol: IPProtocol,
+                upperOffset: Int = IPv6Packet.headerLength, fragmentHeaderOffset: Int = 0) {
+        self.base = base
+        self.totalLength = totalLength
+        self.upperProtocol = upperProtocol
+        self.upperOffset = upperOffset
+        self.fragmentHeaderOffset = fragmentHeaderOffset
     }
 
     @inlinable public var version: UInt8 { base.wireU8(Offset.versionClassFlow) >> 4 }
@@ -88,9 +103,9 @@ public struct IPv6Packet {
         nonmutating set { base.wireSetU16(newValue, Offset.payloadLength) }
     }
     /// The first Next Header field (the fixed header's).
-    @inlinable public var nextHeader: UInt8 {
-        get { base.wireU8(Offset.nextHeader) }
-        nonmutating set { base.wireSetU8(newValue, Offset.nextHeader) }
+    @inlinable public var nextHeader: IPProtocol {
+        get { IPProtocol(rawValue: base.wireU8(Offset.nextHeader)) }
+        nonmutating set { base.wireSetU8(newValue.rawValue, Offset.nextHeader) }
     }
     @inlinable public var hopLimit: UInt8 {
         get { base.wireU8(Offset.hopLimit) }
@@ -130,14 +145,23 @@ public struct IPv6Packet {
         Checksum.pseudoHeaderIPv6(source: source, destination: destination, nextHeader: upperProtocol, length: upperLength)
     }
 
+    /// Decrements the hop limit as a forwarding router must (RFC 8200 §3); false, with the
+    /// packet untouched, when it would reach zero. IPv6 has no header checksum to update.
+    @inlinable @inline(__always) public func decrementHopLimit() -> Bool {
+        let hop = hopLimit
+        guard hop > 1 else { return false }
+        hopLimit = hop - 1
+        return true
+    }
+
     /// Writes a 40-byte fixed header at `base`.
     @inlinable
     public static func emit(into base: UnsafeMutableRawPointer, trafficClass: UInt8 = 0, flowLabel: UInt32 = 0,
-                            payloadLength: Int, nextHeader: UInt8, hopLimit: UInt8 = 64,
+                            payloadLength: Int, nextHeader: IPProtocol, hopLimit: UInt8 = defaultHopLimit,
                             source: IPAddress, destination: IPAddress) {
         base.wireSetU32(6 << 28 | UInt32(trafficClass) << 20 | flowLabel & 0xF_FFFF, Offset.versionClassFlow)
         base.wireSetU16(UInt16(truncatingIfNeeded: payloadLength), Offset.payloadLength)
-        base.wireSetU8(nextHeader, Offset.nextHeader)
+        base.wireSetU8(nextHeader.rawValue, Offset.nextHeader)
         base.wireSetU8(hopLimit, Offset.hopLimit)
         base.wireSetIPv6(source, Offset.source)
         base.wireSetIPv6(destination, Offset.destination)

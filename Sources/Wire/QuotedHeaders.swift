@@ -37,10 +37,9 @@ extension IPv6Packet {
     public init(quoted base: UnsafeMutableRawPointer, length: Int) throws(WireError) {
         guard length >= IPv6Packet.headerLength + 8 else { throw .truncated }
         guard base.wireU8(Offset.versionClassFlow) >> 4 == 6 else { throw .badVersion }
-        let next = base.wireU8(Offset.nextHeader)
+        let next = IPProtocol(rawValue: base.wireU8(Offset.nextHeader))
         switch next {
-        case IPProtocolNumber.hopByHop, IPProtocolNumber.routing, IPProtocolNumber.destinationOptions,
-             IPProtocolNumber.fragment, IPProtocolNumber.authentication:
+        case .hopByHop, .routing, .destinationOptions, .fragment, .authentication:
             throw .unsupported
         default: break
         }

@@ -4,6 +4,10 @@
 /// unaligned access are decided in one place. Views never outlive the buffer they were
 /// made from: the caller owns the bytes (a ring slot, a pcap record, a test array) and
 /// makes views inside the scope that borrows them.
+///
+/// Each view keeps its `base` internal, so no other module reads or writes a field by
+/// offset. The one pointer a view hands out is where the next layer starts (`payload`,
+/// `upper`): another module needs it to make the next view, and nothing else.
 extension UnsafeMutableRawPointer {
     // Safety: callers have proven `offset + size <= length` once, in a validating initializer.
     @inline(__always) @usableFromInline
@@ -50,5 +54,36 @@ extension UnsafeMutableRawPointer {
     func wireSetIPv6(_ value: IPAddress, _ offset: Int) {
         wireSetU64(value.high, offset)
         wireSetU64(value.low, offset + 8)
+    }
+}
+
+/// Bytes no protocol view interprets — a payload, or a run of headers copied whole — for
+/// code that moves bytes without reading them (cutting a super-frame into segments).
+public struct RawBytes {
+    @usableFromInline let base: UnsafeMutableRawPointer
+    public let count: Int
+
+    /// `count` bytes the caller owns from `base`.
+    @inlinable
+    public init(_ base: UnsafeMutableRawPointer, count: Int) {
+        self.base = base
+        self.count = count
+    }
+
+    /// Where the bytes start, to make a protocol view over them.
+    @inlinable public var start: UnsafeMutableRawPointer { base }
+
+    /// The `length` bytes from `offset` on; the caller keeps `offset + length <= count`.
+    @inlinable
+    public func slice(from offset: Int, count length: Int) -> RawBytes {
+        RawBytes(base + offset, count: length)
+    }
+
+    /// Copies all of `source` to the start of these bytes (memmove: the two may overlap).
+    /// The caller keeps `source.count <= count`.
+    @inlinable
+    public func copy(from source: RawBytes) {
+        // Safety: both ranges are the callers' own, bounded by their counts; copyMemory is a memmove.
+        base.copyMemory(from: source.base, byteCount: source.count)
     }
 }

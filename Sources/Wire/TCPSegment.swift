@@ -27,7 +27,9 @@ public struct TCPSegment {
     }
     public static let minimumHeaderLength = 20
 
-    public let base: UnsafeMutableRawPointer
+    /// Where the view starts. Internal so bytes are reached only through accessors; inlinable
+    /// accessors still see it.
+    @usableFromInline let base: UnsafeMutableRawPointer
     /// Bytes of the segment (header and data), as bounded by the IP layer.
     public let length: Int
 

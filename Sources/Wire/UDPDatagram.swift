@@ -8,7 +8,9 @@ public struct UDPDatagram {
     }
     public static let headerLength = 8
 
-    public let base: UnsafeMutableRawPointer
+    /// Where the view starts. Internal so bytes are reached only through accessors; inlinable
+    /// accessors still see it.
+    @usableFromInline let base: UnsafeMutableRawPointer
     /// The length field as validated (header + data).
     public let length: Int
 
@@ -19,6 +21,14 @@ public struct UDPDatagram {
         guard declared >= UDPDatagram.headerLength, declared <= available else { throw .badTotalLength }
         self.base = base
         self.length = declared
+    }
+
+    /// A view over a datagram the caller has already bounded (no checks); `length` is the
+    /// datagram's, which a caller writing a new header sets with `setLength`.
+    @inlinable
+    public init(unchecked base: UnsafeMutableRawPointer, length: Int) {
+        self.base = base
+        self.length = length
     }
 
     @inlinable public var sourcePort: UInt16 {

@@ -19,7 +19,6 @@ final class RealServerTunnel {
     private static let iffNoPI: Int16 = 0x1000
     /// struct ifreq: a 16-byte name, then a union whose first member is `short ifr_flags`.
     private static let ifreqSize = 40
-    private static let ipipProtocol: UInt8 = 4
 
     let device: String
     let tunDescriptor: Int32
@@ -93,13 +92,13 @@ final class RealServerTunnel {
     static func inner(of frame: UnsafeMutableRawBufferPointer, localAddresses: Set<UInt32>) -> UnsafeMutableRawBufferPointer? {
         guard let base = frame.baseAddress,
               let ethernet = try? EthernetFrame(base, length: frame.count),
-              ethernet.etherType == 0x0800,
+              ethernet.etherType == .ipv4,
               let outer = try? IPv4Packet(ethernet.payload, length: ethernet.payloadLength),
-              outer.protocol == ipipProtocol, !outer.isFragment,
+              outer.protocol == .ipip, !outer.isFragment,
               localAddresses.contains(outer.destination),
               let inner = try? IPv4Packet(outer.payload, length: outer.payloadLength)
         else { return nil }
-        return UnsafeMutableRawBufferPointer(start: inner.base, count: inner.totalLength)
+        return UnsafeMutableRawBufferPointer(start: outer.payload, count: inner.totalLength)
     }
 
     /// Decapsulates until `stopped()` is true; returns how many packets went to the TUN device.

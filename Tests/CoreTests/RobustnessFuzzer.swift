@@ -325,11 +325,11 @@ struct Fuzzer {
         if eth.etherType == EtherType.ipv4 {
             guard let ip = try? IPv4Packet(eth.payload, length: eth.payloadLength), !ip.isFragment else { return nil }
             switch ip.protocol {
-            case IPProtocolNumber.tcp:
+            case IPProtocol.tcp:
                 return (try? TCPSegment(ip.payload, length: ip.payloadLength))?.isChecksumValid(pseudoHeaderSum: ip.pseudoHeaderSum)
-            case IPProtocolNumber.udp:
+            case IPProtocol.udp:
                 return (try? UDPDatagram(ip.payload, length: ip.payloadLength))?.isChecksumValid(pseudoHeaderSum: ip.pseudoHeaderSum)
-            case IPProtocolNumber.icmp:
+            case IPProtocol.icmp:
                 return (try? ICMPv4Message(ip.payload, length: ip.payloadLength))?.isChecksumValid
             default: return nil
             }
@@ -337,11 +337,11 @@ struct Fuzzer {
         if eth.etherType == EtherType.ipv6 {
             guard let ip = try? IPv6Packet(eth.payload, length: eth.payloadLength), !ip.isFragment else { return nil }
             switch ip.upperProtocol {
-            case IPProtocolNumber.tcp:
+            case IPProtocol.tcp:
                 return (try? TCPSegment(ip.upper, length: ip.upperLength))?.isChecksumValid(pseudoHeaderSum: ip.pseudoHeaderSum)
-            case IPProtocolNumber.udp:
+            case IPProtocol.udp:
                 return (try? UDPDatagram(ip.upper, length: ip.upperLength))?.isChecksumValid(pseudoHeaderSum: ip.pseudoHeaderSum)
-            case IPProtocolNumber.icmpv6:
+            case IPProtocol.icmpv6:
                 return (try? ICMPv6Message(ip.upper, length: ip.upperLength))?.isChecksumValid(pseudoHeaderSum: ip.pseudoHeaderSum)
             default: return nil
             }

@@ -65,4 +65,11 @@ import Wire
         }
         #expect(out == Self.reply)
     }
+
+    @Test func makeReplyAnswersInPlace() throws {
+        let out = try mutated(Self.request) { base, length in
+            try ARPPacket(base, length: length).makeReply(from: Frames.directorMAC)
+        }
+        #expect(out == Self.reply)
+    }
 }

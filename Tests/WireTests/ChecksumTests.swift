@@ -84,7 +84,7 @@ import Wire
 
     @Test func pseudoHeaderIPv4MatchesLiteralBytes() {
         let literal: [UInt8] = [0xcb, 0x00, 0x71, 0x05, 0xc6, 0x12, 0x00, 0x0a, 0x00, 0x06, 0x00, 0x28]
-        let computed = Checksum.pseudoHeaderIPv4(source: 0xcb00_7105, destination: 0xc612_000a, protocol: 6, length: 40)
+        let computed = Checksum.pseudoHeaderIPv4(source: 0xcb00_7105, destination: 0xc612_000a, protocol: .tcp, length: 40)
         #expect(Checksum.fold(computed) == Checksum.fold(sum(literal)))
     }
 
@@ -93,13 +93,13 @@ import Wire
         let destination = IPAddress("2001:db8:0:1::10")!
         let literal: [UInt8] = Array(Frames.ipv6TCPSyn[22..<54]) + [0x00, 0x01, 0x00, 0x28, 0x00, 0x00, 0x00, 0x06]
         // A length above 65535 (jumbogram) lands in the upper word of the 32-bit length field.
-        let computed = Checksum.pseudoHeaderIPv6(source: source, destination: destination, nextHeader: 6, length: 0x1_0028)
+        let computed = Checksum.pseudoHeaderIPv6(source: source, destination: destination, nextHeader: .tcp, length: 0x1_0028)
         #expect(Checksum.fold(computed) == Checksum.fold(sum(literal)))
     }
 
     @Test func ipv4TCPChecksumOfARealSyn() {
         let segment = Array(Frames.ipv4TCPSyn[34...])
-        let pseudo = Checksum.pseudoHeaderIPv4(source: 0xcb00_7105, destination: 0xc612_000a, protocol: 6, length: segment.count)
+        let pseudo = Checksum.pseudoHeaderIPv4(source: 0xcb00_7105, destination: 0xc612_000a, protocol: .tcp, length: segment.count)
         #expect(Checksum.fold(sum(segment, initial: pseudo)) == 0xffff)
         var zeroed = segment
         zeroed[16] = 0
@@ -109,7 +109,7 @@ import Wire
 
     @Test func ipv4UDPChecksumOfARealDNSQuery() {
         var datagram = Array(Frames.ipv4UDPDNS[34...])
-        let pseudo = Checksum.pseudoHeaderIPv4(source: 0x0a00_0002, destination: 0xc612_0035, protocol: 17, length: datagram.count)
+        let pseudo = Checksum.pseudoHeaderIPv4(source: 0x0a00_0002, destination: 0xc612_0035, protocol: .udp, length: datagram.count)
         #expect(Checksum.fold(sum(datagram, initial: pseudo)) == 0xffff)
         datagram[6] = 0
         datagram[7] = 0
@@ -120,7 +120,7 @@ import Wire
         let client = IPAddress("2001:db8::5")!
         var segment = Array(Frames.ipv6TCPSyn[54...])
         let tcpPseudo = Checksum.pseudoHeaderIPv6(source: client, destination: IPAddress("2001:db8:0:1::10")!,
-                                                  nextHeader: 6, length: segment.count)
+                                                  nextHeader: .tcp, length: segment.count)
         #expect(Checksum.fold(sum(segment, initial: tcpPseudo)) == 0xffff)
         segment[16] = 0
         segment[17] = 0
@@ -128,7 +128,7 @@ import Wire
 
         var datagram = Array(Frames.ipv6UDPDNS[54...])
         let udpPseudo = Checksum.pseudoHeaderIPv6(source: client, destination: IPAddress("2001:db8:0:1::53")!,
-                                                  nextHeader: 17, length: datagram.count)
+                                                  nextHeader: .udp, length: datagram.count)
         #expect(Checksum.fold(sum(datagram, initial: udpPseudo)) == 0xffff)
         datagram[6] = 0
         datagram[7] = 0
@@ -203,7 +203,7 @@ import Wire
             zeroed[16] = 0
             zeroed[17] = 0
             return Checksum.finish(sum(zeroed, initial: Checksum.pseudoHeaderIPv6(
-                source: source, destination: destination, nextHeader: 6, length: segment.count)))
+                source: source, destination: destination, nextHeader: .tcp, length: segment.count)))
         }
         for _ in 0..<2_000 {
             let old = IPAddress(high: rng.next(), low: rng.next())
@@ -223,7 +223,7 @@ import Wire
             zeroed[16] = 0
             zeroed[17] = 0
             return Checksum.finish(sum(zeroed, initial: Checksum.pseudoHeaderIPv4(
-                source: 0xcb00_7105, destination: destination, protocol: 6, length: segment.count)))
+                source: 0xcb00_7105, destination: destination, protocol: .tcp, length: segment.count)))
         }
         for _ in 0..<2_000 {
             let old = UInt32.random(in: 0...UInt32.max, using: &rng)

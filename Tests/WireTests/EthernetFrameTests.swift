@@ -116,4 +116,20 @@ import Wire
         }
         #expect(out == [0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef, 0x86, 0xdd])
     }
+
+    @Test func moveHeaderKeepsTagsAndMakesRoom() throws {
+        // 20 bytes of headroom, then the tagged frame: the header moves into the headroom and
+        // the payload stays where it was, 20 bytes further from the new header.
+        let headroom = [UInt8](repeating: 0, count: 20)
+        let out = try mutated(headroom + Self.tagged) { base, length in
+            let eth = try EthernetFrame(base + 20, length: length - 20)
+            let moved = eth.moveHeader(by: -20)
+            #expect(moved.headerLength == 18)
+            #expect(moved.etherType == .ipv4 && moved.vlanID == 100)
+            #expect(moved.payload == eth.payload - 20)
+            #expect(moved.payloadLength == eth.payloadLength + 20)
+        }
+        #expect(Array(out[0..<18]) == Array(Self.tagged[0..<18]))
+        #expect(Array(out[38...]) == Array(Self.tagged[18...]))
+    }
 }

@@ -10,8 +10,8 @@ import Wire
     @Test func readEchoRequest() throws {
         try reading(Self.echo) { base, length in
             let icmp = try ICMPv4Message(base, length: length)
-            #expect(icmp.type == ICMPv4Message.Kind.echoRequest)
-            #expect(icmp.code == 0)
+            #expect(icmp.type == ICMPv4Type.echoRequest)
+            #expect(icmp.code == .zero)
             #expect(icmp.checksum == 0xa27f)
             #expect(icmp.rest == 0x1234_0001)
             #expect(icmp.payload == base + 8)
@@ -24,8 +24,8 @@ import Wire
     @Test func readFragmentationNeededAndItsQuote() throws {
         try reading(Self.fragmentationNeeded) { base, length in
             let icmp = try ICMPv4Message(base, length: length)
-            #expect(icmp.type == ICMPv4Message.Kind.destinationUnreachable)
-            #expect(icmp.code == ICMPv4Message.codeFragmentationNeeded)
+            #expect(icmp.type == ICMPv4Type.destinationUnreachable)
+            #expect(icmp.code == .fragmentationNeeded)
             #expect(icmp.nextHopMTU == 1400)
             #expect(icmp.rest == 1400)
             #expect(icmp.isError)
@@ -53,8 +53,8 @@ import Wire
     @Test func writeFields() throws {
         let out = try mutated(Self.echo) { base, length in
             let icmp = try ICMPv4Message(base, length: length)
-            icmp.type = ICMPv4Message.Kind.echoReply
-            icmp.code = 1
+            icmp.type = ICMPv4Type.echoReply
+            icmp.code = ICMPv4Code(rawValue: 1)
             icmp.checksum = 0xbeef
             icmp.rest = 0x0102_0304
             icmp.nextHopMTU = 0x0576
@@ -67,7 +67,7 @@ import Wire
         let out = try mutated(Self.echo) { base, length in
             let icmp = try ICMPv4Message(base, length: length)
             let expected = Checksum.update(icmp.checksum, old: UInt16(0x0800), new: UInt16(0x0000))
-            icmp.type = ICMPv4Message.Kind.echoReply
+            icmp.type = ICMPv4Type.echoReply
             icmp.fillChecksum()
             #expect(icmp.checksum == expected)
             #expect(icmp.isChecksumValid)
@@ -84,12 +84,12 @@ import Wire
 
     @Test func emitEchoRequest() {
         let out = mutated(Self.echo) { base, length in
-            ICMPv4Message.emit(into: base, type: ICMPv4Message.Kind.echoRequest, code: 0, rest: 0x1234_0001)
+            ICMPv4Message.emit(into: base, type: ICMPv4Type.echoRequest, code: .zero, rest: 0x1234_0001)
             try! ICMPv4Message(base, length: length).fillChecksum()
         }
         #expect(out == Self.echo)
         let header = emitted(count: 8) { base in
-            ICMPv4Message.emit(into: base, type: 3, code: 4, rest: 1400)
+            ICMPv4Message.emit(into: base, type: .destinationUnreachable, code: .fragmentationNeeded, rest: 1400)
         }
         #expect(header == [0x03, 0x04, 0x00, 0x00, 0x00, 0x00, 0x05, 0x78])
     }
@@ -99,13 +99,13 @@ import Wire
     static let echo: [UInt8] = Array(Frames.ipv6Echo[54...])
     static let pseudoHeader = Checksum.pseudoHeaderIPv6(source: IPAddress("2001:db8::5")!,
                                                         destination: IPAddress("2001:db8:0:1::10")!,
-                                                        nextHeader: IPProtocolNumber.icmpv6, length: 24)
+                                                        nextHeader: IPProtocol.icmpv6, length: 24)
 
     @Test func readEchoRequest() throws {
         try reading(Self.echo) { base, length in
             let icmp = try ICMPv6Message(base, length: length)
-            #expect(icmp.type == ICMPv6Message.Kind.echoRequest)
-            #expect(icmp.code == 0)
+            #expect(icmp.type == ICMPv6Type.echoRequest)
+            #expect(icmp.code == .zero)
             #expect(icmp.checksum == 0xcea4)
             #expect(icmp.rest == 0x1234_0001)
             #expect(icmp.payload == base + 8)
@@ -139,8 +139,8 @@ import Wire
     @Test func writeFields() throws {
         let out = try mutated(Self.echo) { base, length in
             let icmp = try ICMPv6Message(base, length: length)
-            icmp.type = ICMPv6Message.Kind.packetTooBig
-            icmp.code = 0
+            icmp.type = ICMPv6Type.packetTooBig
+            icmp.code = .zero
             icmp.checksum = 0x0102
             icmp.rest = 1280
         }
@@ -154,7 +154,7 @@ import Wire
 
     @Test func emitAndFillEchoRequest() {
         let out = mutated(Self.echo) { base, length in
-            ICMPv6Message.emit(into: base, type: ICMPv6Message.Kind.echoRequest, code: 0, rest: 0x1234_0001)
+            ICMPv6Message.emit(into: base, type: ICMPv6Type.echoRequest, code: .zero, rest: 0x1234_0001)
             try! ICMPv6Message(base, length: length).fillChecksum(pseudoHeaderSum: Self.pseudoHeader)
         }
         #expect(out == Self.echo)

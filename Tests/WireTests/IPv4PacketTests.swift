@@ -33,7 +33,7 @@ import Wire
             #expect(!ip.isFragment)
             #expect(ip.carriesTransportHeader)
             #expect(ip.timeToLive == 64)
-            #expect(ip.protocol == IPProtocolNumber.tcp)
+            #expect(ip.protocol == IPProtocol.tcp)
             #expect(ip.checksum == 0x1c54)
             #expect(ip.source == 0xcb00_7105)
             #expect(ip.destination == 0xc612_000a)
@@ -64,7 +64,7 @@ import Wire
         try reading(Self.dns) { base, length in
             let ip = try IPv4Packet(base, length: length)
             #expect(ip.pseudoHeaderSum == Checksum.pseudoHeaderIPv4(source: 0x0a00_0002, destination: 0xc612_0035,
-                                                                     protocol: 17, length: 37))
+                                                                     protocol: .udp, length: 37))
             let udp = try UDPDatagram(ip.payload, length: ip.payloadLength)
             #expect(udp.isChecksumValid(pseudoHeaderSum: ip.pseudoHeaderSum))
         }
@@ -108,7 +108,7 @@ import Wire
             ip.identification = 0x1234
             ip.flagsFragment = 0x4000
             ip.timeToLive = 0x40
-            ip.protocol = IPProtocolNumber.tcp
+            ip.protocol = IPProtocol.tcp
             ip.checksum = 0xabcd
             ip.source = 0xc0a8_0001
             ip.destination = 0x0a00_0001
@@ -226,7 +226,7 @@ import Wire
 
     @Test func emitHeaderOfTheRealSyn() {
         let out = emitted(count: 20) { base in
-            IPv4Packet.emit(into: base, totalLength: 60, identification: 0x1c46, protocol: IPProtocolNumber.tcp,
+            IPv4Packet.emit(into: base, totalLength: 60, identification: 0x1c46, protocol: IPProtocol.tcp,
                             source: 0xcb00_7105, destination: 0xc612_000a)
         }
         #expect(out == Array(Self.syn[0..<20]))
@@ -235,7 +235,7 @@ import Wire
     @Test func emitHeaderWithEveryParameter() {
         let out = emitted(count: 20) { base in
             IPv4Packet.emit(into: base, typeOfService: 0, totalLength: 57, identification: 0xbeef, flagsFragment: 0,
-                            timeToLive: 63, protocol: IPProtocolNumber.udp, source: 0x0a00_0002, destination: 0xc612_0035)
+                            timeToLive: 63, protocol: IPProtocol.udp, source: 0x0a00_0002, destination: 0xc612_0035)
         }
         #expect(out == Array(Self.dns[0..<20]))
     }

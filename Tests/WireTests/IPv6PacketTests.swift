@@ -28,12 +28,12 @@ import Wire
 
     /// A packet from `Frames.ipv6UDPDNS`'s addresses whose chain is `headers` (each paired with
     /// its own protocol number) followed by `upper` with protocol `upperProtocol`.
-    static func chain(_ headers: [(UInt8, [UInt8])], upperProtocol: UInt8 = IPProtocolNumber.udp,
+    static func chain(_ headers: [(IPProtocol, [UInt8])], upperProtocol: IPProtocol = IPProtocol.udp,
                       upper: [UInt8] = udp, payloadLength: Int? = nil) -> [UInt8] {
         var body: [UInt8] = []
         for (i, (_, header)) in headers.enumerated() {
             var h = header
-            h[0] = i + 1 < headers.count ? headers[i + 1].0 : upperProtocol
+            h[0] = (i + 1 < headers.count ? headers[i + 1].0 : upperProtocol).rawValue
             body += h
         }
         body += upper
@@ -41,7 +41,7 @@ import Wire
         let length = payloadLength ?? body.count
         fixed[4] = UInt8(length >> 8)
         fixed[5] = UInt8(length & 0xff)
-        fixed[6] = headers.first?.0 ?? upperProtocol
+        fixed[6] = (headers.first?.0 ?? upperProtocol).rawValue
         return fixed + body
     }
 
@@ -56,12 +56,12 @@ import Wire
             #expect(ip.trafficClass == 0)
             #expect(ip.flowLabel == 0x12345)
             #expect(ip.payloadLength == 40)
-            #expect(ip.nextHeader == IPProtocolNumber.tcp)
+            #expect(ip.nextHeader == IPProtocol.tcp)
             #expect(ip.hopLimit == 64)
             #expect(ip.source == IPAddress("2001:db8::5"))
             #expect(ip.destination == IPAddress("2001:db8:0:1::10"))
             #expect(ip.totalLength == 80)
-            #expect(ip.upperProtocol == IPProtocolNumber.tcp)
+            #expect(ip.upperProtocol == IPProtocol.tcp)
             #expect(ip.upperOffset == 40)
             #expect(ip.upper == base + 40)
             #expect(ip.upperLength == 40)
@@ -96,7 +96,7 @@ import Wire
             ip.trafficClass = 0xb8
             ip.flowLabel = 0xfff_abcde  // bits above the 20-bit label are dropped
             ip.payloadLength = 0x0102
-            ip.nextHeader = IPProtocolNumber.udp
+            ip.nextHeader = IPProtocol.udp
             ip.hopLimit = 1
             ip.source = IPAddress("fe80::1")!
             ip.destination = IPAddress("ff02::1:ff00:10")!
@@ -124,11 +124,11 @@ import Wire
     // MARK: Extension header walk
 
     @Test func hopByHopThenUDP() throws {
-        let bytes = Self.chain([(IPProtocolNumber.hopByHop, Self.hopByHop)])
+        let bytes = Self.chain([(IPProtocol.hopByHop, Self.hopByHop)])
         try reading(bytes) { base, length in
             let ip = try IPv6Packet(base, length: length)
-            #expect(ip.nextHeader == IPProtocolNumber.hopByHop)
-            #expect(ip.upperProtocol == IPProtocolNumber.udp)
+            #expect(ip.nextHeader == IPProtocol.hopByHop)
+            #expect(ip.upperProtocol == IPProtocol.udp)
             #expect(ip.upperOffset == 48)
             #expect(ip.upperLength == 37)
             #expect(!ip.isFragment)
@@ -140,12 +140,12 @@ import Wire
     }
 
     @Test func hopByHopRoutingDestinationOptionsThenUDP() throws {
-        let bytes = Self.chain([(IPProtocolNumber.hopByHop, Self.hopByHop),
-                                (IPProtocolNumber.routing, Self.routing),
-                                (IPProtocolNumber.destinationOptions, Self.destinationOptions)])
+        let bytes = Self.chain([(IPProtocol.hopByHop, Self.hopByHop),
+                                (IPProtocol.routing, Self.routing),
+                                (IPProtocol.destinationOptions, Self.destinationOptions)])
         try reading(bytes) { base, length in
             let ip = try IPv6Packet(base, length: length)
-            #expect(ip.upperProtocol == IPProtocolNumber.udp)
+            #expect(ip.upperProtocol == IPProtocol.udp)
             #expect(ip.upperOffset == 40 + 8 + 24 + 16)
             #expect(ip.upperLength == 37)
             #expect(ip.upper.load(fromByteOffset: 3, as: UInt8.self) == 53)  // UDP destination port
@@ -153,7 +153,7 @@ import Wire
     }
 
     @Test func firstFragmentIsWalkedThrough() throws {
-        let bytes = Self.chain([(IPProtocolNumber.fragment, Self.firstFragment)])
+        let bytes = Self.chain([(IPProtocol.fragment, Self.firstFragment)])
         try reading(bytes) { base, length in
             let ip = try IPv6Packet(base, length: length)
             #expect(ip.isFragment)
@@ -162,7 +162,7 @@ import Wire
             #expect(ip.moreFragments)
             #expect(ip.fragmentIdentification == 0xdead_beef)
             #expect(ip.carriesTransportHeader)
-            #expect(ip.upperProtocol == IPProtocolNumber.udp)
+            #expect(ip.upperProtocol == IPProtocol.udp)
             #expect(ip.upperOffset == 48)
         }
     }
@@ -170,8 +170,8 @@ import Wire
     @Test func nonFirstFragmentsStopTheWalk() throws {
         for (header, more) in [(Self.middleFragment, true), (Self.lastFragment, false)] {
             // Data of a non-first fragment is not a transport header, whatever it looks like.
-            let bytes = Self.chain([(IPProtocolNumber.destinationOptions, Self.destinationOptions),
-                                    (IPProtocolNumber.fragment, header)],
+            let bytes = Self.chain([(IPProtocol.destinationOptions, Self.destinationOptions),
+                                    (IPProtocol.fragment, header)],
                                    upper: [UInt8](repeating: 0x3c, count: 24))
             try reading(bytes) { base, length in
                 let ip = try IPv6Packet(base, length: length)
@@ -181,7 +181,7 @@ import Wire
                 #expect(ip.moreFragments == more)
                 #expect(ip.fragmentIdentification == 0xdead_beef)
                 #expect(!ip.carriesTransportHeader)
-                #expect(ip.upperProtocol == IPProtocolNumber.udp)
+                #expect(ip.upperProtocol == IPProtocol.udp)
                 #expect(ip.upperOffset == 64)
                 #expect(ip.upperLength == 24)
             }
@@ -189,19 +189,19 @@ import Wire
     }
 
     @Test func authenticationHeaderUsesFourByteUnits() throws {
-        let bytes = Self.chain([(IPProtocolNumber.authentication, Self.authentication)],
-                               upperProtocol: IPProtocolNumber.tcp, upper: Array(Self.syn[40...]))
+        let bytes = Self.chain([(IPProtocol.authentication, Self.authentication)],
+                               upperProtocol: IPProtocol.tcp, upper: Array(Self.syn[40...]))
         try reading(bytes) { base, length in
             let ip = try IPv6Packet(base, length: length)
-            #expect(ip.upperProtocol == IPProtocolNumber.tcp)
+            #expect(ip.upperProtocol == IPProtocol.tcp)
             #expect(ip.upperOffset == 64)
             #expect(ip.upperLength == 40)
         }
     }
 
     @Test func espAndNoNextHeaderEndTheWalk() throws {
-        for proto in [IPProtocolNumber.esp, IPProtocolNumber.noNextHeader, IPProtocolNumber.icmpv6] {
-            let bytes = Self.chain([(IPProtocolNumber.hopByHop, Self.hopByHop)], upperProtocol: proto,
+        for proto in [IPProtocol.esp, IPProtocol.noNextHeader, IPProtocol.icmpv6] {
+            let bytes = Self.chain([(IPProtocol.hopByHop, Self.hopByHop)], upperProtocol: proto,
                                    upper: [UInt8](repeating: 0x11, count: 16))
             try reading(bytes) { base, length in
                 let ip = try IPv6Packet(base, length: length)
@@ -213,28 +213,28 @@ import Wire
 
     @Test func chainThatRunsPastTheEnd() {
         // A routing header whose length (24) overruns the 16 bytes of payload left.
-        let overrun = Self.chain([(IPProtocolNumber.routing, Self.routing)], upper: [])
+        let overrun = Self.chain([(IPProtocol.routing, Self.routing)], upper: [])
         #expect(parse(Array(overrun[0..<56])) == .badTotalLength)  // payload length still says 24
         var cut = Array(overrun[0..<56])
         cut[5] = 16
         #expect(parse(cut) == .badExtensionHeader)
         // The next header promises a hop-by-hop header but the payload is empty.
-        #expect(parse(Self.chain([(IPProtocolNumber.hopByHop, Self.hopByHop)], upper: [], payloadLength: 0))
+        #expect(parse(Self.chain([(IPProtocol.hopByHop, Self.hopByHop)], upper: [], payloadLength: 0))
             == .badExtensionHeader)
         // One byte of payload: not even the two-byte Next Header / Length prefix.
-        #expect(parse(Self.chain([(IPProtocolNumber.hopByHop, Self.hopByHop)], upper: [], payloadLength: 1))
+        #expect(parse(Self.chain([(IPProtocol.hopByHop, Self.hopByHop)], upper: [], payloadLength: 1))
             == .badExtensionHeader)
         // A fragment header with only 4 of its 8 bytes.
-        #expect(parse(Self.chain([(IPProtocolNumber.fragment, Self.firstFragment)], upper: [], payloadLength: 4))
+        #expect(parse(Self.chain([(IPProtocol.fragment, Self.firstFragment)], upper: [], payloadLength: 4))
             == .badExtensionHeader)
         // The bytes are in the buffer but past the payload length: the length field wins.
-        #expect(parse(Self.chain([(IPProtocolNumber.hopByHop, Self.hopByHop),
-                                  (IPProtocolNumber.destinationOptions, Self.destinationOptions)],
+        #expect(parse(Self.chain([(IPProtocol.hopByHop, Self.hopByHop),
+                                  (IPProtocol.destinationOptions, Self.destinationOptions)],
                                  payloadLength: 12)) == .badExtensionHeader)
     }
 
     @Test func chainLengthIsBounded() {
-        let header = (IPProtocolNumber.destinationOptions, Self.hopByHop)
+        let header = (IPProtocol.destinationOptions, Self.hopByHop)
         let atLimit = Self.chain(Array(repeating: header, count: IPv6Packet.maxExtensionHeaders))
         #expect(parse(atLimit) == nil)
         let beyond = Self.chain(Array(repeating: header, count: IPv6Packet.maxExtensionHeaders + 1))
@@ -272,7 +272,7 @@ import Wire
 
     @Test func emitFixedHeaderOfTheRealSyn() {
         let out = emitted(count: 40) { base in
-            IPv6Packet.emit(into: base, flowLabel: 0x12345, payloadLength: 40, nextHeader: IPProtocolNumber.tcp,
+            IPv6Packet.emit(into: base, flowLabel: 0x12345, payloadLength: 40, nextHeader: IPProtocol.tcp,
                             source: IPAddress("2001:db8::5")!, destination: IPAddress("2001:db8:0:1::10")!)
         }
         #expect(out == Array(Self.syn[0..<40]))
@@ -281,10 +281,37 @@ import Wire
     @Test func emitWithTrafficClassAndHopLimit() {
         let out = emitted(count: 40) { base in
             IPv6Packet.emit(into: base, trafficClass: 0xb8, flowLabel: 0xabcde, payloadLength: 37,
-                            nextHeader: IPProtocolNumber.udp, hopLimit: 255,
+                            nextHeader: IPProtocol.udp, hopLimit: 255,
                             source: IPAddress("2001:db8::5")!, destination: IPAddress("2001:db8:0:1::53")!)
         }
         #expect(Array(out[0..<8]) == [0x6b, 0x8a, 0xbc, 0xde, 0x00, 0x25, 0x11, 0xff])
         #expect(Array(out[8...]) == Array(Frames.ipv6UDPDNS[22..<54]))
+    }
+
+    @Test func decrementHopLimitStopsBeforeZero() throws {
+        let out = try mutated(Self.syn) { base, length in
+            let ip = try IPv6Packet(base, length: length)
+            let decremented = ip.decrementHopLimit()
+            #expect(decremented)
+            #expect(ip.hopLimit == 63)
+        }
+        #expect(out[7] == 63)
+        var last = Self.syn
+        last[7] = 1
+        let kept = try mutated(last) { base, length in
+            let decremented = try IPv6Packet(base, length: length).decrementHopLimit()
+            #expect(!decremented)
+        }
+        #expect(kept == last)
+    }
+
+    @Test func uncheckedViewReadsWhatTheParseFound() throws {
+        try reading(Self.syn) { base, length in
+            let parsed = try IPv6Packet(base, length: length)
+            let view = IPv6Packet(unchecked: base, totalLength: parsed.totalLength, upperProtocol: parsed.upperProtocol)
+            #expect(view.source == parsed.source && view.destination == parsed.destination)
+            #expect(view.upperOffset == parsed.upperOffset && view.upperLength == parsed.upperLength)
+            #expect(view.pseudoHeaderSum == parsed.pseudoHeaderSum)
+        }
     }
 }

@@ -139,9 +139,9 @@ import Wire
             .ipv4(source: "198.18.0.1", destination: "10.0.0.11")
             .ipv6(source: "2001:db8::5", destination: "2001:db8::6")
             .bytes
-        #expect(bytes[9] == IPProtocolNumber.ipv6)
+        #expect(bytes[9] == IPProtocol.ipv6.rawValue)
         #expect(bytes[20] >> 4 == 6)
-        #expect(bytes[20 + 6] == IPProtocolNumber.noNextHeader)  // nothing follows the inner header
+        #expect(bytes[20 + 6] == IPProtocol.noNextHeader.rawValue)  // nothing follows the inner header
     }
 
     // MARK: IPv6 extension headers
@@ -149,9 +149,9 @@ import Wire
     @Test func extensionChainIsLinkedAndPadded() throws {
         let frame = Frame.raw
             .ipv6(source: "2001:db8::5", destination: "2001:db8:0:1::53")
-            .ipv6Extension(IPProtocolNumber.hopByHop)
-            .ipv6Extension(IPProtocolNumber.routing, optionBytes: 14)
-            .ipv6Extension(IPProtocolNumber.destinationOptions)
+            .ipv6Extension(IPProtocol.hopByHop)
+            .ipv6Extension(IPProtocol.routing, optionBytes: 14)
+            .ipv6Extension(IPProtocol.destinationOptions)
             .ipv6Fragment(offset: 0, more: true, identification: 0xdead_beef)
             .udp(sourcePort: 53000, destinationPort: 53)
             .payload(Frames.dnsQuery)
@@ -162,12 +162,12 @@ import Wire
             0x2c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00,  // destination options → fragment, PadN(4)
             0x11, 0x00, 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef,  // fragment → UDP, offset 0, M, id
         ]
-        #expect(bytes[6] == IPProtocolNumber.hopByHop)
+        #expect(bytes[6] == IPProtocol.hopByHop.rawValue)
         #expect(word(bytes, 4) == UInt16(chain.count + 37))
         #expect(Array(bytes[40..<80]) == chain)
         try reading(bytes) { base, length in
             let ip = try IPv6Packet(base, length: length)
-            #expect(ip.upperProtocol == IPProtocolNumber.udp)
+            #expect(ip.upperProtocol == IPProtocol.udp)
             #expect(ip.upperOffset == 80)
             #expect(ip.fragmentIdentification == 0xdead_beef)
             #expect(try UDPDatagram(ip.upper, length: ip.upperLength).isChecksumValid(pseudoHeaderSum: ip.pseudoHeaderSum))
@@ -179,7 +179,7 @@ import Wire
         // and no leftover single byte may follow a PadN that was too greedy.
         for optionBytes in [6, 14, 254, 262, 270, 510] {
             let bytes = Frame.raw.ipv6(source: "::1", destination: "::2")
-                .ipv6Extension(IPProtocolNumber.destinationOptions, optionBytes: optionBytes).bytes
+                .ipv6Extension(IPProtocol.destinationOptions, optionBytes: optionBytes).bytes
             #expect(Int(bytes[41]) == (optionBytes + 2) / 8 - 1)
             var i = 42
             while i < 40 + optionBytes + 2 {
@@ -195,7 +195,7 @@ import Wire
     @Test func nonFirstIPv6FragmentStopsTheWalk() throws {
         let bytes = Frame.raw.ipv6(source: "2001:db8::5", destination: "2001:db8::6")
             .ipv6Fragment(offset: 1448, more: false, identification: 7)
-            .protocolNumber(IPProtocolNumber.udp)
+            .protocolNumber(IPProtocol.udp)
             .payload([UInt8](repeating: 0xab, count: 16))
             .bytes
         #expect(Array(bytes[40..<48]) == [0x11, 0x00, 0x05, 0xa8, 0x00, 0x00, 0x00, 0x07])
@@ -203,7 +203,7 @@ import Wire
             let ip = try IPv6Packet(base, length: length)
             #expect(!ip.carriesTransportHeader)
             #expect(ip.fragmentOffset == 1448)
-            #expect(ip.upperProtocol == IPProtocolNumber.udp)
+            #expect(ip.upperProtocol == IPProtocol.udp)
         }
     }
 
@@ -213,7 +213,7 @@ import Wire
         let bytes = Frame.raw
             .ipv4(source: "10.0.0.2", destination: "198.18.0.53", identification: 0x4242, dontFragment: false,
                   moreFragments: true, fragmentOffset: 1480, tos: 0xb8)
-            .protocolNumber(IPProtocolNumber.udp)
+            .protocolNumber(IPProtocol.udp)
             .payload([UInt8](repeating: 0x5a, count: 8))
             .bytes
         #expect(Array(bytes[0..<10]) == [0x45, 0xb8, 0x00, 0x1c, 0x42, 0x42, 0x20, 0xb9, 0x40, 0x11])
@@ -245,10 +245,10 @@ import Wire
         let prefix = Self.ethernet.ipv4(source: "10.0.0.1", destination: "10.0.0.2")
         let a = prefix.udp(sourcePort: 1, destinationPort: 2).bytes
         let b = prefix.tcp(sourcePort: 1, destinationPort: 2, flags: .rst).bytes
-        #expect(a[23] == IPProtocolNumber.udp)
-        #expect(b[23] == IPProtocolNumber.tcp)
+        #expect(a[23] == IPProtocol.udp.rawValue)
+        #expect(b[23] == IPProtocol.tcp.rawValue)
         #expect(prefix.bytes.count == 34)
-        #expect(prefix.bytes[23] == IPProtocolNumber.noNextHeader)
+        #expect(prefix.bytes[23] == IPProtocol.noNextHeader.rawValue)
     }
 
     @Test func everyChecksumVerifiesThroughTheViews() throws {
@@ -269,14 +269,14 @@ import Wire
                 if eth.etherType == EtherType.ipv4 {
                     let ip = try IPv4Packet(eth.payload, length: eth.payloadLength)
                     #expect(ip.isChecksumValid)
-                    if ip.protocol == IPProtocolNumber.tcp {
+                    if ip.protocol == IPProtocol.tcp {
                         #expect(try TCPSegment(ip.payload, length: ip.payloadLength).isChecksumValid(pseudoHeaderSum: ip.pseudoHeaderSum))
                     } else {
                         #expect(try UDPDatagram(ip.payload, length: ip.payloadLength).isChecksumValid(pseudoHeaderSum: ip.pseudoHeaderSum))
                     }
                 } else {
                     let ip = try IPv6Packet(eth.payload, length: eth.payloadLength)
-                    if ip.upperProtocol == IPProtocolNumber.tcp {
+                    if ip.upperProtocol == IPProtocol.tcp {
                         #expect(try TCPSegment(ip.upper, length: ip.upperLength).isChecksumValid(pseudoHeaderSum: ip.pseudoHeaderSum))
                     } else {
                         let udp = try UDPDatagram(ip.upper, length: ip.upperLength)

@@ -5,7 +5,7 @@ import Wire
     /// The IPv4 SYN's segment: 40-byte header (20 of options), no data.
     static let syn: [UInt8] = Array(Frames.ipv4TCPSyn[34...])
     static let synPseudoHeader = Checksum.pseudoHeaderIPv4(source: 0xcb00_7105, destination: 0xc612_000a,
-                                                           protocol: IPProtocolNumber.tcp, length: 40)
+                                                           protocol: IPProtocol.tcp, length: 40)
 
     func parse(_ bytes: [UInt8]) -> WireError? { parseError(bytes) { try TCPSegment($0, length: $1) } }
 
@@ -26,7 +26,7 @@ import Wire
             #expect(tcp.isChecksumValid(pseudoHeaderSum: Self.synPseudoHeader))
             // The wrong pseudo-header (another destination) must not verify.
             #expect(!tcp.isChecksumValid(pseudoHeaderSum: Checksum.pseudoHeaderIPv4(
-                source: 0xcb00_7105, destination: 0xc612_000b, protocol: IPProtocolNumber.tcp, length: 40)))
+                source: 0xcb00_7105, destination: 0xc612_000b, protocol: IPProtocol.tcp, length: 40)))
         }
     }
 

@@ -5,7 +5,7 @@ import Wire
     /// The IPv4 DNS query's datagram (37 bytes).
     static let dns: [UInt8] = Array(Frames.ipv4UDPDNS[34...])
     static let dnsPseudoHeader = Checksum.pseudoHeaderIPv4(source: 0x0a00_0002, destination: 0xc612_0035,
-                                                           protocol: IPProtocolNumber.udp, length: 37)
+                                                           protocol: IPProtocol.udp, length: 37)
 
     func parse(_ bytes: [UInt8]) -> WireError? { parseError(bytes) { try UDPDatagram($0, length: $1) } }
 

@@ -83,14 +83,14 @@ public enum TCPFrame {
         p.initializeMemory(as: UInt8.self, repeating: 0, count: length)
         storeMAC(destinationMAC, p + EthernetFrame.Offset.destination)
         storeMAC(sourceMAC, p + EthernetFrame.Offset.source)
-        store16(EtherType.ipv4, p, EthernetFrame.Offset.etherType)
+        store16(EtherType.ipv4.rawValue, p, EthernetFrame.Offset.etherType)
 
         let ip = p + ipOffset
         ip.storeBytes(of: 0x45, toByteOffset: IPv4Packet.Offset.versionIHL, as: UInt8.self)
         store16(UInt16(IPv4Packet.minimumHeaderLength + TCPSegment.minimumHeaderLength), ip, IPv4Packet.Offset.totalLength)
         store16(IPv4Packet.Flag.dontFragment, ip, IPv4Packet.Offset.flagsFragment)
         ip.storeBytes(of: 64, toByteOffset: IPv4Packet.Offset.timeToLive, as: UInt8.self)
-        ip.storeBytes(of: IPProtocolNumber.tcp, toByteOffset: IPv4Packet.Offset.protocol, as: UInt8.self)
+        ip.storeBytes(of: IPProtocol.tcp.rawValue, toByteOffset: IPv4Packet.Offset.protocol, as: UInt8.self)
         store32(source, ip, IPv4Packet.Offset.source)
         store32(destination, ip, IPv4Packet.Offset.destination)
         store16(Checksum.finish(Checksum.sum(ip, count: IPv4Packet.minimumHeaderLength)), ip, IPv4Packet.Offset.checksum)
@@ -103,7 +103,7 @@ public enum TCPFrame {
         tcp.storeBytes(of: UInt8(TCPSegment.minimumHeaderLength / 4) << 4, toByteOffset: TCPSegment.Offset.dataOffset, as: UInt8.self)
         tcp.storeBytes(of: flags.rawValue, toByteOffset: TCPSegment.Offset.flags, as: UInt8.self)
         store16(65535, tcp, TCPSegment.Offset.window)
-        let pseudo = Checksum.pseudoHeaderIPv4(source: source, destination: destination, protocol: IPProtocolNumber.tcp,
+        let pseudo = Checksum.pseudoHeaderIPv4(source: source, destination: destination, protocol: IPProtocol.tcp,
                                                length: TCPSegment.minimumHeaderLength)
         store16(Checksum.finish(Checksum.sum(tcp, count: TCPSegment.minimumHeaderLength, initial: pseudo)), tcp,
                 TCPSegment.Offset.checksum)

@@ -9,13 +9,12 @@ extension Director {
             return error == .unsupported ? .pass(.arpNotForDirector) : .drop(.arpMalformed)
         }
         let target = IPAddress(ipv4: arp.targetIP)
-        guard arp.operation == ARPPacket.Operation.request,
+        guard arp.operation == .request,
               virtualAddressLookup.contains(target) || localAddressLookup.contains(target)
         else { return .pass(.arpNotForDirector) }
         let mac = interfaceMAC(packet.interface)
-        let asker = arp.senderMAC, askerIP = arp.senderIP
-        ARPPacket.emit(into: eth.payload, operation: ARPPacket.Operation.reply,
-                       senderMAC: mac, senderIP: arp.targetIP, targetMAC: asker, targetIP: askerIP)
+        let asker = arp.senderMAC
+        arp.makeReply(from: mac)
         eth.destination = asker
         eth.source = mac
         return .answer(interface: packet.interface)

@@ -32,7 +32,7 @@ extension Director {
         switch eth.etherType {
         case EtherType.ipv4:
             guard let ip = try? IPv4Packet(eth.payload, length: eth.payloadLength), ip.carriesTransportHeader,
-                  let p = TransportProtocol(rawValue: ip.protocol) else { return -1 }
+                  let p = TransportProtocol(ip.protocol) else { return -1 }
             proto = p
             source = ip.sourceAddress
             destination = ip.destinationAddress
@@ -40,7 +40,7 @@ extension Director {
             l4Length = ip.payloadLength
         case EtherType.ipv6:
             guard let ip = try? IPv6Packet(eth.payload, length: eth.payloadLength), ip.carriesTransportHeader,
-                  let p = TransportProtocol(rawValue: ip.upperProtocol) else { return -1 }
+                  let p = TransportProtocol(ip.upperProtocol) else { return -1 }
             proto = p
             source = ip.source
             destination = ip.destination
@@ -51,8 +51,9 @@ extension Director {
         }
         // TCP and UDP both start with the two ports.
         guard l4Length >= UDPDatagram.headerLength else { return -1 }
-        let sourcePort = UInt16(bigEndian: l4.loadUnaligned(fromByteOffset: UDPDatagram.Offset.sourcePort, as: UInt16.self))
-        let destinationPort = UInt16(bigEndian: l4.loadUnaligned(fromByteOffset: UDPDatagram.Offset.destinationPort, as: UInt16.self))
+        let ports = TransportHeader(unchecked: l4, length: l4Length, protocol: proto.ipProtocol)
+        let sourcePort = ports.sourcePort
+        let destinationPort = ports.destinationPort
         let bucket = table.bucket(proto, source: source, sourcePort: sourcePort,
                                   destination: destination, destinationPort: destinationPort)
         table.prefetchBuckets(bucket)

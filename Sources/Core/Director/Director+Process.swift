@@ -35,9 +35,9 @@ extension Director {
             return .drop(error == .truncated ? .frameTruncated : .tooManyVLANTags)
         }
         switch eth.etherType {
-        case EtherType.ipv4: return classifyIPv4(eth, &packet, now: now)
-        case EtherType.ipv6: return classifyIPv6(eth, &packet, now: now)
-        case EtherType.arp: return answerARP(eth, &packet)
+        case .ipv4: return classifyIPv4(eth, &packet, now: now)
+        case .ipv6: return classifyIPv6(eth, &packet, now: now)
+        case .arp: return answerARP(eth, &packet)
         default: return .pass(.notIP)
         }
     }
@@ -55,7 +55,7 @@ extension Director {
         }
         guard ip.isChecksumValid else { return .drop(.ipv4BadChecksum) }
         var p = ParsedPacket(
-            l2Length: eth.headerLength, l3: ip.base, l3Length: ip.totalLength, isIPv6: false,
+            l2Length: eth.headerLength, l3: eth.payload, l3Length: ip.totalLength, isIPv6: false,
             proto: ip.protocol, l4: ip.payload, l4Length: ip.payloadLength,
             source: ip.sourceAddress, destination: ip.destinationAddress,
             hasTransportHeader: ip.carriesTransportHeader, isFragment: ip.isFragment,
@@ -78,7 +78,7 @@ extension Director {
         // address on the wire would alias IPv4 services and connections.
         guard !ip.source.isIPv4 && !ip.destination.isIPv4 else { return .drop(.ipv6MappedAddress) }
         var p = ParsedPacket(
-            l2Length: eth.headerLength, l3: ip.base, l3Length: ip.totalLength, isIPv6: true,
+            l2Length: eth.headerLength, l3: eth.payload, l3Length: ip.totalLength, isIPv6: true,
             proto: ip.upperProtocol, l4: ip.upper, l4Length: ip.upperLength,
             source: ip.source, destination: ip.destination,
             hasTransportHeader: ip.carriesTransportHeader, isFragment: ip.isFragment,
@@ -92,7 +92,7 @@ extension Director {
     func classifyTransport(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
                            now: UInt64) -> Verdict {
         switch p.proto {
-        case IPProtocolNumber.tcp:
+        case .tcp:
             if p.hasTransportHeader {
                 let tcp: TCPSegment
                 do { tcp = try TCPSegment(p.l4, length: p.l4Length) } catch {
@@ -102,7 +102,7 @@ extension Director {
                 p.destinationPort = tcp.destinationPort
                 p.tcpFlags = tcp.flags
             }
-        case IPProtocolNumber.udp:
+        case .udp:
             if p.hasTransportHeader {
                 // A first fragment holds only part of the datagram the UDP length describes.
                 if p.isFragment {
@@ -112,10 +112,11 @@ extension Director {
                         return .drop(error == .truncated ? .udpTruncated : .udpBadLength)
                     }
                 }
-                p.sourcePort = UInt16(bigEndian: p.l4.loadUnaligned(fromByteOffset: UDPDatagram.Offset.sourcePort, as: UInt16.self))
-                p.destinationPort = UInt16(bigEndian: p.l4.loadUnaligned(fromByteOffset: UDPDatagram.Offset.destinationPort, as: UInt16.self))
+                let udp = p.transportHeader
+                p.sourcePort = udp.sourcePort
+                p.destinationPort = udp.destinationPort
             }
-        case IPProtocolNumber.icmp where !p.isIPv6, IPProtocolNumber.icmpv6 where p.isIPv6:
+        case .icmp where !p.isIPv6, .icmpv6 where p.isIPv6:
             guard p.hasTransportHeader else { return .pass(.icmpNotRelated) }
             return handleICMP(&p, eth, &packet, now: now)
         default:
@@ -329,7 +330,7 @@ extension Director {
         }
         guard leaving + overhead > mtu else { return nil }
         // An ICMP error is never answered with another (RFC 1122 §3.2.2).
-        if p.proto == IPProtocolNumber.icmp || p.proto == IPProtocolNumber.icmpv6 { return .drop(.fragmentationUnsupported) }
+        if p.proto == .icmp || p.proto == .icmpv6 { return .drop(.fragmentationUnsupported) }
         if p.isIPv6 {
             return answerPacketTooBig(p, eth, &packet, mtu: max(mtu - overhead, IPv6Packet.minimumMTU))
         }

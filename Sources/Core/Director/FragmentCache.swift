@@ -10,7 +10,7 @@ struct FragmentCache {
         var source: IPAddress = .zero
         var destination: IPAddress = .zero
         var identification: UInt32 = 0
-        var proto: UInt8 = 0
+        var proto: IPProtocol = .hopByHop
         var connection: ConnectionHandle = 0
         /// The first fragment's ports: the slot may since hold another connection.
         var sourcePort: UInt16 = 0
@@ -23,14 +23,14 @@ struct FragmentCache {
     var entries: [Entry] = Array(repeating: Entry(), count: FragmentCache.size)
 
     @inline(__always)
-    static func index(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: UInt8) -> Int {
+    static func index(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: IPProtocol) -> Int {
         var h = (source.low ^ destination.low &* 0x9E37_79B9_7F4A_7C15) ^ (source.high &+ destination.high)
-        h ^= UInt64(id) &* 0xBF58_476D_1CE4_E5B9 ^ UInt64(proto)
+        h ^= UInt64(id) &* 0xBF58_476D_1CE4_E5B9 ^ UInt64(proto.rawValue)
         h ^= h >> 29
         return Int(truncatingIfNeeded: h) & (size - 1)
     }
 
-    mutating func remember(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: UInt8,
+    mutating func remember(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: IPProtocol,
                            sourcePort: UInt16, destinationPort: UInt16, connection: ConnectionHandle, now: UInt64) {
         entries[Self.index(source, destination, id, proto)] = Entry(
             source: source, destination: destination, identification: id, proto: proto,
@@ -39,7 +39,7 @@ struct FragmentCache {
     }
 
     /// The connection and ports the datagram's first fragment had, or a zero handle.
-    func connection(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: UInt8,
+    func connection(_ source: IPAddress, _ destination: IPAddress, _ id: UInt32, _ proto: IPProtocol,
                     now: UInt64) -> (ConnectionHandle, sourcePort: UInt16, destinationPort: UInt16) {
         let e = entries[Self.index(source, destination, id, proto)]
         guard e.connection != 0, e.expires > now, e.identification == id, e.proto == proto,

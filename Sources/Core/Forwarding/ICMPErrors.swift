@@ -17,24 +17,22 @@ import Wire
 extension Director {
     func handleICMP(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
                     now: UInt64) -> Verdict {
-        let type: UInt8
         let isError: Bool
         let isEcho: Bool
+        var isSolicitation = false
         if p.isIPv6 {
             guard let m = try? ICMPv6Message(p.l4, length: p.l4Length) else { return .drop(.icmpTruncated) }
-            type = m.type
             // Neighbour discovery and the rest of the informational types are the host's.
             isError = m.isError
-            isEcho = type == ICMPv6Message.Kind.echoRequest
+            isEcho = m.type == .echoRequest
+            isSolicitation = m.type == .neighborSolicitation
         } else {
             guard let m = try? ICMPv4Message(p.l4, length: p.l4Length) else { return .drop(.icmpTruncated) }
-            type = m.type
             // ip_vs_in_icmp relays only these three; redirects and parameter problems are the host's.
-            isError = type == ICMPv4Message.Kind.destinationUnreachable || type == ICMPv4Message.Kind.sourceQuench
-                || type == ICMPv4Message.Kind.timeExceeded
-            isEcho = type == ICMPv4Message.Kind.echoRequest
+            isError = m.type == .destinationUnreachable || m.type == .sourceQuench || m.type == .timeExceeded
+            isEcho = m.type == .echoRequest
         }
-        if p.isIPv6 && type == ICMPv6Message.Kind.neighborSolicitation && !p.isFragment,
+        if isSolicitation && !p.isFragment,
            let answer = answerNeighbourSolicitation(p, eth, &packet) {
             return answer
         }
@@ -64,8 +62,15 @@ extension Director {
 
     /// The datagram quoted after the 8-byte ICMP header, if it holds IP and transport ports.
     func quotedPacket(_ p: ParsedPacket) -> ParsedPacket? {
-        let base = p.l4 + ICMPv4Message.headerLength
-        let length = p.l4Length - ICMPv4Message.headerLength
+        // ICMPv4 and ICMPv6 errors both quote after an 8-byte header (RFC 792, RFC 4443 §2.1).
+        let base: UnsafeMutableRawPointer, length: Int
+        if p.isIPv6 {
+            guard let m = try? ICMPv6Message(p.l4, length: p.l4Length) else { return nil }
+            (base, length) = (m.payload, m.payloadLength)
+        } else {
+            guard let m = try? ICMPv4Message(p.l4, length: p.l4Length) else { return nil }
+            (base, length) = (m.payload, m.payloadLength)
+        }
         var q: ParsedPacket
         if p.isIPv6 {
             guard let ip = try? IPv6Packet(quoted: base, length: length) else { return nil }
@@ -79,9 +84,10 @@ extension Director {
                              destination: ip.destinationAddress, hasTransportHeader: true, isFragment: false,
                              fragmentID: 0)
         }
-        guard q.l4Length >= 4 else { return nil }
-        q.sourcePort = UInt16(bigEndian: q.l4.loadUnaligned(fromByteOffset: 0, as: UInt16.self))
-        q.destinationPort = UInt16(bigEndian: q.l4.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+        let ports = q.transportHeader
+        guard ports.hasPorts else { return nil }
+        q.sourcePort = ports.sourcePort
+        q.destinationPort = ports.destinationPort
         return q
     }
 
@@ -134,7 +140,7 @@ extension Director {
         if p.isIPv6 {
             guard let m = try? ICMPv6Message(p.l4, length: p.l4Length) else { return }
             m.fillChecksum(pseudoHeaderSum: Checksum.pseudoHeaderIPv6(
-                source: p.source, destination: p.destination, nextHeader: IPProtocolNumber.icmpv6, length: p.l4Length))
+                source: p.source, destination: p.destination, nextHeader: .icmpv6, length: p.l4Length))
         } else {
             guard let m = try? ICMPv4Message(p.l4, length: p.l4Length) else { return }
             m.fillChecksum()

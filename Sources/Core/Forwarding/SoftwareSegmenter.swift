@@ -40,18 +40,18 @@ public struct SoftwareSegmenter {
         var innerOffset = eth.headerLength
         var outerOffset = -1
         let isIPv6: Bool
-        let proto: UInt8
+        let proto: IPProtocol
         let l4Offset: Int
         let innerEnd: Int
         switch eth.etherType {
-        case EtherType.ipv4:
+        case .ipv4:
             guard var ip = try? IPv4Packet(eth.payload, length: eth.payloadLength), !ip.isFragment else { return nil }
-            if ip.protocol == IPProtocolNumber.ipip {
+            if ip.protocol == .ipip {
                 outerOffset = innerOffset
                 innerOffset += ip.headerLength
                 // The outer length may be a placeholder (a super-frame can exceed 65,535 bytes
                 // once wrapped): the inner header bounds the datagram.
-                guard let inner = try? IPv4Packet(frame + innerOffset, length: length - innerOffset),
+                guard let inner = try? IPv4Packet(ip.payload, length: length - innerOffset),
                       !inner.isFragment else { return nil }
                 ip = inner
             }
@@ -61,7 +61,7 @@ public struct SoftwareSegmenter {
             innerEnd = innerOffset + ip.totalLength
             source = ip.sourceAddress
             destination = ip.destinationAddress
-        case EtherType.ipv6:
+        case .ipv6:
             guard let ip = try? IPv6Packet(eth.payload, length: eth.payloadLength), !ip.isFragment else { return nil }
             isIPv6 = true
             proto = ip.upperProtocol
@@ -74,10 +74,10 @@ public struct SoftwareSegmenter {
         }
         let transportHeader: Int
         switch proto {
-        case IPProtocolNumber.tcp:
+        case .tcp:
             guard let tcp = try? TCPSegment(frame + l4Offset, length: innerEnd - l4Offset) else { return nil }
             transportHeader = tcp.headerLength
-        case IPProtocolNumber.udp:
+        case .udp:
             guard innerEnd - l4Offset >= UDPDatagram.headerLength else { return nil }
             transportHeader = UDPDatagram.headerLength
         default:
@@ -93,7 +93,7 @@ public struct SoftwareSegmenter {
         self.innerOffset = innerOffset
         innerIsIPv6 = isIPv6
         self.l4Offset = l4Offset
-        isTCP = proto == IPProtocolNumber.tcp
+        isTCP = proto == .tcp
         payloadLength = innerEnd - headers
         self.segmentSize = size
         count = max(1, (payloadLength + size - 1) / size)
@@ -107,10 +107,11 @@ public struct SoftwareSegmenter {
         let slice = min(segmentSize, payloadLength - start)
         let total = headerLength + slice
         guard total <= capacity else { return 0 }
-        // Safety: headers and slice lie inside the frame the initialiser validated, and
-        // `total` bytes fit `out`.
-        out.copyMemory(from: frame, byteCount: headerLength)
-        (out + headerLength).copyMemory(from: frame + headerLength + start, byteCount: slice)
+        // Headers and slice lie inside the frame the initialiser validated; `total` bytes fit `out`.
+        let whole = RawBytes(frame, count: headerLength + payloadLength)
+        let segment = RawBytes(out, count: total)
+        segment.copy(from: whole.slice(from: 0, count: headerLength))
+        segment.slice(from: headerLength, count: slice).copy(from: whole.slice(from: headerLength + start, count: slice))
 
         let step = UInt16(truncatingIfNeeded: index)
         if outerOffset >= 0 {
@@ -121,8 +122,9 @@ public struct SoftwareSegmenter {
             outer.fillChecksum()
         }
         if innerIsIPv6 {
-            (out + innerOffset).storeBytes(of: UInt16(truncatingIfNeeded: total - innerOffset - IPv6Packet.headerLength).bigEndian,
-                                           toByteOffset: IPv6Packet.Offset.payloadLength, as: UInt16.self)
+            let inner = IPv6Packet(unchecked: out + innerOffset, totalLength: total - innerOffset,
+                                   upperProtocol: isTCP ? .tcp : .udp, upperOffset: l4Offset - innerOffset)
+            inner.payloadLength = UInt16(truncatingIfNeeded: total - innerOffset - IPv6Packet.headerLength)
         } else {
             let inner = IPv4Packet(unchecked: out + innerOffset,
                                    headerLength: l4Offset - innerOffset, totalLength: total - innerOffset)
@@ -131,7 +133,7 @@ public struct SoftwareSegmenter {
             inner.fillChecksum()
         }
         let l4Length = total - l4Offset
-        let proto = isTCP ? IPProtocolNumber.tcp : IPProtocolNumber.udp
+        let proto: IPProtocol = isTCP ? .tcp : .udp
         let pseudo = innerIsIPv6
             ? Checksum.pseudoHeaderIPv6(source: source, destination: destination, nextHeader: proto, length: l4Length)
             : Checksum.pseudoHeaderIPv4(source: source.ipv4, destination: destination.ipv4, protocol: proto, length: l4Length)
@@ -144,9 +146,8 @@ public struct SoftwareSegmenter {
             tcp.flags = flags
             tcp.fillChecksum(pseudoHeaderSum: pseudo)
         } else {
-            (out + l4Offset).storeBytes(of: UInt16(truncatingIfNeeded: l4Length).bigEndian,
-                                        toByteOffset: UDPDatagram.Offset.length, as: UInt16.self)
-            guard let udp = try? UDPDatagram(out + l4Offset, length: l4Length) else { return 0 }
+            let udp = UDPDatagram(unchecked: out + l4Offset, length: l4Length)
+            udp.setLength(UInt16(truncatingIfNeeded: l4Length))
             udp.fillChecksum(pseudoHeaderSum: pseudo)
         }
         return total

@@ -36,28 +36,19 @@ extension Director {
 
         // Slide the Ethernet header (tags included) 20 bytes toward the head; the outer
         // IPv4 header fills the gap. Ethernet padding after the inner datagram is dropped.
-        let l2 = p.l2Length
-        let oldStart = packet.frame
+        let moved = eth.moveHeader(by: -IPIP.overhead)
         packet.offset -= IPIP.overhead
-        packet.length = l2 + IPIP.overhead + p.l3Length
-        // Safety: both ranges lie inside the buffer; copyMemory is a memmove.
-        packet.frame.copyMemory(from: oldStart, byteCount: l2)
-        let outer = packet.frame + l2
+        packet.length = p.l2Length + IPIP.overhead + p.l3Length
         tunnelIdentification &+= 1
         // A super-frame's outer length is only a placeholder: each segment gets its own.
-        IPv4Packet.emit(into: outer, typeOfService: inner.typeOfService,
+        IPv4Packet.emit(into: moved.payload, typeOfService: inner.typeOfService,
                         totalLength: min(p.l3Length + IPIP.overhead, Int(UInt16.max)),
                         identification: tunnelIdentification,
                         flagsFragment: inner.dontFragment ? IPv4Packet.Flag.dontFragment : 0,
-                        timeToLive: 64, protocol: IPProtocolNumber.ipip,
+                        timeToLive: IPv4Packet.defaultTimeToLive, protocol: .ipip,
                         source: source.ipv4, destination: realServers[rs].address.ipv4)
-        do {
-            let moved = try EthernetFrame(packet.frame, length: packet.length)
-            moved.destination = hop.mac
-            moved.source = interfaceMAC(out)
-        } catch {
-            return .drop(.noRoom)  // unreachable: the header was valid before it moved
-        }
+        moved.destination = hop.mac
+        moved.source = interfaceMAC(out)
         return .forward(interface: out)
     }
 }

@@ -92,7 +92,7 @@ final class PingProbe: Probe {
     func echoRequest() -> [UInt8] {
         let pattern = Array("keepalived check - ".utf8)
         var bytes = [UInt8](repeating: 0, count: ICMPv4Message.headerLength + Self.payloadLength)
-        bytes[0] = ipv4 ? ICMPv4Message.Kind.echoRequest : 128
+        bytes[0] = ipv4 ? ICMPv4Type.echoRequest.rawValue : ICMPv6Type.echoRequest.rawValue
         bytes[4] = UInt8(checker.identifier >> 8)
         bytes[5] = UInt8(checker.identifier & 0xFF)
         bytes[6] = UInt8(sequence >> 8)
@@ -136,7 +136,7 @@ final class PingProbe: Probe {
         }
         guard icmp.count >= ICMPv4Message.headerLength else { return false }
         let b = Array(icmp)
-        let replyType: UInt8 = ipv4 ? ICMPv4Message.Kind.echoReply : 129
+        let replyType: UInt8 = ipv4 ? ICMPv4Type.echoReply.rawValue : ICMPv6Type.echoReply.rawValue
         guard b[0] == replyType, b[1] == 0 else { return false }
         let id = UInt16(b[4]) << 8 | UInt16(b[5]), seq = UInt16(b[6]) << 8 | UInt16(b[7])
         return seq == sequence && (!raw || id == checker.identifier)

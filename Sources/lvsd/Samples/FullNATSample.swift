@@ -43,7 +43,7 @@ extension Sample {
             c.ipv4(source: cip, destination: vip, identification: 0x1007)
                 .udp(sourcePort: 5354, destinationPort: 53).payload(Lab.dnsQuery).bytes,
             s2.ipv4(source: rip2, destination: lip, identification: 0x3001, dontFragment: false, tos: 0xC0)
-                .icmpv4(type: ICMPv4Message.Kind.destinationUnreachable, code: 3)
+                .icmpv4(type: .destinationUnreachable, code: .portUnreachable)
                 .quoting(forwardedQuery).bytes,
         ]
         let rules = """

@@ -50,7 +50,7 @@ extension Sample {
             c.ipv4(source: cip, destination: vip, identification: 0x1007)
                 .udp(sourcePort: 5354, destinationPort: 53).payload(Lab.dnsQuery).bytes,
             s2.ipv4(source: rip2, destination: cip, identification: 0x3001, dontFragment: false, tos: 0xC0)
-                .icmpv4(type: ICMPv4Message.Kind.destinationUnreachable, code: 3)
+                .icmpv4(type: .destinationUnreachable, code: .portUnreachable)
                 .quoting(forwardedQuery).bytes,
             // IPv6: the same rewrite, with 128-bit addresses in the pseudo-header.
             c.ipv6(source: Lab.client6, destination: Lab.vip6)

@@ -26,7 +26,7 @@ import Wire
         let tcpOffset = 14 + 20, checksumOffset = tcpOffset + 16
         var partial = frame
         // What the sending stack leaves for offload: the folded pseudo-header sum, not complemented.
-        let pseudo = Checksum.pseudoHeaderIPv4(source: vip.ipv4 &- 98, destination: vip.ipv4, protocol: 6,
+        let pseudo = Checksum.pseudoHeaderIPv4(source: vip.ipv4 &- 98, destination: vip.ipv4, protocol: .tcp,
                                                length: frame.count - tcpOffset)
         let folded = Checksum.fold(pseudo)
         partial[checksumOffset] = UInt8(folded >> 8)

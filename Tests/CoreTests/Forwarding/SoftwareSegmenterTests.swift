@@ -63,7 +63,7 @@ import Wire
                 #expect(tcp.flags.contains(.cwr) == (i == 0))
                 #expect(tcp.flags.contains(.ack))
                 let pseudo = Checksum.pseudoHeaderIPv4(source: ip.source, destination: ip.destination,
-                                                       protocol: IPProtocolNumber.tcp, length: ip.payloadLength)
+                                                       protocol: IPProtocol.tcp, length: ip.payloadLength)
                 #expect(Checksum.fold(Checksum.sum(ip.payload, count: ip.payloadLength, initial: pseudo)) == 0xFFFF)
                 #expect(ip.payloadLength - 32 == (last ? 1104 : 1448))
                 joined += Array(UnsafeRawBufferPointer(start: ip.payload + 32, count: ip.payloadLength - 32))
@@ -90,7 +90,7 @@ import Wire
                 #expect(ip.totalLength == eth.payloadLength)
                 let l4Length = ip.totalLength - ip.upperOffset
                 let pseudo = Checksum.pseudoHeaderIPv6(source: ip.source, destination: ip.destination,
-                                                       nextHeader: IPProtocolNumber.tcp, length: l4Length)
+                                                       nextHeader: IPProtocol.tcp, length: l4Length)
                 #expect(Checksum.fold(Checksum.sum(ip.upper, count: l4Length, initial: pseudo)) == 0xFFFF)
                 joined += Array(UnsafeRawBufferPointer(start: ip.upper + 20, count: l4Length - 20))
             }
@@ -116,7 +116,7 @@ import Wire
                 let outer = try IPv4Packet(eth.payload, length: eth.payloadLength)
                 #expect(outer.totalLength == eth.payloadLength)
                 #expect(outer.totalLength <= 1500)
-                #expect(outer.protocol == IPProtocolNumber.ipip)
+                #expect(outer.protocol == IPProtocol.ipip)
                 #expect(outer.identification == 9 &+ UInt16(i))
                 #expect(outer.isChecksumValid)
                 let inner = try IPv4Packet(outer.payload, length: outer.payloadLength)
@@ -126,7 +126,7 @@ import Wire
                 let tcp = try TCPSegment(inner.payload, length: inner.payloadLength)
                 #expect(tcp.sequenceNumber == 5 &+ UInt32(i * 1440))
                 let pseudo = Checksum.pseudoHeaderIPv4(source: inner.source, destination: inner.destination,
-                                                       protocol: IPProtocolNumber.tcp, length: inner.payloadLength)
+                                                       protocol: IPProtocol.tcp, length: inner.payloadLength)
                 #expect(Checksum.fold(Checksum.sum(inner.payload, count: inner.payloadLength, initial: pseudo)) == 0xFFFF)
                 joined += Array(UnsafeRawBufferPointer(start: inner.payload + 20, count: inner.payloadLength - 20))
             }
@@ -151,7 +151,7 @@ import Wire
                 let udp = try UDPDatagram(ip.payload, length: ip.payloadLength)
                 #expect(Int(udp.length) == ip.payloadLength)
                 let pseudo = Checksum.pseudoHeaderIPv4(source: ip.source, destination: ip.destination,
-                                                       protocol: IPProtocolNumber.udp, length: ip.payloadLength)
+                                                       protocol: IPProtocol.udp, length: ip.payloadLength)
                 #expect(udp.isChecksumValid(pseudoHeaderSum: pseudo))
                 #expect(udp.checksum != 0)
                 joined += Array(UnsafeRawBufferPointer(start: ip.payload + 8, count: ip.payloadLength - 8))
