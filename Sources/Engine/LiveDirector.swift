@@ -24,6 +24,10 @@ import Glibc
 /// Threads and namespaces: sockets belong to the network namespace of the thread that
 /// opens them, here the caller's; the worker threads are started from it and inherit it.
 public final class LiveDirector {
+    /// The workers of a live director run on AF_PACKET links (the pcap engine's handles ride
+    /// along in worker 0).
+    typealias Worker = PacketWorker<AFPacketLink>
+
     public struct Options: Sendable {
         public var interfaces: [String]
         /// Connection table capacity in total; each of N workers gets a table of 1/N of it.
@@ -107,7 +111,7 @@ public final class LiveDirector {
     public private(set) var snapshot: DirectorSnapshot
     private let options: Options
     private let log: @Sendable (String) -> Void
-    private let workers: [PacketWorker]
+    private let workers: [Worker]
     /// Serialises the control plane (reload, lvsadm, listings): one producer per mailbox.
     private let controlLock = NSLock()
     /// The kernel's IPv4 networks of each opened interface, which say where a real server is.
@@ -159,10 +163,10 @@ public final class LiveDirector {
         // Per worker, per opened interface: its socket and rings. With several workers each
         // interface's sockets form one fanout group, joined in worker order (the program's
         // result is a member's position in the group).
-        var ports = [[PacketWorker.Port]](repeating: [], count: workerCount)
+        var ports = [[AFPacketLink]](repeating: [], count: workerCount)
         var pcapPorts: [PcapPort] = []
         var portOfInterface = [Int](repeating: -1, count: config.interfaces.count)
-        var arp = [ARPSender?](repeating: nil, count: config.interfaces.count)
+        var arp = [(any NeighbourSender)?](repeating: nil, count: config.interfaces.count)
         let filter = PcapFilter.expression(for: config)
         if options.engine == .pcap { log("lvsd: pcap filter: \(filter)") }
         var program: FanoutProgram?
@@ -172,7 +176,7 @@ public final class LiveDirector {
             if options.engine == .pcap {
                 let capture: PcapLiveCapture
                 do {
-                    capture = try PcapLiveCapture(interface: name, snapLength: PacketWorker.pcapSnapLength,
+                    capture = try PcapLiveCapture(interface: name, snapLength: Worker.pcapSnapLength,
                                                   bufferBytes: 8 << 20, filter: filter)
                 } catch { throw EngineError("\(error)") }
                 portOfInterface[index] = pcapPorts.count
@@ -183,7 +187,7 @@ public final class LiveDirector {
             var socketConfig = PacketSocket.Configuration()
             socketConfig.version = options.ringVersion
             socketConfig.virtioNetHeader = true
-            socketConfig.reserve = PacketWorker.ringReserve
+            socketConfig.reserve = Worker.ringReserve
             socketConfig.receiveRing = options.receiveRing
                 ?? (options.ringVersion == .v2 ? .receiveDefault : .receiveDenseDefault)
             socketConfig.transmitRing = options.transmitRing
@@ -222,7 +226,7 @@ public final class LiveDirector {
                 do { sender = try PacketSocket(interface: name, configuration: senderConfig) } catch {
                     throw EngineError("\(error)")
                 }
-                ports[k].append(PacketWorker.Port(socket: socket, rx: rx, tx: tx, sender: sender, interface: index,
+                ports[k].append(AFPacketLink(socket: socket, rx: rx, tx: tx, sender: sender, interface: index,
                                                   mtu: config.interfaces[index].mtu))
             }
             if let program, let first = ports[0].last {
@@ -238,24 +242,15 @@ public final class LiveDirector {
         self.networks = networks
         fanoutSockets = workerCount > 1 ? ports[0].map(\.socket) : []
         let neighbours = Self.neighbourTable(config, networks: networks, interfaces: options.interfaces, log: log)
-        let resolver = NeighbourResolver(table: neighbours, arp: arp, config: config, interfaceNames: options.interfaces, log: log)
-
-        let start = PacketWorker.monotonicNanoseconds()
         let capacity = (options.tableSize + workerCount - 1) / workerCount
-        var workers: [PacketWorker] = []
-        for k in 0..<workerCount {
-            // A random start in each local port ring: a restarted lvsd does not reuse the
-            // LIP:lport pairs the one before it just used (the real servers may still hold
-            // them in TIME_WAIT and refuse the new SYNs).
-            let director = Director(snapshot: snapshot, workerSlice: WorkerSlice(index: k, count: workerCount),
-                                    capacity: capacity, hashSeed: UInt64.random(in: .min ... .max), now: start,
-                                    localPortRotation: Int.random(in: 0..<65_536))
-            workers.append(PacketWorker(
-                index: k, director: director, ports: ports[k], pcapPorts: k == 0 ? pcapPorts : [],
-                portOfInterface: portOfInterface, inbox: k == 0 ? nil : Mailbox(capacity: 256),
-                resolver: k == 0 ? resolver : nil, resolveRequest: resolver.request, log: log))
-        }
-        resolver.peers = workers.dropFirst().compactMap(\.inbox)
+        // A random start in each local port ring: a restarted lvsd does not reuse the
+        // LIP:lport pairs the one before it just used (the real servers may still hold them
+        // in TIME_WAIT and refuse the new SYNs).
+        let workers = Worker.group(
+            snapshot: snapshot, links: ports, pcapPorts: pcapPorts, portOfInterface: portOfInterface,
+            neighbours: neighbours, senders: arp, interfaceNames: options.interfaces, capacity: capacity,
+            now: Worker.monotonicNanoseconds(),
+            seed: { _ in (UInt64.random(in: .min ... .max), Int.random(in: 0..<65_536)) }, log: log)
         self.workers = workers
         let director = workers[0].director
         let megabytes = (director.table.bytesPerConnection * capacity + (1 << 19)) >> 20
@@ -285,8 +280,8 @@ public final class LiveDirector {
     /// Runs `body` on every worker's thread between its batches and waits until each has
     /// run it; a worker whose loop is not running (not started yet, or finished) has it run
     /// here, with the loop held off meanwhile.
-    private func performLocked(_ body: @escaping (PacketWorker) -> Void) {
-        var waiting: [(PacketWorker, WorkerTask)] = []
+    private func performLocked(_ body: @escaping (Worker) -> Void) {
+        var waiting: [(Worker, WorkerTask<AFPacketLink>)] = []
         for worker in workers {
             let task = WorkerTask(body)
             if worker.liveness.whileIdle({ task.run(on: worker) }) { continue }
@@ -332,7 +327,7 @@ public final class LiveDirector {
     public func reconfigure(_ proposed: DirectorConfig) throws(EngineError) -> Swap {
         controlLock.lock()
         defer { controlLock.unlock() }
-        let start = PacketWorker.monotonicNanoseconds()
+        let start = Worker.monotonicNanoseconds()
         var new = proposed
         guard new.interfaces.map(\.name) == config.interfaces.map(\.name) else {
             throw EngineError("the interfaces cannot change while lvsd runs (running: \(config.interfaces.map(\.name).joined(separator: ", ")); new: \(new.interfaces.map(\.name).joined(separator: ", "))); restart lvsd to change them")
@@ -355,15 +350,15 @@ public final class LiveDirector {
         let filter = PcapFilter.expression(for: new)
         let results = ReconfigureResults(count: count)
         performLocked { worker in
-            let t0 = PacketWorker.monotonicNanoseconds()
+            let t0 = Worker.monotonicNanoseconds()
             let summary = worker.install(next, neighbours: worker.index == 0 ? table : nil)
-            results.store(summary, stall: PacketWorker.monotonicNanoseconds() &- t0, at: worker.index)
+            results.store(summary, stall: Worker.monotonicNanoseconds() &- t0, at: worker.index)
             // libpcap keeps the filter in the handle: replace it on the thread that reads it.
             worker.setPcapFilter(filter)
         }
         snapshot = next
         return Swap(summary: results.total, generation: next.generation,
-                    elapsed: PacketWorker.monotonicNanoseconds() &- start, longestStall: results.longestStall)
+                    elapsed: Worker.monotonicNanoseconds() &- start, longestStall: results.longestStall)
     }
 
     // MARK: Running
@@ -372,7 +367,7 @@ public final class LiveDirector {
     /// when all have stopped. One worker runs on the calling thread, several on threads of
     /// their own (named lvsd-worker-K), each pinned if `Options.cpus` says so.
     public func run(stop: StopSignal, duration: UInt64?) {
-        let deadline = duration.map { PacketWorker.monotonicNanoseconds() &+ $0 }
+        let deadline = duration.map { Worker.monotonicNanoseconds() &+ $0 }
         let interval = options.statsInterval
         let cpus = options.cpus
         let log = log
@@ -425,7 +420,7 @@ public final class LiveDirector {
         return lines
     }
 
-    static func summary(label: String, workers: [PacketWorker]) -> [String] {
+    static func summary<L: Link>(label: String, workers: [PacketWorker<L>]) -> [String] {
         let ds = workers.map(\.director)
         func sum(_ value: (Director) -> UInt64) -> UInt64 { ds.reduce(0) { $0 &+ value($1) } }
         let connections = ds.reduce(0) { $0 + $1.table.count }

@@ -11,7 +11,8 @@ import Wire
 /// other workers never wait for it and never share the table.
 final class NeighbourResolver {
     private var table: NeighbourTable
-    private let arp: [ARPSender?]
+    /// Each interface's sender (`ARPSender`, or an `InMemoryLink` in tests), nil where none.
+    private let arp: [(any NeighbourSender)?]
     private var config: DirectorConfig
     private let interfaceNames: [String]
     private let log: @Sendable (String) -> Void
@@ -22,7 +23,7 @@ final class NeighbourResolver {
     /// Raised by any worker that dropped a frame as neighbour-unresolved.
     let request = ResolveRequest()
 
-    init(table: NeighbourTable, arp: [ARPSender?], config: DirectorConfig, interfaceNames: [String],
+    init(table: NeighbourTable, arp: [(any NeighbourSender)?], config: DirectorConfig, interfaceNames: [String],
          log: @escaping @Sendable (String) -> Void) {
         self.table = table
         self.arp = arp

@@ -23,35 +23,18 @@ import Glibc
 /// libpcap: frames are copied into preallocated buffers (libpcap owns its ring), and a
 /// super-frame is always cut in software, since `pcap_inject` sends what fits the MTU.
 ///
+/// The links are generic (`Link`): `AFPacketLink` in lvsd, `InMemoryLink` in tests, which
+/// drive the loop one `turn(now:)` at a time with a clock of their own.
+///
 /// Between batches the worker drains its mailbox; idle turns expire connections. Worker 0
 /// also does the ARP work for everyone (`NeighbourResolver`). Nothing on the per-frame path
 /// allocates, locks or formats a string: buffers, verdicts and the poll set are allocated
 /// once here.
-final class PacketWorker: @unchecked Sendable {
+final class PacketWorker<L: Link>: @unchecked Sendable {
     // Safety (@unchecked): a worker is built on the starting thread, then used only by the
     // thread that runs it until that thread ends (LiveDirector joins it before reading the
     // counters). The members other threads touch while it runs are `inbox` and `control`,
     // each safe for one producer and one consumer, and `liveness`, an atomic.
-
-    final class Port {
-        let socket: PacketSocket
-        let rx: RXRing
-        let tx: TXRing
-        /// A ring-less socket on the same interface whose `send` carries frames too large for
-        /// a TX slot: GSO super-frames (the kernel segments them) and jumbo frames.
-        let sender: PacketSocket
-        /// Index of this interface in the director's configuration.
-        let interface: Int
-        let mtu: Int
-        init(socket: PacketSocket, rx: RXRing, tx: TXRing, sender: PacketSocket, interface: Int, mtu: Int) {
-            self.socket = socket
-            self.rx = rx
-            self.tx = tx
-            self.sender = sender
-            self.interface = interface
-            self.mtu = mtu
-        }
-    }
 
     let index: Int
     let director: Director
@@ -59,31 +42,33 @@ final class PacketWorker: @unchecked Sendable {
     /// Neighbours learned by worker 0 (nil for worker 0 itself).
     let inbox: Mailbox<WorkerMessage>?
     /// Tasks from the control plane (reload, listings); `LiveDirector` is the one producer.
-    let control = Mailbox<WorkerTask>(capacity: 8)
+    let control = Mailbox<WorkerTask<L>>(capacity: 8)
     /// Set while `run` loops; the control plane reads it to know who may drain `control`.
     let liveness = WorkerLiveness()
     /// Worker 0's ARP duties (nil for the others).
     let resolver: NeighbourResolver?
     /// Worker 0's flag, raised when this worker drops a frame for an unresolved neighbour.
     private let resolveRequest: ResolveRequest
-    private let ports: [Port]
+    private let ports: [L]
     /// The pcap engine's handles (empty with AF_PACKET, where `ports` is used instead).
     private let pcapPorts: [PcapPort]
     /// Configuration interface index → index in `ports`, -1 when not opened.
     private let portOfInterface: [Int]
     private let log: @Sendable (String) -> Void
 
-    static let batchLimit = 32
+    // Computed, not stored: a generic class has no static stored properties. Constants all
+    // the same once specialised.
+    static var batchLimit: Int { 32 }
     /// PACKET_RESERVE: with it the ring leaves at least `PacketBuffer.recommendedHeadroom`
     /// bytes before each frame (TPACKET_V2 puts the MAC header 76 bytes into a slot, 32 of
     /// them the ring header we keep; V3 92, 48 kept).
-    static let ringReserve = 32
+    static var ringReserve: Int { 32 }
     /// The pcap engine's copies: a 64 KiB super-frame with headroom and tailroom.
-    static let pcapHeadroom = PacketBuffer.recommendedHeadroom
-    static let pcapSnapLength = 65_535 + 40 + 14 + 8
-    static let pcapSlotSize = pcapHeadroom + pcapSnapLength + 64
+    static var pcapHeadroom: Int { PacketBuffer.recommendedHeadroom }
+    static var pcapSnapLength: Int { 65_535 + 40 + 14 + 8 }
+    static var pcapSlotSize: Int { pcapHeadroom + pcapSnapLength + 64 }
     /// Frames taken from one port per turn, so one busy interface cannot starve the others.
-    static let framesPerTurn = 1024
+    static var framesPerTurn: Int { 1024 }
     /// Storage for the pcap engine's copies (nil with AF_PACKET, which works in place).
     private let storage: UnsafeMutableRawPointer?
     /// Where `SoftwareSegmenter` builds segments for `pcap_inject`.
@@ -95,13 +80,15 @@ final class PacketWorker: @unchecked Sendable {
     private var pendingKicks: UInt64 = 0
     private var now: UInt64 = 0
     private var resolveSoon = false
+    /// When worker 0 next asks for due neighbours and re-posts refused messages.
+    private var nextHousekeeping: UInt64 = 0
     private let pollSet: UnsafeMutablePointer<pollfd>
     /// Each port's TX ring, unretained (the ports own them), for the per-frame path.
-    private let transmitRings: UnsafeMutablePointer<Unmanaged<TXRing>>
+    private let transmitRings: UnsafeMutablePointer<Unmanaged<L.Transmitter>>
     /// The largest frame every TX ring slot holds (all rings share one geometry).
     private let transmitCapacity: Int
 
-    init(index: Int, director: Director, ports: [Port], pcapPorts: [PcapPort], portOfInterface: [Int],
+    init(index: Int, director: Director, ports: [L], pcapPorts: [PcapPort], portOfInterface: [Int],
          inbox: Mailbox<WorkerMessage>?, resolver: NeighbourResolver?, resolveRequest: ResolveRequest,
          log: @escaping @Sendable (String) -> Void) {
         self.index = index
@@ -136,7 +123,7 @@ final class PacketWorker: @unchecked Sendable {
         verdicts.initialize(repeating: .pass(.notIP), count: Self.batchLimit)
         pollSet = .allocate(capacity: max(ports.count + pcapPorts.count, 1))
         for (i, port) in ports.enumerated() {
-            pollSet[i] = pollfd(fd: port.socket.descriptor, events: Int16(POLLIN), revents: 0)
+            pollSet[i] = pollfd(fd: port.descriptor, events: Int16(POLLIN), revents: 0)
         }
         for (i, port) in pcapPorts.enumerated() {
             pollSet[ports.count + i] = pollfd(fd: port.capture.descriptor, events: Int16(POLLIN), revents: 0)
@@ -169,63 +156,81 @@ final class PacketWorker: @unchecked Sendable {
         now = Self.monotonicNanoseconds()
         liveness.started()
         defer { liveness.finished() }
-        if let resolver { resolver.announce(counters: &counters) }
-        var nextHousekeeping: UInt64 = 0
+        start()
         var nextStats = statsInterval > 0 ? now &+ statsInterval : UInt64.max
         while !stop.isSet {
             now = Self.monotonicNanoseconds()
             if let deadline, now >= deadline { break }
-            if let inbox { _ = inbox.receive { apply($0) } }
-            _ = control.receive { $0.run(on: self) }
-            var frames = 0
-            for port in ports {
-                var taken = 0
-                while taken < Self.framesPerTurn, let frame = port.rx.next() {
-                    accept(frame, port: port)
-                    taken += 1
-                    if batchCount == Self.batchLimit {
-                        processBatch()
-                        port.rx.release()
-                    }
-                }
-                if batchCount > 0 { processBatch() }
-                port.rx.release()
-                frames += taken
-                // One kick per port and turn, not per frame: each kick is a system call, and
-                // at low rates a turn holds the one frame that just arrived anyway.
-                if pendingKicks != 0 { kickPending() }
-            }
-            for port in pcapPorts {
-                // Up to a batch per turn and interface; every frame may carry a partial checksum.
-                for _ in 0..<Self.batchLimit {
-                    let n = port.capture.next { bytes, wireLength in
-                        accept(bytes, wireLength: wireLength, port: port)
-                    }
-                    if n <= 0 { break }
-                    frames += n
-                }
-                if batchCount > 0 { processBatch() }
-            }
-            if let resolver, resolveSoon || resolveRequest.take() || now >= nextHousekeeping {
-                resolveSoon = false
-                nextHousekeeping = now &+ 100_000_000
-                resolver.resolve(now: now, counters: &counters)
-            }
+            let frames = turn()
             if now >= nextStats {
                 nextStats = now &+ statsInterval
                 for line in stats(self) { log(line) }
             }
             if frames == 0 {
-                director.expire(now: now)
                 _ = poll(pollSet, nfds_t(ports.count + pcapPorts.count), 50)
             }
         }
-        for port in ports {
-            if let stats = try? port.socket.statistics() { counters.receiveRingDrops &+= UInt64(stats.drops) }
-        }
+        for port in ports { counters.receiveRingDrops &+= port.receiveDrops() }
         for port in pcapPorts {
             if let drops = port.capture.drops() { counters.receiveRingDrops &+= drops }
         }
+    }
+
+    /// What the loop does once before its first turn: worker 0 announces the VIPs and LIPs.
+    func start() {
+        if let resolver { resolver.announce(counters: &counters) }
+    }
+
+    /// One turn of the loop at `now` (monotonic nanoseconds), without waiting: what `run`
+    /// does between two polls. Tests drive a worker with this and a clock of their own.
+    /// Returns how many frames were taken.
+    @discardableResult
+    func turn(now: UInt64) -> Int {
+        self.now = now
+        return turn()
+    }
+
+    /// Mailboxes, then every link's ready frames, then worker 0's neighbour housekeeping;
+    /// an idle turn expires connections.
+    private func turn() -> Int {
+        if let inbox { _ = inbox.receive { apply($0) } }
+        _ = control.receive { $0.run(on: self) }
+        var frames = 0
+        for port in ports {
+            var taken = 0
+            while taken < Self.framesPerTurn, let frame = port.rx.next() {
+                accept(frame, port: port)
+                taken += 1
+                if batchCount == Self.batchLimit {
+                    processBatch()
+                    port.rx.release()
+                }
+            }
+            if batchCount > 0 { processBatch() }
+            port.rx.release()
+            frames += taken
+            // One kick per port and turn, not per frame: each kick is a system call, and
+            // at low rates a turn holds the one frame that just arrived anyway.
+            if pendingKicks != 0 { kickPending() }
+        }
+        for port in pcapPorts {
+            // Up to a batch per turn and interface; every frame may carry a partial checksum.
+            for _ in 0..<Self.batchLimit {
+                let n = port.capture.next { bytes, wireLength in
+                    accept(bytes, wireLength: wireLength, port: port)
+                }
+                if n <= 0 { break }
+                frames += n
+            }
+            if batchCount > 0 { processBatch() }
+        }
+        if let resolver, resolveSoon || resolveRequest.take() || now >= nextHousekeeping {
+            resolveSoon = false
+            nextHousekeeping = now &+ 100_000_000
+            resolver.resolve(now: now, counters: &counters)
+        }
+        if frames == 0 { director.expire(now: now) }
+        return frames
     }
 
     /// Swaps in a new configuration snapshot between batches; worker 0 also updates the
@@ -254,7 +259,7 @@ final class PacketWorker: @unchecked Sendable {
     /// Adds a frame in the RX ring to the batch as a view of its slot (no copy): the slot's
     /// free bytes around it are the buffer's head- and tailroom.
     @inline(__always)
-    private func accept(_ frame: ReceivedFrame, port: Port) {
+    private func accept(_ frame: ReceivedFrame, port: L) {
         guard !frame.isTruncated, let start = frame.bytes.baseAddress else {
             counters.truncated &+= 1
             return
@@ -385,7 +390,7 @@ final class PacketWorker: @unchecked Sendable {
     /// A super-frame (or a frame larger than a TX slot) leaves through the sender socket,
     /// its virtio-net header written into the headroom just before it, after whatever the
     /// ring holds for the interface, so a flow's frames keep their order.
-    private func transmitWhole(_ packet: inout PacketBuffer, port: Port) {
+    private func transmitWhole(_ packet: inout PacketBuffer, port: L) {
         guard packet.offset >= VirtioNetHeader.size else {
             counters.tooLarge &+= 1
             return
@@ -418,7 +423,7 @@ final class PacketWorker: @unchecked Sendable {
 
     /// Cuts a super-frame no offload can carry (TUN) into the TX ring, one slot a segment,
     /// each with finished checksums.
-    private func transmitSegments(_ packet: PacketBuffer, port: Port) -> Bool {
+    private func transmitSegments(_ packet: PacketBuffer, port: L) -> Bool {
         guard let segmenter = SoftwareSegmenter(frame: packet.frame, length: packet.length,
                                                 segmentSize: packet.segmentation?.segmentSize ?? 0, mtu: port.mtu) else {
             counters.segmentationUnsupported &+= 1
@@ -469,7 +474,7 @@ final class PacketWorker: @unchecked Sendable {
     /// One copy into the next TX slot. A closure literal passed straight to `enqueue` stays
     /// non-escaping (a closure stored in a local first would be a heap-allocated context).
     @inline(__always)
-    private static func enqueue(_ tx: TXRing, _ source: UnsafeRawPointer, _ length: Int,
+    private static func enqueue(_ tx: L.Transmitter, _ source: UnsafeRawPointer, _ length: Int,
                                 _ checksum: (start: UInt16, offset: UInt16)?) -> Bool {
         tx.enqueue(partialChecksum: checksum) { slot in
             // Safety: the caller checked length <= frameCapacity, the slot's size.

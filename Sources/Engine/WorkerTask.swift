@@ -9,15 +9,15 @@ import Glibc
 /// batches: a configuration swap (reload, lvsadm) or a look at its director (listings,
 /// statistics). The director is never touched from another thread while its worker runs,
 /// so this is how the control plane reaches it without a lock on the data path.
-final class WorkerTask: @unchecked Sendable {
+final class WorkerTask<L: Link>: @unchecked Sendable {
     // Safety (@unchecked): `body` runs exactly once, on the worker's thread or, after the
     // worker stopped, on the waiting thread; `done` orders it before the waiter goes on.
-    private let body: (PacketWorker) -> Void
+    private let body: (PacketWorker<L>) -> Void
     private let done = DispatchSemaphore(value: 0)
 
-    init(_ body: @escaping (PacketWorker) -> Void) { self.body = body }
+    init(_ body: @escaping (PacketWorker<L>) -> Void) { self.body = body }
 
-    func run(on worker: PacketWorker) {
+    func run(on worker: PacketWorker<L>) {
         body(worker)
         done.signal()
     }
