@@ -287,6 +287,7 @@ public final class LiveDirector {
             if worker.liveness.whileIdle({ task.run(on: worker) }) { continue }
             // One task at a time per worker (the lock), so the 8-slot mailbox never fills.
             _ = worker.control.post(task)
+            worker.wakeUp.signal()
             waiting.append((worker, task))
         }
         for (worker, task) in waiting {

@@ -43,6 +43,8 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     let inbox: Mailbox<WorkerMessage>?
     /// Tasks from the control plane (reload, listings); `LiveDirector` is the one producer.
     let control = Mailbox<WorkerTask<L>>(capacity: 8)
+    /// Wakes the worker from its idle poll when a control task is posted.
+    let wakeUp = WakeUp()
     /// Set while `run` loops; the control plane reads it to know who may drain `control`.
     let liveness = WorkerLiveness()
     /// Worker 0's ARP duties (nil for the others).
@@ -121,13 +123,14 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
         transmitCapacity = ports.map(\.tx.frameCapacity).min() ?? 0
         verdicts = .allocate(capacity: Self.batchLimit)
         verdicts.initialize(repeating: .pass(.notIP), count: Self.batchLimit)
-        pollSet = .allocate(capacity: max(ports.count + pcapPorts.count, 1))
+        pollSet = .allocate(capacity: ports.count + pcapPorts.count + 1)
         for (i, port) in ports.enumerated() {
             pollSet[i] = pollfd(fd: port.descriptor, events: Int16(POLLIN), revents: 0)
         }
         for (i, port) in pcapPorts.enumerated() {
             pollSet[ports.count + i] = pollfd(fd: port.capture.descriptor, events: Int16(POLLIN), revents: 0)
         }
+        pollSet[ports.count + pcapPorts.count] = pollfd(fd: wakeUp.descriptor, events: Int16(POLLIN), revents: 0)
     }
 
     deinit {
@@ -167,7 +170,8 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
                 for line in stats(self) { log(line) }
             }
             if frames == 0 {
-                _ = poll(pollSet, nfds_t(ports.count + pcapPorts.count), 50)
+                let wake = ports.count + pcapPorts.count
+                if poll(pollSet, nfds_t(wake + 1), 50) > 0 && pollSet[wake].revents != 0 { wakeUp.clear() }
             }
         }
         for port in ports { counters.receiveRingDrops &+= port.receiveDrops() }
