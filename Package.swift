@@ -61,13 +61,13 @@ let package = Package(
         // SO_PEERCRED and per-thread setresuid, which Glibc's Swift module lacks.
         .target(name: "CAdminSocket"),
         // lvsd's control socket: a Unix-domain server (root only) and client carrying Control's messages.
-        .target(name: "AdminSocket", dependencies: ["Control", "CAdminSocket", "POSIX"]),
+        .target(name: "AdminSocket", dependencies: ["Control", "CAdminSocket", "POSIX", .product(name: "Logging", package: "swift-log")]),
         // keepalived's checkers, off the packet path: checkers, health state machine, scheduler.
         .target(name: "Health", dependencies: ["Core", "Wire", "COpenSSL", "CHealth", "POSIX"]),
         // keepalived.conf's checker blocks (Control) as a Health plan; neither layer imports the other.
         .target(name: "KeepalivedHealth", dependencies: ["Control", "Health", "Core", "Wire"]),
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
-        .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "CNet"]),
+        .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "CNet", .product(name: "Logging", package: "swift-log")]),
 
         // `lvsd lab`: namespaces, real servers and lvsd itself as a director, driven from outside
         // through processes (it imports no layer above Foundation).
@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "ControlTests", dependencies: ["Control", "Core", "Wire", "AdminSocket", "CAdminSocket", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "Core", "Wire", "PacketBuilder", "TestSupport"]),
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HealthTests", dependencies: ["Health", "KeepalivedHealth", "Control", "Core", "Wire", "PacketIO", "TestSupport"]),
         // Root and network namespaces, real peers and the built lvsd/lvsadm (`swift build --build-tests` builds them).
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),

@@ -1,5 +1,6 @@
 import CAdminSocket
 import Control
+import Logging
 import Foundation
 import POSIX
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ import Glibc
 public final class ControlSocketServer: @unchecked Sendable {
     public let path: String
     private let handler: @Sendable (ControlRequest) -> ControlResponse
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private let listener: Int32
     /// A pipe whose write end `stop()` uses to wake the accept loop.
     private let wake: (read: Int32, write: Int32)
@@ -32,11 +33,11 @@ public final class ControlSocketServer: @unchecked Sendable {
     /// Binds `path` (creating its directory, mode 0755, if missing) and starts listening.
     /// A stale socket file left by a dead lvsd is replaced; a live one, or a path that is not
     /// a socket, is an error.
-    public init(path: String, log: @escaping @Sendable (String) -> Void = { _ in },
+    public init(path: String, logger: Logger = Logger(label: "lvsd.control", factory: { _ in SwiftLogNoOpLogHandler() }),
                 handler: @escaping @Sendable (ControlRequest) -> ControlResponse) throws(ControlSocketError) {
         self.path = path
         self.handler = handler
-        self.log = log
+        self.logger = logger
         guard !path.isEmpty, path.utf8.count <= UnixSocket.maximumPathLength else {
             throw ControlSocketError("the control socket path '\(path)' is longer than \(UnixSocket.maximumPathLength) bytes")
         }
@@ -138,7 +139,7 @@ public final class ControlSocketServer: @unchecked Sendable {
         while true {
             var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
             if case .failed(let code) = SystemCall.run({ Int(poll(&fds, 2, -1)) }) {
-                log("lvsd: control socket poll failed: \(String(cString: strerror(code)))")
+                logger.error("lvsd: control socket poll failed: \(String(cString: strerror(code)))")
                 return
             }
             if fds[1].revents != 0 { return }
@@ -157,11 +158,11 @@ public final class ControlSocketServer: @unchecked Sendable {
         var uid: uid_t = 0
         var gid: gid_t = 0
         guard lvs_peer_credentials(fd, &pid, &uid, &gid) == 0 else {
-            log("lvsd: control socket: cannot read the peer's credentials: \(String(cString: strerror(errno)))")
+            logger.error("lvsd: control socket: cannot read the peer's credentials: \(String(cString: strerror(errno)))")
             return
         }
         guard uid == 0 else {
-            log("lvsd: control socket: refused pid \(pid) (uid \(uid)): only root may use it")
+            logger.error("lvsd: control socket: refused pid \(pid) (uid \(uid)): only root may use it")
             // Take in what the client sends (up to a small request's size, never decoded)
             // before answering, so it is not writing into a closed socket when the refusal
             // arrives.
@@ -173,7 +174,7 @@ public final class ControlSocketServer: @unchecked Sendable {
         do {
             body = try UnixSocket.readFrame(fd)
         } catch {
-            log("lvsd: control socket: pid \(pid): \(error)")
+            logger.warning("lvsd: control socket: pid \(pid): \(error)")
             return
         }
         let request: ControlRequest
@@ -202,7 +203,7 @@ public final class ControlSocketServer: @unchecked Sendable {
         do {
             try UnixSocket.writeAll(fd, try ControlFrame.encode(response))
         } catch {
-            log("lvsd: control socket: cannot send the answer: \(error)")
+            logger.warning("lvsd: control socket: cannot send the answer: \(error)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Wire
+import Logging
 
 /// The host settings the director needs so the kernel's own stack stays out of the way,
 /// applied at start and removed at exit, each change logged.
@@ -17,9 +18,9 @@ public final class HostSettings {
     public static let tableName = "swiftlvs"
     private var restoredSysctls: [(path: String, name: String, value: String)] = []
     private var createdTable = false
-    private let log: (String) -> Void
+    private let logger: Logger
 
-    public init(log: @escaping (String) -> Void) { self.log = log }
+    public init(logger: Logger) { self.logger = logger }
 
     public func apply(interfaces: [String], dropAddresses: [IPAddress]) throws(EngineError) {
         for interface in interfaces {
@@ -34,18 +35,18 @@ public final class HostSettings {
         let path = "/proc/sys/net/\(family)/conf/\(interface)/\(key)"
         let name = "net.\(family).conf.\(interface).\(key)"
         guard let old = HostInterfaces.readFile(path)?.trimmingWhitespace else {
-            log("lvsd: host: \(name) not present (\(family) disabled on \(interface)?), left alone")
+            logger.info("lvsd: host: \(name) not present (\(family) disabled on \(interface)?), left alone")
             return
         }
         if old == value {
-            log("lvsd: host: \(name)=\(value) (already)")
+            logger.info("lvsd: host: \(name)=\(value) (already)")
             return
         }
         if let code = HostInterfaces.writeFile(path, value) {
             throw EngineError("cannot set \(name)=\(value): \(String(cString: strerror(code))); run lvsd as root in the director's network namespace")
         }
         restoredSysctls.append((path, name, old))
-        log("lvsd: host: \(name)=\(value) (was \(old))")
+        logger.info("lvsd: host: \(name)=\(value) (was \(old))")
     }
 
     /// A reload changed the VIPs or LIPs: the table is replaced in one nft transaction, so
@@ -57,7 +58,7 @@ public final class HostSettings {
     private func installTable(interfaces: [String], addresses: [IPAddress], replacing: Bool = false) throws(EngineError) {
         if !replacing, (try? Self.nft(["list", "table", "netdev", Self.tableName])).map({ $0.status == 0 }) == true {
             // Only lvsd creates this table: a leftover means an earlier lvsd was killed.
-            log("lvsd: host: replacing leftover nftables table netdev \(Self.tableName)")
+            logger.info("lvsd: host: replacing leftover nftables table netdev \(Self.tableName)")
             _ = try? Self.nft(["delete", "table", "netdev", Self.tableName])
         }
         let v4 = addresses.filter(\.isIPv4).map(\.description)
@@ -80,7 +81,7 @@ public final class HostSettings {
             throw EngineError("nft refused the netdev table (exit \(result.status)): \(result.output.trimmingWhitespace)")
         }
         createdTable = true
-        log("lvsd: host: nftables table netdev \(Self.tableName): ingress drop of \((v4 + v6).joined(separator: ", ")) on \(interfaces.joined(separator: ", ")) (priority -500)")
+        logger.info("lvsd: host: nftables table netdev \(Self.tableName): ingress drop of \((v4 + v6).joined(separator: ", ")) on \(interfaces.joined(separator: ", ")) (priority -500)")
     }
 
     /// Undoes everything `apply` changed, newest first; logs each step. Safe to call twice.
@@ -88,17 +89,17 @@ public final class HostSettings {
         if createdTable {
             let result = try? Self.nft(["delete", "table", "netdev", Self.tableName])
             if result?.status == 0 {
-                log("lvsd: host: removed nftables table netdev \(Self.tableName)")
+                logger.info("lvsd: host: removed nftables table netdev \(Self.tableName)")
             } else {
-                log("lvsd: host: could not remove nftables table netdev \(Self.tableName): \(result?.output.trimmingWhitespace ?? "nft did not run"); remove it with 'nft delete table netdev \(Self.tableName)'")
+                logger.warning("lvsd: host: could not remove nftables table netdev \(Self.tableName): \(result?.output.trimmingWhitespace ?? "nft did not run"); remove it with 'nft delete table netdev \(Self.tableName)'")
             }
             createdTable = false
         }
         for (path, name, value) in restoredSysctls.reversed() {
             if let code = HostInterfaces.writeFile(path, value) {
-                log("lvsd: host: could not restore \(name)=\(value): \(String(cString: strerror(code)))")
+                logger.warning("lvsd: host: could not restore \(name)=\(value): \(String(cString: strerror(code)))")
             } else {
-                log("lvsd: host: \(name)=\(value) (restored)")
+                logger.info("lvsd: host: \(name)=\(value) (restored)")
             }
         }
         restoredSysctls = []

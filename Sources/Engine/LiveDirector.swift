@@ -5,6 +5,7 @@ import PacketIO
 import Wire
 #if canImport(Glibc)
 import Glibc
+import Logging
 #endif
 
 /// The live director: checks the configuration against the kernel, opens the sockets and
@@ -110,7 +111,7 @@ public final class LiveDirector {
     /// The snapshot every worker runs; the next is built from it, once, off the workers.
     public private(set) var snapshot: DirectorSnapshot
     private let options: Options
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private let workers: [Worker]
     /// Serialises the control plane (reload, lvsadm, listings): one producer per mailbox.
     private let controlLock = NSLock()
@@ -127,9 +128,9 @@ public final class LiveDirector {
     /// and builds the workers and their directors. Must run in the director's network
     /// namespace.
     public init(config original: DirectorConfig, options: Options,
-                log: @escaping @Sendable (String) -> Void) throws(EngineError) {
+                logger: Logger) throws(EngineError) {
         self.options = options
-        self.log = log
+        self.logger = logger
         let workerCount = options.workers
         guard workerCount >= 1 else { throw EngineError("--workers must be at least 1, got \(workerCount)") }
         if workerCount > 1 && options.engine == .pcap {
@@ -147,16 +148,16 @@ public final class LiveDirector {
             }
             if config.interfaces[index].mac == .zero {
                 config.interfaces[index].mac = kernelMAC
-                log("lvsd: interface \(name): MAC \(kernelMAC) (from the kernel)")
+                logger.info("lvsd: interface \(name): MAC \(kernelMAC) (from the kernel)")
             } else if config.interfaces[index].mac != kernelMAC {
                 throw EngineError("interface \(name): the rules file says mac \(config.interfaces[index].mac) but the kernel says \(kernelMAC); fix the 'interface \(name)' line, or write mac 00:00:00:00:00:00 to take the kernel's")
             } else {
-                log("lvsd: interface \(name): MAC \(kernelMAC) matches the kernel")
+                logger.info("lvsd: interface \(name): MAC \(kernelMAC) matches the kernel")
             }
             indices.append(index)
         }
         for (index, interface) in config.interfaces.enumerated() where !indices.contains(index) {
-            log("lvsd: warning: interface \(interface.name) is in the rules file but not given with --interface; frames routed to it are dropped")
+            logger.warning("lvsd: warning: interface \(interface.name) is in the rules file but not given with --interface; frames routed to it are dropped")
         }
         snapshot = DirectorSnapshot(config)
 
@@ -168,7 +169,7 @@ public final class LiveDirector {
         var portOfInterface = [Int](repeating: -1, count: config.interfaces.count)
         var arp = [(any NeighbourSender)?](repeating: nil, count: config.interfaces.count)
         let filter = PcapFilter.expression(for: config)
-        if options.engine == .pcap { log("lvsd: pcap filter: \(filter)") }
+        if options.engine == .pcap { logger.info("lvsd: pcap filter: \(filter)") }
         var program: FanoutProgram?
         if workerCount > 1 { program = try FanoutSteering.program(for: config, workers: workerCount) }
         for index in indices {
@@ -231,7 +232,7 @@ public final class LiveDirector {
             }
             if let program, let first = ports[0].last {
                 do { try first.socket.attachFanoutProgram(program) } catch { throw EngineError("\(error)") }
-                log("lvsd: interface \(name): fanout group \(group), \(workerCount) sockets, steering program of \(program.instructions.count) instructions")
+                logger.info("lvsd: interface \(name): fanout group \(group), \(workerCount) sockets, steering program of \(program.instructions.count) instructions")
             }
             portOfInterface[index] = ports[0].count - 1
             arp[index] = try ARPSender(interface: name, mac: config.interfaces[index].mac)
@@ -241,7 +242,7 @@ public final class LiveDirector {
         let networks = indices.map { (index: $0, networks: HostInterfaces.networks(of: config.interfaces[$0].name)) }
         self.networks = networks
         fanoutSockets = workerCount > 1 ? ports[0].map(\.socket) : []
-        let neighbours = Self.neighbourTable(config, networks: networks, interfaces: options.interfaces, log: log)
+        let neighbours = Self.neighbourTable(config, networks: networks, interfaces: options.interfaces, logger: logger)
         let capacity = (options.tableSize + workerCount - 1) / workerCount
         // A random start in each local port ring: a restarted lvsd does not reuse the
         // LIP:lport pairs the one before it just used (the real servers may still hold them
@@ -250,19 +251,19 @@ public final class LiveDirector {
             snapshot: snapshot, links: ports, pcapPorts: pcapPorts, portOfInterface: portOfInterface,
             neighbours: neighbours, senders: arp, interfaceNames: options.interfaces, capacity: capacity,
             now: Worker.monotonicNanoseconds(),
-            seed: { _ in (UInt64.random(in: .min ... .max), Int.random(in: 0..<65_536)) }, log: log)
+            seed: { _ in (UInt64.random(in: .min ... .max), Int.random(in: 0..<65_536)) }, logger: logger)
         self.workers = workers
         let director = workers[0].director
         let megabytes = (director.table.bytesPerConnection * capacity + (1 << 19)) >> 20
         let pages = director.table.hugePages ? "transparent huge pages" : "4 KiB pages"
-        log("lvsd: connection table: \(workerCount) × \(capacity) entries, \(megabytes) MiB each, on \(pages)")
+        logger.info("lvsd: connection table: \(workerCount) × \(capacity) entries, \(megabytes) MiB each, on \(pages)")
     }
 
     /// The real servers to resolve by ARP or neighbour solicitation, each on the interface
     /// whose kernel network (IPv4, or global IPv6) holds it; warns about the ones no
     /// interface reaches.
     private static func neighbourTable(_ config: DirectorConfig, networks: [(index: Int, networks: [HostInterfaces.Network])],
-                                       interfaces: [String], log: @Sendable (String) -> Void) -> NeighbourTable {
+                                       interfaces: [String], logger: Logger) -> NeighbourTable {
         let table = NeighbourTable(config: config) { address in
             for (index, list) in networks {
                 if let net = list.first(where: { $0.contains(address) }) { return (index, net.address) }
@@ -270,7 +271,7 @@ public final class LiveDirector {
             return nil
         }
         for address in table.unreachable {
-            log("lvsd: warning: real server \(address) is on no subnet of \(interfaces.joined(separator: ", ")) (per the kernel's addresses) and has no 'neighbour' line: it cannot be resolved")
+            logger.warning("lvsd: warning: real server \(address) is on no subnet of \(interfaces.joined(separator: ", ")) (per the kernel's addresses) and has no 'neighbour' line: it cannot be resolved")
         }
         return table
     }
@@ -346,7 +347,7 @@ public final class LiveDirector {
                 do { try socket.attachFanoutProgram(program) } catch { throw EngineError("\(error)") }
             }
         }
-        let table = Self.neighbourTable(new, networks: networks, interfaces: options.interfaces, log: log)
+        let table = Self.neighbourTable(new, networks: networks, interfaces: options.interfaces, logger: logger)
         let next = snapshot.successor(new)
         let filter = PcapFilter.expression(for: new)
         let results = ReconfigureResults(count: count)
@@ -371,10 +372,10 @@ public final class LiveDirector {
         let deadline = duration.map { Worker.monotonicNanoseconds() &+ $0 }
         let interval = options.statsInterval
         let cpus = options.cpus
-        let log = log
+        let logger = logger
         let several = workers.count > 1
         if !several {
-            if let cpu = cpus.first { Self.pin(worker: 0, cpu: cpu, log: log) }
+            if let cpu = cpus.first { Self.pin(worker: 0, cpu: cpu, logger: logger) }
             workers[0].run(stop: stop, deadline: deadline, statsInterval: interval) { worker in
                 Self.summary(label: "stats", workers: [worker])
             }
@@ -384,7 +385,7 @@ public final class LiveDirector {
         for worker in workers {
             finished.enter()
             let thread = Thread {
-                if !cpus.isEmpty { Self.pin(worker: worker.index, cpu: cpus[worker.index % cpus.count], log: log) }
+                if !cpus.isEmpty { Self.pin(worker: worker.index, cpu: cpus[worker.index % cpus.count], logger: logger) }
                 worker.run(stop: stop, deadline: deadline, statsInterval: interval) { worker in
                     Self.summary(label: "stats (worker \(worker.index))", workers: [worker])
                 }
@@ -396,12 +397,12 @@ public final class LiveDirector {
         finished.wait()
     }
 
-    private static func pin(worker: Int, cpu: Int, log: @Sendable (String) -> Void) {
+    private static func pin(worker: Int, cpu: Int, logger: Logger) {
         do {
             try ThreadAffinity.pinCurrentThread(toCPU: cpu)
-            log("lvsd: worker \(worker) pinned to CPU \(cpu)")
+            logger.info("lvsd: worker \(worker) pinned to CPU \(cpu)")
         } catch {
-            log("lvsd: warning: worker \(worker) runs unpinned: \(error)")
+            logger.warning("lvsd: warning: worker \(worker) runs unpinned: \(error)")
         }
     }
 

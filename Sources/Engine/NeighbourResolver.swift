@@ -1,6 +1,7 @@
 import Core
 import Synchronization
 import Wire
+import Logging
 
 /// Worker 0's ARP duties, done for every worker: gratuitous ARP for the VIPs and LIPs at
 /// start, ARP requests for the real servers (`NeighbourTable`), and learning their replies.
@@ -15,7 +16,7 @@ final class NeighbourResolver {
     private let arp: [(any NeighbourSender)?]
     private var config: DirectorConfig
     private let interfaceNames: [String]
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     /// The other workers' mailboxes (worker 0 is the producer of each).
     var peers: [Mailbox<WorkerMessage>] = []
     /// Messages a full mailbox refused, posted again on the next housekeeping turn.
@@ -24,12 +25,12 @@ final class NeighbourResolver {
     let request = ResolveRequest()
 
     init(table: NeighbourTable, arp: [(any NeighbourSender)?], config: DirectorConfig, interfaceNames: [String],
-         log: @escaping @Sendable (String) -> Void) {
+         logger: Logger) {
         self.table = table
         self.arp = arp
         self.config = config
         self.interfaceNames = interfaceNames
-        self.log = log
+        self.logger = logger
     }
 
     /// Learns a real server's MAC from a frame the director passed: the sender of an ARP
@@ -46,7 +47,7 @@ final class NeighbourResolver {
         }
         if before?.resolvedAt == nil || before?.mac != mac {
             counters.neighboursLearned &+= 1
-            log("lvsd: neighbour \(ip) is at \(mac) on \(config.interfaces[packet.interface].name)")
+            logger.info("lvsd: neighbour \(ip) is at \(mac) on \(config.interfaces[packet.interface].name)")
         }
     }
 
@@ -99,7 +100,7 @@ final class NeighbourResolver {
                     counters.neighbourSolicitationsSent &+= 1
                 }
             } catch {
-                log("lvsd: \(error)")
+                logger.warning("lvsd: \(error)")
             }
         }
     }
@@ -137,15 +138,15 @@ final class NeighbourResolver {
                         counters.unsolicitedAdvertisementsSent &+= 1
                     }
                 } catch {
-                    log("lvsd: \(error)")
+                    logger.warning("lvsd: \(error)")
                 }
             }
         }
         if counters.gratuitousARPSent > sentBefore {
-            log("lvsd: sent \(counters.gratuitousARPSent - sentBefore) gratuitous ARP (\(owned.filter(\.isIPv4).map(\.description).joined(separator: ", ")) on \(interfaceNames.joined(separator: ", ")))")
+            logger.info("lvsd: sent \(counters.gratuitousARPSent - sentBefore) gratuitous ARP (\(owned.filter(\.isIPv4).map(\.description).joined(separator: ", ")) on \(interfaceNames.joined(separator: ", ")))")
         }
         if counters.unsolicitedAdvertisementsSent > advertisedBefore {
-            log("lvsd: sent \(counters.unsolicitedAdvertisementsSent - advertisedBefore) unsolicited neighbour advertisements (\(owned.filter { !$0.isIPv4 }.map(\.description).joined(separator: ", ")) on \(interfaceNames.joined(separator: ", ")))")
+            logger.info("lvsd: sent \(counters.unsolicitedAdvertisementsSent - advertisedBefore) unsolicited neighbour advertisements (\(owned.filter { !$0.isIPv4 }.map(\.description).joined(separator: ", ")) on \(interfaceNames.joined(separator: ", ")))")
         }
     }
 }

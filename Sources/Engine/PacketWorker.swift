@@ -3,6 +3,7 @@ import PacketIO
 import Wire
 #if canImport(Glibc)
 import Glibc
+import Logging
 #endif
 
 /// One worker of the live director: its own `Director` (connection table, schedulers,
@@ -56,7 +57,7 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     private let pcapPorts: [PcapPort]
     /// Configuration interface index → index in `ports`, -1 when not opened.
     private let portOfInterface: [Int]
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
 
     // Computed, not stored: a generic class has no static stored properties. Constants all
     // the same once specialised.
@@ -92,7 +93,7 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
 
     init(index: Int, director: Director, ports: [L], pcapPorts: [PcapPort], portOfInterface: [Int],
          inbox: Mailbox<WorkerMessage>?, resolver: NeighbourResolver?, resolveRequest: ResolveRequest,
-         log: @escaping @Sendable (String) -> Void) {
+         logger: Logger) {
         self.index = index
         self.director = director
         self.ports = ports
@@ -101,7 +102,7 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
         self.inbox = inbox
         self.resolver = resolver
         self.resolveRequest = resolveRequest
-        self.log = log
+        self.logger = logger
         batch = .allocate(capacity: Self.batchLimit)
         if pcapPorts.isEmpty {
             storage = nil
@@ -167,7 +168,7 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
             let frames = turn()
             if now >= nextStats {
                 nextStats = now &+ statsInterval
-                for line in stats(self) { log(line) }
+                for line in stats(self) { logger.info("\(line)") }
             }
             if frames == 0 {
                 let wake = ports.count + pcapPorts.count
@@ -248,7 +249,7 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     /// The pcap engine's BPF filter after a reload; on failure the old filter stays.
     func setPcapFilter(_ filter: String) {
         for port in pcapPorts {
-            do { try port.capture.setFilter(filter) } catch { log("lvsd: warning: \(error); the previous filter stays") }
+            do { try port.capture.setFilter(filter) } catch { logger.warning("lvsd: warning: \(error); the previous filter stays") }
         }
     }
 

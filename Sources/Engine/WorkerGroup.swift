@@ -1,5 +1,6 @@
 import Core
 import PacketIO
+import Logging
 
 extension PacketWorker {
     /// How the workers of one director are wired once their links are open: a `Director`
@@ -17,11 +18,11 @@ extension PacketWorker {
     static func group(snapshot: DirectorSnapshot, links: [[L]], pcapPorts: [PcapPort] = [], portOfInterface: [Int],
                       neighbours: NeighbourTable, senders: [(any NeighbourSender)?], interfaceNames: [String],
                       capacity: Int, now: UInt64, seed: (Int) -> (hash: UInt64, localPortRotation: Int),
-                      log: @escaping @Sendable (String) -> Void) -> [PacketWorker] {
+                      logger: Logger) -> [PacketWorker] {
         let count = links.count
         precondition(count >= 1, "a director has at least one worker")
         let resolver = NeighbourResolver(table: neighbours, arp: senders, config: snapshot.config,
-                                         interfaceNames: interfaceNames, log: log)
+                                         interfaceNames: interfaceNames, logger: logger)
         var workers: [PacketWorker] = []
         for k in 0..<count {
             let (hash, rotation) = seed(k)
@@ -30,7 +31,7 @@ extension PacketWorker {
             workers.append(PacketWorker(
                 index: k, director: director, ports: links[k], pcapPorts: k == 0 ? pcapPorts : [],
                 portOfInterface: portOfInterface, inbox: k == 0 ? nil : Mailbox(capacity: 256),
-                resolver: k == 0 ? resolver : nil, resolveRequest: resolver.request, log: log))
+                resolver: k == 0 ? resolver : nil, resolveRequest: resolver.request, logger: logger))
         }
         resolver.peers = workers.dropFirst().compactMap(\.inbox)
         return workers

@@ -4,6 +4,7 @@ import Core
 import Dispatch
 import Engine
 import Foundation
+import Logging
 import Health
 import Wire
 import KeepalivedHealth
@@ -29,7 +30,7 @@ final class Daemon: @unchecked Sendable {
     private let host: HostSettings
     private let interfaces: [String]
     private let configPath: String
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private let lock = NSLock()
     private var base: DirectorConfig
     private var healthPlan: HealthPlan?
@@ -44,12 +45,12 @@ final class Daemon: @unchecked Sendable {
     private var tickTimer: DispatchSourceTimer?
 
     init(live: LiveDirector, host: HostSettings, interfaces: [String], configPath: String,
-         loaded: ConfigFile.Loaded, log: @escaping @Sendable (String) -> Void) {
+         loaded: ConfigFile.Loaded, logger: Logger) {
         self.live = live
         self.host = host
         self.interfaces = interfaces
         self.configPath = configPath
-        self.log = log
+        self.logger = logger
         self.base = live.config
         responder = AdminResponder(
             config: live.config,
@@ -58,7 +59,7 @@ final class Daemon: @unchecked Sendable {
             clock: { Self.monotonicNanoseconds() },
             reload: { [unowned self] in reload() },
             health: { [unowned self] in healthListing() })
-        healthPlan = Self.healthPlan(of: loaded, log: log)
+        healthPlan = Self.healthPlan(of: loaded, logger: logger)
     }
 
     static func monotonicNanoseconds() -> UInt64 {
@@ -75,12 +76,12 @@ final class Daemon: @unchecked Sendable {
         if let socketPath {
             do {
                 let responder = responder!
-                let server = try ControlSocketServer(path: socketPath, log: log) { request in responder.handle(request) }
+                let server = try ControlSocketServer(path: socketPath, logger: logger) { request in responder.handle(request) }
                 server.start()
                 self.server = server
-                log("lvsd: control socket \(socketPath) (lvsadm --socket \(socketPath), or LVSD_SOCKET)")
+                logger.info("lvsd: control socket \(socketPath) (lvsadm --socket \(socketPath), or LVSD_SOCKET)")
             } catch {
-                log("lvsd: warning: no control socket: \(error); lvsadm cannot reach this lvsd")
+                logger.warning("lvsd: warning: no control socket: \(error); lvsadm cannot reach this lvsd")
             }
         }
         lock.lock()
@@ -120,16 +121,16 @@ final class Daemon: @unchecked Sendable {
     /// SIGHUP and `lvsadm --reload`: re-reads the configuration file and swaps it in, or
     /// keeps what runs and says why (the error goes back to lvsadm too).
     func reload() -> AdminError? {
-        log("lvsd: reload: reading \(configPath)")
+        logger.info("lvsd: reload: reading \(configPath)")
         let loaded: ConfigFile.Loaded
         do {
             loaded = try ConfigFile.load(path: configPath)
         } catch {
-            log("lvsd: reload refused, the running configuration stays: \(error.description)")
+            logger.error("lvsd: reload refused, the running configuration stays: \(error.description)")
             return AdminError("lvsadm: reload refused, the running configuration stays", detail: error.description, exitCode: 1)
         }
-        for warning in loaded.warnings { log("lvsd: reload: \(warning.description)") }
-        let plan = Self.healthPlan(of: loaded, log: log)
+        for warning in loaded.warnings { logger.info("lvsd: reload: \(warning.description)") }
+        let plan = Self.healthPlan(of: loaded, logger: logger)
         lock.lock()
         let previousPlan = healthPlan
         healthPlan = plan
@@ -138,10 +139,10 @@ final class Daemon: @unchecked Sendable {
             lock.lock()
             healthPlan = previousPlan
             lock.unlock()
-            log("lvsd: reload refused, the running configuration stays: \(refusal.message)\(refusal.detail.map { " (\($0))" } ?? "")")
+            logger.error("lvsd: reload refused, the running configuration stays: \(refusal.message)\(refusal.detail.map { " (\($0))" } ?? "")")
             return refusal
         }
-        log("lvsd: reload: done, \(loaded.director.services.count) virtual services")
+        logger.info("lvsd: reload: done, \(loaded.director.services.count) virtual services")
         return nil
     }
 
@@ -180,24 +181,24 @@ final class Daemon: @unchecked Sendable {
         do {
             try host.update(interfaces: interfaces, dropAddresses: config.ownedAddresses)
         } catch {
-            log("lvsd: warning: \(error)")
+            logger.warning("lvsd: warning: \(error)")
         }
         let summary = swap.summary
-        log("lvsd: configuration swapped in: services +\(summary.servicesAdded) -\(summary.servicesRemoved) =\(summary.servicesKept), real servers +\(summary.realServersAdded) -\(summary.realServersRemoved) =\(summary.realServersKept), schedulers rebuilt \(summary.schedulersRebuilt), connections on removed servers \(summary.connectionsOnRemoved) (each expires on its next packet or at its timeout)")
-        log("lvsd: configuration generation \(swap.generation) in force after \(swap.elapsed / 1_000) µs; longest worker stall \(swap.longestStall / 1_000) µs")
+        logger.info("lvsd: configuration swapped in: services +\(summary.servicesAdded) -\(summary.servicesRemoved) =\(summary.servicesKept), real servers +\(summary.realServersAdded) -\(summary.realServersRemoved) =\(summary.realServersKept), schedulers rebuilt \(summary.schedulersRebuilt), connections on removed servers \(summary.connectionsOnRemoved) (each expires on its next packet or at its timeout)")
+        logger.info("lvsd: configuration generation \(swap.generation) in force after \(swap.elapsed / 1_000) µs; longest worker stall \(swap.longestStall / 1_000) µs")
         return nil
     }
 
     // MARK: Health checks
 
-    private static func healthPlan(of loaded: ConfigFile.Loaded, log: (String) -> Void) -> HealthPlan? {
+    private static func healthPlan(of loaded: ConfigFile.Loaded, logger: Logger) -> HealthPlan? {
         guard let keepalived = loaded.keepalived else { return nil }
         do {
             let result = try KeepalivedHealthPlan.make(from: keepalived)
-            for warning in result.warnings { log("lvsd: health: warning: \(warning)") }
+            for warning in result.warnings { logger.warning("lvsd: health: warning: \(warning)") }
             return result.plan.services.isEmpty ? nil : result.plan
         } catch {
-            log("lvsd: health: warning: checks not started: \(error)")
+            logger.warning("lvsd: health: warning: checks not started: \(error)")
             return nil
         }
     }
@@ -212,9 +213,9 @@ final class Daemon: @unchecked Sendable {
             }
             try runner.start()
             self.runner = runner
-            log("lvsd: health: checking \(plan.services.reduce(0) { $0 + $1.realServers.count }) real servers")
+            logger.notice("lvsd: health: checking \(plan.services.reduce(0) { $0 + $1.realServers.count }) real servers")
         } catch {
-            log("lvsd: health: warning: checks not started: \(error)")
+            logger.warning("lvsd: health: warning: checks not started: \(error)")
         }
     }
 
@@ -222,10 +223,10 @@ final class Daemon: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard generation == self.generation else { return }
-        for event in update.events { log("lvsd: health: \(event)") }
+        for event in update.events { logger.notice("lvsd: health: \(event)") }
         guard let wanted = update.desired, wanted != desired else { return }
         desired = wanted
-        if let refusal = apply(wanted) { log("lvsd: health: warning: the engine refused the checked configuration: \(refusal.message)") }
+        if let refusal = apply(wanted) { logger.warning("lvsd: health: warning: the engine refused the checked configuration: \(refusal.message)") }
     }
 
     // MARK: Listings

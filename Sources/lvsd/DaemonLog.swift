@@ -2,31 +2,22 @@ import ArgumentParser
 import Foundation
 import Logging
 
-/// lvsd's log, through swift-log: every line the engine, the daemon and the health checkers
-/// write goes to one `Logger` at a level read off the line (warnings and errors say so;
-/// health transitions are notices; per-neighbour and per-reload details are info), and
-/// `--log-level` filters them. The handler prints the message alone, one line each, unbuffered,
-/// as lvsd always has, so scripts and tests that read the log keep working.
+/// lvsd's log, through swift-log: the engine, the daemon and the control socket each log
+/// through the `Logger` handed down to them, at the level the call site chose (warnings and
+/// errors as such, health transitions and stopping as notices, the rest as info), and
+/// `--log-level` filters them. The handler prints the message alone, one line each,
+/// unbuffered, as lvsd always has, so scripts and tests that read the log keep working.
 enum DaemonLog {
     enum Level: String, ExpressibleByArgument, CaseIterable {
         case trace, debug, info, notice, warning, error, critical
         var logging: Logger.Level { Logger.Level(rawValue: rawValue)! }
     }
 
-    /// A closure for the engine and the daemon, backed by a logger at `level`.
-    static func make(level: Level) -> @Sendable (String) -> Void {
-        var configured = Logger(label: "lvsd") { _ in PlainLineHandler() }
-        configured.logLevel = level.logging
-        let logger = configured
-        return { line in logger.log(level: Self.level(of: line), "\(line)") }
-    }
-
-    /// The level a line is logged at, from what it says.
-    static func level(of line: String) -> Logger.Level {
-        if line.contains("error:") || line.contains(" refused") { return .error }
-        if line.contains("warning:") { return .warning }
-        if line.hasPrefix("lvsd: health:") || line.hasPrefix("lvsd: stopping") { return .notice }
-        return .info
+    /// The logger the engine and the daemon are given, at `level`.
+    static func logger(level: Level) -> Logger {
+        var logger = Logger(label: "lvsd") { _ in PlainLineHandler() }
+        logger.logLevel = level.logging
+        return logger
     }
 }
 
@@ -40,7 +31,16 @@ struct PlainLineHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// write(2) rather than FileHandle, whose write traps when standard output is a pipe
+    /// whose reader went away; a line that cannot be written is dropped.
     func log(event: LogEvent) {
-        FileHandle.standardOutput.write(Data((event.message.description + "\n").utf8))
+        var line = event.message.description + "\n"
+        line.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+            }
+        }
     }
 }

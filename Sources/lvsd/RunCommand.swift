@@ -3,6 +3,7 @@ import Control
 import Core
 import Engine
 import Foundation
+import Logging
 import Wire
 
 /// `lvsd [run] --config FILE --interface IF [--interface IF ...]`: the live director. FILE is
@@ -122,7 +123,10 @@ struct RunCommand: ParsableCommand {
             throw ExitCode.failure
         }
         // Unbuffered, so a test or a pipe sees each line as it happens (never per packet).
-        let log = DaemonLog.make(level: logLevel)
+        let logger = DaemonLog.logger(level: logLevel)
+        // A daemon whose log reader or control client hangs up gets EPIPE from the write,
+        // not a signal that ends forwarding.
+        signal(SIGPIPE, SIG_IGN)
 
         var options = LiveDirector.Options(interfaces: interfaces)
         options.tableSize = connections
@@ -136,12 +140,12 @@ struct RunCommand: ParsableCommand {
 
         let live: LiveDirector
         do {
-            live = try LiveDirector(config: rules, options: options, log: log)
+            live = try LiveDirector(config: rules, options: options, logger: logger)
         } catch {
             Console.error("lvsd: \(error)")
             throw ExitCode.failure
         }
-        let host = HostSettings(log: log)
+        let host = HostSettings(logger: logger)
         do {
             try host.apply(interfaces: interfaces, dropAddresses: live.config.ownedAddresses)
         } catch {
@@ -149,22 +153,23 @@ struct RunCommand: ParsableCommand {
             Console.error("lvsd: \(error)")
             throw ExitCode.failure
         }
-        let daemon = Daemon(live: live, host: host, interfaces: interfaces, configPath: config, loaded: loaded, log: log)
+        let daemon = Daemon(live: live, host: host, interfaces: interfaces, configPath: config, loaded: loaded, logger: logger)
         daemon.start(socketPath: socket == "none" ? nil : socket)
-        log("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine \(engine.rawValue), \(workers) worker\(workers == 1 ? "" : "s")\(duration.map { ", for \($0) s" } ?? ""); SIGHUP reloads \(config)")
+        logger.info("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine \(engine.rawValue), \(workers) worker\(workers == 1 ? "" : "s")\(duration.map { ", for \($0) s" } ?? ""); SIGHUP reloads \(config)")
         live.run(stop: stop, duration: duration.map { UInt64($0 * 1e9) })
         daemon.stop()
         let signal = stop.signalNumber
-        log(signal != 0 ? "lvsd: stopping (signal \(signal))" : "lvsd: stopping")
+        logger.notice("\(signal != 0 ? "lvsd: stopping (signal \(signal))" : "lvsd: stopping")")
         host.restore()
-        for line in live.summary(final: true) { log(line) }
+        for line in live.summary(final: true) { logger.info("\(line)") }
         // The connection table as ipvsadm would list it at this moment (the lab shows it),
         // every worker's connections counted.
-        log(workers == 1 ? "lvsd: virtual services (ipvsadm -L -n):"
-            : "lvsd: virtual services (ipvsadm -L -n, the \(workers) workers' tables added up):")
+        let heading = workers == 1 ? "lvsd: virtual services (ipvsadm -L -n):"
+            : "lvsd: virtual services (ipvsadm -L -n, the \(workers) workers' tables added up):"
+        logger.info("\(heading)")
         let listing = workers == 1 ? IPVSListing.render(live.directors[0])
             : (try? AdminListing.render(ListingRequest(format: ListingFormat(numeric: true)),
                                         AdminSnapshot(workers: live.directors, now: 0, includeConnections: false))) ?? ""
-        for line in listing.split(separator: "\n") { log(String(line)) }
+        for line in listing.split(separator: "\n") { logger.info("\(line)") }
     }
 }

@@ -1,4 +1,5 @@
 import Core
+import Logging
 @testable import Engine
 import PacketBuilder
 import Wire
@@ -101,7 +102,7 @@ final class WorkerRig {
             snapshot: snapshot, links: links, portOfInterface: Array(config.interfaces.indices),
             neighbours: NeighbourTable(config: config, route: EngineLab.route), senders: links[0],
             interfaceNames: config.interfaces.map(\.name), capacity: 4096, now: now,
-            seed: { k in (UInt64(k) &+ 0x5157, 0) }, log: { _ in })
+            seed: { k in (UInt64(k) &+ 0x5157, 0) }, logger: Logger(label: "rig") { _ in SwiftLogNoOpLogHandler() })
     }
 
     /// Worker 0's announcements, as `run` makes them before its first turn.
