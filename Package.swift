@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Trace", targets: ["Trace"]),
         .library(name: "PacketBuilder", targets: ["PacketBuilder"]),
         .library(name: "Health", targets: ["Health"]),
+        .library(name: "VRRP", targets: ["VRRP"]),
         .executable(name: "lvsd", targets: ["lvsd"]),
         .executable(name: "lvsadm", targets: ["lvsadm"]),
         .library(name: "AdminSocket", targets: ["AdminSocket"]),
@@ -66,6 +67,12 @@ let package = Package(
         .target(name: "Health", dependencies: ["Core", "Wire", "COpenSSL", "CHealth", "POSIX"]),
         // keepalived.conf's checker blocks (Control) as a Health plan; neither layer imports the other.
         .target(name: "KeepalivedHealth", dependencies: ["Control", "Health", "Core", "Wire"]),
+        // VRRP (RFC 3768, RFC 5798) as keepalived runs it: configuration model and a pure state
+        // machine with an injected clock; its socket I/O lives elsewhere.
+        .target(name: "VRRP", dependencies: ["Wire"]),
+        // keepalived.conf's vrrp_instance / vrrp_script / vrrp_sync_group blocks (Control) as a
+        // VRRPConfig; neither layer imports the other.
+        .target(name: "KeepalivedVRRP", dependencies: ["Control", "VRRP", "Wire"]),
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
         .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "CNet", .product(name: "Logging", package: "swift-log")]),
 
@@ -98,6 +105,7 @@ let package = Package(
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HealthTests", dependencies: ["Health", "KeepalivedHealth", "Control", "Core", "Wire", "PacketIO", "TestSupport"]),
+        .testTarget(name: "VRRPTests", dependencies: ["VRRP", "KeepalivedVRRP", "Control", "Wire"]),
         // Root and network namespaces, real peers and the built lvsd/lvsadm (`swift build --build-tests` builds them).
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
     ]

@@ -50,6 +50,8 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
     @inlinable public static var icmpv6: IPProtocol { IPProtocol(rawValue: 58) }
     @inlinable public static var noNextHeader: IPProtocol { IPProtocol(rawValue: 59) }
     @inlinable public static var destinationOptions: IPProtocol { IPProtocol(rawValue: 60) }
+    /// Virtual Router Redundancy Protocol (RFC 3768 §5.2.4, RFC 5798 §5.1.1.3).
+    @inlinable public static var vrrp: IPProtocol { IPProtocol(rawValue: 112) }
 
     /// The decimal number, as `ip` and `tcpdump -v` print it.
     public var description: String { String(rawValue) }
@@ -135,6 +137,22 @@ public struct ICMPv6Code: RawRepresentable, Hashable, Sendable, CustomStringConv
     @inlinable public static var portUnreachable: ICMPv6Code { ICMPv6Code(rawValue: 4) }
     /// Time exceeded.
     @inlinable public static var hopLimitExceeded: ICMPv6Code { ICMPv6Code(rawValue: 0) }
+
+    public var description: String { String(rawValue) }
+}
+
+/// VRRPv2 authentication types (RFC 3768 §5.3.6; RFC 2338 §5.3.6 defined the other two,
+/// which keepalived still sends as `auth_type PASS` and `AH`). VRRPv3 has none.
+public struct VRRPAuthType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt8
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+    @inlinable public static func == (a: VRRPAuthType, b: VRRPAuthType) -> Bool { a.rawValue == b.rawValue }
+
+    @inlinable public static var none: VRRPAuthType { VRRPAuthType(rawValue: 0) }
+    /// A cleartext password in the eight authentication bytes (keepalived's `PASS`).
+    @inlinable public static var simpleText: VRRPAuthType { VRRPAuthType(rawValue: 1) }
+    /// IPsec AH (keepalived's `AH`).
+    @inlinable public static var ipsecAH: VRRPAuthType { VRRPAuthType(rawValue: 2) }
 
     public var description: String { String(rawValue) }
 }

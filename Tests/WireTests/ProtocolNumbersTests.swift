@@ -6,7 +6,7 @@ import Wire
     @Test func rawValuesAreTheAssignedNumbers() {
         #expect([EtherType.ipv4, .arp, .ipv6, .vlan, .qinq].map(\.rawValue) == [0x0800, 0x0806, 0x86DD, 0x8100, 0x88A8])
         #expect([IPProtocol.hopByHop, .icmp, .ipip, .tcp, .udp, .ipv6, .routing, .fragment, .esp, .authentication,
-                 .icmpv6, .noNextHeader, .destinationOptions].map(\.rawValue) == [0, 1, 4, 6, 17, 41, 43, 44, 50, 51, 58, 59, 60])
+                 .icmpv6, .noNextHeader, .destinationOptions, .vrrp].map(\.rawValue) == [0, 1, 4, 6, 17, 41, 43, 44, 50, 51, 58, 59, 60, 112])
         #expect([ICMPv4Type.echoReply, .destinationUnreachable, .sourceQuench, .redirect, .echoRequest, .timeExceeded,
                   .parameterProblem].map(\.rawValue) == [0, 3, 4, 5, 8, 11, 12])
         #expect([ICMPv6Type.destinationUnreachable, .packetTooBig, .timeExceeded, .parameterProblem, .echoRequest,
