@@ -104,6 +104,32 @@ import Wire
         #expect(out == expected, "\(hexDiff(expected: expected, actual: out))")
     }
 
+    @Test func ipv6FullNATTravelsWithItsLocalEndpoint() {
+        let master = Harness(Lab.config(.fullNAT))
+        master.director.startSyncMaster()
+        for flags: TCPFlags in [[.syn], [.ack], [.ack]] { _ = master.run(Lab.fromClient(Lab.v6, .tcp, flags: flags)) }
+        let messages = Self.drain(master.director)
+        #expect(messages.map(\.count) == [8 + 72 + 2 + 18])
+        let backup = Harness(Lab.config(.fullNAT))
+        Self.deliver(messages, to: backup)
+        let (verdict, out) = backup.run(Lab.fromClient(Lab.v6, .tcp, flags: [.ack]))
+        #expect(verdict == .forward(interface: 1))
+        let expected = GoldenFrameTests.towardServer(GoldenFrameTests.Case(method: .fullNAT, ipv6: true, proto: .tcp),
+                                                     flags: [.ack])
+        #expect(out == expected, "\(hexDiff(expected: expected, actual: out))")
+    }
+
+    @Test func aDirectorThatIsNotMasterNotesNothing() {
+        let h = Harness(Lab.config(.nat))
+        Self.handshake(h)
+        #expect(h.director.pendingSyncNotes == 0)
+        h.director.startSyncMaster()
+        _ = h.run(Lab.fromClient(Lab.v4, .tcp, flags: [.fin, .ack]))
+        #expect(h.director.pendingSyncNotes == 1)
+        h.director.stopSyncMaster()
+        #expect(h.director.pendingSyncNotes == 0)
+    }
+
     @Test func fullNATRepliesMapBackAndTheLocalPortIsNeverHandedOutTwice() {
         let master = Harness(Lab.config(.fullNAT))
         master.director.startSyncMaster()
