@@ -293,6 +293,14 @@ public struct SyncConnectionRecord: Hashable, Sendable {
 
     public var isIPv6: Bool { !clientAddress.isIPv4 }
 
+    /// Whether every address (and the local endpoint's) is of one family, as an entry's type
+    /// requires; the writer takes only such records.
+    public var isSingleFamily: Bool {
+        let v4 = clientAddress.isIPv4
+        return virtualAddress.isIPv4 == v4 && destinationAddress.isIPv4 == v4
+            && (localEndpoint.map { $0.address.isIPv4 == v4 } ?? true)
+    }
+
     /// The entry's size on the wire, without padding.
     public var encodedLength: Int {
         var n = isIPv6 ? SyncConnection.ipv6Length : SyncConnection.ipv4Length

@@ -33,8 +33,7 @@ public struct SyncMessageWriter {
     public mutating func append(_ record: SyncConnectionRecord) -> Bool {
         guard fits(record) else { return false }
         let v6 = record.isIPv6
-        precondition(record.virtualAddress.isIPv4 != v6 && record.destinationAddress.isIPv4 != v6,
-                     "a sync entry's addresses are of one family")
+        precondition(record.isSingleFamily, "a sync entry's addresses are of one family")
         // Padding of the previous entry (ip_vs_sync_conn zeroes it).
         for k in length..<next { base.wireSetU8(0, k) }
         let p = base + next
@@ -73,7 +72,6 @@ public struct SyncMessageWriter {
             offset += 26
         }
         if let local = record.localEndpoint {
-            precondition(local.address.isIPv4 != v6, "FullNAT's local address is of the entry's family")
             p.wireSetU8(SyncOptionType.lvsdLocalEndpoint.rawValue, offset)
             p.wireSetU8(UInt8(2 + (v6 ? 16 : 4)), offset + 1)
             p.wireSetU16(local.port, offset + 2)

@@ -188,6 +188,16 @@ import Wire
         }
     }
 
+    @Test func mixedFamiliesAreNotOneEntry() {
+        var r = Self.oneNATRecord
+        #expect(r.isSingleFamily)
+        r.destinationAddress = IPAddress("2001:db8:1::11")!
+        #expect(!r.isSingleFamily)
+        r = Self.oneNATRecord
+        r.localEndpoint = Endpoint(IPAddress("2001:db8:1::100")!, 1024)
+        #expect(!r.isSingleFamily)
+    }
+
     @Test func lvsdOptionIsOneTheKernelSkips() {
         // ip_vs_proc_sync_conn matches `ptype & ~IPVS_OPT_F_PARAM` against 1, 2, 3 and skips
         // an unknown option only with IPVS_OPT_F_PARAM (0x40) set.

@@ -69,6 +69,10 @@ extension Director {
                 continue
             }
             let record = syncRecord(c)
+            guard record.isSingleFamily else {
+                sync.counters.notesMixedFamily &+= 1
+                continue
+            }
             if !writer.append(record) {
                 flush()
                 writer.append(record)

@@ -20,7 +20,9 @@ struct SyncNote {
 
     /// Whether `c` is still the connection this note was written for.
     @inlinable func matches(_ c: Connection) -> Bool {
-        c.flags.contains(.inUse) && c.clientPort == clientPort && c.virtualPort == virtualPort
+        // A template retired from the hash since is no longer the client's: not synced.
+        c.flags.contains(.inUse) && !c.flags.contains(.unhashed) && c.clientPort == clientPort
+            && c.virtualPort == virtualPort
             && UInt32(truncatingIfNeeded: c.clientAddress.low) == clientAddressLow
     }
 }
@@ -79,6 +81,9 @@ public struct SyncCounters: Sendable, Hashable {
     public var ringFull: UInt64 = 0
     /// Notes whose connection had gone (expired, or its slot reused) before the drain.
     public var notesStale: UInt64 = 0
+    /// Connections of a mixed-family service (IPv4 VIP, IPv6 real server), which the format
+    /// cannot carry (the kernel does not sync heterogeneous pools either).
+    public var notesMixedFamily: UInt64 = 0
     public var messagesBuilt: UInt64 = 0
     public var connectionsSent: UInt64 = 0
     // Backup.
