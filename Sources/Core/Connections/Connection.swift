@@ -47,6 +47,9 @@ public struct Connection {
     /// Index of the FullNAT local address pool the local port came from.
     public var localPool: UInt16
     public var ingressInterface: UInt8
+    /// Client packets seen modulo the sync period (IPVS `cp->in_pkts` as
+    /// `ip_vs_sync_conn_needed` reads it), for a sync master; the slab's last free byte.
+    public var syncPackets: UInt8
 
     init() {
         clientAddress = .zero; virtualAddress = .zero; destinationAddress = .zero; localAddress = .zero
@@ -55,6 +58,7 @@ public struct Connection {
         realServer = 0; template = 0; controlled = 0; localPool = 0
         inNext = 0; outNext = 0; wheelNext = 0; wheelPrev = 0
         timeout = 0; proto = .tcp; method = .directRouting; state = .none; flags = []; ingressInterface = 0
+        syncPackets = 0
     }
 
     /// The tuple a reply from the real server carries as its destination: CIP:cport for NAT,

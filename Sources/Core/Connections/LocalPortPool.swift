@@ -17,6 +17,9 @@ public struct LocalPortPool: ~Copyable {
     @usableFromInline let ring: UnsafeMutablePointer<UInt16>
     @usableFromInline let size: Int
     @usableFromInline var head = 0
+    /// Each free port's index in `ring` (by `port - range.lowerBound`), so `take` can pull a
+    /// given port out in O(1); stale for ports in use, which `take` tells by the window.
+    let position: UnsafeMutablePointer<UInt16>
     public private(set) var available: Int
 
     /// Ports handed out and not yet released: the FullNAT connections on this LIP (each holds
@@ -40,12 +43,20 @@ public struct LocalPortPool: ~Copyable {
         let first = lower + ((slice.index - lower % slice.count) + slice.count) % slice.count
         size = first > upper ? 0 : (upper - first) / slice.count + 1
         ring = .allocate(capacity: max(size, 1))
-        for i in 0..<size { ring[i] = UInt16(first + i * slice.count) }
+        position = .allocate(capacity: upper - lower + 1)
+        position.initialize(repeating: 0, count: upper - lower + 1)
+        for i in 0..<size {
+            ring[i] = UInt16(first + i * slice.count)
+            position[first + i * slice.count - lower] = UInt16(i)
+        }
         available = size
         head = size > 0 ? (rotation % size + size) % size : 0
     }
 
-    deinit { ring.deallocate() }
+    deinit {
+        ring.deallocate()
+        position.deallocate()
+    }
 
     /// Takes the longest-free port, or nil when every port is in use.
     public mutating func allocate() -> UInt16? {
@@ -63,6 +74,26 @@ public struct LocalPortPool: ~Copyable {
         var tail = head + available
         if tail >= size { tail -= size }
         ring[tail] = port
+        position[Int(port - range.lowerBound)] = UInt16(tail)
         available += 1
+    }
+
+    /// Takes `port` itself out of the free ports, for a connection a sync master made: false
+    /// when the port is outside this pool's share or already held. The port at the head of the
+    /// ring moves into its place, so the ring stays a FIFO but for that one port.
+    public mutating func take(_ port: UInt16) -> Bool {
+        guard range.contains(port), slice.owns(port), available > 0 else { return false }
+        let at = Int(position[Int(port - range.lowerBound)])
+        guard at < size, ring[at] == port else { return false }
+        var offset = at - head
+        if offset < 0 { offset += size }
+        guard offset < available else { return false }
+        let moved = ring[head]
+        ring[at] = moved
+        position[Int(moved - range.lowerBound)] = UInt16(at)
+        ring[head] = port
+        head = head + 1 == size ? 0 : head + 1
+        available -= 1
+        return true
     }
 }

@@ -226,6 +226,9 @@ extension Director {
             setState(h, TCPStateTable.next(before, direction, flags: p.tcpFlags))
         }
         c.pointee.expires = now &+ timeoutNanos[Int(c.pointee.state.rawValue)]
+        // A connection a sync master made has no client-side peer yet: its first packet here teaches it.
+        if c.pointee.clientMAC == .zero { learnClientSide(c, eth, interface: packet.interface) }
+        if syncMaster { noteSync(h, c, before: before) }
         let rs = Int(c.pointee.realServer)
         record(.fromClient, h, realServer: rs, before: before, after: c.pointee.state)
         realServerStats[rs].packetsIn &+= 1
@@ -262,6 +265,8 @@ extension Director {
         realServerStats[rs].packetsOut &+= 1
         realServerStats[rs].bytesOut &+= UInt64(p.l3Length)
 
+        // A synced connection whose client has sent nothing here yet: no peer to send to.
+        guard c.pointee.clientMAC != .zero else { return .drop(.neighbourUnresolved) }
         if let tooBig = answerIfTooBig(&p, eth, &packet, egress: Int(c.pointee.ingressInterface), overhead: 0) {
             return tooBig
         }

@@ -75,6 +75,11 @@ public final class Director {
     /// Scratch for `process(batch:)`: one round's bucket indices.
     @usableFromInline let batchBuckets: UnsafeMutablePointer<Int>
 
+    /// Connection sync (`Sync/`): the master's note ring and both roles' counters;
+    /// `syncMaster` alone gates the data path's hook.
+    @usableFromInline var sync = SyncState(SyncSettings(ringCapacity: 1))
+    @usableFromInline var syncMaster = false
+
     /// What happened to the last frame, for `lvsd replay --trace` and tests.
     public internal(set) var lastEvent = PacketEvent()
 

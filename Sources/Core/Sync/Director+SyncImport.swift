@@ -1,0 +1,240 @@
+import Wire
+
+/// What `installSynced` did with one entry.
+public enum SyncInstallOutcome: Equatable, Sendable {
+    /// A new connection or template, at this handle.
+    case installed(ConnectionHandle)
+    /// An existing one took the entry's state, flags and timeout.
+    case updated(ConnectionHandle)
+    case dropped(SyncDropReason)
+}
+
+/// The sync backup's half (IPVS `ip_vs_process_message`, `ip_vs_proc_sync_conn`,
+/// `ip_vs_proc_conn`, net/netfilter/ipvs/ip_vs_sync.c): entries become connections that
+/// forward nothing until a packet of theirs arrives, bound to the real server the snapshot's
+/// identities name for (service, RIP:rport).
+extension Director {
+    /// Validates a received datagram and installs its entries. A message of another sync
+    /// group (when `syncID` is not 0) is ignored; a malformed one changes nothing and is
+    /// counted by its `SyncError`; a valid one's entries are installed or dropped one by one.
+    @discardableResult
+    public func receiveSyncMessage(_ base: UnsafeMutableRawPointer, length: Int, syncID: UInt8 = 0,
+                                   now: UInt64) -> SyncError? {
+        sync.counters.messagesReceived &+= 1
+        let message: SyncMessage
+        do { message = try SyncMessage(base, length: length) } catch {
+            sync.counters.rejected[error, default: 0] &+= 1
+            return error
+        }
+        if syncID != 0 && message.syncID != syncID {
+            sync.counters.messagesOtherGroup &+= 1
+            return nil
+        }
+        message.forEachConnection { _ = installSynced($0.record, now: now) }
+        return nil
+    }
+
+    /// Inserts or updates the connection (or template) `record` describes, forwarding nothing.
+    ///
+    /// - A new connection is bound to the real server found by (service, RIP:rport) and
+    ///   counted as `ip_vs_bind_dest` does from the entry's flags: active unless
+    ///   IP_VS_CONN_F_INACTIVE, a template as persistent. Its timeout is the entry's, armed
+    ///   from `now` (0: the state's, or 3 minutes for a template, as the kernel falls back).
+    /// - An existing one takes the state and timeout, and moves between active and inactive
+    ///   when the entry's INACTIVE flag differs (`ip_vs_proc_conn`).
+    /// - An existing connection to another real server (or FullNAT endpoint) is replaced by an
+    ///   active entry; an inactive one is the end of the connection it replaced, and ignored.
+    /// - A connection of a persistent service is linked to its template, which is made from
+    ///   the service's persistence if the entry for it has not arrived yet.
+    /// - FullNAT's LIP:lport (lvsd's option) is taken out of the local address's pool, so the
+    ///   port is never handed out twice.
+    @discardableResult
+    public func installSynced(_ record: SyncConnectionRecord, now: UInt64) -> SyncInstallOutcome {
+        let outcome = install(record, now: now)
+        switch outcome {
+        case .installed: sync.counters.connectionsInstalled &+= 1
+        case .updated: sync.counters.connectionsUpdated &+= 1
+        case .dropped(let reason): sync.counters.dropped[reason, default: 0] &+= 1
+        }
+        return outcome
+    }
+
+    private func install(_ r: SyncConnectionRecord, now: UInt64) -> SyncInstallOutcome {
+        if r.carriesUnknownMandatoryOption { return .dropped(.unknownMandatoryOption) }
+        if r.carriesPersistenceEngine { return .dropped(.persistenceEngineUnsupported) }
+        guard let proto = TransportProtocol(r.proto) else { return .dropped(.unsupportedProtocol) }
+        let isTemplate = r.flags.contains(.template)
+        // The kernel only logs a template's odd state; a template here has none.
+        let state: ConnectionState
+        if isTemplate {
+            state = .none
+        } else {
+            guard let s = ConnectionState(syncNumber: r.state, proto: proto) else { return .dropped(.badState) }
+            state = s
+        }
+        guard let method = ForwardingMethod(syncForwardingCode: r.flags.forwarding) else {
+            return .dropped(.unsupportedForwarding)
+        }
+        let serviceKey = ServiceKey(proto, r.virtualAddress, r.virtualPort)
+        guard let si = serviceIndex[serviceKey] else { return .dropped(.unknownService) }
+        let serverKey = RealServerKey(service: serviceKey, address: r.destinationAddress, port: r.destinationPort)
+        guard let id = snapshot.identities.realServers[serverKey], id.slot < realServerCount,
+              realServerConfigured[id.slot], !realServers[id.slot].isRemoved else {
+            return .dropped(.unknownRealServer)
+        }
+        let rs = id.slot
+        let fullNAT = method == .fullNAT && !isTemplate
+        if fullNAT && r.localEndpoint == nil { return .dropped(.missingLocalEndpoint) }
+        let inactive = r.flags.contains(.inactive)
+        let timeout = r.timeout != 0 ? r.timeout : isTemplate ? 180 : timeouts[state]
+
+        // ip_vs_conn_in_get / ip_vs_ct_in_get: the same connection (or template) here?
+        let bucket = table.bucket(proto, source: r.clientAddress, sourcePort: r.clientPort,
+                                  destination: r.virtualAddress, destinationPort: r.virtualPort)
+        var h = table.lookupIn(bucket: bucket, proto, client: r.clientAddress, clientPort: r.clientPort,
+                               virtual: r.virtualAddress, virtualPort: r.virtualPort, template: isTemplate)
+        if h != 0 && isTemplate && table[h].expires <= now {
+            retireTemplate(h, now: now)
+            h = 0
+        } else if h != 0 && !isTemplate && !isLive(h, now: now, newTCPConnection: false) {
+            h = 0
+        }
+        if h != 0 {
+            let c = table.entry(h)
+            let sameEnd = c.pointee.realServer == UInt32(rs) && c.pointee.destinationAddress == r.destinationAddress
+                && c.pointee.destinationPort == r.destinationPort
+                && (!fullNAT || Endpoint(c.pointee.localAddress, c.pointee.localPort) == r.localEndpoint)
+            if sameEnd {
+                update(h, c, state: state, inactive: inactive, timeout: timeout, now: now)
+                return .updated(h)
+            }
+            if isTemplate {
+                // As ip_vs_check_template: the old template goes, or leaves the hash while
+                // connections it placed live on.
+                retireTemplate(h, now: now)
+            } else {
+                if inactive { return .dropped(.replacedConnection) }
+                _ = expireConnection(&table, h, now: now)
+            }
+        }
+
+        var c = Connection()
+        c.proto = proto
+        c.clientAddress = r.clientAddress
+        c.clientPort = r.clientPort
+        c.virtualAddress = r.virtualAddress
+        c.virtualPort = r.virtualPort
+        c.destinationAddress = r.destinationAddress
+        c.destinationPort = r.destinationPort
+        c.method = method
+        c.realServer = UInt32(rs)
+        c.state = state
+        c.timeout = timeout
+        c.expires = now &+ UInt64(timeout) * 1_000_000_000
+        // ip_vs_proc_conn: the packet count starts at the threshold, so a backup that takes
+        // over resyncs on the period, not at once.
+        c.syncPackets = sync.settings.threshold
+        if isTemplate {
+            c.flags = [.template]
+        } else {
+            c.flags = inactive ? [.inactive] : []
+            if !method.repliesTraverseDirector { c.flags.insert(.noOutput) }
+        }
+        if fullNAT, let local = r.localEndpoint {
+            guard let slot = localAddressIndex[local.address] else { return .dropped(.unknownLocalAddress) }
+            let pool = localPools[slot]
+            guard pool.pool.range.contains(local.port), workerSlice.owns(local.port) else {
+                return .dropped(.foreignLocalPort)
+            }
+            guard pool.pool.take(local.port) else { return .dropped(.localPortInUse) }
+            c.localPool = UInt16(slot)
+            c.localAddress = local.address
+            c.localPort = local.port
+        }
+        if !isTemplate, let persistence = services[si].persistence {
+            c.template = syncedTemplate(si, persistence, c, now: now)
+        }
+        guard let new = table.insert(c) else {
+            if fullNAT { localPools[Int(c.localPool)].pool.release(c.localPort) }
+            return .dropped(.connectionTableFull)
+        }
+        if c.template != 0 { table[c.template].controlled &+= 1 }
+        bind(rs, template: isTemplate)
+        if !isTemplate && !inactive {
+            realServers[rs].inactiveConnections &-= 1
+            realServers[rs].activeConnections &+= 1
+        }
+        return .installed(new)
+    }
+
+    /// An existing connection takes what a sync entry may change (`IP_VS_CONN_F_BACKUP_UPD_MASK`,
+    /// state, timeout), its server's counts following the INACTIVE flag.
+    private func update(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>, state: ConnectionState,
+                        inactive: Bool, timeout: UInt32, now: UInt64) {
+        if !c.pointee.flags.contains(.template) && c.pointee.flags.contains(.inactive) != inactive {
+            let rs = Int(c.pointee.realServer)
+            if inactive {
+                realServers[rs].activeConnections &-= 1
+                realServers[rs].inactiveConnections &+= 1
+                c.pointee.flags.insert(.inactive)
+            } else {
+                realServers[rs].inactiveConnections &-= 1
+                realServers[rs].activeConnections &+= 1
+                c.pointee.flags.remove(.inactive)
+            }
+        }
+        c.pointee.state = state
+        c.pointee.timeout = timeout
+        c.pointee.expires = now &+ UInt64(timeout) * 1_000_000_000
+        c.pointee.syncPackets = sync.settings.threshold
+        // The timeout may be shorter than the one the wheel holds it for.
+        table.rearm(h)
+    }
+
+    /// As `ip_vs_check_template`: a template that no longer stands goes, or only leaves the
+    /// hash while connections it placed live on.
+    private func retireTemplate(_ t: ConnectionHandle, now: UInt64) {
+        if table[t].controlled == 0 { _ = expireConnection(&table, t, now: now) } else { table.unhashTemplate(t) }
+    }
+
+    /// The template a synced connection of a persistent service belongs to: the client's
+    /// template if it names the same real server, else a new one from the service's
+    /// persistence (a kernel master sends the connection before its template; the template's
+    /// own entry then updates it). 0 when the table is full or the client's template points
+    /// elsewhere.
+    private func syncedTemplate(_ si: Int, _ persistence: Persistence, _ c: Connection, now: UInt64) -> ConnectionHandle {
+        let client = c.clientAddress.masked(prefixLength: c.clientAddress.isIPv4
+            ? min(persistence.prefixLength, 32) : persistence.prefixLength)
+        let bucket = table.bucket(c.proto, source: client, sourcePort: 0,
+                                  destination: c.virtualAddress, destinationPort: c.virtualPort)
+        let t = table.lookupIn(bucket: bucket, c.proto, client: client, clientPort: 0,
+                               virtual: c.virtualAddress, virtualPort: c.virtualPort, template: true)
+        if t != 0 && table[t].expires > now { return table[t].realServer == c.realServer ? t : 0 }
+        if t != 0 { retireTemplate(t, now: now) }
+        var template = Connection()
+        template.proto = c.proto
+        template.clientAddress = client
+        template.virtualAddress = c.virtualAddress
+        template.virtualPort = c.virtualPort
+        template.destinationAddress = c.destinationAddress
+        template.destinationPort = c.destinationPort
+        template.method = c.method
+        template.realServer = c.realServer
+        template.flags = [.template]
+        template.timeout = persistence.timeout
+        template.expires = now &+ UInt64(persistence.timeout) * 1_000_000_000
+        guard let h = table.insert(template) else { return 0 }
+        bind(Int(c.realServer), template: true)
+        return h
+    }
+}
+
+extension Director {
+    /// A synced connection learns its client-side peer (MAC, interface) from the first client
+    /// packet this director sees of it; out of line, as only synced connections take it.
+    @inline(never)
+    func learnClientSide(_ c: UnsafeMutablePointer<Connection>, _ eth: EthernetFrame, interface: Int) {
+        c.pointee.clientMAC = eth.source
+        c.pointee.ingressInterface = UInt8(truncatingIfNeeded: interface)
+    }
+}

@@ -1,0 +1,311 @@
+/// One connection entry of a version-1 sync message (`struct ip_vs_sync_v4` /
+/// `ip_vs_sync_v6`, net/netfilter/ipvs/ip_vs_sync.c), followed by optional parameters:
+///
+/// ```
+///  | type          | protocol      | ver(4) | size(12)                   |
+///  | flags (IP_VS_CONN_F_*)                                              |
+///  | state                         | cport                               |
+///  | vport                         | dport                               |
+///  | fwmark                                                              |
+///  | timeout (seconds)                                                   |
+///  | caddr, vaddr, daddr (4 or 16 bytes each, by type)                   |
+///  | option type | option length | option data ...                       |
+/// ```
+///
+/// `size` counts the fixed part and the options, not the padding to the next entry. Made
+/// only by `SyncMessage`, which has validated every entry (`validate`).
+public struct SyncConnection {
+    public enum Offset {
+        public static let type = 0
+        public static let proto = 1
+        public static let versionAndSize = 2
+        public static let flags = 4
+        public static let state = 8
+        public static let clientPort = 10
+        public static let virtualPort = 12
+        public static let destinationPort = 14
+        public static let firewallMark = 16
+        public static let timeout = 20
+        public static let clientAddress = 24
+    }
+    /// `sizeof(struct ip_vs_sync_v4)` and `sizeof(struct ip_vs_sync_v6)`.
+    public static let ipv4Length = 36
+    public static let ipv6Length = 72
+    /// `STYPE_F_INET6`: the type bit of an IPv6 entry.
+    public static let typeIPv6: UInt8 = 1
+    /// `SVER_MASK`: `ver_size`'s low 12 bits are the size; the top 4 the entry's version (0).
+    public static let sizeMask: UInt16 = 0x0FFF
+
+    @usableFromInline let base: UnsafeMutableRawPointer
+
+    @inlinable init(unchecked base: UnsafeMutableRawPointer) { self.base = base }
+
+    @inlinable public var isIPv6: Bool { base.wireU8(Offset.type) & SyncConnection.typeIPv6 != 0 }
+    @inlinable public var proto: IPProtocol { IPProtocol(rawValue: base.wireU8(Offset.proto)) }
+    /// The entry's length without padding.
+    @inlinable public var size: Int { Int(base.wireU16(Offset.versionAndSize) & SyncConnection.sizeMask) }
+    @inlinable public var flags: SyncConnectionFlags { SyncConnectionFlags(rawValue: base.wireU32(Offset.flags)) }
+    /// The protocol's state number (`IP_VS_TCP_S_*`, `IP_VS_UDP_S_NORMAL`), or a template's.
+    @inlinable public var state: UInt16 { base.wireU16(Offset.state) }
+    @inlinable public var clientPort: UInt16 { base.wireU16(Offset.clientPort) }
+    @inlinable public var virtualPort: UInt16 { base.wireU16(Offset.virtualPort) }
+    @inlinable public var destinationPort: UInt16 { base.wireU16(Offset.destinationPort) }
+    @inlinable public var firewallMark: UInt32 { base.wireU32(Offset.firewallMark) }
+    /// The connection's timeout in seconds (`cp->timeout / HZ`): the backup arms it from now.
+    @inlinable public var timeout: UInt32 { base.wireU32(Offset.timeout) }
+
+    @inlinable var addressLength: Int { isIPv6 ? 16 : 4 }
+    @inlinable func address(_ index: Int) -> IPAddress {
+        let offset = Offset.clientAddress + index * addressLength
+        return isIPv6 ? base.wireIPv6(offset) : IPAddress(ipv4: base.wireU32(offset))
+    }
+    @inlinable public var clientAddress: IPAddress { address(0) }
+    @inlinable public var virtualAddress: IPAddress { address(1) }
+    @inlinable public var destinationAddress: IPAddress { address(2) }
+    @inlinable var fixedLength: Int { isIPv6 ? SyncConnection.ipv6Length : SyncConnection.ipv4Length }
+
+    /// The optional parameters, read in one walk (the entry was validated).
+    public var options: SyncOptions {
+        var options = SyncOptions()
+        var offset = fixedLength
+        let end = size
+        while offset + 2 <= end {
+            let type = SyncOptionType(rawValue: base.wireU8(offset))
+            let length = Int(base.wireU8(offset + 1))
+            let data = offset + 2
+            switch type.kind {
+            case .sequence:
+                options.sequence = SyncSequence(
+                    input: SyncSequence.Adjustment(initial: base.wireU32(data), delta: base.wireU32(data + 4),
+                                                   previousDelta: base.wireU32(data + 8)),
+                    output: SyncSequence.Adjustment(initial: base.wireU32(data + 12), delta: base.wireU32(data + 16),
+                                                    previousDelta: base.wireU32(data + 20)))
+            case .persistenceEngineData, .persistenceEngineName:
+                options.carriesPersistenceEngine = true
+            case .lvsdLocalEndpoint:
+                let port = base.wireU16(data)
+                let address = isIPv6 ? base.wireIPv6(data + 2) : IPAddress(ipv4: base.wireU32(data + 2))
+                options.localEndpoint = Endpoint(address, port)
+            case .unknown:
+                if !type.isOptional { options.carriesUnknownMandatoryOption = true }
+            }
+            offset = data + length
+        }
+        return options
+    }
+
+    /// The whole entry as a value.
+    public var record: SyncConnectionRecord {
+        let options = self.options
+        var r = SyncConnectionRecord(
+            proto: proto, flags: flags, state: state, clientAddress: clientAddress, clientPort: clientPort,
+            virtualAddress: virtualAddress, virtualPort: virtualPort, destinationAddress: destinationAddress,
+            destinationPort: destinationPort, timeout: timeout, firewallMark: firewallMark)
+        r.sequence = options.sequence
+        r.localEndpoint = options.localEndpoint
+        r.carriesPersistenceEngine = options.carriesPersistenceEngine
+        r.carriesUnknownMandatoryOption = options.carriesUnknownMandatoryOption
+        return r
+    }
+
+    /// Checks the entry at `base` with `available` bytes left in the message, as
+    /// `ip_vs_process_message` and `ip_vs_proc_sync_conn` do, and returns its size.
+    static func validate(_ base: UnsafeMutableRawPointer, available: Int) throws(SyncError) -> Int {
+        guard available >= ipv4Length else { throw .connectionTruncated }
+        let versionAndSize = base.wireU16(Offset.versionAndSize)
+        let size = Int(versionAndSize & sizeMask)
+        guard size <= available else { throw .badConnectionSize }
+        guard versionAndSize & ~sizeMask == 0 else { throw .badConnectionVersion }
+        let type = base.wireU8(Offset.type)
+        let ipv6 = type & typeIPv6 != 0
+        guard ipv6 || type == 0 else { throw .badConnectionType }
+        var offset = ipv6 ? ipv6Length : ipv4Length
+        guard size >= offset else { throw .badConnectionSize }
+        var seen: UInt8 = 0
+        while offset < size {
+            guard offset + 2 <= size else { throw .optionTruncated }
+            let type = SyncOptionType(rawValue: base.wireU8(offset))
+            let length = Int(base.wireU8(offset + 1))
+            offset += 2
+            guard length > 0, offset + length <= size else { throw .badOptionLength }
+            let kind = type.kind
+            if kind != .unknown {
+                guard length == kind.length(ipv6: ipv6) || (kind.isString && length <= kind.maximumLength) else {
+                    throw .badOptionLength
+                }
+                let bit: UInt8 = 1 << kind.rawValue
+                guard seen & bit == 0 else { throw .duplicateOption }
+                seen |= bit
+            }
+            offset += length
+        }
+        return size
+    }
+}
+
+/// What the options of one entry said.
+public struct SyncOptions: Hashable, Sendable {
+    public var sequence: SyncSequence?
+    /// lvsd's FullNAT extension: the connection's LIP:lport.
+    public var localEndpoint: Endpoint?
+    /// `IPVS_OPT_PE_DATA` or `IPVS_OPT_PE_NAME`: state of a persistence engine (`-pe sip`).
+    public var carriesPersistenceEngine = false
+    /// An option type the receiver does not know without the optional bit: the kernel skips
+    /// the whole connection (`Unknown mandatory param`), and so must any receiver.
+    public var carriesUnknownMandatoryOption = false
+    public init() {}
+}
+
+/// An option's type byte. The kernel masks off `IPVS_OPT_F_PARAM` (0x40) before matching,
+/// and skips an unknown option only when that bit is set; without it the connection is
+/// dropped. lvsd's own option therefore sets it, so a kernel backup skips it and still
+/// installs the connection.
+public struct SyncOptionType: RawRepresentable, Hashable, Sendable {
+    public var rawValue: UInt8
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// `IPVS_OPT_F_PARAM`: the option may be skipped by a receiver that does not know it.
+    @inlinable public static var optionalBit: UInt8 { 0x40 }
+    @inlinable public static var sequence: SyncOptionType { SyncOptionType(rawValue: 1) }
+    @inlinable public static var persistenceEngineData: SyncOptionType { SyncOptionType(rawValue: 2) }
+    @inlinable public static var persistenceEngineName: SyncOptionType { SyncOptionType(rawValue: 3) }
+    /// lvsd's extension: FullNAT's local port (2 bytes) then local address (4 or 16 bytes, the
+    /// entry's family). Number 0x20 is unused by the kernel (it knows 1–3), and the optional
+    /// bit makes it 0x60 on the wire.
+    @inlinable public static var lvsdLocalEndpoint: SyncOptionType { SyncOptionType(rawValue: 0x20 | optionalBit) }
+
+    @inlinable public var isOptional: Bool { rawValue & Self.optionalBit != 0 }
+
+    @usableFromInline enum Kind: UInt8 {
+        case sequence = 1, persistenceEngineData, persistenceEngineName, lvsdLocalEndpoint, unknown
+
+        /// The fixed length of the option's data (0: a string, see `maximumLength`).
+        func length(ipv6: Bool) -> Int {
+            switch self {
+            case .sequence: 24  // struct ip_vs_sync_conn_options: two ip_vs_seq of three u32
+            case .lvsdLocalEndpoint: 2 + (ipv6 ? 16 : 4)
+            default: 0
+            }
+        }
+        var isString: Bool { self == .persistenceEngineData || self == .persistenceEngineName }
+        /// IP_VS_PEDATA_MAXLEN, IP_VS_PENAME_MAXLEN.
+        var maximumLength: Int { self == .persistenceEngineName ? 16 : 255 }
+    }
+
+    @inlinable var kind: Kind {
+        if rawValue == Self.lvsdLocalEndpoint.rawValue { return .lvsdLocalEndpoint }
+        switch rawValue & ~Self.optionalBit {
+        case 1: return .sequence
+        case 2: return .persistenceEngineData
+        case 3: return .persistenceEngineName
+        default: return .unknown
+        }
+    }
+}
+
+/// `IPVS_OPT_SEQ_DATA`: TCP sequence adjustments of application helpers (`struct ip_vs_seq`
+/// for each direction). lvsd rewrites no payloads, so it carries them through untouched.
+public struct SyncSequence: Hashable, Sendable {
+    public struct Adjustment: Hashable, Sendable {
+        public var initial: UInt32
+        public var delta: UInt32
+        public var previousDelta: UInt32
+        public init(initial: UInt32, delta: UInt32, previousDelta: UInt32) {
+            self.initial = initial
+            self.delta = delta
+            self.previousDelta = previousDelta
+        }
+    }
+    public var input: Adjustment
+    public var output: Adjustment
+    public init(input: Adjustment, output: Adjustment) {
+        self.input = input
+        self.output = output
+    }
+}
+
+/// `IP_VS_CONN_F_*` as the sync protocol carries them (include/uapi/linux/ip_vs.h; only bits
+/// 0–15 travel).
+public struct SyncConnectionFlags: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt32
+    @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// The forwarding method's code in bits 0–2 (`IP_VS_CONN_F_FWD_MASK`).
+    @inlinable public var forwarding: UInt32 { rawValue & 0x7 }
+    @inlinable public static var forwardMasquerade: UInt32 { 0 }
+    @inlinable public static var forwardTunnel: UInt32 { 2 }
+    @inlinable public static var forwardDirectRoute: UInt32 { 3 }
+    /// DPVS's FullNAT code (`DPVS_FWD_MODE_FNAT`); the kernel has none.
+    @inlinable public static var forwardFullNAT: UInt32 { 5 }
+    @inlinable public static func forwarding(_ code: UInt32) -> SyncConnectionFlags { SyncConnectionFlags(rawValue: code & 0x7) }
+
+    public static let sync = SyncConnectionFlags(rawValue: 0x0020)
+    public static let hashed = SyncConnectionFlags(rawValue: 0x0040)
+    public static let noOutput = SyncConnectionFlags(rawValue: 0x0080)
+    public static let inactive = SyncConnectionFlags(rawValue: 0x0100)
+    public static let outputSequence = SyncConnectionFlags(rawValue: 0x0200)
+    public static let inputSequence = SyncConnectionFlags(rawValue: 0x0400)
+    public static let noClientPort = SyncConnectionFlags(rawValue: 0x0800)
+    public static let template = SyncConnectionFlags(rawValue: 0x1000)
+    public static let onePacket = SyncConnectionFlags(rawValue: 0x2000)
+    /// `IP_VS_CONN_F_BACKUP_MASK`: what a backup takes from a new entry.
+    public static let backupMask = SyncConnectionFlags(rawValue: 0x0007 | 0x0080 | 0x0100 | 0x0600 | 0x0800 | 0x1000)
+    /// `IP_VS_CONN_F_BACKUP_UPD_MASK`: what an update may change.
+    public static let backupUpdateMask = SyncConnectionFlags(rawValue: 0x0100 | 0x0600)
+}
+
+/// A sync entry as a value: what `SyncMessageWriter` encodes and `SyncConnection.record` decodes.
+/// IPv4 entries have IPv4 (mapped) addresses in all three places.
+public struct SyncConnectionRecord: Hashable, Sendable {
+    public var proto: IPProtocol
+    public var flags: SyncConnectionFlags
+    public var state: UInt16
+    public var clientAddress: IPAddress
+    public var clientPort: UInt16
+    public var virtualAddress: IPAddress
+    public var virtualPort: UInt16
+    public var destinationAddress: IPAddress
+    public var destinationPort: UInt16
+    public var timeout: UInt32
+    public var firewallMark: UInt32
+    public var sequence: SyncSequence?
+    /// FullNAT's LIP:lport, sent as lvsd's option.
+    public var localEndpoint: Endpoint?
+    /// Decoded only: see `SyncOptions`.
+    public var carriesPersistenceEngine = false
+    public var carriesUnknownMandatoryOption = false
+
+    public init(proto: IPProtocol, flags: SyncConnectionFlags, state: UInt16, clientAddress: IPAddress,
+                clientPort: UInt16, virtualAddress: IPAddress, virtualPort: UInt16, destinationAddress: IPAddress,
+                destinationPort: UInt16, timeout: UInt32, firewallMark: UInt32 = 0) {
+        self.proto = proto
+        self.flags = flags
+        self.state = state
+        self.clientAddress = clientAddress
+        self.clientPort = clientPort
+        self.virtualAddress = virtualAddress
+        self.virtualPort = virtualPort
+        self.destinationAddress = destinationAddress
+        self.destinationPort = destinationPort
+        self.timeout = timeout
+        self.firewallMark = firewallMark
+    }
+
+    public var isIPv6: Bool { !clientAddress.isIPv4 }
+
+    /// Whether every address (and the local endpoint's) is of one family, as an entry's type
+    /// requires; the writer takes only such records.
+    public var isSingleFamily: Bool {
+        let v4 = clientAddress.isIPv4
+        return virtualAddress.isIPv4 == v4 && destinationAddress.isIPv4 == v4
+            && (localEndpoint.map { $0.address.isIPv4 == v4 } ?? true)
+    }
+
+    /// The entry's size on the wire, without padding.
+    public var encodedLength: Int {
+        var n = isIPv6 ? SyncConnection.ipv6Length : SyncConnection.ipv4Length
+        if sequence != nil { n += 2 + 24 }
+        if localEndpoint != nil { n += 2 + 2 + (isIPv6 ? 16 : 4) }
+        return n
+    }
+}
