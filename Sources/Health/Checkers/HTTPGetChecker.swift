@@ -233,10 +233,11 @@ final class HTTPProbe: Probe {
             case .handshaking: return fail("TLS handshake timed out after \(HealthModel.format(timeout))")
             case .sending: return fail("timed out sending the request after \(HealthModel.format(timeout))")
             case .receiving:
+                // The whole response had `connect_timeout` from the connect, not per read.
                 if reader.headerComplete {
-                    return fail("the response did not end within \(HealthModel.format(timeout)) (\(reader.bodyBytes) body bytes read)")
+                    return fail("timed out after \(HealthModel.format(timeout)) waiting for the rest of the body (\(reader.bodyBytes) bytes read)")
                 }
-                return fail("no complete response header within \(HealthModel.format(timeout))")
+                return fail("timed out after \(HealthModel.format(timeout)) waiting for the response")
             }
         }
         switch phase {
