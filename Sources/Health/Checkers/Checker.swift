@@ -45,6 +45,7 @@ extension CheckerConfig {
         case .misc(let misc): MiscChecker(config: self, misc: misc)
         case .ping: PingChecker(config: self)
         case .udp(let udp): UDPChecker(config: self, udp: udp)
+        case .notImplemented(let n): NotImplementedChecker(config: self, check: n)
         }
     }
 }

@@ -31,6 +31,20 @@ public struct HealthPlan: Hashable, Sendable {
         services[s].realServers[r].checkers.append(checker)
     }
 
+    /// The plan for what `base` still has: services and real servers that lvsadm removed since
+    /// the file was read lose their checks, instead of the whole plan being refused (which
+    /// would leave every other server unchecked).
+    public func limited(to base: DirectorConfig) -> HealthPlan {
+        var plan = self
+        plan.services = services.compactMap { s in
+            guard let service = base.services.first(where: { $0.key == s.key }) else { return nil }
+            var s = s
+            s.realServers.removeAll { rs in !service.realServers.contains { $0.endpoint == rs.endpoint } }
+            return s
+        }
+        return plan
+    }
+
     /// Every checker in plan order (service, real server, checker): the index is a `CheckerID`.
     public var checkers: [CheckerConfig] {
         services.flatMap { $0.realServers.flatMap(\.checkers) }
