@@ -57,10 +57,10 @@ public enum KeepalivedHealthPlan {
                 services.append(service)
             }
         }
-        let plan = HealthPlan(services: services)
+        let plan = HealthPlan(services: services, scripts: scriptPolicy(config.globalDefs))
         let problems = plan.problems
         guard problems.isEmpty else { throw HealthConfigError(problems.joined(separator: "; ")) }
-        return Result(plan: plan, warnings: warnings)
+        return Result(plan: plan, warnings: warnings + plan.scriptWarnings)
     }
 
     /// `make`, then the runner's own validation against the file's director configuration:
@@ -144,6 +144,23 @@ public enum KeepalivedHealthPlan {
         case .http11: .http11
         }
         return HTTPGetConfig(urls: urls, virtualhost: http.virtualhost ?? virtualhost, httpProtocol: version)
+    }
+
+    /// global_defs `script_user USER [GROUP]` and `enable_script_security` (the last one written wins).
+    static func scriptPolicy(_ globals: KeepalivedGlobalDefs) -> ScriptPolicy {
+        var policy = ScriptPolicy()
+        for option in globals.options {
+            switch option.name {
+            case "script_user":
+                policy.user = option.arguments.first?.text
+                policy.group = option.arguments.count > 1 ? group(option.arguments[1].text) : nil
+            case "enable_script_security":
+                policy.enforceSecurity = true
+            default:
+                break
+            }
+        }
+        return policy
     }
 
     static func script(_ s: KeepalivedScript) -> ScriptCommand {

@@ -185,7 +185,10 @@ import Glibc
                                                           maxReplyLength: 16)))
         #expect(b.checkers[3].spec == .httpGet(HTTPGetConfig(urls: [HTTPURLCheck(path: "/")], virtualhost: "vs.example.test")),
                 "the virtual server's virtualhost reaches the checker")
-        #expect(result.warnings.count == 4)
+        // Besides these four, what the script audit says (the scripts do not exist here).
+        #expect(result.warnings.filter { !$0.hasPrefix("script ") && !$0.hasPrefix("default user") }.count == 4)
+        #expect(result.warnings.contains("script /usr/local/bin/qup not found or not executable; it will not run"))
+        #expect(result.plan.scripts == ScriptPolicy())
         #expect(result.warnings.contains("the SSL block's certificate, key and CA are not used: SSL_GET connects without client certificates and does not verify the server"))
         #expect(result.warnings.contains("SSL_GET of real server 198.18.1.1:8080 in VS TCP 198.18.0.10:80: url /health: regex is not checked (status and digest are)"))
         #expect(result.warnings.contains("SSL_GET of real server 198.18.1.1:8080 in VS TCP 198.18.0.10:80: fast_recovery is ignored (every url is checked in each check already)"))
@@ -225,6 +228,33 @@ import Glibc
         missing.director.services[0].realServers = []
         #expect(throws: HealthConfigError("real server 198.18.1.1:80 of VS TCP 198.18.0.10:80 has health checks but is not in the configuration")) {
             _ = try KeepalivedHealthPlan.checked(from: missing)
+        }
+    }
+
+    /// global_defs `script_user USER [GROUP]` and `enable_script_security` reach the plan
+    /// (they were parsed and ignored); MISC_CHECK's `user` stays on its checker.
+    @Test func scriptUserAndSecurityReachThePlan() throws {
+        let config = try KeepalivedFile.parse("""
+            global_defs {
+                script_user nobody :nogroup
+                enable_script_security
+            }
+            virtual_server 198.18.0.10 80 {
+                lb_kind NAT
+                real_server 198.18.1.1 80 {
+                    MISC_CHECK {
+                        misc_path /bin/true
+                        user root
+                    }
+                }
+            }
+            """, file: "keepalived.conf")
+        #expect(!config.warnings.contains { $0.description.contains("script_user") || $0.description.contains("enable_script_security") })
+        let plan = try KeepalivedHealthPlan.make(from: config).plan
+        #expect(plan.scripts == ScriptPolicy(user: "nobody", group: "nogroup", enforceSecurity: true))
+        #expect(plan.checkers[0].spec == .misc(MiscCheckConfig(command: ["/bin/true"], user: "root", timeout: .seconds(60))))
+        #expect(throws: (any Error).self) {
+            _ = try KeepalivedFile.parse("global_defs {\n enable_script_security yes\n}\n", file: "keepalived.conf")
         }
     }
 

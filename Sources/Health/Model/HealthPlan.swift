@@ -9,15 +9,19 @@ import Wire
 /// so the desired configuration can be computed from any base `DirectorConfig`.
 public struct HealthPlan: Hashable, Sendable {
     public var services: [ServiceHealthPlan]
+    /// Who runs MISC_CHECK and notify scripts (global_defs `script_user`, `enable_script_security`).
+    public var scripts: ScriptPolicy
 
-    public init(services: [ServiceHealthPlan] = []) {
+    public init(services: [ServiceHealthPlan] = [], scripts: ScriptPolicy = ScriptPolicy()) {
         self.services = services
+        self.scripts = scripts
     }
 
     /// A plan for `base` with every real server present and no checkers: add checkers with
     /// `addChecker` or build `services` directly.
     public init(base: DirectorConfig) {
         services = base.services.map { ServiceHealthPlan(service: $0) }
+        scripts = ScriptPolicy()
     }
 
     /// Adds `checker` to the real server it targets; throws if the plan has no such server.

@@ -193,8 +193,8 @@ public final class HealthRunner: Sendable {
 
     private func loop() {
         var model = HealthModel(plan: plan, start: clock.now, seed: options.seed ?? UInt64.random(in: 0 ... .max))
-        let checkers = model.checkerConfigs.map { $0.makeChecker() }
-        let scripts = ScriptRunner(timeout: options.notifyTimeout)
+        let checkers = model.checkerConfigs.map { $0.makeChecker(scripts: plan.scripts) }
+        let scripts = ScriptRunner(timeout: options.notifyTimeout, policy: plan.scripts)
         var due = DueQueue()
         var inFlight: [Int: InFlight] = [:]
         var pending = Update(time: clock.now, events: [], desired: nil, scripts: [])
