@@ -14,8 +14,9 @@ import Wire
 /// real server, virtual server) is resolved here.
 ///
 /// What the health engine cannot do yet is reported, never silently dropped:
-/// - DNS_CHECK, SMTP_CHECK, BFD_CHECK, FILE_CHECK are not run: the server is judged by its
-///   other checkers (none: always alive), as keepalived does for a checker it removed;
+/// - DNS_CHECK, SMTP_CHECK, BFD_CHECK, FILE_CHECK are not run and fail closed: each becomes a
+///   checker that always fails, with `alpha` so its server starts down, and a warning naming
+///   the block's file:line (a server a check cannot vouch for must not get clients);
 /// - `regex` urls, `fast_recovery`, `fwmark`, `log_all_failures` and an `SSL { }` block with
 ///   certificates are ignored, with a warning naming the checker.
 public enum KeepalivedHealthPlan {
@@ -56,10 +57,19 @@ public enum KeepalivedHealthPlan {
                 services.append(service)
             }
         }
-        let plan = HealthPlan(services: services)
+        let plan = HealthPlan(services: services, scripts: scriptPolicy(config.globalDefs))
         let problems = plan.problems
         guard problems.isEmpty else { throw HealthConfigError(problems.joined(separator: "; ")) }
-        return Result(plan: plan, warnings: warnings)
+        return Result(plan: plan, warnings: warnings + plan.scriptWarnings)
+    }
+
+    /// `make`, then the runner's own validation against the file's director configuration:
+    /// what the daemon asks before it swaps a (re)loaded file in, so a file whose checks cannot
+    /// run is refused as a whole instead of running with no checks at all.
+    public static func checked(from config: KeepalivedConfig) throws(HealthConfigError) -> Result {
+        let result = try make(from: config)
+        try HealthRunner.validate(plan: result.plan, base: config.director)
+        return result
     }
 
     /// One checker, or nil (with a warning) for a kind the engine does not run.
@@ -93,8 +103,15 @@ public enum KeepalivedHealthPlan {
                                        reply: udp.replyData.map { HexPattern(bytes: $0, wildcardMask: udp.replyMask) },
                                        minReplyLength: udp.minReplyLength, maxReplyLength: udp.maxReplyLength))
         case .dns, .other:
-            warnings.append("\(name): \(checker.keyword) is not run by SwiftLVS yet; the real server is judged by its other checkers")
-            return nil
+            guard let kind = CheckerKind(rawValue: checker.keyword), !kind.isImplemented else {
+                throw HealthConfigError("\(name): unknown checker kind \(checker.keyword)")
+            }
+            let location = checker.location.map { "\($0)" }
+            warnings.append("\(location.map { "\($0): " } ?? "")\(name): \(checker.keyword) is not implemented by SwiftLVS; "
+                            + "the real server starts DOWN and stays down (fail closed); replace it with a checker lvsd runs")
+            var closed = timing
+            closed.alpha = true
+            return CheckerConfig(target: target, spec: .notImplemented(NotImplementedCheck(kind: kind, location: location)), timing: closed)
         }
         return CheckerConfig(target: target, spec: spec, timing: timing)
     }
@@ -127,6 +144,23 @@ public enum KeepalivedHealthPlan {
         case .http11: .http11
         }
         return HTTPGetConfig(urls: urls, virtualhost: http.virtualhost ?? virtualhost, httpProtocol: version)
+    }
+
+    /// global_defs `script_user USER [GROUP]` and `enable_script_security` (the last one written wins).
+    static func scriptPolicy(_ globals: KeepalivedGlobalDefs) -> ScriptPolicy {
+        var policy = ScriptPolicy()
+        for option in globals.options {
+            switch option.name {
+            case "script_user":
+                policy.user = option.arguments.first?.text
+                policy.group = option.arguments.count > 1 ? group(option.arguments[1].text) : nil
+            case "enable_script_security":
+                policy.enforceSecurity = true
+            default:
+                break
+            }
+        }
+        return policy
     }
 
     static func script(_ s: KeepalivedScript) -> ScriptCommand {

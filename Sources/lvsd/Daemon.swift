@@ -59,7 +59,13 @@ final class Daemon: @unchecked Sendable {
             clock: { Self.monotonicNanoseconds() },
             reload: { [unowned self] in reload() },
             health: { [unowned self] in healthListing() })
-        healthPlan = Self.healthPlan(of: loaded, logger: logger)
+        do {
+            healthPlan = try Self.healthPlan(of: loaded, logger: logger)
+        } catch {
+            // RunCommand has already built the engine; refusing to start belongs there (call
+            // `Daemon.healthPlan(of:logger:)` before the engine, as `lvsd check` should).
+            logger.error("lvsd: health: error: checks not started, every real server runs unchecked: \(error)")
+        }
     }
 
     static func monotonicNanoseconds() -> UInt64 {
@@ -130,7 +136,16 @@ final class Daemon: @unchecked Sendable {
             return AdminError("lvsadm: reload refused, the running configuration stays", detail: error.description, exitCode: 1)
         }
         for warning in loaded.warnings { logger.info("lvsd: reload: \(warning.description)") }
-        let plan = Self.healthPlan(of: loaded, logger: logger)
+        // A plan that does not build or does not fit the new configuration refuses the whole
+        // reload: swapping the configuration in without its checks would leave every service
+        // unchecked, sending clients to servers nobody watches.
+        let plan: HealthPlan?
+        do {
+            plan = try Self.healthPlan(of: loaded, logger: logger)
+        } catch {
+            logger.error("lvsd: reload refused, the running configuration and its health checks stay: \(error)")
+            return AdminError("lvsadm: reload refused, the running configuration stays", detail: "health checks: \(error)", exitCode: 1)
+        }
         lock.lock()
         let previousPlan = healthPlan
         healthPlan = plan
@@ -191,21 +206,18 @@ final class Daemon: @unchecked Sendable {
 
     // MARK: Health checks
 
-    private static func healthPlan(of loaded: ConfigFile.Loaded, logger: Logger) -> HealthPlan? {
+    /// The file's health plan, validated against the file's own configuration; nil when the
+    /// file has no checkers. Throws instead of dropping checks.
+    static func healthPlan(of loaded: ConfigFile.Loaded, logger: Logger) throws(HealthConfigError) -> HealthPlan? {
         guard let keepalived = loaded.keepalived else { return nil }
-        do {
-            let result = try KeepalivedHealthPlan.make(from: keepalived)
-            for warning in result.warnings { logger.warning("lvsd: health: warning: \(warning)") }
-            return result.plan.services.isEmpty ? nil : result.plan
-        } catch {
-            logger.warning("lvsd: health: warning: checks not started: \(error)")
-            return nil
-        }
+        let result = try KeepalivedHealthPlan.checked(from: keepalived)
+        for warning in result.warnings { logger.warning("lvsd: health: warning: \(warning)") }
+        return result.plan.services.isEmpty ? nil : result.plan
     }
 
     /// Caller holds `lock`.
     private func startHealth(for config: DirectorConfig) {
-        guard let plan = healthPlan else { return }
+        guard let plan = healthPlan?.limited(to: config) else { return }
         do {
             let generation = generation
             let runner = try HealthRunner(plan: plan, base: config) { [weak self] update in
@@ -215,7 +227,7 @@ final class Daemon: @unchecked Sendable {
             self.runner = runner
             logger.notice("lvsd: health: checking \(plan.services.reduce(0) { $0 + $1.realServers.count }) real servers")
         } catch {
-            logger.warning("lvsd: health: warning: checks not started: \(error)")
+            logger.error("lvsd: health: error: checks not started, every real server runs unchecked: \(error)")
         }
     }
 

@@ -182,8 +182,6 @@ import Wire
         #expect(checker == KeepalivedChecker(kind: .tcp, connection: KeepalivedCheckerConnection(port: 80, connectTimeout: .seconds(1)),
                                              timing: KeepalivedCheckerTiming(delayLoop: .seconds(3), retry: 1, delayBeforeRetry: .seconds(1))))
         #expect(messages(config) == [
-            "global_defs option 'script_user' is ignored: lvsd runs notify scripts as its own user and MISC_CHECK scripts as their checker's user, without keepalived's script security checks",
-            "global_defs option 'enable_script_security' is ignored: lvsd runs notify scripts as its own user and MISC_CHECK scripts as their checker's user, without keepalived's script security checks",
             "virtual_server option 'establish_timeout' is ignored: lvsd uses the global TCP timeouts for every service (set them with global_defs lvs_timeouts)",
             "'daddr_group_name 198.18.88.1_deny' names an empty deny_address_group; it changes nothing and is ignored",
         ])

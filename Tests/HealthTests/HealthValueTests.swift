@@ -86,6 +86,18 @@ import Wire
         #expect(length("Content-Length: 42x") == nil)
         #expect(length("Content-Length: ") == nil)
         #expect(length("X-Content-Length: 5") == nil)
+        #expect(length("Content-Length: 9223372036854775807") == Int.max)
+        // Issue 12: `* 10` was checked, `+ digit` was not; this trapped the daemon.
+        for huge in ["9223372036854775808", "9223372036854775809", "92233720368547758070", String(repeating: "9", count: 200)] {
+            var r = HTTPResponseReader(digest: true)
+            r.consume(Array("HTTP/1.0 200 OK\r\nContent-Length: \(huge)\r\n\r\nbody".utf8)[...])
+            #expect(r.headerComplete && r.contentLength == nil)
+            #expect(r.malformed?.hasPrefix("Content-Length \(huge.prefix(40))") == true && r.malformed?.hasSuffix("is too large for any body") == true)
+        }
+        // Body bytes are counted, never beyond the cap's concern: a Content-Length body ends the read.
+        var complete = HTTPResponseReader(digest: false)
+        complete.consume(Array("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)[...])
+        #expect(complete.bodyComplete && !complete.bodyTooLong)
         var tooLong = HTTPResponseReader(digest: false)
         tooLong.consume([UInt8](repeating: 65, count: HTTPResponseReader.maximumHeaderLength + 1)[...])
         #expect(tooLong.headerTooLong && !tooLong.headerComplete)

@@ -160,7 +160,12 @@ import Glibc
         #expect(b.endpoint == ep("198.18.1.2", 8080) && b.weight == 1 && !b.inhibitOnFailure)
         #expect(a.notifyUp == ScriptCommand(["/usr/local/bin/up", "198.18.1.1"]) && a.notifyDown == ScriptCommand(["/usr/local/bin/down"]))
         #expect(a.checkers.map(\.kind) == [.tcp, .sslGet, .misc])
-        #expect(b.checkers.map(\.kind) == [.ping, .udp, .httpGet], "DNS_CHECK is not run")
+        #expect(b.checkers.map(\.kind) == [.ping, .udp, .dns, .httpGet])
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let dnsLine = lines.firstIndex { $0.contains("DNS_CHECK") }!
+        let dnsAt = "keepalived.conf:\(dnsLine + 1):\(lines[dnsLine].prefix { $0 == " " }.count + 1)"
+        #expect(b.checkers[2].spec == .notImplemented(NotImplementedCheck(kind: .dns, location: dnsAt)))
+        #expect(b.checkers[2].timing.alpha, "fail closed: the server starts down")
 
         let tcp = a.checkers[0]
         #expect(tcp.target == CheckTarget(service: key, realServer: a.endpoint, connectAddress: ip("198.18.1.100"), connectPort: 9000,
@@ -178,13 +183,16 @@ import Glibc
         #expect(b.checkers[1].spec == .udp(UDPCheckConfig(payload: [1, 2], requireReply: true,
                                                           reply: HexPattern(bytes: [0x4F, 0x4B, 0x00], wildcardMask: [0, 0, 0x0F]),
                                                           maxReplyLength: 16)))
-        #expect(b.checkers[2].spec == .httpGet(HTTPGetConfig(urls: [HTTPURLCheck(path: "/")], virtualhost: "vs.example.test")),
+        #expect(b.checkers[3].spec == .httpGet(HTTPGetConfig(urls: [HTTPURLCheck(path: "/")], virtualhost: "vs.example.test")),
                 "the virtual server's virtualhost reaches the checker")
-        #expect(result.warnings.count == 4)
+        // Besides these four, what the script audit says (the scripts do not exist here).
+        #expect(result.warnings.filter { !$0.hasPrefix("script ") && !$0.hasPrefix("default user") }.count == 4)
+        #expect(result.warnings.contains("script /usr/local/bin/qup not found or not executable; it will not run"))
+        #expect(result.plan.scripts == ScriptPolicy())
         #expect(result.warnings.contains("the SSL block's certificate, key and CA are not used: SSL_GET connects without client certificates and does not verify the server"))
         #expect(result.warnings.contains("SSL_GET of real server 198.18.1.1:8080 in VS TCP 198.18.0.10:80: url /health: regex is not checked (status and digest are)"))
         #expect(result.warnings.contains("SSL_GET of real server 198.18.1.1:8080 in VS TCP 198.18.0.10:80: fast_recovery is ignored (every url is checked in each check already)"))
-        #expect(result.warnings.contains("DNS_CHECK of real server 198.18.1.2:8080 in VS TCP 198.18.0.10:80: DNS_CHECK is not run by SwiftLVS yet; the real server is judged by its other checkers"))
+        #expect(result.warnings.contains("\(dnsAt): DNS_CHECK of real server 198.18.1.2:8080 in VS TCP 198.18.0.10:80: DNS_CHECK is not implemented by SwiftLVS; the real server starts DOWN and stays down (fail closed); replace it with a checker lvsd runs"))
 
         // Quorum 3 over weights 3 + 1 with alpha: nobody is alive yet; the sorry server holds the service.
         var model = HealthModel(plan: result.plan, seed: 1)
@@ -192,6 +200,91 @@ import Glibc
         #expect(start.events.contains { $0.kind == .quorumLost })
         #expect(weights(model.desiredConfig(from: config.director)) == [ep("198.18.1.1", 8080): 0, ep("198.18.9.9", 8080): 1],
                 "alpha + inhibit keeps .1 at 0, .2 (alpha, no inhibit) is out, the sorry server serves")
+    }
+
+    /// Issue 12: a health-plan error used to be a warning while the reload went through with no
+    /// checks at all. `checked` is what lvsd asks before it swaps a file in: it throws the
+    /// sentence, and lvsd refuses the reload (Daemon.reload).
+    @Test func planErrorsRefuseTheFile() throws {
+        let text = """
+            virtual_server 198.18.0.10 80 {
+                lb_kind NAT
+                real_server 198.18.1.1 80 {
+                    TCP_CHECK {
+                    }
+                }
+            }
+            """
+        // The parser refuses most mistakes itself; what gets past it is a plan the runner
+        // cannot run: a checker that cannot be timed, a checked server the engine config lacks.
+        let good = try KeepalivedFile.parse(text, file: "keepalived.conf")
+        #expect(try KeepalivedHealthPlan.checked(from: good).plan.checkers.count == 1)
+        var untimed = good
+        untimed.virtualServers[0].realServers[0].checkers[0].timing.delayLoop = .zero
+        #expect(throws: HealthConfigError("TCP_CHECK 198.18.1.1:80: delay_loop must be positive (keepalived's minimum is 1 µs)")) {
+            _ = try KeepalivedHealthPlan.checked(from: untimed)
+        }
+        var missing = good
+        missing.director.services[0].realServers = []
+        #expect(throws: HealthConfigError("real server 198.18.1.1:80 of VS TCP 198.18.0.10:80 has health checks but is not in the configuration")) {
+            _ = try KeepalivedHealthPlan.checked(from: missing)
+        }
+    }
+
+    /// global_defs `script_user USER [GROUP]` and `enable_script_security` reach the plan
+    /// (they were parsed and ignored); MISC_CHECK's `user` stays on its checker.
+    @Test func scriptUserAndSecurityReachThePlan() throws {
+        let config = try KeepalivedFile.parse("""
+            global_defs {
+                script_user nobody :nogroup
+                enable_script_security
+            }
+            virtual_server 198.18.0.10 80 {
+                lb_kind NAT
+                real_server 198.18.1.1 80 {
+                    MISC_CHECK {
+                        misc_path /bin/true
+                        user root
+                    }
+                }
+            }
+            """, file: "keepalived.conf")
+        #expect(!config.warnings.contains { $0.description.contains("script_user") || $0.description.contains("enable_script_security") })
+        let plan = try KeepalivedHealthPlan.make(from: config).plan
+        #expect(plan.scripts == ScriptPolicy(user: "nobody", group: "nogroup", enforceSecurity: true))
+        #expect(plan.checkers[0].spec == .misc(MiscCheckConfig(command: ["/bin/true"], user: "root", timeout: .seconds(60))))
+        #expect(throws: (any Error).self) {
+            _ = try KeepalivedFile.parse("global_defs {\n enable_script_security yes\n}\n", file: "keepalived.conf")
+        }
+    }
+
+    /// Issue 12: a checker SwiftLVS does not run used to count as healthy, so a server guarded
+    /// only by it got clients. Now it starts DOWN, and every check says why and where.
+    @Test(arguments: ["DNS_CHECK", "SMTP_CHECK", "FILE_CHECK", "BFD_CHECK"])
+    func notImplementedCheckersFailClosed(_ keyword: String) throws {
+        let text = """
+            virtual_server 198.18.0.10 80 {
+                lb_kind NAT
+                real_server 198.18.1.1 80 {
+                    \(keyword) {
+                    }
+                }
+                real_server 198.18.1.2 80 {
+                }
+            }
+            """
+        let config = try KeepalivedFile.parse(text, file: "/etc/keepalived/keepalived.conf")
+        let result = try KeepalivedHealthPlan.make(from: config)
+        let guarded = result.plan.services[0].realServers[0]
+        #expect(guarded.checkers.count == 1 && guarded.checkers[0].kind.rawValue == keyword)
+        #expect(result.warnings.contains { $0.hasPrefix("/etc/keepalived/keepalived.conf:4:9: \(keyword) of real server 198.18.1.1:80") && $0.contains("starts DOWN") })
+        var model = HealthModel(plan: result.plan, seed: 1)
+        _ = model.start()
+        #expect(weights(model.desiredConfig(from: config.director)) == [ep("198.18.1.2", 80): 1],
+                "the unchecked server serves, the one only an unimplemented checker vouches for does not")
+        let outcome = ProbeDriver.run(guarded.checkers[0].makeChecker().makeProbe())
+        guard case .failure(let f) = outcome else { Issue.record("\(keyword) passed"); return }
+        #expect(f.reason.hasPrefix("\(keyword) is not implemented by SwiftLVS (/etc/keepalived/keepalived.conf:4:9): the real server stays down"))
     }
 
     /// Seed 002's configuration with its addresses mapped into 198.18.0.0/15: two HTTP real

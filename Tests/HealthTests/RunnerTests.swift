@@ -51,6 +51,17 @@ struct RunnerTests {
                                       options: HealthRunner.Options(threadSetup: { throw LabFailure(description: "no such namespace") })) { _ in }
         #expect(throws: HealthConfigError.self) { try runner.start() }
         #expect(!runner.isRunning)
+        // What lvsd checks before it swaps a reload in: the same sentence, nothing started.
+        #expect(throws: HealthConfigError("real server 198.18.1.11:80 of VS TCP 198.18.0.100:80 has health checks but is not in the configuration")) {
+            try HealthRunner.validate(plan: plan, base: baseConfig([rs2, rs3]))
+        }
+        // A server lvsadm removed loses its checks; the others keep theirs (the whole plan used
+        // to be refused, leaving every server unchecked).
+        try plan.addChecker(tcpChecker(rs2))
+        let limited = plan.limited(to: baseConfig([rs2, rs3]))
+        #expect(limited.services[0].realServers.map(\.endpoint) == [rs2, rs3] && limited.checkers.map(\.target.realServer) == [rs2])
+        try HealthRunner.validate(plan: limited, base: baseConfig([rs2, rs3]))
+        #expect(plan.limited(to: DirectorConfig(services: [])).services.isEmpty)
     }
 
     /// Kill one of two real servers (TCP_CHECK and HTTP_GET on both): it leaves the desired

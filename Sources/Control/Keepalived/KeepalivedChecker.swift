@@ -33,12 +33,29 @@ public struct KeepalivedChecker: Hashable, Sendable {
     public var timing: KeepalivedCheckerTiming
     /// `log_all_failures`: log every failure, not only state changes; default off.
     public var logAllFailures: Bool
+    /// Where the block starts, for sentences about it (a checker lvsd cannot run names its line).
+    public var location: ConfigLocation?
 
-    public init(kind: Kind, connection: KeepalivedCheckerConnection?, timing: KeepalivedCheckerTiming, logAllFailures: Bool = false) {
+    public init(kind: Kind, connection: KeepalivedCheckerConnection?, timing: KeepalivedCheckerTiming, logAllFailures: Bool = false,
+                location: ConfigLocation? = nil) {
         self.kind = kind
         self.connection = connection
         self.timing = timing
         self.logAllFailures = logAllFailures
+        self.location = location
+    }
+
+    // Where a block was written is not part of what it checks: equality and hashing leave the
+    // location out, so moving a block in the file changes nothing.
+    public static func == (a: KeepalivedChecker, b: KeepalivedChecker) -> Bool {
+        a.kind == b.kind && a.connection == b.connection && a.timing == b.timing && a.logAllFailures == b.logAllFailures
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(connection)
+        hasher.combine(timing)
+        hasher.combine(logAllFailures)
     }
 
     /// The block's keyword (`TCP_CHECK`, `HTTP_GET`, ...).

@@ -88,7 +88,7 @@ enum KeepalivedKeywords {
             || ["default_interface", "dynamic_interfaces", "disable_local_igmp", "v3_checksum_as_v2", "max_auto_priority",
                 "min_auto_priority_delay", "log_unknown_vrids"].contains($0) },
          "it is a VRRP setting, kept for when lvsd runs VRRP"),
-        ({ $0.contains("script") || $0 == "rs_init_notifies" }, "lvsd runs notify scripts as its own user and MISC_CHECK scripts as their checker's user, without keepalived's script security checks"),
+        ({ $0.contains("script") || $0 == "rs_init_notifies" }, "lvsd honours script_user and enable_script_security only; scripts run as described in Docs/health-checks.md"),
     ]
 
     static let globalDefsDefaultReason = "it is a keepalived daemon setting with no counterpart in lvsd"

@@ -47,7 +47,8 @@ extension KeepalivedParser {
         _ = try statement.argumentsAllowingBlock(0...0, kind)
         if let reason = KeepalivedKeywords.rawCheckers[kind] {
             warnings.append(statement.location.warning("\(kind): \(reason)"))
-            return KeepalivedChecker(kind: .other(statement), connection: nil, timing: Self.timing(inherited, kind: kind))
+            return KeepalivedChecker(kind: .other(statement), connection: nil, timing: Self.timing(inherited, kind: kind),
+                                     location: statement.location)
         }
         let known = Self.checkerOptions(kind)
         var own = KeepalivedCheckerDefaults()
@@ -198,7 +199,8 @@ extension KeepalivedParser {
             let script = KeepalivedScript(command: miscCommand.arguments[0].text, user: miscUser.first?.text,
                                           group: miscUser.count > 1 ? miscUser[1].text : nil)
             let misc = KeepalivedMiscCheck(script: script, timeout: miscTimeout ?? virtualServerDelayLoop, dynamic: miscDynamic)
-            return KeepalivedChecker(kind: .misc(misc), connection: nil, timing: timing, logAllFailures: logAllFailures)
+            return KeepalivedChecker(kind: .misc(misc), connection: nil, timing: timing, logAllFailures: logAllFailures,
+                                     location: statement.location)
         case "UDP_CHECK":
             if udp.minReplyLength > udp.maxReplyLength, let udpLengths {
                 warnings.append(udpLengths.location.warning("UDP_CHECK min_reply_length \(udp.minReplyLength) is above max_reply_length \(udp.maxReplyLength); the check will always fail"))
@@ -207,7 +209,8 @@ extension KeepalivedParser {
         default:
             checkerKind = .dns(dns)
         }
-        return KeepalivedChecker(kind: checkerKind, connection: connection, timing: timing, logAllFailures: logAllFailures)
+        return KeepalivedChecker(kind: checkerKind, connection: connection, timing: timing, logAllFailures: logAllFailures,
+                                 location: statement.location)
     }
 
     /// A checker's timing from its inherited options and its kind's defaults

@@ -98,6 +98,11 @@ struct KeepalivedParser {
                 globalDefs.routerID = try option.value("router_id NAME").text
             case "lvs_timeouts":
                 try parseTimeouts(option)
+            // Read by the health plan (KeepalivedHealth) from `globalDefs.options`; checked here.
+            case "script_user":
+                _ = try option.arguments(1...2, "script_user USER [GROUP]")
+            case "enable_script_security":
+                _ = try option.arguments(0...0, "enable_script_security")
             case let name where KeepalivedKeywords.globalDefs.contains(name):
                 warnings.append(option.location.warning("global_defs option '\(name)' is ignored: \(KeepalivedKeywords.globalDefsReason(name))"))
             default:

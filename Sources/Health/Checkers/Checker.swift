@@ -36,15 +36,16 @@ public enum ProbeEvent: Equatable {
 }
 
 extension CheckerConfig {
-    /// The checker runtime for this configuration.
-    public func makeChecker() -> any Checker {
+    /// The checker runtime for this configuration; `scripts` decides who runs MISC_CHECK's.
+    public func makeChecker(scripts: ScriptPolicy = ScriptPolicy()) -> any Checker {
         switch spec {
         case .tcp: TCPChecker(config: self)
         case .httpGet(let http): HTTPGetChecker(config: self, http: http)
         case .sslGet(let http, let tls): SSLGetChecker(config: self, http: http, tls: tls)
-        case .misc(let misc): MiscChecker(config: self, misc: misc)
+        case .misc(let misc): MiscChecker(config: self, misc: misc, scripts: scripts)
         case .ping: PingChecker(config: self)
         case .udp(let udp): UDPChecker(config: self, udp: udp)
+        case .notImplemented(let n): NotImplementedChecker(config: self, check: n)
         }
     }
 }

@@ -8,8 +8,14 @@ import POSIX
 /// code and, where a `digest` is set, a body whose MD5 matches (keepalived check_http.c
 /// http_connect_thread → http_request → http_read_thread → http_handle_response).
 ///
-/// Timeouts are per step, as in keepalived: the connect, and then each wait for more of the
-/// response, may take up to `connect_timeout`.
+/// Deadline: each url's exchange (connect, TLS handshake, request, the whole response header
+/// and body) must end within `connect_timeout` of its connect. keepalived gives the connect and
+/// TLS handshake one `connect_timeout` together (check_http.c passes the remaining time on) but
+/// re-arms it for every read, so a server sending a byte a second holds the check forever; here
+/// the response gets no fresh time. What is read is capped too: the header at
+/// `HTTPResponseReader.maximumHeaderLength`, the body at Content-Length (nothing after it is
+/// needed) or `maximumBodyLength`, and each turn reads at most `readBudget` bytes before giving
+/// the loop back, so a server streaming at line rate cannot starve the other checks.
 ///
 /// Deliberate difference: keepalived checks one url per `delay_loop` and only reports the
 /// checker up after it cycled through all of them; SwiftLVS checks all urls, in order, in one
@@ -55,6 +61,11 @@ final class HTTPProbe: Probe {
     private(set) var lastDigest: MD5Digest?
     private(set) var lastStatus = 0
     private(set) var lastBodyBytes = 0
+    /// When the current url's exchange must be over.
+    private var deadline: Duration = .zero
+    /// The most bytes one `handle` reads before yielding to the loop (poll answers at once if
+    /// more is waiting, after the other ready probes had their turn).
+    static let readBudget = 262_144
     /// genhash: compute the digest of every url even without `digest`, never fail on status.
     private let genhash: Bool
 
@@ -89,6 +100,7 @@ final class HTTPProbe: Probe {
         phase = .connecting
         reader = HTTPResponseReader(digest: url.digest != nil || genhash)
         sent = 0
+        deadline = now + timeout
         let destination = config.target.destination
         let virtualhost = url.virtualhost ?? http.virtualhost
         request = HTTPRequest.bytes(path: url.path, virtualhost: virtualhost, destination: destination, version: http.httpProtocol)
@@ -102,7 +114,7 @@ final class HTTPProbe: Probe {
         switch ProbeSocket.connect(fd, to: destination) {
         case .connected: return connected(now: now)
         case .failed(let failure): return fail(failure.reason)
-        case .inProgress: return .wait(fd: fd, events: Int16(POLLOUT), deadline: now + timeout)
+        case .inProgress: return .wait(fd: fd, events: Int16(POLLOUT), deadline: deadline)
         }
     }
 
@@ -127,8 +139,8 @@ final class HTTPProbe: Probe {
         case .done:
             phase = .sending
             return send(now: now)
-        case .wantRead: return .wait(fd: fd, events: Int16(POLLIN), deadline: now + timeout)
-        case .wantWrite: return .wait(fd: fd, events: Int16(POLLOUT), deadline: now + timeout)
+        case .wantRead: return .wait(fd: fd, events: Int16(POLLIN), deadline: deadline)
+        case .wantWrite: return .wait(fd: fd, events: Int16(POLLOUT), deadline: deadline)
         case .closed: return fail("TLS handshake failed: the server closed the connection")
         case .failed(let why): return fail("TLS handshake failed: \(why)")
         }
@@ -140,15 +152,15 @@ final class HTTPProbe: Probe {
             if let session {
                 switch session.write(request[sent...]) {
                 case .done(let n): sent += n
-                case .wantRead: return .wait(fd: fd, events: Int16(POLLIN), deadline: now + timeout)
-                case .wantWrite: return .wait(fd: fd, events: Int16(POLLOUT), deadline: now + timeout)
+                case .wantRead: return .wait(fd: fd, events: Int16(POLLIN), deadline: deadline)
+                case .wantWrite: return .wait(fd: fd, events: Int16(POLLOUT), deadline: deadline)
                 case .closed: return fail("cannot send the request: the server closed the connection")
                 case .failed(let why): return fail("cannot send the request: \(why)")
                 }
             } else {
                 switch ProbeSocket.send(fd, request[sent...]) {
                 case .done(let n): sent += n
-                case .wouldBlock: return .wait(fd: fd, events: Int16(POLLOUT), deadline: now + timeout)
+                case .wouldBlock: return .wait(fd: fd, events: Int16(POLLOUT), deadline: deadline)
                 case .failed(let code): return fail("cannot send the request: \(SystemCall.describe(code))")
                 }
             }
@@ -159,24 +171,31 @@ final class HTTPProbe: Probe {
 
     private func receive(now: Duration) -> ProbeStep {
         guard let fd = socket?.fd else { return fail("no socket") }
+        var budget = HTTPProbe.readBudget
         while true {
+            if let malformed = reader.malformed { return fail("malformed response: \(malformed)") }
+            if reader.headerTooLong { return fail("the response header is longer than \(HTTPResponseReader.maximumHeaderLength) bytes") }
+            if reader.bodyComplete { return evaluate(now: now) }
+            // keepalived reads to the close: a body that does not end is a failed check, with or
+            // without a digest; here it ends at the cap instead of holding the check.
+            if reader.bodyTooLong { return fail("the body is longer than \(HTTPResponseReader.maximumBodyLength) bytes, the most a check reads") }
+            guard budget > 0 else { return .wait(fd: fd, events: Int16(POLLIN), deadline: deadline) }
             if let session {
                 switch session.read(into: &buffer) {
-                case .done(let n): reader.consume(buffer[0..<n])
-                case .wantRead: return .wait(fd: fd, events: Int16(POLLIN), deadline: now + timeout)
-                case .wantWrite: return .wait(fd: fd, events: Int16(POLLOUT), deadline: now + timeout)
+                case .done(let n): reader.consume(buffer[0..<n]); budget -= n
+                case .wantRead: return .wait(fd: fd, events: Int16(POLLIN), deadline: deadline)
+                case .wantWrite: return .wait(fd: fd, events: Int16(POLLOUT), deadline: deadline)
                 // check_ssl.c ssl_read_thread judges what arrived, whatever ended the stream.
                 case .closed, .failed: return evaluate(now: now)
                 }
             } else {
                 switch ProbeSocket.receive(fd, into: &buffer) {
                 case .done(0): return evaluate(now: now)
-                case .done(let n): reader.consume(buffer[0..<n])
-                case .wouldBlock: return .wait(fd: fd, events: Int16(POLLIN), deadline: now + timeout)
+                case .done(let n): reader.consume(buffer[0..<n]); budget -= n
+                case .wouldBlock: return .wait(fd: fd, events: Int16(POLLIN), deadline: deadline)
                 case .failed(let code): return fail("read error: \(SystemCall.describe(code))")
                 }
             }
-            if reader.headerTooLong { return fail("the response header is longer than \(HTTPResponseReader.maximumHeaderLength) bytes") }
         }
     }
 
@@ -186,6 +205,7 @@ final class HTTPProbe: Probe {
         guard reader.headerComplete else {
             return fail(reader.bodyBytes == 0 ? "no data received" : "no complete HTTP response header received")
         }
+        if let malformed = reader.malformed { return fail("malformed response: \(malformed)") }
         lastStatus = reader.statusCode
         lastBodyBytes = reader.bodyBytes
         let digest = reader.finishDigest()
@@ -205,20 +225,26 @@ final class HTTPProbe: Probe {
     }
 
     func handle(_ event: ProbeEvent, now: Duration) -> ProbeStep {
-        if event == .timedOut {
+        // A server that keeps the socket readable never lets the wait time out: the deadline is
+        // checked on every turn, not only when poll gives up.
+        if event == .timedOut || now >= deadline {
             switch phase {
             case .connecting: return fail("connect timed out after \(HealthModel.format(timeout))")
             case .handshaking: return fail("TLS handshake timed out after \(HealthModel.format(timeout))")
             case .sending: return fail("timed out sending the request after \(HealthModel.format(timeout))")
             case .receiving:
-                return fail("timed out after \(HealthModel.format(timeout)) waiting for \(reader.headerComplete ? "the rest of the body" : "the response")")
+                // The whole response had `connect_timeout` from the connect, not per read.
+                if reader.headerComplete {
+                    return fail("timed out after \(HealthModel.format(timeout)) waiting for the rest of the body (\(reader.bodyBytes) bytes read)")
+                }
+                return fail("timed out after \(HealthModel.format(timeout)) waiting for the response")
             }
         }
         switch phase {
         case .connecting:
             guard let fd = socket?.fd else { return fail("no socket") }
             let code = ProbeSocket.pendingError(fd)
-            if code == EINPROGRESS || code == EALREADY { return .wait(fd: fd, events: Int16(POLLOUT), deadline: now + timeout) }
+            if code == EINPROGRESS || code == EALREADY { return .wait(fd: fd, events: Int16(POLLOUT), deadline: deadline) }
             guard code == 0 else { return fail(SystemCall.describe(code)) }
             return connected(now: now)
         case .handshaking: return handshake(now: now)

@@ -12,6 +12,10 @@
 public struct HTTPResponseReader {
     /// A header longer than this is refused (keepalived's buffer is 4 KiB; 64 KiB is generous).
     public static let maximumHeaderLength = 65_536
+    /// The most body bytes a check reads. keepalived reads to the server's close whatever the
+    /// size; a hostile or broken server streaming forever would then cost the health thread
+    /// its time until the deadline. Health pages are small; 16 MiB is generous.
+    public static let maximumBodyLength = 16 << 20
 
     public private(set) var headerComplete = false
     /// The status code, 0 when the status line is not `HTTP/x.y NNN reason` (keepalived returns 0 too).
@@ -22,6 +26,10 @@ public struct HTTPResponseReader {
     public private(set) var bodyBytes = 0
     /// True when the header grew past `maximumHeaderLength` without ending.
     public private(set) var headerTooLong = false
+    /// Why the header cannot be trusted (a Content-Length that is not a number a body can
+    /// have): the check fails with this sentence. Real servers' answers are input: a malformed
+    /// one is a failed check, never a trap.
+    public private(set) var malformed: String?
 
     private var header: [UInt8] = []
     private let hasher: MD5Hasher?
@@ -56,7 +64,11 @@ public struct HTTPResponseReader {
         let rest = header[end...]
         header.removeSubrange(end...)
         statusCode = HTTPResponseReader.statusCode(in: header)
-        contentLength = HTTPResponseReader.contentLength(in: header)
+        switch HTTPResponseReader.parseContentLength(in: header) {
+        case .absent: contentLength = nil
+        case .value(let n): contentLength = n
+        case .invalid(let why): malformed = why
+        }
         absorbBody(rest)
     }
 
@@ -65,8 +77,20 @@ public struct HTTPResponseReader {
             let wanted = contentLength.map { max(0, $0 - bodyBytes) } ?? bytes.count
             hasher.update(bytes.prefix(wanted))
         }
-        bodyBytes += bytes.count
+        // Saturating: the byte count is the server's doing, and the cap stops reading long before.
+        let (sum, overflow) = bodyBytes.addingReportingOverflow(bytes.count)
+        bodyBytes = overflow ? .max : sum
     }
+
+    /// The body is all there: Content-Length bytes arrived (nothing after them is needed, so
+    /// the check need not wait for the server's close).
+    public var bodyComplete: Bool {
+        guard headerComplete, let contentLength else { return false }
+        return bodyBytes >= contentLength
+    }
+
+    /// More body than a check reads (`maximumBodyLength`).
+    public var bodyTooLong: Bool { bodyBytes > HTTPResponseReader.maximumBodyLength }
 
     /// The body digest once the response has ended (call once); nil without `digest`.
     public func finishDigest() -> MD5Digest? { hasher?.finish() }
@@ -88,9 +112,22 @@ public struct HTTPResponseReader {
         return code
     }
 
+    enum ContentLength: Equatable {
+        case absent
+        case value(Int)
+        case invalid(String)
+    }
+
     /// html.c extract_content_length: digits after `Content-Length:` (leading blanks skipped),
     /// followed by the end of the line; anything else means "unknown".
     static func contentLength(in header: [UInt8]) -> Int? {
+        if case .value(let n) = parseContentLength(in: header) { return n }
+        return nil
+    }
+
+    /// As `contentLength(in:)`, telling a value too large for any body (it would overflow the
+    /// arithmetic; keepalived's strtoul saturates) apart from an absent or unreadable one.
+    static func parseContentLength(in header: [UInt8]) -> ContentLength {
         let name = Array("content-length:".utf8)
         var i = 0
         outer: while i + name.count <= header.count {
@@ -103,17 +140,24 @@ public struct HTTPResponseReader {
             }
             var j = i + name.count
             while j < header.count && (header[j] == 32 || header[j] == 9) { j += 1 }
-            var value = 0, digits = 0
+            let first = j
+            var value = 0, digits = 0, overflow = false
             while j < header.count, header[j] >= 48, header[j] <= 57 {
-                let (v, overflow) = value.multipliedReportingOverflow(by: 10)
-                guard !overflow else { return nil }
-                value = v + Int(header[j] - 48)
+                // Both steps checked: `* 10` alone let `+ digit` trap on 9223372036854775808.
+                let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times10.addingReportingOverflow(Int(header[j] - 48))
+                overflow = overflow || o1 || o2
+                value = overflow ? 0 : sum
                 digits += 1
                 j += 1
             }
-            guard digits > 0, j == header.count || header[j] == 13 || header[j] == 10 else { return nil }
-            return value
+            guard digits > 0, j == header.count || header[j] == 13 || header[j] == 10 else { return .absent }
+            if overflow {
+                let written = String(decoding: header[first..<min(j, first + 40)], as: UTF8.self)
+                return .invalid("Content-Length \(written)\(j - first > 40 ? "..." : "") is too large for any body")
+            }
+            return .value(value)
         }
-        return nil
+        return .absent
     }
 }

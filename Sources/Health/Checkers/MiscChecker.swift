@@ -12,13 +12,15 @@ import Glibc
 public final class MiscChecker: Checker {
     public let config: CheckerConfig
     let misc: MiscCheckConfig
+    let scripts: ScriptPolicy
 
-    public init(config: CheckerConfig, misc: MiscCheckConfig) {
+    public init(config: CheckerConfig, misc: MiscCheckConfig, scripts: ScriptPolicy = ScriptPolicy()) {
         self.config = config
         self.misc = misc
+        self.scripts = scripts
     }
 
-    public func makeProbe() -> any Probe { MiscProbe(config: config, misc: misc) }
+    public func makeProbe() -> any Probe { MiscProbe(config: config, misc: misc, scripts: scripts) }
 }
 
 final class MiscProbe: Probe {
@@ -35,20 +37,22 @@ final class MiscProbe: Probe {
 
     private let config: CheckerConfig
     private let misc: MiscCheckConfig
+    private let scripts: ScriptPolicy
     private var child: ChildProcess?
     private var phase = Phase.running
     private var deadline: Duration = .zero
 
-    init(config: CheckerConfig, misc: MiscCheckConfig) {
+    init(config: CheckerConfig, misc: MiscCheckConfig, scripts: ScriptPolicy) {
         self.config = config
         self.misc = misc
+        self.scripts = scripts
     }
 
     private var program: String { misc.command.first ?? "" }
     private var timeout: Duration { misc.timeout ?? config.timing.delayLoop }
 
     func start(now: Duration) -> ProbeStep {
-        switch ChildProcess.spawn(ScriptCommand(misc.command, user: misc.user, group: misc.group)) {
+        switch ChildProcess.spawn(ScriptCommand(misc.command, user: misc.user, group: misc.group), policy: scripts) {
         case .failure(let f): return .done(.failure(CheckFailure(f.reason, subject: program)))
         case .success(let c): child = c
         }
@@ -83,6 +87,11 @@ final class MiscProbe: Probe {
 
     private func finish(_ exit: ChildProcess.Exit) -> ProbeStep {
         let timedOut = phase != .running
+        // A failed privilege drop or exec is a failed check with its reason, whatever the code.
+        if let failure = child?.launchFailure {
+            child = nil
+            return .done(.failure(CheckFailure(failure, subject: program)))
+        }
         child = nil
         switch exit {
         case .exited(0):

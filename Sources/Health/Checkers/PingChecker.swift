@@ -108,10 +108,13 @@ final class PingProbe: Probe {
 
     func handle(_ event: ProbeEvent, now: Duration) -> ProbeStep {
         guard let fd = socket?.fd else { return .done(.failure(CheckFailure("no socket"))) }
-        if event == .timedOut {
+        // Anyone can send ICMP to the director and a raw socket sees all of it: the deadline is
+        // checked on every turn and one turn reads a bounded number of messages, so a flood of
+        // foreign ICMP can neither hold this check past its deadline nor the loop in this call.
+        if event == .timedOut || now >= deadline {
             return finish(.failure(CheckFailure("no echo reply within \(HealthModel.format(config.timing.connectTimeout))")))
         }
-        while true {
+        for _ in 0..<Self.readBudget {
             switch ProbeSocket.receive(fd, into: &buffer) {
             case .wouldBlock:
                 return .wait(fd: fd, events: Int16(POLLIN), deadline: deadline)
@@ -122,7 +125,11 @@ final class PingProbe: Probe {
                 if isOurReply(Array(buffer[0..<n])) { return finish(.success()) }
             }
         }
+        return .wait(fd: fd, events: Int16(POLLIN), deadline: deadline)
     }
+
+    /// Messages one turn reads before giving the loop back.
+    static let readBudget = 64
 
     /// An echo reply (type 0 / 129) with our sequence and, on raw sockets, our identifier.
     func isOurReply(_ message: [UInt8]) -> Bool {

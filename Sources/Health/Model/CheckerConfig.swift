@@ -33,7 +33,7 @@ public struct CheckerConfig: Hashable, Sendable, CustomStringConvertible {
             if udp.minReplyLength > udp.maxReplyLength {
                 out.append("UDP_CHECK min_reply_length \(udp.minReplyLength) > max_reply_length \(udp.maxReplyLength): the check would always fail")
             }
-        case .tcp, .ping: break
+        case .tcp, .ping, .notImplemented: break
         }
         return out
     }
@@ -47,6 +47,8 @@ public enum CheckerSpec: Hashable, Sendable {
     case misc(MiscCheckConfig)
     case ping
     case udp(UDPCheckConfig)
+    /// A kind SwiftLVS does not run: fails every check, so the server stays down (fail closed).
+    case notImplemented(NotImplementedCheck)
 
     public var kind: CheckerKind {
         switch self {
@@ -56,7 +58,20 @@ public enum CheckerSpec: Hashable, Sendable {
         case .misc: .misc
         case .ping: .ping
         case .udp: .udp
+        case .notImplemented(let n): n.kind
         }
+    }
+}
+
+/// A checker block of a kind SwiftLVS does not run, and where it was written.
+public struct NotImplementedCheck: Hashable, Sendable {
+    public var kind: CheckerKind
+    /// `file:line:column` of the block, for the sentence the failed check reports.
+    public var location: String?
+
+    public init(kind: CheckerKind, location: String? = nil) {
+        self.kind = kind
+        self.location = location
     }
 }
 

@@ -1,4 +1,6 @@
-/// The checker kinds SwiftLVS runs, named by their keepalived.conf keyword.
+/// keepalived.conf's checker kinds, named by their keyword. SwiftLVS runs the first six; the
+/// others are planned with a checker that always fails (`NotImplementedChecker`), so a server
+/// they guard starts down instead of counting as healthy.
 public enum CheckerKind: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     case tcp = "TCP_CHECK"
     case httpGet = "HTTP_GET"
@@ -6,6 +8,18 @@ public enum CheckerKind: String, Hashable, Sendable, CaseIterable, CustomStringC
     case misc = "MISC_CHECK"
     case ping = "PING_CHECK"
     case udp = "UDP_CHECK"
+    case dns = "DNS_CHECK"
+    case smtp = "SMTP_CHECK"
+    case file = "FILE_CHECK"
+    case bfd = "BFD_CHECK"
+
+    /// Whether SwiftLVS runs this kind.
+    public var isImplemented: Bool {
+        switch self {
+        case .tcp, .httpGet, .sslGet, .misc, .ping, .udp: true
+        case .dns, .smtp, .file, .bfd: false
+        }
+    }
 
     public var description: String { rawValue }
 }

@@ -37,7 +37,7 @@ public struct CheckerTiming: Hashable, Sendable {
         switch kind {
         case .httpGet, .sslGet: CheckerTiming(delayBeforeRetry: .seconds(3))
         case .misc: CheckerTiming(retry: 0)
-        case .tcp, .ping, .udp: CheckerTiming()
+        case .tcp, .ping, .udp, .dns, .smtp, .file, .bfd: CheckerTiming()
         }
     }
 

@@ -9,15 +9,19 @@ import Wire
 /// so the desired configuration can be computed from any base `DirectorConfig`.
 public struct HealthPlan: Hashable, Sendable {
     public var services: [ServiceHealthPlan]
+    /// Who runs MISC_CHECK and notify scripts (global_defs `script_user`, `enable_script_security`).
+    public var scripts: ScriptPolicy
 
-    public init(services: [ServiceHealthPlan] = []) {
+    public init(services: [ServiceHealthPlan] = [], scripts: ScriptPolicy = ScriptPolicy()) {
         self.services = services
+        self.scripts = scripts
     }
 
     /// A plan for `base` with every real server present and no checkers: add checkers with
     /// `addChecker` or build `services` directly.
     public init(base: DirectorConfig) {
         services = base.services.map { ServiceHealthPlan(service: $0) }
+        scripts = ScriptPolicy()
     }
 
     /// Adds `checker` to the real server it targets; throws if the plan has no such server.
@@ -29,6 +33,20 @@ public struct HealthPlan: Hashable, Sendable {
             throw HealthConfigError("\(checker): real server \(checker.target.realServer) is not in virtual service \(checker.target.service)")
         }
         services[s].realServers[r].checkers.append(checker)
+    }
+
+    /// The plan for what `base` still has: services and real servers that lvsadm removed since
+    /// the file was read lose their checks, instead of the whole plan being refused (which
+    /// would leave every other server unchecked).
+    public func limited(to base: DirectorConfig) -> HealthPlan {
+        var plan = self
+        plan.services = services.compactMap { s in
+            guard let service = base.services.first(where: { $0.key == s.key }) else { return nil }
+            var s = s
+            s.realServers.removeAll { rs in !service.realServers.contains { $0.endpoint == rs.endpoint } }
+            return s
+        }
+        return plan
     }
 
     /// Every checker in plan order (service, real server, checker): the index is a `CheckerID`.

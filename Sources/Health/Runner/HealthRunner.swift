@@ -80,17 +80,7 @@ public final class HealthRunner: Sendable {
     /// Validates `plan` (every checker usable, every real server in `base`).
     public init(plan: HealthPlan, base: DirectorConfig, options: Options = Options(),
                 onUpdate: @escaping @Sendable (Update) -> Void) throws(HealthConfigError) {
-        var problems = plan.problems
-        for s in plan.services {
-            guard let service = base.services.first(where: { $0.key == s.key }) else {
-                problems.append("VS \(s.key) has health checks but is not in the configuration")
-                continue
-            }
-            for rs in s.realServers where !service.realServers.contains(where: { $0.endpoint == rs.endpoint }) {
-                problems.append("real server \(rs.endpoint) of VS \(s.key) has health checks but is not in the configuration")
-            }
-        }
-        guard problems.isEmpty else { throw HealthConfigError(problems.joined(separator: "; ")) }
+        try HealthRunner.validate(plan: plan, base: base)
         self.plan = plan
         self.base = base
         self.warnings = plan.normalized().warnings
@@ -104,6 +94,22 @@ public final class HealthRunner: Sendable {
         }
         wakeRead = fds[0]
         wakeWrite = fds[1]
+    }
+
+    /// What `init` refuses, without starting anything: the daemon asks before it swaps a
+    /// reloaded configuration in, so a plan that cannot run refuses the reload.
+    public static func validate(plan: HealthPlan, base: DirectorConfig) throws(HealthConfigError) {
+        var problems = plan.problems
+        for s in plan.services {
+            guard let service = base.services.first(where: { $0.key == s.key }) else {
+                problems.append("VS \(s.key) has health checks but is not in the configuration")
+                continue
+            }
+            for rs in s.realServers where !service.realServers.contains(where: { $0.endpoint == rs.endpoint }) {
+                problems.append("real server \(rs.endpoint) of VS \(s.key) has health checks but is not in the configuration")
+            }
+        }
+        guard problems.isEmpty else { throw HealthConfigError(problems.joined(separator: "; ")) }
     }
 
     deinit {
@@ -187,8 +193,8 @@ public final class HealthRunner: Sendable {
 
     private func loop() {
         var model = HealthModel(plan: plan, start: clock.now, seed: options.seed ?? UInt64.random(in: 0 ... .max))
-        let checkers = model.checkerConfigs.map { $0.makeChecker() }
-        let scripts = ScriptRunner(timeout: options.notifyTimeout)
+        let checkers = model.checkerConfigs.map { $0.makeChecker(scripts: plan.scripts) }
+        let scripts = ScriptRunner(timeout: options.notifyTimeout, policy: plan.scripts)
         var due = DueQueue()
         var inFlight: [Int: InFlight] = [:]
         var pending = Update(time: clock.now, events: [], desired: nil, scripts: [])

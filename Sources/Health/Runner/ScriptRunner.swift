@@ -23,17 +23,19 @@ final class ScriptRunner {
     }
 
     let timeout: Duration
+    let policy: ScriptPolicy
     private var running: [Running] = []
 
-    init(timeout: Duration) {
+    init(timeout: Duration, policy: ScriptPolicy = ScriptPolicy()) {
         self.timeout = timeout
+        self.policy = policy
     }
 
     var isEmpty: Bool { running.isEmpty }
 
     /// Starts `request`; a start failure is reported as finished at once.
     func start(_ request: ScriptRequest, now: Duration) -> Finished? {
-        switch ChildProcess.spawn(request.command) {
+        switch ChildProcess.spawn(request.command, policy: policy) {
         case .failure(let f): return Finished(request: request, result: f.reason, succeeded: false)
         case .success(let child):
             running.append(Running(request: request, child: child, deadline: now + timeout))
@@ -60,6 +62,10 @@ final class ScriptRunner {
         for var r in running {
             if let exit = r.child.reap() {
                 let result: String
+                if let failure = r.child.launchFailure {
+                    done.append(Finished(request: r.request, result: failure, succeeded: false))
+                    continue
+                }
                 switch exit {
                 case .exited(let status) where !r.terminating: result = "exited with status \(status)"
                 case .signaled(let sig) where !r.terminating: result = "killed by signal \(sig)"
