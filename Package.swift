@@ -74,7 +74,7 @@ let package = Package(
         // VRRPConfig; neither layer imports the other.
         .target(name: "KeepalivedVRRP", dependencies: ["Control", "VRRP", "Wire"]),
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
-        .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "CNet", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "POSIX", "CNet", .product(name: "Logging", package: "swift-log")]),
 
         // `lvsd lab`: namespaces, real servers and lvsd itself as a director, driven from outside
         // through processes (it imports no layer above Foundation).
@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "ControlTests", dependencies: ["Control", "Core", "Wire", "AdminSocket", "CAdminSocket", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "Core", "Wire", "PacketBuilder", "TestSupport"]),
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Core", "PacketIO", "POSIX", "Wire", "PacketBuilder", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HealthTests", dependencies: ["Health", "KeepalivedHealth", "Control", "Core", "Wire", "PacketIO", "TestSupport"]),
         .testTarget(name: "VRRPTests", dependencies: ["VRRP", "KeepalivedVRRP", "Control", "Wire"]),
         // Root and network namespaces, real peers and the built lvsd/lvsadm (`swift build --build-tests` builds them).

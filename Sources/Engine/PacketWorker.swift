@@ -4,6 +4,7 @@ import Wire
 #if canImport(Glibc)
 import Glibc
 import Logging
+import POSIX
 #endif
 
 /// One worker of the live director: its own `Director` (connection table, schedulers,
@@ -45,7 +46,7 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     /// Tasks from the control plane (reload, listings); `LiveDirector` is the one producer.
     let control = Mailbox<WorkerTask<L>>(capacity: 8)
     /// Wakes the worker from its idle poll when a control task is posted.
-    let wakeUp = WakeUp()
+    let wakeUp = SelfPipe()
     /// Set while `run` loops; the control plane reads it to know who may drain `control`.
     let liveness = WorkerLiveness()
     /// Worker 0's ARP duties (nil for the others).

@@ -74,8 +74,8 @@ public final class HealthRunner: Sendable {
     private let options: Options
     private let onUpdate: @Sendable (Update) -> Void
     private let shared = Mutex(Shared())
-    /// The loop's wake-up pipe: stop() writes, the loop polls the read end.
-    private let wakeRead: Int32, wakeWrite: Int32
+    /// The loop's wake-up: stop() signals it, the loop polls it.
+    private let wake = SelfPipe()
 
     /// Validates `plan` (every checker usable, every real server in `base`).
     public init(plan: HealthPlan, base: DirectorConfig, options: Options = Options(),
@@ -86,14 +86,7 @@ public final class HealthRunner: Sendable {
         self.warnings = plan.normalized().warnings
         self.options = options
         self.onUpdate = onUpdate
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw HealthConfigError("cannot create the health runner's wake-up pipe: \(SystemCall.describe(errno))") }
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
+        guard wake.isValid else { throw HealthConfigError("cannot create the health runner's wake-up pipe: \(SystemCall.describe(errno))") }
     }
 
     /// What `init` refuses, without starting anything: the daemon asks before it swaps a
@@ -114,8 +107,6 @@ public final class HealthRunner: Sendable {
 
     deinit {
         stop()
-        close(wakeRead)
-        close(wakeWrite)
     }
 
     /// The health of every service now (updated after each turn of the loop).
@@ -174,8 +165,7 @@ public final class HealthRunner: Sendable {
             s.thread = nil
             return t
         }
-        var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
+        wake.signal()
         if let thread { pthread_join(thread, nil) }
         shared.withLock { $0.running = false }
     }
@@ -263,7 +253,7 @@ public final class HealthRunner: Sendable {
 
             fds.removeAll(keepingCapacity: true)
             owners.removeAll(keepingCapacity: true)
-            fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0))
             owners.append(-1)
             var wakeAt = due.next
             for (id, flight) in inFlight {
@@ -290,8 +280,7 @@ public final class HealthRunner: Sendable {
             for (k, pfd) in fds.enumerated() where pfd.revents != 0 {
                 let id = owners[k]
                 if id == -1 {
-                    var drain = [UInt8](repeating: 0, count: 64)
-                    while read(wakeRead, &drain, drain.count) > 0 {}
+                    wake.clear()
                 } else if id >= 0, let flight = inFlight[id], flight.fd == pfd.fd {
                     apply(flight.probe.handle(.ready(pfd.revents), now: now), probe: flight.probe, id: id,
                           dueAt: flight.due, started: flight.started, now: now)

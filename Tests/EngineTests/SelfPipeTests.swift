@@ -1,18 +1,18 @@
-@testable import Engine
+import POSIX
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The idle worker's wake-up: a signal makes its poll set readable until it is cleared.
-@Suite struct WakeUpTests {
-    func readable(_ wake: WakeUp) -> Bool {
+/// The self-pipe idle workers and the health runner poll: a signal makes it readable until cleared.
+@Suite struct SelfPipeTests {
+    func readable(_ wake: SelfPipe) -> Bool {
         var entry = pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0)
         return poll(&entry, 1, 0) == 1
     }
 
     @Test func aSignalWakesThePollUntilCleared() {
-        let wake = WakeUp()
+        let wake = SelfPipe()
         #expect(wake.descriptor >= 0)
         #expect(!readable(wake))
         wake.signal()

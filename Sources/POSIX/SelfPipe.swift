@@ -2,19 +2,19 @@
 import Glibc
 #endif
 
-/// A self-pipe an idle worker polls beside its sockets, so a control task posted to it (a
-/// configuration snapshot, a listing) is taken at once rather than when the idle poll's
-/// 50 ms timeout ends. Signalled only by the control plane, never per frame.
+/// A self-pipe a thread polls beside its other descriptors so another thread can wake it:
+/// the engine's idle workers (a posted control task is taken at once rather than when the
+/// 50 ms idle poll ends) and the health runner (a stop or a new plan).
 ///
-/// If the pipe cannot be made the descriptor is -1, which poll(2) skips: the worker then
-/// takes tasks at the next timeout, as it would without one.
-final class WakeUp: @unchecked Sendable {
+/// If the pipe cannot be made `descriptor` is -1, which poll(2) skips: the poller then
+/// wakes at its own timeout, as it would without one (`isValid` says which).
+public final class SelfPipe: @unchecked Sendable {
     // Safety (@unchecked): the descriptors are set once; pipe reads and writes are atomic.
     /// The end the worker polls.
-    let descriptor: Int32
+    public let descriptor: Int32
     private let writer: Int32
 
-    init() {
+    public init() {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else {
             descriptor = -1
@@ -34,16 +34,18 @@ final class WakeUp: @unchecked Sendable {
         if writer >= 0 { close(writer) }
     }
 
-    /// Makes the worker's next (or current) poll return.
-    func signal() {
+    public var isValid: Bool { descriptor >= 0 }
+
+    /// Makes the poller's next (or current) poll return.
+    public func signal() {
         guard writer >= 0 else { return }
         var byte: UInt8 = 1
-        // A full pipe only means the worker has not woken for earlier signals yet.
+        // A full pipe only means the poller has not woken for earlier signals yet.
         _ = write(writer, &byte, 1)
     }
 
     /// Consumes the signals, so the next poll waits again.
-    func clear() {
+    public func clear() {
         guard descriptor >= 0 else { return }
         var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         while withUnsafeMutableBytes(of: &bytes, { read(descriptor, $0.baseAddress, $0.count) }) > 0 {}
