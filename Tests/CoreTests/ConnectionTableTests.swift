@@ -378,6 +378,36 @@ import Wire
         }
     }
 
+    /// A budgeted advance visits at most `budget` entries per call and picks up where it
+    /// stopped, so a tick full of expiring entries is reaped across calls, every one of them
+    /// exactly once, and the entries due later stay.
+    @Test func budgetedAdvanceReapsATickAcrossCallsAndMissesNothing() throws {
+        let start: UInt64 = 1000 * Self.second
+        var t = ConnectionTable(capacity: 512, seed: 1, now: start)
+        // 300 entries due in the same tick, 50 due ten seconds later.
+        for i in 0..<300 { _ = try Self.put(&t, Self.connection(.nat, clientPort: UInt16(1000 + i), expires: start + Self.second)) }
+        for i in 0..<50 { _ = try Self.put(&t, Self.connection(.nat, clientPort: UInt16(2000 + i), expires: start + 11 * Self.second)) }
+        let now = start + 2 * Self.second
+        var calls = 0
+        var reaped = Set<ConnectionHandle>()
+        var done = false
+        while !done {
+            calls += 1
+            done = t.advance(to: now, budget: 64) { table, h in
+                #expect(reaped.insert(h).inserted, "entry \(h) reaped twice")
+                table.remove(h)
+                return true
+            }
+            #expect(t.count >= 50)
+        }
+        #expect(reaped.count == 300)
+        #expect(calls == 5, "300 entries at 64 a call take 5 calls")
+        #expect(t.count == 50)
+        // The later ones still expire when their time comes.
+        #expect(t.advance(to: start + 12 * Self.second) { table, h in table.remove(h); return true })
+        #expect(t.count == 0)
+    }
+
     @Test func entryWhoseExpiryMovedLaterIsRefiledNotExpired() throws {
         let start: UInt64 = 50 * Self.second
         var t = ConnectionTable(capacity: 8, seed: 1, now: start)

@@ -320,16 +320,31 @@ public struct ConnectionTable: ~Copyable {
     /// `expires` forward and returns false (a template still controlling connections is
     /// re-armed, as IPVS's ip_vs_conn_expire does). Packets refresh `expires` without
     /// touching the wheel; such entries are re-filed here when their old slot comes round.
-    public mutating func advance(to now: UInt64, expire: (inout Self, ConnectionHandle) -> Bool) {
+    ///
+    /// `budget` bounds how many entries one call visits: a call that runs out leaves the wheel
+    /// on the tick it was draining and returns false, and the next call goes on from there.
+    /// The data path passes a small budget, so a flood's worth of entries expiring in one tick
+    /// is reaped over many frames instead of while one frame waits.
+    @discardableResult
+    public mutating func advance(to now: UInt64, budget: Int = .max,
+                                 expire: (inout Self, ConnectionHandle) -> Bool) -> Bool {
         let target = now >> Self.tickShift
-        guard target > wheelTick else { return }
+        guard target > wheelTick else { return true }
         // A jump longer than a turn visits every slot once.
         let turn = UInt64(Self.wheelSlots)
         var tick = max(wheelTick + 1, target >= turn ? target - turn + 1 : 0)
+        var visited = 0
         while tick <= target {
+            // While a slot drains the wheel stands on it, so re-filed entries go elsewhere.
             wheelTick = tick
             let head = sentinel(forTick: tick)
             while slots[Int(head)].wheelNext != head {
+                if visited == budget {
+                    // Not done with this tick: the next call drains it again.
+                    wheelTick = tick - 1
+                    return false
+                }
+                visited += 1
                 let h = slots[Int(head)].wheelNext
                 unlinkTimer(h)
                 if slots[Int(h)].expires > now || !expire(&self, h) {
@@ -338,6 +353,7 @@ public struct ConnectionTable: ~Copyable {
             }
             tick += 1
         }
+        return true
     }
 
     /// Re-arms `handle` after its `expires` changed by more than the lazy refresh allows

@@ -9,7 +9,7 @@ extension Director {
     public func process(_ packet: inout PacketBuffer, now: UInt64) -> Verdict {
         framesReceived &+= 1
         lastEvent = PacketEvent()
-        if now >> ConnectionTable.tickShift > table.wheelTick { expire(now: now) }
+        if now >> ConnectionTable.tickShift > table.wheelTick { expireSome(now: now) }
         let verdict = classify(&packet, now: now)
         switch verdict {
         case .forward: framesForwarded &+= 1

@@ -237,6 +237,17 @@ public final class Director {
     public func expire(now: UInt64) {
         table.advance(to: now) { t, h in self.expireConnection(&t, h, now: now) }
     }
+
+    /// Timer entries one frame may visit on its way through `process`: the wheel keeps up
+    /// with any rate of new connections (each frame makes at most one), and a tick holding a
+    /// flood's worth of expiring entries is spread over the frames after it.
+    public static let expiryBudgetPerFrame = 64
+
+    /// Expires at most `expiryBudgetPerFrame` due entries (the data path's share).
+    @inline(__always)
+    func expireSome(now: UInt64) {
+        table.advance(to: now, budget: Self.expiryBudgetPerFrame) { t, h in self.expireConnection(&t, h, now: now) }
+    }
 }
 
 /// Where a real server's packets go: its (or its gateway's) MAC and the interface.

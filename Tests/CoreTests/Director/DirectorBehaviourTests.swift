@@ -346,4 +346,21 @@ import Wire
             .icmpv6(type: 135, code: 0).payload(Array(target.dropFirst(4)) + option)
         #expect(h.run(routed).0 == .pass(.icmpNotRelated))
     }
+
+    /// A frame reaps at most `expiryBudgetPerFrame` expired entries on its way through, so a
+    /// flood's worth expiring at once is spread over the frames after it; idle expiry (the
+    /// engine's) takes the rest in one go.
+    @Test func oneFrameReapsABoundedShareOfExpiredEntries() {
+        let h = Harness(Lab.config(.nat), capacity: 4096)
+        for port in UInt16(1000)..<1300 {
+            #expect(h.run(Lab.fromClient(Lab.v4, .udp, clientPort: port)).0 == .forward(interface: 1))
+        }
+        #expect(h.director.table.count == 300)
+        h.now += 301 * 1_000_000_000  // UDP lives 300 s; no idle expiry ran
+        _ = h.run(Lab.fromClient(Lab.v4, .udp, clientPort: 5000))
+        let afterOne = h.director.table.count
+        #expect(afterOne >= 300 + 1 - Director.expiryBudgetPerFrame && afterOne < 301, "\(afterOne) left after one frame")
+        h.director.expire(now: h.now)
+        #expect(h.director.table.count == 1, "only the new flow is left")
+    }
 }
