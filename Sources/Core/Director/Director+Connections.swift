@@ -16,6 +16,7 @@ extension Director {
         if proto == .tcp && !(p.tcpFlags.contains(.syn) && !p.tcpFlags.contains(.rst)) {
             return .drop(.noConnection)
         }
+        if refusedUnderPressure() { return .drop(.tablePressure) }
         let flow = FlowTuple(proto: proto, clientAddress: p.source, clientPort: p.sourcePort,
                              virtualAddress: p.destination, virtualPort: p.destinationPort, now: now)
         var template: ConnectionHandle = 0
@@ -72,7 +73,47 @@ extension Director {
         services[si].stats.connections &+= 1
         lastEvent.newConnection = true
         rememberFirstFragment(p, h, now: now)
-        return fromClient(h, &p, eth, &packet, now: now)
+        let verdict = fromClient(h, &p, eth, &packet, now: now)
+        shortenHalfOpenUnderPressure(h, now: now)
+        return verdict
+    }
+
+    // MARK: Table pressure (Docs/adr/0006)
+
+    /// Random early drop of new flows as the table nears full: none below 7/8 of capacity,
+    /// then each new flow is refused with a probability rising linearly to 1 at a full table.
+    /// A flood of spoofed SYNs fills the table only to where each new entry costs it a coin
+    /// toss, and the entries it made expire early (below), so legitimate new clients keep
+    /// getting in; established connections are never dropped. IPVS's `drop_packet` defence
+    /// refuses new connections at a rate in the same way (ip_vs_ctl.c, update_defense_level),
+    /// keyed there on free memory, here on the preallocated table's fill.
+    @inline(__always)
+    func refusedUnderPressure() -> Bool {
+        let capacity = table.capacity, used = table.count
+        let start = capacity - capacity / 8
+        guard used >= start else { return false }
+        pressureRandom ^= pressureRandom << 13
+        pressureRandom ^= pressureRandom >> 7
+        pressureRandom ^= pressureRandom << 17
+        let span = UInt64(max(capacity - start, 1))
+        return pressureRandom % span < UInt64(used - start)
+    }
+
+    /// A new TCP connection's SYN_RECV timeout shrinks from the table's (60 s by default) to
+    /// 3 s as the table fills from 3/4 to full, as IPVS's `secure_tcp` defence switches to
+    /// short half-open timeouts under memory pressure: a spoofed SYN's entry leaves in
+    /// seconds, a real client's handshake completes long before.
+    @inline(__always)
+    func shortenHalfOpenUnderPressure(_ h: ConnectionHandle, now: UInt64) {
+        let capacity = table.capacity, used = table.count
+        let start = capacity - capacity / 4
+        guard used >= start, table[h].flags.contains(.inUse), table[h].state == .synRecv else { return }
+        let normal = timeoutNanos[Int(ConnectionState.synRecv.rawValue)]
+        let floor = min(Self.halfOpenFloor, normal)
+        let span = UInt64(max(capacity - start, 1)), over = UInt64(min(used - start, capacity - start))
+        let timeout = normal - (normal - floor) / span * over
+        table[h].expires = now &+ timeout
+        table.rearm(h)
     }
 
     /// IPVS `ip_vs_sched_persist`: reuse the client's template if it is still valid, else

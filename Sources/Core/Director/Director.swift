@@ -80,6 +80,11 @@ public final class Director {
     @usableFromInline var sync = SyncState(SyncSettings(ringCapacity: 1))
     @usableFromInline var syncMaster = false
 
+    /// Coin tosses of the random early drop under table pressure (xorshift64; never zero).
+    @usableFromInline var pressureRandom: UInt64
+    /// The shortest a half-open connection's timeout becomes under table pressure.
+    static let halfOpenFloor: UInt64 = 3_000_000_000
+
     /// What happened to the last frame, for `lvsd replay --trace` and tests.
     public internal(set) var lastEvent = PacketEvent()
 
@@ -109,6 +114,7 @@ public final class Director {
         self.timeouts = snapshot.config.timeouts
         self.timeoutNanos = snapshot.timeoutNanos
         self.table = ConnectionTable(capacity: capacity, seed: hashSeed, now: now)
+        pressureRandom = hashSeed | 1
         self.fragments = FragmentCache()
         batchBuckets = .allocate(capacity: Director.prefetchRound)
         interfaceMACs = snapshot.interfaceMACs

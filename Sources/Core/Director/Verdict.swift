@@ -69,6 +69,9 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case noDestinationAvailable
     /// The connection table is at capacity; existing connections are never evicted.
     case connectionTableFull
+    /// A new flow refused at random while the table is nearly full (random early drop of
+    /// half-open entries, Docs/adr/0006); existing connections are never touched.
+    case tablePressure
     /// Every local port of every FullNAT local address of the service is in use.
     case localPortsExhausted
     /// The real server's MAC address is not known (yet).
@@ -112,6 +115,7 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .noConnection: "no-connection"
         case .noDestinationAvailable: "no-destination-available"
         case .connectionTableFull: "connection-table-full"
+        case .tablePressure: "table-pressure"
         case .localPortsExhausted: "local-ports-exhausted"
         case .neighbourUnresolved: "neighbour-unresolved"
         case .tunnelSourceUnavailable: "tunnel-source-unavailable"
