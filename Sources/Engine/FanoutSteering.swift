@@ -17,7 +17,7 @@ enum FanoutSteering {
         var proto: TransportProtocol
     }
 
-    static func program(for config: DirectorConfig, workers: Int) throws(EngineError) -> FanoutProgram {
+    static func program(for config: DirectorConfig, workers: Int, key: UInt32 = 0) throws(EngineError) -> FanoutProgram {
         var persistent: [FanoutProgram.PersistentService] = []
         // The persistence prefix of every service a NAT real server endpoint serves (nil: none).
         var uses: [Use: [(service: ServiceKey, prefix: Int?)]] = [:]
@@ -42,7 +42,7 @@ enum FanoutSteering {
         do {
             return try FanoutProgram(workers: workers, virtualAddresses: config.services.map(\.key.address),
                                      localAddresses: config.services.flatMap(\.localAddresses),
-                                     persistentServices: persistent)
+                                     persistentServices: persistent, key: key)
         } catch {
             throw EngineError("\(error)")
         }

@@ -110,6 +110,10 @@ public final class LiveDirector {
     public var config: DirectorConfig { snapshot.config }
     /// The snapshot every worker runs; the next is built from it, once, off the workers.
     public private(set) var snapshot: DirectorSnapshot
+    /// Keys the fanout program's hash (`FanoutProgram`): random per run, the same across
+    /// reloads, so a connection stays on its worker and nobody outside can aim a flood of
+    /// spoofed sources at one worker.
+    let steeringKey = UInt32.random(in: 1 ... .max)
     private let options: Options
     private let logger: Logger
     private let workers: [Worker]
@@ -171,7 +175,7 @@ public final class LiveDirector {
         let filter = PcapFilter.expression(for: config)
         if options.engine == .pcap { logger.info("lvsd: pcap filter: \(filter)") }
         var program: FanoutProgram?
-        if workerCount > 1 { program = try FanoutSteering.program(for: config, workers: workerCount) }
+        if workerCount > 1 { program = try FanoutSteering.program(for: config, workers: workerCount, key: steeringKey) }
         for index in indices {
             let name = config.interfaces[index].name
             if options.engine == .pcap {
@@ -342,7 +346,7 @@ public final class LiveDirector {
         }
         let count = workers.count
         if count > 1 {
-            let program = try FanoutSteering.program(for: new, workers: count)
+            let program = try FanoutSteering.program(for: new, workers: count, key: steeringKey)
             for socket in fanoutSockets {
                 do { try socket.attachFanoutProgram(program) } catch { throw EngineError("\(error)") }
             }

@@ -39,6 +39,7 @@ extension FanoutProgram {
         case addX
         /// A ^= X.
         case xorX
+        case xorK(UInt32)
         case jump(Label)
         case jumpIfEqual(UInt32, Label, else: Label)
         case jumpIfGreater(UInt32, Label, else: Label)
@@ -66,6 +67,7 @@ extension FanoutProgram {
         case .modulo(let k): (BPF_ALU | BPF_MOD | BPF_K, k)
         case .addX: (BPF_ALU | BPF_ADD | BPF_X, 0)
         case .xorX: (BPF_ALU | BPF_XOR | BPF_X, 0)
+        case .xorK(let k): (BPF_ALU | BPF_XOR | BPF_K, k)
         case .jump: (BPF_JMP | BPF_JA, 0)
         case .jumpIfEqual(let k, _, _): (BPF_JMP | BPF_JEQ | BPF_K, k)
         case .jumpIfGreater(let k, _, _): (BPF_JMP | BPF_JGT | BPF_K, k)

@@ -7,7 +7,9 @@ import Wire
 ///
 /// The rules, for a frame with addresses and ports (`fold` of an address: its 32-bit words
 /// XORed together, so an IPv4 address folds to itself; `mix(x)`: the high 16 bits of
-/// `x × 0x9E3779B1` mod 2³², see `mixMultiplier`):
+/// `(x ⊕ key) × 0x9E3779B1` mod 2³², see `mixMultiplier`; `key` is chosen at random when lvsd
+/// starts and kept across reloads, so nobody outside can aim a flood of spoofed sources at
+/// one worker):
 ///
 /// | frame | worker |
 /// | --- | --- |
@@ -88,14 +90,14 @@ public struct FanoutProgram: Sendable, Equatable {
     /// family is compared only with its own addresses. Throws when the address lists make the
     /// program longer than the kernel accepts (about 2000 IPv4 or 450 IPv6 addresses).
     public init(workers: Int, virtualAddresses: [IPAddress], localAddresses: [IPAddress],
-                persistentServices: [PersistentService] = []) throws(PacketIOError) {
+                persistentServices: [PersistentService] = [], key: UInt32 = 0) throws(PacketIOError) {
         guard workers >= 1 else {
             throw PacketIOError(message: "cannot build the fanout program: \(workers) workers (need at least 1)")
         }
         self.workers = workers
         let steps = Self.steps(workers: workers, virtualAddresses: Self.unique(virtualAddresses),
                                localAddresses: Self.unique(localAddresses.filter { !virtualAddresses.contains($0) }),
-                               persistent: persistentServices)
+                               persistent: persistentServices, key: key)
         instructions = try Assembler.assemble(steps)
         guard instructions.count <= Self.instructionLimit else {
             throw PacketIOError(message: "cannot build the fanout program: \(virtualAddresses.count) virtual and \(localAddresses.count) local addresses need \(instructions.count) classic BPF instructions, more than the kernel's \(Self.instructionLimit); use fewer addresses or one worker")
@@ -153,7 +155,7 @@ extension FanoutProgram {
     static let mixMultiplier: UInt32 = 0x9E37_79B1
 
     static func steps(workers: Int, virtualAddresses: [IPAddress], localAddresses: [IPAddress],
-                      persistent: [PersistentService]) -> [Step] {
+                      persistent: [PersistentService], key: UInt32) -> [Step] {
         var s: [Step] = []
         let worker0 = Label("worker0"), ipv4 = Label("ipv4"), ipv6 = Label("ipv6")
         let classify4 = Label("classify4"), classify6 = Label("classify6")
@@ -280,7 +282,10 @@ extension FanoutProgram {
 
         s += [.label(other), .loadSlotX(.destinationPort), .loadSlot(.destinationFold), .xorX, .jump(mix),
               .label(fromClient), .loadSlotX(.sourcePort), .loadSlot(.sourceFold), .xorX,
-              .label(mix), .multiply(mixMultiplier), .shiftRight(16), .jump(modulo),
+              .label(mix)]
+        // Key 0 (tests, one worker) leaves the unkeyed program as it was.
+        if key != 0 { s.append(.xorK(key)) }
+        s += [.multiply(mixMultiplier), .shiftRight(16), .jump(modulo),
               .label(toLocal), .loadSlot(.destinationPort),
               .label(modulo), .modulo(UInt32(workers)), .returnA,
               .label(worker0), .returnConstant(0)]

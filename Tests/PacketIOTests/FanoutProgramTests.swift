@@ -19,7 +19,7 @@ import Wire
 
     /// A program for `workers` with the lab's VIPs and LIPs plus `extra` filler VIPs of each
     /// family in front of them (so the real ones sit at the far end of long jeq chains).
-    static func program(workers: Int, extra: Int = 0) throws -> FanoutProgram {
+    static func program(workers: Int, extra: Int = 0, key: UInt32 = 0) throws -> FanoutProgram {
         var vips: [IPAddress] = []
         for i in 0..<extra {
             vips.append(IPAddress(ipv4: 0xC613_0000 | UInt32(i)))  // 198.19.x.y
@@ -27,7 +27,7 @@ import Wire
         }
         vips += [IPAddress(vip4)!, IPAddress(vip6)!]
         return try FanoutProgram(workers: workers, virtualAddresses: vips,
-                                 localAddresses: [IPAddress(lip4)!, IPAddress(lip6)!])
+                                 localAddresses: [IPAddress(lip4)!, IPAddress(lip6)!], key: key)
     }
 
     /// Seeded client endpoints (SplitMix64), the same on every run.
@@ -47,12 +47,12 @@ import Wire
     }
 
     /// The rule for a client endpoint, computed here independently of the program.
-    static func expected(_ client: IPAddress, _ port: UInt16, workers: Int) -> Int {
+    static func expected(_ client: IPAddress, _ port: UInt16, workers: Int, key: UInt32 = 0) -> Int {
         let fold: UInt32 = client.isIPv4 ? client.ipv4
             : UInt32(truncatingIfNeeded: client.high >> 32) ^ UInt32(truncatingIfNeeded: client.high)
               ^ UInt32(truncatingIfNeeded: client.low >> 32) ^ UInt32(truncatingIfNeeded: client.low)
         // Knuth's multiplicative mix, high half.
-        return Int((((fold ^ UInt32(port)) &* 0x9E37_79B1) >> 16) % UInt32(workers))
+        return Int((((fold ^ UInt32(port) ^ key) &* 0x9E37_79B1) >> 16) % UInt32(workers))
     }
 
     static func ip(_ frame: Frame, _ source: String, _ destination: String) -> Frame {
@@ -112,7 +112,8 @@ import Wire
     @Test(arguments: [(false, TransportProtocol.tcp), (false, .udp), (true, .tcp), (true, .udp)])
     func natConnectionsMeetOnOneWorker(ipv6: Bool, proto: TransportProtocol) throws {
         for workers in [2, 3, 4] {
-            let p = try Self.program(workers: workers)
+          for key: UInt32 in [0, 0x5157_4C56] {
+            let p = try Self.program(workers: workers, key: key)
             var random = Random(state: UInt64(workers) << 8 | (ipv6 ? 1 : 0) << 1 | (proto == .tcp ? 1 : 0))
             var perWorker = [Int](repeating: 0, count: workers)
             for _ in 0..<400 {
@@ -121,12 +122,28 @@ import Wire
                 let request = Self.segment(proto, client.description, cport, vip, Self.vport, flags: [.syn])
                 let reply = Self.segment(proto, rip, Self.rport, client.description, cport, flags: [.syn, .ack])
                 let w = ClassicBPF.worker(p, request.bytes)
-                #expect(w == Self.expected(client, cport, workers: workers))
+                #expect(w == Self.expected(client, cport, workers: workers, key: key))
                 #expect(ClassicBPF.worker(p, reply.bytes) == w, "\(client):\(cport) reply went elsewhere")
                 perWorker[w] += 1
             }
             #expect(perWorker.allSatisfy { $0 > 400 / workers / 2 }, "random clients spread unevenly: \(perWorker)")
+          }
         }
+    }
+
+    /// The key decides which worker a client lands on: without it, anyone could compute the
+    /// sources that all land on one worker and flood it alone.
+    @Test func theKeyMovesClientsBetweenWorkers() throws {
+        let unkeyed = try Self.program(workers: 4), keyed = try Self.program(workers: 4, key: 0x9D2C_5680)
+        var random = Random(state: 99)
+        var moved = 0
+        for _ in 0..<400 {
+            let client = random.client(ipv6: false), cport = random.port()
+            let frame = Self.segment(.tcp, client.description, cport, Self.vip4, Self.vport, flags: [.syn]).bytes
+            if ClassicBPF.worker(unkeyed, frame) != ClassicBPF.worker(keyed, frame) { moved += 1 }
+        }
+        // Independent choices among 4 workers differ 3 times in 4.
+        #expect(moved > 200, "only \(moved) of 400 clients changed worker with the key")
     }
 
     /// One client's connections spread over every worker, even though Linux hands connect()
