@@ -13,26 +13,55 @@ import Logging
 ///   gets every one of them.
 ///
 /// `restore()` puts back exactly what `apply` changed (a sysctl only if lvsd changed it;
-/// the table only if lvsd created it).
+/// the table only if lvsd created it). Every change is written to a `HostJournal` under
+/// /run/lvsd before it is made, so what an lvsd that was killed left behind is put back by
+/// the next start in the same network namespace, or by `lvsd cleanup`.
 public final class HostSettings {
     public static let tableName = "swiftlvs"
-    private var restoredSysctls: [(path: String, name: String, value: String)] = []
-    private var createdTable = false
+    public static let journalDirectory = "/run/lvsd"
+    private var journal = HostJournal()
+    private let journalPath: String
+    private let sysctlRoot: String
     private let logger: Logger
 
-    public init(logger: Logger) { self.logger = logger }
+    /// - Parameters:
+    ///   - journalDirectory: where the journal lives (tests pass a temporary directory).
+    ///   - sysctlRoot: where `net/...` sysctls are (tests pass a directory of plain files).
+    public init(logger: Logger, journalDirectory: String = HostSettings.journalDirectory, sysctlRoot: String = "/proc/sys") {
+        self.logger = logger
+        self.sysctlRoot = sysctlRoot
+        journalPath = HostJournal.path(in: journalDirectory)
+    }
 
     public func apply(interfaces: [String], dropAddresses: [IPAddress]) throws(EngineError) {
+        recoverLeftovers()
+        try disableForwarding(on: interfaces)
+        try installTable(interfaces: interfaces, addresses: dropAddresses)
+    }
+
+    /// IPv4 and IPv6 forwarding off on each interface, each change journalled first.
+    func disableForwarding(on interfaces: [String]) throws(EngineError) {
         for interface in interfaces {
             for family in ["ipv4", "ipv6"] {
                 try setSysctl(family: family, interface: interface, key: "forwarding", to: "0")
             }
         }
-        try installTable(interfaces: interfaces, addresses: dropAddresses)
+    }
+
+    /// Puts back what a previous lvsd in this network namespace changed and did not restore
+    /// (it was killed): the journal's sysctls and its nftables table. Returns whether there
+    /// was anything. `apply` calls it first; `lvsd cleanup` calls it alone.
+    @discardableResult
+    public func recoverLeftovers() -> Bool {
+        guard let left = HostJournal.load(journalPath) else { return false }
+        logger.warning("lvsd: host: \(journalPath) shows an lvsd that did not undo its host settings (killed?); putting them back")
+        journal = left
+        restore()
+        return true
     }
 
     private func setSysctl(family: String, interface: String, key: String, to value: String) throws(EngineError) {
-        let path = "/proc/sys/net/\(family)/conf/\(interface)/\(key)"
+        let path = "\(sysctlRoot)/net/\(family)/conf/\(interface)/\(key)"
         let name = "net.\(family).conf.\(interface).\(key)"
         guard let old = HostInterfaces.readFile(path)?.trimmingWhitespace else {
             logger.info("lvsd: host: \(name) not present (\(family) disabled on \(interface)?), left alone")
@@ -42,17 +71,20 @@ public final class HostSettings {
             logger.info("lvsd: host: \(name)=\(value) (already)")
             return
         }
+        journal.sysctls.append(HostJournal.Sysctl(path: path, name: name, value: old))
+        try journal.save(journalPath)
         if let code = HostInterfaces.writeFile(path, value) {
+            journal.sysctls.removeLast()
+            try journal.save(journalPath)
             throw EngineError("cannot set \(name)=\(value): \(String(cString: strerror(code))); run lvsd as root in the director's network namespace")
         }
-        restoredSysctls.append((path, name, old))
         logger.info("lvsd: host: \(name)=\(value) (was \(old))")
     }
 
     /// A reload changed the VIPs or LIPs: the table is replaced in one nft transaction, so
     /// no packet sees it half-built.
     public func update(interfaces: [String], dropAddresses: [IPAddress]) throws(EngineError) {
-        try installTable(interfaces: interfaces, addresses: dropAddresses, replacing: createdTable)
+        try installTable(interfaces: interfaces, addresses: dropAddresses, replacing: journal.createdTable)
     }
 
     private func installTable(interfaces: [String], addresses: [IPAddress], replacing: Bool = false) throws(EngineError) {
@@ -73,6 +105,10 @@ public final class HostSettings {
             script += "  }\n"
         }
         script += "}\n"
+        if !journal.createdTable {
+            journal.createdTable = true
+            try journal.save(journalPath)
+        }
         let result: (status: Int32, output: String)
         do { result = try Self.nft(["-f", "-"], input: script) } catch {
             throw EngineError("cannot run nft to install the netdev table: \(error); install nftables")
@@ -80,29 +116,30 @@ public final class HostSettings {
         guard result.status == 0 else {
             throw EngineError("nft refused the netdev table (exit \(result.status)): \(result.output.trimmingWhitespace)")
         }
-        createdTable = true
         logger.info("lvsd: host: nftables table netdev \(Self.tableName): ingress drop of \((v4 + v6).joined(separator: ", ")) on \(interfaces.joined(separator: ", ")) (priority -500)")
     }
 
-    /// Undoes everything `apply` changed, newest first; logs each step. Safe to call twice.
+    /// Undoes everything `apply` changed, newest first; logs each step, and removes the
+    /// journal. Safe to call twice.
     public func restore() {
-        if createdTable {
+        if journal.createdTable {
             let result = try? Self.nft(["delete", "table", "netdev", Self.tableName])
             if result?.status == 0 {
                 logger.info("lvsd: host: removed nftables table netdev \(Self.tableName)")
             } else {
                 logger.warning("lvsd: host: could not remove nftables table netdev \(Self.tableName): \(result?.output.trimmingWhitespace ?? "nft did not run"); remove it with 'nft delete table netdev \(Self.tableName)'")
             }
-            createdTable = false
         }
-        for (path, name, value) in restoredSysctls.reversed() {
+        for sysctl in journal.sysctls.reversed() {
+            let (path, name, value) = (sysctl.path, sysctl.name, sysctl.value)
             if let code = HostInterfaces.writeFile(path, value) {
                 logger.warning("lvsd: host: could not restore \(name)=\(value): \(String(cString: strerror(code)))")
             } else {
                 logger.info("lvsd: host: \(name)=\(value) (restored)")
             }
         }
-        restoredSysctls = []
+        journal = HostJournal()
+        HostJournal.remove(journalPath)
     }
 
     static func nft(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
