@@ -233,6 +233,9 @@ public struct LabPlan: Equatable {
         return list.map { (namespace: $0.0, interface: $0.1, cidr: $0.2) }
     }
 
+    /// The director's IPv4 address on the real servers' LAN: the outer source of its IPIP.
+    var directorServerSideIPv4: String { mode.oneLAN ? "198.18.0.1" : "198.18.1.1" }
+
     /// `ip route add` arguments per namespace. The client reaches the VIP on-link (the
     /// director answers ARP/ND for it); NAT real servers send everything to the director;
     /// FullNAT and the one-LAN modes need nothing beyond their connected subnets.

@@ -329,7 +329,8 @@ public final class LabRun: @unchecked Sendable {
             case .dr:
                 try shell.run(in: rs.namespace, [Self.selfPath, "realserver", "--vip", plan.vip, "--mode", "dr"])
             case .tun:
-                _ = try shell.start(in: rs.namespace, [Self.selfPath, "realserver", "--vip", plan.vip, "--mode", "tun", "--interface", "eth0"],
+                _ = try shell.start(in: rs.namespace, [Self.selfPath, "realserver", "--vip", plan.vip, "--mode", "tun", "--interface", "eth0",
+                                                             "--director", plan.directorServerSideIPv4],
                                     log: "\(directory)/\(rs.name)-realserver.log")
             case .nat, .fullnat:
                 break

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Lab
+import Wire
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -33,6 +34,9 @@ struct RealServerCommand: ParsableCommand {
     @Option(name: .customLong("interface"), help: ArgumentHelp("An interface facing the director (repeatable; default: every interface but lo).", valueName: "name"))
     var interfaces: [String] = []
 
+    @Option(name: .customLong("director"), help: ArgumentHelp("TUN: a director's IPv4 address, the outer source of the IPIP packets to accept (repeatable; default: any source, with a warning).", valueName: "address"))
+    var directors: [String] = []
+
     @Flag(name: .long, help: "Print the commands instead of running them.")
     var dryRun = false
 
@@ -47,6 +51,9 @@ struct RealServerCommand: ParsableCommand {
         if parsed == .tun && isV6 {
             throw ValidationError("--mode tun decapsulates IPv4-in-IPv4 only; give an IPv4 --vip.")
         }
+        for director in directors where inet_pton(AF_INET, director, &v4) != 1 {
+            throw ValidationError("--director must be an IPv4 address (the IPIP outer source), got '\(director)'.")
+        }
     }
 
     /// Interfaces in this namespace other than lo (/proc/net/dev is per namespace).
@@ -60,10 +67,11 @@ struct RealServerCommand: ParsableCommand {
 
     func run() throws {
         let plan = RealServerPlan(vip: vip, mode: RealServerPlan.Mode(rawValue: mode)!,
-                                  interfaces: interfaces.isEmpty ? Self.namespaceInterfaces() : interfaces)
+                                  interfaces: interfaces.isEmpty ? Self.namespaceInterfaces() : interfaces,
+                                  directors: directors)
         let commands = plan.commands
         // TUN: the device must exist before `ip link set ... up`; the helper creates it first.
-        let split = plan.mode == .tun ? commands.count - 2 : commands.count
+        let split = plan.mode == .tun ? commands.count - 3 : commands.count
         if dryRun {
             for command in commands[..<split] { print(command.joined(separator: " ")) }
             if plan.mode == .tun {
@@ -95,7 +103,8 @@ struct RealServerCommand: ParsableCommand {
         }
         let tunnel: RealServerTunnel
         do {
-            tunnel = try RealServerTunnel(device: plan.tunnelDevice, interfaces: plan.interfaces)
+            tunnel = try RealServerTunnel(device: plan.tunnelDevice, interfaces: plan.interfaces,
+                                          directors: Set(directors.compactMap { IPAddress($0)?.ipv4 }))
         } catch {
             Console.error("lvsd realserver: \(error)")
             throw ExitCode.failure
@@ -110,9 +119,12 @@ struct RealServerCommand: ParsableCommand {
             source.resume()
             sources.append(source)
         }
+        if directors.isEmpty {
+            say("lvsd realserver: warning: no --director given: IPIP from any source is decapsulated, so anyone who can reach this host can inject packets from any address")
+        }
         say("lvsd realserver: decapsulating IPIP for \(vip) on \(plan.interfaces.joined(separator: ", ")) into \(plan.tunnelDevice)")
         let count = tunnel.run(until: { stop.flag.load(ordering: .acquiring) })
-        say("lvsd realserver: stopped; \(count) packets decapsulated, \(tunnel.writeErrors) TUN write errors")
+        say("lvsd realserver: stopped; \(count) packets decapsulated, \(tunnel.foreignSources) from other sources ignored, \(tunnel.writeErrors) TUN write errors")
         _ = sources
     }
 }

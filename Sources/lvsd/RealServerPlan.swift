@@ -5,8 +5,13 @@
 /// VIP, so the VIP goes on `lo` as a host address; it must never answer ARP for it
 /// (`arp_ignore=1`: answer only for addresses on the receiving interface) nor use it as the
 /// source of its own ARP requests (`arp_announce=2`), or clients would bypass the director.
-/// TUN also turns off reverse-path filtering: the decapsulated packet comes from the
-/// client but arrives on the TUN device, not the interface the route to the client uses.
+/// TUN also makes reverse-path filtering loose on the TUN device, and only there: the
+/// decapsulated packet comes from the client but arrives on the TUN device, not the interface
+/// the route to the client uses, which strict filtering (1) drops and loose filtering (2, any
+/// route back) accepts. The kernel applies the larger of `all` and the device's value, so the
+/// device's 2 holds whatever `all` says, and every other interface keeps its own. Loose
+/// filtering refuses everything on a device without an address (`__fib_validate_source`), so
+/// the VIP goes on the TUN device too.
 struct RealServerPlan: Equatable {
     enum Mode: String, CaseIterable { case dr, tun }
 
@@ -16,6 +21,9 @@ struct RealServerPlan: Equatable {
     var interfaces: [String]
     /// The TUN device that hands decapsulated packets to the kernel.
     var tunnelDevice: String = "lvstun0"
+    /// The directors' addresses: IPIP from any other outer source is not decapsulated
+    /// (empty: any source, with a warning).
+    var directors: [String] = []
 
     var isIPv6: Bool { vip.contains(":") }
 
@@ -34,18 +42,17 @@ struct RealServerPlan: Equatable {
             list.append(["sysctl", "-qw"] + sysctls)
         }
         if mode == .tun {
-            var sysctls = ["net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"]
-            sysctls += interfaces.map { "net.ipv4.conf.\($0).rp_filter=0" }
-            list.append(["sysctl", "-qw"] + sysctls)
             // Created by the helper itself (TUNSETIFF); these run once it exists.
             list.append(["ip", "link", "set", tunnelDevice, "up"])
-            list.append(["sysctl", "-qw", "net.ipv4.conf.\(tunnelDevice).rp_filter=0"])
+            list.append(["ip", "address", "replace", "\(vip)/32", "dev", tunnelDevice])
+            list.append(["sysctl", "-qw", "net.ipv4.conf.\(tunnelDevice).rp_filter=2"])
         }
         return list
     }
 
     /// What a dry run prints for the decapsulation step, which is not a shell command.
     var tunnelDescription: String {
-        "# then: open TUN device \(tunnelDevice) (IFF_TUN|IFF_NO_PI), read IPv4 protocol-4 (IPIP) frames addressed to this host on \(interfaces.joined(separator: ", ")) with AF_PACKET, write each inner packet to \(tunnelDevice), until SIGTERM"
+        let from = directors.isEmpty ? "from any source (no --director given)" : "from \(directors.joined(separator: ", "))"
+        return "# then: open TUN device \(tunnelDevice) (IFF_TUN|IFF_NO_PI), read IPv4 protocol-4 (IPIP) frames addressed to this host \(from) on \(interfaces.joined(separator: ", ")) with AF_PACKET, write each inner packet to \(tunnelDevice), until SIGTERM"
     }
 }

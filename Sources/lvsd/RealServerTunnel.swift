@@ -25,11 +25,16 @@ final class RealServerTunnel {
     let sockets: [PacketSocket]
     /// This host's IPv4 addresses (network order as `IPv4Packet.destination` reads them).
     let localAddresses: Set<UInt32>
+    /// The outer sources accepted (the directors); empty: any.
+    let directors: Set<UInt32>
     private(set) var decapsulated = 0
+    /// IPIP frames to this host from a source that is not a director, not decapsulated.
+    private(set) var foreignSources = 0
     private(set) var writeErrors = 0
 
     /// Opens /dev/net/tun as `device` and an RX-only AF_PACKET socket on each interface.
-    init(device: String, interfaces: [String]) throws {
+    init(device: String, interfaces: [String], directors: Set<UInt32> = []) throws {
+        self.directors = directors
         let fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
             throw LabError("cannot open /dev/net/tun: \(String(cString: strerror(errno))); the kernel needs CONFIG_TUN")
@@ -89,27 +94,37 @@ final class RealServerTunnel {
 
     /// The inner packet of an IPIP frame addressed to this host, or nil for any other frame.
     /// Exposed for the frame check; pointers are valid only during the call.
-    static func inner(of frame: UnsafeMutableRawBufferPointer, localAddresses: Set<UInt32>) -> UnsafeMutableRawBufferPointer? {
+    /// `.foreign` for IPIP to this host from a source outside `directors` (when given).
+    enum Decapsulation { case inner(UnsafeMutableRawBufferPointer), foreign, notForUs }
+
+    static func inner(of frame: UnsafeMutableRawBufferPointer, localAddresses: Set<UInt32>,
+                      directors: Set<UInt32> = []) -> Decapsulation {
         guard let base = frame.baseAddress,
               let ethernet = try? EthernetFrame(base, length: frame.count),
               ethernet.etherType == .ipv4,
               let outer = try? IPv4Packet(ethernet.payload, length: ethernet.payloadLength),
               outer.protocol == .ipip, !outer.isFragment,
-              localAddresses.contains(outer.destination),
-              let inner = try? IPv4Packet(outer.payload, length: outer.payloadLength)
-        else { return nil }
-        return UnsafeMutableRawBufferPointer(start: outer.payload, count: inner.totalLength)
+              localAddresses.contains(outer.destination)
+        else { return .notForUs }
+        guard directors.isEmpty || directors.contains(outer.source) else { return .foreign }
+        guard let inner = try? IPv4Packet(outer.payload, length: outer.payloadLength) else { return .notForUs }
+        return .inner(UnsafeMutableRawBufferPointer(start: outer.payload, count: inner.totalLength))
     }
 
     /// Decapsulates until `stopped()` is true; returns how many packets went to the TUN device.
     func run(until stopped: () -> Bool) -> Int {
-        let addresses = localAddresses
+        let addresses = localAddresses, directors = directors
         while !stopped() {
             var busy = false
             for socket in sockets {
                 guard let ring = socket.receiveRing else { continue }
                 let count = ring.receive { frame in
-                    guard let packet = Self.inner(of: frame.bytes, localAddresses: addresses) else { return }
+                    let packet: UnsafeMutableRawBufferPointer
+                    switch Self.inner(of: frame.bytes, localAddresses: addresses, directors: directors) {
+                    case .inner(let p): packet = p
+                    case .foreign: foreignSources += 1; return
+                    case .notForUs: return
+                    }
                     if write(tunDescriptor, packet.baseAddress, packet.count) == packet.count {
                         decapsulated += 1
                     } else {
