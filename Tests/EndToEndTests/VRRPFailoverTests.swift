@@ -75,6 +75,57 @@ struct VRRPFailoverTests {
     }
 }
 
+extension VRRPFailoverTests {
+    /// lvsd and Debian's keepalived (VRRP only) on one segment, VRRP v2 with PASS: lvsd
+    /// MASTER + keepalived BACKUP, then keepalived MASTER + lvsd BACKUP; neither fights the
+    /// other while both run, and each takes over when the other goes.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: VRRPLab.keepalivedPath),
+                   "needs root and Debian's keepalived (apt install keepalived)"),
+          .timeLimit(.minutes(3)))
+    func interoperatesWithKeepalived() throws {
+        let lab = try VRRPLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startHTTPServers()
+
+        // lvsd MASTER (150), keepalived BACKUP (100).
+        try lab.startDirector(.a)
+        try lab.waitForState(.a, "MASTER", seconds: 10)
+        try lab.startKeepalived(priority: 100, state: "BACKUP")
+        try lab.waitForKeepalived("BACKUP", seconds: 10)
+        usleep(8_000_000)
+        #expect(lab.state(.a) == "MASTER")
+        #expect(lab.keepalivedState == "BACKUP", "\(lab.keepalivedText)")
+        #expect(try lab.arpReplies() == [lab.mac(.a)])
+        #expect(try lab.requests(4).failed == 0)
+
+        // lvsd goes (SIGTERM, priority 0): keepalived takes over after its Skew_Time.
+        let start = Date()
+        try lab.stopDirector(.a)
+        try lab.waitForKeepalived("MASTER", seconds: 3)
+        let keepalivedTakeover = Date().timeIntervalSince(start)
+        try lab.waitForClientNeighbour(lab.mac(.b), seconds: 3)
+
+        // lvsd back at priority 50: BACKUP under keepalived's master, no fight.
+        try lab.startDirector(.a, log: "a2", priority: 50)
+        try lab.waitForState(.a, "BACKUP", seconds: 10)
+        usleep(8_000_000)
+        #expect(lab.state(.a) == "BACKUP", "\(lab.log(.a))")
+        #expect(lab.keepalivedState == "MASTER", "\(lab.keepalivedText)")
+        #expect(lab.log(.a).components(separatedBy: "-> MASTER").count == 1, "lvsd never became MASTER: \(lab.log(.a))")
+
+        // keepalived crashes (SIGKILL): lvsd takes over after Master_Down_Interval.
+        let killed = Date()
+        try lab.stopKeepalived(signal: SIGKILL)
+        try lab.waitForState(.a, "MASTER", seconds: 3 + 0.81 + 1.5)
+        let lvsdTakeover = Date().timeIntervalSince(killed)
+        try lab.waitForClientNeighbour(lab.mac(.a), seconds: 3)
+        let after = try lab.requests(4)
+        #expect(after.failed == 0, "through lvsd after keepalived died: \(after)")
+        print("VRRPFailoverTests (keepalived): keepalived took over \(String(format: "%.3f", keepalivedTakeover)) s after lvsd's SIGTERM; lvsd took over \(String(format: "%.3f", lvsdTakeover)) s after keepalived's SIGKILL")
+    }
+}
+
 /// Six namespaces: a bridge (`sw`), the client, directors A and B, and two DR real servers,
 /// all on 198.18.0.0/24 through the bridge. VIP 198.18.0.100; the real servers hold it on `lo`
 /// with arp_ignore/arp_announce as LVS-DR wants. Names start with `lvsv-PID-`.
@@ -164,7 +215,7 @@ private final class VRRPLab {
         }
     }
 
-    func config(_ d: Director) -> String {
+    func config(_ d: Director, priority: Int? = nil) -> String {
         """
         ! lvsd VRRP e2e, director \(d.rawValue)
         lvsd_director {
@@ -174,7 +225,7 @@ private final class VRRPLab {
             state \(d == .a ? "MASTER" : "BACKUP")
             interface d0
             virtual_router_id 51
-            priority \(d == .a ? 150 : 100)
+            priority \(priority ?? (d == .a ? 150 : 100))
             advert_int 1
             authentication {
                 auth_type PASS
@@ -199,9 +250,9 @@ private final class VRRPLab {
         """
     }
 
-    func startDirector(_ d: Director, log name: String? = nil) throws {
+    func startDirector(_ d: Director, log name: String? = nil, priority: Int? = nil) throws {
         let file = directory.appendingPathComponent("\(d.rawValue).conf")
-        try config(d).write(to: file, atomically: true, encoding: .utf8)
+        try config(d, priority: priority).write(to: file, atomically: true, encoding: .utf8)
         let logFile = directory.appendingPathComponent("\(name ?? d.rawValue).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logFile)
@@ -284,6 +335,80 @@ private final class VRRPLab {
         return Takeover(seconds: master, neighbourSeconds: neighbour)
     }
 
+    // MARK: keepalived
+
+    static let keepalivedPath = "/usr/sbin/keepalived"
+    private var keepalived: Process?
+    private var keepalivedLog: URL?
+
+    /// Debian's keepalived, VRRP only (-P), in director B's namespace: the same instance as
+    /// lvsd's, at `priority`; its own configuration, pid files and log in the lab's directory.
+    func startKeepalived(priority: Int, state: String) throws {
+        let file = directory.appendingPathComponent("keepalived.conf")
+        try """
+            global_defs {
+                router_id lvsv_keepalived
+            }
+            vrrp_instance VI_1 {
+                state \(state)
+                interface d0
+                virtual_router_id 51
+                priority \(priority)
+                advert_int 1
+                authentication {
+                    auth_type PASS
+                    auth_pass lvsv
+                }
+                virtual_ipaddress {
+                    198.18.0.100/24
+                }
+            }
+
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let logFile = directory.appendingPathComponent("keepalived.log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", ns(.b), Self.keepalivedPath, "-n", "-l", "-P", "-f", file.path,
+                       "-p", directory.appendingPathComponent("keepalived.pid").path,
+                       "-r", directory.appendingPathComponent("keepalived-vrrp.pid").path]
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        keepalived = p
+        keepalivedLog = logFile
+    }
+
+    var keepalivedText: String { keepalivedLog.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? "" }
+
+    /// keepalived's last "(VI_1) Entering X STATE" line's X.
+    var keepalivedState: String? {
+        keepalivedText.split(separator: "\n").last { $0.contains("(VI_1) Entering ") }.flatMap { line in
+            line.range(of: "Entering ").map { String(line[$0.upperBound...].prefix { $0 != " " }) }
+        }
+    }
+
+    func waitForKeepalived(_ state: String, seconds: Double) throws {
+        try waitUntil("keepalived is \(state) (log: \(keepalivedText))", seconds: seconds) { self.keepalivedState == state }
+    }
+
+    /// Signals keepalived (its parent; -P leaves one VRRP child, which follows) and waits.
+    func stopKeepalived(signal: Int32) throws {
+        guard let p = keepalived else { return }
+        if signal == SIGKILL {
+            // SIGKILL to the parent would leave the VRRP child running: kill the child, as a crash would.
+            let pid = (try? String(contentsOf: directory.appendingPathComponent("keepalived-vrrp.pid"), encoding: .utf8))
+                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if let pid { kill(pid, SIGKILL) }
+            kill(p.processIdentifier, SIGKILL)
+        } else {
+            kill(p.processIdentifier, signal)
+        }
+        try waitUntil("keepalived exits") { !p.isRunning }
+        keepalived = nil
+    }
+
     // MARK: The client
 
     struct Requests: CustomStringConvertible {
@@ -359,6 +484,7 @@ private final class VRRPLab {
     // MARK: Teardown
 
     func tearDown() {
+        if let p = keepalived, p.isRunning { try? stopKeepalived(signal: SIGKILL) }
         for p in servers + Array(directors.values) where p.isRunning {
             kill(p.processIdentifier, SIGTERM)
             for _ in 0..<100 where p.isRunning { usleep(20_000) }
