@@ -76,14 +76,50 @@ struct VRRPFailoverTests {
 }
 
 extension VRRPFailoverTests {
+    /// The same pair over VRRP v3 on IPv6 (ff02::12 from the link-local addresses, hop limit
+    /// 255 read from ancillary data) and over unicast v2: MASTER and BACKUP settle, no dual
+    /// master, SIGTERM hands over after Skew_Time, SIGKILL after Master_Down_Interval.
+    @Test(.enabled(if: getuid() == 0, "VRRPFailoverTests need root: they build network namespaces (CI runs as root)"),
+          .timeLimit(.minutes(2)), arguments: ["ipv6", "unicast"])
+    func variantsFailOver(_ variant: String) throws {
+        let lab = try VRRPLab()
+        lab.variant = variant
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startDirector(.a)
+        try lab.waitForState(.a, "MASTER", seconds: 10)
+        try lab.startDirector(.b)
+        try lab.waitForState(.b, "BACKUP", seconds: 10)
+        usleep(4_500_000)
+        #expect(lab.state(.a) == "MASTER" && lab.state(.b) == "BACKUP", "\(lab.vrrpListing(.a))\(lab.vrrpListing(.b))\n\(lab.log(.b))")
+        print("VRRPFailoverTests (\(variant)): lvsadm --vrrp on B:\n\(lab.vrrpListing(.b))")
+        var start = Date()
+        try lab.stopDirector(.a)
+        try lab.waitForState(.b, "MASTER", seconds: 2)
+        let sigterm = Date().timeIntervalSince(start)
+        #expect(lab.log(.b).contains("BACKUP -> MASTER (priority 0 advert from "), "\(lab.log(.b))")
+        try lab.startDirector(.a, log: "a2")
+        try lab.waitForState(.a, "MASTER", seconds: 10)
+        try lab.waitForState(.b, "BACKUP", seconds: 3)
+        usleep(1_500_000)
+        start = Date()
+        try lab.stopDirector(.a, signal: SIGKILL)
+        try lab.waitForState(.b, "MASTER", seconds: 3 + 0.61 + 1)
+        let sigkill = Date().timeIntervalSince(start)
+        let stopB = try lab.stopDirector(.b)
+        #expect(!stopB.contains("ttl_error") && !stopB.contains("bad_checksum"), "\(stopB)")
+        print("VRRPFailoverTests (\(variant)): takeover after SIGTERM \(String(format: "%.3f", sigterm)) s, after SIGKILL \(String(format: "%.3f", sigkill)) s")
+    }
+
     /// lvsd and Debian's keepalived (VRRP only) on one segment, VRRP v2 with PASS: lvsd
     /// MASTER + keepalived BACKUP, then keepalived MASTER + lvsd BACKUP; neither fights the
     /// other while both run, and each takes over when the other goes.
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: VRRPLab.keepalivedPath),
                    "needs root and Debian's keepalived (apt install keepalived)"),
-          .timeLimit(.minutes(3)))
-    func interoperatesWithKeepalived() throws {
+          .timeLimit(.minutes(3)), arguments: ["ipv4", "v3"])
+    func interoperatesWithKeepalived(_ variant: String) throws {
         let lab = try VRRPLab()
+        lab.variant = variant
         defer { lab.tearDown() }
         try lab.build()
         try lab.startHTTPServers()
@@ -122,7 +158,8 @@ extension VRRPFailoverTests {
         try lab.waitForClientNeighbour(lab.mac(.a), seconds: 3)
         let after = try lab.requests(4)
         #expect(after.failed == 0, "through lvsd after keepalived died: \(after)")
-        print("VRRPFailoverTests (keepalived): keepalived took over \(String(format: "%.3f", keepalivedTakeover)) s after lvsd's SIGTERM; lvsd took over \(String(format: "%.3f", lvsdTakeover)) s after keepalived's SIGKILL")
+        #expect(!lab.keepalivedText.contains("bad checksum") && !lab.keepalivedText.contains("invalid"), "\(lab.keepalivedText)")
+        print("VRRPFailoverTests (keepalived, \(variant)): keepalived took over \(String(format: "%.3f", keepalivedTakeover)) s after lvsd's SIGTERM; lvsd took over \(String(format: "%.3f", lvsdTakeover)) s after keepalived's SIGKILL")
     }
 }
 
@@ -140,6 +177,9 @@ private final class VRRPLab {
     private var macs: [Director: String] = [:]
     let lvsd: String
     let lvsadm: String
+    /// "ipv4" (v2 multicast), "v3" (v3 multicast, IPv4), "ipv6" (v3 over ff02::12), "unicast"
+    /// (v2 to the peer's address).
+    var variant = "ipv4"
     var namespaces: [String] { ["sw", "c", "a", "b", "r1", "r2"].map { "\(prefix)\($0)" } }
     func ns(_ name: String) -> String { prefix + name }
     func ns(_ d: Director) -> String { prefix + d.rawValue }
@@ -159,7 +199,12 @@ private final class VRRPLab {
         for name in namespaces {
             try Command.ip(["netns", "add", name])
             try Command.ip(["-n", name, "link", "set", "lo", "up"])
-            try sysctl(name, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+            if variant == "ipv6" {
+                // Link-local addresses usable at once (VRRP v3 speaks from them).
+                try sysctl(name, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+            } else {
+                try sysctl(name, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+            }
         }
         let sw = ns("sw")
         try Command.ip(["-n", sw, "link", "add", "br0", "type", "bridge"])
@@ -227,13 +272,7 @@ private final class VRRPLab {
             virtual_router_id 51
             priority \(priority ?? (d == .a ? 150 : 100))
             advert_int 1
-            authentication {
-                auth_type PASS
-                auth_pass lvsv
-            }
-            virtual_ipaddress {
-                198.18.0.100/24
-            }
+        \(variantLines(d))
         }
         virtual_server 198.18.0.100 80 {
             lb_algo rr
@@ -248,6 +287,21 @@ private final class VRRPLab {
         }
 
         """
+    }
+
+    /// The instance's lines that differ between variants.
+    func variantLines(_ d: Director) -> String {
+        switch variant {
+        case "ipv6":
+            return "    version 3\n    virtual_ipaddress {\n        2001:db8::100/64\n    }"
+        case "v3":
+            return "    version 3\n    virtual_ipaddress {\n        198.18.0.100/24\n    }"
+        case "unicast":
+            return "    unicast_src_ip \(address(d))\n    unicast_peer {\n        \(address(d == .a ? .b : .a))\n    }\n"
+                + "    authentication {\n        auth_type PASS\n        auth_pass lvsv\n    }\n    virtual_ipaddress {\n        198.18.0.100/24\n    }"
+        default:
+            return "    authentication {\n        auth_type PASS\n        auth_pass lvsv\n    }\n    virtual_ipaddress {\n        198.18.0.100/24\n    }"
+        }
     }
 
     func startDirector(_ d: Director, log name: String? = nil, priority: Int? = nil) throws {
@@ -355,13 +409,7 @@ private final class VRRPLab {
                 virtual_router_id 51
                 priority \(priority)
                 advert_int 1
-                authentication {
-                    auth_type PASS
-                    auth_pass lvsv
-                }
-                virtual_ipaddress {
-                    198.18.0.100/24
-                }
+            \(variantLines(.b))
             }
 
             """.write(to: file, atomically: true, encoding: .utf8)
