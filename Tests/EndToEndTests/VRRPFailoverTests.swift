@@ -76,6 +76,37 @@ struct VRRPFailoverTests {
 }
 
 extension VRRPFailoverTests {
+    /// `vrrp_script` and notify scripts through Health's fork/exec: A's tracked script starts
+    /// failing, its effective priority drops below B's, B preempts and runs notify_master.
+    @Test(.enabled(if: getuid() == 0, "VRRPFailoverTests need root: they build network namespaces (CI runs as root)"),
+          .timeLimit(.minutes(2)))
+    func trackedScriptMovesTheVIP() throws {
+        let lab = try VRRPLab()
+        lab.variant = "scripts"
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startDirector(.a)
+        try lab.waitForState(.a, "MASTER", seconds: 10)
+        try lab.startDirector(.b)
+        try lab.waitForState(.b, "BACKUP", seconds: 10)
+        let flag = lab.directory.appendingPathComponent("fail").path
+        let marker = lab.directory.appendingPathComponent("b-became-master").path
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        #expect(lab.vrrpListing(.a).contains(" 150   150 "), "\(lab.vrrpListing(.a))")
+        #expect(FileManager.default.createFile(atPath: flag, contents: nil))
+        try lab.waitForState(.b, "MASTER", seconds: 8)
+        try lab.waitForState(.a, "BACKUP", seconds: 2)
+        #expect(lab.vrrpListing(.a).contains(" 150   90 "), "effective priority 90: \(lab.vrrpListing(.a))")
+        let deadline = Date().addingTimeInterval(3)
+        while !FileManager.default.fileExists(atPath: marker) && Date() < deadline { usleep(50_000) }
+        #expect(FileManager.default.fileExists(atPath: marker), "notify_master ran: \(lab.log(.b))")
+        #expect(lab.log(.b).contains("preempting lower priority (90) master 198.18.0.11"), "\(lab.log(.b))")
+        // The script succeeds again: A's priority is 150 again and it preempts back.
+        try FileManager.default.removeItem(atPath: flag)
+        try lab.waitForState(.a, "MASTER", seconds: 8)
+        try lab.waitForState(.b, "BACKUP", seconds: 2)
+    }
+
     /// The same pair over VRRP v3 on IPv6 (ff02::12 from the link-local addresses, hop limit
     /// 255 read from ancillary data) and over unicast v2: MASTER and BACKUP settle, no dual
     /// master, SIGTERM hands over after Skew_Time, SIGKILL after Master_Down_Interval.
@@ -263,6 +294,7 @@ private final class VRRPLab {
     func config(_ d: Director, priority: Int? = nil) -> String {
         """
         ! lvsd VRRP e2e, director \(d.rawValue)
+        \(variant == "scripts" && d == .a ? "vrrp_script chk_fail {\n    script \"/usr/bin/test ! -e \(directory.path)/fail\"\n    interval 1\n    weight -60\n}" : "")
         lvsd_director {
             interface d0 mac 00:00:00:00:00:00 address \(address(d))
         }
@@ -298,6 +330,13 @@ private final class VRRPLab {
             return "    version 3\n    virtual_ipaddress {\n        198.18.0.100/24\n    }"
         case "unicast":
             return "    unicast_src_ip \(address(d))\n    unicast_peer {\n        \(address(d == .a ? .b : .a))\n    }\n"
+                + "    authentication {\n        auth_type PASS\n        auth_pass lvsv\n    }\n    virtual_ipaddress {\n        198.18.0.100/24\n    }"
+        case "scripts":
+            // A tracks a script that fails once DIR/fail exists (weight -60: 150 → 90 < 100);
+            // B's notify_master leaves a file behind.
+            let dir = directory.path
+            return (d == .a ? "    track_script {\n        chk_fail\n    }\n"
+                            : "    notify_master \"/usr/bin/touch \(dir)/b-became-master\"\n")
                 + "    authentication {\n        auth_type PASS\n        auth_pass lvsv\n    }\n    virtual_ipaddress {\n        198.18.0.100/24\n    }"
         default:
             return "    authentication {\n        auth_type PASS\n        auth_pass lvsv\n    }\n    virtual_ipaddress {\n        198.18.0.100/24\n    }"
