@@ -89,6 +89,8 @@ public final class VRRPRuntime: @unchecked Sendable {
             }
         }
         scriptRuns = config.scripts.map { ScriptRun(config: $0) }
+        // lvsd starts with every VRRP address standby (RunCommand), so INIT -> BACKUP swaps nothing.
+        lastStandby = Self.addresses(of: config)
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw VRRPSocket.Failure(description: "VRRP: pipe: \(SystemCall.describe(errno))") }
         for fd in fds {
@@ -140,7 +142,15 @@ public final class VRRPRuntime: @unchecked Sendable {
         let actions = router.handle(.shutdown, now: now)
         lock.unlock()
         perform(actions, now: now, ownership: false)
+        // notify_stop (and any notify still running) gets a moment: lvsd's exit would kill it.
+        let deadline = Self.now() + Self.notifyGraceAtExit
+        while !notifies.isEmpty && Self.now() < deadline {
+            reapNotifies(now: Self.now())
+            usleep(20_000)
+        }
     }
+
+    private static let notifyGraceAtExit: UInt64 = 2_000_000_000
 
     private func run() {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
