@@ -73,6 +73,8 @@ let package = Package(
         // keepalived.conf's vrrp_instance / vrrp_script / vrrp_sync_group blocks (Control) as a
         // VRRPConfig; neither layer imports the other.
         .target(name: "KeepalivedVRRP", dependencies: ["Control", "VRRP", "Wire"]),
+        // VRRP running in lvsd: raw protocol-112 sockets, the router's thread, links, scripts.
+        .target(name: "VRRPRuntime", dependencies: ["VRRP", "Wire", "POSIX", "Health", .product(name: "Logging", package: "swift-log")]),
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
         .target(name: "Engine", dependencies: ["Core", "Wire", "PacketIO", "POSIX", "CNet", .product(name: "Logging", package: "swift-log")]),
 
@@ -84,7 +86,7 @@ let package = Package(
             name: "lvsd",
             dependencies: [
                 "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder", "Engine", "Health",
-                "KeepalivedHealth", "AdminSocket", "Lab",
+                "KeepalivedHealth", "AdminSocket", "Lab", "VRRP", "KeepalivedVRRP", "VRRPRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -313,6 +313,15 @@ public final class LiveDirector {
         performLocked { worker in body(worker.index, worker.director) }
     }
 
+    /// Sends `count` gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6) for
+    /// each of `addresses` on every interface, from worker 0 between its batches (a VRRP
+    /// master's bursts, keepalived's garp_master_repeat).
+    public func announce(_ addresses: [IPAddress], count: Int) {
+        controlLock.lock()
+        defer { controlLock.unlock() }
+        performLocked { worker in worker.announce(addresses, count: count) }
+    }
+
     /// A configuration swap as the engine saw it.
     public struct Swap: Sendable {
         public var summary: ReconfigureSummary

@@ -113,7 +113,8 @@ final class NeighbourResolver {
         newTable.carry(from: table)
         table = newTable
         config = new
-        let added = new.ownedAddresses.filter { !before.contains($0) }
+        // Standby (VRRP) addresses are announced by their instance when it becomes MASTER.
+        let added = new.activeAddresses.filter { !before.contains($0) }
         if !added.isEmpty { announce(added, counters: &counters) }
     }
 
@@ -121,14 +122,15 @@ final class NeighbourResolver {
     /// every IPv6 one, on every interface, so neighbours that cached another owner switch to
     /// this director at once.
     func announce(counters: inout LiveDirector.EngineCounters) {
-        announce(config.ownedAddresses, counters: &counters)
+        announce(config.activeAddresses, counters: &counters)
     }
 
-    private func announce(_ owned: [IPAddress], counters: inout LiveDirector.EngineCounters) {
+    /// `count` announcements of each of `owned` on every interface (a VRRP master's bursts).
+    func announce(_ owned: [IPAddress], count: Int = 1, counters: inout LiveDirector.EngineCounters) {
         let sentBefore = counters.gratuitousARPSent
         let advertisedBefore = counters.unsolicitedAdvertisementsSent
         for address in owned {
-            for case let sender? in arp {
+            for _ in 0..<max(count, 0) { for case let sender? in arp {
                 do {
                     if address.isIPv4 {
                         try sender.announce(address.ipv4)
@@ -140,7 +142,7 @@ final class NeighbourResolver {
                 } catch {
                     logger.warning("lvsd: \(error)")
                 }
-            }
+            } }
         }
         if counters.gratuitousARPSent > sentBefore {
             logger.info("lvsd: sent \(counters.gratuitousARPSent - sentBefore) gratuitous ARP (\(owned.filter(\.isIPv4).map(\.description).joined(separator: ", ")) on \(interfaceNames.joined(separator: ", ")))")

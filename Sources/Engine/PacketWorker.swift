@@ -187,6 +187,11 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
         if let resolver { resolver.announce(counters: &counters) }
     }
 
+    /// Worker 0: `count` announcements of each address (a VRRP master's GARP/NA bursts).
+    func announce(_ addresses: [IPAddress], count: Int) {
+        resolver?.announce(addresses, count: count, counters: &counters)
+    }
+
     /// One turn of the loop at `now` (monotonic nanoseconds), without waiting: what `run`
     /// does between two polls. Tests drive a worker with this and a clock of their own.
     /// Returns how many frames were taken.

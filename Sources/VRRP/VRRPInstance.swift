@@ -103,7 +103,9 @@ struct VRRPInstance: Sendable {
         preemptTime = nil
         garpDelayDeadline = nil
         garpRefreshDeadline = nil
-        if from != .master { takeoverReason = "master down interval expired" }
+        // Whatever sends us here (a higher priority advert, startup, a sync group), a later
+        // takeover is the down timer's unless an advert says otherwise.
+        takeoverReason = "master down interval expired"
         deadline = now + masterDownInterval
         lastReason = reason
         out.append(.stateChanged(instance: name, from: from, to: .backup, reason: reason))

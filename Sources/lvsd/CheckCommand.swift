@@ -50,7 +50,7 @@ struct CheckCommand: ParsableCommand {
             let checkers = keepalived.checkers.count
             let vrrp = keepalived.vrrp.instances.count
             if checkers > 0 || vrrp > 0 {
-                lines.append("kept, not run yet: \(count(checkers, "health check")), \(count(vrrp, "VRRP instance"))")
+                lines.append("run by lvsd run: \(count(checkers, "health check")), \(count(vrrp, "VRRP instance"))")
             }
             if loaded.files.count > 1 { lines.append("files read: " + loaded.files.joined(separator: ", ")) }
         }

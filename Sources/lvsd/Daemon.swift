@@ -8,6 +8,7 @@ import Logging
 import Health
 import Wire
 import KeepalivedHealth
+import VRRPRuntime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,6 +44,11 @@ final class Daemon: @unchecked Sendable {
     private var server: ControlSocketServer?
     private var reloadSource: DispatchSourceSignal?
     private var tickTimer: DispatchSourceTimer?
+    /// VRRP's addresses this director does not own now; every configuration the engine runs
+    /// carries them (`DirectorConfig.standbyAddresses`), whoever built it.
+    private var standby: Set<IPAddress>
+    /// lvsd's VRRP instances, when the keepalived.conf has any (set before `start`).
+    var vrrp: VRRPRuntime?
 
     init(live: LiveDirector, host: HostSettings, interfaces: [String], configPath: String,
          loaded: ConfigFile.Loaded, logger: Logger) {
@@ -52,13 +58,15 @@ final class Daemon: @unchecked Sendable {
         self.configPath = configPath
         self.logger = logger
         self.base = live.config
+        self.standby = live.config.standbyAddresses
         responder = AdminResponder(
             config: live.config,
             install: { [unowned self] new in installBase(new) },
             observe: { [unowned self] connections in snapshot(includeConnections: connections) },
             clock: { Self.monotonicNanoseconds() },
             reload: { [unowned self] in reload() },
-            health: { [unowned self] in healthListing() })
+            health: { [unowned self] in healthListing() },
+            vrrp: { [unowned self] in vrrp?.listing() ?? "No VRRP instances: they come from a keepalived.conf's vrrp_instance blocks.\n" })
         do {
             healthPlan = try Self.healthPlan(of: loaded, logger: logger)
         } catch {
@@ -185,18 +193,37 @@ final class Daemon: @unchecked Sendable {
         return nil
     }
 
-    /// Hands `config` to the engine and the host's drop rules; caller holds `lock`.
-    private func apply(_ config: DirectorConfig) -> AdminError? {
+    /// A VRRP transition: the engine runs what it ran with the new standby addresses.
+    func setStandby(_ addresses: Set<IPAddress>) {
+        lock.lock()
+        defer { lock.unlock() }
+        standby = addresses
+        if let refusal = apply(desired ?? base, hostChanged: false) { logger.warning("lvsd: vrrp: warning: the engine refused the new ownership: \(refusal.message)") }
+    }
+
+    /// A VRRP master's gratuitous ARP / unsolicited NA burst, from worker 0.
+    func announce(_ addresses: [IPAddress], count: Int) {
+        live.announce(addresses, count: count)
+    }
+
+    /// Hands `config` (with VRRP's standby addresses) to the engine and the host's drop
+    /// rules (unless `hostChanged` is false: a VRRP transition keeps every VIP and LIP
+    /// configured, so the drop rules stay); caller holds `lock`.
+    private func apply(_ proposed: DirectorConfig, hostChanged: Bool = true) -> AdminError? {
+        var config = proposed
+        config.standbyAddresses = standby
         let swap: LiveDirector.Swap
         do {
             swap = try live.reconfigure(config)
         } catch {
             return AdminError("\(error)", exitCode: 1)
         }
-        do {
-            try host.update(interfaces: interfaces, dropAddresses: config.ownedAddresses)
-        } catch {
-            logger.warning("lvsd: warning: \(error)")
+        if hostChanged {
+            do {
+                try host.update(interfaces: interfaces, dropAddresses: config.ownedAddresses)
+            } catch {
+                logger.warning("lvsd: warning: \(error)")
+            }
         }
         let summary = swap.summary
         logger.info("lvsd: configuration swapped in: services +\(summary.servicesAdded) -\(summary.servicesRemoved) =\(summary.servicesKept), real servers +\(summary.realServersAdded) -\(summary.realServersRemoved) =\(summary.realServersKept), schedulers rebuilt \(summary.schedulersRebuilt), connections on removed servers \(summary.connectionsOnRemoved) (each expires on its next packet or at its timeout)")

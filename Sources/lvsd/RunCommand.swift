@@ -3,7 +3,10 @@ import Control
 import Core
 import Engine
 import Foundation
+import KeepalivedVRRP
 import Logging
+import VRRP
+import VRRPRuntime
 import Wire
 
 /// `lvsd [run] --config FILE --interface IF [--interface IF ...]`: the live director. FILE is
@@ -112,12 +115,22 @@ struct RunCommand: ParsableCommand {
             try CheckCommand.check(path: config)
             return
         }
-        let rules: DirectorConfig
+        var rules: DirectorConfig
         let loaded: ConfigFile.Loaded
+        var vrrpConfig: VRRPConfig?
         do {
             loaded = try ConfigFile.load(path: config)
             for warning in loaded.warnings { Console.error(warning.description) }
             rules = loaded.director
+            if let keepalived = loaded.keepalived {
+                let plan = try KeepalivedVRRPPlan.make(from: keepalived)
+                for warning in plan.warnings { Console.error("vrrp: \(warning.description)") }
+                if !plan.config.isEmpty {
+                    vrrpConfig = plan.config
+                    // Every VRRP address starts unowned: an instance owns its VIPs once MASTER.
+                    rules.standbyAddresses = VRRPRuntime.addresses(of: plan.config)
+                }
+            }
         } catch {
             Console.error(error.description)
             throw ExitCode.failure
@@ -154,9 +167,24 @@ struct RunCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let daemon = Daemon(live: live, host: host, interfaces: interfaces, configPath: config, loaded: loaded, logger: logger)
+        if let vrrpConfig {
+            do {
+                daemon.vrrp = try VRRPRuntime(config: vrrpConfig, logger: logger, hooks: VRRPRuntime.Hooks(
+                    standby: { [daemon] in daemon.setStandby($0) },
+                    announce: { [daemon] addresses, count in daemon.announce(addresses, count: count) }))
+            } catch {
+                host.restore()
+                Console.error("lvsd: \(error)")
+                throw ExitCode.failure
+            }
+        }
         daemon.start(socketPath: socket == "none" ? nil : socket)
+        daemon.vrrp?.start()
+        if let vrrpConfig { logger.info("lvsd: vrrp: running \(vrrpConfig.instances.map(\.name).joined(separator: ", "))") }
         logger.info("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine \(engine.rawValue), \(workers) worker\(workers == 1 ? "" : "s")\(duration.map { ", for \($0) s" } ?? ""); SIGHUP reloads \(config)")
         live.run(stop: stop, duration: duration.map { UInt64($0 * 1e9) })
+        // Priority 0 adverts first, so a backup takes over after Skew_Time.
+        daemon.vrrp?.shutdown()
         daemon.stop()
         let signal = stop.signalNumber
         logger.notice("\(signal != 0 ? "lvsd: stopping (signal \(signal))" : "lvsd: stopping")")
@@ -171,5 +199,10 @@ struct RunCommand: ParsableCommand {
             : (try? AdminListing.render(ListingRequest(format: ListingFormat(numeric: true)),
                                         AdminSnapshot(workers: live.directors, now: 0, includeConnections: false))) ?? ""
         for line in listing.split(separator: "\n") { logger.info("\(line)") }
+        if let vrrp = daemon.vrrp {
+            logger.info("lvsd: vrrp instances (lvsadm --vrrp):")
+            for line in VRRPListing.render(vrrp.status).split(separator: "\n") { logger.info("\(line)") }
+            for line in VRRPListing.details(vrrp.status) { logger.info("lvsd: vrrp: \(line)") }
+        }
     }
 }

@@ -90,10 +90,7 @@ import Wire
         #expect(config.vrrp.instances.first?.block?.first { $0.name == "virtual_router_id" }?.arguments.first?.text == "51")
         #expect(config.vrrp.instances.first?.location == ConfigLocation(file: keepalivedFile, line: 10, column: 1))
         #expect(config.warnings == [
-            kaWarning(1, 1, "'vrrp_script chk_lvsd' is kept but not run: lvsd does not run VRRP yet"),
-            kaWarning(5, 1, "'vrrp_sync_group VG1' is kept but not run: lvsd does not run VRRP yet"),
-            kaWarning(10, 1, "'vrrp_instance VI_1' is kept but not run: lvsd does not run VRRP yet"),
-            kaWarning(18, 1, "'static_ipaddress' is kept but not run: lvsd does not run VRRP yet"),
+            kaWarning(18, 1, "'static_ipaddress' is kept but not run: lvsd runs only vrrp_instance, vrrp_script and vrrp_sync_group blocks"),
         ])
         #expect(config.director == DirectorConfig())
     }

@@ -33,7 +33,6 @@ import Wire
         // The VRRP instance is kept word for word for the HA issue.
         #expect(outline(config.vrrp.instances) == "vrrp_instance LVS { state MASTER; interface eno16777736; virtual_router_id 51; priority 100; advert_int 1; authentication { auth_type PASS; auth_pass 1111 }; virtual_ipaddress { 192.168.58.133 } }")
         #expect(config.warnings == [
-            ConfigWarning(file: Self.seedPath, line: 1, column: 1, message: "'vrrp_instance LVS' is kept but not run: lvsd does not run VRRP yet"),
             ConfigWarning(file: Self.seedPath, line: 30, column: 13, message: "'nb_get_retry' is deprecated; keepalived and lvsd read it as 'retry', write that instead"),
             ConfigWarning(file: Self.seedPath, line: 44, column: 13, message: "'nb_get_retry' is deprecated; keepalived and lvsd read it as 'retry', write that instead"),
         ])

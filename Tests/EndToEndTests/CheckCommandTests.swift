@@ -29,7 +29,6 @@ import Testing
                 """))
             #expect(result.out.hasPrefix("# \(Self.seed): keepalived.conf, 1 virtual service, 2 real servers\n"))
             #expect(result.err.split(separator: "\n").map(String.init) == [
-                "\(Self.seed):1:1: warning: 'vrrp_instance LVS' is kept but not run: lvsd does not run VRRP yet",
                 "\(Self.seed):30:13: warning: 'nb_get_retry' is deprecated; keepalived and lvsd read it as 'retry', write that instead",
                 "\(Self.seed):44:13: warning: 'nb_get_retry' is deprecated; keepalived and lvsd read it as 'retry', write that instead",
             ])

@@ -26,6 +26,8 @@ public final class AdminResponder: @unchecked Sendable {
     private let reload: (@Sendable () -> AdminError?)?
     /// Renders the health checkers' state; nil: no checkers.
     private let health: (@Sendable () -> String)?
+    /// Renders the VRRP instances; nil: none.
+    private let vrrp: (@Sendable () -> String)?
 
     /// - Parameters:
     ///   - config: the configuration running now.
@@ -33,9 +35,11 @@ public final class AdminResponder: @unchecked Sendable {
     ///   - observe: the live table with raw (never zeroed) counters.
     ///   - clock: nanoseconds of a monotonic clock.
     public init(config: DirectorConfig, install: @escaping Install, observe: @escaping Observe, clock: @escaping () -> UInt64,
-                reload: (@Sendable () -> AdminError?)? = nil, health: (@Sendable () -> String)? = nil) {
+                reload: (@Sendable () -> AdminError?)? = nil, health: (@Sendable () -> String)? = nil,
+                vrrp: (@Sendable () -> String)? = nil) {
         self.reload = reload
         self.health = health
+        self.vrrp = vrrp
         self.config = config
         self.install = install
         self.observe = observe
@@ -53,6 +57,9 @@ public final class AdminResponder: @unchecked Sendable {
     public func handle(_ request: ControlRequest) -> ControlResponse {
         if case .health = request.body {
             return .text(health?() ?? "No health checks: they come from a keepalived.conf's checker blocks.\n")
+        }
+        if case .vrrp = request.body {
+            return .text(vrrp?() ?? "No VRRP instances: they come from a keepalived.conf's vrrp_instance blocks.\n")
         }
         if case .reload = request.body {
             // Outside the lock: the reload comes back through `replaceConfiguration`.
@@ -85,7 +92,7 @@ public final class AdminResponder: @unchecked Sendable {
             let raw = observe(includeConnections)
             book.tick(raw, now: clock())
             return .snapshot(book.present(raw))
-        case .reload, .health:
+        case .reload, .health, .vrrp:
             return .applied  // handled above, before the lock
         }
     }

@@ -20,6 +20,8 @@ public struct ControlRequest: Sendable, Hashable, Codable {
         case reload
         /// The health checkers' state, as text.
         case health
+        /// lvsd's VRRP instances, as text.
+        case vrrp
     }
 
     public var version: Int
@@ -35,7 +37,7 @@ public enum ControlResponse: Sendable, Hashable, Codable {
     /// The commands were applied.
     case applied
     case snapshot(AdminSnapshot)
-    /// A listing lvsd renders itself (`--health`).
+    /// A listing lvsd renders itself (`--health`, `--vrrp`).
     case text(String)
     /// Refused; nothing changed. `AdminError.commandIndex` names the failing command of a batch.
     case failed(AdminError)

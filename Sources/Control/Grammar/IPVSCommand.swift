@@ -4,7 +4,7 @@ enum IPVSCommand: Int, CaseIterable, Sendable {
     case addService, editService, deleteService, flush, list, addServer, deleteServer, editServer
     case timeout, startDaemon, stopDaemon, restore, save, zero
     case addLocalAddress, deleteLocalAddress, getLocalAddresses
-    case reload, health
+    case reload, health, vrrp
 
     var name: String {
         switch self {
@@ -27,6 +27,7 @@ enum IPVSCommand: Int, CaseIterable, Sendable {
         case .getLocalAddresses: "get-laddr"
         case .reload: "reload"
         case .health: "health"
+        case .vrrp: "vrrp"
         }
     }
 
@@ -50,7 +51,7 @@ enum IPVSCommand: Int, CaseIterable, Sendable {
         let ipvsadm: String = switch self {
         case .addService, .editService: "xx+   " + String(repeating: "x", count: 15) + "   " + String(repeating: "x", count: 10)
         case .deleteService: "xx+" + x31
-        case .flush, .timeout, .restore, .startDaemon, .stopDaemon, .reload, .health: String(repeating: "x", count: 34)
+        case .flush, .timeout, .restore, .startDaemon, .stopDaemon, .reload, .health, .vrrp: String(repeating: "x", count: 34)
         case .list: " 11" + String(repeating: "x", count: 9) + "11" + "       " + String(repeating: "x", count: 7) + " " + "xxxxx"
         case .addServer, .editServer: "xx+xxx+" + "    " + String(repeating: "x", count: 18) + "     "
         case .deleteServer: "xx+xxx+" + String(repeating: "x", count: 27)

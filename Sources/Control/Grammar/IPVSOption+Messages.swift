@@ -70,6 +70,7 @@ extension IPVSOption {
         case .getLocalAddresses: "lists the local addresses"
         case .reload: "asks lvsd to re-read its configuration"
         case .health: "prints the health checkers' view"
+        case .vrrp: "prints the VRRP instances"
         default: nil
         }
     }

@@ -1,6 +1,6 @@
 /// The one ipvsadm option table, read by both front ends (lvsadm's argv and rules-file
 /// lines): ipvsadm 1.31's popt table (ipvsadm.c `parse_options`), DPVS's local-address
-/// commands and `--fullnat`, and lvsadm's own `--reload` and `--health`. Which options each
+/// commands and `--fullnat`, and lvsadm's own `--reload`, `--health` and `--vrrp`. Which options each
 /// command takes is `IPVSCommand.rule`, ipvsadm's `commands_v_options` table; how strictly
 /// words are read is `IPVSStrictness`; the sentences each front end prints are in
 /// `IPVSOption+Messages.swift`.
@@ -14,6 +14,8 @@ enum IPVSOption: CaseIterable, Sendable {
     case reload
     /// lvsadm's own: the health checkers' view of every real server.
     case health
+    /// lvsadm's own: lvsd's VRRP instances (state, priorities, master, VIPs).
+    case vrrp
     // Options.
     case tcpService, udpService, sctpService, fwmarkService
     case scheduler, persistent, netmask, realServer
@@ -56,6 +58,7 @@ enum IPVSOption: CaseIterable, Sendable {
         case .getLocalAddresses: "get-laddr"
         case .reload: "reload"
         case .health: "health"
+        case .vrrp: "vrrp"
         case .tcpService: "tcp-service"
         case .udpService: "udp-service"
         case .sctpService: "sctp-service"
@@ -186,6 +189,7 @@ enum IPVSOption: CaseIterable, Sendable {
         case .getLocalAddresses: .getLocalAddresses
         case .reload: .reload
         case .health: .health
+        case .vrrp: .vrrp
         default: nil
         }
     }

@@ -361,6 +361,8 @@ private struct Parser {
             return .reload
         case .health:
             return .health
+        case .vrrp:
+            return .vrrp
         case .save:
             return .save(numeric: format.numeric)
         case .list:

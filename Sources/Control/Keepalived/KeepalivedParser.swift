@@ -68,8 +68,10 @@ struct KeepalivedParser {
         case "vrrp_script": vrrp.scripts.append(statement)
         default: vrrp.other.append(statement)
         }
+        // lvsd run runs vrrp_instance, vrrp_script and vrrp_sync_group (VRRPRuntime); the rest is kept only.
+        guard !["vrrp_instance", "vrrp_sync_group", "vrrp_script"].contains(statement.name) else { return }
         let name = statement.arguments.first.map { " \($0.text)" } ?? ""
-        warnings.append(statement.location.warning("'\(statement.name)\(name)' is kept but not run: lvsd does not run VRRP yet"))
+        warnings.append(statement.location.warning("'\(statement.name)\(name)' is kept but not run: lvsd runs only vrrp_instance, vrrp_script and vrrp_sync_group blocks"))
     }
 
     private mutating func parseSSL(_ statement: KeepalivedStatement) throws(ConfigError) {

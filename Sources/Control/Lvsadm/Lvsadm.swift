@@ -81,8 +81,8 @@ public enum Lvsadm {
             return print { AdminListing.save($0, numeric: numeric) }
         case .getLocalAddresses(let key):
             return print { (s) throws(AdminError) in try AdminListing.localAddresses(s, service: key) }
-        case .health:
-            switch send(ControlRequest(.health)) {
+        case .health, .vrrp:
+            switch send(ControlRequest(invocation.action == .vrrp ? .vrrp : .health)) {
             case .success(.text(let text)): return LvsadmOutcome(standardOutput: text)
             case .success(.failed(let error)): return failure(error)
             case .success(let other): return failure(unexpected(other))

@@ -21,6 +21,8 @@ public struct LvsadmInvocation: Sendable, Hashable {
         case reload
         /// `--health`: each real server's health-check state (lvsadm's own).
         case health
+        /// `--vrrp`: lvsd's VRRP instances (lvsadm's own).
+        case vrrp
     }
 
     public var action: Action

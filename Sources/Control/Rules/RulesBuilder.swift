@@ -33,7 +33,7 @@ struct RulesBuilder {
             try edit(.zero(line[.service] == nil ? nil : try serviceKey(line, values).0), line, values)
         case .addLocalAddress: try addLocalAddress(line, values)
         case .deleteLocalAddress: try deleteLocalAddress(line, values)
-        case .list, .startDaemon, .stopDaemon, .restore, .save, .getLocalAddresses, .reload, .health:
+        case .list, .startDaemon, .stopDaemon, .restore, .save, .getLocalAddresses, .reload, .health, .vrrp:
             throw values.error("'\(line.commandToken.text)' does not change the table and has no place in a rules file", at: line.commandToken)
         }
     }

@@ -10,7 +10,8 @@ extension Director {
         }
         let target = IPAddress(ipv4: arp.targetIP)
         guard arp.operation == .request,
-              virtualAddressLookup.contains(target) || localAddressLookup.contains(target)
+              virtualAddressLookup.contains(target) || localAddressLookup.contains(target),
+              !isStandby(target)
         else { return .pass(.arpNotForDirector) }
         let mac = interfaceMAC(packet.interface)
         let asker = arp.senderMAC

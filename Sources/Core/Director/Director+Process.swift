@@ -91,6 +91,8 @@ extension Director {
     @inline(__always)
     func classifyTransport(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
                            now: UInt64) -> Verdict {
+        // VRRP: a VIP or LIP this director is not MASTER of gets nothing, new or known.
+        if hasStandby && standbyLookup.contains(p.destination) { return .drop(.vipOnStandby) }
         switch p.proto {
         case .tcp:
             if p.hasTransportHeader {
@@ -141,6 +143,7 @@ extension Director {
             let o = table.lookupOut(bucket: bucket, proto, realServer: p.source, realPort: p.sourcePort,
                                     replyDestination: p.destination, replyPort: p.destinationPort)
             if o != 0 && isLive(o, now: now, newTCPConnection: false) {
+                if isStandby(table.entry(o).pointee.virtualAddress) { return .drop(.vipOnStandby) }
                 rememberFirstFragment(p, o, now: now)
                 return fromRealServer(o, &p, eth, &packet, now: now)
             }

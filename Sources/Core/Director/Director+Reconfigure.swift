@@ -154,6 +154,8 @@ extension Director {
         virtualAddressLookup = new.virtualAddressLookup
         localAddressLookup = new.localAddressLookup
         hasReplyMethods = new.hasReplyMethods
+        standbyLookup = new.standbyLookup
+        hasStandby = new.hasStandby
         for n in new.config.neighbours { setNeighbour(n.address, mac: n.mac, interface: n.interface) }
         return summary
     }

@@ -27,6 +27,9 @@ public final class Director {
     @usableFromInline var serviceLookup = AddressTable([])
     @usableFromInline var virtualAddressLookup = AddressTable([])
     @usableFromInline var localAddressLookup = AddressTable([])
+    /// Addresses of VRRP instances this director is not MASTER of (`DirectorConfig.standbyAddresses`).
+    @usableFromInline var standbyLookup = AddressTable([])
+    @usableFromInline var hasStandby = false
     /// FullNAT port pools by slot (`Connection.localPool`). A pool whose address left the
     /// configuration is retired: it hands out nothing, takes back the ports of its connections
     /// as they expire, and its slot is reused once it holds none.
@@ -148,6 +151,11 @@ public final class Director {
         passCounters.deallocate()
         batchBuckets.deallocate()
     }
+
+    /// Whether `address` belongs to a VRRP instance this director is not MASTER of: no
+    /// ARP/ND answer, no forwarding (`vip-on-standby`).
+    @inline(__always) @usableFromInline
+    func isStandby(_ address: IPAddress) -> Bool { hasStandby && standbyLookup.contains(address) }
 
     // MARK: Neighbours
 

@@ -33,6 +33,10 @@ public final class DirectorSnapshot: @unchecked Sendable {
     let interfaceMTUs: [Int]
     let interfaceIPv4: [IPAddress]
     let hasReplyMethods: Bool
+    /// `config.standbyAddresses` as a flat set, and whether it is non-empty: a director with
+    /// no VRRP pays one predictable branch per frame for it.
+    let standbyLookup: AddressTable
+    let hasStandby: Bool
 
     /// The first snapshot of a director's life.
     public convenience init(_ config: DirectorConfig) {
@@ -94,6 +98,8 @@ public final class DirectorSnapshot: @unchecked Sendable {
         interfaceMTUs = interfaces.map(\.mtu)
         interfaceIPv4 = interfaces.map { $0.addresses.first(where: \.isIPv4) ?? .zero }
         hasReplyMethods = config.services.contains { $0.realServers.contains { $0.method.repliesTraverseDirector } }
+        standbyLookup = AddressTable(config.standbyAddresses.map { (proto: 0, address: $0, port: 0, value: 0) })
+        hasStandby = !config.standbyAddresses.isEmpty
     }
 
     deinit { members.deallocate() }

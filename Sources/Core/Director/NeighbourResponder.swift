@@ -12,7 +12,8 @@ extension Director {
               let message = try? ICMPv6Message(p.l4, length: p.l4Length),
               let solicitation = try? NeighborSolicitation(message) else { return nil }
         let target = solicitation.target
-        guard virtualAddressLookup.contains(target) || localAddressLookup.contains(target) else { return nil }
+        guard virtualAddressLookup.contains(target) || localAddressLookup.contains(target),
+              !isStandby(target) else { return nil }
         guard packet.capacity - packet.offset >= p.l2Length + IPv6Packet.headerLength + NeighborAdvertisement.length else {
             return .drop(.noRoom)
         }

@@ -87,6 +87,9 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case fragmentationUnsupported
     /// IPv6 traffic for a tunnel service (IPIP carries IPv4 only).
     case tunnelIPv6Unsupported
+    /// Addressed to (or, for NAT replies, belonging to) a VIP or local address of a VRRP
+    /// instance this director is not MASTER of: the master forwards it.
+    case vipOnStandby
 
     public var description: String {
         switch self {
@@ -123,6 +126,7 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .noRoom: "no-room"
         case .fragmentationUnsupported: "fragmentation-unsupported"
         case .tunnelIPv6Unsupported: "tunnel-ipv6-unsupported"
+        case .vipOnStandby: "vip-on-standby"
         }
     }
 }

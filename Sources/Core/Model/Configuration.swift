@@ -101,16 +101,23 @@ public struct DirectorConfig: Hashable, Sendable {
     /// Which worker this director is: it allocates only its slice of `localPortRange`. Set
     /// by the engine on each worker's copy; rules files leave it whole.
     public var workerSlice: WorkerSlice
+    /// VIPs and local addresses this director does not own right now: those of VRRP instances
+    /// in BACKUP, FAULT or INIT (Docs/vrrp.md). The director neither answers ARP/ND for them nor
+    /// forwards anything to or through them (`vip-on-standby`), and does not announce them.
+    /// Set by lvsd's VRRP loop on every transition; rules files and lvsadm leave it empty.
+    public var standbyAddresses: Set<IPAddress>
 
     public init(services: [VirtualServiceConfig] = [], interfaces: [InterfaceConfig] = [],
                 neighbours: [NeighbourConfig] = [], timeouts: TimeoutTable = .ipvsDefaults,
-                localPortRange: ClosedRange<UInt16> = 1024...65535, workerSlice: WorkerSlice = .whole) {
+                localPortRange: ClosedRange<UInt16> = 1024...65535, workerSlice: WorkerSlice = .whole,
+                standbyAddresses: Set<IPAddress> = []) {
         self.services = services
         self.interfaces = interfaces
         self.neighbours = neighbours
         self.timeouts = timeouts
         self.localPortRange = localPortRange
         self.workerSlice = workerSlice
+        self.standbyAddresses = standbyAddresses
     }
 }
 
@@ -124,5 +131,11 @@ extension DirectorConfig {
             for lip in service.localAddresses where !owned.contains(lip) { owned.append(lip) }
         }
         return owned
+    }
+
+    /// `ownedAddresses` less the standby ones: what the director answers ARP/ND for and
+    /// announces right now.
+    public var activeAddresses: [IPAddress] {
+        standbyAddresses.isEmpty ? ownedAddresses : ownedAddresses.filter { !standbyAddresses.contains($0) }
     }
 }

@@ -1,0 +1,599 @@
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Two lvsd directors running VRRP between themselves (issue 14): MASTER priority 150, BACKUP
+/// priority 100, on one bridge segment with the client and two DR real servers, kernel defaults
+/// everywhere. The backup answers no ARP for the VIP and forwards nothing; SIGTERM on the master
+/// (priority 0 advert) hands the VIP over after Skew_Time, SIGKILL within Master_Down_Interval;
+/// either way the client's ARP entry moves to the new master (gratuitous ARP) and requests work.
+@Suite(.serialized)
+struct VRRPFailoverTests {
+    @Test(.enabled(if: getuid() == 0, "VRRPFailoverTests need root: they build network namespaces (CI runs as root)"),
+          .timeLimit(.minutes(3)))
+    func lvsdPairFailsOverOnSIGTERMAndSIGKILL() throws {
+        let lab = try VRRPLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startHTTPServers()
+
+        // A first, so it is MASTER before B listens (B would win the empty segment otherwise,
+        // and be preempted a moment later: correct, but slower).
+        try lab.startDirector(.a)
+        try lab.waitForState(.a, "MASTER", seconds: 10)
+        try lab.startDirector(.b)
+        try lab.waitForState(.b, "BACKUP", seconds: 10)
+        // Well past B's Master_Down_Interval: no dual master.
+        usleep(4_500_000)
+        #expect(lab.state(.a) == "MASTER")
+        #expect(lab.state(.b) == "BACKUP")
+        print("VRRPFailoverTests: lvsadm --vrrp on A:\n\(lab.vrrpListing(.a))lvsadm --vrrp on B:\n\(lab.vrrpListing(.b))")
+
+        // Only the master answers ARP for the VIP.
+        let answering = try lab.arpReplies()
+        #expect(answering == [lab.mac(.a)], "ARP replies for the VIP from \(answering); A is \(lab.mac(.a)), B is \(lab.mac(.b))")
+        let before = try lab.requests(10)
+        #expect(before.failed == 0, "through the master: \(before)")
+        #expect(Set(before.answers) == ["real-server-1", "real-server-2"], "\(before)")
+        #expect(try lab.clientNeighbour() == lab.mac(.a))
+
+        // The backup forwards nothing, even when the client sends it the VIP's traffic.
+        try lab.pinClientNeighbour(to: lab.mac(.b))
+        let misdirected = try lab.requests(2, timeout: 1)
+        #expect(misdirected.answers.isEmpty, "the backup forwarded: \(misdirected)")
+        try lab.unpinClientNeighbour()
+        _ = try lab.requests(1)
+
+        // SIGTERM: priority 0 advert, B takes over after Skew_Time ((256 - 100) / 256 s).
+        let sigterm = try lab.failover(from: .a, to: .b, signal: SIGTERM, limit: 3)
+        #expect(sigterm.seconds < 1.0, "SIGTERM takeover took \(sigterm.seconds) s")
+        let logA = lab.log(.a)
+        #expect(logA.contains("lvsd: vrrp: VI_1: MASTER -> STOP"), "\(logA)")
+        #expect(lab.log(.b).contains("VI_1: BACKUP -> MASTER (priority 0 advert from 198.18.0.11)"), "\(lab.log(.b))")
+        #expect(lab.log(.b).contains("lvsd: sent 5 gratuitous ARP (198.18.0.100"), "\(lab.log(.b))")
+
+        // A comes back and preempts (priority 150 > 100, no nopreempt).
+        try lab.startDirector(.a, log: "a2")
+        try lab.waitForState(.a, "MASTER", seconds: 10)
+        try lab.waitForState(.b, "BACKUP", seconds: 3)
+        try lab.waitForClientNeighbour(lab.mac(.a), seconds: 3)
+        let back = try lab.requests(4)
+        #expect(back.failed == 0, "after A preempted: \(back)")
+
+        // SIGKILL: no last advert; B waits out Master_Down_Interval (3 × 1 s + 0.61 s).
+        let sigkill = try lab.failover(from: .a, to: .b, signal: SIGKILL, limit: 3 + 0.61 + 0.5 + 0.5)
+        #expect(lab.log(.b).contains("master down interval expired"), "\(lab.log(.b))")
+        print("VRRPFailoverTests: takeover after SIGTERM \(String(format: "%.3f", sigterm.seconds)) s (client on the new MAC after \(String(format: "%.3f", sigterm.neighbourSeconds)) s); after SIGKILL \(String(format: "%.3f", sigkill.seconds)) s (client after \(String(format: "%.3f", sigkill.neighbourSeconds)) s)")
+
+        let stopB = try lab.stopDirector(.b)
+        print("VRRPFailoverTests: B's VRRP summary:\n" + stopB.split(separator: "\n").filter { $0.contains("vrrp") }.joined(separator: "\n"))
+        #expect(stopB.contains("lvsd: vrrp instances (lvsadm --vrrp):"), "\(stopB)")
+        #expect(stopB.contains("vip-on-standby"), "B dropped the misdirected requests by name: \(stopB)")
+    }
+}
+
+extension VRRPFailoverTests {
+    /// `vrrp_script` and notify scripts through Health's fork/exec: A's tracked script starts
+    /// failing, its effective priority drops below B's, B preempts and runs notify_master.
+    @Test(.enabled(if: getuid() == 0, "VRRPFailoverTests need root: they build network namespaces (CI runs as root)"),
+          .timeLimit(.minutes(2)))
+    func trackedScriptMovesTheVIP() throws {
+        let lab = try VRRPLab()
+        lab.variant = "scripts"
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startDirector(.a)
+        try lab.waitForState(.a, "MASTER", seconds: 10)
+        try lab.startDirector(.b)
+        try lab.waitForState(.b, "BACKUP", seconds: 10)
+        let flag = lab.directory.appendingPathComponent("fail").path
+        let marker = lab.directory.appendingPathComponent("b-became-master").path
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        #expect(lab.vrrpListing(.a).contains(" 150   150 "), "\(lab.vrrpListing(.a))")
+        #expect(FileManager.default.createFile(atPath: flag, contents: nil))
+        try lab.waitForState(.b, "MASTER", seconds: 8)
+        try lab.waitForState(.a, "BACKUP", seconds: 2)
+        #expect(lab.vrrpListing(.a).contains(" 150   90 "), "effective priority 90: \(lab.vrrpListing(.a))")
+        let deadline = Date().addingTimeInterval(3)
+        while !FileManager.default.fileExists(atPath: marker) && Date() < deadline { usleep(50_000) }
+        #expect(FileManager.default.fileExists(atPath: marker), "notify_master ran: \(lab.log(.b))")
+        #expect(lab.log(.b).contains("preempting lower priority (90) master 198.18.0.11"), "\(lab.log(.b))")
+        // The script succeeds again: A's priority is 150 again and it preempts back.
+        try FileManager.default.removeItem(atPath: flag)
+        try lab.waitForState(.a, "MASTER", seconds: 8)
+        try lab.waitForState(.b, "BACKUP", seconds: 2)
+    }
+
+    /// The same pair over VRRP v3 on IPv6 (ff02::12 from the link-local addresses, hop limit
+    /// 255 read from ancillary data) and over unicast v2: MASTER and BACKUP settle, no dual
+    /// master, SIGTERM hands over after Skew_Time, SIGKILL after Master_Down_Interval.
+    @Test(.enabled(if: getuid() == 0, "VRRPFailoverTests need root: they build network namespaces (CI runs as root)"),
+          .timeLimit(.minutes(2)), arguments: ["ipv6", "unicast"])
+    func variantsFailOver(_ variant: String) throws {
+        let lab = try VRRPLab()
+        lab.variant = variant
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startDirector(.a)
+        try lab.waitForState(.a, "MASTER", seconds: 10)
+        try lab.startDirector(.b)
+        try lab.waitForState(.b, "BACKUP", seconds: 10)
+        usleep(4_500_000)
+        #expect(lab.state(.a) == "MASTER" && lab.state(.b) == "BACKUP", "\(lab.vrrpListing(.a))\(lab.vrrpListing(.b))\n\(lab.log(.b))")
+        print("VRRPFailoverTests (\(variant)): lvsadm --vrrp on B:\n\(lab.vrrpListing(.b))")
+        var start = Date()
+        try lab.stopDirector(.a)
+        try lab.waitForState(.b, "MASTER", seconds: 2)
+        let sigterm = Date().timeIntervalSince(start)
+        #expect(lab.log(.b).contains("BACKUP -> MASTER (priority 0 advert from "), "\(lab.log(.b))")
+        try lab.startDirector(.a, log: "a2")
+        try lab.waitForState(.a, "MASTER", seconds: 10)
+        try lab.waitForState(.b, "BACKUP", seconds: 3)
+        usleep(1_500_000)
+        start = Date()
+        try lab.stopDirector(.a, signal: SIGKILL)
+        try lab.waitForState(.b, "MASTER", seconds: 3 + 0.61 + 1)
+        let sigkill = Date().timeIntervalSince(start)
+        let stopB = try lab.stopDirector(.b)
+        #expect(!stopB.contains("ttl_error") && !stopB.contains("bad_checksum"), "\(stopB)")
+        print("VRRPFailoverTests (\(variant)): takeover after SIGTERM \(String(format: "%.3f", sigterm)) s, after SIGKILL \(String(format: "%.3f", sigkill)) s")
+    }
+
+    /// lvsd and Debian's keepalived (VRRP only) on one segment, VRRP v2 with PASS: lvsd
+    /// MASTER + keepalived BACKUP, then keepalived MASTER + lvsd BACKUP; neither fights the
+    /// other while both run, and each takes over when the other goes.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: VRRPLab.keepalivedPath),
+                   "needs root and Debian's keepalived (apt install keepalived)"),
+          .timeLimit(.minutes(3)), arguments: ["ipv4", "v3"])
+    func interoperatesWithKeepalived(_ variant: String) throws {
+        let lab = try VRRPLab()
+        lab.variant = variant
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startHTTPServers()
+
+        // lvsd MASTER (150), keepalived BACKUP (100).
+        try lab.startDirector(.a)
+        try lab.waitForState(.a, "MASTER", seconds: 10)
+        try lab.startKeepalived(priority: 100, state: "BACKUP")
+        try lab.waitForKeepalived("BACKUP", seconds: 10)
+        usleep(8_000_000)
+        #expect(lab.state(.a) == "MASTER")
+        #expect(lab.keepalivedState == "BACKUP", "\(lab.keepalivedText)")
+        #expect(try lab.arpReplies() == [lab.mac(.a)])
+        #expect(try lab.requests(4).failed == 0)
+
+        // lvsd goes (SIGTERM, priority 0): keepalived takes over after its Skew_Time.
+        let start = Date()
+        try lab.stopDirector(.a)
+        try lab.waitForKeepalived("MASTER", seconds: 3)
+        let keepalivedTakeover = Date().timeIntervalSince(start)
+        try lab.waitForClientNeighbour(lab.mac(.b), seconds: 3)
+
+        // lvsd back at priority 50: BACKUP under keepalived's master, no fight.
+        try lab.startDirector(.a, log: "a2", priority: 50)
+        try lab.waitForState(.a, "BACKUP", seconds: 10)
+        usleep(8_000_000)
+        #expect(lab.state(.a) == "BACKUP", "\(lab.log(.a))")
+        #expect(lab.keepalivedState == "MASTER", "\(lab.keepalivedText)")
+        #expect(lab.log(.a).components(separatedBy: "-> MASTER").count == 1, "lvsd never became MASTER: \(lab.log(.a))")
+
+        // keepalived crashes (SIGKILL): lvsd takes over after Master_Down_Interval.
+        let killed = Date()
+        try lab.stopKeepalived(signal: SIGKILL)
+        try lab.waitForState(.a, "MASTER", seconds: 3 + 0.81 + 1.5)
+        let lvsdTakeover = Date().timeIntervalSince(killed)
+        try lab.waitForClientNeighbour(lab.mac(.a), seconds: 3)
+        let after = try lab.requests(4)
+        #expect(after.failed == 0, "through lvsd after keepalived died: \(after)")
+        #expect(!lab.keepalivedText.contains("bad checksum") && !lab.keepalivedText.contains("invalid"), "\(lab.keepalivedText)")
+        print("VRRPFailoverTests (keepalived, \(variant)): keepalived took over \(String(format: "%.3f", keepalivedTakeover)) s after lvsd's SIGTERM; lvsd took over \(String(format: "%.3f", lvsdTakeover)) s after keepalived's SIGKILL")
+    }
+}
+
+/// Six namespaces: a bridge (`sw`), the client, directors A and B, and two DR real servers,
+/// all on 198.18.0.0/24 through the bridge. VIP 198.18.0.100; the real servers hold it on `lo`
+/// with arp_ignore/arp_announce as LVS-DR wants. Names start with `lvsv-PID-`.
+private final class VRRPLab {
+    enum Director: String { case a, b }
+
+    let prefix: String
+    let directory: URL
+    private var servers: [Process] = []
+    private var directors: [Director: Process] = [:]
+    private var logs: [Director: URL] = [:]
+    private var macs: [Director: String] = [:]
+    let lvsd: String
+    let lvsadm: String
+    /// "ipv4" (v2 multicast), "v3" (v3 multicast, IPv4), "ipv6" (v3 over ff02::12), "unicast"
+    /// (v2 to the peer's address).
+    var variant = "ipv4"
+    var namespaces: [String] { ["sw", "c", "a", "b", "r1", "r2"].map { "\(prefix)\($0)" } }
+    func ns(_ name: String) -> String { prefix + name }
+    func ns(_ d: Director) -> String { prefix + d.rawValue }
+    func address(_ d: Director) -> String { d == .a ? "198.18.0.11" : "198.18.0.12" }
+    func socket(_ d: Director) -> String { directory.appendingPathComponent("\(d.rawValue).sock").path }
+
+    init() throws {
+        prefix = "lvsv-\(getpid())-"
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvsv-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        lvsd = try BuiltExecutable.lvsd()
+        lvsadm = URL(fileURLWithPath: lvsd).deletingLastPathComponent().appendingPathComponent("lvsadm").path
+        deleteNamespaces()
+    }
+
+    func build() throws {
+        for name in namespaces {
+            try Command.ip(["netns", "add", name])
+            try Command.ip(["-n", name, "link", "set", "lo", "up"])
+            if variant == "ipv6" {
+                // Link-local addresses usable at once (VRRP v3 speaks from them).
+                try sysctl(name, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+            } else {
+                try sysctl(name, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+            }
+        }
+        let sw = ns("sw")
+        try Command.ip(["-n", sw, "link", "add", "br0", "type", "bridge"])
+        try Command.ip(["-n", sw, "link", "set", "br0", "up"])
+        let nodes: [(String, String, String)] = [("c", "c0", "198.18.0.2"), ("a", "d0", "198.18.0.11"), ("b", "d0", "198.18.0.12"),
+                                                 ("r1", "e0", "198.18.0.21"), ("r2", "e0", "198.18.0.22")]
+        for (node, interface, address) in nodes {
+            let port = "p\(node)"
+            try Command.ip(["-n", sw, "link", "add", port, "type", "veth", "peer", "name", interface, "netns", ns(node)])
+            try Command.ip(["-n", sw, "link", "set", port, "master", "br0"])
+            try Command.ip(["-n", sw, "link", "set", port, "up"])
+            try Command.ip(["-n", ns(node), "address", "add", "\(address)/24", "dev", interface])
+            try Command.ip(["-n", ns(node), "link", "set", interface, "up"])
+        }
+        for r in ["r1", "r2"] {
+            try Command.ip(["-n", ns(r), "address", "add", "198.18.0.100/32", "dev", "lo"])
+            try sysctl(ns(r), "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
+                       "net.ipv4.conf.e0.arp_ignore=1", "net.ipv4.conf.e0.arp_announce=2")
+        }
+        for d in [Director.a, .b] {
+            let (_, out, _) = try Command.run("/usr/sbin/ip", ["netns", "exec", ns(d), "/bin/cat", "/sys/class/net/d0/address"])
+            macs[d] = out.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    private func sysctl(_ namespace: String, _ settings: String...) throws {
+        let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace, "/usr/sbin/sysctl", "-qw"] + settings)
+        guard run.status == 0 else { throw Command.Failed(description: "sysctl \(settings) in \(namespace): \(run.stderr)") }
+    }
+
+    func mac(_ d: Director) -> String { macs[d] ?? "?" }
+
+    /// `python3 -m http.server 80` in each real server (all addresses, the VIP on lo included).
+    func startHTTPServers() throws {
+        for i in 1...2 {
+            let root = directory.appendingPathComponent("www\(i)")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            try "real-server-\(i)\n".write(to: root.appendingPathComponent("who"), atomically: true, encoding: .utf8)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            p.arguments = ["netns", "exec", ns("r\(i)"), "/usr/bin/python3", "-m", "http.server", "80"]
+            p.currentDirectoryURL = root
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            servers.append(p)
+        }
+        for i in 1...2 {
+            try waitUntil("real server \(i) serves HTTP") {
+                (try? Command.run("/usr/sbin/ip", ["netns", "exec", ns("c"), "/usr/bin/curl", "-s", "-m", "1",
+                                                "http://198.18.0.2\(i)/who"]).0) == 0
+            }
+        }
+    }
+
+    func config(_ d: Director, priority: Int? = nil) -> String {
+        """
+        ! lvsd VRRP e2e, director \(d.rawValue)
+        \(variant == "scripts" && d == .a ? "vrrp_script chk_fail {\n    script \"/usr/bin/test ! -e \(directory.path)/fail\"\n    interval 1\n    weight -60\n}" : "")
+        lvsd_director {
+            interface d0 mac 00:00:00:00:00:00 address \(address(d))
+        }
+        vrrp_instance VI_1 {
+            state \(d == .a ? "MASTER" : "BACKUP")
+            interface d0
+            virtual_router_id 51
+            priority \(priority ?? (d == .a ? 150 : 100))
+            advert_int 1
+        \(variantLines(d))
+        }
+        virtual_server 198.18.0.100 80 {
+            lb_algo rr
+            lb_kind DR
+            protocol TCP
+            real_server 198.18.0.21 80 {
+                weight 1
+            }
+            real_server 198.18.0.22 80 {
+                weight 1
+            }
+        }
+
+        """
+    }
+
+    /// The instance's lines that differ between variants.
+    func variantLines(_ d: Director) -> String {
+        switch variant {
+        case "ipv6":
+            return "    version 3\n    virtual_ipaddress {\n        2001:db8::100/64\n    }"
+        case "v3":
+            return "    version 3\n    virtual_ipaddress {\n        198.18.0.100/24\n    }"
+        case "unicast":
+            return "    unicast_src_ip \(address(d))\n    unicast_peer {\n        \(address(d == .a ? .b : .a))\n    }\n"
+                + "    authentication {\n        auth_type PASS\n        auth_pass lvsv\n    }\n    virtual_ipaddress {\n        198.18.0.100/24\n    }"
+        case "scripts":
+            // A tracks a script that fails once DIR/fail exists (weight -60: 150 → 90 < 100);
+            // B's notify_master leaves a file behind.
+            let dir = directory.path
+            return (d == .a ? "    track_script {\n        chk_fail\n    }\n"
+                            : "    notify_master \"/usr/bin/touch \(dir)/b-became-master\"\n")
+                + "    authentication {\n        auth_type PASS\n        auth_pass lvsv\n    }\n    virtual_ipaddress {\n        198.18.0.100/24\n    }"
+        default:
+            return "    authentication {\n        auth_type PASS\n        auth_pass lvsv\n    }\n    virtual_ipaddress {\n        198.18.0.100/24\n    }"
+        }
+    }
+
+    func startDirector(_ d: Director, log name: String? = nil, priority: Int? = nil) throws {
+        let file = directory.appendingPathComponent("\(d.rawValue).conf")
+        try config(d, priority: priority).write(to: file, atomically: true, encoding: .utf8)
+        let logFile = directory.appendingPathComponent("\(name ?? d.rawValue).log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", ns(d), lvsd, "--config", file.path, "--interface", "d0",
+                       "--connections", "65536", "--socket", socket(d)]
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        directors[d] = p
+        logs[d] = logFile
+        try waitUntil("lvsd \(d.rawValue) runs VRRP (log: \(log(d)))") {
+            guard p.isRunning else { return true }
+            return log(d).contains("lvsd: vrrp: running VI_1")
+        }
+        guard p.isRunning else { throw Command.Failed(description: "lvsd \(d.rawValue) exited early: \(log(d))") }
+    }
+
+    func log(_ d: Director) -> String {
+        logs[d].flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? ""
+    }
+
+    /// Signals the director and returns its log once it has exited.
+    @discardableResult
+    func stopDirector(_ d: Director, signal: Int32 = SIGTERM) throws -> String {
+        if let p = directors[d], p.isRunning {
+            kill(p.processIdentifier, signal)
+            try waitUntil("lvsd \(d.rawValue) exits after signal \(signal)") { !p.isRunning }
+        }
+        directors[d] = nil
+        return log(d)
+    }
+
+    func vrrpListing(_ d: Director) -> String {
+        (try? Command.run(lvsadm, ["--socket", socket(d), "--vrrp"]).stdout) ?? ""
+    }
+
+    /// VI_1's state as `lvsadm --vrrp` lists it.
+    func state(_ d: Director) -> String? {
+        for line in vrrpListing(d).split(separator: "\n") where line.hasPrefix("VI_1 ") {
+            return line.split(separator: " ").dropFirst().first.map(String.init)
+        }
+        return nil
+    }
+
+    func waitForState(_ d: Director, _ state: String, seconds: Double) throws {
+        try waitUntil("director \(d.rawValue) is \(state) (lvsadm --vrrp: \(vrrpListing(d)); log: \(log(d)))", seconds: seconds) {
+            self.state(d) == state
+        }
+    }
+
+    struct Takeover {
+        var seconds: Double
+        var neighbourSeconds: Double
+    }
+
+    /// Signals `from`, then times `to` becoming MASTER (lvsadm --vrrp every ~20 ms) and the
+    /// client's ARP entry for the VIP reaching `to`'s MAC; then requests must succeed.
+    func failover(from: Director, to: Director, signal: Int32, limit: Double) throws -> Takeover {
+        guard let p = directors[from] else { throw Command.Failed(description: "director \(from) is not running") }
+        let start = Date()
+        kill(p.processIdentifier, signal)
+        var master: Double?
+        while Date().timeIntervalSince(start) < limit + 2 {
+            if state(to) == "MASTER" { master = Date().timeIntervalSince(start); break }
+            usleep(10_000)
+        }
+        guard let master else {
+            throw Command.Failed(description: "\(to) not MASTER \(limit + 2) s after signal \(signal) to \(from): \(vrrpListing(to))\n\(log(to))")
+        }
+        #expect(master <= limit, "takeover after signal \(signal) took \(master) s, more than \(limit) s")
+        try waitUntil("lvsd \(from.rawValue) exits") { !p.isRunning }
+        directors[from] = nil
+        try waitForClientNeighbour(mac(to), seconds: 3)
+        let neighbour = Date().timeIntervalSince(start)
+        let after = try requests(6)
+        #expect(after.failed == 0, "through the new master \(to): \(after)\n\(log(to))")
+        #expect(Set(after.answers) == ["real-server-1", "real-server-2"], "\(after)")
+        return Takeover(seconds: master, neighbourSeconds: neighbour)
+    }
+
+    // MARK: keepalived
+
+    static let keepalivedPath = "/usr/sbin/keepalived"
+    private var keepalived: Process?
+    private var keepalivedLog: URL?
+
+    /// Debian's keepalived, VRRP only (-P), in director B's namespace: the same instance as
+    /// lvsd's, at `priority`; its own configuration, pid files and log in the lab's directory.
+    func startKeepalived(priority: Int, state: String) throws {
+        let file = directory.appendingPathComponent("keepalived.conf")
+        try """
+            global_defs {
+                router_id lvsv_keepalived
+            }
+            vrrp_instance VI_1 {
+                state \(state)
+                interface d0
+                virtual_router_id 51
+                priority \(priority)
+                advert_int 1
+            \(variantLines(.b))
+            }
+
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let logFile = directory.appendingPathComponent("keepalived.log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", ns(.b), Self.keepalivedPath, "-n", "-l", "-P", "-f", file.path,
+                       "-p", directory.appendingPathComponent("keepalived.pid").path,
+                       "-r", directory.appendingPathComponent("keepalived-vrrp.pid").path]
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        keepalived = p
+        keepalivedLog = logFile
+    }
+
+    var keepalivedText: String { keepalivedLog.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? "" }
+
+    /// keepalived's last "(VI_1) Entering X STATE" line's X.
+    var keepalivedState: String? {
+        keepalivedText.split(separator: "\n").last { $0.contains("(VI_1) Entering ") }.flatMap { line in
+            line.range(of: "Entering ").map { String(line[$0.upperBound...].prefix { $0 != " " }) }
+        }
+    }
+
+    func waitForKeepalived(_ state: String, seconds: Double) throws {
+        try waitUntil("keepalived is \(state) (log: \(keepalivedText))", seconds: seconds) { self.keepalivedState == state }
+    }
+
+    /// Signals keepalived (its parent; -P leaves one VRRP child, which follows) and waits.
+    func stopKeepalived(signal: Int32) throws {
+        guard let p = keepalived else { return }
+        if signal == SIGKILL {
+            // SIGKILL to the parent would leave the VRRP child running: kill the child, as a crash would.
+            let pid = (try? String(contentsOf: directory.appendingPathComponent("keepalived-vrrp.pid"), encoding: .utf8))
+                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if let pid { kill(pid, SIGKILL) }
+            kill(p.processIdentifier, SIGKILL)
+        } else {
+            kill(p.processIdentifier, signal)
+        }
+        try waitUntil("keepalived exits") { !p.isRunning }
+        keepalived = nil
+    }
+
+    // MARK: The client
+
+    struct Requests: CustomStringConvertible {
+        var answers: [String] = []
+        var failed = 0
+        var errors: [String] = []
+        var description: String { "\(answers.count) answers \(answers), \(failed) failed \(errors)" }
+    }
+
+    /// `count` curl requests to the VIP, one connection each.
+    func requests(_ count: Int, timeout: Int = 3) throws -> Requests {
+        var r = Requests()
+        for _ in 0..<count {
+            let (status, out, err) = try Command.run("/usr/sbin/ip", ["netns", "exec", ns("c"), "/usr/bin/curl", "-s", "-S",
+                                                                     "-m", String(timeout), "http://198.18.0.100/who"])
+            if status == 0 { r.answers.append(out.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            else { r.failed += 1; r.errors.append("curl \(status): \(err.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        }
+        return r
+    }
+
+    /// The MAC in the client's neighbour entry for the VIP, nil without one.
+    func clientNeighbour() throws -> String? {
+        let (_, out, _) = try Command.run("/usr/sbin/ip", ["-n", ns("c"), "neigh", "show", "198.18.0.100", "dev", "c0"])
+        let words = out.split(separator: " ")
+        guard let i = words.firstIndex(of: "lladdr"), i + 1 < words.count else { return nil }
+        return String(words[i + 1])
+    }
+
+    func waitForClientNeighbour(_ mac: String, seconds: Double) throws {
+        try waitUntil("the client's ARP entry for the VIP is \(mac) (is \(String(describing: try? clientNeighbour())))", seconds: seconds) {
+            try self.clientNeighbour() == mac
+        }
+    }
+
+    func pinClientNeighbour(to mac: String) throws {
+        try Command.ip(["-n", ns("c"), "neigh", "replace", "198.18.0.100", "lladdr", mac, "dev", "c0", "nud", "permanent"])
+    }
+
+    func unpinClientNeighbour() throws {
+        try Command.ip(["-n", ns("c"), "neigh", "del", "198.18.0.100", "dev", "c0"])
+    }
+
+    /// Sends ARP requests for the VIP from the client (a raw AF_PACKET socket, twice) and
+    /// returns the MACs that answered within 1.5 s.
+    func arpReplies() throws -> Set<String> {
+        let script = """
+            import socket, struct, sys, time
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+            s.bind(("c0", 0))
+            mac = s.getsockname()[4]
+            src, tgt = socket.inet_aton("198.18.0.2"), socket.inet_aton("198.18.0.100")
+            request = b"\\xff" * 6 + mac + b"\\x08\\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + src + b"\\x00" * 6 + tgt
+            s.settimeout(0.1)
+            seen = set()
+            for round in range(2):
+                s.send(request)
+                end = time.time() + 0.75
+                while time.time() < end:
+                    try:
+                        f = s.recv(100)
+                    except socket.timeout:
+                        continue
+                    if f[12:14] == b"\\x08\\x06" and f[20:22] == b"\\x00\\x02" and f[28:32] == tgt:
+                        seen.add(f[22:28].hex(":"))
+            print(" ".join(sorted(seen)))
+            """
+        let (status, out, err) = try Command.run("/usr/sbin/ip", ["netns", "exec", ns("c"), "/usr/bin/python3", "-c", script])
+        guard status == 0 else { throw Command.Failed(description: "ARP probe: \(err)") }
+        return Set(out.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+    }
+
+    // MARK: Teardown
+
+    func tearDown() {
+        if let p = keepalived, p.isRunning { try? stopKeepalived(signal: SIGKILL) }
+        for p in servers + Array(directors.values) where p.isRunning {
+            kill(p.processIdentifier, SIGTERM)
+            for _ in 0..<100 where p.isRunning { usleep(20_000) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+        }
+        servers = []
+        directors = [:]
+        deleteNamespaces()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func deleteNamespaces() {
+        for name in namespaces { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", name]) }
+    }
+
+    private func waitUntil(_ what: @autoclosure () -> String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return }
+            usleep(50_000)
+        }
+        throw Command.Failed(description: "timed out after \(seconds) s waiting until \(what())")
+    }
+}
