@@ -116,7 +116,9 @@ struct HostileServerTests {
         #expect(goodRuns.count >= 9, "\(name): \(goodRuns.count) healthy checks")
         for run in goodRuns {
             #expect(run.outcome == .success())
-            #expect(run.started - run.due < .milliseconds(150), "\(name): started \(run.started - run.due) late")
+            // Blocked behind the hostile check it would start its whole deadline (800 ms) late;
+            // the bound leaves room for a loaded machine without letting that through.
+            #expect(run.started - run.due < .milliseconds(400), "\(name): started \(run.started - run.due) late")
         }
     }
 }
