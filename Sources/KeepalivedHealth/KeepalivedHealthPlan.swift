@@ -147,7 +147,7 @@ public enum KeepalivedHealthPlan {
     }
 
     /// global_defs `script_user USER [GROUP]` and `enable_script_security` (the last one written wins).
-    static func scriptPolicy(_ globals: KeepalivedGlobalDefs) -> ScriptPolicy {
+    public static func scriptPolicy(_ globals: KeepalivedGlobalDefs) -> ScriptPolicy {
         var policy = ScriptPolicy()
         for option in globals.options {
             switch option.name {

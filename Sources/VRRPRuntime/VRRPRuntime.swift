@@ -49,8 +49,8 @@ public final class VRRPRuntime: @unchecked Sendable {
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
     private var thread: Thread?
-    private var wakeRead: Int32 = -1
-    private var wakeWrite: Int32 = -1
+    /// Wakes the thread for shutdown.
+    private let wakeUp = SelfPipe()
 
     private static let linkPollInterval: UInt64 = 200_000_000
     private static let notifyTimeout: UInt64 = 30_000_000_000
@@ -69,7 +69,12 @@ public final class VRRPRuntime: @unchecked Sendable {
     }
 
     /// Opens the sockets (root or CAP_NET_RAW); throws a sentence naming the interface.
-    public init(config: VRRPConfig, logger: Logger, hooks: Hooks) throws {
+    /// Who runs `vrrp_script` and notify scripts (global_defs `script_user`,
+    /// `enable_script_security`), the same policy as the checkers' scripts.
+    private let scriptPolicy: ScriptPolicy
+
+    public init(config: VRRPConfig, logger: Logger, hooks: Hooks, scriptPolicy: ScriptPolicy = ScriptPolicy()) throws {
+        self.scriptPolicy = scriptPolicy
         self.config = config
         self.hooks = hooks
         self.logger = logger
@@ -91,19 +96,7 @@ public final class VRRPRuntime: @unchecked Sendable {
         scriptRuns = config.scripts.map { ScriptRun(config: $0) }
         // lvsd starts with every VRRP address standby (RunCommand), so INIT -> BACKUP swaps nothing.
         lastStandby = Self.addresses(of: config)
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw VRRPSocket.Failure(description: "VRRP: pipe: \(SystemCall.describe(errno))") }
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
-    }
-
-    deinit {
-        if wakeRead >= 0 { close(wakeRead) }
-        if wakeWrite >= 0 { close(wakeWrite) }
+        guard wakeUp.isValid else { throw VRRPSocket.Failure(description: "VRRP: pipe: \(SystemCall.describe(errno))") }
     }
 
     static func now() -> UInt64 {
@@ -133,8 +126,7 @@ public final class VRRPRuntime: @unchecked Sendable {
         stopping = true
         lock.unlock()
         if thread != nil {
-            var byte: UInt8 = 1
-            _ = write(wakeWrite, &byte, 1)
+            wakeUp.signal()
             finished.wait()
         }
         let now = Self.now()
@@ -172,7 +164,7 @@ public final class VRRPRuntime: @unchecked Sendable {
             for run in scriptRuns { wake = min(wake, run.process == nil ? run.nextRun : min(run.deadline, now + 20_000_000)) }
             if !notifies.isEmpty { wake = min(wake, now + 100_000_000) }
             let timeout = wake <= now ? 0 : Int32(min((wake - now + 999_999) / 1_000_000, 1_000))
-            var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: wakeUp.descriptor, events: Int16(POLLIN), revents: 0)]
             for s in sockets {
                 fds.append(pollfd(fd: s.receiveFD, events: Int16(POLLIN), revents: 0))
                 fds.append(pollfd(fd: s.sendFD, events: Int16(POLLIN), revents: 0))
@@ -184,10 +176,7 @@ public final class VRRPRuntime: @unchecked Sendable {
                 if fds[1 + 2 * k].revents != 0 { receive(s, buffer, into: &events) }
                 if fds[2 + 2 * k].revents != 0 { s.drainSendSocket(into: buffer) }
             }
-            if fds[0].revents != 0 {
-                var byte: UInt8 = 0
-                while read(wakeRead, &byte, 1) > 0 {}
-            }
+            if fds[0].revents != 0 { wakeUp.clear() }
             if now >= nextLinkPoll { pollLinks(now: now, into: &events) }
             serviceScripts(now: now, into: &events)
             reapNotifies(now: now)
@@ -291,7 +280,7 @@ public final class VRRPRuntime: @unchecked Sendable {
 
     private func runNotify(_ command: VRRPCommand, now: UInt64) {
         let what = command.arguments.joined(separator: " ")
-        switch ScriptProcess.start(ScriptCommand(command.arguments, user: command.user, group: command.group)) {
+        switch ScriptProcess.start(ScriptCommand(command.arguments, user: command.user, group: command.group), policy: scriptPolicy) {
         case .success(let process):
             logger.info("lvsd: vrrp: notify: \(what)")
             notifies.append((process, now + Self.notifyTimeout, what))
@@ -369,7 +358,7 @@ public final class VRRPRuntime: @unchecked Sendable {
             scriptRuns[k].nextRun = now + config.interval
             scriptRuns[k].killed = false
             let command = ScriptCommand(config.command.arguments, user: config.command.user, group: config.command.group)
-            switch ScriptProcess.start(command) {
+            switch ScriptProcess.start(command, policy: scriptPolicy) {
             case .success(let process):
                 scriptRuns[k].process = process
                 scriptRuns[k].deadline = now + (config.timeout > 0 ? config.timeout : config.interval)

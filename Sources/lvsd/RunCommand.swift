@@ -3,6 +3,8 @@ import Control
 import Core
 import Engine
 import Foundation
+import Health
+import KeepalivedHealth
 import KeepalivedVRRP
 import Logging
 import VRRP
@@ -171,7 +173,8 @@ struct RunCommand: ParsableCommand {
             do {
                 daemon.vrrp = try VRRPRuntime(config: vrrpConfig, logger: logger, hooks: VRRPRuntime.Hooks(
                     standby: { [daemon] in daemon.setStandby($0) },
-                    announce: { [daemon] addresses, count in daemon.announce(addresses, count: count) }))
+                    announce: { [daemon] addresses, count in daemon.announce(addresses, count: count) }),
+                    scriptPolicy: loaded.keepalived.map { KeepalivedHealthPlan.scriptPolicy($0.globalDefs) } ?? ScriptPolicy())
             } catch {
                 host.restore()
                 Console.error("lvsd: \(error)")

@@ -22,9 +22,10 @@ public final class ScriptProcess {
 
     private init(_ child: ChildProcess) { self.child = child }
 
-    /// Starts `command`.
-    public static func start(_ command: ScriptCommand) -> Result<ScriptProcess, StartFailure> {
-        switch ChildProcess.spawn(command) {
+    /// Starts `command` as `policy` says (its user, a clean environment, the path checks of
+    /// `enable_script_security`), as the checkers' scripts start.
+    public static func start(_ command: ScriptCommand, policy: ScriptPolicy = ScriptPolicy()) -> Result<ScriptProcess, StartFailure> {
+        switch ChildProcess.spawn(command, policy: policy) {
         case .success(let child): .success(ScriptProcess(child))
         case .failure(let f): .failure(StartFailure(description: f.reason))
         }
