@@ -180,7 +180,9 @@ extension Director {
         if lower != 0 {
             if total < lower { realServers[rs].isOverloaded = false }
         } else if upper != 0 {
-            if total * 4 < upper * 3 { realServers[rs].isOverloaded = false }
+            // In 64 bits: `-x` may be up to UInt32.max, and upper * 3 in UInt32 traps above
+            // 1,431,655,765 (issue 12; Tests/CoreTests/FuzzRegressionTests.swift).
+            if UInt64(total) * 4 < UInt64(upper) * 3 { realServers[rs].isOverloaded = false }
         } else {
             realServers[rs].isOverloaded = false
         }
