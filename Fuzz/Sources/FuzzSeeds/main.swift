@@ -9,8 +9,9 @@ import Wire
 // Writes the seed corpora under Corpus/<target>/ (run from Fuzz/: `swift run FuzzSeeds`).
 // Frames are PacketBuilder's, as the golden-frame tests build them; the parsers' seeds are
 // the documentation's own examples, the Samples/ rules files and the test fixtures, read
-// from the repository, plus a few written here. Output is deterministic: re-running it
-// rewrites the same files.
+// from the repository, plus a few written here. Re-running it rewrites the same files, but
+// for the key order of the control messages' JSON (JSONEncoder's, not sorted). It ends by
+// counting the verdicts the frame seeds get from a fresh director.
 
 let fuzzDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
@@ -427,7 +428,42 @@ func report(_ target: String, _ parse: (String) throws -> Void) {
     }
 }
 
+/// Runs every frame seed through a fresh director as the target would (no batch, no flags)
+/// and counts verdicts, so a seed set that only reaches the parsers' rejections shows.
+func frameCensus() {
+    let dir = corpus.appendingPathComponent("frame")
+    var tally: [String: Int] = [:]
+    for name in try! FileManager.default.contentsOfDirectory(atPath: dir.path) {
+        let input = [UInt8](try! Data(contentsOf: dir.appendingPathComponent(name)))
+        let (config, capacity) = FuzzLab.config(director: input[0])
+        let director = Director(config: config, capacity: capacity, now: 1_000_000_000_000)
+        var now: UInt64 = 1_000_000_000_000
+        var at = 2
+        while at + 4 <= input.count {
+            let length = min(Int(input[at + 2]) << 8 | Int(input[at + 3]), input.count - at - 4)
+            let interface = Int(input[at] & 3)
+            now += 10_000_000
+            var frame = [UInt8](repeating: 0, count: 64) + input[(at + 4)..<(at + 4 + length)] + [UInt8](repeating: 0, count: 2048)
+            let verdict = frame.withUnsafeMutableBytes { b in
+                var p = PacketBuffer(base: b.baseAddress!, capacity: b.count, offset: 64, length: length, interface: interface)
+                return director.process(&p, now: now)
+            }
+            let key: String
+            switch verdict {
+            case .forward: key = "forward"
+            case .answer: key = "answer"
+            case .pass(let r): key = "pass \(r)"
+            case .drop(let r): key = "drop \(r)"
+            }
+            tally[key, default: 0] += 1
+            at += 4 + length
+        }
+    }
+    print("FuzzSeeds: frame verdicts: " + tally.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+}
+
 frameSeeds()
+frameCensus()
 httpSeeds()
 keepalivedSeeds()
 rulesSeeds()
