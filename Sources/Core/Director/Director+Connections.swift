@@ -221,7 +221,8 @@ extension Director {
         if lower != 0 {
             if total < lower { realServers[rs].isOverloaded = false }
         } else if upper != 0 {
-            // In 64 bits: thresholds up to Int32.max (what ipvsadm's -x takes) times 4 do not fit 32.
+            // In 64 bits: `-x` may be up to Int32.max, and upper * 3 in UInt32 traps above
+            // 1,431,655,765 (issue 12; ThresholdTests, FuzzRegressionTests).
             if UInt64(total) * 4 < UInt64(upper) * 3 { realServers[rs].isOverloaded = false }
         } else {
             realServers[rs].isOverloaded = false
