@@ -9,8 +9,6 @@ public struct ICMPv4Message {
         public static let payload = 8
     }
     public static let headerLength = 8
-    @available(*, deprecated, renamed: "ICMPv4Type")
-    public typealias Kind = ICMPv4Type
 
     /// Where the view starts. Internal so bytes are reached only through accessors; inlinable
     /// accessors still see it.
@@ -85,8 +83,6 @@ public struct ICMPv6Message {
         public static let payload = 8
     }
     public static let headerLength = 8
-    @available(*, deprecated, renamed: "ICMPv6Type")
-    public typealias Kind = ICMPv6Type
 
     /// Where the view starts. Internal so bytes are reached only through accessors; inlinable
     /// accessors still see it.

@@ -57,9 +57,6 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
     public var description: String { String(rawValue) }
 }
 
-@available(*, deprecated, renamed: "IPProtocol")
-public typealias IPProtocolNumber = IPProtocol
-
 /// ICMPv4 message types (RFC 792, IANA "ICMP Type Numbers").
 public struct ICMPv4Type: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt8
