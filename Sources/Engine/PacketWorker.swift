@@ -51,6 +51,12 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     let liveness = WorkerLiveness()
     /// Worker 0's ARP duties (nil for the others).
     let resolver: NeighbourResolver?
+    /// Connection sync master: where drained messages go (set and cleared by control tasks).
+    var syncSender: SyncSender?
+    /// Connection sync backup: datagrams from the receiver thread (its one producer), and the
+    /// syncid to accept (nil: not a backup, datagrams are discarded). Docs/connection-sync.md.
+    let syncInbox = Mailbox<[UInt8]>(capacity: 64)
+    var syncBackupID: UInt8?
     /// Worker 0's flag, raised when this worker drops a frame for an unresolved neighbour.
     private let resolveRequest: ResolveRequest
     private let ports: [L]
@@ -201,6 +207,7 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     private func turn() -> Int {
         if let inbox { _ = inbox.receive { apply($0) } }
         _ = control.receive { $0.run(on: self) }
+        _ = syncInbox.receive { installSynced($0) }
         var frames = 0
         for port in ports {
             var taken = 0
@@ -230,6 +237,8 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
             }
             if batchCount > 0 { processBatch() }
         }
+        // Notes taken in this turn's batches leave now, not when a message fills.
+        if let syncSender, director.pendingSyncNotes > 0 { director.drainSync { syncSender.send($0) } }
         if let resolver, resolveSoon || resolveRequest.take() || now >= nextHousekeeping {
             resolveSoon = false
             nextHousekeeping = now &+ 100_000_000
@@ -251,6 +260,16 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     func setPcapFilter(_ filter: String) {
         for port in pcapPorts {
             do { try port.capture.setFilter(filter) } catch { logger.warning("lvsd: warning: \(error); the previous filter stays") }
+        }
+    }
+
+    /// One sync datagram from the backup's receiver, between batches.
+    private func installSynced(_ datagram: [UInt8]) {
+        guard let syncID = syncBackupID else { return }
+        var bytes = datagram
+        bytes.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            _ = director.receiveSyncMessage(base, length: raw.count, syncID: syncID, now: now)
         }
     }
 

@@ -26,11 +26,11 @@ import Glibc
 final class Daemon: @unchecked Sendable {
     // Safety (@unchecked): `base`, `runner` and `healthPlan` change only under `lock`; the
     // engine and the host settings are only called under it too.
-    private let live: LiveDirector
+    let live: LiveDirector
     private let host: HostSettings
     private let interfaces: [String]
     private let configPath: String
-    private let logger: Logger
+    let logger: Logger
     private let lock = NSLock()
     private var base: DirectorConfig
     private var healthPlan: HealthPlan?
@@ -43,6 +43,8 @@ final class Daemon: @unchecked Sendable {
     private var server: ControlSocketServer?
     private var reloadSource: DispatchSourceSignal?
     private var tickTimer: DispatchSourceTimer?
+    /// keepalived's `lvs_sync_daemon`: the sync settings the VRRP role applies (Daemon+Sync.swift).
+    var syncPlan: SyncDaemonSettings?
 
     init(live: LiveDirector, host: HostSettings, interfaces: [String], configPath: String,
          loaded: ConfigFile.Loaded, logger: Logger) {
@@ -58,7 +60,8 @@ final class Daemon: @unchecked Sendable {
             observe: { [unowned self] connections in snapshot(includeConnections: connections) },
             clock: { Self.monotonicNanoseconds() },
             reload: { [unowned self] in reload() },
-            health: { [unowned self] in healthListing() })
+            health: { [unowned self] in healthListing() },
+            sync: { [unowned self] body in syncRequest(body) })
         do {
             healthPlan = try Self.healthPlan(of: loaded, logger: logger)
         } catch {
@@ -110,6 +113,7 @@ final class Daemon: @unchecked Sendable {
 
     /// Stops the checkers, the socket and the timers (the engine has stopped already).
     func stop() {
+        stopSyncDaemons()
         tickTimer?.cancel()
         reloadSource?.cancel()
         server?.stop()

@@ -26,6 +26,8 @@ public final class AdminResponder: @unchecked Sendable {
     private let reload: (@Sendable () -> AdminError?)?
     /// Renders the health checkers' state; nil: no checkers.
     private let health: (@Sendable () -> String)?
+    /// Starts, stops and lists the connection-sync daemons; nil: this lvsd has none.
+    private let sync: (@Sendable (ControlRequest.Body) -> ControlResponse)?
 
     /// - Parameters:
     ///   - config: the configuration running now.
@@ -33,8 +35,10 @@ public final class AdminResponder: @unchecked Sendable {
     ///   - observe: the live table with raw (never zeroed) counters.
     ///   - clock: nanoseconds of a monotonic clock.
     public init(config: DirectorConfig, install: @escaping Install, observe: @escaping Observe, clock: @escaping () -> UInt64,
-                reload: (@Sendable () -> AdminError?)? = nil, health: (@Sendable () -> String)? = nil) {
+                reload: (@Sendable () -> AdminError?)? = nil, health: (@Sendable () -> String)? = nil,
+                sync: (@Sendable (ControlRequest.Body) -> ControlResponse)? = nil) {
         self.reload = reload
+        self.sync = sync
         self.health = health
         self.config = config
         self.install = install
@@ -59,6 +63,16 @@ public final class AdminResponder: @unchecked Sendable {
             guard let reload else { return .failed(AdminError("lvsadm: this lvsd has no configuration file to reload", exitCode: 1)) }
             if let refusal = reload() { return .failed(refusal) }
             return .applied
+        }
+        switch request.body {
+        case .startDaemon, .stopDaemon, .syncDaemons:
+            // Outside the lock: the daemon changes no configuration.
+            guard let sync else {
+                if case .syncDaemons = request.body { return .syncDaemons([]) }
+                return .failed(AdminError("lvsadm: this lvsd runs no connection sync", exitCode: 1))
+            }
+            return sync(request.body)
+        default: break
         }
         lock.lock()
         defer { lock.unlock() }
@@ -85,7 +99,7 @@ public final class AdminResponder: @unchecked Sendable {
             let raw = observe(includeConnections)
             book.tick(raw, now: clock())
             return .snapshot(book.present(raw))
-        case .reload, .health:
+        case .reload, .health, .startDaemon, .stopDaemon, .syncDaemons:
             return .applied  // handled above, before the lock
         }
     }

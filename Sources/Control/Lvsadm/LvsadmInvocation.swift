@@ -21,6 +21,10 @@ public struct LvsadmInvocation: Sendable, Hashable {
         case reload
         /// `--health`: each real server's health-check state (lvsadm's own).
         case health
+        /// `--start-daemon master|backup [--mcast-interface IF] [--syncid N] ...`.
+        case startDaemon(SyncDaemonSettings)
+        /// `--stop-daemon master|backup`.
+        case stopDaemon(SyncRole)
     }
 
     public var action: Action
@@ -44,7 +48,7 @@ public struct ListingRequest: Sendable, Hashable, Codable {
         case connections
         /// `--timeout` (`list_timeout`).
         case timeouts
-        /// `--daemon`: sync daemons; SwiftLVS runs none, so nothing is printed.
+        /// `--daemon`: a line per running sync daemon (`list_daemon`).
         case daemon
     }
 

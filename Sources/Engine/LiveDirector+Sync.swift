@@ -1,0 +1,140 @@
+import Core
+import Foundation
+import Synchronization
+import Wire
+
+/// The connection-sync daemons of a live director (Docs/connection-sync.md): their sockets,
+/// owned here, changed only under `LiveDirector.controlLock`.
+public final class SyncDaemons: @unchecked Sendable {
+    // Safety (@unchecked): `sender` and `receiver` change only under the director's
+    // controlLock; `inboxFull` is an atomic the receiver thread bumps.
+    fileprivate var sender: SyncSender?
+    fileprivate var receiver: SyncReceiver?
+    fileprivate let inboxFull = Atomic<UInt64>(0)
+    init() {}
+}
+
+/// What `lvsadm -L --daemon` and the exit summary show of the sync daemons.
+public struct SyncStatus: Sendable {
+    /// The daemons running, master first.
+    public var daemons: [SyncDaemonSettings]
+    /// Every worker's counters, added up.
+    public var counters: SyncCounters
+    public var messagesSent: UInt64
+    public var bytesSent: UInt64
+    public var sendFailures: UInt64
+    public var datagramsReceived: UInt64
+    public var bytesReceived: UInt64
+    /// Datagrams a worker's sync inbox had no room for (the worker was behind): lost.
+    public var inboxFull: UInt64
+}
+
+extension LiveDirector {
+    /// Starts a sync daemon: the master's socket and every worker noting its connections
+    /// (drained between batches into messages for the socket), or the backup's socket and
+    /// thread, whose datagrams every worker installs between batches. Refuses a role that
+    /// runs already, settings that cannot run (`SyncDaemonSettings.problem`), and a backup
+    /// with several workers (see Docs/connection-sync.md: entries would have to be routed to
+    /// the worker the fanout steers their packets to).
+    public func startSync(_ settings: SyncDaemonSettings) throws(EngineError) {
+        if let problem = settings.problem { throw EngineError("sync: \(problem)") }
+        controlLock.lock()
+        defer { controlLock.unlock() }
+        switch settings.role {
+        case .master:
+            if let running = syncDaemons.sender {
+                throw EngineError("sync: a master sync daemon is already running (on \(running.settings.interface)); stop it first with --stop-daemon master")
+            }
+            let sender = try SyncSender(settings)
+            let message = settings.syncSettings
+            performLocked { worker in
+                worker.director.startSyncMaster(message)
+                worker.syncSender = sender
+            }
+            syncDaemons.sender = sender
+        case .backup:
+            if let running = syncDaemons.receiver {
+                throw EngineError("sync: a backup sync daemon is already running (on \(running.settings.interface)); stop it first with --stop-daemon backup")
+            }
+            guard workers.count == 1 else {
+                throw EngineError("sync: a backup sync daemon needs --workers 1 for now (this lvsd runs \(workers.count)): each synced connection would have to be installed on the worker the fanout steers its packets to, which lvsd does not do yet")
+            }
+            let inboxes = workers.map { ($0.syncInbox, $0.wakeUp) }
+            let full = syncDaemons
+            let receiver = try SyncReceiver(settings) { datagram in
+                for (inbox, wakeUp) in inboxes {
+                    if !inbox.post(datagram) { full.inboxFull.add(1, ordering: .relaxed) }
+                    wakeUp.signal()
+                }
+            }
+            let syncID = settings.syncID
+            performLocked { worker in worker.syncBackupID = syncID }
+            receiver.start()
+            syncDaemons.receiver = receiver
+        }
+    }
+
+    /// Stops the daemon of `role`; false when none runs.
+    @discardableResult
+    public func stopSync(_ role: SyncRole) -> Bool {
+        controlLock.lock()
+        defer { controlLock.unlock() }
+        switch role {
+        case .master:
+            guard syncDaemons.sender != nil else { return false }
+            performLocked { worker in
+                worker.director.stopSyncMaster()
+                worker.syncSender = nil
+            }
+            syncDaemons.sender = nil
+        case .backup:
+            guard let receiver = syncDaemons.receiver else { return false }
+            receiver.stop()
+            performLocked { worker in worker.syncBackupID = nil }
+            syncDaemons.receiver = nil
+        }
+        return true
+    }
+
+    /// The daemons running and their counters (the workers' read on their own threads).
+    public func syncStatus() -> SyncStatus {
+        let parts = SyncCounterParts(count: workers.count)
+        controlLock.lock()
+        let sender = syncDaemons.sender, receiver = syncDaemons.receiver
+        performLocked { worker in parts.store(worker.director.syncCounters, at: worker.index) }
+        controlLock.unlock()
+        let sent = sender?.counts ?? (messages: 0, bytes: 0, failed: 0)
+        let received = receiver?.counts ?? (messages: 0, bytes: 0)
+        return SyncStatus(daemons: [sender?.settings, receiver?.settings].compactMap { $0 }, counters: parts.total,
+                          messagesSent: sent.messages, bytesSent: sent.bytes, sendFailures: sent.failed,
+                          datagramsReceived: received.messages, bytesReceived: received.bytes,
+                          inboxFull: syncDaemons.inboxFull.load(ordering: .relaxed))
+    }
+}
+
+/// Each worker's sync counters, written on the workers' threads, read after all did.
+private final class SyncCounterParts: @unchecked Sendable {
+    // Safety (@unchecked): slot k is written only by worker k's task; performLocked returns
+    // only after every task ran.
+    private var parts: [SyncCounters]
+    init(count: Int) { parts = Array(repeating: SyncCounters(), count: count) }
+    func store(_ counters: SyncCounters, at index: Int) { parts[index] = counters }
+
+    var total: SyncCounters {
+        var sum = SyncCounters()
+        for c in parts {
+            sum.ringFull &+= c.ringFull
+            sum.notesStale &+= c.notesStale
+            sum.notesMixedFamily &+= c.notesMixedFamily
+            sum.messagesBuilt &+= c.messagesBuilt
+            sum.connectionsSent &+= c.connectionsSent
+            sum.messagesReceived &+= c.messagesReceived
+            sum.messagesOtherGroup &+= c.messagesOtherGroup
+            sum.connectionsInstalled &+= c.connectionsInstalled
+            sum.connectionsUpdated &+= c.connectionsUpdated
+            sum.rejected.merge(c.rejected, uniquingKeysWith: &+)
+            sum.dropped.merge(c.dropped, uniquingKeysWith: &+)
+        }
+        return sum
+    }
+}
