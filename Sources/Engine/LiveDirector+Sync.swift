@@ -25,7 +25,7 @@ public struct SyncStatus: Sendable {
     public var sendFailures: UInt64
     public var datagramsReceived: UInt64
     public var bytesReceived: UInt64
-    /// Datagrams a worker's sync inbox had no room for (the worker was behind): lost.
+    /// Datagrams a worker's sync inbox had no room for within 1 s (the worker was stuck): lost.
     public var inboxFull: UInt64
 }
 
@@ -62,8 +62,20 @@ extension LiveDirector {
             let inboxes = workers.map { ($0.syncInbox, $0.wakeUp) }
             let full = syncDaemons
             let receiver = try SyncReceiver(settings) { datagram in
+                // A worker busy with a long control task (a listing of a large table) drains
+                // nothing meanwhile: wait for room (up to 1 s) rather than lose the datagram;
+                // the socket's buffer holds what arrives in the meantime.
                 for (inbox, wakeUp) in inboxes {
-                    if !inbox.post(datagram) { full.inboxFull.add(1, ordering: .relaxed) }
+                    var waited = 0
+                    while !inbox.post(datagram) {
+                        wakeUp.signal()
+                        waited += 1
+                        if waited > 10_000 {
+                            full.inboxFull.add(1, ordering: .relaxed)
+                            break
+                        }
+                        usleep(100)
+                    }
                     wakeUp.signal()
                 }
             }

@@ -55,7 +55,7 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     var syncSender: SyncSender?
     /// Connection sync backup: datagrams from the receiver thread (its one producer), and the
     /// syncid to accept (nil: not a backup, datagrams are discarded). Docs/connection-sync.md.
-    let syncInbox = Mailbox<[UInt8]>(capacity: 64)
+    let syncInbox = Mailbox<[UInt8]>(capacity: 256)
     var syncBackupID: UInt8?
     /// Worker 0's flag, raised when this worker drops a frame for an unresolved neighbour.
     private let resolveRequest: ResolveRequest

@@ -105,6 +105,10 @@ extension Director {
                 && c.pointee.destinationPort == r.destinationPort
                 && (!fullNAT || Endpoint(c.pointee.localAddress, c.pointee.localPort) == r.localEndpoint)
             if sameEnd {
+                if c.pointee.clientMAC == .zero, let peer = clientPeer(r) {
+                    c.pointee.clientMAC = peer.mac
+                    c.pointee.ingressInterface = peer.interface
+                }
                 update(h, c, state: state, inactive: inactive, timeout: timeout, now: now)
                 return .updated(h)
             }
@@ -134,6 +138,10 @@ extension Director {
         // ip_vs_proc_conn: the packet count starts at the threshold, so a backup that takes
         // over resyncs on the period, not at once.
         c.syncPackets = sync.settings.threshold
+        if !isTemplate, let peer = clientPeer(r) {
+            c.clientMAC = peer.mac
+            c.ingressInterface = peer.interface
+        }
         if isTemplate {
             c.flags = [.template]
         } else {
@@ -165,6 +173,14 @@ extension Director {
             realServers[rs].activeConnections &+= 1
         }
         return .installed(new)
+    }
+
+    /// The entry's client-side peer, if it names one of this director's interfaces (a pair of
+    /// directors configured alike agrees on the positions); otherwise the first client packet
+    /// teaches it (`learnClientSide`).
+    private func clientPeer(_ r: SyncConnectionRecord) -> SyncClientPeer? {
+        guard let peer = r.clientPeer, peer.mac != .zero, Int(peer.interface) < snapshot.config.interfaces.count else { return nil }
+        return peer
     }
 
     /// An existing connection takes what a sync entry may change (`IP_VS_CONN_F_BACKUP_UPD_MASK`,
