@@ -62,6 +62,7 @@ final class Daemon: @unchecked Sendable {
             reload: { [unowned self] in reload() },
             health: { [unowned self] in healthListing() },
             sync: { [unowned self] body in syncRequest(body) })
+        syncPlan = loaded.keepalived?.globalDefs.syncDaemon?.settings
         do {
             healthPlan = try Self.healthPlan(of: loaded, logger: logger)
         } catch {
@@ -96,6 +97,8 @@ final class Daemon: @unchecked Sendable {
         lock.lock()
         startHealth(for: base)
         lock.unlock()
+        // keepalived's lvs_sync_daemon: backup until VRRP makes the instance MASTER (setSyncRole).
+        if syncPlan != nil { setSyncRole(.backup) }
 
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())

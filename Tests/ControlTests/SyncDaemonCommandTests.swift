@@ -76,3 +76,29 @@ import Wire
         }
     }
 }
+
+/// keepalived's `lvs_sync_daemon` in global_defs (global_parser.c `lvs_syncd_handler`).
+@Suite struct KeepalivedSyncDaemonTests {
+    static func parse(_ line: String) throws -> KeepalivedConfig {
+        try KeepalivedFile.parse("global_defs {\n    \(line)\n}\n", file: "keepalived.conf")
+    }
+
+    @Test func everyOptionIsRead() throws {
+        let config = try Self.parse("lvs_sync_daemon eth1 VI_1 id 7 maxlen 1400 port 9000 ttl 2 group 239.1.2.3")
+        let sync = try #require(config.globalDefs.syncDaemon)
+        #expect(sync.instance == "VI_1")
+        #expect(sync.settings == SyncDaemonSettings(role: .backup, interface: "eth1", syncID: 7, maxLength: 1400,
+                                                    group: IPAddress("239.1.2.3")!, port: 9000, ttl: 2))
+    }
+
+    @Test func defaultsAreTheKernels() throws {
+        let sync = try #require(try Self.parse("lvs_sync_daemon eth0 VI_1").globalDefs.syncDaemon)
+        #expect(sync.settings == SyncDaemonSettings(role: .backup, interface: "eth0"))
+    }
+
+    @Test func mistakesNameTheWord() {
+        #expect(throws: ConfigError.self) { try Self.parse("lvs_sync_daemon eth0 VI_1 id 300") }
+        #expect(throws: ConfigError.self) { try Self.parse("lvs_sync_daemon eth0 VI_1 colour blue") }
+        #expect(throws: ConfigError.self) { try Self.parse("lvs_sync_daemon eth0 VI_1 maxlen 50") }
+    }
+}

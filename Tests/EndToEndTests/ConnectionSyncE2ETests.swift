@@ -337,7 +337,27 @@ import Glibc
 
         // Lag, one connection at a time: from the client's third packet (the one IPVS syncs
         // on) to the connection listed on B, lvsadm polled back to back by the client script.
+        // Captured on the bridge, one clock: the client's data segments entering at its port, the
+        // sync datagrams leaving toward B.
+        let clientCapture = try lab.spawn(["/usr/sbin/ip", "netns", "exec", lab.ns("sw"), "tcpdump", "-i", "client", "-U", "-w",
+                                           lab.directory + "/client.pcap", "tcp dst port 80 and tcp[tcpflags] & tcp-push != 0"],
+                                          log: lab.directory + "/tcpdump-client.log")
+        let syncCapture = try lab.spawn(["/usr/sbin/ip", "netns", "exec", lab.ns("sw"), "tcpdump", "-i", "b1", "-U", "-w",
+                                         lab.directory + "/sync.pcap", "udp dst port 8848"], log: lab.directory + "/tcpdump-sync.log")
+        usleep(500_000)
         let lagRun = try lab.inNamespace("client", [lab.python, "-c", Self.lagProbe, "40", lab.lvsadmPath, lab.socket("b")])
+        usleep(200_000)
+        // -U wrote each packet as it came; SIGINT may be blocked in a child of the test runner.
+        for p in [clientCapture, syncCapture] { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        func times(_ file: String) -> [Double] {
+            let out = (try? Command.run("/usr/bin/tcpdump", ["-nn", "-tt", "-r", lab.directory + "/" + file]).stdout) ?? ""
+            return out.split(separator: "\n").compactMap { $0.split(separator: " ").first.flatMap { Double($0) } }.sorted()
+        }
+        let dataTimes = times("client.pcap"), syncTimes = times("sync.pcap")
+        let wire = dataTimes.compactMap { t in syncTimes.first { $0 >= t }.map { ($0 - t) * 1000 } }.sorted()
+        // tcpdump may start a moment late and miss the first ones: most must be there.
+        #expect(wire.count >= 30, "captured \(dataTimes.count) client data segments, \(syncTimes.count) sync datagrams")
+        print("connection sync: lag on the wire, client's 3rd packet entering the bridge → its sync datagram leaving toward B, \(wire.count) connections one at a time: p50 \(String(format: "%.2f", Self.percentile(wire, 0.5))) ms, p99 \(String(format: "%.2f", Self.percentile(wire, 0.99))) ms, max \(String(format: "%.2f", wire.last ?? .nan)) ms")
         let lagLines = lagRun.stdout.split(separator: "\n").map(String.init)
         let lags = (lagLines.first ?? "").split(separator: " ").compactMap { Double($0) }.map { $0 * 1000 }.sorted()
         let floor = (lagLines.count > 1 ? Double(lagLines[1]) : nil).map { $0 * 1000 } ?? .nan
