@@ -32,10 +32,9 @@ public struct SyncStatus: Sendable {
 extension LiveDirector {
     /// Starts a sync daemon: the master's socket and every worker noting its connections
     /// (drained between batches into messages for the socket), or the backup's socket and
-    /// thread, whose datagrams every worker installs between batches. Refuses a role that
-    /// runs already, settings that cannot run (`SyncDaemonSettings.problem`), and a backup
-    /// with several workers (see Docs/connection-sync.md: entries would have to be routed to
-    /// the worker the fanout steers their packets to).
+    /// thread, whose datagrams every worker reads between batches, each installing the
+    /// connections the fanout steers to it (`FanoutSteering.worker(for:config:workers:)`).
+    /// Refuses a role that runs already and settings that cannot run (`SyncDaemonSettings.problem`).
     public func startSync(_ settings: SyncDaemonSettings) throws(EngineError) {
         if let problem = settings.problem { throw EngineError("sync: \(problem)") }
         controlLock.lock()
@@ -55,9 +54,6 @@ extension LiveDirector {
         case .backup:
             if let running = syncDaemons.receiver {
                 throw EngineError("sync: a backup sync daemon is already running (on \(running.settings.interface)); stop it first with --stop-daemon backup")
-            }
-            guard workers.count == 1 else {
-                throw EngineError("sync: a backup sync daemon needs --workers 1 for now (this lvsd runs \(workers.count)): each synced connection would have to be installed on the worker the fanout steers its packets to, which lvsd does not do yet")
             }
             let inboxes = workers.map { ($0.syncInbox, $0.wakeUp) }
             let full = syncDaemons

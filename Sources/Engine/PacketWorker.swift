@@ -269,7 +269,16 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
         var bytes = datagram
         bytes.withUnsafeMutableBytes { raw in
             guard let base = raw.baseAddress else { return }
-            _ = director.receiveSyncMessage(base, length: raw.count, syncID: syncID, now: now)
+            let slice = director.workerSlice
+            if slice.count == 1 {
+                _ = director.receiveSyncMessage(base, length: raw.count, syncID: syncID, now: now)
+            } else {
+                // Every worker gets every datagram; each installs what the fanout steers to it.
+                let config = director.config
+                _ = director.receiveSyncMessage(base, length: raw.count, syncID: syncID, now: now) {
+                    FanoutSteering.worker(for: $0, config: config, workers: slice.count) == slice.index
+                }
+            }
         }
     }
 

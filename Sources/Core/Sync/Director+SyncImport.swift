@@ -17,9 +17,12 @@ extension Director {
     /// Validates a received datagram and installs its entries. A message of another sync
     /// group (when `syncID` is not 0) is ignored; a malformed one changes nothing and is
     /// counted by its `SyncError`; a valid one's entries are installed or dropped one by one.
+    /// `accept`, when given, picks the entries this director takes (a backup with several
+    /// workers hands every datagram to each, and each takes the connections the fanout steers
+    /// to it); the others are passed over without a count.
     @discardableResult
     public func receiveSyncMessage(_ base: UnsafeMutableRawPointer, length: Int, syncID: UInt8 = 0,
-                                   now: UInt64) -> SyncError? {
+                                   now: UInt64, accept: ((SyncConnectionRecord) -> Bool)? = nil) -> SyncError? {
         sync.counters.messagesReceived &+= 1
         let message: SyncMessage
         do { message = try SyncMessage(base, length: length) } catch {
@@ -30,7 +33,11 @@ extension Director {
             sync.counters.messagesOtherGroup &+= 1
             return nil
         }
-        message.forEachConnection { _ = installSynced($0.record, now: now) }
+        message.forEachConnection { entry in
+            let record = entry.record
+            if let accept, !accept(record) { return }
+            _ = installSynced(record, now: now)
+        }
         return nil
     }
 
