@@ -21,7 +21,7 @@ enum FanoutSteering {
     /// in Swift): FullNAT by its local port, a persistent service's by the masked client, the
     /// rest by the client's address and port. A template (port 0) goes where its service's
     /// connections go.
-    static func worker(for record: SyncConnectionRecord, config: DirectorConfig, workers: Int) -> Int {
+    static func worker(for record: SyncConnectionRecord, config: DirectorConfig, workers: Int, key: UInt32 = 0) -> Int {
         if workers <= 1 { return 0 }
         if !record.flags.contains(.template), let local = record.localEndpoint {
             return FanoutProgram.worker(localPort: local.port, workers: workers)
@@ -30,9 +30,9 @@ enum FanoutSteering {
            let service = config.services.first(where: { $0.key == ServiceKey(proto, record.virtualAddress, record.virtualPort) }),
            let persistence = service.persistence {
             let prefix = record.clientAddress.isIPv4 ? min(persistence.prefixLength, 32) : persistence.prefixLength
-            return FanoutProgram.worker(persistentClient: record.clientAddress, prefixLength: prefix, workers: workers)
+            return FanoutProgram.worker(persistentClient: record.clientAddress, prefixLength: prefix, workers: workers, key: key)
         }
-        return FanoutProgram.worker(client: record.clientAddress, port: record.clientPort, workers: workers)
+        return FanoutProgram.worker(client: record.clientAddress, port: record.clientPort, workers: workers, key: key)
     }
 
     static func program(for config: DirectorConfig, workers: Int) throws(EngineError) -> FanoutProgram {

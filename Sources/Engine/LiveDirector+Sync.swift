@@ -76,7 +76,13 @@ extension LiveDirector {
                 }
             }
             let syncID = settings.syncID
-            performLocked { worker in worker.syncBackupID = syncID }
+            // The key the fanout program hashes with. MERGE NOTE: with the keyed fanout
+            // (main bd2ba07, `LiveDirector.steeringKey`) this must be `steeringKey`.
+            let key = UInt32(0)
+            performLocked { worker in
+                worker.syncBackupID = syncID
+                worker.syncSteeringKey = key
+            }
             receiver.start()
             syncDaemons.receiver = receiver
         }

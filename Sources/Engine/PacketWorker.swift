@@ -57,6 +57,8 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     /// syncid to accept (nil: not a backup, datagrams are discarded). Docs/connection-sync.md.
     let syncInbox = Mailbox<[UInt8]>(capacity: 256)
     var syncBackupID: UInt8?
+    /// The fanout program's steering key, for routing synced connections (0: unkeyed).
+    var syncSteeringKey: UInt32 = 0
     /// Worker 0's flag, raised when this worker drops a frame for an unresolved neighbour.
     private let resolveRequest: ResolveRequest
     private let ports: [L]
@@ -274,9 +276,9 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
                 _ = director.receiveSyncMessage(base, length: raw.count, syncID: syncID, now: now)
             } else {
                 // Every worker gets every datagram; each installs what the fanout steers to it.
-                let config = director.config
+                let config = director.config, key = syncSteeringKey
                 _ = director.receiveSyncMessage(base, length: raw.count, syncID: syncID, now: now) {
-                    FanoutSteering.worker(for: $0, config: config, workers: slice.count) == slice.index
+                    FanoutSteering.worker(for: $0, config: config, workers: slice.count, key: key) == slice.index
                 }
             }
         }

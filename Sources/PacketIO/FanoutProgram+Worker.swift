@@ -5,15 +5,16 @@ import Wire
 /// (a sync backup installing a synced connection). The same rules as the program's table
 /// (FanoutProgram.swift); FanoutProgramTests runs both over the same tuples.
 extension FanoutProgram {
-    /// Client → VIP, and a NAT reply to the client: `mix(fold(client) ⊕ port) mod N`.
-    public static func worker(client: IPAddress, port: UInt16, workers: Int) -> Int {
-        mixed(fold(client, prefixLength: 128) ^ UInt32(port), workers: workers)
+    /// Client → VIP, and a NAT reply to the client: `mix(fold(client) ⊕ port) mod N`. `key`:
+    /// the program's steering key where it has one (XORed in before the mix; 0: none).
+    public static func worker(client: IPAddress, port: UInt16, workers: Int, key: UInt32 = 0) -> Int {
+        mixed(fold(client, prefixLength: 128) ^ UInt32(port) ^ key, workers: workers)
     }
 
     /// A persistent service's frames: `mix(fold(client & netmask)) mod N`; `prefixLength` is the
     /// service's (IPv4: at most 32).
-    public static func worker(persistentClient client: IPAddress, prefixLength: Int, workers: Int) -> Int {
-        mixed(fold(client, prefixLength: client.isIPv4 ? prefixLength + 96 : prefixLength), workers: workers)
+    public static func worker(persistentClient client: IPAddress, prefixLength: Int, workers: Int, key: UInt32 = 0) -> Int {
+        mixed(fold(client, prefixLength: client.isIPv4 ? prefixLength + 96 : prefixLength) ^ key, workers: workers)
     }
 
     /// A FullNAT reply to LIP:lport: `lport mod N`.

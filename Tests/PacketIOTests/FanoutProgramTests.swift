@@ -155,6 +155,16 @@ import Wire
         }
     }
 
+    /// With a steering key (XORed in before the mix), the mirror takes the same key.
+    @Test func swiftMirrorTakesTheKey() {
+        let client = IPAddress("198.18.200.7")!
+        #expect(FanoutProgram.worker(client: client, port: 40000, workers: 4, key: 0)
+                == FanoutProgram.worker(client: client, port: 40000, workers: 4))
+        let fold = client.ipv4 ^ 40000 ^ 0x1234_5678
+        #expect(FanoutProgram.worker(client: client, port: 40000, workers: 4, key: 0x1234_5678)
+                == Int(((fold &* 0x9E37_79B1) >> 16) % 4))
+    }
+
     @Test(arguments: [2, 3, 4])
     func oneClientsEvenEphemeralPortsSpreadOverEveryWorker(workers: Int) throws {
         let p = try Self.program(workers: workers)
