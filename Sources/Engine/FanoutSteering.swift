@@ -17,6 +17,24 @@ enum FanoutSteering {
         var proto: TransportProtocol
     }
 
+    /// The worker the program steers a synced connection's frames to (`FanoutProgram`'s rules
+    /// in Swift): FullNAT by its local port, a persistent service's by the masked client, the
+    /// rest by the client's address and port. A template (port 0) goes where its service's
+    /// connections go.
+    static func worker(for record: SyncConnectionRecord, config: DirectorConfig, workers: Int, key: UInt32 = 0) -> Int {
+        if workers <= 1 { return 0 }
+        if !record.flags.contains(.template), let local = record.localEndpoint {
+            return FanoutProgram.worker(localPort: local.port, workers: workers)
+        }
+        if let proto = TransportProtocol(record.proto),
+           let service = config.services.first(where: { $0.key == ServiceKey(proto, record.virtualAddress, record.virtualPort) }),
+           let persistence = service.persistence {
+            let prefix = record.clientAddress.isIPv4 ? min(persistence.prefixLength, 32) : persistence.prefixLength
+            return FanoutProgram.worker(persistentClient: record.clientAddress, prefixLength: prefix, workers: workers, key: key)
+        }
+        return FanoutProgram.worker(client: record.clientAddress, port: record.clientPort, workers: workers, key: key)
+    }
+
     static func program(for config: DirectorConfig, workers: Int, key: UInt32 = 0) throws(EngineError) -> FanoutProgram {
         var persistent: [FanoutProgram.PersistentService] = []
         // The persistence prefix of every service a NAT real server endpoint serves (nil: none).

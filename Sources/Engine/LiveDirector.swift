@@ -116,9 +116,11 @@ public final class LiveDirector {
     let steeringKey = UInt32.random(in: 1 ... .max)
     private let options: Options
     private let logger: Logger
-    private let workers: [Worker]
+    let workers: [Worker]
     /// Serialises the control plane (reload, lvsadm, listings): one producer per mailbox.
-    private let controlLock = NSLock()
+    let controlLock = NSLock()
+    /// The connection-sync daemons running (LiveDirector+Sync.swift).
+    let syncDaemons = SyncDaemons()
     /// The kernel's IPv4 networks of each opened interface, which say where a real server is.
     private let networks: [(index: Int, networks: [HostInterfaces.Network])]
     /// The socket whose group program steers each interface's frames (several workers).
@@ -285,7 +287,7 @@ public final class LiveDirector {
     /// Runs `body` on every worker's thread between its batches and waits until each has
     /// run it; a worker whose loop is not running (not started yet, or finished) has it run
     /// here, with the loop held off meanwhile.
-    private func performLocked(_ body: @escaping (Worker) -> Void) {
+    func performLocked(_ body: @escaping (Worker) -> Void) {
         var waiting: [(Worker, WorkerTask<AFPacketLink>)] = []
         for worker in workers {
             let task = WorkerTask(body)

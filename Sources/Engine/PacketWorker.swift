@@ -51,6 +51,14 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     let liveness = WorkerLiveness()
     /// Worker 0's ARP duties (nil for the others).
     let resolver: NeighbourResolver?
+    /// Connection sync master: where drained messages go (set and cleared by control tasks).
+    var syncSender: SyncSender?
+    /// Connection sync backup: datagrams from the receiver thread (its one producer), and the
+    /// syncid to accept (nil: not a backup, datagrams are discarded). Docs/connection-sync.md.
+    let syncInbox = Mailbox<[UInt8]>(capacity: 256)
+    var syncBackupID: UInt8?
+    /// The fanout program's steering key, for routing synced connections (0: unkeyed).
+    var syncSteeringKey: UInt32 = 0
     /// Worker 0's flag, raised when this worker drops a frame for an unresolved neighbour.
     private let resolveRequest: ResolveRequest
     private let ports: [L]
@@ -206,6 +214,7 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     private func turn() -> Int {
         if let inbox { _ = inbox.receive { apply($0) } }
         _ = control.receive { $0.run(on: self) }
+        _ = syncInbox.receive { installSynced($0) }
         var frames = 0
         for port in ports {
             var taken = 0
@@ -235,6 +244,8 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
             }
             if batchCount > 0 { processBatch() }
         }
+        // Notes taken in this turn's batches leave now, not when a message fills.
+        if let syncSender, director.pendingSyncNotes > 0 { director.drainSync { syncSender.send($0) } }
         if let resolver, resolveSoon || resolveRequest.take() || now >= nextHousekeeping {
             resolveSoon = false
             nextHousekeeping = now &+ 100_000_000
@@ -256,6 +267,25 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     func setPcapFilter(_ filter: String) {
         for port in pcapPorts {
             do { try port.capture.setFilter(filter) } catch { logger.warning("lvsd: warning: \(error); the previous filter stays") }
+        }
+    }
+
+    /// One sync datagram from the backup's receiver, between batches.
+    private func installSynced(_ datagram: [UInt8]) {
+        guard let syncID = syncBackupID else { return }
+        var bytes = datagram
+        bytes.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            let slice = director.workerSlice
+            if slice.count == 1 {
+                _ = director.receiveSyncMessage(base, length: raw.count, syncID: syncID, now: now)
+            } else {
+                // Every worker gets every datagram; each installs what the fanout steers to it.
+                let config = director.config, key = syncSteeringKey
+                _ = director.receiveSyncMessage(base, length: raw.count, syncID: syncID, now: now) {
+                    FanoutSteering.worker(for: $0, config: config, workers: slice.count, key: key) == slice.index
+                }
+            }
         }
     }
 

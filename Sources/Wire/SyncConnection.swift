@@ -86,6 +86,8 @@ public struct SyncConnection {
                 let port = base.wireU16(data)
                 let address = isIPv6 ? base.wireIPv6(data + 2) : IPAddress(ipv4: base.wireU32(data + 2))
                 options.localEndpoint = Endpoint(address, port)
+            case .lvsdClientPeer:
+                options.clientPeer = SyncClientPeer(mac: base.wireMAC(data), interface: base.wireU8(data + 6))
             case .unknown:
                 if !type.isOptional { options.carriesUnknownMandatoryOption = true }
             }
@@ -103,6 +105,7 @@ public struct SyncConnection {
             destinationPort: destinationPort, timeout: timeout, firewallMark: firewallMark)
         r.sequence = options.sequence
         r.localEndpoint = options.localEndpoint
+        r.clientPeer = options.clientPeer
         r.carriesPersistenceEngine = options.carriesPersistenceEngine
         r.carriesUnknownMandatoryOption = options.carriesUnknownMandatoryOption
         return r
@@ -148,6 +151,8 @@ public struct SyncOptions: Hashable, Sendable {
     public var sequence: SyncSequence?
     /// lvsd's FullNAT extension: the connection's LIP:lport.
     public var localEndpoint: Endpoint?
+    /// lvsd's extension: where the master sends the connection's replies on the client side.
+    public var clientPeer: SyncClientPeer?
     /// `IPVS_OPT_PE_DATA` or `IPVS_OPT_PE_NAME`: state of a persistence engine (`-pe sip`).
     public var carriesPersistenceEngine = false
     /// An option type the receiver does not know without the optional bit: the kernel skips
@@ -173,17 +178,21 @@ public struct SyncOptionType: RawRepresentable, Hashable, Sendable {
     /// entry's family). Number 0x20 is unused by the kernel (it knows 1–3), and the optional
     /// bit makes it 0x60 on the wire.
     @inlinable public static var lvsdLocalEndpoint: SyncOptionType { SyncOptionType(rawValue: 0x20 | optionalBit) }
+    /// lvsd's extension: the client-side peer's MAC (6 bytes) and the position of the
+    /// interface it is on in the director's interface list (1 byte); 0x21, 0x61 on the wire.
+    @inlinable public static var lvsdClientPeer: SyncOptionType { SyncOptionType(rawValue: 0x21 | optionalBit) }
 
     @inlinable public var isOptional: Bool { rawValue & Self.optionalBit != 0 }
 
     @usableFromInline enum Kind: UInt8 {
-        case sequence = 1, persistenceEngineData, persistenceEngineName, lvsdLocalEndpoint, unknown
+        case sequence = 1, persistenceEngineData, persistenceEngineName, lvsdLocalEndpoint, lvsdClientPeer, unknown
 
         /// The fixed length of the option's data (0: a string, see `maximumLength`).
         func length(ipv6: Bool) -> Int {
             switch self {
             case .sequence: 24  // struct ip_vs_sync_conn_options: two ip_vs_seq of three u32
             case .lvsdLocalEndpoint: 2 + (ipv6 ? 16 : 4)
+            case .lvsdClientPeer: 7
             default: 0
             }
         }
@@ -194,6 +203,7 @@ public struct SyncOptionType: RawRepresentable, Hashable, Sendable {
 
     @inlinable var kind: Kind {
         if rawValue == Self.lvsdLocalEndpoint.rawValue { return .lvsdLocalEndpoint }
+        if rawValue == Self.lvsdClientPeer.rawValue { return .lvsdClientPeer }
         switch rawValue & ~Self.optionalBit {
         case 1: return .sequence
         case 2: return .persistenceEngineData
@@ -271,6 +281,8 @@ public struct SyncConnectionRecord: Hashable, Sendable {
     public var sequence: SyncSequence?
     /// FullNAT's LIP:lport, sent as lvsd's option.
     public var localEndpoint: Endpoint?
+    /// The client-side peer (MAC and interface position), sent as lvsd's option.
+    public var clientPeer: SyncClientPeer?
     /// Decoded only: see `SyncOptions`.
     public var carriesPersistenceEngine = false
     public var carriesUnknownMandatoryOption = false
@@ -306,6 +318,21 @@ public struct SyncConnectionRecord: Hashable, Sendable {
         var n = isIPv6 ? SyncConnection.ipv6Length : SyncConnection.ipv4Length
         if sequence != nil { n += 2 + 24 }
         if localEndpoint != nil { n += 2 + 2 + (isIPv6 ? 16 : 4) }
+        if clientPeer != nil { n += 2 + 7 }
         return n
+    }
+}
+
+/// lvsd's client-peer option: the MAC a master sends a connection's replies to on the client
+/// side (the client, or the router in front of it) and the position of that interface in the
+/// director's interface list. A backup of the same segment (a VRRP pair) can then send the
+/// real server's replies before the client has sent it anything, as a download's are after a
+/// failover; IPVS needs no such thing, as its kernel resolves the route and neighbour itself.
+public struct SyncClientPeer: Hashable, Sendable {
+    public var mac: MACAddress
+    public var interface: UInt8
+    public init(mac: MACAddress, interface: UInt8) {
+        self.mac = mac
+        self.interface = interface
     }
 }

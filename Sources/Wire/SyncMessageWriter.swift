@@ -78,6 +78,13 @@ public struct SyncMessageWriter {
             offset += 4
             address(local.address)
         }
+        if let peer = record.clientPeer {
+            p.wireSetU8(SyncOptionType.lvsdClientPeer.rawValue, offset)
+            p.wireSetU8(7, offset + 1)
+            p.wireSetMAC(peer.mac, offset + 2)
+            p.wireSetU8(peer.interface, offset + 8)
+            offset += 9
+        }
         length = next + size
         next = (length + 3) & ~3
         connectionCount += 1

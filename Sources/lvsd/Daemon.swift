@@ -27,11 +27,11 @@ import Glibc
 final class Daemon: @unchecked Sendable {
     // Safety (@unchecked): `base`, `runner` and `healthPlan` change only under `lock`; the
     // engine and the host settings are only called under it too.
-    private let live: LiveDirector
+    let live: LiveDirector
     private let host: HostSettings
     private let interfaces: [String]
     private let configPath: String
-    private let logger: Logger
+    let logger: Logger
     private let lock = NSLock()
     private var base: DirectorConfig
     private var healthPlan: HealthPlan?
@@ -49,6 +49,8 @@ final class Daemon: @unchecked Sendable {
     private var standby: Set<IPAddress>
     /// lvsd's VRRP instances, when the keepalived.conf has any (set before `start`).
     var vrrp: VRRPRuntime?
+    /// keepalived's `lvs_sync_daemon`: the sync settings the VRRP role applies (Daemon+Sync.swift).
+    var syncPlan: SyncDaemonSettings?
 
     init(live: LiveDirector, host: HostSettings, interfaces: [String], configPath: String,
          loaded: ConfigFile.Loaded, logger: Logger) {
@@ -66,7 +68,9 @@ final class Daemon: @unchecked Sendable {
             clock: { Self.monotonicNanoseconds() },
             reload: { [unowned self] in reload() },
             health: { [unowned self] in healthListing() },
-            vrrp: { [unowned self] in vrrp?.listing() ?? "No VRRP instances: they come from a keepalived.conf's vrrp_instance blocks.\n" })
+            vrrp: { [unowned self] in vrrp?.listing() ?? "No VRRP instances: they come from a keepalived.conf's vrrp_instance blocks.\n" },
+            sync: { [unowned self] body in syncRequest(body) })
+        syncPlan = loaded.keepalived?.globalDefs.syncDaemon?.settings
         do {
             healthPlan = try Self.healthPlan(of: loaded, logger: logger)
         } catch {
@@ -101,6 +105,8 @@ final class Daemon: @unchecked Sendable {
         lock.lock()
         startHealth(for: base)
         lock.unlock()
+        // keepalived's lvs_sync_daemon: backup until VRRP makes the instance MASTER (setSyncRole).
+        if syncPlan != nil { setSyncRole(.backup) }
 
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
@@ -118,6 +124,7 @@ final class Daemon: @unchecked Sendable {
 
     /// Stops the checkers, the socket and the timers (the engine has stopped already).
     func stop() {
+        stopSyncDaemons()
         tickTimer?.cancel()
         reloadSource?.cancel()
         server?.stop()

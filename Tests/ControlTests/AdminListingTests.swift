@@ -141,7 +141,7 @@ import Wire
         #expect(try AdminListing.render(request, snapshot) == "Timeout (tcp tcpfin udp): 7200 5 60\n")
     }
 
-    @Test func daemonListsNothing() throws {
+    @Test func daemonListsNothingFromASnapshot() throws {
         #expect(try Self.render(["-L", "--daemon"]) == "")
     }
 

@@ -148,6 +148,40 @@ import Wire
 
     /// One client's connections spread over every worker, even though Linux hands connect()
     /// only even ephemeral ports (a plain `(address ⊕ port) mod 2` would keep them on one).
+    /// The Swift mirror a sync backup uses (`FanoutProgram.worker(...)`) picks what the program
+    /// picks, for client → VIP frames of plain and persistent services and FullNAT replies.
+    @Test(arguments: [false, true])
+    func swiftMirrorPicksWhatTheProgramPicks(ipv6: Bool) throws {
+        let workers = 4, prefix = ipv6 ? 64 : 24
+        let vip = ipv6 ? Self.vip6 : Self.vip4, lip = ipv6 ? Self.lip6 : Self.lip4, rip = ipv6 ? Self.rip6 : Self.rip4
+        let persistent = FanoutProgram.PersistentService(
+            virtualAddress: IPAddress(vip)!, protocolNumber: TransportProtocol.tcp.rawValue, port: 443, prefixLength: prefix,
+            natRealServers: [])
+        let p = try FanoutProgram(workers: workers, virtualAddresses: [IPAddress(vip)!], localAddresses: [IPAddress(lip)!],
+                                  persistentServices: [persistent])
+        var random = Random(state: ipv6 ? 61 : 41)
+        for _ in 0..<200 {
+            let client = random.client(ipv6: ipv6), cport = random.port(), lport = random.port()
+            let plain = Self.segment(.tcp, "\(client)", cport, vip, Self.vport)
+            #expect(ClassicBPF.worker(p, plain.bytes) == FanoutProgram.worker(client: client, port: cport, workers: workers))
+            let sticky = Self.segment(.tcp, "\(client)", cport, vip, 443)
+            #expect(ClassicBPF.worker(p, sticky.bytes)
+                    == FanoutProgram.worker(persistentClient: client, prefixLength: prefix, workers: workers))
+            let reply = Self.segment(.tcp, rip, Self.rport, lip, lport)
+            #expect(ClassicBPF.worker(p, reply.bytes) == FanoutProgram.worker(localPort: lport, workers: workers))
+        }
+    }
+
+    /// With a steering key (XORed in before the mix), the mirror takes the same key.
+    @Test func swiftMirrorTakesTheKey() {
+        let client = IPAddress("198.18.200.7")!
+        #expect(FanoutProgram.worker(client: client, port: 40000, workers: 4, key: 0)
+                == FanoutProgram.worker(client: client, port: 40000, workers: 4))
+        let fold = client.ipv4 ^ 40000 ^ 0x1234_5678
+        #expect(FanoutProgram.worker(client: client, port: 40000, workers: 4, key: 0x1234_5678)
+                == Int(((fold &* 0x9E37_79B1) >> 16) % 4))
+    }
+
     @Test(arguments: [2, 3, 4])
     func oneClientsEvenEphemeralPortsSpreadOverEveryWorker(workers: Int) throws {
         let p = try Self.program(workers: workers)

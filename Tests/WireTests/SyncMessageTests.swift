@@ -207,6 +207,19 @@ import Wire
         #expect(![1, 2, 3].contains(t.rawValue & ~SyncOptionType.optionalBit))
     }
 
+    @Test func clientPeerOptionIsExactBytesAndReadsBack() throws {
+        var r = Self.oneNATRecord
+        r.clientPeer = SyncClientPeer(mac: MACAddress(0x02, 0x4C, 0x53, 0x00, 0x02, 0x00), interface: 1)
+        #expect(SyncOptionType.lvsdClientPeer.rawValue == 0x61 && SyncOptionType.lvsdClientPeer.isOptional)
+        let bytes = write([r], syncID: 5)
+        #expect(bytes == Self.withOption([0x61, 0x07, 0x02, 0x4C, 0x53, 0x00, 0x02, 0x00, 0x01]))
+        #expect(r.encodedLength == 36 + 9)
+        #expect(try records(bytes).1 == [r])
+        // Twice is a framing error, a wrong length too, as for the kernel's own options.
+        #expect(parse(Self.withOption([0x61, 0x07, 2, 0, 0, 0, 0, 1, 0, 0x61, 0x07, 2, 0, 0, 0, 0, 1, 0])) == .duplicateOption)
+        #expect(parse(Self.withOption([0x61, 0x06, 2, 0, 0, 0, 0, 1])) == .badOptionLength)
+    }
+
     // MARK: Options a receiver skips
 
     /// `oneNAT` with one option appended (`option` is type, length, data).

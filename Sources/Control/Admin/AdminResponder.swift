@@ -28,6 +28,8 @@ public final class AdminResponder: @unchecked Sendable {
     private let health: (@Sendable () -> String)?
     /// Renders the VRRP instances; nil: none.
     private let vrrp: (@Sendable () -> String)?
+    /// Starts, stops and lists the connection-sync daemons; nil: this lvsd has none.
+    private let sync: (@Sendable (ControlRequest.Body) -> ControlResponse)?
 
     /// - Parameters:
     ///   - config: the configuration running now.
@@ -36,8 +38,10 @@ public final class AdminResponder: @unchecked Sendable {
     ///   - clock: nanoseconds of a monotonic clock.
     public init(config: DirectorConfig, install: @escaping Install, observe: @escaping Observe, clock: @escaping () -> UInt64,
                 reload: (@Sendable () -> AdminError?)? = nil, health: (@Sendable () -> String)? = nil,
-                vrrp: (@Sendable () -> String)? = nil) {
+                vrrp: (@Sendable () -> String)? = nil,
+                sync: (@Sendable (ControlRequest.Body) -> ControlResponse)? = nil) {
         self.reload = reload
+        self.sync = sync
         self.health = health
         self.vrrp = vrrp
         self.config = config
@@ -67,6 +71,16 @@ public final class AdminResponder: @unchecked Sendable {
             if let refusal = reload() { return .failed(refusal) }
             return .applied
         }
+        switch request.body {
+        case .startDaemon, .stopDaemon, .syncDaemons:
+            // Outside the lock: the daemon changes no configuration.
+            guard let sync else {
+                if case .syncDaemons = request.body { return .syncDaemons([]) }
+                return .failed(AdminError("lvsadm: this lvsd runs no connection sync", exitCode: 1))
+            }
+            return sync(request.body)
+        default: break
+        }
         lock.lock()
         defer { lock.unlock() }
         switch request.body {
@@ -92,7 +106,7 @@ public final class AdminResponder: @unchecked Sendable {
             let raw = observe(includeConnections)
             book.tick(raw, now: clock())
             return .snapshot(book.present(raw))
-        case .reload, .health, .vrrp:
+        case .reload, .health, .vrrp, .startDaemon, .stopDaemon, .syncDaemons:
             return .applied  // handled above, before the lock
         }
     }

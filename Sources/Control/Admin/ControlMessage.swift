@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// The messages between lvsadm and lvsd, defined once for both ends.
@@ -22,6 +23,12 @@ public struct ControlRequest: Sendable, Hashable, Codable {
         case health
         /// lvsd's VRRP instances, as text.
         case vrrp
+        /// `--start-daemon`: start a connection-sync daemon (Docs/connection-sync.md).
+        case startDaemon(SyncDaemonSettings)
+        /// `--stop-daemon`: stop the daemon of this role.
+        case stopDaemon(SyncRole)
+        /// `-L --daemon`: the sync daemons running.
+        case syncDaemons
     }
 
     public var version: Int
@@ -39,6 +46,8 @@ public enum ControlResponse: Sendable, Hashable, Codable {
     case snapshot(AdminSnapshot)
     /// A listing lvsd renders itself (`--health`, `--vrrp`).
     case text(String)
+    /// The sync daemons running, master first (`-L --daemon`).
+    case syncDaemons([SyncDaemonSettings])
     /// Refused; nothing changed. `AdminError.commandIndex` names the failing command of a batch.
     case failed(AdminError)
 

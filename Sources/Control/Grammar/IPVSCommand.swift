@@ -51,7 +51,10 @@ enum IPVSCommand: Int, CaseIterable, Sendable {
         let ipvsadm: String = switch self {
         case .addService, .editService: "xx+   " + String(repeating: "x", count: 15) + "   " + String(repeating: "x", count: 10)
         case .deleteService: "xx+" + x31
-        case .flush, .timeout, .restore, .startDaemon, .stopDaemon, .reload, .health, .vrrp: String(repeating: "x", count: 34)
+        case .flush, .timeout, .restore, .reload, .health, .vrrp: String(repeating: "x", count: 34)
+        // ipvsadm 1.31: --mcast-interface, --syncid and the four newer daemon options.
+        case .startDaemon: String(repeating: "x", count: 11) + " " + String(repeating: "x", count: 7) + " " + "xxxx" + "    " + "xxxxxx"
+        case .stopDaemon: String(repeating: "x", count: 19) + " " + String(repeating: "x", count: 14)
         case .list: " 11" + String(repeating: "x", count: 9) + "11" + "       " + String(repeating: "x", count: 7) + " " + "xxxxx"
         case .addServer, .editServer: "xx+xxx+" + "    " + String(repeating: "x", count: 18) + "     "
         case .deleteServer: "xx+xxx+" + String(repeating: "x", count: 27)

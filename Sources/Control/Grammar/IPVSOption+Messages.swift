@@ -23,6 +23,7 @@ extension IPVSOption {
         case .localAddress: "a local address"
         case .interfaceName: "an interface name"
         case .tunnelType: "a tunnel type (ipip)"
+        case .startDaemon, .stopDaemon: "a sync daemon state, master or backup"
         default: "a value"
         }
     }
@@ -35,8 +36,6 @@ extension IPVSOption {
         case .ipv6: "-6 qualifies firewall-mark services, which SwiftLVS does not support"
         case .onePacket: "one-packet scheduling (-o) is not supported by SwiftLVS"
         case .persistenceEngine: "persistence engines (--pe) are not supported by SwiftLVS"
-        case .startDaemon, .stopDaemon, .mcastInterface, .syncID, .mcastGroup, .mcastPort, .mcastTTL, .syncMaxLength:
-            "the connection synchronisation daemon (--\(longName)) is not supported by SwiftLVS"
         case .tunnelPort, .tunnelNoChecksum, .tunnelChecksum, .tunnelRemoteChecksum:
             "SwiftLVS tunnels are plain IPIP; --\(longName) belongs to GUE and GRE tunnels, which it does not support"
         default: nil

@@ -92,6 +92,9 @@ private struct Parser {
     var schedulerFlagsText: String?
     var localAddress: IPAddress?
     var format = ListingFormat()
+    // The sync daemon's (`struct ipvs_daemon_t`).
+    var daemonState: String?
+    var daemon = SyncDaemonSettings(role: .master)
 
     init(words: [String], program: String, strictness: IPVSStrictness) {
         // argv has no columns; a word's column is its position, which no message shows.
@@ -114,6 +117,15 @@ private struct Parser {
                          detail: "only commands that change the table (-A -E -D -C -a -e -d -Z --set --add-laddr --del-laddr) may be restored")
         }
         self.command = command
+        if command == .startDaemon || command == .stopDaemon {
+            // parse_options: the state word, checked as it is read.
+            switch first.value?.text {
+            case "master": daemon.role = .master
+            case "backup": daemon.role = .backup
+            default: throw .usage(command == .startDaemon ? "illegal start-daemon parameter specified" : "illegal start_daemon specified",
+                                  detail: "the sync daemon state is master or backup")
+            }
+        }
         while let use = try nextOption() {
             try read(use)
         }
@@ -229,6 +241,34 @@ private struct Parser {
             case "gue", "gre": throw .usage("SwiftLVS tunnels are plain IPIP; --tun-type \(value) is not supported")
             default: throw .usage("illegal tunnel type specified", detail: "the tunnel type is ipip (the only one SwiftLVS supports)")
             }
+        case .mcastInterface:
+            daemon.interface = String(value.prefix(15))
+        case .syncID:
+            guard let id = strictness.number(value, in: 0...255) else {
+                throw .usage("illegal syncid specified", detail: "a syncid is a number from 0 to 255, not '\(value)'")
+            }
+            daemon.syncID = UInt8(id)
+        case .mcastGroup:
+            guard let group = IPAddress(value), group.isIPv4 ? group.ipv4 >> 28 == 0xE : group.high >> 56 == 0xFF else {
+                throw .usage(value.contains(":") ? "illegal IPv6 mcast-group specified" : "illegal IPv4 mcast-group specified",
+                             detail: "a multicast group is an address such as 224.0.0.81, not '\(value)'")
+            }
+            daemon.group = group
+        case .mcastPort:
+            guard let port = strictness.number(value, in: 1...65535) else {
+                throw .usage("illegal mcast-port specified", detail: "a port is a number from 1 to 65535, not '\(value)'")
+            }
+            daemon.port = UInt16(port)
+        case .mcastTTL:
+            guard let ttl = strictness.number(value, in: 1...255) else {
+                throw .usage("illegal mcast-ttl specified", detail: "a TTL is a number from 1 to 255, not '\(value)'")
+            }
+            daemon.ttl = UInt8(ttl)
+        case .syncMaxLength:
+            guard let length = strictness.number(value, in: 1...(65535 - 20 - 8)) else {
+                throw .usage("illegal sync-maxlen specified", detail: "sync-maxlen is a number of bytes from 1 to 65507, not '\(value)'")
+            }
+            daemon.maxLength = length
         case .localAddress:
             guard !value.contains(where: { $0 == "[" || $0 == "]" }), let address = IPAddress(value) else {
                 throw .usage("illegal local address", detail: "a local address is a numeric IPv4 or IPv6 address, not '\(value)'")
@@ -367,8 +407,10 @@ private struct Parser {
             return .save(numeric: format.numeric)
         case .list:
             return .list(try listing())
-        case .startDaemon, .stopDaemon:
-            throw .usage(IPVSOption.startDaemon.unsupported!)
+        case .startDaemon:
+            return .startDaemon(daemon)
+        case .stopDaemon:
+            return .stopDaemon(daemon.role)
         }
     }
 

@@ -68,6 +68,17 @@ public struct KeepalivedGlobalDefs: Hashable, Sendable {
     public var routerID: String?
     /// Every statement of the block(s) as written, `router_id` and `lvs_timeouts` included.
     public var options: [KeepalivedStatement]
+    /// `lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]`: the sync
+    /// settings (role backup until the VRRP instance says otherwise) and the instance's name.
+    public var syncDaemon: (settings: SyncDaemonSettings, instance: String)? {
+        get { syncDaemonStorage.map { ($0.settings, $0.instance) } }
+        set { syncDaemonStorage = newValue.map { SyncDaemonLine(settings: $0.settings, instance: $0.instance) } }
+    }
+    struct SyncDaemonLine: Hashable, Sendable {
+        var settings: SyncDaemonSettings
+        var instance: String
+    }
+    var syncDaemonStorage: SyncDaemonLine?
 
     public init(routerID: String? = nil, options: [KeepalivedStatement] = []) {
         self.routerID = routerID

@@ -78,7 +78,6 @@ enum KeepalivedKeywords {
         ({ $0.contains("dbus") }, "lvsd has no D-Bus interface"),
         ({ $0.contains("fifo") }, "lvsd writes no notify FIFO"),
         ({ $0.hasPrefix("lvs_flush") }, "lvsd keeps its own table, which starts empty and ends with the process; there is no kernel table to flush"),
-        ({ $0 == "lvs_sync_daemon" }, "connection synchronisation between directors is not implemented"),
         ({ $0.hasPrefix("nftables_ipvs") }, "lvsd does not use kernel IPVS or firewall marks"),
         ({ $0.hasSuffix("_priority") && !$0.hasPrefix("vrrp_") && $0 != "max_auto_priority" || $0.hasSuffix("_no_swap")
             || $0.hasSuffix("_cpu_affinity") || $0.contains("rlimit") || $0.contains("rcv_bufs") || $0.contains("process_name")

@@ -100,6 +100,8 @@ struct KeepalivedParser {
                 globalDefs.routerID = try option.value("router_id NAME").text
             case "lvs_timeouts":
                 try parseTimeouts(option)
+            case "lvs_sync_daemon":
+                try parseSyncDaemon(option)
             // Read by the health plan (KeepalivedHealth) from `globalDefs.options`; checked here.
             case "script_user":
                 _ = try option.arguments(1...2, "script_user USER [GROUP]")
@@ -111,6 +113,42 @@ struct KeepalivedParser {
                 throw KeepalivedKeywords.unknown(option, in: "global_defs", known: KeepalivedKeywords.globalDefs.sorted())
             }
         }
+    }
+
+    /// `lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]`
+    /// (global_parser.c `lvs_syncd_handler`): the connection-sync daemon's settings. lvsd
+    /// starts it as backup; the instance's VRRP state is to move it (Daemon.setSyncRole).
+    private mutating func parseSyncDaemon(_ option: KeepalivedStatement) throws(ConfigError) {
+        let usage = "lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]"
+        let words = try option.arguments(1...12, usage)
+        var settings = SyncDaemonSettings(role: .backup, interface: words[0].text)
+        var instance = ""
+        var index = 1
+        if index < words.count, !["id", "maxlen", "port", "ttl", "group"].contains(words[index].text) {
+            instance = words[index].text
+            index += 1
+        }
+        while index < words.count {
+            let key = words[index]
+            guard ["id", "maxlen", "port", "ttl", "group"].contains(key.text) else {
+                throw key.location.error("unexpected '\(key.text)' in lvs_sync_daemon; write '\(usage)'")
+            }
+            guard index + 1 < words.count else { throw key.location.error("'\(key.text)' in lvs_sync_daemon needs a value after it") }
+            let value = words[index + 1]
+            switch key.text {
+            case "id": settings.syncID = UInt8(try KeepalivedValues.number(value, in: 0...255, what: "sync id"))
+            case "maxlen": settings.maxLength = Int(try KeepalivedValues.number(value, in: 1...65507, what: "sync maxlen"))
+            case "port": settings.port = UInt16(try KeepalivedValues.number(value, in: 1...65535, what: "sync port"))
+            case "ttl": settings.ttl = UInt8(try KeepalivedValues.number(value, in: 1...255, what: "sync ttl"))
+            default: settings.group = try KeepalivedValues.address(value, what: "sync multicast group")
+            }
+            index += 2
+        }
+        if let problem = settings.problem { throw option.keyword.location.error("lvs_sync_daemon: \(problem)") }
+        if instance.isEmpty {
+            warnings.append(option.location.warning("lvs_sync_daemon names no VRRP instance: lvsd runs it as backup until told otherwise (lvsadm --start-daemon/--stop-daemon)"))
+        }
+        globalDefs.syncDaemon = (settings, instance)
     }
 
     /// `lvs_timeouts [tcp N] [tcpfin N] [udp N]` (global_parser.c `lvs_timeouts`): the

@@ -75,6 +75,17 @@ public enum Lvsadm {
             } catch {
                 return failure(error)
             }
+        case .list(let request) where request.subject == .daemon:
+            switch send(ControlRequest(.syncDaemons)) {
+            case .success(.syncDaemons(let daemons)): return LvsadmOutcome(standardOutput: AdminListing.daemons(daemons))
+            case .success(.failed(let error)): return failure(error)
+            case .success(let other): return failure(unexpected(other))
+            case .failure(let error): return failure(error)
+            }
+        case .startDaemon(let settings):
+            return simple(.startDaemon(settings))
+        case .stopDaemon(let role):
+            return simple(.stopDaemon(role))
         case .list(let request):
             return print({ (s) throws(AdminError) in try AdminListing.render(request, s) }, connections: request.subject == .connections)
         case .save(let numeric):
@@ -89,7 +100,12 @@ public enum Lvsadm {
             case .failure(let error): return failure(error)
             }
         case .reload:
-            switch send(ControlRequest(.reload)) {
+            return simple(.reload)
+        }
+
+        /// A request answered with `.applied` or a refusal.
+        func simple(_ body: ControlRequest.Body) -> LvsadmOutcome {
+            switch send(ControlRequest(body)) {
             case .success(.applied): return LvsadmOutcome()
             case .success(.failed(let error)): return failure(error)
             case .success(let other): return failure(unexpected(other))

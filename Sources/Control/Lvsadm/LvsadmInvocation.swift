@@ -23,6 +23,10 @@ public struct LvsadmInvocation: Sendable, Hashable {
         case health
         /// `--vrrp`: lvsd's VRRP instances (lvsadm's own).
         case vrrp
+        /// `--start-daemon master|backup [--mcast-interface IF] [--syncid N] ...`.
+        case startDaemon(SyncDaemonSettings)
+        /// `--stop-daemon master|backup`.
+        case stopDaemon(SyncRole)
     }
 
     public var action: Action
@@ -46,7 +50,7 @@ public struct ListingRequest: Sendable, Hashable, Codable {
         case connections
         /// `--timeout` (`list_timeout`).
         case timeouts
-        /// `--daemon`: sync daemons; SwiftLVS runs none, so nothing is printed.
+        /// `--daemon`: a line per running sync daemon (`list_daemon`).
         case daemon
     }
 

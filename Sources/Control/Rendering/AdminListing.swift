@@ -35,9 +35,21 @@ public enum AdminListing {
         case .timeouts:
             return timeouts(snapshot)
         case .daemon:
-            // list_daemon prints a line per running sync daemon; SwiftLVS runs none.
+            // Listed from the daemon's own answer (`Lvsadm.run`, `daemons(_:)`); a snapshot has none.
             return ""
         }
+    }
+
+    /// ipvsadm 1.31's `list_daemon`: one line per running daemon, master first, with every
+    /// setting, as a kernel that reports them all (netlink) prints it.
+    public static func daemons(_ list: [SyncDaemonSettings]) -> String {
+        var out = ""
+        for role in SyncRole.allCases {
+            for d in list where d.role == role {
+                out += "\(role.rawValue) sync daemon (mcast=\(d.interface), syncid=\(d.syncID), maxlen=\(d.maxLength), group=\(d.group), port=\(d.port), ttl=\(d.ttl))\n"
+            }
+        }
+        return out
     }
 
     // MARK: Titles and entries

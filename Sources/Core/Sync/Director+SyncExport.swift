@@ -95,6 +95,11 @@ extension Director {
             virtualPort: c.virtualPort, destinationAddress: c.destinationAddress, destinationPort: c.destinationPort,
             timeout: c.timeout)
         if c.method == .fullNAT && !template { record.localEndpoint = Endpoint(c.localAddress, c.localPort) }
+        // NAT and FullNAT replies go back through the director: a backup needs the client-side
+        // peer to send them before the client has sent it anything (lvsd's option).
+        if !template && c.method.repliesTraverseDirector && c.clientMAC != .zero {
+            record.clientPeer = SyncClientPeer(mac: c.clientMAC, interface: c.ingressInterface)
+        }
         return record
     }
 }

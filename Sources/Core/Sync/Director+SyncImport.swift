@@ -17,9 +17,12 @@ extension Director {
     /// Validates a received datagram and installs its entries. A message of another sync
     /// group (when `syncID` is not 0) is ignored; a malformed one changes nothing and is
     /// counted by its `SyncError`; a valid one's entries are installed or dropped one by one.
+    /// `accept`, when given, picks the entries this director takes (a backup with several
+    /// workers hands every datagram to each, and each takes the connections the fanout steers
+    /// to it); the others are passed over without a count.
     @discardableResult
     public func receiveSyncMessage(_ base: UnsafeMutableRawPointer, length: Int, syncID: UInt8 = 0,
-                                   now: UInt64) -> SyncError? {
+                                   now: UInt64, accept: ((SyncConnectionRecord) -> Bool)? = nil) -> SyncError? {
         sync.counters.messagesReceived &+= 1
         let message: SyncMessage
         do { message = try SyncMessage(base, length: length) } catch {
@@ -30,7 +33,11 @@ extension Director {
             sync.counters.messagesOtherGroup &+= 1
             return nil
         }
-        message.forEachConnection { _ = installSynced($0.record, now: now) }
+        message.forEachConnection { entry in
+            let record = entry.record
+            if let accept, !accept(record) { return }
+            _ = installSynced(record, now: now)
+        }
         return nil
     }
 
@@ -105,6 +112,10 @@ extension Director {
                 && c.pointee.destinationPort == r.destinationPort
                 && (!fullNAT || Endpoint(c.pointee.localAddress, c.pointee.localPort) == r.localEndpoint)
             if sameEnd {
+                if c.pointee.clientMAC == .zero, let peer = clientPeer(r) {
+                    c.pointee.clientMAC = peer.mac
+                    c.pointee.ingressInterface = peer.interface
+                }
                 update(h, c, state: state, inactive: inactive, timeout: timeout, now: now)
                 return .updated(h)
             }
@@ -134,6 +145,10 @@ extension Director {
         // ip_vs_proc_conn: the packet count starts at the threshold, so a backup that takes
         // over resyncs on the period, not at once.
         c.syncPackets = sync.settings.threshold
+        if !isTemplate, let peer = clientPeer(r) {
+            c.clientMAC = peer.mac
+            c.ingressInterface = peer.interface
+        }
         if isTemplate {
             c.flags = [.template]
         } else {
@@ -165,6 +180,14 @@ extension Director {
             realServers[rs].activeConnections &+= 1
         }
         return .installed(new)
+    }
+
+    /// The entry's client-side peer, if it names one of this director's interfaces (a pair of
+    /// directors configured alike agrees on the positions); otherwise the first client packet
+    /// teaches it (`learnClientSide`).
+    private func clientPeer(_ r: SyncConnectionRecord) -> SyncClientPeer? {
+        guard let peer = r.clientPeer, peer.mac != .zero, Int(peer.interface) < snapshot.config.interfaces.count else { return nil }
+        return peer
     }
 
     /// An existing connection takes what a sync entry may change (`IP_VS_CONN_F_BACKUP_UPD_MASK`,

@@ -21,8 +21,9 @@ public struct SyncSettings: Hashable, Sendable {
     public var ringCapacity: Int
 
     public static let defaultMaxMessageLength = 1472
-    /// Room for the largest entry lvsd writes (IPv6 with sequence data and the local endpoint).
-    public static let minimumMaxMessageLength = SyncMessage.headerLength + SyncConnection.ipv6Length + 26 + 20
+    /// Room for the largest entry lvsd writes (IPv6 with sequence data, the local endpoint and
+    /// the client peer, padded).
+    public static let minimumMaxMessageLength = SyncMessage.headerLength + SyncConnection.ipv6Length + 26 + 20 + 12
 
     public init(syncID: UInt8 = 0, maxMessageLength: Int = SyncSettings.defaultMaxMessageLength,
                 threshold: UInt8 = 3, period: UInt8 = 50, ringCapacity: Int = 4096) {

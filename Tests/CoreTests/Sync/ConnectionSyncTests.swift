@@ -109,7 +109,8 @@ import Wire
         master.director.startSyncMaster()
         for flags: TCPFlags in [[.syn], [.ack], [.ack]] { _ = master.run(Lab.fromClient(Lab.v6, .tcp, flags: flags)) }
         let messages = Self.drain(master.director)
-        #expect(messages.map(\.count) == [8 + 72 + 2 + 18])
+        // Header, the IPv6 entry, the local endpoint option and the client-peer option.
+        #expect(messages.map(\.count) == [8 + 72 + 2 + 18 + 2 + 7])
         let backup = Harness(Lab.config(.fullNAT))
         Self.deliver(messages, to: backup)
         let (verdict, out) = backup.run(Lab.fromClient(Lab.v6, .tcp, flags: [.ack]))
@@ -145,21 +146,21 @@ import Wire
         let c = backup.director.connections()[0]
         #expect(c.localAddress == lip && c.localPort == 1025)
 
-        // A reply before the client has sent anything here has no client-side peer yet.
+        // A reply before the client has sent anything here (a download whose client has
+        // acknowledged everything when the master dies) goes to the client-side peer the
+        // master named in lvsd's option: replies to LIP:lport go back to CIP:cport from the VIP.
         let f = Lab.v4
         let reply = Lab.l4(Lab.ip(.ethernet(destination: Lab.directorServerMAC, source: Lab.rs2MAC), f,
                                   from: f.rs2, to: f.lip), .tcp, from: Lab.realPort, to: 1025, flags: [.ack],
                            seq: 5000, ack: 1001).payload("data")
-        #expect(backup.run(reply, interface: 1).0 == .drop(.neighbourUnresolved))
-        // The client's ACK teaches it; then replies to LIP:lport go back to CIP:cport from the VIP.
-        let (verdict, out) = backup.run(Lab.fromClient(Lab.v4, .tcp, flags: [.ack]))
-        #expect(verdict == .forward(interface: 1))
-        #expect(out == Self.ackTowardServer2(.fullNAT, localPort: 1025))
         let (replyVerdict, replyOut) = backup.run(reply, interface: 1)
         #expect(replyVerdict == .forward(interface: 0))
         let expected = GoldenFrameTests.towardClient(GoldenFrameTests.Case(method: .fullNAT, ipv6: false, proto: .tcp),
                                                      flags: [.ack], payload: "data")
         #expect(replyOut == expected, "\(hexDiff(expected: expected, actual: replyOut))")
+        let (verdict, out) = backup.run(Lab.fromClient(Lab.v4, .tcp, flags: [.ack]))
+        #expect(verdict == .forward(interface: 1))
+        #expect(out == Self.ackTowardServer2(.fullNAT, localPort: 1025))
 
         // New connections on the backup never get 1025 while the synced one holds it.
         var ports: [UInt16] = []
@@ -169,6 +170,34 @@ import Wire
         }
         #expect(!ports.contains(1025))
         #expect(backup.director.connections(onLocalAddress: lip) == 5)
+    }
+
+    @Test func withoutTheClientPeerOptionTheFirstClientPacketTeachesThePeer() {
+        // A kernel master sends no client peer: a reply before the client's first packet here
+        // has nowhere to go.
+        let master = Harness(Lab.config(.nat))
+        master.director.startSyncMaster()
+        Self.handshake(master)
+        _ = master.run(Lab.fromClient(Lab.v4, .tcp, flags: [.ack]))
+        var records: [SyncConnectionRecord] = []
+        for var m in Self.drain(master.director) {
+            let count = m.count
+            m.withUnsafeMutableBytes { raw in
+                // Safety: the message view lives only inside this closure.
+                if let message = try? SyncMessage(raw.baseAddress!, length: count) { message.forEachConnection { records.append($0.record) } }
+            }
+        }
+        #expect(records.count == 1 && records[0].clientPeer != nil)
+        let backup = Harness(Lab.config(.nat))
+        records[0].clientPeer = nil
+        #expect(backup.director.installSynced(records[0], now: backup.now) != .dropped(.unknownService))
+        #expect(backup.director.connections()[0].clientMAC == .zero)
+        records[0].clientPeer = SyncClientPeer(mac: Lab.clientMAC, interface: 9)
+        _ = backup.director.installSynced(records[0], now: backup.now)
+        #expect(backup.director.connections()[0].clientMAC == .zero, "interface 9 is none of the backup's: ignored")
+        records[0].clientPeer = SyncClientPeer(mac: Lab.clientMAC, interface: 0)
+        _ = backup.director.installSynced(records[0], now: backup.now)
+        #expect(backup.director.connections()[0].clientMAC == Lab.clientMAC)
     }
 
     @Test func persistentClientGoesToTheSameServerThroughTheSyncedTemplate() {

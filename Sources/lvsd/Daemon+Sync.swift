@@ -1,0 +1,66 @@
+import Control
+import Core
+import Engine
+import Logging
+
+/// Connection sync in `lvsd run` (Docs/connection-sync.md): lvsadm's `--start-daemon`,
+/// `--stop-daemon` and `-L --daemon`, and the role keepalived's `lvs_sync_daemon` gives.
+extension Daemon {
+    /// lvsadm's sync requests.
+    func syncRequest(_ body: ControlRequest.Body) -> ControlResponse {
+        switch body {
+        case .startDaemon(let settings):
+            do {
+                try live.startSync(settings)
+            } catch {
+                logger.error("lvsd: \(error)")
+                return .failed(AdminError("lvsadm: \(error)", exitCode: 1))
+            }
+            logger.notice("lvsd: sync: \(settings.role.rawValue) sync daemon started on \(settings.interface) (group \(settings.group):\(settings.port), ttl \(settings.ttl), syncid \(settings.syncID), maxlen \(settings.maxLength))")
+            return .applied
+        case .stopDaemon(let role):
+            guard live.stopSync(role) else {
+                return .failed(AdminError("lvsadm: no \(role.rawValue) sync daemon is running", exitCode: 1))
+            }
+            logger.notice("lvsd: sync: \(role.rawValue) sync daemon stopped")
+            return .applied
+        case .syncDaemons:
+            return .syncDaemons(live.syncStatus().daemons)
+        default:
+            return .failed(AdminError("lvsadm: not a sync request", exitCode: 1))
+        }
+    }
+
+    /// The hook for VRRP (keepalived's `lvs_sync_daemon IF INSTANCE`): call it when the named
+    /// instance changes state. `.master` runs the master daemon and stops the backup one;
+    /// `.backup` (BACKUP or FAULT) the reverse; nil (the instance stopped) stops both. Uses
+    /// `syncPlan`'s interface, group, port, TTL, syncid and maxlen; does nothing without one.
+    /// As keepalived does, a director that becomes master stops receiving at once: what it
+    /// learned as backup stays in its table and is forwarded from then on.
+    func setSyncRole(_ role: SyncRole?) {
+        guard var settings = syncPlan else { return }
+        for other in SyncRole.allCases where other != role {
+            if live.stopSync(other) { logger.notice("lvsd: sync: \(other.rawValue) sync daemon stopped (VRRP)") }
+        }
+        guard let role else { return }
+        settings.role = role
+        if live.syncStatus().daemons.contains(where: { $0.role == role }) { return }
+        do {
+            try live.startSync(settings)
+            logger.notice("lvsd: sync: \(role.rawValue) sync daemon started on \(settings.interface) (group \(settings.group):\(settings.port), syncid \(settings.syncID))")
+        } catch {
+            logger.error("lvsd: \(error)")
+        }
+    }
+
+    /// At exit: stops both daemons and logs what they did.
+    func stopSyncDaemons() {
+        let status = live.syncStatus()
+        guard !status.daemons.isEmpty else { return }
+        for role in SyncRole.allCases { live.stopSync(role) }
+        let c = status.counters
+        logger.info("lvsd: sync: sent \(status.messagesSent) messages (\(status.bytesSent) bytes, \(c.connectionsSent) connections, \(status.sendFailures) failed, \(c.ringFull) notes lost to a full ring, \(c.notesStale) stale); received \(status.datagramsReceived) (\(status.bytesReceived) bytes): \(c.connectionsInstalled) installed, \(c.connectionsUpdated) updated, \(c.connectionsDropped) dropped, \(c.messagesRejected) messages rejected, \(status.inboxFull) lost to a full inbox")
+        for (reason, n) in c.dropped.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { logger.info("lvsd:   sync dropped \(reason): \(n)") }
+        for (error, n) in c.rejected.sorted(by: { "\($0.key)" < "\($1.key)" }) { logger.info("lvsd:   sync rejected \(error): \(n)") }
+    }
+}
