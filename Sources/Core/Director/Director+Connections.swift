@@ -107,12 +107,14 @@ extension Director {
     func shortenHalfOpenUnderPressure(_ h: ConnectionHandle, now: UInt64) {
         let capacity = table.capacity, used = table.count
         let start = capacity - capacity / 4
-        guard used >= start, table[h].flags.contains(.inUse), table[h].state == .synRecv else { return }
+        guard used >= start else { return }
+        let c = table.entry(h)
+        guard c.pointee.flags.contains(.inUse), c.pointee.state == .synRecv else { return }
         let normal = timeoutNanos[Int(ConnectionState.synRecv.rawValue)]
         let floor = min(Self.halfOpenFloor, normal)
         let span = UInt64(max(capacity - start, 1)), over = UInt64(min(used - start, capacity - start))
         let timeout = normal - (normal - floor) / span * over
-        table[h].expires = now &+ timeout
+        c.pointee.expires = now &+ timeout
         table.rearm(h)
     }
 
