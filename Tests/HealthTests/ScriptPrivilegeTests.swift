@@ -11,7 +11,7 @@ import Glibc
 /// with what environment, and what enable_script_security refuses. Scripts live in a fresh
 /// directory under /tmp; the only other user is `nobody`, which exists; nothing is created
 /// system-wide. Tests that switch users need root and are skipped without it.
-@Suite(.serialized, .timeLimit(.minutes(1)))
+@Suite(.serialized, .timeLimit(.minutes(3)))
 struct ScriptPrivilegeTests {
     /// A root-owned 0755 directory with `script` (0755) in it; removed by `cleanUp`.
     final class Scripts {
