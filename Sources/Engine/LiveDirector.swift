@@ -83,6 +83,11 @@ public final class LiveDirector {
         public var neighbourSolicitationsSent: UInt64 = 0
         public var unsolicitedAdvertisementsSent: UInt64 = 0
         public var neighboursLearned: UInt64 = 0
+        /// ARP or ND from a real server's address that lvsd did not ask for (requests,
+        /// unsolicited replies): learned from nothing, since anyone on the segment can send them.
+        public var neighbourUnsolicited: UInt64 = 0
+        /// A different MAC within the lock time of the last change: ignored.
+        public var neighbourLocked: UInt64 = 0
 
         /// Every counter of `self` plus `other`'s (the totals of several workers).
         func adding(_ other: EngineCounters) -> EngineCounters {
@@ -102,6 +107,8 @@ public final class LiveDirector {
             sum.neighbourSolicitationsSent &+= other.neighbourSolicitationsSent
             sum.unsolicitedAdvertisementsSent &+= other.unsolicitedAdvertisementsSent
             sum.neighboursLearned &+= other.neighboursLearned
+            sum.neighbourUnsolicited &+= other.neighbourUnsolicited
+            sum.neighbourLocked &+= other.neighbourLocked
             return sum
         }
     }
@@ -459,6 +466,7 @@ public final class LiveDirector {
             ("rx-ring-drops", c.receiveRingDrops), ("arp-requests-sent", c.arpRequestsSent),
             ("gratuitous-arp-sent", c.gratuitousARPSent), ("neighbour-solicitations-sent", c.neighbourSolicitationsSent),
             ("unsolicited-advertisements-sent", c.unsolicitedAdvertisementsSent), ("neighbours-learned", c.neighboursLearned),
+            ("neighbour-unsolicited", c.neighbourUnsolicited), ("neighbour-locked", c.neighbourLocked),
         ]
         for (name, value) in engine where value > 0 { lines.append("lvsd:   engine \(name): \(value)") }
         return lines
