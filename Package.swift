@@ -61,6 +61,8 @@ let package = Package(
         .target(name: "Trace", dependencies: ["Core", "Wire"]),
         // SO_PEERCRED and per-thread setresuid, which Glibc's Swift module lacks.
         .target(name: "CAdminSocket"),
+        // capget/capset and the bounding set (prctl), for lvsd to keep only the capabilities it uses.
+        .target(name: "CPrivileges"),
         // lvsd's control socket: a Unix-domain server (root only) and client carrying Control's messages.
         .target(name: "AdminSocket", dependencies: ["Control", "CAdminSocket", "POSIX", .product(name: "Logging", package: "swift-log")]),
         // keepalived's checkers, off the packet path: checkers, health state machine, scheduler.
@@ -86,7 +88,7 @@ let package = Package(
             name: "lvsd",
             dependencies: [
                 "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder", "Engine", "Health",
-                "KeepalivedHealth", "AdminSocket", "Lab", "VRRP", "KeepalivedVRRP", "VRRPRuntime",
+                "KeepalivedHealth", "AdminSocket", "Lab", "VRRP", "KeepalivedVRRP", "VRRPRuntime", "CPrivileges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

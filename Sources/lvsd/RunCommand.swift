@@ -85,6 +85,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "AF_PACKET ring version: v2 (default; each frame reaches the director at once, 64 KiB slots) or v3 (frames packed in blocks handed over when full or after 2 ms: denser, for saturated throughput runs). See Docs/adr/0003.")
     var ring: RingKind = .v2
 
+    @Flag(name: .long, help: "Keep every capability lvsd was started with (by default it keeps only CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE, CAP_SETUID, CAP_SETGID and CAP_KILL, also for the scripts it starts: Docs/privileges.md).")
+    var keepCapabilities = false
+
     @Option(name: .long, help: "Connection table capacity in total (each entry takes 128 bytes, preallocated); with --workers N each worker gets 1/N.")
     var connections = 1_000_000
 
@@ -139,6 +142,8 @@ struct RunCommand: ParsableCommand {
         }
         // Unbuffered, so a test or a pipe sees each line as it happens (never per packet).
         let logger = DaemonLog.logger(level: logLevel)
+        // Before any thread exists: capabilities are per thread, and threads inherit them.
+        if !keepCapabilities { Capabilities.limit(logger: logger) }
         // A daemon whose log reader or control client hangs up gets EPIPE from the write,
         // not a signal that ends forwarding.
         signal(SIGPIPE, SIG_IGN)
