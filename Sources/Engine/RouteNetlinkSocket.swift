@@ -22,6 +22,8 @@ final class RouteNetlinkSocket {
         case refused(Int32)
         /// Notifications were lost (ENOBUFS): the receive buffer overflowed; dump again.
         case overflow
+        /// A dump did not end (no NLMSG_DONE) within the receive timeout.
+        case timedOut
 
         var description: String {
             switch self {
@@ -29,6 +31,7 @@ final class RouteNetlinkSocket {
             case let .message(error): error.description
             case let .refused(code): "rtnetlink: the kernel refused the dump: \(SystemCall.describe(code))"
             case .overflow: "rtnetlink: notifications lost (receive buffer overflow)"
+            case .timedOut: "rtnetlink: the kernel did not finish the dump within 5 s"
             }
         }
     }
@@ -54,7 +57,11 @@ final class RouteNetlinkSocket {
             close(fd)
             throw .system("bind", code)
         }
-        if !groups.isEmpty {
+        if groups.isEmpty {
+            // A dump's socket: a kernel that never finishes the dump is an error, not a hang.
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        } else {
             // Room for a burst of notifications (an interface going down drops every address).
             var size: Int32 = 1 << 20
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -76,7 +83,9 @@ final class RouteNetlinkSocket {
         if case let .failed(code) = sent { throw .system("send", code) }
         var messages: [RouteNetlinkMessage] = []
         while true {
-            for message in try receive(blocking: true) {
+            let received = try receive(blocking: true)
+            if received.isEmpty { throw .timedOut }
+            for message in received {
                 switch message {
                 case .done: return messages
                 case let .error(code) where code != 0: throw .refused(code)

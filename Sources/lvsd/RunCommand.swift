@@ -94,7 +94,11 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if check { return }
-        guard !interfaces.isEmpty else { throw ValidationError("give at least one --interface NAME to run on.") }
+        guard !interfaces.isEmpty else {
+            // Not taken from a keepalived.conf's vrrp_instance or lvs_sync_daemon: those name the
+            // HA link, which need not carry the VIP or real-server traffic (Docs/keepalived-conf.md).
+            throw ValidationError("give every interface lvsd forwards on with --interface NAME (repeat it for several); lvsd reads their MACs and addresses from the kernel, and does not take them from a keepalived.conf's vrrp_instance or lvs_sync_daemon.")
+        }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers).") }
         guard workers <= 64 else { throw ValidationError("--workers must be at most 64, got \(workers).") }
         if workers > 1 && engine == .pcap {

@@ -116,6 +116,35 @@ import Glibc
         #expect(!tables.stdout.contains("swiftlvs"), "\(tables.stdout)")
     }
 
+    @Test("no --interface: lvsd says to name them, and does not take a vrrp_instance's interface as one")
+    func noInterfaceGiven() throws {
+        let lvsd = try BuiltExecutable.lvsd()
+        let path = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvst-\(getpid())-if-vrrp.conf"
+        defer { unlink(path) }
+        try """
+            vrrp_instance VI_1 {
+                state MASTER
+                interface eth0
+                virtual_router_id 51
+                priority 100
+                virtual_ipaddress {
+                    \(Self.vip)
+                }
+            }
+            virtual_server \(Self.vip) 80 {
+                lb_kind NAT
+                protocol TCP
+                real_server \(Self.realServer) 80 {
+                }
+            }
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try Command.run(lvsd, ["run", "--config", path, "--socket", "none"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("give every interface lvsd forwards on with --interface NAME"), "\(run.stderr)")
+        #expect(run.stderr.contains("does not take them from a keepalived.conf's vrrp_instance"), "\(run.stderr)")
+    }
+
     // MARK: The namespaces
 
     final class Topology {
