@@ -318,11 +318,11 @@ import Glibc
         }
 
         /// Sends one ARP request for `address` from the client's c0 and counts the replies in
-        /// the next second (a small AF_PACKET program: the distribution's arping is not installed).
+        /// the next two seconds (a small AF_PACKET program: the distribution's arping is not installed).
         func arpReplies(_ address: String) throws -> Int {
             let script = directory + "/arp-probe.py"
             try Self.arpProbe.write(toFile: script, atomically: true, encoding: .utf8)
-            let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace("c"), "/usr/bin/python3", script, "c0", address, "1"])
+            let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace("c"), "/usr/bin/python3", script, "c0", address, "2"])
             guard run.status == 0, let count = Int(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw Command.Failed(description: "the ARP probe failed (\(run.status)): \(run.stderr)")
             }
