@@ -39,6 +39,11 @@ public enum HostInterfaces {
     }
 }
 
+extension HostInterfaces.Network: CustomStringConvertible {
+    /// `198.18.0.5/24`, `2001:db8::5/64`.
+    public var description: String { "\(address)/\(prefixLength)" }
+}
+
 extension String {
     var trimmingWhitespace: String {
         var s = Substring(self)

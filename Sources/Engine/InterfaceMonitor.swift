@@ -118,13 +118,3 @@ public final class InterfaceMonitor: @unchecked Sendable {
         return watched.sorted().flatMap { KernelInterfaces.changes(of: $0, from: old[$0], to: fresh[$0]) }
     }
 }
-
-extension InterfaceChange {
-    public var interfaceName: String {
-        switch self {
-        case let .addressAdded(name, _), let .addressRemoved(name, _), let .mtu(name, _, _), let .mac(name, _, _),
-             let .administrativeState(name, _), let .carrier(name, _), let .vanished(name):
-            name
-        }
-    }
-}

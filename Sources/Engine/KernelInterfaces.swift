@@ -44,34 +44,6 @@ extension IPAddress {
     var isIPv6LinkLocal: Bool { !isIPv4 && high >> 54 == 0x3FA }
 }
 
-/// A change of an interface lvsd runs on, as lvsd logs it and applies it.
-public enum InterfaceChange: Equatable, Sendable, CustomStringConvertible {
-    case addressAdded(interface: String, HostInterfaces.Network)
-    case addressRemoved(interface: String, HostInterfaces.Network)
-    case mtu(interface: String, from: Int, to: Int)
-    case mac(interface: String, from: MACAddress, to: MACAddress)
-    case administrativeState(interface: String, up: Bool)
-    case carrier(interface: String, up: Bool)
-    /// The interface left the namespace (deleted, or moved away).
-    case vanished(interface: String)
-
-    public var description: String {
-        switch self {
-        case let .addressAdded(name, network): "\(name): address \(network) added"
-        case let .addressRemoved(name, network): "\(name): address \(network) removed"
-        case let .mtu(name, from, to): "\(name): MTU \(from) → \(to)"
-        case let .mac(name, from, to): "\(name): MAC \(from) → \(to)"
-        case let .administrativeState(name, up): "\(name): \(up ? "up" : "down (ip link set \(name) down): frames sent on it are lost until it is up")"
-        case let .carrier(name, up): "\(name): carrier \(up ? "up" : "lost")"
-        case let .vanished(name): "\(name): the interface is gone from this network namespace; lvsd cannot send on it"
-        }
-    }
-}
-
-extension HostInterfaces.Network: CustomStringConvertible {
-    public var description: String { "\(address)/\(prefixLength)" }
-}
-
 /// The kernel's interfaces of one network namespace, by name, as the rtnetlink messages
 /// describe them; `apply` folds one message in and says what changed.
 public struct KernelInterfaces: Equatable, Sendable {

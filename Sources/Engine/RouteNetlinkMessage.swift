@@ -83,15 +83,23 @@ enum RouteNetlinkError: Error, Equatable, CustomStringConvertible {
 
 extension RouteNetlinkMessage {
     // <linux/netlink.h>, <linux/rtnetlink.h>
+    /// `nlmsghdr`: length (u32), type (u16), flags (u16), sequence (u32), port id (u32).
     static let headerSize = 16
+    static let lengthOffset = 0, typeOffset = 4, flagsOffset = 6, sequenceOffset = 8
+    /// NLM_F_REQUEST | NLM_F_DUMP (NLM_F_ROOT | NLM_F_MATCH).
+    static let dumpRequestFlags: UInt16 = 0x1 | 0x300
     static let doneType: UInt16 = 3
     static let errorType: UInt16 = 2
     static let newLink: UInt16 = 16, deleteLink: UInt16 = 17, getLink: UInt16 = 18
     static let newAddress: UInt16 = 20, deleteAddress: UInt16 = 21, getAddress: UInt16 = 22
     /// `ifinfomsg`: family, pad, type (u16), index (i32), flags (u32), change (u32).
     static let linkHeaderSize = 16
+    static let linkIndexOffset = 4, linkFlagsOffset = 8
     /// `ifaddrmsg`: family, prefixlen, flags, scope (u8 each), index (u32).
     static let addressHeaderSize = 8
+    static let addressFamilyOffset = 0, addressPrefixOffset = 1, addressScopeOffset = 3, addressIndexOffset = 4
+    /// `rtattr`: length (u16, header included), type (u16), then the value.
+    static let attributeHeaderSize = 4, attributeTypeOffset = 2
     /// `nlmsgerr`: error (i32), then the request's header.
     static let errorBodySize = 4
     // <linux/if_link.h>
@@ -112,11 +120,11 @@ extension RouteNetlinkMessage {
         while offset < bytes.count {
             let available = bytes.count - offset
             guard available >= headerSize else { throw .truncatedHeader(offset: offset, available: available) }
-            let length = Int(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+            let length = Int(bytes.loadUnaligned(fromByteOffset: offset + lengthOffset, as: UInt32.self))
             guard length >= headerSize, length <= available else {
                 throw .badMessageLength(offset: offset, length: length, available: available)
             }
-            let type = bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self)
+            let type = bytes.loadUnaligned(fromByteOffset: offset + typeOffset, as: UInt16.self)
             let body = UnsafeRawBufferPointer(rebasing: bytes[(offset + headerSize)..<(offset + length)])
             messages.append(try message(type: type, body: body))
             // The last message of a buffer may lack its padding.
@@ -143,8 +151,8 @@ extension RouteNetlinkMessage {
 
     private static func link(type: UInt16, body: UnsafeRawBufferPointer) throws(RouteNetlinkError) -> LinkMessage {
         guard body.count >= linkHeaderSize else { throw .truncatedBody(type: type, length: body.count + headerSize, needed: headerSize + linkHeaderSize) }
-        var link = LinkMessage(index: body.loadUnaligned(fromByteOffset: 4, as: Int32.self),
-                               flags: body.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        var link = LinkMessage(index: body.loadUnaligned(fromByteOffset: linkIndexOffset, as: Int32.self),
+                               flags: body.loadUnaligned(fromByteOffset: linkFlagsOffset, as: UInt32.self))
         try attributes(of: type, UnsafeRawBufferPointer(rebasing: body[linkHeaderSize...])) { kind, value in
             switch kind {
             case linkAttributeName: link.name = string(value)
@@ -160,8 +168,8 @@ extension RouteNetlinkMessage {
 
     private static func address(type: UInt16, body: UnsafeRawBufferPointer) throws(RouteNetlinkError) -> AddressMessage {
         guard body.count >= addressHeaderSize else { throw .truncatedBody(type: type, length: body.count + headerSize, needed: headerSize + addressHeaderSize) }
-        let family = body[0], prefixLength = Int(body[1]), scope = body[3]
-        let index = Int32(bitPattern: body.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        let family = body[addressFamilyOffset], prefixLength = Int(body[addressPrefixOffset]), scope = body[addressScopeOffset]
+        let index = body.loadUnaligned(fromByteOffset: addressIndexOffset, as: Int32.self)
         var local: UnsafeRawBufferPointer?, peer: UnsafeRawBufferPointer?, label: String?
         try attributes(of: type, UnsafeRawBufferPointer(rebasing: body[addressHeaderSize...])) { kind, value in
             switch kind {
@@ -189,11 +197,15 @@ extension RouteNetlinkMessage {
                                    _ body: (UInt16, UnsafeRawBufferPointer) -> Void) throws(RouteNetlinkError) {
         var offset = 0
         while offset < bytes.count {
-            guard bytes.count - offset >= 4 else { throw .badAttributeLength(type: type, offset: offset, length: bytes.count - offset) }
+            guard bytes.count - offset >= attributeHeaderSize else {
+                throw .badAttributeLength(type: type, offset: offset, length: bytes.count - offset)
+            }
             let length = Int(bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-            guard length >= 4, length <= bytes.count - offset else { throw .badAttributeLength(type: type, offset: offset, length: length) }
-            let kind = bytes.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self) & attributeTypeMask
-            body(kind, UnsafeRawBufferPointer(rebasing: bytes[(offset + 4)..<(offset + length)]))
+            guard length >= attributeHeaderSize, length <= bytes.count - offset else {
+                throw .badAttributeLength(type: type, offset: offset, length: length)
+            }
+            let kind = bytes.loadUnaligned(fromByteOffset: offset + attributeTypeOffset, as: UInt16.self) & attributeTypeMask
+            body(kind, UnsafeRawBufferPointer(rebasing: bytes[(offset + attributeHeaderSize)..<(offset + length)]))
             offset = min(offset + aligned(length), bytes.count)
         }
     }
@@ -211,10 +223,10 @@ extension RouteNetlinkMessage {
         func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
             withUnsafeBytes(of: value) { for (i, b) in $0.enumerated() { bytes[offset + i] = b } }
         }
-        put(UInt32(bytes.count), at: 0)
-        put(type, at: 4)
-        put(UInt16(0x1 | 0x300), at: 6)  // NLM_F_REQUEST | NLM_F_DUMP (ROOT | MATCH)
-        put(sequence, at: 8)
+        put(UInt32(bytes.count), at: lengthOffset)
+        put(type, at: typeOffset)
+        put(dumpRequestFlags, at: flagsOffset)
+        put(sequence, at: sequenceOffset)
         return bytes
     }
 }
