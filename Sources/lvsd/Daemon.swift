@@ -221,6 +221,7 @@ final class Daemon: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let owned = Set((desired ?? base).ownedAddresses)
+        var announce: [IPAddress] = []
         for change in changes {
             logger.notice("lvsd: \(change)")
             switch change {
@@ -228,6 +229,9 @@ final class Daemon: @unchecked Sendable {
                 if released.remove(network.address) != nil, owned.contains(network.address) {
                     logger.notice("lvsd: \(network.address) is back: lvsd answers ARP/ND for it and forwards to it again")
                 }
+                // The kernel announces no address it is given: neighbours that knew the VIP at
+                // another director learn where it is now.
+                if owned.contains(network.address), !standby.contains(network.address) { announce.append(network.address) }
             case let .addressRemoved(name, network):
                 guard !interfaces.contains(where: { kernel[$0]?.addresses.contains { $0.address == network.address } == true }) else { continue }
                 released.insert(network.address)
@@ -240,6 +244,7 @@ final class Daemon: @unchecked Sendable {
         }
         live.kernelChanged(kernel)
         if let refusal = apply(desired ?? base, hostChanged: false) { logger.warning("lvsd: warning: the engine refused the interfaces' change: \(refusal.message)") }
+        if !announce.isEmpty { live.announce(announce, count: 1) }
     }
 
     /// A VRRP master's gratuitous ARP / unsolicited NA burst, from worker 0.

@@ -20,6 +20,8 @@ import Glibc
     static let secondVIP = "198.18.0.20"
     static let realServer = "198.18.1.11"
     static let realServer6 = "2001:db8:1::11"
+    /// A MAC no host of the test has: where the client believes the second VIP is.
+    static let elsewhere = "02:00:00:00:99:99"
 
     @Test("the new-user command: empty rules, --interface d0 --interface d1, lvsadm builds NAT services (IPv4 and IPv6) and curl reaches nginx",
           .enabled(if: getuid() == 0, "needs root to create network namespaces"))
@@ -46,7 +48,7 @@ import Glibc
         #expect(!lab.log.contains("cannot be resolved"), "\(lab.log)")
     }
 
-    @Test("an address added to d0 while lvsd runs: a service on it answers ARP and forwards; removed, lvsd stops answering; back, it answers again",
+    @Test("an address added to d0 while lvsd runs: a service on it answers ARP and forwards; removed, lvsd stops answering; back, lvsd announces it and answers again",
           .enabled(if: getuid() == 0, "needs root to create network namespaces"))
     func addressFollowed() throws {
         let lab = try Topology(tag: 2)
@@ -69,8 +71,17 @@ import Glibc
         let listing = try lab.lvsadm(["-L", "-n"])
         #expect(listing.contains("\(Self.secondVIP):80"), "the service stays configured: \(listing)")
 
+        // Back: lvsd announces it (gratuitous ARP), which corrects a neighbour entry the client
+        // still holds from elsewhere (Linux updates an existing entry from one; arp_accept=0
+        // keeps it from creating new ones).
+        try lab.client(["ip", "neigh", "replace", Self.secondVIP, "lladdr", Self.elsewhere, "dev", "c0", "nud", "stale"])
+        let announcement = "gratuitous ARP (\(Self.secondVIP) on d0, d1)"
+        let announced = lab.log.components(separatedBy: announcement).count
         try lab.director(["ip", "addr", "add", "\(Self.secondVIP)/24", "dev", "d0"])
         try lab.waitForLog("lvsd: \(Self.secondVIP) is back")
+        try lab.waitUntil("lvsd announces \(Self.secondVIP) again") { lab.log.components(separatedBy: announcement).count > announced }
+        let entry = try lab.clientOutput(["ip", "neigh", "show", Self.secondVIP, "dev", "c0"])
+        #expect(entry.contains(lab.mac("d0")), "the client's entry still points elsewhere: \(entry)")
         #expect(try lab.arpReplies(Self.secondVIP) == 2)
         #expect(try lab.get(Self.secondVIP) == "rs1", "\(lab.log)")
     }
@@ -250,7 +261,7 @@ import Glibc
             return process
         }
 
-        private func waitUntil(_ what: String, timeout: Double = 20, _ condition: () -> Bool) throws {
+        func waitUntil(_ what: String, timeout: Double = 20, _ condition: () -> Bool) throws {
             let deadline = Date().addingTimeInterval(timeout)
             while Date() < deadline {
                 if condition() { return }
@@ -297,6 +308,12 @@ import Glibc
         func director(_ argv: [String]) throws {
             let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace("d")] + argv)
             guard run.status == 0 else { throw Command.Failed(description: "\(argv.joined(separator: " ")) in the director: \(run.stderr)") }
+        }
+
+        func clientOutput(_ argv: [String]) throws -> String {
+            let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace("c")] + argv)
+            guard run.status == 0 else { throw Command.Failed(description: "\(argv.joined(separator: " ")) in the client: \(run.stderr)") }
+            return run.stdout
         }
 
         func client(_ argv: [String]) throws {
