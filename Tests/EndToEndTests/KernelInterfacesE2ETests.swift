@@ -84,6 +84,15 @@ import Glibc
         #expect(entry.contains(lab.mac("d0")), "the client's entry still points elsewhere: \(entry)")
         #expect(try lab.arpReplies(Self.secondVIP) == 2)
         #expect(try lab.get(Self.secondVIP) == "rs1", "\(lab.log)")
+
+        // The link itself: down and up again, each logged (the kernel drops d0's IPv6
+        // addresses with it, which lvsd follows too).
+        try lab.director(["ip", "link", "set", "d0", "down"])
+        try lab.waitForLog("lvsd: d0: down")
+        try lab.waitForLog("lvsd: d0: address 2001:db8::1/64 removed")
+        try lab.director(["ip", "link", "set", "d0", "up"])
+        try lab.waitForLog("lvsd: d0: up")
+        #expect(try lab.get(Self.secondVIP) == "rs1", "after the link came back: \(lab.log)")
     }
 
     @Test("a keepalived.conf with no lvsd_director block runs on --interface alone",
