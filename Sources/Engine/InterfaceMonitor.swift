@@ -15,8 +15,9 @@ import Glibc
 /// missed (a notification that repeats the dump changes nothing). When the kernel drops
 /// notifications (ENOBUFS) the monitor dumps again and reports the difference.
 public final class InterfaceMonitor: @unchecked Sendable {
-    // Safety (@unchecked): `table` is touched only under `lock`; the socket only on the
-    // monitor's thread after `start`.
+    // Safety (@unchecked): `table` and `stopping` are touched only under `lock`; the socket
+    // only on the monitor's thread after `start`; `thread` is set by `start` and read by
+    // `stop`, both called by the thread that owns the monitor (lvsd's main thread).
     public typealias Handler = @Sendable (KernelInterfaces, [InterfaceChange]) -> Void
 
     private let socket: RouteNetlinkSocket
@@ -45,6 +46,8 @@ public final class InterfaceMonitor: @unchecked Sendable {
         return table
     }
 
+    /// Starts the thread that reads the notifications and calls `handler` for each batch of
+    /// changes to the watched interfaces.
     public func start(_ handler: @escaping Handler) {
         let thread = Thread { [self] in
             run(handler)

@@ -109,7 +109,8 @@ public final class LiveDirector {
         }
     }
 
-    /// The configuration running now (interfaces with their kernel MACs filled in).
+    /// The configuration running now (its interfaces as `DirectorInterfaces` resolved them: the
+    /// kernel's values, or their lines').
     public var config: DirectorConfig { snapshot.config }
     /// The snapshot every worker runs; the next is built from it, once, off the workers.
     public private(set) var snapshot: DirectorSnapshot
