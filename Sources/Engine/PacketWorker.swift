@@ -259,6 +259,11 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     /// neighbours it resolves and announces addresses it newly owns.
     func install(_ snapshot: DirectorSnapshot, neighbours: NeighbourTable?) -> ReconfigureSummary {
         let summary = director.install(snapshot)
+        // On this worker's thread, between batches: the MTU the configuration now says (an
+        // interface with no `interface` line follows the kernel's).
+        let interfaces = snapshot.config.interfaces
+        for port in ports where interfaces.indices.contains(port.interface) { port.mtu = interfaces[port.interface].mtu }
+        for port in pcapPorts where interfaces.indices.contains(port.interface) { port.mtu = interfaces[port.interface].mtu }
         if let resolver, let neighbours { resolver.reconfigure(config: snapshot.config, table: neighbours, counters: &counters) }
         return summary
     }

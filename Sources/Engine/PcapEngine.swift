@@ -23,7 +23,8 @@ final class PcapPort {
     let interface: Int
     /// The interface's MTU: a captured frame with a longer IP datagram is a GSO/GRO
     /// super-frame, cut in user space before `pcap_inject` (which cannot send it whole).
-    let mtu: Int
+    /// Follows the snapshot, like a link's.
+    var mtu: Int
     init(capture: PcapLiveCapture, interface: Int, mtu: Int) {
         self.capture = capture
         self.interface = interface

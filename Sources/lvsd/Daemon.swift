@@ -47,6 +47,9 @@ final class Daemon: @unchecked Sendable {
     /// VRRP's addresses this director does not own now; every configuration the engine runs
     /// carries them (`DirectorConfig.standbyAddresses`), whoever built it.
     private var standby: Set<IPAddress>
+    /// Addresses that left one of lvsd's interfaces while it ran (`ip addr del`, a cluster
+    /// manager moving a VIP): not owned, as VRRP's standby addresses, until they come back.
+    private var released: Set<IPAddress> = []
     /// lvsd's VRRP instances, when the keepalived.conf has any (set before `start`).
     var vrrp: VRRPRuntime?
     /// keepalived's `lvs_sync_daemon`: the sync settings the VRRP role applies (Daemon+Sync.swift).
@@ -151,6 +154,9 @@ final class Daemon: @unchecked Sendable {
             return AdminError("lvsadm: reload refused, the running configuration stays", detail: error.description, exitCode: 1)
         }
         for warning in loaded.warnings { logger.info("lvsd: reload: \(warning.description)") }
+        for line in loaded.director.interfaces where live.followedInterfaces.contains(line.name) {
+            logger.warning("lvsd: reload: warning: interface \(line.name) follows the kernel (lvsd started without an 'interface \(line.name)' line); the new line is not read until lvsd restarts")
+        }
         // A plan that does not build or does not fit the new configuration refuses the whole
         // reload: swapping the configuration in without its checks would leave every service
         // unchecked, sending clients to servers nobody watches.
@@ -208,6 +214,39 @@ final class Daemon: @unchecked Sendable {
         if let refusal = apply(desired ?? base, hostChanged: false) { logger.warning("lvsd: vrrp: warning: the engine refused the new ownership: \(refusal.message)") }
     }
 
+    /// The kernel changed lvsd's interfaces (`InterfaceMonitor`): logged, then run as a
+    /// configuration change (addresses and MTU of interfaces with no `interface` line, the
+    /// networks that place real servers, addresses released or owned again).
+    func interfacesChanged(_ kernel: KernelInterfaces, _ changes: [InterfaceChange]) {
+        lock.lock()
+        defer { lock.unlock() }
+        let owned = Set((desired ?? base).ownedAddresses)
+        var announce: [IPAddress] = []
+        for change in changes {
+            logger.notice("lvsd: \(change)")
+            switch change {
+            case let .addressAdded(_, network):
+                if released.remove(network.address) != nil, owned.contains(network.address) {
+                    logger.notice("lvsd: \(network.address) is back: lvsd answers ARP/ND for it and forwards to it again")
+                }
+                // The kernel announces no address it is given: neighbours that knew the VIP at
+                // another director learn where it is now.
+                if owned.contains(network.address), !standby.contains(network.address) { announce.append(network.address) }
+            case let .addressRemoved(name, network):
+                guard !interfaces.contains(where: { kernel[$0]?.addresses.contains { $0.address == network.address } == true }) else { continue }
+                released.insert(network.address)
+                if owned.contains(network.address) {
+                    logger.notice("lvsd: \(network.address) left \(name): lvsd stops answering ARP/ND for it and forwarding to it until it is back")
+                }
+            default:
+                break
+            }
+        }
+        live.kernelChanged(kernel)
+        if let refusal = apply(desired ?? base, hostChanged: false) { logger.warning("lvsd: warning: the engine refused the interfaces' change: \(refusal.message)") }
+        if !announce.isEmpty { live.announce(announce, count: 1) }
+    }
+
     /// A VRRP master's gratuitous ARP / unsolicited NA burst, from worker 0.
     func announce(_ addresses: [IPAddress], count: Int) {
         live.announce(addresses, count: count)
@@ -218,7 +257,7 @@ final class Daemon: @unchecked Sendable {
     /// configured, so the drop rules stay); caller holds `lock`.
     private func apply(_ proposed: DirectorConfig, hostChanged: Bool = true) -> AdminError? {
         var config = proposed
-        config.standbyAddresses = standby
+        config.standbyAddresses = standby.union(released)
         let swap: LiveDirector.Swap
         do {
             swap = try live.reconfigure(config)

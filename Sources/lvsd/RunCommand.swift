@@ -28,9 +28,13 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run the director on network interfaces (the default command).",
         discussion: """
-            Every interface given with --interface needs an 'interface NAME mac MAC address IP' line \
-            in the rules file (mac 00:00:00:00:00:00 takes the kernel's; any other value must match \
-            it). Runs as root in the director's network namespace. While running, lvsd turns IPv4 and \
+            Each --interface must exist and be up. Its MAC, MTU and addresses (IPv4 and IPv6) are \
+            read from the kernel and followed while lvsd runs (an address added or removed, an MTU \
+            change, the link going down or up, each logged); an address that leaves the interface \
+            is no longer answered for until it comes back. An optional 'interface NAME mac MAC \
+            [mtu N] [address IP]...' line in the rules file (or the keepalived.conf's lvsd_director \
+            block) overrides the kernel's values for that interface (mac 00:00:00:00:00:00 takes the \
+            kernel's; any other value must match it). Runs as root in the director's network namespace. While running, lvsd turns IPv4 and \
             IPv6 forwarding off on its interfaces and installs the nftables table 'netdev swiftlvs' \
             dropping VIP and LIP packets at ingress (lvsd's AF_PACKET sockets see them first); both \
             are undone at exit, each change logged.
@@ -48,7 +52,7 @@ struct RunCommand: ParsableCommand {
         case pcap
     }
 
-    @Option(name: .long, help: ArgumentHelp("The rules file (ipvsadm syntax plus interface and neighbour lines) or keepalived.conf (with an lvsd_director block).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("The rules file (ipvsadm syntax, optionally interface and neighbour lines) or keepalived.conf.", valueName: "file"))
     var config: String
 
     @Flag(name: .long, help: "Only validate the configuration and print it in ipvsadm -S -n form; touches nothing, needs no root (same as 'lvsd check').")
@@ -93,7 +97,11 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if check { return }
-        guard !interfaces.isEmpty else { throw ValidationError("give at least one --interface NAME to run on.") }
+        guard !interfaces.isEmpty else {
+            // Not taken from a keepalived.conf's vrrp_instance or lvs_sync_daemon: those name the
+            // HA link, which need not carry the VIP or real-server traffic (Docs/keepalived-conf.md).
+            throw ValidationError("give every interface lvsd forwards on with --interface NAME (repeat it for several); lvsd reads their MACs and addresses from the kernel, and does not take them from a keepalived.conf's vrrp_instance or lvs_sync_daemon.")
+        }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers).") }
         guard workers <= 64 else { throw ValidationError("--workers must be at most 64, got \(workers).") }
         if workers > 1 && engine == .pcap {
@@ -148,7 +156,16 @@ struct RunCommand: ParsableCommand {
         // not a signal that ends forwarding.
         signal(SIGPIPE, SIG_IGN)
 
+        // Subscribed before the first dump, so no change while lvsd starts is missed.
+        let monitor: InterfaceMonitor
+        do {
+            monitor = try InterfaceMonitor(interfaces: interfaces, logger: logger)
+        } catch {
+            Console.error("lvsd: cannot read the interfaces from the kernel (rtnetlink): \(error)")
+            throw ExitCode.failure
+        }
         var options = LiveDirector.Options(interfaces: interfaces)
+        options.kernel = monitor.current
         options.tableSize = connections
         options.statsInterval = UInt64(statsInterval * 1e9)
         options.engine = engine == .pcap ? .pcap : .afPacket
@@ -188,11 +205,13 @@ struct RunCommand: ParsableCommand {
         }
         daemon.start(socketPath: socket == "none" ? nil : socket)
         daemon.vrrp?.start()
+        monitor.start { [daemon] kernel, changes in daemon.interfacesChanged(kernel, changes) }
         if let vrrpConfig { logger.info("lvsd: vrrp: running \(vrrpConfig.instances.map(\.name).joined(separator: ", "))") }
         logger.info("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine \(engine.rawValue), \(workers) worker\(workers == 1 ? "" : "s")\(duration.map { ", for \($0) s" } ?? ""); SIGHUP reloads \(config)")
         live.run(stop: stop, duration: duration.map { UInt64($0 * 1e9) })
         // Priority 0 adverts first, so a backup takes over after Skew_Time.
         daemon.vrrp?.shutdown()
+        monitor.stop()
         daemon.stop()
         let signal = stop.signalNumber
         logger.notice("\(signal != 0 ? "lvsd: stopping (signal \(signal))" : "lvsd: stopping")")
