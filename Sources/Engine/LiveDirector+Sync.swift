@@ -142,6 +142,8 @@ private final class SyncCounterParts: @unchecked Sendable {
             sum.notesMixedFamily &+= c.notesMixedFamily
             sum.messagesBuilt &+= c.messagesBuilt
             sum.connectionsSent &+= c.connectionsSent
+            sum.connectionsRefreshed &+= c.connectionsRefreshed
+            sum.refreshPasses &+= c.refreshPasses
             sum.messagesReceived &+= c.messagesReceived
             sum.messagesOtherGroup &+= c.messagesOtherGroup
             sum.connectionsInstalled &+= c.connectionsInstalled

@@ -26,10 +26,15 @@ public final class VRRPRuntime: @unchecked Sendable {
         public var standby: @Sendable (Set<IPAddress>) -> Void
         /// `count` gratuitous ARPs / unsolicited NAs for each address.
         public var announce: @Sendable ([IPAddress], Int) -> Void
+        /// An instance entered a state (after ownership moved): connection sync follows it
+        /// (keepalived's `lvs_sync_daemon IF INSTANCE`).
+        public var stateChanged: @Sendable (String, VRRPState) -> Void
         public init(standby: @escaping @Sendable (Set<IPAddress>) -> Void,
-                    announce: @escaping @Sendable ([IPAddress], Int) -> Void) {
+                    announce: @escaping @Sendable ([IPAddress], Int) -> Void,
+                    stateChanged: @escaping @Sendable (String, VRRPState) -> Void = { _, _ in }) {
             self.standby = standby
             self.announce = announce
+            self.stateChanged = stateChanged
         }
     }
 
@@ -229,6 +234,7 @@ public final class VRRPRuntime: @unchecked Sendable {
             logger.notice("lvsd: vrrp: sync group \(group): \(to)")
         }
         if changed && ownership { publishOwnership() }
+        for case .stateChanged(let name, _, let to, _) in actions { hooks.stateChanged(name, to) }
         for action in actions {
             switch action {
             case .sendAdvertisement(let name, let priority): sendAdvert(name, priority: priority)
