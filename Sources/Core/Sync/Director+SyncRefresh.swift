@@ -25,13 +25,16 @@ extension Director {
             sync.refreshClock = now
             return 0
         }
-        // Slots owed for the elapsed time, at most one pass (a stalled worker catches up by
-        // one pass, not by many).
+        // Slots owed for the elapsed time, fractions carried to the next call, at most one
+        // pass (a stalled worker catches up by one pass, not by many). slots × period stays
+        // far below 2⁶⁴ for any table that fits in memory and a period of minutes.
         let elapsed = min(now - sync.refreshClock, period)
-        let owed = Int((UInt64(slots).multipliedFullWidth(by: elapsed).low) / period)
-        guard owed > 0 else { return 0 }
         sync.refreshClock = now
+        sync.refreshCredit += UInt64(slots) * elapsed
+        let owed = Int(sync.refreshCredit / period)
+        sync.refreshCredit %= period
         sync.refreshOwed = min(sync.refreshOwed + owed, slots)
+        guard sync.refreshOwed > 0 else { return 0 }
         var noted = 0
         let room = sync.capacity / 2
         while sync.refreshOwed > 0 && sync.count < room {

@@ -41,9 +41,11 @@ final class SyncState {
     let message: UnsafeMutableRawPointer
     @usableFromInline var counters = SyncCounters()
     /// The refresh walk (`Director.refreshSync`): the next slot, the slots owed by the time
-    /// that passed, and when it last ran (0: not yet).
+    /// that passed, the fraction of a slot owed (in slot × nanoseconds / period units), and
+    /// when it last ran (0: not yet).
     var refreshCursor = 1
     var refreshOwed = 0
+    var refreshCredit: UInt64 = 0
     var refreshClock: UInt64 = 0
 
     init(_ settings: SyncSettings) {
