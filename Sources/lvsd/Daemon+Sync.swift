@@ -55,11 +55,11 @@ extension Daemon {
         }
         guard let role else { return }
         settings.role = role
-        if role == .master { settings.refreshPeriod = SyncDaemonSettings.vrrpRefreshPeriod }
+        let refresh = role == .master ? SyncDaemonSettings.vrrpRefreshPeriod : 0
         if live.syncStatus().daemons.contains(where: { $0.role == role }) { return }
         do {
-            try live.startSync(settings)
-            logger.notice("lvsd: sync: \(role.rawValue) sync daemon started on \(settings.interface) (group \(settings.group):\(settings.port), syncid \(settings.syncID)\(role == .master ? ", every connection re-sent every \(settings.refreshPeriod / 1_000_000_000) s" : ""); \(reason))")
+            try live.startSync(settings, refreshPeriod: refresh)
+            logger.notice("lvsd: sync: \(role.rawValue) sync daemon started on \(settings.interface) (group \(settings.group):\(settings.port), syncid \(settings.syncID)\(refresh > 0 ? ", every connection re-sent every \(refresh / 1_000_000_000) s" : ""); \(reason))")
         } catch {
             logger.error("lvsd: \(error)")
         }

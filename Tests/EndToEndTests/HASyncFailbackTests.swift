@@ -52,7 +52,9 @@ import Glibc
         // The template came with the connection: the client stays on its real server.
         for _ in 0..<3 { #expect(try lab.who() == server, "persistence lost across the failover") }
 
-        // Download 2 through B; A returns with the higher priority.
+        // An idle connection through B (half a request, then silence), which A can only learn
+        // from B's refresh walk; and download 2 through B. Then A returns with the higher priority.
+        let idle = try lab.idleRequest()
         let second = try lab.download("two", rate: "5M")
         try lab.waitForDownload(on: .b)
         let returnedAt = Date()
@@ -73,10 +75,13 @@ import Glibc
         try lab.waitForState(.b, "BACKUP", seconds: 5)
         #expect(second.process.isRunning, "download 2 ended before the failback; the test proves nothing")
         try lab.finish(second)
+        // The idle connection's next packets reach A now: the rest of the request is answered.
+        let answer = try lab.finishIdleRequest(idle)
+        #expect(answer.hasPrefix("real-server-"), "the idle connection across the failback: \(answer)\n\(lab.log(.a, name: "a-returned"))")
         #expect(lab.daemons(.a).hasPrefix("master sync daemon") && lab.daemons(.b).hasPrefix("backup sync daemon"))
         let summary = try lab.stopDirector(.a, log: "a-returned")
         #expect(summary.contains("preemption_deferred_for_sync"), "\(summary)")
-        print("HA (lvs_sync_daemon follows VRRP, DR): B MASTER \(String(format: "%.2f", takeover)) s after A's SIGKILL; download 1 (100 MiB) finished through B, sha256 ok; A returned and preempted after \(String(format: "%.1f", preemptedAfter ?? .nan)) s, having relearned download 2's connection first; download 2 finished, sha256 ok")
+        print("HA (lvs_sync_daemon follows VRRP, DR): B MASTER \(String(format: "%.2f", takeover)) s after A's SIGKILL; download 1 (100 MiB) finished through B, sha256 ok; A returned and preempted after \(String(format: "%.1f", preemptedAfter ?? .nan)) s, having relearned download 2's connection first; download 2 finished, sha256 ok; an idle connection opened through B was answered through A")
     }
 
     @Test("with nopreempt the returning higher-priority director stays BACKUP (and sync backup)",
@@ -271,8 +276,10 @@ final class HALab {
         return log(d, name: name)
     }
 
+    /// lvsadm's output, or its error when it fails.
     func lvsadmRun(_ d: Director, _ arguments: [String]) -> String {
-        (try? Command.run(lvsadm, ["--socket", socket(d)] + arguments).stdout) ?? ""
+        guard let run = try? Command.run(lvsadm, ["--socket", socket(d)] + arguments) else { return "lvsadm did not run" }
+        return run.status == 0 ? run.stdout : "lvsadm exited \(run.status): \(run.stderr)"
     }
 
     func daemons(_ d: Director) -> String { lvsadmRun(d, ["-L", "--daemon"]) }
@@ -339,6 +346,55 @@ final class HALab {
                 sourceLocation: sourceLocation)
         #expect(Command.sha256(d.target) == Command.sha256("\(directory)/big.bin"), "download \(d.name): sha256 differs",
                 sourceLocation: sourceLocation)
+    }
+
+    /// Opens a connection to the VIP that sends half a request and then nothing until
+    /// `finishIdleRequest` (a file appears); it then sends the rest and prints the body.
+    func idleRequest() throws -> Process {
+        let script = """
+            import os, socket, sys, time
+            go = sys.argv[1]
+            s = socket.create_connection(("\(Self.vip)", 80), timeout=5)
+            s.sendall(b"GET /who HTTP/1.0\\r\\nHost: lvst\\r\\n")
+            print("open", flush=True)
+            while not os.path.exists(go):
+                time.sleep(0.05)
+            s.settimeout(20)
+            s.sendall(b"\\r\\n")
+            data = b""
+            try:
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            except Exception as e:
+                print("error", e, flush=True)
+            print("body", data.split(b"\\r\\n\\r\\n", 1)[-1].decode(errors="replace").strip(), flush=True)
+            """
+        let output = "\(directory)/idle.out"
+        FileManager.default.createFile(atPath: output, contents: nil)
+        let handle = FileHandle(forWritingAtPath: output)!
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", ns("c"), "/usr/bin/python3", "-c", script, "\(directory)/idle.go"]
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        downloads.append(p)
+        try waitUntil("the idle connection is open (\((try? String(contentsOfFile: output, encoding: .utf8)) ?? ""))") {
+            ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains("open")
+        }
+        return p
+    }
+
+    /// Lets the idle connection send the rest of its request; returns the body it got.
+    func finishIdleRequest(_ p: Process) throws -> String {
+        FileManager.default.createFile(atPath: "\(directory)/idle.go", contents: nil)
+        try waitUntil("the idle request ends", seconds: 30) { !p.isRunning }
+        let text = (try? String(contentsOfFile: "\(directory)/idle.out", encoding: .utf8)) ?? ""
+        let body = text.split(separator: "\n").last { $0.hasPrefix("body ") }.map { String($0.dropFirst(5)) }
+        return body ?? text
     }
 
     /// GET /who through the VIP: which real server answered.

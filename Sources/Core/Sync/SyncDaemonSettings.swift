@@ -25,11 +25,10 @@ public struct SyncDaemonSettings: Sendable, Hashable, Codable {
     public var group: IPAddress
     public var port: UInt16
     public var ttl: UInt8
-    /// `SyncSettings.refreshPeriod` for a master: 0 (IPVS's behaviour) from lvsadm; keepalived's
-    /// `lvs_sync_daemon`, whose instance may preempt, runs `vrrpRefreshPeriod`.
-    public var refreshPeriod: UInt64
 
-    /// The master's refresh walk under VRRP: every connection re-sent every 3 s. One entry is
+    /// The master's refresh walk (`SyncSettings.refreshPeriod`) under keepalived's
+    /// `lvs_sync_daemon`, whose instance may preempt (lvsadm's daemons keep IPVS's 0): every
+    /// connection re-sent every 3 s. One entry is
     /// 36 bytes (IPv4 TCP, IPVS's v1 format) to 56 with lvsd's options: ~12-19 kB/s per
     /// 1,000 connections, ~12-19 MB/s for a million.
     public static let vrrpRefreshPeriod: UInt64 = 3_000_000_000
@@ -39,7 +38,7 @@ public struct SyncDaemonSettings: Sendable, Hashable, Codable {
 
     public init(role: SyncRole, interface: String = SyncDaemonSettings.defaultInterface, syncID: UInt8 = 0,
                 maxLength: Int = SyncSettings.defaultMaxMessageLength, group: IPAddress = SyncDaemonSettings.defaultGroup,
-                port: UInt16 = SyncDaemonSettings.defaultPort, ttl: UInt8 = 1, refreshPeriod: UInt64 = 0) {
+                port: UInt16 = SyncDaemonSettings.defaultPort, ttl: UInt8 = 1) {
         self.role = role
         self.interface = interface
         self.syncID = syncID
@@ -47,7 +46,6 @@ public struct SyncDaemonSettings: Sendable, Hashable, Codable {
         self.group = group
         self.port = port
         self.ttl = ttl
-        self.refreshPeriod = refreshPeriod
     }
 
     /// Why these settings cannot run, as a sentence for the operator; nil when they can.
@@ -68,6 +66,6 @@ public struct SyncDaemonSettings: Sendable, Hashable, Codable {
 
     /// The message settings the master's workers (and the backup's group filter) use.
     public var syncSettings: SyncSettings {
-        SyncSettings(syncID: syncID, maxMessageLength: maxLength, refreshPeriod: refreshPeriod)
+        SyncSettings(syncID: syncID, maxMessageLength: maxLength)
     }
 }
