@@ -47,7 +47,8 @@ import Glibc
         lab.kill(.a)
         try lab.waitForState(.b, "MASTER", seconds: 10)
         let takeover = Date().timeIntervalSince(killedAt)
-        #expect(lab.daemons(.b) == "master sync daemon (mcast=d0, syncid=14, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n")
+        // The sync daemon follows the state a moment after the listing shows it.
+        try lab.waitForDaemon(.b, "master sync daemon (mcast=d0, syncid=14, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n")
         try lab.finish(first)
         // The template came with the connection: the client stays on its real server.
         for _ in 0..<3 { #expect(try lab.who() == server, "persistence lost across the failover") }
@@ -78,10 +79,11 @@ import Glibc
         // The idle connection's next packets reach A now: the rest of the request is answered.
         let answer = try lab.finishIdleRequest(idle)
         #expect(answer.hasPrefix("real-server-"), "the idle connection across the failback: \(answer)\n\(lab.log(.a, name: "a-returned"))")
-        #expect(lab.daemons(.a).hasPrefix("master sync daemon") && lab.daemons(.b).hasPrefix("backup sync daemon"))
+        try lab.waitForDaemon(.a, "master sync daemon (mcast=d0, syncid=14, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n")
+        try lab.waitForDaemon(.b, "backup sync daemon (mcast=d0, syncid=14, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n")
         let summary = try lab.stopDirector(.a, log: "a-returned")
         #expect(summary.contains("preemption_deferred_for_sync"), "\(summary)")
-        print("HA (lvs_sync_daemon follows VRRP, DR): B MASTER \(String(format: "%.2f", takeover)) s after A's SIGKILL; download 1 (100 MiB) finished through B, sha256 ok; A returned and preempted after \(String(format: "%.1f", preemptedAfter ?? .nan)) s, having relearned download 2's connection first; download 2 finished, sha256 ok; an idle connection opened through B was answered through A")
+        print("HA (lvs_sync_daemon follows VRRP, DR): B MASTER \(String(format: "%.2f", takeover)) s after A's SIGKILL; download 1 (100 MiB) finished through B, sha256 ok; A returned and preempted after \(String(format: "%.1f", preemptedAfter ?? .nan)) s, having relearned download 2's connection first; download 2 finished, sha256 ok; an idle connection opened through B, finished through A, got '\(answer)'")
     }
 
     @Test("with nopreempt the returning higher-priority director stays BACKUP (and sync backup)",
@@ -107,7 +109,8 @@ import Glibc
             usleep(250_000)
         }
         #expect(states == ["BACKUP"], "A was \(states)\n\(lab.log(.a, name: "a-returned"))")
-        #expect(lab.daemons(.a).hasPrefix("backup sync daemon") && lab.daemons(.b).hasPrefix("master sync daemon"))
+        try lab.waitForDaemon(.a, "backup sync daemon (mcast=d0, syncid=14, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n")
+        try lab.waitForDaemon(.b, "master sync daemon (mcast=d0, syncid=14, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n")
     }
 }
 
@@ -283,6 +286,12 @@ final class HALab {
     }
 
     func daemons(_ d: Director) -> String { lvsadmRun(d, ["-L", "--daemon"]) }
+
+    func waitForDaemon(_ d: Director, _ listing: String) throws {
+        try waitUntil("director \(d.rawValue) lists \(listing) (lists \(daemons(d)); log: \(log(d)))", seconds: 5, poll: 20_000) {
+            self.daemons(d) == listing
+        }
+    }
     func vrrpListing(_ d: Director) -> String { lvsadmRun(d, ["--vrrp"]) }
 
     func state(_ d: Director) -> String? {
