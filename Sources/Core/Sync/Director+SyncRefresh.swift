@@ -57,12 +57,14 @@ extension Director {
         return noted
     }
 
-    /// Templates, UDP, and TCP in the states IPVS syncs (not the SYN states: a half-open
-    /// connection is not worth a backup's slot). A connection goes without its template: the
-    /// template's own slot is walked too, and a backup makes the template when a connection
-    /// comes first (`receiveSyncMessage`).
+    /// Templates, UDP, and ESTABLISHED TCP: what a new master needs to carry traffic on.
+    /// Half-open connections are never synced, and closing ones are left out: their moves were
+    /// synced when they happened, and TIME_WAIT's two minutes would otherwise have the walk
+    /// re-send every short connection of the last two minutes. A connection goes without its
+    /// template: the template's own slot is walked too, and a backup makes the template when a
+    /// connection comes first (`receiveSyncMessage`).
     static func refreshes(_ c: Connection) -> Bool {
         if c.flags.contains(.template) || c.proto == .udp { return true }
-        return SyncSettings.syncedTCPStates & (1 << UInt16(c.state.rawValue)) != 0
+        return c.state == .established
     }
 }

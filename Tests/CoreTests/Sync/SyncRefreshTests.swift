@@ -47,7 +47,7 @@ import Wire
         #expect(master.director.syncCounters.refreshPasses == 2)
     }
 
-    @Test func halfOpenConnectionsAreNotRefreshed() {
+    @Test func halfOpenAndClosingConnectionsAreNotRefreshed() {
         let master = Harness(Lab.config(.nat))
         master.director.startSyncMaster(SyncSettings(refreshPeriod: Self.period))
         _ = master.run(Lab.fromClient(Lab.v4, .tcp, flags: [.syn]))
@@ -56,6 +56,16 @@ import Wire
         master.now += Self.period
         #expect(master.director.refreshSync(now: master.now) == 0)
         #expect(master.director.syncCounters.refreshPasses == 1)
+
+        // Established, then the client's FIN: the move was synced when it happened, and the
+        // walk leaves the closing connection alone.
+        let closing = Self.masterWithOneConnection()
+        _ = closing.run(Lab.fromClient(Lab.v4, .tcp, flags: [.fin, .ack]))
+        #expect(closing.director.connections()[0].state != .established)
+        _ = ConnectionSyncTests.drain(closing.director)
+        closing.director.refreshSync(now: closing.now)
+        closing.now += Self.period
+        #expect(closing.director.refreshSync(now: closing.now) == 0)
     }
 
     @Test func withoutAPeriodOrAsBackupNothingIsWalked() {
