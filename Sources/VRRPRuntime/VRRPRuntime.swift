@@ -234,7 +234,6 @@ public final class VRRPRuntime: @unchecked Sendable {
             logger.notice("lvsd: vrrp: sync group \(group): \(to)")
         }
         if changed && ownership { publishOwnership() }
-        for case .stateChanged(let name, _, let to, _) in actions { hooks.stateChanged(name, to) }
         for action in actions {
             switch action {
             case .sendAdvertisement(let name, let priority): sendAdvert(name, priority: priority)
@@ -246,6 +245,9 @@ public final class VRRPRuntime: @unchecked Sendable {
             case .stateChanged, .groupStateChanged: break
             }
         }
+        // Last: moving the sync daemons opens sockets and waits for every worker, which must
+        // not hold back a new master's advert and gratuitous ARPs.
+        for case .stateChanged(let name, _, let to, _) in actions { hooks.stateChanged(name, to) }
     }
 
     private func publishOwnership() {

@@ -114,6 +114,33 @@ import Glibc
     }
 }
 
+/// `lvsd lab --ha` (Sources/Lab/LabHA.swift), as a person runs it: exit 0, the lines that
+/// say who is master, the kill, the takeover and the sha256, and nothing left behind. The
+/// lab's own phases are bounded (curl --max-time, every wait has a limit).
+@Suite(.serialized) struct LabHATests {
+    @Test("lvsd lab --ha: master shown, killed mid-download, takeover shown, the download survives with the right sha256, nothing left",
+          .enabled(if: getuid() == 0, "needs root for network namespaces"))
+    func labHAShowsTheFailover() throws {
+        let prefix = "lvst-\(getpid())-ha-lab-"
+        defer {
+            for name in HALab.namespaces(prefix: prefix) {
+                for pid in Command.pids(in: name) { kill(pid, SIGKILL) }
+                _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", name])
+            }
+        }
+        let run = try Command.run(try BuiltExecutable.lvsd(), ["lab", "--ha", "--transfer", "48"], environment: ["LVSD_LAB_PREFIX": prefix])
+        #expect(run.status == 0, "lvsd lab --ha exited \(run.status)\n\(run.stdout)\n\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("master: A (master sync daemon") && $0.contains("backup: B (backup sync daemon") }, "\(run.stdout)")
+        #expect(lines.contains { $0.contains("killing A (SIGKILL)") }, "\(run.stdout)")
+        #expect(lines.contains { $0.hasPrefix("B is MASTER ") && $0.contains(" s after the kill") }, "\(run.stdout)")
+        #expect(lines.contains { $0.hasPrefix("download finished through B: sha256 ") && $0.hasSuffix("matches") }, "\(run.stdout)")
+        #expect(lines.last == "lvsd lab --ha: the download survived the failover", "\(run.stdout)")
+        #expect(HALab.namespaces(prefix: prefix).isEmpty, "left behind: \(HALab.namespaces(prefix: prefix))")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/\(prefix)dir"))
+    }
+}
+
 /// Six namespaces named `lvst-PID-ha<tag>-...`; everything is deleted in `tearDown`.
 final class HALab {
     enum Director: String { case a, b }
@@ -422,6 +449,12 @@ final class HALab {
         }
         deleteNamespaces()
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Namespaces whose names start with `prefix` (`ip netns list`).
+    static func namespaces(prefix: String) -> [String] {
+        let out = (try? Command.run("/usr/sbin/ip", ["netns", "list"]).stdout) ?? ""
+        return out.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }.filter { $0.hasPrefix(prefix) }
     }
 
     private func deleteNamespaces() {
