@@ -86,6 +86,31 @@ import Glibc
         print("HA (lvs_sync_daemon follows VRRP, DR): B MASTER \(String(format: "%.2f", takeover)) s after A's SIGKILL; download 1 (100 MiB) finished through B, sha256 ok; A returned and preempted after \(String(format: "%.1f", preemptedAfter ?? .nan)) s, having relearned download 2's connection first; download 2 finished, sha256 ok; an idle connection opened through B, finished through A, got '\(answer)'")
     }
 
+    @Test("NAT under VRRP: the VIP and the real servers' gateway move together; a download survives the master's SIGKILL through the new master",
+          .enabled(if: getuid() == 0, "needs root for network namespaces"))
+    func natDownloadSurvivesFailoverUnderVRRP() throws {
+        let lab = try HALab(tag: "m")
+        lab.nat = true
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startHTTPServers()
+        try lab.startDirector(.a)
+        try lab.startDirector(.b)
+        try lab.waitForState(.a, "MASTER", seconds: 15)
+        try lab.waitForState(.b, "BACKUP", seconds: 5)
+        // The real servers learn their gateway's MAC (A's, from its gratuitous ARP) on the way.
+        try lab.waitForAnswer(seconds: 10)
+        let server = try lab.who()
+        #expect(server.hasPrefix("real-server-"), "\(server)\n\(lab.log(.a))")
+        let download = try lab.download("nat", rate: "25M")
+        try lab.waitForDownload(on: .b)
+        #expect(download.process.isRunning, "the download ended before the failover; make the file larger")
+        lab.kill(.a)
+        try lab.waitForState(.b, "MASTER", seconds: 10)
+        try lab.finish(download)
+        for _ in 0..<3 { #expect(try lab.who() == server, "persistence lost across the failover") }
+    }
+
     @Test("with nopreempt the returning higher-priority director stays BACKUP (and sync backup)",
           .enabled(if: getuid() == 0, "needs root for network namespaces"))
     func noPreemptKeepsTheReturningDirectorBackup() throws {
@@ -150,6 +175,9 @@ final class HALab {
     let lvsd: String
     let lvsadm: String
     var noPreempt = false
+    /// NAT instead of DR: a back segment (br1, 198.18.1.0/24) for the real servers, whose
+    /// gateway 198.18.1.254 is a second VRRP address of VI_1; sync runs there.
+    var nat = false
     private var servers: [Process] = []
     private var directors: [Director: Process] = [:]
     private var downloads: [Process] = []
@@ -186,6 +214,20 @@ final class HALab {
             try Command.ip(["-n", ns(node), "address", "add", "\(address)/24", "dev", "d0"])
             try Command.ip(["-n", ns(node), "link", "set", "d0", "up"])
         }
+        if nat {
+            try Command.ip(["-n", sw, "link", "add", "br1", "type", "bridge", "mcast_snooping", "0"])
+            try Command.ip(["-n", sw, "link", "set", "br1", "up"])
+            for r in ["r1", "r2"] { try Command.ip(["-n", ns(r), "link", "del", "d0"]) }
+            for (node, address) in [("a", "198.18.1.11"), ("b", "198.18.1.12"), ("r1", "198.18.1.21"), ("r2", "198.18.1.22")] {
+                try Command.ip(["-n", sw, "link", "add", "q\(node)", "type", "veth", "peer", "name", "d1", "netns", ns(node)])
+                try Command.ip(["-n", sw, "link", "set", "q\(node)", "master", "br1"])
+                try Command.ip(["-n", sw, "link", "set", "q\(node)", "up"])
+                try Command.ip(["-n", ns(node), "address", "add", "\(address)/24", "dev", "d1"])
+                try Command.ip(["-n", ns(node), "link", "set", "d1", "up"])
+            }
+            for r in ["r1", "r2"] { try Command.ip(["-n", ns(r), "route", "add", "default", "via", "198.18.1.254"]) }
+            return
+        }
         for r in ["r1", "r2"] {
             try Command.ip(["-n", ns(r), "address", "add", "\(Self.vip)/32", "dev", "lo"])
             let run = try Command.run("/usr/sbin/ip", ["netns", "exec", ns(r), "/usr/sbin/sysctl", "-qw",
@@ -217,8 +259,8 @@ final class HALab {
         }
         for i in 1...2 {
             try waitUntil("real server \(i) serves HTTP") {
-                (try? Command.run("/usr/sbin/ip", ["netns", "exec", ns("c"), "/usr/bin/curl", "-s", "-m", "1",
-                                                "http://198.18.0.2\(i)/who"]).status) == 0
+                (try? Command.run("/usr/sbin/ip", ["netns", "exec", ns("r\(i)"), "/usr/bin/curl", "-s", "-m", "1",
+                                                "http://127.0.0.1/who"]).status) == 0
             }
         }
     }
@@ -226,10 +268,11 @@ final class HALab {
     func config(_ d: Director) -> String {
         """
         global_defs {
-            lvs_sync_daemon d0 VI_1 id 14
+            lvs_sync_daemon \(nat ? "d1" : "d0") VI_1 id 14
         }
         lvsd_director {
             interface d0 mac 00:00:00:00:00:00 address \(address(d))
+        \(nat ? "    interface d1 mac 00:00:00:00:00:00 address 198.18.1.\(d == .a ? 11 : 12)" : "")
         }
         vrrp_instance VI_1 {
             state \(noPreempt ? "BACKUP" : d == .a ? "MASTER" : "BACKUP")
@@ -243,18 +286,19 @@ final class HALab {
                 auth_pass lvsha
             }
             virtual_ipaddress {
-                \(Self.vip)/24
+                \(Self.vip)/24 dev d0
+        \(nat ? "        198.18.1.254/24 dev d1" : "")
             }
         }
         virtual_server \(Self.vip) 80 {
             lb_algo rr
-            lb_kind DR
+            lb_kind \(nat ? "NAT" : "DR")
             protocol TCP
             persistence_timeout 300
-            real_server 198.18.0.21 80 {
+            real_server 198.18.\(nat ? 1 : 0).21 80 {
                 weight 1
             }
-            real_server 198.18.0.22 80 {
+            real_server 198.18.\(nat ? 1 : 0).22 80 {
                 weight 1
             }
         }
@@ -270,8 +314,8 @@ final class HALab {
         let handle = FileHandle(forWritingAtPath: logFile)!
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", ns(d.rawValue), lvsd, "--config", file, "--interface", "d0",
-                       "--connections", "65536", "--socket", socket(d)]
+        p.arguments = ["netns", "exec", ns(d.rawValue), lvsd, "--config", file, "--interface", "d0"]
+            + (nat ? ["--interface", "d1"] : []) + ["--connections", "65536", "--socket", socket(d)]
         p.standardOutput = handle
         p.standardError = handle
         p.standardInput = FileHandle.nullDevice
@@ -431,6 +475,12 @@ final class HALab {
         let text = (try? String(contentsOfFile: "\(directory)/idle.out", encoding: .utf8)) ?? ""
         let body = text.split(separator: "\n").last { $0.hasPrefix("body ") }.map { String($0.dropFirst(5)) }
         return body ?? text
+    }
+
+    func waitForAnswer(seconds: Double) throws {
+        try waitUntil("a request through the VIP is answered (last: \((try? who()) ?? "?"))\nA: \(log(.a))", seconds: seconds) {
+            try self.who().hasPrefix("real-server-")
+        }
     }
 
     /// GET /who through the VIP: which real server answered.
