@@ -126,3 +126,23 @@ import Wire
         #expect(sent >= 5)
     }
 }
+
+extension SyncRefreshTests {
+    @Test func oneCallWalksABoundedSliceAndTheRestIsOwed() {
+        // A table larger than one call's budget: a whole period owed takes several calls,
+        // and the connection (in slot 1) is noted once in the pass.
+        let master = Harness(Lab.config(.nat), capacity: 200_000)
+        master.director.startSyncMaster(SyncSettings(refreshPeriod: Self.period))
+        ConnectionSyncTests.handshake(master)
+        _ = ConnectionSyncTests.drain(master.director)
+        master.director.refreshSync(now: master.now)
+        master.now += Self.period
+        var calls = 0, noted = 0
+        while master.director.syncCounters.refreshPasses == 0 && calls < 10 {
+            noted += master.director.refreshSync(now: master.now)
+            calls += 1
+        }
+        #expect(calls == (master.director.table.capacity + 65_535) / 65_536)
+        #expect(noted == 1)
+    }
+}
