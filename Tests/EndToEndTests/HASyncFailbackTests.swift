@@ -86,11 +86,12 @@ import Glibc
         print("HA (lvs_sync_daemon follows VRRP, DR): B MASTER \(String(format: "%.2f", takeover)) s after A's SIGKILL; download 1 (100 MiB) finished through B, sha256 ok; A returned and preempted after \(String(format: "%.1f", preemptedAfter ?? .nan)) s, having relearned download 2's connection first; download 2 finished, sha256 ok; an idle connection opened through B, finished through A, got '\(answer)'")
     }
 
-    @Test("NAT under VRRP: the VIP and the real servers' gateway move together; a download survives the master's SIGKILL through the new master",
-          .enabled(if: getuid() == 0, "needs root for network namespaces"))
-    func natDownloadSurvivesFailoverUnderVRRP() throws {
-        let lab = try HALab(tag: "m")
+    @Test("NAT and FullNAT under VRRP: the VIP and the real servers' gateway (or the LIP) move together; a download survives the master's SIGKILL through the new master",
+          .enabled(if: getuid() == 0, "needs root for network namespaces"), arguments: ["NAT", "FNAT"])
+    func natDownloadSurvivesFailoverUnderVRRP(_ method: String) throws {
+        let lab = try HALab(tag: method == "NAT" ? "m" : "l")
         lab.nat = true
+        lab.fullNAT = method == "FNAT"
         defer { lab.tearDown() }
         try lab.build()
         try lab.startHTTPServers()
@@ -109,6 +110,8 @@ import Glibc
         try lab.waitForState(.b, "MASTER", seconds: 10)
         try lab.finish(download)
         for _ in 0..<3 { #expect(try lab.who() == server, "persistence lost across the failover") }
+        let listing = lab.lvsadmRun(.b, ["-L", "-n"])
+        #expect(listing.contains(method == "NAT" ? "Masq" : "FullNat"), "\(listing)")
     }
 
     @Test("with nopreempt the returning higher-priority director stays BACKUP (and sync backup)",
@@ -178,6 +181,8 @@ final class HALab {
     /// NAT instead of DR: a back segment (br1, 198.18.1.0/24) for the real servers, whose
     /// gateway 198.18.1.254 is a second VRRP address of VI_1; sync runs there.
     var nat = false
+    /// With `nat`: FullNAT through LIP 198.18.1.100, also a VRRP address of VI_1.
+    var fullNAT = false
     private var servers: [Process] = []
     private var directors: [Director: Process] = [:]
     private var downloads: [Process] = []
@@ -288,11 +293,14 @@ final class HALab {
             virtual_ipaddress {
                 \(Self.vip)/24 dev d0
         \(nat ? "        198.18.1.254/24 dev d1" : "")
+        \(fullNAT ? "        198.18.1.100/24 dev d1" : "")
             }
         }
+        \(fullNAT ? "local_address_group LIPS {\n    198.18.1.100 d1\n}" : "")
         virtual_server \(Self.vip) 80 {
             lb_algo rr
-            lb_kind \(nat ? "NAT" : "DR")
+            lb_kind \(fullNAT ? "FNAT" : nat ? "NAT" : "DR")
+            \(fullNAT ? "laddr_group_name LIPS" : "")
             protocol TCP
             persistence_timeout 300
             real_server 198.18.\(nat ? 1 : 0).21 80 {
