@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "VRRP", dependencies: ["Wire"]),
         // keepalived.conf's vrrp_instance / vrrp_script / vrrp_sync_group blocks (Control) as a
         // VRRPConfig; neither layer imports the other.
-        .target(name: "KeepalivedVRRP", dependencies: ["Control", "VRRP", "Wire"]),
+        .target(name: "KeepalivedVRRP", dependencies: ["Control", "Core", "VRRP", "Wire"]),
         // VRRP running in lvsd: raw protocol-112 sockets, the router's thread, links, scripts.
         .target(name: "VRRPRuntime", dependencies: ["VRRP", "Wire", "POSIX", "Health", .product(name: "Logging", package: "swift-log")]),
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Core", "PacketIO", "POSIX", "Wire", "PacketBuilder", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HealthTests", dependencies: ["Health", "KeepalivedHealth", "Control", "Core", "Wire", "PacketIO", "TestSupport"]),
-        .testTarget(name: "VRRPTests", dependencies: ["VRRP", "KeepalivedVRRP", "Control", "Wire"]),
+        .testTarget(name: "VRRPTests", dependencies: ["VRRP", "KeepalivedVRRP", "Control", "Core", "Wire"]),
         // Root and network namespaces, real peers and the built lvsd/lvsadm (`swift build --build-tests` builds them).
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
     ]

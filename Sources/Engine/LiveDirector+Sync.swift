@@ -35,7 +35,8 @@ extension LiveDirector {
     /// thread, whose datagrams every worker reads between batches, each installing the
     /// connections the fanout steers to it (`FanoutSteering.worker(for:config:workers:)`).
     /// Refuses a role that runs already and settings that cannot run (`SyncDaemonSettings.problem`).
-    public func startSync(_ settings: SyncDaemonSettings) throws(EngineError) {
+    /// A master with a `refreshPeriod` also walks its table (`Director.refreshSync`).
+    public func startSync(_ settings: SyncDaemonSettings, refreshPeriod: UInt64 = 0) throws(EngineError) {
         if let problem = settings.problem { throw EngineError("sync: \(problem)") }
         controlLock.lock()
         defer { controlLock.unlock() }
@@ -45,7 +46,8 @@ extension LiveDirector {
                 throw EngineError("sync: a master sync daemon is already running (on \(running.settings.interface)); stop it first with --stop-daemon master")
             }
             let sender = try SyncSender(settings)
-            let message = settings.syncSettings
+            var message = settings.syncSettings
+            message.refreshPeriod = refreshPeriod
             performLocked { worker in
                 worker.director.startSyncMaster(message)
                 worker.syncSender = sender
@@ -142,6 +144,8 @@ private final class SyncCounterParts: @unchecked Sendable {
             sum.notesMixedFamily &+= c.notesMixedFamily
             sum.messagesBuilt &+= c.messagesBuilt
             sum.connectionsSent &+= c.connectionsSent
+            sum.connectionsRefreshed &+= c.connectionsRefreshed
+            sum.refreshPasses &+= c.refreshPasses
             sum.messagesReceived &+= c.messagesReceived
             sum.messagesOtherGroup &+= c.messagesOtherGroup
             sum.connectionsInstalled &+= c.connectionsInstalled

@@ -245,7 +245,10 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
             if batchCount > 0 { processBatch() }
         }
         // Notes taken in this turn's batches leave now, not when a message fills.
-        if let syncSender, director.pendingSyncNotes > 0 { director.drainSync { syncSender.send($0) } }
+        if let syncSender {
+            director.refreshSync(now: now)
+            if director.pendingSyncNotes > 0 { director.drainSync { syncSender.send($0) } }
+        }
         if let resolver, resolveSoon || resolveRequest.take() || now >= nextHousekeeping {
             resolveSoon = false
             nextHousekeeping = now &+ 100_000_000

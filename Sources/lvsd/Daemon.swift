@@ -54,6 +54,8 @@ final class Daemon: @unchecked Sendable {
     var vrrp: VRRPRuntime?
     /// keepalived's `lvs_sync_daemon`: the sync settings the VRRP role applies (Daemon+Sync.swift).
     var syncPlan: SyncDaemonSettings?
+    /// The VRRP instance `lvs_sync_daemon` names: its state sets the sync role.
+    var syncInstance: String?
 
     init(live: LiveDirector, host: HostSettings, interfaces: [String], configPath: String,
          loaded: ConfigFile.Loaded, logger: Logger) {
@@ -74,6 +76,7 @@ final class Daemon: @unchecked Sendable {
             vrrp: { [unowned self] in vrrp?.listing() ?? "No VRRP instances: they come from a keepalived.conf's vrrp_instance blocks.\n" },
             sync: { [unowned self] body in syncRequest(body) })
         syncPlan = loaded.keepalived?.globalDefs.syncDaemon?.settings
+        syncInstance = loaded.keepalived?.globalDefs.syncDaemon?.instance
         do {
             healthPlan = try Self.healthPlan(of: loaded, logger: logger)
         } catch {
@@ -109,7 +112,7 @@ final class Daemon: @unchecked Sendable {
         startHealth(for: base)
         lock.unlock()
         // keepalived's lvs_sync_daemon: backup until VRRP makes the instance MASTER (setSyncRole).
-        if syncPlan != nil { setSyncRole(.backup) }
+        if syncPlan != nil { setSyncRole(.backup, reason: "lvs_sync_daemon: backup until VRRP instance \(syncInstance ?? "-") is MASTER") }
 
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())

@@ -62,6 +62,9 @@ struct LabCommand: ParsableCommand {
     @Flag(name: .long, help: "Write 'neighbour' lines for the IPv4 real servers too (IPv6 ones always are) instead of letting lvsd ARP for them.")
     var pinNeighbours = false
 
+    @Flag(name: .long, help: "Issue 14's pair instead: two lvsd directors with VRRP and connection sync (keepalived.conf), DR, a download through the VIP; kills the master mid-download and shows the takeover and the sha256 of what arrived. Takes --transfer (MiB, default 64).")
+    var ha = false
+
     @Flag(name: .long, help: "Leave the lab running after the requests; prints the command that removes it.")
     var keep = false
 
@@ -120,6 +123,7 @@ struct LabCommand: ParsableCommand {
             throw ExitCode(2)
         }
         shell.tag = String(getpid())
+        if ha { return try runHA(shell) }
         let plan = LabPlan(id: String(getpid()), mode: LabPlan.Mode(rawValue: mode)!, ipv6: ipv6, scheduler: scheduler,
                            weights: weights.flatMap(LabPlan.parseWeights), persistence: persistent, udp: udp)
         let run = LabRun(plan: plan, shell: shell, engine: engine.rawValue, workers: workers,
@@ -157,5 +161,30 @@ struct LabCommand: ParsableCommand {
         }
         if run.interrupted { throw ExitCode(130) }
         if !report.passed { throw ExitCode.failure }
+    }
+}
+
+extension LabCommand {
+    /// `--ha`: LabHARun, namespaces `lvsl-<pid>-ha-*` (or `$LVSD_LAB_PREFIX`), removed at the end.
+    func runHA(_ shell: LabShell) throws {
+        let prefix = ProcessInfo.processInfo.environment["LVSD_LAB_PREFIX"] ?? "lvsl-\(getpid())-ha-"
+        let run = LabHARun(shell: shell, prefix: prefix, transferMiB: transfer ?? 64)
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            run.cleanUp()
+            Glibc.exit(130)
+        }
+        source.resume()
+        defer { run.cleanUp() }
+        do {
+            let report = try run.execute()
+            if !report.passed { throw ExitCode.failure }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            Console.error("lvsd lab --ha: \(error)")
+            throw ExitCode.failure
+        }
     }
 }

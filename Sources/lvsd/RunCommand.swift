@@ -195,7 +195,8 @@ struct RunCommand: ParsableCommand {
             do {
                 daemon.vrrp = try VRRPRuntime(config: vrrpConfig, logger: logger, hooks: VRRPRuntime.Hooks(
                     standby: { [daemon] in daemon.setStandby($0) },
-                    announce: { [daemon] addresses, count in daemon.announce(addresses, count: count) }),
+                    announce: { [daemon] addresses, count in daemon.announce(addresses, count: count) },
+                    stateChanged: { [daemon] instance, state in daemon.vrrpStateChanged(instance, to: state) }),
                     scriptPolicy: loaded.keepalived.map { KeepalivedHealthPlan.scriptPolicy($0.globalDefs) } ?? ScriptPolicy())
             } catch {
                 host.restore()
