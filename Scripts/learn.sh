@@ -25,6 +25,10 @@ cd "$work"
 sed 's/^-A -t 198.18.0.10:80 -s rr$/& -p 300/' dr.rules > persistent.rules
 grep -q -- '-p 300' persistent.rules || { echo "learn.sh: dr.rules no longer has the service line persistence edits" >&2; exit 1; }
 cp dr.pcap persistent.pcap
+# FullNAT without a local address: what lvsd counts when a step is skipped.
+grep -v -- '--add-laddr' fullnat.rules > fullnat-no-laddr.rules
+cp fullnat.pcap fullnat-no-laddr.pcap
+"$lvsd" replay --config fullnat-no-laddr.rules fullnat-no-laddr.pcap -o fullnat-no-laddr-out.pcap --trace > fullnat-no-laddr.trace
 
 for name in nat dr tun fullnat persistent; do
     "$lvsd" replay --config "$name.rules" "$name.pcap" -o "$name-out.pcap" --trace \
