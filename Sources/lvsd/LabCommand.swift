@@ -120,6 +120,14 @@ struct LabCommand: ParsableCommand {
             throw ValidationError("--break must be one of \(LabScenario.Break.allCases.map(\.rawValue).joined(separator: ", ")); got '\(breakStep)'.")
         }
         if step && seed == nil && breakStep == nil { throw ValidationError("--step goes with --seed or --break.") }
+        if seed != nil || breakStep != nil {
+            let own = [("--mode", mode != "nat"), ("--ipv6", ipv6), ("--then", !then.isEmpty), ("--udp", udp), ("--transfer", transfer != nil),
+                       ("--persistent", persistent != nil), ("--weights", weights != nil), ("--scheduler", scheduler != "rr"),
+                       ("--workers", workers != 1), ("--keep", keep), ("--json", json)].filter(\.1).map(\.0)
+            if !own.isEmpty {
+                throw ValidationError("--seed and --break build their own lab; leave out \(own.joined(separator: ", ")).")
+            }
+        }
         guard !namespacePrefix.isEmpty, namespacePrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
             throw ValidationError("--namespace-prefix takes letters, digits and '-'; got '\(namespacePrefix)'.")
         }
