@@ -76,6 +76,8 @@ public enum LabScenario: Equatable, Sendable {
         switch (stage, self) {
         case (.network, .seed(.nat000)), (.network, .breakStep(.gateway)):
             return "Stage 1, the network. As in seed 000's NAT lab: the director has two legs, the client side (198.18.0.0/24, the VIP \(plan.vip)) and the real servers' private subnet (198.18.1.0/24). The real servers get the director (198.18.1.1) as their default gateway: 'route add default gw'."
+        case (.network, .seed(.turbolinux003)):
+            return "Stage 1, the network. Seed 003 (TurboLinux Cluster Server): the traffic manager and four web servers (pc1..pc4, here rs1..rs4) on one switch, each server set to 'direct' forwarding with a 'ping' check; the client plugs into the same switch and asks for the VIP \(plan.vip)."
         case (.network, _):
             return "Stage 1, the network. As in the seed's DR lab: client, director and real servers on one LAN (198.18.0.0/24, a bridge in its own namespace). The director answers ARP for the VIP \(plan.vip); the real servers will hold it too, on lo."
         case (.realServers, .breakStep(.arp)):

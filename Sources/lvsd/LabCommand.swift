@@ -17,7 +17,10 @@ struct LabCommand: ParsableCommand {
             Needs root, iproute2, curl and python3 (bash Scripts/install-deps.sh). Namespaces are \
             named lvsl-<id>-client, -director, -switch (the bridge), -rs1..3; addresses come from \
             198.18.0.0/15 and 2001:db8::/32; nothing is created in the root namespace. Exits non-zero \
-            if any request failed. With --keep the lab stays up; 'lvsd lab --teardown <id>' removes it.
+            if any request failed. With --keep the lab stays up; 'lvsd lab --teardown <id>' removes it. \
+            --seed 000-nat, 000-dr or 003 rebuilds a seed's hand-made lab and checks what its author \
+            checked; --break arp, gateway or vip-on-lo leaves one step out, shows the failure and \
+            the fix; both end with a 'verdict:' line and exit non-zero when it fails (Docs/learn/).
             """
     )
 

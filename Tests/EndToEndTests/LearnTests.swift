@@ -103,6 +103,21 @@ import Glibc
 
     static let prefix = "lvst-ln"
 
+    @Test("lvsd lab --seed/--break/--step refuse what they cannot do, naming it, before touching anything",
+          arguments: [
+            (["--seed", "002"], "comes with the HA lab"),
+            (["--seed", "004"], "--seed must be one of 000-nat, 000-dr, 003"),
+            (["--break", "dns"], "--break must be one of arp, gateway, vip-on-lo"),
+            (["--step"], "--step goes with --seed or --break"),
+            (["--seed", "003", "--mode", "dr", "--keep"], "leave out --mode, --keep"),
+            (["--seed", "000-nat", "--break", "arp"], "give one"),
+          ])
+    func refusedArguments(_ arguments: [String], message: String) throws {
+        let run = try Command.run(try BuiltExecutable.lvsd(), ["lab"] + arguments)
+        #expect(run.status == 64, "\(run.stderr)")
+        #expect(run.stderr.contains(message), "\(run.stderr)")
+    }
+
     @Test(.enabled(if: getuid() == 0, "creates network namespaces"), .enabled(if: haveTools, "needs python3"),
           arguments: scenarios)
     func scenario(_ s: Scenario) throws {
