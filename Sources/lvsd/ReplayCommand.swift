@@ -17,7 +17,10 @@ struct ReplayCommand: ParsableCommand {
             frame's capture time as the director's clock. Frames the director forwards or answers \
             are written to OUTPUT with the same timestamps. With --trace, each frame is printed \
             with its header fields before and after the rewrite (changed fields marked '*', \
-            added '+', removed '-'), the verdict and the connection the director used.
+            added '+', removed '-'), the verdict and the connection the director used. \
+            --html writes the same view as a page with the changed fields highlighted; \
+            --diagram writes the first connection's path for Graphviz ('dot -Tsvg'). \
+            Scripts/learn.sh builds Docs/learn/ this way.
             """
     )
 
