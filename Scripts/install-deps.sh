@@ -9,6 +9,7 @@
 #   iproute2, nftables, nginx-light, curl, netsniff-ng (trafgen), python3, ethtool
 #                              network-namespace end-to-end tests
 #   systemd                    systemd-analyze rates dist/lvsd.service's hardening
+#   graphviz                   dot renders the Docs/learn diagrams (Scripts/learn.sh)
 #
 # Run as root (CI does); a non-root user with sudo is also accepted. Never prompts.
 set -euo pipefail
@@ -16,7 +17,7 @@ set -euo pipefail
 packages=(
     pkg-config libpcap-dev libnet1-dev libssl-dev openssl tshark
     iproute2 nftables curl netsniff-ng python3 ethtool
-    systemd
+    systemd graphviz
 )
 # nginx-light is the small build; any installed nginx flavour will do.
 nginx_flavours=(nginx-light nginx nginx-core nginx-full nginx-extras)
