@@ -31,8 +31,9 @@ import Glibc
         try lab.startDirector(.b)
         try lab.waitForState(.a, "MASTER", seconds: 15)
         try lab.waitForState(.b, "BACKUP", seconds: 5)
-        #expect(lab.daemons(.a) == "master sync daemon (mcast=d0, syncid=14, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n")
-        #expect(lab.daemons(.b) == "backup sync daemon (mcast=d0, syncid=14, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n")
+        // The sync daemon follows the state right after the transition's adverts and GARPs.
+        try lab.waitForDaemon(.a, "master sync daemon (mcast=d0, syncid=14, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n")
+        try lab.waitForDaemon(.b, "backup sync daemon (mcast=d0, syncid=14, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n")
         #expect(lab.log(.a).contains("master sync daemon started on d0") && lab.log(.a).contains("VRRP instance VI_1 is MASTER"), "\(lab.log(.a))")
 
         // Persistence: this client's server, before and after the failover.
