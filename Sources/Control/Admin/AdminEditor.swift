@@ -100,7 +100,7 @@ public enum AdminEditor {
 
     /// ipvsadm refuses a non-persistent service on port 0 before asking the kernel.
     private static func checkPortZero(_ settings: ServiceSettings) throws(AdminError) {
-        if settings.key.port == 0 && settings.persistence == nil {
+        if settings.key.port == 0 && !settings.key.isFirewallMark && settings.persistence == nil {
             throw AdminError("Zero port specified for non-persistent service",
                              detail: "service \(settings.key) has port 0, which only a persistent service may have; give a port or add -p",
                              exitCode: AdminError.usageExit, subject: .service)
@@ -134,6 +134,7 @@ public enum AdminEditor {
         }
         service.scheduler = scheduler
         service.schedulerFlags = settings.flags
+        service.onePacket = settings.onePacket
         service.persistence = settings.persistence.map { Persistence(timeout: $0, prefixLength: prefix) }
     }
 

@@ -151,6 +151,10 @@ extension Director {
         interfaceMTUs = new.interfaceMTUs
         interfaceIPv4 = new.interfaceIPv4
         serviceLookup = new.serviceLookup
+        fwmarkLookup = new.fwmarkLookup
+        fwmarkClassifier = new.fwmarkClassifier
+        hasPortZero = new.hasPortZero
+        tunables = new.config.tunables
         virtualAddressLookup = new.virtualAddressLookup
         localAddressLookup = new.localAddressLookup
         hasReplyMethods = new.hasReplyMethods

@@ -25,6 +25,11 @@ public final class Director {
     @usableFromInline var localAddressIndex: [IPAddress: Int]
     /// The snapshot's lookups of the new-connection path (flat tables, no SipHash).
     @usableFromInline var serviceLookup = AddressTable([])
+    @usableFromInline var fwmarkLookup = AddressTable([])
+    @usableFromInline var fwmarkClassifier = FirewallMarkClassifier([])
+    @usableFromInline var hasPortZero = false
+    /// `DirectorConfig.tunables`, copied so the data path reads them without the snapshot.
+    @usableFromInline var tunables = IPVSTunables.defaults
     @usableFromInline var virtualAddressLookup = AddressTable([])
     @usableFromInline var localAddressLookup = AddressTable([])
     /// Addresses of VRRP instances this director is not MASTER of (`DirectorConfig.standbyAddresses`).

@@ -1,0 +1,104 @@
+import Wire
+
+/// Which traffic carries a firewall mark: lvsd's stand-in for the `iptables -t mangle ... -j
+/// MARK --set-mark N` rule that feeds a kernel IPVS `-f N` service.
+///
+/// AF_PACKET hands lvsd frames before netfilter has marked them (the skb mark is not in the
+/// frame), so the operator states the classifier next to the services, in the rules file
+/// (`fwmark N tcp|udp VIP[/prefix] PORTS`) or keepalived.conf's `lvsd_director` block.
+/// A packet to `address`/`prefixLength` with protocol `proto` and a destination port in one
+/// of `ports` carries `mark`. Rules are tried in configuration order; the first that matches
+/// gives the mark (Docs/rules-file.md).
+public struct FirewallMarkRule: Hashable, Sendable, CustomStringConvertible {
+    public var mark: UInt32
+    public var proto: TransportProtocol
+    /// The destination network; host bits beyond `prefixLength` are ignored.
+    public var address: IPAddress
+    /// Within the family: 0...32 for IPv4, 0...128 for IPv6.
+    public var prefixLength: Int
+    /// Destination port ranges; empty means every port.
+    public var ports: [ClosedRange<UInt16>]
+
+    public init(mark: UInt32, proto: TransportProtocol, address: IPAddress, prefixLength: Int? = nil,
+                ports: [ClosedRange<UInt16>] = []) {
+        self.mark = mark
+        self.proto = proto
+        self.address = address
+        self.prefixLength = prefixLength ?? (address.isIPv4 ? 32 : 128)
+        self.ports = ports
+    }
+
+    /// Whether the rule names one address (a VIP the director answers ARP/ND for) rather than a network.
+    public var isHost: Bool { prefixLength == (address.isIPv4 ? 32 : 128) }
+
+    /// The rule as a rules-file line: `fwmark 1 tcp 198.18.0.100 80,443`.
+    public var description: String {
+        let net = isHost ? "\(address)" : "\(address.masked(prefixLength: prefixLength))/\(prefixLength)"
+        let portText = ports.isEmpty ? "0-65535"
+            : ports.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
+                .joined(separator: ",")
+        return "fwmark \(mark) \(proto == .tcp ? "tcp" : "udp") \(net) \(portText)"
+    }
+}
+
+/// IPVS's behaviour switches that are sysctls in the kernel (Documentation/networking/ipvs-sysctl.rst),
+/// as lvsd settings. Rules file: `tunable NAME VALUE`; keepalived.conf: the `lvsd_director` block.
+public struct IPVSTunables: Hashable, Sendable {
+    /// `expire_nodest_conn`: a connection whose real server left the configuration is expired by
+    /// its next packet, which is then treated as new (a SYN is scheduled afresh). Off: the
+    /// packet is dropped and the connection kept until its timeout, as IPVS's default 0 does.
+    /// lvsd's default is on, the behaviour it has always had (Docs/rules-file.md says why).
+    public var expireNodestConn: Bool
+    /// `expire_quiescent_template`: a persistence template whose server has weight 0 is
+    /// expired when next used, so the client is scheduled afresh. IPVS's default: off.
+    public var expireQuiescentTemplate: Bool
+    /// `conn_reuse_mode`: 0 never reschedules; any other value lets a SYN that reuses the tuple
+    /// of a TIME_WAIT connection no template controls be scheduled afresh; bit 2 also does so
+    /// for FIN_WAIT connections whose replies bypass the director (DR, TUN). IPVS's default: 1
+    /// (`is_new_conn_expected`, ip_vs_core.c).
+    public var connReuseMode: UInt8
+    /// `sloppy_tcp`: a TCP segment without SYN (and without RST) may start a connection, so
+    /// connections established before a restart without sync continue. IPVS's default: off
+    /// (`tcp_conn_schedule`, ip_vs_proto_tcp.c).
+    public var sloppyTCP: Bool
+
+    public init(expireNodestConn: Bool = true, expireQuiescentTemplate: Bool = false, connReuseMode: UInt8 = 1,
+                sloppyTCP: Bool = false) {
+        self.expireNodestConn = expireNodestConn
+        self.expireQuiescentTemplate = expireQuiescentTemplate
+        self.connReuseMode = connReuseMode
+        self.sloppyTCP = sloppyTCP
+    }
+
+    public static let defaults = IPVSTunables()
+
+    /// The names the rules file and lvsadm use, IPVS's sysctl names.
+    public enum Name: String, CaseIterable, Sendable {
+        case expireNodestConn = "expire_nodest_conn"
+        case expireQuiescentTemplate = "expire_quiescent_template"
+        case connReuseMode = "conn_reuse_mode"
+        case sloppyTCP = "sloppy_tcp"
+
+        /// The largest value the tunable takes (all take 0 and up).
+        public var maximum: UInt8 { self == .connReuseMode ? 3 : 1 }
+    }
+
+    public subscript(name: Name) -> UInt8 {
+        get {
+            switch name {
+            case .expireNodestConn: expireNodestConn ? 1 : 0
+            case .expireQuiescentTemplate: expireQuiescentTemplate ? 1 : 0
+            case .connReuseMode: connReuseMode
+            case .sloppyTCP: sloppyTCP ? 1 : 0
+            }
+        }
+        set {
+            switch name {
+            case .expireNodestConn: expireNodestConn = newValue != 0
+            case .expireQuiescentTemplate: expireQuiescentTemplate = newValue != 0
+            case .connReuseMode: connReuseMode = newValue
+            case .sloppyTCP: sloppyTCP = newValue != 0
+            }
+        }
+    }
+}
