@@ -146,7 +146,9 @@ public enum AdminEditor {
     /// (`ip_vs_add_dest` → EINVAL) and the lower threshold may not pass the upper (ERANGE).
     private static func realServer(_ settings: RealServerSettings, of service: VirtualServiceConfig) throws(AdminError) -> RealServerConfig {
         var port = settings.port
-        if settings.method == .directRouting || settings.method == .tunnel { port = service.key.port }
+        // ipvsadm: DR and TUN keep the service's port, except for a firewall-mark service,
+        // whose traffic keeps its own port whatever the server's.
+        if (settings.method == .directRouting || settings.method == .tunnel) && !service.key.isFirewallMark { port = service.key.port }
         let address = settings.address
         if address.isIPv4 != service.key.address.isIPv4 && settings.method != .tunnel {
             let family = { (a: IPAddress) in a.isIPv4 ? "IPv4" : "IPv6" }

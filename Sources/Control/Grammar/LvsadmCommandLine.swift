@@ -387,7 +387,7 @@ private struct Parser {
         case .addServer, .editServer:
             let key = serviceKey!
             var (address, port) = server!
-            if method == .directRouting || method == .tunnel { port = key.port }
+            if (method == .directRouting || method == .tunnel) && !key.isFirewallMark { port = key.port }
             if address.isIPv4 != key.address.isIPv4 && method != .tunnel {
                 throw .usage("Different address family is allowed only for tunneling servers",
                              detail: "real server \(address) and service \(key) are of different address families; only tunnelling (-i) may mix them")

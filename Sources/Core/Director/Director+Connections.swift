@@ -67,10 +67,12 @@ extension Director {
         c.virtualAddress = p.destination
         c.virtualPort = p.destinationPort
         c.destinationAddress = server.address
-        // A real server's port applies to the service's own port; port-0 and firewall-mark
-        // services, and a server of port 0, keep the client's destination port (ip_vs_schedule,
-        // ip_vs_sched_persist).
-        c.destinationPort = exactPort && server.port != 0 ? server.port : p.destinationPort
+        // A server of port 0 takes the client's destination port. Through persistence a
+        // server's port applies only to the service's own port, so port-0 and firewall-mark
+        // services keep the client's (ip_vs_sched_persist); without, a port is a port
+        // (ip_vs_schedule).
+        let serverPortApplies = exactPort || services[si].persistence == nil
+        c.destinationPort = serverPortApplies && server.port != 0 ? server.port : p.destinationPort
         c.method = server.method
         c.realServer = UInt32(rs)
         c.template = template
