@@ -41,6 +41,11 @@ enum FanoutSteering {
         var uses: [Use: [(service: ServiceKey, prefix: Int?)]] = [:]
         for service in config.services {
             let key = service.key
+            // The program steers a persistent client by (VIP, protocol, port); a port-0 or
+            // firewall-mark template spans ports (and VIPs), which it cannot follow yet.
+            if workers > 1, service.persistence != nil, key.isFirewallMark || key.port == 0 {
+                throw EngineError("persistent service \(key) spans ports, and with --workers > 1 a client's connections to different ports could reach different workers, each with its own template; run --workers 1")
+            }
             let prefix = service.persistence.map { key.address.isIPv4 ? min($0.prefixLength, 32) : $0.prefixLength }
             let nat = service.realServers.filter { $0.method == .nat }
             for server in nat {
