@@ -42,6 +42,47 @@ struct ServiceKindsE2ETests {
         #expect(answers.map(\.1) == [8080, 8081, 8080, 8081, 8080, 8081])
     }
 
+    /// keepalived's `keepalived.conf.fwmark` sample in its shape (NAT, persistence, real
+    /// servers without a port, TCP_CHECK on connect_port), on this lab's addresses, with the
+    /// `lvsd_director` lines that name the interfaces and the marked traffic.
+    @Test(.enabled(if: getuid() == 0, "ServiceKindsE2ETests need root: they build network namespaces (CI runs as root)"))
+    func keepalivedFwmarkSampleRuns() throws {
+        let answers = try stickyTwoPorts(rules: """
+            ! keepalived.conf.fwmark, with lvsd's lines
+            global_defs {
+              router_id io
+            }
+            lvsd_director {
+              interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
+              interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
+              interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
+              fwmark 1 tcp 198.18.0.100 8080,8081
+            }
+            virtual_server fwmark 1 {
+              delay_loop 6
+              lb_algo rr
+              lb_kind NAT
+              persistence_timeout 900
+              protocol TCP
+              real_server 198.18.1.2 {
+                weight 1
+                TCP_CHECK {
+                  connect_port    8080
+                  connect_timeout 3
+                }
+              }
+              real_server 198.18.2.2 {
+                weight 1
+                TCP_CHECK {
+                  connect_port    8080
+                  connect_timeout 3
+                }
+              }
+            }
+            """, unmarkedPort: 8082)
+        #expect(answers.map(\.1) == [8080, 8081, 8080, 8081, 8080, 8081])
+    }
+
     /// Returns (server, port) per answer after checking all six came from one server.
     private func stickyTwoPorts(rules: String, unmarkedPort: Int? = nil) throws -> [(String, Int)] {
         let lab = try ServiceKindsLab()

@@ -205,6 +205,36 @@ import Wire
         #expect(config.ownedAddresses.isEmpty)
     }
 
+    // MARK: Golden frames
+
+    /// A port-0 (IPv4) and a firewall-mark (IPv6) NAT service: the SYN leaves toward real
+    /// server 1 on the port the client asked for, and the reply reaches the client from
+    /// VIP:that port, bytes as PacketBuilder renders them from scratch.
+    @Test(arguments: [false, true]) func goldenFramesKeepTheClientsPort(markIPv6: Bool) {
+        let f = markIPv6 ? Lab.v6 : Lab.v4
+        let rs1 = IPAddress(f.rs1)!
+        let key = markIPv6 ? ServiceKey(fwmark: 9, ipv6: true) : ServiceKey(.tcp, IPAddress(f.vip)!, 0)
+        let service = VirtualServiceConfig(key: key, scheduler: .roundRobin, persistence: Persistence(prefixLength: markIPv6 ? 128 : 32),
+                                           realServers: [RealServerConfig(address: rs1, port: 0, method: .nat)])
+        var config = Self.config([service], marks: [FirewallMarkRule(mark: 9, proto: .tcp, address: IPAddress(f.vip)!, ports: [443...443])])
+        config.neighbours.append(NeighbourConfig(address: rs1, mac: Lab.rs1MAC, interface: 1))
+        let h = Harness(config)
+        let syn = Lab.l4(Lab.ip(.ethernet(destination: Lab.directorClientMAC, source: Lab.clientMAC), f, from: f.client, to: f.vip),
+                         .tcp, from: 40000, to: 443, flags: [.syn])
+        let (verdict, out) = h.run(syn)
+        #expect(verdict == .forward(interface: 1))
+        let expected = Lab.l4(Lab.ip(.ethernet(destination: Lab.rs1MAC, source: Lab.directorServerMAC), f, from: f.client, to: f.rs1, ttl: 63),
+                              .tcp, from: 40000, to: 443, flags: [.syn]).bytes
+        #expect(out == expected, "\(hexDiff(expected: expected, actual: out))")
+        let reply = Lab.l4(Lab.ip(.ethernet(destination: Lab.directorServerMAC, source: Lab.rs1MAC), f, from: f.rs1, to: f.client),
+                           .tcp, from: 443, to: 40000, flags: [.syn, .ack], seq: 5000, ack: 1001)
+        let (back, answer) = h.run(reply, interface: 1)
+        #expect(back == .forward(interface: 0))
+        let toClient = Lab.l4(Lab.ip(.ethernet(destination: Lab.clientMAC, source: Lab.directorClientMAC), f, from: f.vip, to: f.client, ttl: 63),
+                              .tcp, from: 443, to: 40000, flags: [.syn, .ack], seq: 5000, ack: 1001).bytes
+        #expect(answer == toClient, "\(hexDiff(expected: toClient, actual: answer))")
+    }
+
     // MARK: One-packet scheduling
 
     @Test func onePacketSchedulingSpreadsTheDatagramsOfOneSocket() {
