@@ -38,7 +38,12 @@ struct ServiceKindsE2ETests {
             -A -f 1 -s rr -p 300
             -a -f 1 -r 198.18.1.2 -m -w 1
             -a -f 1 -r 198.18.2.2 -m -w 1
-            """, unmarkedPort: 8082)
+            """, unmarkedPort: 8082, listing: """
+            FWM  1 rr persistent 300
+              -> 198.18.1.2:0                 Masq    1
+              -> 198.18.2.2:0                 Masq    1
+
+            """)
         #expect(answers.map(\.1) == [8080, 8081, 8080, 8081, 8080, 8081])
     }
 
@@ -84,7 +89,7 @@ struct ServiceKindsE2ETests {
     }
 
     /// Returns (server, port) per answer after checking all six came from one server.
-    private func stickyTwoPorts(rules: String, unmarkedPort: Int? = nil) throws -> [(String, Int)] {
+    private func stickyTwoPorts(rules: String, unmarkedPort: Int? = nil, listing: String? = nil) throws -> [(String, Int)] {
         let lab = try ServiceKindsLab()
         defer { lab.tearDown() }
         try lab.build()
@@ -101,6 +106,17 @@ struct ServiceKindsE2ETests {
             } else {
                 failures.append("request \(i) to :\(port): curl exited \(status): \(out) \(err)")
             }
+        }
+        if let listing {
+            let (status, out, err) = try Command.run(try BuiltExecutable.lvsadm(), ["--socket", lab.socket, "-Ln"])
+            #expect(status == 0, "\(err)")
+            // ipvsadm's rows with the connection counts cut off (they are the test's six
+            // connections on the chosen server, active or inactive by the time they are read).
+            let rows = out.split(separator: "\n").dropFirst(3).map { $0.count > 43 ? String($0.prefix(43)) : String($0) }
+            #expect(rows.joined(separator: "\n") + "\n" == listing, "lvsadm -Ln:\n\(out)")
+            let counts = out.split(separator: "\n").filter { $0.hasPrefix("  -> 198") }
+                .map { $0.split(separator: " ").suffix(2).compactMap { Int($0) }.reduce(0, +) }
+            #expect(counts.sorted() == [0, 6], "six connections, all on one server: \(out)")
         }
         var unmarked: Int32?
         if let unmarkedPort {
@@ -199,6 +215,8 @@ private final class ServiceKindsLab {
     let client: String, director: String, realServers: [String]
     var namespaces: [String] { [client, director] + realServers }
     let directory: URL
+    /// lvsd's control socket, this lab's own.
+    var socket: String { directory.appendingPathComponent("lvsd.sock").path }
     private var processes: [Process] = []
     private var lvsd: Process?
 
@@ -345,7 +363,7 @@ private final class ServiceKindsLab {
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         p.arguments = ["netns", "exec", director, try BuiltExecutable.lvsd(), "--config", rulesFile.path,
                        "--interface", "d0", "--interface", "d1", "--interface", "d2",
-                       "--duration", "30", "--connections", "65536"]
+                       "--duration", "30", "--connections", "65536", "--socket", socket]
         p.standardOutput = handle
         p.standardError = handle
         try p.run()
