@@ -66,12 +66,13 @@ extension KeepalivedParser {
             model = KeepalivedVirtualServer(address: .endpoint(address, port), services: [])
         }
         let block = try statement.contents("virtual_server IP [PORT]")
-        // A firewall-mark service has no address to tell its family: `ip_family` does
-        // (keepalived's default, inet, otherwise).
-        if members.allSatisfy({ $0.fwmark != 0 }), block.contains(where: { $0.name == "ip_family" && $0.arguments.first?.text == "inet6" }) {
-            for i in members.indices { members[i].address = .zero }
+        // A firewall-mark service has no address to tell its family: the group's addresses
+        // do, else `ip_family` (keepalived's default, inet, otherwise).
+        let ipv4 = members.first { $0.fwmark == 0 }?.address.isIPv4
+            ?? !block.contains(where: { $0.name == "ip_family" && $0.arguments.first?.text == "inet6" })
+        if !ipv4 {
+            for i in members.indices where members[i].fwmark != 0 { members[i].address = .zero }
         }
-        let ipv4 = members.first { $0.fwmark == 0 }?.address.isIPv4 ?? members[0].address.isIPv4
 
         var protocolWritten = false
         var schedulerWord: KeepalivedWord?
