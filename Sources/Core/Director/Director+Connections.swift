@@ -162,10 +162,7 @@ extension Director {
                             now: UInt64) -> (Int, ConnectionHandle)? {
         let client = flow.clientAddress.masked(prefixLength: flow.clientAddress.isIPv4
             ? min(persistence.prefixLength, 32) : persistence.prefixLength)
-        let key = services[si].config.key
-        let proto = key.isFirewallMark ? TransportProtocol.tcp : flow.proto
-        let virtual = key.isFirewallMark ? key.markAddress : flow.virtualAddress
-        let virtualPort = exactPort ? flow.virtualPort : 0
+        let (proto, virtual, virtualPort) = templateKey(si, flow.proto, flow.virtualAddress, flow.virtualPort)
         let bucket = table.bucket(proto, source: client, sourcePort: 0,
                                   destination: virtual, destinationPort: virtualPort)
         let timeoutNanos = UInt64(persistence.timeout) * 1_000_000_000
@@ -216,6 +213,40 @@ extension Director {
         }
         bind(rs, template: true)
         return (rs, h)
+    }
+
+    /// The virtual side of service `si`'s persistence template for a flow to
+    /// (`proto`, `address`, `port`): the flow's own for a packet to the service's port, port 0
+    /// for a port-0 service, and (TCP, mark, 0) for a firewall-mark service.
+    @inline(__always)
+    func templateKey(_ si: Int, _ proto: TransportProtocol, _ address: IPAddress,
+                     _ port: UInt16) -> (TransportProtocol, IPAddress, UInt16) {
+        let key = services[si].config.key
+        if key.isFirewallMark { return (.tcp, key.markAddress, 0) }
+        return (proto, address, port == key.port ? port : 0)
+    }
+
+    /// The service a synced connection or template belongs to, as the data path would find
+    /// it: a template's virtual side is its key (`templateKey`), a mark template's address
+    /// the mark; and the real server it names, by address and port, or by address alone for
+    /// the services whose connections keep the client's port.
+    func syncedService(_ proto: TransportProtocol, _ address: IPAddress, _ port: UInt16, template: Bool,
+                       destination: IPAddress, destinationPort: UInt16) -> (service: Int, realServer: RealServerID?)? {
+        var found: Int?
+        if template {
+            found = fwmarkLookup.lookup(0, address, 0) ?? serviceLookup.lookup(proto.rawValue, address, port)
+        } else {
+            found = lookupService(proto, address, port)
+        }
+        guard let si = found else { return nil }
+        let key = services[si].config.key
+        if let id = snapshot.identities.realServers[RealServerKey(service: key, address: destination, port: destinationPort)] {
+            return (si, id)
+        }
+        guard key.isFirewallMark || key.port == 0 else { return (si, nil) }
+        let ids = snapshot.realServerIDs(ofService: si)
+        let match = zip(services[si].config.realServers, ids).first { $0.0.address == destination }
+        return (si, match?.1)
     }
 
     /// Takes a local port from the service's LIPs of the real server's family, round-robin

@@ -235,6 +235,38 @@ import Wire
         #expect(answer == toClient, "\(hexDiff(expected: toClient, actual: answer))")
     }
 
+    // MARK: Connection sync
+
+    /// A backup installs a port-0 or firewall-mark service's synced connection and template
+    /// (the service found as the data path finds it, the real server by address), and sends
+    /// the client's next connection, to another port, to the same server through the template.
+    @Test(arguments: [false, true]) func syncedTemplatesOfPortSpanningServicesKeepTheClient(mark: Bool) {
+        let key = mark ? ServiceKey(fwmark: 4) : ServiceKey(.tcp, Self.vip, 0)
+        let service = VirtualServiceConfig(key: key, scheduler: .roundRobin, persistence: Persistence(prefixLength: 32),
+                                           realServers: [Self.server(Self.rs1, port: mark ? 80 : 0), Self.server(Self.rs2, port: mark ? 80 : 0)])
+        let config = Self.config([service], marks: [FirewallMarkRule(mark: 4, proto: .tcp, address: Self.vip)])
+        let master = Harness(config)
+        master.director.startSyncMaster()
+        _ = master.run(Self.packet(to: 443, client: "198.18.0.101"))  // another client takes real server 1
+        for flags: TCPFlags in [[.syn], [.ack], [.ack, .psh]] {
+            #expect(master.run(Self.packet(to: 443, flags: flags)).0 == .forward(interface: 1))
+        }
+        #expect(Self.connection(master).destinationAddress == Self.rs2)
+        var messages: [[UInt8]] = []
+        _ = master.director.drainSync { messages.append(Array($0)) }
+        let backup = Harness(config)
+        for var m in messages {
+            let count = m.count
+            // Safety: the message view lives only inside this closure.
+            _ = m.withUnsafeMutableBytes { backup.director.receiveSyncMessage($0.baseAddress!, length: count, now: backup.now) }
+        }
+        #expect(backup.director.syncCounters.dropped.isEmpty, "\(backup.director.syncCounters.dropped)")
+        #expect(backup.director.connections().contains { $0.flags.contains(.template) && $0.destinationAddress == Self.rs2 })
+        #expect(backup.run(Self.packet(to: 8443, clientPort: 41000)).0 == .forward(interface: 1))
+        #expect(backup.director.lastEvent.viaTemplate)
+        #expect(Self.connection(backup).destinationAddress == Self.rs2 && Self.connection(backup).destinationPort == 8443)
+    }
+
     // MARK: One-packet scheduling
 
     @Test func onePacketSchedulingSpreadsTheDatagramsOfOneSocket() {
