@@ -34,10 +34,10 @@ extension Director {
         if proto == .tcp && (p.tcpFlags.contains(.rst) || !(p.tcpFlags.contains(.syn) || tunables.sloppyTCP)) {
             return .drop(.noConnection)
         }
-        let servicePort = services[si].config.key.port
-        let exactPort = p.destinationPort == servicePort && !services[si].config.key.isFirewallMark
+        let key = services[si].key
+        let exactPort = p.destinationPort == key.port && !key.isFirewallMark
         // ip_vs_schedule: a port-0 service schedules only through persistence.
-        if !exactPort && services[si].persistence == nil && !services[si].config.key.isFirewallMark {
+        if !exactPort && services[si].persistence == nil && !key.isFirewallMark {
             return .drop(.noService)
         }
         if refusedUnderPressure() { return .drop(.tablePressure) }
@@ -46,7 +46,7 @@ extension Director {
         var template: ConnectionHandle = 0
         let rs: Int
         if let persistence = services[si].persistence {
-            guard let (chosen, t) = schedulePersistent(si, persistence, flow, exactPort: exactPort, now: now) else {
+            guard let (chosen, t) = schedulePersistent(si, persistence, flow, now: now) else {
                 return .drop(lastPersistentFailure)
             }
             rs = chosen
@@ -103,7 +103,7 @@ extension Director {
         lastEvent.newConnection = true
         rememberFirstFragment(p, h, now: now)
         let verdict = fromClient(h, &p, eth, &packet, now: now)
-        if proto == .udp && services[si].config.onePacket {
+        if proto == .udp && services[si].onePacket {
             // One-packet scheduling: the datagram went out; nothing is kept for the next one.
             _ = expireConnection(&table, h, now: now)
             return verdict
@@ -158,7 +158,7 @@ extension Director {
     /// side of the key is the service's port for a packet to it, port 0 for a port-0 service
     /// (one template for all the VIP's ports), and the mark for a firewall-mark service (one
     /// for every address, port and protocol of the mark; TCP stands for IPVS's IPPROTO_IP).
-    func schedulePersistent(_ si: Int, _ persistence: Persistence, _ flow: FlowTuple, exactPort: Bool,
+    func schedulePersistent(_ si: Int, _ persistence: Persistence, _ flow: FlowTuple,
                             now: UInt64) -> (Int, ConnectionHandle)? {
         let client = flow.clientAddress.masked(prefixLength: flow.clientAddress.isIPv4
             ? min(persistence.prefixLength, 32) : persistence.prefixLength)
@@ -221,7 +221,7 @@ extension Director {
     @inline(__always)
     func templateKey(_ si: Int, _ proto: TransportProtocol, _ address: IPAddress,
                      _ port: UInt16) -> (TransportProtocol, IPAddress, UInt16) {
-        let key = services[si].config.key
+        let key = services[si].key
         if key.isFirewallMark { return (.tcp, key.markAddress, 0) }
         return (proto, address, port == key.port ? port : 0)
     }
@@ -239,7 +239,7 @@ extension Director {
             found = lookupService(proto, address, port)
         }
         guard let si = found else { return nil }
-        let key = services[si].config.key
+        let key = services[si].key
         if let id = snapshot.identities.realServers[RealServerKey(service: key, address: destination, port: destinationPort)] {
             return (si, id)
         }

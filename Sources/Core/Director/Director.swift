@@ -292,8 +292,11 @@ public struct TrafficStats: Sendable, Hashable {
 struct ServiceRuntime {
     var id: ServiceID
     var config: VirtualServiceConfig
-    /// `config.persistence`, kept trivially readable for the new-connection path.
+    /// `config.persistence`, `config.key` and `config.onePacket`, kept trivially readable
+    /// for the new-connection path.
     var persistence: Persistence?
+    var key: ServiceKey
+    var onePacket = false
     /// The service's real servers' identities, in the snapshot in force (which owns them).
     var members: UnsafePointer<UInt32>
     var memberCount: Int
