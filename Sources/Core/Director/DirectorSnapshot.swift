@@ -103,10 +103,7 @@ public final class DirectorSnapshot: @unchecked Sendable {
         let marked = Set(config.services.lazy.filter(\.key.isFirewallMark).map(\.key.fwmark))
         fwmarkClassifier = FirewallMarkClassifier(config.firewallMarks.filter { marked.contains($0.mark) })
         hasPortZero = config.services.contains { !$0.key.isFirewallMark && $0.key.port == 0 }
-        // VIPs: the address services', and the hosts the marked services' rules name.
-        let vips = config.services.filter { !$0.key.isFirewallMark }.map(\.key.address)
-            + config.firewallMarks.filter { marked.contains($0.mark) && $0.isHost }.map(\.address)
-        virtualAddressLookup = AddressTable(vips.map { (proto: 0, address: $0, port: 0, value: 0) })
+        virtualAddressLookup = AddressTable(config.virtualAddresses.map { (proto: 0, address: $0, port: 0, value: 0) })
         localAddressLookup = AddressTable(localAddresses.enumerated().map { (proto: 0, address: $1, port: 0, value: $0) })
         timeoutNanos = config.timeouts.seconds.map { UInt64($0) * 1_000_000_000 }
         let interfaces = config.interfaces.isEmpty ? [InterfaceConfig(name: "none", mac: .zero)] : config.interfaces

@@ -148,6 +148,20 @@ extension DirectorConfig {
         return owned
     }
 
+    /// The VIPs, each once: the address services' and the host addresses the `fwmark` lines
+    /// of configured mark services name.
+    public var virtualAddresses: [IPAddress] {
+        var vips: [IPAddress] = []
+        for service in services where !service.key.isFirewallMark && !vips.contains(service.key.address) {
+            vips.append(service.key.address)
+        }
+        let marks = Set(services.lazy.filter(\.key.isFirewallMark).map(\.key.fwmark))
+        for rule in firewallMarks where marks.contains(rule.mark) && rule.isHost && !vips.contains(rule.address) {
+            vips.append(rule.address)
+        }
+        return vips
+    }
+
     /// `ownedAddresses` less the standby ones: what the director answers ARP/ND for and
     /// announces right now.
     public var activeAddresses: [IPAddress] {
