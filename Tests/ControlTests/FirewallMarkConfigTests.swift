@@ -31,6 +31,22 @@ import Wire
         #expect(config.ownedAddresses == [ip("198.18.0.100")])
     }
 
+    @Test func markServicesAreEditedAndDeletedByMark() {
+        let config = parse(
+            "-A -f 1 -s rr",
+            "-A -f 1 -6 -s rr",
+            "-E -f 1 -s wlc -p 60",
+            "-a -f 1 -r 198.18.1.1:80 -m",
+            "-e -f 1 -r 198.18.1.1:80 -m -w 3",
+            "-D -f 1 -6")
+        let service = onlyService(config)
+        #expect(service.key == ServiceKey(fwmark: 1))
+        #expect(service.scheduler == .weightedLeastConnection && service.persistence?.timeout == 60)
+        #expect(service.realServers.map(\.weight) == [3])
+        #expect(parseError(["-A -f 1", "-A -f 1"])?.message == "service FWM 1 already exists")
+        #expect(parseError(["-a -f 2 -r 198.18.1.1 -m"])?.message == "service FWM 2 does not exist")
+    }
+
     @Test func portZeroServiceNeedsPersistence() {
         #expect(onlyService(parse("-A -t 198.18.0.10:0 -p 300")).key == tcp("198.18.0.10", 0))
         #expect(parseError(["-A -t 198.18.0.10:0"])?.message.contains("port 0") == true)
@@ -207,6 +223,8 @@ import Wire
         #expect(config.director.firewallMarks.map(\.mark) == [1, 2])
         #expect(config.director.tunables.sloppyTCP)
         #expect(config.director.ownedAddresses.contains(ip("198.18.0.100")))
+        // `lvsd check` prints the configuration as a rules file, which reads back the same.
+        #expect((try? RulesFile.parse(RulesWriter.save(config.director), file: "check.rules")) == config.director)
     }
 
     @Test func keepalivedMarkServiceTakesItsFamilyFromIPFamilyAndAcceptsOps() {
