@@ -88,6 +88,59 @@ struct ServiceKindsE2ETests {
         #expect(answers.map(\.1) == [8080, 8081, 8080, 8081, 8080, 8081])
     }
 
+    /// keepalived's `keepalived.conf.virtual_server_group` sample in its shape: one group of
+    /// address entries and `fwmark` entries behind one virtual server (NAT, persistence), on
+    /// this lab's addresses; the address member and the marked VIP both answer, each client
+    /// request on the port it asked for.
+    @Test(.enabled(if: getuid() == 0, "ServiceKindsE2ETests need root: they build network namespaces (CI runs as root)"))
+    func keepalivedVirtualServerGroupSampleRuns() throws {
+        let lab = try ServiceKindsLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startNginx(ports: [8080, 8081])
+        let log = try lab.startDirector(rules: """
+            global_defs {
+               router_id LVS_DEVEL
+            }
+            lvsd_director {
+              interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
+              interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
+              interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
+              fwmark 1 tcp 198.18.0.101 8081
+            }
+            virtual_server_group VSG_1 {
+                198.18.0.100 8080
+                198.18.0.102-103 8080
+                fwmark 1
+                fwmark 2
+            }
+            virtual_server group VSG_1 {
+                delay_loop 6
+                lb_algo rr
+                lb_kind NAT
+                persistence_timeout 50
+                protocol TCP
+                real_server 198.18.1.2 8080 {
+                    weight 1
+                }
+                real_server 198.18.2.2 8080 {
+                    weight 1
+                }
+            }
+            """, servers: ["198.18.1.2", "198.18.2.2"])
+        var answers: [String] = []
+        for url in ["http://198.18.0.100:8080/", "http://198.18.0.101:8081/", "http://198.18.0.100:8080/", "http://198.18.0.101:8081/"] {
+            let (status, out, err) = try lab.inClient("/usr/bin/curl", ["-s", "-S", "-m", "5", url])
+            answers.append(status == 0 ? out.trimmingCharacters(in: .whitespacesAndNewlines) : "curl \(status): \(err)")
+        }
+        let output = try lab.stopDirector(log: log)
+        print("ServiceKindsE2ETests virtual_server_group: \(answers)\n\(output)")
+        #expect(answers.count == 4 && answers.allSatisfy { $0.hasPrefix("real-server-") }, "\(answers)")
+        #expect(answers.map { $0.split(separator: " ").last.map(String.init) ?? "" } == ["8080", "8081", "8080", "8081"],
+                "the address member's server port, the marked VIP's own port")
+        #expect(answers[0] == answers[2] && answers[1] == answers[3], "each service keeps the client on its server: \(answers)")
+    }
+
     /// Returns (server, port) per answer after checking all six came from one server.
     private func stickyTwoPorts(rules: String, unmarkedPort: Int? = nil, listing: String? = nil) throws -> [(String, Int)] {
         let lab = try ServiceKindsLab()
