@@ -11,8 +11,7 @@ extension Director {
         if !fwmarkClassifier.isEmpty {
             let mark = fwmarkClassifier.mark(proto, destination, port)
             if mark != 0 {
-                let markAddress = destination.isIPv4 ? IPAddress(ipv4: mark) : IPAddress(high: 0, low: UInt64(mark))
-                if let si = fwmarkLookup.lookup(0, markAddress, 0) { return si }
+                if let si = fwmarkLookup.lookup(0, ServiceKey.markAddress(mark, ipv4: destination.isIPv4), 0) { return si }
             }
         }
         if let si = serviceLookup.lookup(proto.rawValue, destination, port) { return si }

@@ -36,8 +36,12 @@ public struct ServiceKey: Hashable, Sendable, CustomStringConvertible {
     /// address: the mark itself, as IPVS's fwmark template `<IPPROTO_IP, caddr, 0, fwmark, 0>`
     /// does (ip_vs_sched_persist), so `-Lc` shows `0.0.0.1` for mark 1. `::N` for IPv6 cannot
     /// collide with an IPv4-mapped address.
-    public var markAddress: IPAddress {
-        address.isIPv4 ? IPAddress(ipv4: fwmark) : IPAddress(high: 0, low: UInt64(fwmark))
+    public var markAddress: IPAddress { Self.markAddress(fwmark, ipv4: address.isIPv4) }
+
+    /// `markAddress` of the mark service `mark` of one family.
+    @inlinable
+    public static func markAddress(_ mark: UInt32, ipv4: Bool) -> IPAddress {
+        ipv4 ? IPAddress(ipv4: mark) : IPAddress(high: 0, low: UInt64(mark))
     }
 
     public var endpoint: Endpoint { Endpoint(address, port) }
