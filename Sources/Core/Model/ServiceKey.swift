@@ -33,15 +33,16 @@ public struct ServiceKey: Hashable, Sendable, CustomStringConvertible {
     public var isIPv6: Bool { !address.isIPv4 }
 
     /// The address a firewall-mark service's persistence templates carry as their virtual
-    /// address: the mark itself, as IPVS's fwmark template `<IPPROTO_IP, caddr, 0, fwmark, 0>`
-    /// does (ip_vs_sched_persist), so `-Lc` shows `0.0.0.1` for mark 1. `::N` for IPv6 cannot
-    /// collide with an IPv4-mapped address.
+    /// address: the mark in the address's first 32 bits, as IPVS's fwmark template
+    /// `<IPPROTO_IP, caddr, 0, fwmark, 0>` fills `nf_inet_addr.ip` (ip_vs_sched_persist), so
+    /// `-Lc` shows `0.0.0.1` for mark 1 and templates synced with a kernel director match.
+    /// For IPv6 that is `0:1::`, which no VIP and no IPv4-mapped address can be.
     public var markAddress: IPAddress { Self.markAddress(fwmark, ipv4: address.isIPv4) }
 
     /// `markAddress` of the mark service `mark` of one family.
     @inlinable
     public static func markAddress(_ mark: UInt32, ipv4: Bool) -> IPAddress {
-        ipv4 ? IPAddress(ipv4: mark) : IPAddress(high: 0, low: UInt64(mark))
+        ipv4 ? IPAddress(ipv4: mark) : IPAddress(high: UInt64(mark) << 32, low: 0)
     }
 
     public var endpoint: Endpoint { Endpoint(address, port) }

@@ -69,8 +69,12 @@ extension Director {
     private func install(_ r: SyncConnectionRecord, now: UInt64) -> SyncInstallOutcome {
         if r.carriesUnknownMandatoryOption { return .dropped(.unknownMandatoryOption) }
         if r.carriesPersistenceEngine { return .dropped(.persistenceEngineUnsupported) }
-        guard let proto = TransportProtocol(r.proto) else { return .dropped(.unsupportedProtocol) }
         let isTemplate = r.flags.contains(.template)
+        // A kernel master's firewall-mark template has protocol IPPROTO_IP (0); lvsd keys
+        // those templates as TCP (`Director.templateKey`).
+        guard let proto = TransportProtocol(r.proto) ?? (isTemplate && r.proto.rawValue == 0 ? .tcp : nil) else {
+            return .dropped(.unsupportedProtocol)
+        }
         // The kernel only logs a template's odd state; a template here has none.
         let state: ConnectionState
         if isTemplate {

@@ -267,6 +267,27 @@ import Wire
         #expect(Self.connection(backup).destinationAddress == Self.rs2 && Self.connection(backup).destinationPort == 8443)
     }
 
+    /// A kernel master sends a firewall-mark template as `<IPPROTO_IP, caddr, 0, fwmark, 0>`
+    /// with the mark in the address's first word: the backup takes it as its own template.
+    @Test(arguments: [false, true]) func aKernelMastersMarkTemplateIsTaken(ipv6: Bool) {
+        let key = ServiceKey(fwmark: 6, ipv6: ipv6)
+        let f = ipv6 ? Lab.v6 : Lab.v4
+        let servers = [IPAddress(f.rs1)!, IPAddress(f.rs2)!].map { RealServerConfig(address: $0, port: 0, method: .nat) }
+        let service = VirtualServiceConfig(key: key, scheduler: .roundRobin, persistence: Persistence(prefixLength: ipv6 ? 128 : 32),
+                                           realServers: servers)
+        let backup = Harness(Self.config([service], marks: [FirewallMarkRule(mark: 6, proto: .tcp, address: IPAddress(f.vip)!)]))
+        #expect(key.markAddress == (ipv6 ? IPAddress("0:6::")! : IPAddress("0.0.0.6")!))
+        let record = SyncConnectionRecord(
+            proto: IPProtocol(rawValue: 0), flags: SyncConnectionFlags.forwarding(SyncConnectionFlags.forwardMasquerade).union(.template),
+            state: 0, clientAddress: IPAddress(f.client)!, clientPort: 0, virtualAddress: key.markAddress, virtualPort: 0,
+            destinationAddress: servers[1].address, destinationPort: 0, timeout: 300)
+        let outcome = backup.director.installSynced(record, now: backup.now)
+        #expect(backup.director.syncCounters.connectionsInstalled == 1, "\(outcome)")
+        #expect(backup.run(Self.packet(to: 22, vip: f.vip)).0 == .forward(interface: 1))
+        #expect(backup.director.lastEvent.viaTemplate)
+        #expect(Self.connection(backup).destinationAddress == servers[1].address)
+    }
+
     // MARK: One-packet scheduling
 
     @Test func onePacketSchedulingSpreadsTheDatagramsOfOneSocket() {
