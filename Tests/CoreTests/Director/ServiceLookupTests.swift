@@ -252,6 +252,8 @@ import Wire
             #expect(master.run(Self.packet(to: 443, flags: flags)).0 == .forward(interface: 1))
         }
         #expect(Self.connection(master).destinationAddress == Self.rs2)
+        let exported = master.director.connections().filter { $0.flags.contains(.template) }.map { master.director.syncRecord($0).proto.rawValue }
+        #expect(exported == [mark ? 0 : 6, mark ? 0 : 6], "a mark template goes out as IPPROTO_IP, as IPVS sends it")
         var messages: [[UInt8]] = []
         _ = master.director.drainSync { messages.append(Array($0)) }
         let backup = Harness(config)
