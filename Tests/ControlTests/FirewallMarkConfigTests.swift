@@ -239,5 +239,9 @@ import Wire
             """)
         #expect(config.director.services.map(\.key) == [ServiceKey(fwmark: 4, ipv6: true)])
         #expect(config.director.services[0].onePacket)
+        #expect(keepalivedError("lvsd_director {\n    tunable sloppy_tcp 1 {\n    }\n}") ==
+            kaError(2, 5, "'tunable' takes no { } block; write 'tunable NAME VALUE'"))
+        #expect(keepalivedError("lvsd_director {\n    fwmark 1 sctp 198.18.0.10\n}") ==
+            kaError(2, 14, "'sctp' is not a protocol lvsd balances; give tcp or udp"))
     }
 }

@@ -19,7 +19,7 @@ extension KeepalivedParser {
         _ = try statement.argumentsAllowingBlock(0...0, "lvsd_director")
         for line in try statement.contents("lvsd_director") {
             if let apply = ServiceSettingLines.handler(line.name) {
-                try line.noBlock(FirewallMarkLine.usage)
+                try line.noBlock(ServiceSettingLines.usage(line.name))
                 let tokens = ([line.keyword] + line.arguments).map { RulesToken(text: $0.text, column: $0.location.column) }
                 try apply(tokens, &director, RulesLocation(file: line.location.file, line: line.location.line))
                 continue
