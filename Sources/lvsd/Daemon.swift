@@ -328,9 +328,10 @@ final class Daemon: @unchecked Sendable {
         guard let runner else { return "No health checks: they come from a keepalived.conf's checker blocks.\n" }
         var out = "Prot LocalAddress:Port           Quorum  LiveWeight\n  -> RemoteAddress:Port         State   Weight  Checkers\n"
         for service in runner.status() {
-            let proto = service.key.proto == .tcp ? "TCP " : "UDP "
+            let proto = service.key.isFirewallMark ? "FWM " : service.key.proto == .tcp ? "TCP " : "UDP "
+            let name = service.key.isFirewallMark ? "\(service.key.fwmark)" : Endpoint(service.key.address, service.key.port).description
             let quorum = service.sorryServerActive ? "sorry" : service.quorumUp ? "up" : "down"
-            out += "\(proto) \(Self.pad(Endpoint(service.key.address, service.key.port).description, 26)) \(Self.pad(quorum, 7)) \(service.liveWeight)\n"
+            out += "\(proto) \(Self.pad(name, 26)) \(Self.pad(quorum, 7)) \(service.liveWeight)\n"
             for rs in service.realServers {
                 let weight = rs.tableWeight.map(String.init) ?? "out"
                 let checkers = rs.checkers.map { "\($0.kind)" }.joined(separator: ",")

@@ -117,8 +117,7 @@ enum KeepalivedKeywords {
 
     /// `virtual_server` options refused: ignoring them would change which packets go where.
     static let rejectedVirtualServer: [String: String] = [
-        "ops": "one-packet scheduling is not supported by lvsd (the rules file refuses -o too)",
-        "persistence_engine": "persistence engines (such as sip) are not supported by lvsd (the rules file refuses --pe too)",
+        "persistence_engine": "persistence engines (such as sip) are not supported by lvsd (the rules file refuses --pe too); persistence_timeout keeps a client on one real server",
         "proxy_protocol": "DPVS's PROXY protocol insertion is not supported by lvsd; real servers expecting the header would fail",
         "src-range": "DPVS's SNAT service matching is not supported by lvsd",
         "dst-range": "DPVS's SNAT service matching is not supported by lvsd",

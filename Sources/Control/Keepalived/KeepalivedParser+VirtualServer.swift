@@ -31,7 +31,7 @@ extension KeepalivedParser {
         "lb_algo", "lvs_sched", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback", "mh-port", "mh-fallback",
         "lb_kind", "lvs_method", "persistence_timeout", "persistence_granularity", "protocol", "virtualhost", "alpha",
         "omega", "quorum_up", "quorum_down", "quorum", "hysteresis", "weight", "sorry_server", "sorry_server_inhibit",
-        "sorry_server_lvs_method", "real_server", "laddr_group_name", "daddr_group_name", "waddr_group_name",
+        "sorry_server_lvs_method", "real_server", "laddr_group_name", "daddr_group_name", "waddr_group_name", "ops",
     ]
 
     /// Reads one `virtual_server` block; nil when it has no real servers (keepalived's
@@ -43,7 +43,12 @@ extension KeepalivedParser {
         var model: KeepalivedVirtualServer
         switch header[0].text {
         case "fwmark":
-            throw header[0].location.error("firewall-mark virtual servers are not supported by lvsd (the rules file refuses -f too); give an address and port")
+            guard header.count == 2 else {
+                throw header[0].location.error("'virtual_server fwmark' needs the mark, e.g. 'virtual_server fwmark 1'")
+            }
+            let mark = UInt32(try KeepalivedValues.number(header[1], in: 1...UInt64(Int32.max), what: "fwmark"))
+            members = [ServerGroup.Member(address: IPAddress(ipv4: 0), port: 0, word: header[0], fwmark: mark)]
+            model = KeepalivedVirtualServer(address: .fwmark(mark), services: [])
         case "group":
             guard header.count == 2 else {
                 throw header[0].location.error("'virtual_server group' needs the name of a virtual_server_group")
@@ -60,8 +65,14 @@ extension KeepalivedParser {
             members = [ServerGroup.Member(address: address, port: port, word: header[0])]
             model = KeepalivedVirtualServer(address: .endpoint(address, port), services: [])
         }
-        let ipv4 = members[0].address.isIPv4
         let block = try statement.contents("virtual_server IP [PORT]")
+        // A firewall-mark service has no address to tell its family: the group's addresses
+        // do, else `ip_family` (keepalived's default, inet, otherwise).
+        let ipv4 = members.first { $0.fwmark == 0 }?.address.isIPv4
+            ?? !block.contains(where: { $0.name == "ip_family" && $0.arguments.first?.text == "inet6" })
+        if !ipv4 {
+            for i in members.indices where members[i].fwmark != 0 { members[i].address = .zero }
+        }
 
         var protocolWritten = false
         var schedulerWord: KeepalivedWord?
@@ -112,6 +123,9 @@ extension KeepalivedParser {
                 } ?? KeepalivedDefaults.persistenceTimeout
             case "persistence_granularity":
                 granularity = try option.value(ipv4 ? "persistence_granularity NETMASK" : "persistence_granularity PREFIX-LENGTH")
+            case "ops":
+                _ = try option.arguments(0...0, "ops")
+                model.onePacket = true
             case "protocol":
                 let word = try option.value("protocol TCP|UDP")
                 switch word.text.uppercased() {

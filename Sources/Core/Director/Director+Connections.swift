@@ -3,18 +3,41 @@ import Wire
 extension Director {
     // MARK: New connections
 
+    /// The virtual service a new flow belongs to, in IPVS's order (ip_vs_service_find,
+    /// ip_vs_ctl.c): the firewall-mark service of the packet's mark first, then the exact
+    /// (protocol, VIP, port) service, then the VIP's port-0 service.
+    @inline(__always)
+    func lookupService(_ proto: TransportProtocol, _ destination: IPAddress, _ port: UInt16) -> Int? {
+        if !fwmarkClassifier.isEmpty {
+            let mark = fwmarkClassifier.mark(proto, destination, port)
+            if mark != 0 {
+                if let si = fwmarkLookup.lookup(0, ServiceKey.markAddress(mark, ipv4: destination.isIPv4), 0) { return si }
+            }
+        }
+        if let si = serviceLookup.lookup(proto.rawValue, destination, port) { return si }
+        if hasPortZero { return serviceLookup.lookup(proto.rawValue, destination, 0) }
+        return nil
+    }
+
     /// The table missed: schedule a real server if this is a new flow for a virtual service.
     func newConnection(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
                        _ proto: TransportProtocol, now: UInt64) -> Verdict {
-        guard let si = serviceLookup.lookup(proto.rawValue, p.destination, p.destinationPort) else {
+        guard let si = lookupService(proto, p.destination, p.destinationPort) else {
             if virtualAddressLookup.contains(p.destination) { return .drop(.noService) }
             if localAddressLookup.contains(p.destination) { return .drop(.noConnection) }
             return .pass(.notForDirector)
         }
         // Only a SYN starts a TCP connection (tcp_conn_schedule, ip_vs_proto_tcp.c); a SYN
-        // with RST set does not.
-        if proto == .tcp && !(p.tcpFlags.contains(.syn) && !p.tcpFlags.contains(.rst)) {
+        // with RST set does not. With sloppy_tcp any segment without RST does, so a connection
+        // established before a restart continues.
+        if proto == .tcp && (p.tcpFlags.contains(.rst) || !(p.tcpFlags.contains(.syn) || tunables.sloppyTCP)) {
             return .drop(.noConnection)
+        }
+        let key = services[si].key
+        let exactPort = p.destinationPort == key.port && !key.isFirewallMark
+        // ip_vs_schedule: a port-0 service schedules only through persistence.
+        if !exactPort && services[si].persistence == nil && !key.isFirewallMark {
+            return .drop(.noService)
         }
         if refusedUnderPressure() { return .drop(.tablePressure) }
         let flow = FlowTuple(proto: proto, clientAddress: p.source, clientPort: p.sourcePort,
@@ -43,7 +66,12 @@ extension Director {
         c.virtualAddress = p.destination
         c.virtualPort = p.destinationPort
         c.destinationAddress = server.address
-        c.destinationPort = server.port
+        // A server of port 0 takes the client's destination port. Through persistence a
+        // server's port applies only to the service's own port, so port-0 and firewall-mark
+        // services keep the client's (ip_vs_sched_persist); without, a port is a port
+        // (ip_vs_schedule).
+        let serverPortApplies = exactPort || services[si].persistence == nil
+        c.destinationPort = serverPortApplies && server.port != 0 ? server.port : p.destinationPort
         c.method = server.method
         c.realServer = UInt32(rs)
         c.template = template
@@ -74,6 +102,11 @@ extension Director {
         lastEvent.newConnection = true
         rememberFirstFragment(p, h, now: now)
         let verdict = fromClient(h, &p, eth, &packet, now: now)
+        if proto == .udp && services[si].onePacket {
+            // One-packet scheduling: the datagram went out; nothing is kept for the next one.
+            _ = expireConnection(&table, h, now: now)
+            return verdict
+        }
         shortenHalfOpenUnderPressure(h, now: now)
         return verdict
     }
@@ -120,20 +153,26 @@ extension Director {
 
     /// IPVS `ip_vs_sched_persist`: reuse the client's template if it is still valid, else
     /// schedule and create one. Templates are keyed by the masked client address with
-    /// client port 0, and live for the persistence timeout after their last use.
+    /// client port 0, and live for the persistence timeout after their last use. The virtual
+    /// side of the key is the service's port for a packet to it, port 0 for a port-0 service
+    /// (one template for all the VIP's ports), and the mark for a firewall-mark service (one
+    /// for every address, port and protocol of the mark; TCP stands for IPVS's IPPROTO_IP).
     func schedulePersistent(_ si: Int, _ persistence: Persistence, _ flow: FlowTuple,
                             now: UInt64) -> (Int, ConnectionHandle)? {
         let client = flow.clientAddress.masked(prefixLength: flow.clientAddress.isIPv4
             ? min(persistence.prefixLength, 32) : persistence.prefixLength)
-        let bucket = table.bucket(flow.proto, source: client, sourcePort: 0,
-                                  destination: flow.virtualAddress, destinationPort: flow.virtualPort)
+        let (proto, virtual, virtualPort) = templateKey(si, flow.proto, flow.virtualAddress, flow.virtualPort)
+        let bucket = table.bucket(proto, source: client, sourcePort: 0,
+                                  destination: virtual, destinationPort: virtualPort)
         let timeoutNanos = UInt64(persistence.timeout) * 1_000_000_000
-        var t = table.lookupIn(bucket: bucket, flow.proto, client: client, clientPort: 0,
-                               virtual: flow.virtualAddress, virtualPort: flow.virtualPort, template: true)
+        var t = table.lookupIn(bucket: bucket, proto, client: client, clientPort: 0,
+                               virtual: virtual, virtualPort: virtualPort, template: true)
         if t != 0 {
-            // ip_vs_check_template: a template whose server was removed is dropped (a
-            // quiescent, weight-0 server keeps its clients: expire_quiescent_template is 0).
-            if realServers[Int(table[t].realServer)].isRemoved || table[t].expires <= now {
+            // ip_vs_check_template: a template whose server was removed is dropped, and with
+            // expire_quiescent_template one whose server is quiescent (weight 0) too.
+            let server = realServers[Int(table[t].realServer)]
+            if server.isRemoved || table[t].expires <= now
+                || (tunables.expireQuiescentTemplate && server.weight == 0) {
                 if table[t].controlled == 0 {
                     _ = expireConnection(&table, t, now: now)
                 } else {
@@ -154,11 +193,11 @@ extension Director {
         }
         let rs = pool.id(at: i).slot
         var c = Connection()
-        c.proto = flow.proto
+        c.proto = proto
         c.clientAddress = client
         c.clientPort = 0
-        c.virtualAddress = flow.virtualAddress
-        c.virtualPort = flow.virtualPort
+        c.virtualAddress = virtual
+        c.virtualPort = virtualPort
         c.destinationAddress = realServers[rs].address
         c.destinationPort = realServers[rs].port
         c.method = realServers[rs].method
@@ -173,6 +212,40 @@ extension Director {
         }
         bind(rs, template: true)
         return (rs, h)
+    }
+
+    /// The virtual side of service `si`'s persistence template for a flow to
+    /// (`proto`, `address`, `port`): the flow's own for a packet to the service's port, port 0
+    /// for a port-0 service, and (TCP, mark, 0) for a firewall-mark service.
+    @inline(__always)
+    func templateKey(_ si: Int, _ proto: TransportProtocol, _ address: IPAddress,
+                     _ port: UInt16) -> (TransportProtocol, IPAddress, UInt16) {
+        let key = services[si].key
+        if key.isFirewallMark { return (.tcp, key.markAddress, 0) }
+        return (proto, address, port == key.port ? port : 0)
+    }
+
+    /// The service a synced connection or template belongs to, as the data path would find
+    /// it: a template's virtual side is its key (`templateKey`), a mark template's address
+    /// the mark; and the real server it names, by address and port, or by address alone for
+    /// the services whose connections keep the client's port.
+    func syncedService(_ proto: TransportProtocol, _ address: IPAddress, _ port: UInt16, template: Bool,
+                       destination: IPAddress, destinationPort: UInt16) -> (service: Int, realServer: RealServerID?)? {
+        var found: Int?
+        if template {
+            found = fwmarkLookup.lookup(0, address, 0) ?? serviceLookup.lookup(proto.rawValue, address, port)
+        } else {
+            found = lookupService(proto, address, port)
+        }
+        guard let si = found else { return nil }
+        let key = services[si].key
+        if let id = snapshot.identities.realServers[RealServerKey(service: key, address: destination, port: destinationPort)] {
+            return (si, id)
+        }
+        guard key.isFirewallMark || key.port == 0 else { return (si, nil) }
+        let ids = snapshot.realServerIDs(ofService: si)
+        let match = zip(services[si].config.realServers, ids).first { $0.0.address == destination }
+        return (si, match?.1)
     }
 
     /// Takes a local port from the service's LIPs of the real server's family, round-robin

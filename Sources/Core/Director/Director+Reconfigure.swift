@@ -125,13 +125,15 @@ extension Director {
                 summary.servicesKept += 1
             } else {
                 runtime = ServiceRuntime(
-                    id: new.serviceIDs[si], config: svc, persistence: nil, members: members, memberCount: 0,
+                    id: new.serviceIDs[si], config: svc, persistence: nil, key: svc.key, members: members, memberCount: 0,
                     scheduler: SchedulerInstance(kind: svc.scheduler, pool: pool, flags: svc.schedulerFlags), localPools: [])
                 summary.servicesAdded += 1
                 summary.schedulersRebuilt += 1
             }
             runtime.config = svc
             runtime.persistence = svc.persistence
+            runtime.key = svc.key
+            runtime.onePacket = svc.onePacket
             runtime.members = members
             runtime.memberCount = svc.realServers.count
             runtime.localPools = lips
@@ -151,6 +153,10 @@ extension Director {
         interfaceMTUs = new.interfaceMTUs
         interfaceIPv4 = new.interfaceIPv4
         serviceLookup = new.serviceLookup
+        fwmarkLookup = new.fwmarkLookup
+        fwmarkClassifier = new.fwmarkClassifier
+        hasPortZero = new.hasPortZero
+        tunables = new.config.tunables
         virtualAddressLookup = new.virtualAddressLookup
         localAddressLookup = new.localAddressLookup
         hasReplyMethods = new.hasReplyMethods

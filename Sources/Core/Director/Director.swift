@@ -25,6 +25,11 @@ public final class Director {
     @usableFromInline var localAddressIndex: [IPAddress: Int]
     /// The snapshot's lookups of the new-connection path (flat tables, no SipHash).
     @usableFromInline var serviceLookup = AddressTable([])
+    @usableFromInline var fwmarkLookup = AddressTable([])
+    @usableFromInline var fwmarkClassifier = FirewallMarkClassifier([])
+    @usableFromInline var hasPortZero = false
+    /// `DirectorConfig.tunables`, copied so the data path reads them without the snapshot.
+    @usableFromInline var tunables = IPVSTunables.defaults
     @usableFromInline var virtualAddressLookup = AddressTable([])
     @usableFromInline var localAddressLookup = AddressTable([])
     /// Addresses of VRRP instances this director is not MASTER of (`DirectorConfig.standbyAddresses`).
@@ -287,8 +292,11 @@ public struct TrafficStats: Sendable, Hashable {
 struct ServiceRuntime {
     var id: ServiceID
     var config: VirtualServiceConfig
-    /// `config.persistence`, kept trivially readable for the new-connection path.
+    /// `config.persistence`, `config.key` and `config.onePacket`, kept trivially readable
+    /// for the new-connection path.
     var persistence: Persistence?
+    var key: ServiceKey
+    var onePacket = false
     /// The service's real servers' identities, in the snapshot in force (which owns them).
     var members: UnsafePointer<UInt32>
     var memberCount: Int
