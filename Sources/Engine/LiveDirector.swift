@@ -123,10 +123,11 @@ public final class LiveDirector {
     public private(set) var snapshot: DirectorSnapshot
     /// Keys the fanout program's hash (`FanoutProgram`): random per run, the same across
     /// reloads, so a connection stays on its worker and nobody outside can aim a flood of
-    /// spoofed sources at one worker.
-    let steeringKey = UInt32.random(in: 1 ... .max)
+    /// spoofed sources at one worker. A sync backup takes its master's
+    /// (`adoptSteeringKey`). Changed only under `controlLock`.
+    var steeringKey = UInt32.random(in: 1 ... .max)
     private let options: Options
-    private let logger: Logger
+    let logger: Logger
     let workers: [Worker]
     /// Serialises the control plane (reload, lvsadm, listings): one producer per mailbox.
     let controlLock = NSLock()
@@ -140,7 +141,7 @@ public final class LiveDirector {
     private var kernel: KernelInterfaces
     private var interfaces: DirectorInterfaces
     /// The socket whose group program steers each interface's frames (several workers).
-    private let fanoutSockets: [PacketSocket]
+    let fanoutSockets: [PacketSocket]
 
     /// Each worker's director, worker 0 first.
     public var directors: [Director] { workers.map(\.director) }

@@ -96,7 +96,10 @@ extension Director {
             clientAddress: c.clientAddress, clientPort: c.clientPort, virtualAddress: c.virtualAddress,
             virtualPort: c.virtualPort, destinationAddress: c.destinationAddress, destinationPort: c.destinationPort,
             timeout: c.timeout)
-        if c.method == .fullNAT && !template { record.localEndpoint = Endpoint(c.localAddress, c.localPort) }
+        if c.method == .fullNAT && !template {
+            record.localEndpoint = Endpoint(c.localAddress, c.localPort)
+            record.steeringKey = sync.settings.steeringKey
+        }
         // NAT and FullNAT replies go back through the director: a backup needs the client-side
         // peer to send them before the client has sent it anything (lvsd's option).
         if !template && c.method.repliesTraverseDirector && c.clientMAC != .zero {

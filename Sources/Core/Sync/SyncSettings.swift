@@ -24,11 +24,14 @@ public struct SyncSettings: Hashable, Sendable {
     /// as IPVS. A backup that has listened this long holds the whole table, which is what
     /// lets a returning director preempt without losing connections (Docs/connection-sync.md).
     public var refreshPeriod: UInt64
+    /// The key of the master's worker-steering hash, sent on FullNAT entries when it runs
+    /// several workers (nil: one worker, nothing to agree on).
+    public var steeringKey: UInt32?
 
     public static let defaultMaxMessageLength = 1472
-    /// Room for the largest entry lvsd writes (IPv6 with sequence data, the local endpoint and
-    /// the client peer, padded).
-    public static let minimumMaxMessageLength = SyncMessage.headerLength + SyncConnection.ipv6Length + 26 + 20 + 12
+    /// Room for the largest entry lvsd writes (IPv6 with sequence data, the local endpoint,
+    /// the client peer and the steering key, padded).
+    public static let minimumMaxMessageLength = SyncMessage.headerLength + SyncConnection.ipv6Length + 26 + 20 + 9 + 6 + 3
 
     public init(syncID: UInt8 = 0, maxMessageLength: Int = SyncSettings.defaultMaxMessageLength,
                 threshold: UInt8 = 3, period: UInt8 = 50, ringCapacity: Int = 4096, refreshPeriod: UInt64 = 0) {
