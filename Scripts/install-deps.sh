@@ -8,6 +8,8 @@
 #   tshark                     independent pcap reader used by the replay tests
 #   iproute2, nftables, nginx-light, curl, netsniff-ng (trafgen), python3, ethtool
 #                              network-namespace end-to-end tests
+#   dnsmasq-base, python3-aiosmtpd
+#                              the DNS and SMTP servers DNS_CHECK's and SMTP_CHECK's tests probe
 #
 # Run as root (CI does); a non-root user with sudo is also accepted. Never prompts.
 set -euo pipefail
@@ -15,6 +17,7 @@ set -euo pipefail
 packages=(
     pkg-config libpcap-dev libnet1-dev libssl-dev openssl tshark
     iproute2 nftables curl netsniff-ng python3 ethtool
+    dnsmasq-base python3-aiosmtpd
 )
 # nginx-light is the small build; any installed nginx flavour will do.
 nginx_flavours=(nginx-light nginx nginx-core nginx-full nginx-extras)

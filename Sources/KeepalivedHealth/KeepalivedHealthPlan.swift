@@ -14,9 +14,9 @@ import Wire
 /// real server, virtual server) is resolved here.
 ///
 /// What the health engine cannot do yet is reported, never silently dropped:
-/// - DNS_CHECK, SMTP_CHECK, BFD_CHECK, FILE_CHECK are not run and fail closed: each becomes a
-///   checker that always fails, with `alpha` so its server starts down, and a warning naming
-///   the block's file:line (a server a check cannot vouch for must not get clients);
+/// - FILE_CHECK is not run and fails closed: it becomes a checker that always fails, with
+///   `alpha` so its server starts down, and a warning naming the block's file:line (a server a
+///   check cannot vouch for must not get clients); BFD_CHECK is refused by the reader;
 /// - `regex` urls, `fast_recovery`, `fwmark`, `log_all_failures` and an `SSL { }` block with
 ///   certificates are ignored, with a warning naming the checker.
 public enum KeepalivedHealthPlan {
@@ -102,7 +102,14 @@ public enum KeepalivedHealthPlan {
             spec = .udp(UDPCheckConfig(payload: udp.payload, requireReply: udp.requireReply,
                                        reply: udp.replyData.map { HexPattern(bytes: $0, wildcardMask: udp.replyMask) },
                                        minReplyLength: udp.minReplyLength, maxReplyLength: udp.maxReplyLength))
-        case .dns, .other:
+        case .dns(let dns):
+            guard let type = DNSQueryType(rawValue: dns.type.uppercased()) else {
+                throw HealthConfigError("\(name): unknown DNS query type \(dns.type)")
+            }
+            spec = .dns(DNSCheckConfig(type: type, name: dns.name))
+        case .smtp(let smtp):
+            spec = .smtp(SMTPCheckConfig(heloName: smtp.heloName))
+        case .other:
             guard let kind = CheckerKind(rawValue: checker.keyword), !kind.isImplemented else {
                 throw HealthConfigError("\(name): unknown checker kind \(checker.keyword)")
             }

@@ -219,14 +219,21 @@ import Wire
             kaError(5, 18, "DNS_CHECK name 'a..b' has an empty label"))
     }
 
-    @Test func otherCheckersAreKeptAsWrittenWithAWarning() {
-        let config = keepalived(virtualServer("    real_server 198.18.1.1 25 {\n        SMTP_CHECK {\n            helo_name lb.example.com\n        }\n    }"))
+    @Test func smtpCheckBfdRefusedFileKept() {
+        let list = checkers("SMTP_CHECK {\n    helo_name lb.example.com\n    connect_port 2525\n}\nSMTP_CHECK {\n}")
+        #expect(list.map(\.kind) == [.smtp(KeepalivedSMTPCheck(heloName: "lb.example.com")), .smtp(KeepalivedSMTPCheck())])
+        #expect(list.first?.connection?.port == 2525)
+        #expect(keepalivedError(virtualServer("    real_server 198.18.1.1 25 {\n        SMTP_CHECK {\n            host {\n            }\n        }\n    }"))?.description.contains("host") == true,
+                "keepalived's deprecated host sub-block is refused, not half-read")
+        // BFD_CHECK: refused where it is written.
+        #expect(keepalivedError(virtualServer("    real_server 198.18.1.1 80 {\n        BFD_CHECK {\n        }\n    }")) ==
+            kaError(4, 9, "BFD_CHECK is not supported: lvsd runs no BFD sessions (keepalived's bfd_instance); check the real server with TCP_CHECK, PING_CHECK or HTTP_GET instead"))
+        let config = keepalived(virtualServer("    real_server 198.18.1.1 25 {\n        FILE_CHECK {\n            track_file f\n        }\n    }"))
         guard case .other(let statement)? = config.virtualServers.first?.realServers.first?.checkers.first?.kind else {
-            Issue.record("expected a kept SMTP_CHECK")
+            Issue.record("expected a kept FILE_CHECK")
             return
         }
-        #expect(outline([statement]) == "SMTP_CHECK { helo_name lb.example.com }")
-        #expect(messages(config).first == "SMTP_CHECK: SMTP checks are kept as written, not yet typed")
+        #expect(outline([statement]) == "FILE_CHECK { track_file f }")
     }
 
     @Test func checkTargetsResolveDestinationsPerService() {

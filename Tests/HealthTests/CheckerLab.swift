@@ -168,6 +168,68 @@ final class CheckerLab: @unchecked Sendable {
         try startPython(name, script: Self.httpServer, arguments: arguments, environment: address.map { ["BIND": $0] } ?? [:])
     }
 
+    /// Runs `argv` in the server namespace (its output in `<name>.log`) and waits until
+    /// `ready` holds.
+    func startProgram(_ name: String, _ argv: [String], ready: () throws -> Bool) throws {
+        let log = directory.appendingPathComponent("\(name).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", servers] + argv
+        p.standardOutput = handle
+        p.standardError = handle
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        processes[name] = p
+        try waitUntil("\(name) is ready") {
+            guard p.isRunning else { throw LabFailure(description: "\(name) exited: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")") }
+            return try ready()
+        }
+    }
+
+    /// dnsmasq answering `A` for *.example.test with 198.18.60.9 on `address`:53, nothing
+    /// else (no upstream: other names are REFUSED).
+    func startDNS(_ name: String, address: String = CheckerLab.serverAddress, check: CheckerConfig) throws {
+        try startProgram(name, ["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                                "--bind-interfaces", "--listen-address=\(address)", "--port=53", "--pid-file=",
+                                "--address=/example.test/198.18.60.9", "--log-facility=-"]) {
+            (try? self.check(check)) == .success()
+        }
+    }
+
+    /// aiosmtpd (Debian's python3-aiosmtpd) on `port`, greeting as rs.example.test; the
+    /// hostname is given so it never waits for a resolver in the namespace.
+    static let smtpServer = #"""
+        import sys, threading
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.handlers import Sink
+        c = Controller(Sink(), hostname=sys.argv[1], port=int(sys.argv[2]), server_hostname="rs.example.test", ready_timeout=10)
+        c.start()
+        print("ready", flush=True)
+        threading.Event().wait()
+        """#
+
+    /// A scripted line server: sends `banner`, then answers every line it reads with `reply`.
+    static let lineServer = #"""
+        import socket, sys, threading
+        port, banner, reply = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", port))
+        s.listen(16)
+        print("ready", flush=True)
+        def serve(c):
+            with c:
+                c.sendall(banner.encode().replace(b"|", b"\r\n"))
+                f = c.makefile("rb")
+                for line in f:
+                    c.sendall(reply.encode() + b"\r\n")
+        while True:
+            c, _ = s.accept()
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+        """#
+
     func startUDP(_ name: String, port: UInt16, prefix: String) throws {
         try startPython(name, script: Self.udpServer, arguments: ["\(port)", prefix])
     }

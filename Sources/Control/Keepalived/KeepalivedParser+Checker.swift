@@ -18,6 +18,7 @@ extension KeepalivedParser {
     static let miscKeywords: Set<String> = ["misc_path", "misc_timeout", "misc_dynamic", "user"]
     static let udpKeywords: Set<String> = ["payload", "require_reply", "min_reply_length", "max_reply_length"]
     static let dnsKeywords: Set<String> = ["type", "name"]
+    static let smtpKeywords: Set<String> = ["helo_name"]
     /// pcre2 options `regex_options` accepts (check_http.c `regex_options`).
     static let regexOptionNames: Set<String> = [
         "allow_empty_class", "alt_bsux", "auto_callout", "caseless", "dollar_endonly", "dotall", "dupnames", "extended",
@@ -34,6 +35,7 @@ extension KeepalivedParser {
         case "SSL_GET": timingKeywords.union(connectionKeywords).union(httpKeywords).union(["tls_compliant"])
         case "UDP_CHECK": timingKeywords.union(connectionKeywords).union(udpKeywords)
         case "DNS_CHECK": timingKeywords.union(connectionKeywords).union(dnsKeywords)
+        case "SMTP_CHECK": timingKeywords.union(connectionKeywords).union(smtpKeywords)
         default: timingKeywords.union(connectionKeywords)
         }
     }
@@ -45,6 +47,9 @@ extension KeepalivedParser {
     {
         let kind = statement.name
         _ = try statement.argumentsAllowingBlock(0...0, kind)
+        if kind == "BFD_CHECK" {
+            throw statement.location.error("BFD_CHECK is not supported: lvsd runs no BFD sessions (keepalived's bfd_instance); check the real server with TCP_CHECK, PING_CHECK or HTTP_GET instead")
+        }
         if let reason = KeepalivedKeywords.rawCheckers[kind] {
             warnings.append(statement.location.warning("\(kind): \(reason)"))
             return KeepalivedChecker(kind: .other(statement), connection: nil, timing: Self.timing(inherited, kind: kind),
@@ -64,6 +69,7 @@ extension KeepalivedParser {
         var udp = KeepalivedUDPCheck()
         var udpLengths: KeepalivedStatement?
         var dns = KeepalivedDNSCheck()
+        var smtp = KeepalivedSMTPCheck()
 
         for option in try statement.contents(kind) {
             guard known.contains(option.name) else {
@@ -170,6 +176,13 @@ extension KeepalivedParser {
                     throw word.location.error("DNS_CHECK name '\(word.text)' has an empty label")
                 }
                 dns.name = word.text
+            // SMTP_CHECK.
+            case "helo_name":
+                let word = try option.value("helo_name NAME")
+                guard !word.text.isEmpty, !word.text.contains(where: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }) else {
+                    throw word.location.error("SMTP_CHECK helo_name '\(word.text)' must be one word")
+                }
+                smtp.heloName = word.text
             default:
                 // checkerOptions lists only handled keywords; stay an error, never a crash.
                 throw KeepalivedKeywords.unknown(option, in: kind, known: known.sorted())
@@ -206,6 +219,8 @@ extension KeepalivedParser {
                 warnings.append(udpLengths.location.warning("UDP_CHECK min_reply_length \(udp.minReplyLength) is above max_reply_length \(udp.maxReplyLength); the check will always fail"))
             }
             checkerKind = .udp(udp)
+        case "SMTP_CHECK":
+            checkerKind = .smtp(smtp)
         default:
             checkerKind = .dns(dns)
         }

@@ -33,6 +33,12 @@ public struct CheckerConfig: Hashable, Sendable, CustomStringConvertible {
             if udp.minReplyLength > udp.maxReplyLength {
                 out.append("UDP_CHECK min_reply_length \(udp.minReplyLength) > max_reply_length \(udp.maxReplyLength): the check would always fail")
             }
+        case .dns(let dns):
+            if let problem = DNSQuery.problem(name: dns.name) { out.append(problem) }
+        case .smtp(let smtp):
+            if smtp.heloName.isEmpty || smtp.heloName.contains(where: { $0 == "\r" || $0 == "\n" || $0 == " " }) {
+                out.append("SMTP_CHECK helo_name '\(smtp.heloName)' must be one word with no line break")
+            }
         case .tcp, .ping, .notImplemented: break
         }
         return out
@@ -47,6 +53,8 @@ public enum CheckerSpec: Hashable, Sendable {
     case misc(MiscCheckConfig)
     case ping
     case udp(UDPCheckConfig)
+    case dns(DNSCheckConfig)
+    case smtp(SMTPCheckConfig)
     /// A kind SwiftLVS does not run: fails every check, so the server stays down (fail closed).
     case notImplemented(NotImplementedCheck)
 
@@ -58,6 +66,8 @@ public enum CheckerSpec: Hashable, Sendable {
         case .misc: .misc
         case .ping: .ping
         case .udp: .udp
+        case .dns: .dns
+        case .smtp: .smtp
         case .notImplemented(let n): n.kind
         }
     }
@@ -225,4 +235,29 @@ public struct UDPCheckConfig: Hashable, Sendable {
         let text = Array("keepalived check - ".utf8)
         return (0..<32).map { text[$0 % text.count] }
     }()
+}
+
+/// DNS_CHECK (keepalived check_dns.c).
+public struct DNSCheckConfig: Hashable, Sendable {
+    /// `type`; default SOA.
+    public var type: DNSQueryType
+    /// `name`; default the root (`.`).
+    public var name: String
+
+    public init(type: DNSQueryType = .soa, name: String = ".") {
+        self.type = type
+        self.name = name
+    }
+}
+
+/// SMTP_CHECK (keepalived check_smtp.c).
+public struct SMTPCheckConfig: Hashable, Sendable {
+    /// check_smtp.h SMTP_DEFAULT_HELO.
+    public static let defaultHeloName = "smtpchecker.keepalived.org"
+    /// `helo_name`: the HELO argument.
+    public var heloName: String
+
+    public init(heloName: String = SMTPCheckConfig.defaultHeloName) {
+        self.heloName = heloName
+    }
 }

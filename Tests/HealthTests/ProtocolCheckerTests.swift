@@ -1,0 +1,77 @@
+import Core
+import Foundation
+import Health
+import TestSupport
+import Testing
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// DNS_CHECK against Debian's dnsmasq and SMTP_CHECK against Debian's aiosmtpd (and a scripted
+/// line server for the replies a real server would rarely give), in the checker lab's
+/// namespaces, run by `ProbeDriver` inside the checker namespace.
+@Suite(.serialized, .enabled(if: isRoot, "checker tests build network namespaces and need root (CI runs as root)"),
+       .timeLimit(.minutes(3)))
+struct ProtocolCheckerTests {
+    func config(_ spec: CheckerSpec, port: UInt16, timeout: Duration = .milliseconds(800)) -> CheckerConfig {
+        var t = CheckerTiming.defaults(for: spec.kind)
+        t.connectTimeout = timeout
+        return CheckerConfig(target: CheckTarget(service: ServiceKey(.udp, ip("198.18.0.100"), port),
+                                                 realServer: ep(CheckerLab.serverAddress, port)),
+                             spec: spec, timing: t)
+    }
+
+    func failure(_ outcome: CheckOutcome) -> CheckFailure? {
+        if case .failure(let f) = outcome { return f }
+        return nil
+    }
+
+    @Test func dnsCheckAgainstDnsmasq() throws {
+        let lab = try CheckerLab("d")
+        defer { lab.tearDown() }
+        let a = config(.dns(DNSCheckConfig(type: .a, name: "www.example.test")), port: 53)
+        // Nothing listens yet: the ICMP port unreachable fails the check at once.
+        #expect(failure(try lab.check(a))?.reason == "port unreachable")
+        try lab.startDNS("dnsmasq", check: a)
+        #expect(try lab.check(a) == .success())
+        #expect(try lab.check(config(.dns(DNSCheckConfig(type: .a, name: "www.example.test.")), port: 53)) == .success(),
+                "a fully qualified name is the same name")
+        // A name dnsmasq does not know goes upstream, and there is none.
+        #expect(failure(try lab.check(config(.dns(DNSCheckConfig(type: .aaaa, name: "www.example.test")), port: 53)))?.reason
+                .hasPrefix("the server answered ") == true)
+        // keepalived's default query (SOA of the root) goes upstream, and there is none: REFUSED.
+        #expect(failure(try lab.check(config(.dns(DNSCheckConfig()), port: 53)))?.reason == "the server answered REFUSED")
+        // A stopped server keeps its socket: no answer, no ICMP, the timeout fails the check.
+        lab.signal("dnsmasq", SIGSTOP)
+        #expect(failure(try lab.check(a))?.reason == "no DNS reply within 800 ms")
+        lab.signal("dnsmasq", SIGCONT)
+        try lab.waitUntil("dnsmasq answers again") { (try? lab.check(a)) == .success() }
+    }
+
+    @Test func smtpCheckAgainstAiosmtpd() throws {
+        let lab = try CheckerLab("s")
+        defer { lab.tearDown() }
+        let smtp = config(.smtp(SMTPCheckConfig()), port: 2525)
+        #expect(failure(try lab.check(smtp))?.reason == "connection refused")
+        try lab.startPython("smtpd", script: CheckerLab.smtpServer, arguments: [CheckerLab.serverAddress, "2525"])
+        #expect(try lab.check(smtp) == .success())
+        #expect(try lab.check(config(.smtp(SMTPCheckConfig(heloName: "director.example.test")), port: 2525)) == .success())
+        // Stopped: the kernel still completes the handshake, the banner never comes.
+        lab.signal("smtpd", SIGSTOP)
+        #expect(failure(try lab.check(smtp))?.reason == "timed out after 800 ms waiting for the 220 banner")
+        lab.signal("smtpd", SIGCONT)
+        try lab.waitUntil("aiosmtpd answers again") { (try? lab.check(smtp)) == .success() }
+
+        // Replies a broken server gives: keepalived's rules, multi-line replies read to the end.
+        try lab.startPython("busy", script: CheckerLab.lineServer, arguments: ["2526", "554 no service here|", "250 ok"])
+        #expect(failure(try lab.check(config(.smtp(SMTPCheckConfig()), port: 2526)))?.reason == "bad greeting: 554, expected 220")
+        try lab.startPython("picky", script: CheckerLab.lineServer, arguments: ["2527", "220 hi|", "550 go away"])
+        #expect(failure(try lab.check(config(.smtp(SMTPCheckConfig()), port: 2527)))?.reason == "bad HELO response: 550, expected 250")
+        try lab.startPython("chatty", script: CheckerLab.lineServer, arguments: ["2528", "220-welcome|220-to the lab|220 ready|", "250 ok"])
+        #expect(try lab.check(config(.smtp(SMTPCheckConfig()), port: 2528)) == .success())
+        try lab.startPython("noise", script: CheckerLab.lineServer, arguments: ["2529", "hello there|", "250 ok"])
+        #expect(failure(try lab.check(config(.smtp(SMTPCheckConfig()), port: 2529)))?.reason
+                == "malformed reply: a reply line does not start with a 3-digit code")
+    }
+}
