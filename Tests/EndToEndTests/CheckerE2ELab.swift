@@ -1,4 +1,7 @@
+import Dispatch
 import Foundation
+import PacketIO
+import Synchronization
 import TestSupport
 import Testing
 #if canImport(Glibc)
@@ -69,6 +72,10 @@ final class CheckerE2ELab {
 
     func close() {
         for name in Array(processes.keys) { stop(name) }
+        if let pid = dnsmasqPID {
+            kill(pid, SIGCONT)
+            kill(pid, SIGKILL)
+        }
         deleteNamespaces()
         try? FileManager.default.removeItem(at: directory)
     }
@@ -107,6 +114,7 @@ final class CheckerE2ELab {
     }
 
     func signal(_ name: String, _ signal: Int32) {
+        if name == "dnsmasq", let pid = dnsmasqPID { kill(pid, signal) }
         if let p = processes[name], p.isRunning { kill(p.processIdentifier, signal) }
     }
 
@@ -144,12 +152,25 @@ final class CheckerE2ELab {
     func webRoot(_ i: Int) -> URL { directory.appendingPathComponent("www\(i)") }
 
     /// dnsmasq in r1 on the RIP and the VIP: *.example.test is 198.18.0.99, nothing upstream.
+    /// It runs as the daemon it is (its pid in `dnsmasq.pid`), not as the test's child: with
+    /// dnsmasq a `Process` child of the test, the next `Command.run` never returned (its
+    /// child exited, Foundation did not notice).
     func startDNS() throws {
-        try start("dnsmasq", in: "r1", ["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-                                        "--bind-interfaces", "--listen-address=\(rip(1))", "--listen-address=\(Self.vip)", "--port=53",
-                                        "--pid-file=", "--address=/example.test/198.18.0.99", "--log-facility=-"])
+        let pidFile = directory.appendingPathComponent("dnsmasq.pid").path
+        let run = try Command.run("/usr/sbin/ip", ["netns", "exec", ns("r1"), "/usr/sbin/dnsmasq", "--conf-file=/dev/null", "--no-resolv",
+                                                   "--no-hosts", "--bind-interfaces", "--listen-address=\(rip(1))",
+                                                   "--listen-address=\(Self.vip)", "--port=53", "--pid-file=\(pidFile)",
+                                                   "--address=/example.test/198.18.0.99"])
+        guard run.status == 0 else { throw Command.Failed(description: "dnsmasq: \(run.stderr)") }
+        try waitUntil("dnsmasq wrote its pid") {
+            dnsmasqPID = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            return dnsmasqPID != nil
+        }
         try waitUntil("dnsmasq answers on \(rip(1))") { dnsQuery(server: rip(1)) == 0 }
     }
+
+    /// The daemonized dnsmasq's pid (`close()` kills it, and the namespace sweep would too).
+    private(set) var dnsmasqPID: Int32?
 
     /// aiosmtpd in r2 on all addresses :25, greeting as rs2.example.test.
     func startSMTP() throws {
@@ -237,23 +258,40 @@ final class CheckerE2ELab {
         return run.status == 0 ? run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
     }
 
-    /// One A query for www.example.test from the client: the reply's RCODE, nil without one.
+    /// One A query for www.example.test from the client namespace: the reply's RCODE, nil
+    /// without one within 1.5 s (sent from a thread that entered the namespace).
     func dnsQuery(server: String) -> Int? {
-        let script = """
-            import socket, struct, sys
-            q = struct.pack(">HHHHHH", 0x4c56, 0x0100, 1, 0, 0, 0) + b"\\x03www\\x07example\\x04test\\x00" + struct.pack(">HH", 1, 1)
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.settimeout(1.5)
-            s.sendto(q, (sys.argv[1], 53))
-            try:
-                r = s.recv(512)
-            except OSError:
-                sys.exit(3)
-            print(r[3] & 15 if r[:2] == q[:2] else -1)
-            """
-        guard let run = try? Command.run("/usr/sbin/ip", ["netns", "exec", ns("c"), "/usr/bin/python3", "-c", script, server]),
-              run.status == 0 else { return nil }
-        return Int(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let result = Mutex<Int?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let namespace = ns("c")
+        let thread = Thread {
+            defer { done.signal() }
+            guard (try? NetworkNamespace.enterOnCurrentThread(named: namespace)) != nil else { return }
+            let fd = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            guard fd >= 0 else { return }
+            defer { Glibc.close(fd) }
+            var timeout = timeval(tv_sec: 1, tv_usec: 500_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(53).bigEndian
+            inet_pton(AF_INET, server, &address.sin_addr)
+            let query: [UInt8] = [0x4C, 0x56, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+                                  3] + Array("www".utf8) + [7] + Array("example".utf8) + [4] + Array("test".utf8) + [0, 0, 1, 0, 1]
+            let sent = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, query, query.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard sent == query.count else { return }
+            var reply = [UInt8](repeating: 0, count: 512)
+            let n = recv(fd, &reply, reply.count, 0)
+            guard n >= 12, reply[0] == 0x4C, reply[1] == 0x56 else { return }
+            result.withLock { $0 = Int(reply[3] & 0x0F) }
+        }
+        thread.start()
+        done.wait()
+        return result.withLock { $0 }
     }
 
     func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
