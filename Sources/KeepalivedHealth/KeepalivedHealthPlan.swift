@@ -17,8 +17,8 @@ import Wire
 /// - FILE_CHECK is not run and fails closed: it becomes a checker that always fails, with
 ///   `alpha` so its server starts down, and a warning naming the block's file:line (a server a
 ///   check cannot vouch for must not get clients); BFD_CHECK is refused by the reader;
-/// - `regex` urls, `fast_recovery`, `fwmark`, `log_all_failures` and an `SSL { }` block with
-///   certificates are ignored, with a warning naming the checker.
+/// - `fast_recovery`, `fwmark`, `log_all_failures`, PCRE2-only `regex_options`, `regex_stack`
+///   and an `SSL { }` block with certificates are ignored, with a warning naming the checker.
 public enum KeepalivedHealthPlan {
     public struct Result: Sendable {
         public var plan: HealthPlan
@@ -128,7 +128,15 @@ public enum KeepalivedHealthPlan {
         if http.fastRecovery { warnings.append("\(name): fast_recovery is ignored (every url is checked in each check already)") }
         var urls: [HTTPURLCheck] = []
         for url in http.urls {
-            if url.regex != nil { warnings.append("\(name): url \(url.path): regex is not checked (status and digest are)") }
+            var regex: BodyRegex?
+            if let pattern = url.regex {
+                regex = BodyRegex(pattern: pattern, noMatch: url.regexNoMatch, minOffset: url.regexMinOffset ?? 0,
+                                  maxOffset: url.regexMaxOffset, options: Set(url.regexOptions))
+                if let ignored = regex?.ignoredOptions, !ignored.isEmpty {
+                    warnings.append("\(name): url \(url.path): regex_options \(ignored.joined(separator: " ")) are PCRE2's and not applied (caseless, dotall, multiline, ungreedy and extended are)")
+                }
+                if url.regexStack != nil { warnings.append("\(name): url \(url.path): regex_stack is ignored (no PCRE2 JIT stack here)") }
+            }
             var codes = HTTPStatusCodes()
             for range in url.statusCodes {
                 guard HTTPStatusCodes.range.contains(Int(range.lowerBound)), HTTPStatusCodes.range.contains(Int(range.upperBound)) else {
@@ -143,7 +151,7 @@ public enum KeepalivedHealthPlan {
                 }
                 digest = d
             }
-            urls.append(HTTPURLCheck(path: url.path, digest: digest, statusCodes: codes, virtualhost: url.virtualhost))
+            urls.append(HTTPURLCheck(path: url.path, digest: digest, statusCodes: codes, virtualhost: url.virtualhost, regex: regex))
         }
         let version: HTTPProtocolVersion = switch http.protocolVersion {
         case .http10: .http10

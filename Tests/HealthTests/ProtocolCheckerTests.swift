@@ -74,4 +74,22 @@ struct ProtocolCheckerTests {
         #expect(failure(try lab.check(config(.smtp(SMTPCheckConfig()), port: 2529)))?.reason
                 == "malformed reply: a reply line does not start with a 3-digit code")
     }
+
+    @Test func httpGetRegexAgainstARealServer() throws {
+        let lab = try CheckerLab("x")
+        defer { lab.tearDown() }
+        _ = try lab.write("<html>service: healthy, 3 workers</html>\n", to: "index.html")
+        try lab.startHTTP("web", port: 8080, root: lab.directory)
+        func http(_ regex: BodyRegex) -> CheckerConfig {
+            var c = config(.httpGet(HTTPGetConfig(urls: [HTTPURLCheck(path: "/index.html", regex: regex)])), port: 8080)
+            c.target.service = ServiceKey(.tcp, ip("198.18.0.100"), 8080)
+            return c
+        }
+        #expect(try lab.check(http(BodyRegex(pattern: "healthy, [0-9]+ workers"))) == .success())
+        #expect(failure(try lab.check(http(BodyRegex(pattern: "degraded"))))?.description
+                == "/index.html: the body does not match regex 'degraded'")
+        #expect(failure(try lab.check(http(BodyRegex(pattern: "healthy", noMatch: true))))?.reason
+                == "the body matches regex 'healthy' at offset 15 (regex_no_match)")
+        #expect(try lab.check(http(BodyRegex(pattern: "HEALTHY", options: ["caseless"]))) == .success())
+    }
 }

@@ -26,6 +26,9 @@ public struct CheckerConfig: Hashable, Sendable, CustomStringConvertible {
             for url in http.urls where url.path.isEmpty || url.statusCodes.isEmpty {
                 out.append(url.path.isEmpty ? "a url has no path" : "url \(url.path) accepts no status code")
             }
+            for url in http.urls {
+                if let problem = url.regex?.problem { out.append("url \(url.path): \(problem)") }
+            }
         case .misc(let misc):
             if misc.command.isEmpty || misc.command[0].isEmpty { out.append("MISC_CHECK has no misc_path") }
             if let t = misc.timeout, t <= .zero { out.append("misc_timeout must be positive") }
@@ -117,12 +120,17 @@ public struct HTTPURLCheck: Hashable, Sendable {
     public var statusCodes: HTTPStatusCodes
     /// `virtualhost` inside the url block, overriding the checker's.
     public var virtualhost: String?
+    /// `regex` (with `regex_no_match`, `regex_min_offset`, `regex_max_offset`): the body must
+    /// match (or must not).
+    public var regex: BodyRegex?
 
-    public init(path: String, digest: MD5Digest? = nil, statusCodes: HTTPStatusCodes = .default, virtualhost: String? = nil) {
+    public init(path: String, digest: MD5Digest? = nil, statusCodes: HTTPStatusCodes = .default, virtualhost: String? = nil,
+                regex: BodyRegex? = nil) {
         self.path = path
         self.digest = digest
         self.statusCodes = statusCodes
         self.virtualhost = virtualhost
+        self.regex = regex
     }
 }
 
@@ -259,5 +267,76 @@ public struct SMTPCheckConfig: Hashable, Sendable {
 
     public init(heloName: String = SMTPCheckConfig.defaultHeloName) {
         self.heloName = heloName
+    }
+}
+
+/// HTTP_GET / SSL_GET `regex`: a pattern searched in the response body (keepalived check_http.c
+/// with PCRE2). Swift's `Regex` runs it: its syntax is Perl's/PCRE's for everything a health
+/// page needs (classes, anchors, groups, quantifiers, `(?i)`-style flags). keepalived's
+/// options map to Swift's where one exists: `caseless`, `dotall`, `multiline`, `ungreedy`,
+/// `extended` (as `(?x)`); `regexIgnoredOptions` names the rest.
+public struct BodyRegex: Hashable, Sendable {
+    public var pattern: String
+    /// `regex_no_match`: a match fails the check.
+    public var noMatch: Bool
+    /// `regex_min_offset`: the search starts this many body bytes in.
+    public var minOffset: Int
+    /// `regex_max_offset`: a match must start at or before this body offset.
+    public var maxOffset: Int?
+    /// keepalived's `regex_options` names.
+    public var options: Set<String>
+
+    /// The most body bytes the regex sees (keepalived searches what it read; PCRE2 partial
+    /// matching lets it go on across reads). A health page is short; 1 MiB is generous.
+    public static let maximumSubjectLength = 1 << 20
+    public static let supportedOptions: Set<String> = ["caseless", "dotall", "multiline", "ungreedy", "extended"]
+
+    public init(pattern: String, noMatch: Bool = false, minOffset: Int = 0, maxOffset: Int? = nil, options: Set<String> = []) {
+        self.pattern = pattern
+        self.noMatch = noMatch
+        self.minOffset = minOffset
+        self.maxOffset = maxOffset
+        self.options = options
+    }
+
+    /// The options keepalived has that this engine does not apply.
+    public var ignoredOptions: [String] { options.subtracting(Self.supportedOptions).sorted() }
+
+    /// The compiled pattern with the options applied.
+    public func compiled() throws -> Regex<AnyRegexOutput> {
+        var regex = try Regex(options.contains("extended") ? "(?x)" + pattern : pattern)
+        if options.contains("caseless") { regex = regex.ignoresCase() }
+        if options.contains("dotall") { regex = regex.dotMatchesNewlines() }
+        if options.contains("multiline") { regex = regex.anchorsMatchLineEndings() }
+        if options.contains("ungreedy") { regex = regex.repetitionBehavior(.reluctant) }
+        return regex
+    }
+
+    /// Why the regex cannot be used, or nil.
+    public var problem: String? {
+        if let maxOffset, maxOffset < minOffset { return "regex_max_offset \(maxOffset) is below regex_min_offset \(minOffset)" }
+        do {
+            _ = try compiled()
+            return nil
+        } catch {
+            return "regex '\(pattern)' does not compile: \(error)"
+        }
+    }
+
+    /// nil when `body` passes, else why not. The body is read as UTF-8 (invalid bytes become
+    /// U+FFFD); offsets count bytes, as PCRE2's do.
+    public func verdict(on body: ArraySlice<UInt8>, compiled regex: Regex<AnyRegexOutput>) -> String? {
+        let start = min(minOffset, body.count)
+        let subject = String(decoding: body[(body.startIndex + start)...], as: UTF8.self)
+        var matchOffset: Int?
+        if let match = try? regex.firstMatch(in: subject) {
+            matchOffset = start + subject.utf8.distance(from: subject.startIndex, to: match.range.lowerBound)
+        }
+        if let offset = matchOffset, let maxOffset, offset > maxOffset { matchOffset = nil }
+        switch (matchOffset, noMatch) {
+        case (nil, false): return "the body does not match regex '\(pattern)'"
+        case (let offset?, true): return "the body matches regex '\(pattern)' at offset \(offset) (regex_no_match)"
+        default: return nil
+        }
     }
 }
