@@ -29,8 +29,8 @@ public enum KeepalivedHealthPlan {
     public static func make(from config: KeepalivedConfig) throws(HealthConfigError) -> Result {
         var services: [ServiceHealthPlan] = []
         var warnings: [String] = []
-        if let ssl = config.ssl, ssl.caFile != nil || ssl.certificateFile != nil || ssl.keyFile != nil {
-            warnings.append("the SSL block's certificate, key and CA are not used: SSL_GET connects without client certificates and does not verify the server")
+        if config.ssl?.password != nil {
+            warnings.append("the SSL block's password is ignored: give SSL_GET an unencrypted key file")
         }
         for vs in config.virtualServers {
             for key in vs.services {
@@ -47,7 +47,7 @@ public enum KeepalivedHealthPlan {
                                                     notifyUp: rs.notifyUp.map(script), notifyDown: rs.notifyDown.map(script))
                     for checker in rs.checkers {
                         let name = "\(checker.keyword) of real server \(endpoint) in VS \(key)"
-                        if let mapped = try map(checker, service: key, realServer: endpoint,
+                        if let mapped = try map(checker, service: key, realServer: endpoint, ssl: config.ssl,
                                                 virtualhost: rs.virtualhost ?? vs.virtualhost, name: name, warnings: &warnings) {
                             plan.checkers.append(mapped)
                         }
@@ -73,8 +73,8 @@ public enum KeepalivedHealthPlan {
     }
 
     /// One checker, or nil (with a warning) for a kind the engine does not run.
-    static func map(_ checker: KeepalivedChecker, service: ServiceKey, realServer: Endpoint, virtualhost: String?, name: String,
-                    warnings: inout [String]) throws(HealthConfigError) -> CheckerConfig? {
+    static func map(_ checker: KeepalivedChecker, service: ServiceKey, realServer: Endpoint, ssl: KeepalivedSSLContext? = nil,
+                    virtualhost: String?, name: String, warnings: inout [String]) throws(HealthConfigError) -> CheckerConfig? {
         let connection = checker.connection
         let target = CheckTarget(service: service, realServer: realServer, connectAddress: connection?.address,
                                  connectPort: connection?.port, bindAddress: connection?.bindAddress,
@@ -94,7 +94,8 @@ public enum KeepalivedHealthPlan {
             spec = .httpGet(try httpConfig(http, virtualhost: virtualhost, name: name, warnings: &warnings))
         case .ssl(let http):
             spec = .sslGet(try httpConfig(http, virtualhost: virtualhost, name: name, warnings: &warnings),
-                           TLSOptions(enableSNI: http.enableSNI, sniName: http.sniName))
+                           TLSOptions(enableSNI: http.enableSNI, sniName: http.sniName, caFile: ssl?.caFile,
+                                      certificateFile: ssl?.certificateFile, keyFile: ssl?.keyFile))
         case .misc(let misc):
             spec = .misc(MiscCheckConfig(command: misc.script.arguments, user: misc.script.user, group: group(misc.script.group),
                                          timeout: misc.timeout > .zero ? misc.timeout : nil, dynamic: misc.dynamic))

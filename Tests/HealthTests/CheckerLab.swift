@@ -116,6 +116,9 @@ final class CheckerLab: @unchecked Sendable {
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(tls[0], tls[1])
+            if len(sys.argv) > 5:
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(sys.argv[5])
             server.socket = ctx.wrap_socket(server.socket, server_side=True)
         print("ready", flush=True)
         server.serve_forever()
@@ -162,9 +165,12 @@ final class CheckerLab: @unchecked Sendable {
     }
 
     /// The HTTP server on `port`, all addresses unless `address` is given.
-    func startHTTP(_ name: String, port: UInt16, root: URL, tls: (cert: URL, key: URL)? = nil, address: String? = nil) throws {
+    /// `clientCA`: with `tls`, the server demands a client certificate signed by it.
+    func startHTTP(_ name: String, port: UInt16, root: URL, tls: (cert: URL, key: URL)? = nil, address: String? = nil,
+                   clientCA: URL? = nil) throws {
         var arguments = ["\(port)", root.path]
         if let tls { arguments += [tls.cert.path, tls.key.path] }
+        if let clientCA { arguments.append(clientCA.path) }
         try startPython(name, script: Self.httpServer, arguments: arguments, environment: address.map { ["BIND": $0] } ?? [:])
     }
 
@@ -252,6 +258,25 @@ final class CheckerLab: @unchecked Sendable {
         let (status, _, err) = try Command.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                                                              "-subj", "/CN=rs.example.test", "-keyout", key.path, "-out", cert.path])
         guard status == 0 else { throw LabFailure(description: "openssl req failed: \(err)") }
+        return (cert, key)
+    }
+
+    /// A PEM file in the lab directory made by `openssl` (CA: self-signed; otherwise a key and
+    /// a certificate for `subject` signed by `ca`): its certificate and key.
+    func makeCertificate(_ name: String, subject: String, signedBy ca: (cert: URL, key: URL)?) throws -> (cert: URL, key: URL) {
+        let cert = directory.appendingPathComponent("\(name).pem"), key = directory.appendingPathComponent("\(name).key")
+        let newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=\(subject)", "-keyout", key.path]
+        if let ca {
+            let csr = directory.appendingPathComponent("\(name).csr")
+            var run = try Command.run("/usr/bin/openssl", ["req"] + newKey + ["-out", csr.path])
+            guard run.status == 0 else { throw LabFailure(description: "openssl req: \(run.stderr)") }
+            run = try Command.run("/usr/bin/openssl", ["x509", "-req", "-in", csr.path, "-CA", ca.cert.path, "-CAkey", ca.key.path,
+                                                       "-set_serial", "\(UInt32.random(in: 1 ... .max))", "-days", "1", "-out", cert.path])
+            guard run.status == 0 else { throw LabFailure(description: "openssl x509: \(run.stderr)") }
+        } else {
+            let run = try Command.run("/usr/bin/openssl", ["req", "-x509"] + newKey + ["-days", "1", "-out", cert.path])
+            guard run.status == 0 else { throw LabFailure(description: "openssl req -x509: \(run.stderr)") }
+        }
         return (cert, key)
     }
 

@@ -92,4 +92,37 @@ struct ProtocolCheckerTests {
                 == "the body matches regex 'healthy' at offset 15 (regex_no_match)")
         #expect(try lab.check(http(BodyRegex(pattern: "HEALTHY", options: ["caseless"]))) == .success())
     }
+
+    /// keepalived.conf's `SSL { ca certificate key }`: the server's certificate must verify
+    /// against `ca`, and the client certificate gets through a server that demands one.
+    @Test func sslGetVerifiesTheServerAndPresentsAClientCertificate() throws {
+        let lab = try CheckerLab("v")
+        defer { lab.tearDown() }
+        let ca = try lab.makeCertificate("ca", subject: "lab CA", signedBy: nil)
+        let otherCA = try lab.makeCertificate("other-ca", subject: "other CA", signedBy: nil)
+        let server = try lab.makeCertificate("server", subject: "rs.example.test", signedBy: ca)
+        let client = try lab.makeCertificate("client", subject: "director.example.test", signedBy: ca)
+        let stranger = try lab.makeCertificate("stranger", subject: "director.example.test", signedBy: otherCA)
+        _ = try lab.write("ok\n", to: "index.html")
+        try lab.startHTTP("tls", port: 8443, root: lab.directory, tls: server, clientCA: ca.cert)
+        func ssl(_ tls: TLSOptions) -> CheckerConfig {
+            var c = config(.sslGet(HTTPGetConfig(urls: [HTTPURLCheck(path: "/index.html")]), tls), port: 8443)
+            c.target.service = ServiceKey(.tcp, ip("198.18.0.100"), 8443)
+            return c
+        }
+        let good = TLSOptions(caFile: ca.cert.path, certificateFile: client.cert.path, keyFile: client.key.path)
+        #expect(try lab.check(ssl(good)) == .success())
+        // The wrong CA: the server's certificate does not verify.
+        var wrongCA = good
+        wrongCA.caFile = otherCA.cert.path
+        #expect(failure(try lab.check(ssl(wrongCA)))?.reason.contains("certificate verify failed") == true)
+        // No client certificate, or one from another CA: the server refuses the handshake.
+        #expect(failure(try lab.check(ssl(TLSOptions(caFile: ca.cert.path)))) != nil)
+        #expect(failure(try lab.check(ssl(TLSOptions(caFile: ca.cert.path, certificateFile: stranger.cert.path, keyFile: stranger.key.path)))) != nil)
+        // A key that is not the certificate's: named before any connection.
+        let mismatched = TLSOptions(certificateFile: client.cert.path, keyFile: stranger.key.path)
+        let keyFailure = failure(try lab.check(ssl(mismatched)))?.reason ?? ""
+        #expect(keyFailure.hasPrefix("cannot load the SSL key \(stranger.key.path)") && keyFailure.contains("mismatch"), "\(keyFailure)")
+        #expect(failure(try lab.check(ssl(TLSOptions(caFile: "/nonexistent/ca.pem"))))?.reason.hasPrefix("cannot load the SSL CA file /nonexistent/ca.pem") == true)
+    }
 }

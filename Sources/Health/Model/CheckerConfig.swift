@@ -134,17 +134,34 @@ public struct HTTPURLCheck: Hashable, Sendable {
     }
 }
 
-/// SSL_GET's TLS settings. Like keepalived without an `SSL { }` block, the server certificate
-/// is not verified: the check is about the service answering, not about trust.
+/// SSL_GET's TLS settings. Without a CA, as keepalived without an `SSL { }` block, the server
+/// certificate is not verified: the check is about the service answering, not about trust.
+///
+/// With keepalived.conf's top-level `SSL { ca ...; certificate ...; key ... }` (check_ssl.c
+/// build_ssl_ctx): the certificate chain and key are presented to servers that ask for a
+/// client certificate, and the server's certificate must verify against `ca` (depth 1, as
+/// keepalived sets it). Deliberate difference: keepalived loads the CA file but never asks
+/// OpenSSL to verify (no SSL_VERIFY_PEER), so a server with a certificate from another CA still
+/// passes there; here it fails, which is what an operator who wrote `ca` asked for. The
+/// certificate's name is not compared with the server (keepalived does not either).
 public struct TLSOptions: Hashable, Sendable {
     /// `enable_sni`: send SNI (the `sni_name`, else the url's or checker's virtualhost).
     public var enableSNI: Bool
     /// `sni_name`.
     public var sniName: String?
+    /// `ca`: PEM CA certificates the server's certificate must verify against; nil: no verification.
+    public var caFile: String?
+    /// `certificate`: the PEM client certificate chain; `key`: its PEM private key.
+    public var certificateFile: String?
+    public var keyFile: String?
 
-    public init(enableSNI: Bool = false, sniName: String? = nil) {
+    public init(enableSNI: Bool = false, sniName: String? = nil, caFile: String? = nil, certificateFile: String? = nil,
+                keyFile: String? = nil) {
         self.enableSNI = enableSNI || sniName != nil
         self.sniName = sniName
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
     }
 }
 
