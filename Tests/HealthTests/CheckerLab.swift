@@ -242,7 +242,16 @@ final class CheckerLab: @unchecked Sendable {
 
     /// Sends `signal` to a running server (SIGSTOP: it hangs with its socket open).
     func signal(_ name: String, _ signal: Int32) {
-        if let p = processes[name], p.isRunning { kill(p.processIdentifier, signal) }
+        guard let p = processes[name], p.isRunning else { return }
+        kill(p.processIdentifier, signal)
+        // kill() returns before a busy process is actually stopped: wait for state T, so a
+        // check that follows meets a server that cannot answer.
+        guard signal == SIGSTOP else { return }
+        try? waitUntil("\(name) is stopped") {
+            let stat = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/stat", encoding: .utf8)) ?? ""
+            guard let close = stat.lastIndex(of: ")") else { return true }
+            return stat[stat.index(after: close)...].hasPrefix(" T")
+        }
     }
 
     /// SIGKILL to a server (`ip netns exec` execs python, so the pid is python's), reaped.
