@@ -18,7 +18,9 @@ extension KeepalivedParser {
     static let miscKeywords: Set<String> = ["misc_path", "misc_timeout", "misc_dynamic", "user"]
     static let udpKeywords: Set<String> = ["payload", "require_reply", "min_reply_length", "max_reply_length"]
     static let dnsKeywords: Set<String> = ["type", "name"]
-    static let smtpKeywords: Set<String> = ["helo_name"]
+    static let smtpKeywords: Set<String> = ["helo_name", "host"]
+    /// What SMTP_CHECK's deprecated `host { }` sub-block reads.
+    static let smtpHostKeywords: Set<String> = ["connect_ip", "connect_port", "bindto", "bind_port", "bind_if", "fwmark"]
     /// pcre2 options `regex_options` accepts (check_http.c `regex_options`).
     static let regexOptionNames: Set<String> = [
         "allow_empty_class", "alt_bsux", "auto_callout", "caseless", "dollar_endonly", "dotall", "dupnames", "extended",
@@ -38,6 +40,39 @@ extension KeepalivedParser {
         case "SMTP_CHECK": timingKeywords.union(connectionKeywords).union(smtpKeywords)
         default: timingKeywords.union(connectionKeywords)
         }
+    }
+
+    /// Reads one checker block into its checkers: one, except for SMTP_CHECK with keepalived's
+    /// deprecated `host { connect_ip ...; connect_port ...; bindto ... }` sub-blocks, each of
+    /// which is its own SMTP_CHECK with the block's other settings (check_smtp.c
+    /// smtp_check_end_handler; the checker's own connection is checked too only when it sets
+    /// connect_ip, connect_port or bindto itself).
+    mutating func parseCheckers(_ statement: KeepalivedStatement, inherited: KeepalivedCheckerDefaults, virtualhost: String?,
+                                virtualServerDelayLoop: Duration) throws(ConfigError) -> [KeepalivedChecker]
+    {
+        let hosts = statement.name == "SMTP_CHECK" ? (statement.block ?? []).filter { $0.name == "host" } : []
+        guard !hosts.isEmpty else {
+            return [try parseChecker(statement, inherited: inherited, virtualhost: virtualhost, virtualServerDelayLoop: virtualServerDelayLoop)]
+        }
+        warnings.append(statement.location.warning("SMTP_CHECK host blocks are deprecated (keepalived says so too); each runs as its own SMTP_CHECK: write one SMTP_CHECK per destination instead"))
+        var own = statement
+        own.block = statement.block?.filter { $0.name != "host" }
+        var out: [KeepalivedChecker] = []
+        if own.block?.contains(where: { ["connect_ip", "connect_port", "bindto"].contains($0.name) }) == true {
+            out.append(try parseChecker(own, inherited: inherited, virtualhost: virtualhost, virtualServerDelayLoop: virtualServerDelayLoop))
+        }
+        for host in hosts {
+            _ = try host.argumentsAllowingBlock(0...0, "host")
+            for option in try host.contents("host") where !Self.smtpHostKeywords.contains(option.name) {
+                throw KeepalivedKeywords.unknown(option, in: "host", known: Self.smtpHostKeywords.sorted())
+            }
+            var one = own
+            one.block = (own.block ?? []) + (host.block ?? [])
+            var checker = try parseChecker(one, inherited: inherited, virtualhost: virtualhost, virtualServerDelayLoop: virtualServerDelayLoop)
+            checker.location = host.location
+            out.append(checker)
+        }
+        return out
     }
 
     /// Reads one checker block. `inherited` is the real server's checker options over the
@@ -176,7 +211,9 @@ extension KeepalivedParser {
                     throw word.location.error("DNS_CHECK name '\(word.text)' has an empty label")
                 }
                 dns.name = word.text
-            // SMTP_CHECK.
+            // SMTP_CHECK (`host` blocks were split off by parseCheckers).
+            case "host":
+                throw option.location.error("a host block inside SMTP_CHECK's host block is not allowed")
             case "helo_name":
                 let word = try option.value("helo_name NAME")
                 guard !word.text.isEmpty, !word.text.contains(where: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }) else {
