@@ -32,6 +32,12 @@ public enum KeepalivedHealthPlan {
         if config.ssl?.password != nil {
             warnings.append("the SSL block's password is ignored: give SSL_GET an unencrypted key file")
         }
+        // keepalived ≥ 2.2's top-level `track_file NAME { ... }` (`vrrp_track_file` is its old
+        // name), which FILE_CHECK refers to; the VRRP side keeps the blocks as written.
+        var trackFiles: [String: KeepalivedStatement] = [:]
+        for block in config.vrrp.other where block.name == "track_file" || block.name == "vrrp_track_file" {
+            if let name = block.arguments.first?.text { trackFiles[name] = block }
+        }
         for vs in config.virtualServers {
             for key in vs.services {
                 var service = ServiceHealthPlan(key: key, quorum: vs.quorum, hysteresis: vs.hysteresis, omega: vs.omega,
@@ -47,7 +53,8 @@ public enum KeepalivedHealthPlan {
                                                     notifyUp: rs.notifyUp.map(script), notifyDown: rs.notifyDown.map(script))
                     for checker in rs.checkers {
                         let name = "\(checker.keyword) of real server \(endpoint) in VS \(key)"
-                        if let mapped = try map(checker, service: key, realServer: endpoint, ssl: config.ssl,
+                        if let mapped = try map(checker, service: key, realServer: endpoint, ssl: config.ssl, trackFiles: trackFiles,
+                                                weight: Int64(rs.weight),
                                                 virtualhost: rs.virtualhost ?? vs.virtualhost, name: name, warnings: &warnings) {
                             plan.checkers.append(mapped)
                         }
@@ -74,6 +81,7 @@ public enum KeepalivedHealthPlan {
 
     /// One checker, or nil (with a warning) for a kind the engine does not run.
     static func map(_ checker: KeepalivedChecker, service: ServiceKey, realServer: Endpoint, ssl: KeepalivedSSLContext? = nil,
+                    trackFiles: [String: KeepalivedStatement] = [:], weight: Int64 = 1,
                     virtualhost: String?, name: String, warnings: inout [String]) throws(HealthConfigError) -> CheckerConfig? {
         let connection = checker.connection
         let target = CheckTarget(service: service, realServer: realServer, connectAddress: connection?.address,
@@ -110,6 +118,12 @@ public enum KeepalivedHealthPlan {
             spec = .dns(DNSCheckConfig(type: type, name: dns.name))
         case .smtp(let smtp):
             spec = .smtp(SMTPCheckConfig(heloName: smtp.heloName))
+        case .other(let statement) where statement.name == "FILE_CHECK":
+            let file = try fileCheck(statement, trackFiles: trackFiles, realServerWeight: weight, name: name)
+            // keepalived follows the file with inotify; lvsd reads it every second, no retries.
+            let polled = CheckerTiming(delayLoop: .seconds(1), connectTimeout: .seconds(1), retry: 0, delayBeforeRetry: .seconds(1),
+                                       warmup: .zero, alpha: t.alpha)
+            return CheckerConfig(target: target, spec: .file(file), timing: polled)
         case .other:
             guard let kind = CheckerKind(rawValue: checker.keyword), !kind.isImplemented else {
                 throw HealthConfigError("\(name): unknown checker kind \(checker.keyword)")
@@ -122,6 +136,56 @@ public enum KeepalivedHealthPlan {
             return CheckerConfig(target: target, spec: .notImplemented(NotImplementedCheck(kind: kind, location: location)), timing: closed)
         }
         return CheckerConfig(target: target, spec: spec, timing: timing)
+    }
+
+    /// `FILE_CHECK { track_file NAME [weight N [reverse]] }` against the top-level
+    /// `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`
+    /// (keepalived check_file.c, trackers/track_file.c).
+    static func fileCheck(_ statement: KeepalivedStatement, trackFiles: [String: KeepalivedStatement], realServerWeight: Int64,
+                          name: String) throws(HealthConfigError) -> FileCheckConfig {
+        func fail(_ at: KeepalivedStatement, _ sentence: String) -> HealthConfigError { HealthConfigError("\(at.location): \(name): \(sentence)") }
+        func weight(_ option: KeepalivedStatement) throws(HealthConfigError) -> (Int32, Bool) {
+            let words = option.arguments.map(\.text)
+            guard (1...2).contains(words.count), let n = Int32(words[0]), (-254...254).contains(n), words.count == 1 || words[1] == "reverse" else {
+                throw fail(option, "write 'weight N [reverse]' with N in -254...254")
+            }
+            return (n, words.count == 2)
+        }
+        var trackName: String?
+        var own: (Int32, Bool)?
+        for option in statement.block ?? [] {
+            switch option.name {
+            case "track_file":
+                guard option.arguments.count == 1 else { throw fail(option, "write 'track_file NAME'") }
+                trackName = option.arguments[0].text
+            case "weight": own = try weight(option)
+            default: throw fail(option, "FILE_CHECK reads track_file and weight, not '\(option.name)'")
+            }
+        }
+        guard let trackName else { throw fail(statement, "FILE_CHECK needs 'track_file NAME'") }
+        guard let definition = trackFiles[trackName] else {
+            throw fail(statement, "no top-level 'track_file \(trackName) { file PATH }' block")
+        }
+        var config = FileCheckConfig(path: "", realServerWeight: realServerWeight)
+        for option in definition.block ?? [] {
+            switch option.name {
+            case "file":
+                guard option.arguments.count == 1, option.arguments[0].text.hasPrefix("/") else { throw fail(option, "write 'file /ABSOLUTE/PATH'") }
+                config.path = option.arguments[0].text
+            case "weight":
+                (config.weight, config.reverse) = try weight(option)
+            case "init_file":
+                var words = option.arguments.map(\.text)
+                if words.last == "overwrite" { config.overwrite = true; words.removeLast() }
+                guard words.count <= 1, let value = words.isEmpty ? 0 : Int64(words[0]) else { throw fail(option, "write 'init_file [VALUE] [overwrite]'") }
+                config.initialValue = value
+            default:
+                throw fail(option, "track_file reads file, weight and init_file, not '\(option.name)'")
+            }
+        }
+        guard !config.path.isEmpty else { throw fail(definition, "track_file \(trackName) has no 'file PATH'") }
+        if let own { (config.weight, config.reverse) = own }
+        return config
     }
 
     static func httpConfig(_ http: KeepalivedHTTPCheck, virtualhost: String?, name: String,

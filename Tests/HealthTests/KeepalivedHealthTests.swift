@@ -256,35 +256,6 @@ import Glibc
         }
     }
 
-    /// Issue 12: a checker SwiftLVS does not run used to count as healthy, so a server guarded
-    /// only by it got clients. Now it starts DOWN, and every check says why and where.
-    @Test(arguments: ["FILE_CHECK"])
-    func notImplementedCheckersFailClosed(_ keyword: String) throws {
-        let text = """
-            virtual_server 198.18.0.10 80 {
-                lb_kind NAT
-                real_server 198.18.1.1 80 {
-                    \(keyword) {
-                    }
-                }
-                real_server 198.18.1.2 80 {
-                }
-            }
-            """
-        let config = try KeepalivedFile.parse(text, file: "/etc/keepalived/keepalived.conf")
-        let result = try KeepalivedHealthPlan.make(from: config)
-        let guarded = result.plan.services[0].realServers[0]
-        #expect(guarded.checkers.count == 1 && guarded.checkers[0].kind.rawValue == keyword)
-        #expect(result.warnings.contains { $0.hasPrefix("/etc/keepalived/keepalived.conf:4:9: \(keyword) of real server 198.18.1.1:80") && $0.contains("starts DOWN") })
-        var model = HealthModel(plan: result.plan, seed: 1)
-        _ = model.start()
-        #expect(weights(model.desiredConfig(from: config.director)) == [ep("198.18.1.2", 80): 1],
-                "the unchecked server serves, the one only an unimplemented checker vouches for does not")
-        let outcome = ProbeDriver.run(guarded.checkers[0].makeChecker().makeProbe())
-        guard case .failure(let f) = outcome else { Issue.record("\(keyword) passed"); return }
-        #expect(f.reason.hasPrefix("\(keyword) is not implemented by SwiftLVS (/etc/keepalived/keepalived.conf:4:9): the real server stays down"))
-    }
-
     /// Seed 002's configuration with its addresses mapped into 198.18.0.0/15: two HTTP real
     /// servers checked with HTTP_GET and the page's digest. Killing one takes it out of the
     /// table (the seed's last paragraph: "if one tomcat dies, keepalived switches to the other");

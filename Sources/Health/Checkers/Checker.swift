@@ -47,6 +47,7 @@ extension CheckerConfig {
         case .udp(let udp): UDPChecker(config: self, udp: udp)
         case .dns(let dns): DNSChecker(config: self, dns: dns)
         case .smtp(let smtp): SMTPChecker(config: self, smtp: smtp)
+        case .file(let file): FileChecker(config: self, file: file)
         case .notImplemented(let n): NotImplementedChecker(config: self, check: n)
         }
     }

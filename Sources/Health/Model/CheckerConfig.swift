@@ -42,6 +42,8 @@ public struct CheckerConfig: Hashable, Sendable, CustomStringConvertible {
             if smtp.heloName.isEmpty || smtp.heloName.contains(where: { $0 == "\r" || $0 == "\n" || $0 == " " }) {
                 out.append("SMTP_CHECK helo_name '\(smtp.heloName)' must be one word with no line break")
             }
+        case .file(let file):
+            if file.path.isEmpty { out.append("FILE_CHECK's track_file has no file") }
         case .tcp, .ping, .notImplemented: break
         }
         return out
@@ -58,6 +60,7 @@ public enum CheckerSpec: Hashable, Sendable {
     case udp(UDPCheckConfig)
     case dns(DNSCheckConfig)
     case smtp(SMTPCheckConfig)
+    case file(FileCheckConfig)
     /// A kind SwiftLVS does not run: fails every check, so the server stays down (fail closed).
     case notImplemented(NotImplementedCheck)
 
@@ -71,6 +74,7 @@ public enum CheckerSpec: Hashable, Sendable {
         case .udp: .udp
         case .dns: .dns
         case .smtp: .smtp
+        case .file: .file
         case .notImplemented(let n): n.kind
         }
     }
@@ -355,5 +359,32 @@ public struct BodyRegex: Hashable, Sendable {
         case (let offset?, true): return "the body matches regex '\(pattern)' at offset \(offset) (regex_no_match)"
         default: return nil
         }
+    }
+}
+
+/// FILE_CHECK: the `track_file` it follows and the weight it applies (keepalived ≥ 2.2).
+public struct FileCheckConfig: Hashable, Sendable {
+    /// The track_file's `file`.
+    public var path: String
+    /// `weight` (the FILE_CHECK's, else the track_file's, default 1), -254...254.
+    public var weight: Int32
+    /// `weight N reverse`.
+    public var reverse: Bool
+    /// `init_file [VALUE]` (default 0); nil: the file is left alone.
+    public var initialValue: Int64?
+    /// `init_file ... overwrite`.
+    public var overwrite: Bool
+    /// The real server's configured weight: the file's value × weight is added to it
+    /// (`CheckOutcome.success(weight:)` carries the sum).
+    public var realServerWeight: Int64
+
+    public init(path: String, weight: Int32 = 1, reverse: Bool = false, initialValue: Int64? = nil, overwrite: Bool = false,
+                realServerWeight: Int64 = 1) {
+        self.realServerWeight = realServerWeight
+        self.path = path
+        self.weight = weight
+        self.reverse = reverse
+        self.initialValue = initialValue
+        self.overwrite = overwrite
     }
 }
