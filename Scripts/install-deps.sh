@@ -10,6 +10,8 @@
 #                              network-namespace end-to-end tests
 #   systemd                    systemd-analyze rates dist/lvsd.service's hardening
 #   graphviz                   dot renders the Docs/learn diagrams (Scripts/learn.sh)
+#   dnsmasq-base, python3-aiosmtpd
+#                              the DNS and SMTP servers DNS_CHECK's and SMTP_CHECK's tests probe
 #
 # Run as root (CI does); a non-root user with sudo is also accepted. Never prompts.
 set -euo pipefail
@@ -17,7 +19,7 @@ set -euo pipefail
 packages=(
     pkg-config libpcap-dev libnet1-dev libssl-dev openssl tshark
     iproute2 nftables curl netsniff-ng python3 ethtool
-    systemd graphviz
+    systemd graphviz dnsmasq-base python3-aiosmtpd
 )
 # nginx-light is the small build; any installed nginx flavour will do.
 nginx_flavours=(nginx-light nginx nginx-core nginx-full nginx-extras)

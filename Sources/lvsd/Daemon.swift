@@ -185,26 +185,32 @@ final class Daemon: @unchecked Sendable {
         return nil
     }
 
-    /// A new base configuration (lvsadm or reload): the health checkers restart on it and
-    /// the engine runs it at once (servers count as alive until their checks say otherwise,
-    /// as when keepalived starts).
+    /// A new base configuration (lvsadm or reload): the health checkers restart on it and the
+    /// engine runs it at once. Real servers the change left as they were keep their verdict (a
+    /// DOWN one stays out, no notify or `omega` script runs); new or edited ones count as alive
+    /// until their checks say otherwise (unless `alpha`), as when keepalived starts.
     private func installBase(_ new: DirectorConfig) -> AdminError? {
         lock.lock()
-        if let refusal = apply(new) {
+        // A verdict the old runner reaches between this snapshot and its stop is not carried:
+        // the new runner checks that server again within its delay_loop.
+        let carried = runner?.carryOver() ?? HealthCarryOver()
+        let next = makeRunner(for: new, inheriting: carried, generation: generation + 1)
+        let wanted = next?.initialDesired
+        if let refusal = apply(wanted ?? new) {
             lock.unlock()
             return refusal
         }
         base = new
         let old = runner
         runner = nil
-        desired = nil
+        desired = wanted
         generation += 1
         lock.unlock()
         // Outside the lock: stop() joins the runner's thread, which may be waiting for it;
         // the generation makes whatever it still reports count for nothing.
-        old?.stop()
+        old?.stop(shutdown: false)
         lock.lock()
-        startHealth(for: new)
+        if let next { startRunner(next) }
         lock.unlock()
         return nil
     }
@@ -293,15 +299,37 @@ final class Daemon: @unchecked Sendable {
 
     /// Caller holds `lock`.
     private func startHealth(for config: DirectorConfig) {
-        guard let plan = healthPlan?.limited(to: config) else { return }
+        guard let runner = makeRunner(for: config, inheriting: HealthCarryOver(), generation: generation) else { return }
+        // `alpha` servers stay out from the start, not only after their first check.
+        if runner.initialDesired != config {
+            desired = runner.initialDesired
+            if let refusal = apply(runner.initialDesired) { logger.warning("lvsd: health: warning: the engine refused the checked configuration: \(refusal.message)") }
+        }
+        startRunner(runner)
+    }
+
+    /// The checkers for `config`, reporting under `generation`; nil without checks or when the
+    /// plan does not fit (logged). Caller holds `lock`.
+    private func makeRunner(for config: DirectorConfig, inheriting carried: HealthCarryOver, generation: Int) -> HealthRunner? {
+        guard let plan = healthPlan?.limited(to: config) else { return nil }
         do {
-            let generation = generation
-            let runner = try HealthRunner(plan: plan, base: config) { [weak self] update in
+            return try HealthRunner(plan: plan, base: config, inheriting: carried) { [weak self] update in
                 self?.healthUpdate(update, generation: generation)
             }
+        } catch {
+            logger.error("lvsd: health: error: checks not started, every real server runs unchecked: \(error)")
+            return nil
+        }
+    }
+
+    /// Caller holds `lock`.
+    private func startRunner(_ runner: HealthRunner) {
+        do {
             try runner.start()
             self.runner = runner
-            logger.notice("lvsd: health: checking \(plan.services.reduce(0) { $0 + $1.realServers.count }) real servers")
+            let servers = runner.plan.services.reduce(0) { $0 + $1.realServers.count }
+            let carried = runner.inheritedCheckers
+            logger.notice("lvsd: health: checking \(servers) real servers\(carried > 0 ? " (\(carried) checkers keep their state)" : "")")
         } catch {
             logger.error("lvsd: health: error: checks not started, every real server runs unchecked: \(error)")
         }

@@ -133,8 +133,6 @@ enum KeepalivedKeywords {
 
     /// Checker blocks kept as written (`KeepalivedChecker.Kind.other`), with the reason.
     static let rawCheckers: [String: String] = [
-        "SMTP_CHECK": "SMTP checks are kept as written, not yet typed",
-        "BFD_CHECK": "BFD is not implemented; the check is kept as written",
         "FILE_CHECK": "file checks are kept as written, not yet typed",
     ]
 
