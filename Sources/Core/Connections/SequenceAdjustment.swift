@@ -110,11 +110,26 @@ public struct SequenceAdjustment: Equatable, Sendable {
     }
 
     /// Adds `offset` (mod 2^32) to the header word at `at` and follows it in `checksum`.
+    ///
+    /// Options need not be aligned (a sender may pad with one NOP, or none): a field at an odd
+    /// offset straddles the checksum's 16-bit words, and its share of the sum is its value with
+    /// the bytes of each half swapped (ones' complement sums commute with byte swapping,
+    /// RFC 1071 §2(B)).
     @inlinable @inline(__always)
     static func add(_ offset: UInt32, toWordAt at: Int, of tcp: TCPSegment, _ checksum: inout UInt16) {
         let old = tcp.headerWord(at: at)
         let new = old &+ offset
         tcp.setHeaderWord(new, at: at)
-        checksum = Checksum.update(checksum, old: old, new: new)
+        if at & 1 == 0 {
+            checksum = Checksum.update(checksum, old: old, new: new)
+        } else {
+            checksum = Checksum.update(checksum, old: swappingHalves(old), new: swappingHalves(new))
+        }
+    }
+
+    /// The bytes of each 16-bit half swapped: 0xAABBCCDD → 0xBBAADDCC.
+    @inlinable @inline(__always)
+    static func swappingHalves(_ v: UInt32) -> UInt32 {
+        (v & 0x00FF_00FF) << 8 | (v >> 8) & 0x00FF_00FF
     }
 }

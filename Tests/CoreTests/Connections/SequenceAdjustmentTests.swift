@@ -1,5 +1,6 @@
 import Core
 import PacketBuilder
+import TestSupport
 import Testing
 import Wire
 
@@ -160,5 +161,75 @@ import Wire
         let halfExpected = Self.packet(fromClient: true, flags: .ack, seq: 1, ack: 0x2000_0000,
                                        options: [1, 1, 5, 14] + Self.bytes(0x2000_0010) + Self.bytes(0x2000_0020) + Self.bytes(0x3000_0030))
         #expect(try Self.translated(half) { Self.proxied.translateFromClient($0) } == halfExpected)
+    }
+}
+
+/// Random segments, well-formed and not: translation never traps, keeps a valid checksum
+/// valid, and the opposite offsets give back the exact bytes.
+@Suite struct SequenceAdjustmentRandomTests {
+    @Test func randomSegmentsRoundTripWithValidChecksums() throws {
+        var rng = SplitMix64(seed: 0x5EC0_AD17)
+        for round in 0..<5_000 {
+            // Options: a mix of timestamps, SACK blocks, NOPs and garbage, up to 40 bytes.
+            var options: [UInt8] = []
+            while options.count < 36 {
+                switch rng.next() % 5 {
+                case 0: options += [1, 1, 8, 10] + (0..<8).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                case 1:
+                    let blocks = Int(rng.next() % 4) + 1
+                    options += [1, 1, 5, UInt8(2 + 8 * blocks)] + (0..<(8 * blocks)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                case 2: options += [1]
+                case 3: options += (0..<Int(rng.next() % 6)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                default: break
+                }
+            }
+            let cut = Int(rng.next() % 41)
+            options = Array(options.prefix(cut))
+            let flags = TCPFlags(rawValue: UInt8(truncatingIfNeeded: rng.next()))
+            let payload = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let fromClient = rng.next() & 1 == 0
+            let sent = SequenceAdjustmentTests.packet(
+                fromClient: fromClient, flags: flags, seq: UInt32(truncatingIfNeeded: rng.next()),
+                ack: UInt32(truncatingIfNeeded: rng.next()), window: UInt16(truncatingIfNeeded: rng.next()),
+                options: options, payload: payload)
+            let forward = SequenceAdjustment(clientSequenceOffset: UInt32(truncatingIfNeeded: rng.next()),
+                                             serverSequenceOffset: UInt32(truncatingIfNeeded: rng.next()),
+                                             timestampOffset: UInt32(truncatingIfNeeded: rng.next()))
+            let backward = SequenceAdjustment(clientSequenceOffset: 0 &- forward.clientSequenceOffset,
+                                              serverSequenceOffset: 0 &- forward.serverSequenceOffset,
+                                              timestampOffset: 0 &- forward.timestampOffset)
+            let there = try SequenceAdjustmentTests.translated(sent) {
+                fromClient ? forward.translateFromClient($0) : forward.translateFromServer($0)
+            }
+            #expect(Self.checksumValid(there), "round \(round)")
+            let back = try SequenceAdjustmentTests.translated(there) {
+                fromClient ? backward.translateFromClient($0) : backward.translateFromServer($0)
+            }
+            #expect(back == sent, "round \(round)")
+        }
+    }
+
+    /// Whether the TCP checksum of an IPv4 packet without IP options verifies.
+    static func checksumValid(_ packet: [UInt8]) -> Bool {
+        var bytes = packet
+        return bytes.withUnsafeMutableBytes { raw in
+            // Safety: views live inside the closure over the array's own bytes.
+            guard let ip = try? IPv4Packet(raw.baseAddress!, length: raw.count),
+                  let tcp = try? TCPSegment(ip.payload, length: ip.payloadLength) else { return false }
+            return tcp.isChecksumValid(pseudoHeaderSum: ip.pseudoHeaderSum)
+        }
+    }
+}
+
+extension SequenceAdjustmentTests {
+    @Test func unalignedOptionsKeepTheChecksumExact() throws {
+        // One NOP before the timestamp, three before a SACK: their fields sit at odd offsets.
+        let options: [UInt8] = [1, 8, 10] + Self.bytes(100_000) + Self.bytes(0x3000_0010) + [1, 1, 1, 5, 10]
+            + Self.bytes(0x3000_0100) + Self.bytes(0x3000_0200)
+        let sent = Self.packet(fromClient: true, flags: .ack, seq: 5, ack: 0x3000_0001, options: options)
+        let translatedOptions: [UInt8] = [1, 8, 10] + Self.bytes(100_000) + Self.bytes(0x3000_0010 &- 5000)
+            + [1, 1, 1, 5, 10] + Self.bytes(0x2000_0100) + Self.bytes(0x2000_0200)
+        let expected = Self.packet(fromClient: true, flags: .ack, seq: 5, ack: 0x2000_0001, options: translatedOptions)
+        #expect(try Self.translated(sent) { Self.proxied.translateFromClient($0) } == expected)
     }
 }
