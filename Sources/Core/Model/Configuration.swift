@@ -48,9 +48,14 @@ public struct VirtualServiceConfig: Hashable, Sendable {
     public var realServers: [RealServerConfig]
     /// FullNAT local addresses (LIPs) this service may use as the source toward real servers.
     public var localAddresses: [IPAddress]
+    /// DPVS's `syn_proxy`: the director answers TCP SYNs with cookies and opens the real
+    /// server's half only after the client's valid ACK (Docs/adr/0007). NAT and FullNAT only.
+    public var synProxy: Bool
 
     public init(key: ServiceKey, scheduler: SchedulerKind = .weightedLeastConnection, schedulerFlags: SchedulerFlags = [],
-                persistence: Persistence? = nil, realServers: [RealServerConfig] = [], localAddresses: [IPAddress] = []) {
+                persistence: Persistence? = nil, realServers: [RealServerConfig] = [], localAddresses: [IPAddress] = [],
+                synProxy: Bool = false) {
+        self.synProxy = synProxy
         self.key = key
         self.scheduler = scheduler
         self.schedulerFlags = schedulerFlags
