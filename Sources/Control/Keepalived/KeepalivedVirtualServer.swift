@@ -52,6 +52,8 @@ public struct KeepalivedVirtualServer: Hashable, Sendable {
     /// services' FullNAT local addresses.
     public var localAddressGroup: String?
     public var realServers: [KeepalivedRealServer]
+    /// DPVS `syn_proxy`: SYN cookies answered by the director (Docs/adr/0007); NAT and FNAT only.
+    public var synProxy = false
 
     public init(address: Address, services: [ServiceKey], proto: TransportProtocol = .tcp,
                 scheduler: SchedulerKind = .ipvsDefault, schedulerFlags: SchedulerFlags = [], method: ForwardingMethod = .nat,
