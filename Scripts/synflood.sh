@@ -3,7 +3,8 @@
 # 100 MiB download through lvsd, once with the SYN proxy (keepalived.conf `syn_proxy`) and once
 # without (Docs/adr/0007). Not part of CI: it takes a minute or two and loads both cores.
 #
-#   sudo bash Scripts/synflood.sh [SYNS]        # default 1000000 SYNs per run
+#   sudo bash Scripts/synflood.sh [SYNS]        # default 1000000 SYNs per run, as fast as trafgen goes
+#   sudo GAP=10us bash Scripts/synflood.sh       # one SYN every 10 µs (100k SYN/s), trafgen -t
 #
 # Topology (namespaces lvst-PID-sp*, removed on exit, also on failure):
 #   client c0 198.18.0.2 ── d0 198.18.0.1 [lvsd] d1 198.18.1.1 ── r1 198.18.1.2:8080
@@ -18,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 SYNS=${1:-1000000}
+GAP=${GAP:-}
 LVSD=${LVSD:-$(swift build --show-bin-path)/lvsd}
 [[ $(id -u) -eq 0 ]] || { echo "synflood: needs root (network namespaces)" >&2; exit 1; }
 command -v trafgen >/dev/null || { echo "synflood: trafgen missing (apt-get install netsniff-ng)" >&2; exit 1; }
@@ -110,7 +112,8 @@ CONF
     PIDS+=($lvsd)
     for _ in $(seq 100); do grep -q "neighbour 198.18.2.2" "$WORK/lvsd-$proxy.log" 2>/dev/null && break; sleep 0.1; done
 
-    timeout -s INT 120 ip netns exec "$C" trafgen -o c0 -c "$WORK/syn.trafgen" -n "$SYNS" -P 1 -q > "$WORK/trafgen.log" 2>&1 &
+    timeout -s INT 120 ip netns exec "$C" trafgen -o c0 -c "$WORK/syn.trafgen" -n "$SYNS" -P 1 -q ${GAP:+-t "$GAP"} \
+        > "$WORK/trafgen.log" 2>&1 &
     local flood=$!
     (ip netns exec "$C" curl -s -m 120 http://198.18.0.100/blob | sha256sum | cut -d' ' -f1 > "$WORK/download") &
     local download=$!
@@ -124,7 +127,7 @@ CONF
     local hwm
     hwm=$(awk '/VmHWM/ {print $2, $3}' "/proc/$lvsd/status" 2>/dev/null || echo "?")
     kill -TERM "$lvsd"; wait "$lvsd" || true
-    echo "== syn_proxy $proxy: $SYNS spoofed SYNs"
+    echo "== syn_proxy $proxy: $SYNS spoofed SYNs${GAP:+, one every $GAP}"
     echo "requests answered during the flood: $ok of $total ($(awk -v a=$ok -v t=$total 'BEGIN { if (t) printf "%.1f", 100 * a / t; else print "-" }') %)"
     echo "download: $([[ $(cat "$WORK/download") == "$DIGEST" ]] && echo "sha256 ok" || echo "FAILED")"
     echo "lvsd peak memory (VmHWM): $hwm"
