@@ -200,3 +200,35 @@ import Wire
         #expect(h.director.synProxyCookiesSent == 0)
     }
 }
+
+extension SynProxyDirectorTests {
+    @Test func ipv6HandshakeThroughTheDirector() throws {
+        let f = Lab.v6
+        let h = Harness(Self.config(.nat))
+        let client = try #require(IPAddress(f.client)), vip = try #require(IPAddress(f.vip))
+        let syn = Frame.ethernet(destination: Lab.directorClientMAC, source: Lab.clientMAC)
+            .ipv6(source: f.client, destination: f.vip)
+            .tcp(sourcePort: Lab.clientPort, destinationPort: Lab.virtualPort, flags: .syn, sequence: Self.clientISN,
+                 window: 64800, options: [2, 4, 0x05, 0xA0]).bytes
+        let (v1, answer) = h.run(syn)
+        let cookie = h.director.synCookies.cookie(client: client, clientPort: Lab.clientPort, virtual: vip,
+                                                  virtualPort: Lab.virtualPort, clientSequence: Self.clientISN,
+                                                  maximumSegmentSize: 1440, ipv6: true, now: h.now)
+        #expect(v1 == .answer(interface: 0))
+        #expect(answer == Frame.ethernet(destination: Lab.clientMAC, source: Lab.directorClientMAC)
+            .ipv6(source: f.vip, destination: f.client)
+            .tcp(sourcePort: Lab.virtualPort, destinationPort: Lab.clientPort, flags: [.syn, .ack], sequence: cookie,
+                 acknowledgment: Self.clientISN + 1, window: 65535, options: [2, 4, 0x05, 0xA0]).bytes)
+        let ack = Frame.ethernet(destination: Lab.directorClientMAC, source: Lab.clientMAC)
+            .ipv6(source: f.client, destination: f.vip)
+            .tcp(sourcePort: Lab.clientPort, destinationPort: Lab.virtualPort, flags: .ack, sequence: Self.clientISN + 1,
+                 acknowledgment: cookie &+ 1, window: 1000).bytes
+        let (v2, serverSyn) = h.run(ack)
+        #expect(v2 == .forward(interface: 1))
+        // No timestamps: the MSS alone reaches the server, the window as the client sent it.
+        #expect(serverSyn == Frame.ethernet(destination: Lab.rs1MAC, source: Lab.directorServerMAC)
+            .ipv6(source: f.client, destination: f.rs1, hopLimit: 63)
+            .tcp(sourcePort: Lab.clientPort, destinationPort: Lab.realPort, flags: .syn, sequence: Self.clientISN,
+                 window: 1000, options: [2, 4, 0x05, 0xA0]).bytes)
+    }
+}
