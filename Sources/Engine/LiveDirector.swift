@@ -483,6 +483,11 @@ public final class LiveDirector {
             let n = sum { $0.count(reason) }
             if n > 0 { lines.append("lvsd:   dropped \(reason): \(n)") }
         }
+        // The SYN proxy's answers (Docs/adr/0007): frames it sent that no drop or pass counts.
+        for (name, n) in [("syn-proxy-cookies-sent", sum(\.synProxyCookiesSent)),
+                          ("syn-proxy-server-resets", sum(\.synProxyServerResets))] where n > 0 {
+            lines.append("lvsd:   \(name): \(n)")
+        }
         let c = workers.dropFirst().reduce(workers[0].counters) { $0.adding($1.counters) }
         let engine: [(String, UInt64)] = [
             ("rx-truncated", c.truncated), ("too-large", c.tooLarge), ("super-frames", c.superFrames),

@@ -36,7 +36,7 @@ struct KeepalivedDirectorMapping {
                 throw member.word.location.error("virtual service \(key) has no port, which only a persistent service may have; give a port or add persistence_timeout")
             }
             var service = VirtualServiceConfig(key: key, scheduler: model.scheduler, schedulerFlags: model.schedulerFlags,
-                                               persistence: persistence)
+                                               persistence: persistence, synProxy: model.synProxy)
             service.onePacket = model.onePacket
             for (index, (server, site)) in zip(model.realServers, parsed.realServers).enumerated() {
                 if server.address.isIPv4 != key.address.isIPv4, server.method != .tunnel {

@@ -106,7 +106,6 @@ enum KeepalivedKeywords {
         "snmp_name": "lvsd has no SNMP agent",
         // DPVS's keepalived.
         "establish_timeout": "lvsd uses the global TCP timeouts for every service (set them with global_defs lvs_timeouts)",
-        "syn_proxy": "DPVS's SYN proxy is not implemented",
         "expire_quiescent_conn": "it is a DPVS option lvsd does not implement",
         "bps": "DPVS's per-service rate limits are not implemented",
         "limit_proportion": "DPVS's per-service rate limits are not implemented",

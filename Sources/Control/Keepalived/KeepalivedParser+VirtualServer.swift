@@ -12,6 +12,8 @@ struct ParsedVirtualServer {
     /// `persistence_granularity` as written, resolved per member's address family.
     var granularity: KeepalivedWord?
     var localAddressGroup: KeepalivedWord?
+    /// Where `syn_proxy` was written, when it was.
+    var synProxy: ConfigLocation? = nil
 }
 
 /// Where a real server was written and the port it was given (nil: none, or 0).
@@ -32,6 +34,7 @@ extension KeepalivedParser {
         "lb_kind", "lvs_method", "persistence_timeout", "persistence_granularity", "protocol", "virtualhost", "alpha",
         "omega", "quorum_up", "quorum_down", "quorum", "hysteresis", "weight", "sorry_server", "sorry_server_inhibit",
         "sorry_server_lvs_method", "real_server", "laddr_group_name", "daddr_group_name", "waddr_group_name", "ops",
+        "syn_proxy",
     ]
 
     /// Reads one `virtual_server` block; nil when it has no real servers (keepalived's
@@ -86,6 +89,7 @@ extension KeepalivedParser {
         var sorryMethod: (KeepalivedStatement, ForwardingMethod)?
         var quorumWritten = false
         var realServerStatements: [KeepalivedStatement] = []
+        var synProxyAt: ConfigLocation?
 
         for option in block {
             switch option.name {
@@ -135,6 +139,9 @@ extension KeepalivedParser {
                 default: throw word.location.error("unknown protocol '\(word.text)'; give TCP or UDP")
                 }
                 protocolWritten = true
+            case "syn_proxy":
+                model.synProxy = try option.flag("syn_proxy [on|off]")
+                synProxyAt = option.location
             case "virtualhost":
                 model.virtualhost = try option.value("virtualhost NAME").text
             case "alpha":
@@ -239,8 +246,18 @@ extension KeepalivedParser {
             warnings.append(at.warning("hysteresis \(model.hysteresis) is not below the quorum \(model.quorum); lowering it to \(lowered), as keepalived does"))
             model.hysteresis = lowered
         }
+        if model.synProxy, let at = synProxyAt {
+            guard model.proto == .tcp else {
+                throw at.error("syn_proxy answers TCP handshakes; this virtual server is UDP")
+            }
+            // The director must see the real server's replies to translate their sequence numbers.
+            if let rs = model.realServers.first(where: { $0.method == .directRouting || $0.method == .tunnel }) {
+                let method = rs.method == .tunnel ? "TUN" : "DR"
+                throw at.error("syn_proxy needs NAT or FNAT real servers: real server \(rs.address) uses \(method), whose replies bypass the director, so their sequence numbers could not be translated")
+            }
+        }
         return ParsedVirtualServer(model: model, members: members, realServers: sites, granularity: granularity,
-                                   localAddressGroup: localAddressGroup)
+                                   localAddressGroup: localAddressGroup, synProxy: synProxyAt)
     }
 
     // MARK: Shared values

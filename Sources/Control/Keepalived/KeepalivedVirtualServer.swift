@@ -56,6 +56,8 @@ public struct KeepalivedVirtualServer: Hashable, Sendable {
     public var realServers: [KeepalivedRealServer]
     /// `ops`: one-packet scheduling (UDP).
     public var onePacket = false
+    /// DPVS `syn_proxy`: SYN cookies answered by the director (Docs/adr/0007); NAT and FNAT only.
+    public var synProxy = false
 
     public init(address: Address, services: [ServiceKey], proto: TransportProtocol = .tcp,
                 scheduler: SchedulerKind = .ipvsDefault, schedulerFlags: SchedulerFlags = [], method: ForwardingMethod = .nat,

@@ -27,38 +27,57 @@ extension Director {
             if localAddressLookup.contains(p.destination) { return .drop(.noConnection) }
             return .pass(.notForDirector)
         }
+        let key = services[si].key
+        // ip_vs_schedule: a port-0 service schedules only through persistence.
+        if p.destinationPort != key.port && services[si].persistence == nil && !key.isFirewallMark {
+            return .drop(.noService)
+        }
+        if proto == .tcp && services[si].synProxy { return synProxyNewFlow(si, &p, eth, &packet, now: now) }
         // Only a SYN starts a TCP connection (tcp_conn_schedule, ip_vs_proto_tcp.c); a SYN
         // with RST set does not. With sloppy_tcp any segment without RST does, so a connection
         // established before a restart continues.
         if proto == .tcp && (p.tcpFlags.contains(.rst) || !(p.tcpFlags.contains(.syn) || tunables.sloppyTCP)) {
             return .drop(.noConnection)
         }
-        let key = services[si].key
-        let exactPort = p.destinationPort == key.port && !key.isFirewallMark
-        // ip_vs_schedule: a port-0 service schedules only through persistence.
-        if !exactPort && services[si].persistence == nil && !key.isFirewallMark {
-            return .drop(.noService)
-        }
         if refusedUnderPressure() { return .drop(.tablePressure) }
+        let (h, failure) = insertScheduled(si, p, eth, interface: packet.interface, proto, now: now)
+        guard h != 0 else { return .drop(failure) }
+        rememberFirstFragment(p, h, now: now)
+        let verdict = fromClient(h, &p, eth, &packet, now: now)
+        if proto == .udp && services[si].onePacket {
+            // One-packet scheduling: the datagram went out; nothing is kept for the next one.
+            _ = expireConnection(&table, h, now: now)
+            return verdict
+        }
+        shortenHalfOpenUnderPressure(h, now: now)
+        return verdict
+    }
+
+    /// Schedules a real server for a new flow of service `si` and inserts its connection;
+    /// handle 0 and the reason when it cannot.
+    func insertScheduled(_ si: Int, _ p: ParsedPacket, _ eth: EthernetFrame, interface: Int,
+                         _ proto: TransportProtocol, now: UInt64) -> (ConnectionHandle, DropReason) {
         let flow = FlowTuple(proto: proto, clientAddress: p.source, clientPort: p.sourcePort,
                              virtualAddress: p.destination, virtualPort: p.destinationPort, now: now)
         var template: ConnectionHandle = 0
         let rs: Int
         if let persistence = services[si].persistence {
             guard let (chosen, t) = schedulePersistent(si, persistence, flow, now: now) else {
-                return .drop(lastPersistentFailure)
+                return (0, lastPersistentFailure)
             }
             rs = chosen
             template = t
         } else {
             let pool = pool(si)
             guard let i = services[si].scheduler.select(from: pool, flow: flow) else {
-                return .drop(.noDestinationAvailable)
+                return (0, .noDestinationAvailable)
             }
             rs = pool.id(at: i).slot
         }
 
         let server = realServers[rs]
+        let key = services[si].key
+        let exactPort = p.destinationPort == key.port && !key.isFirewallMark
         var c = Connection()
         c.proto = proto
         c.clientAddress = p.source
@@ -76,7 +95,7 @@ extension Director {
         c.realServer = UInt32(rs)
         c.template = template
         c.clientMAC = eth.source
-        c.ingressInterface = UInt8(truncatingIfNeeded: packet.interface)
+        c.ingressInterface = UInt8(truncatingIfNeeded: interface)
         c.state = proto == .tcp ? .none : .udp
         // ip_vs_conn_new: a new connection starts inactive; DR and TUN replies bypass us.
         c.flags = [.inactive]
@@ -85,7 +104,7 @@ extension Director {
         c.expires = now &+ timeoutNanos[Int(c.state.rawValue)]
         if server.method == .fullNAT {
             guard let (pool, lip, lport) = allocateLocalPort(si, family: server.address) else {
-                return .drop(.localPortsExhausted)
+                return (0, .localPortsExhausted)
             }
             c.localPool = UInt16(pool)
             c.localAddress = lip
@@ -93,22 +112,14 @@ extension Director {
         }
         guard let h = table.insert(c) else {
             if server.method == .fullNAT { localPools[Int(c.localPool)].pool.release(c.localPort) }
-            return .drop(.connectionTableFull)
+            return (0, .connectionTableFull)
         }
         if template != 0 { table[template].controlled &+= 1 }
         bind(rs, template: false)
         realServerStats[rs].connections &+= 1
         services[si].stats.connections &+= 1
         lastEvent.newConnection = true
-        rememberFirstFragment(p, h, now: now)
-        let verdict = fromClient(h, &p, eth, &packet, now: now)
-        if proto == .udp && services[si].onePacket {
-            // One-packet scheduling: the datagram went out; nothing is kept for the next one.
-            _ = expireConnection(&table, h, now: now)
-            return verdict
-        }
-        shortenHalfOpenUnderPressure(h, now: now)
-        return verdict
+        return (h, .noConnection)
     }
 
     // MARK: Table pressure (Docs/adr/0006)

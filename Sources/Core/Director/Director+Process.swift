@@ -234,6 +234,7 @@ extension Director {
     func fromClient(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
                     _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
         let c = table.entry(h)
+        if c.pointee.flags.contains(.synProxyAwaitingServer) { return .drop(.synProxyAwaitingServer) }
         let before = c.pointee.state
         if p.hasTransportHeader && c.pointee.proto == .tcp {
             let direction: TCPDirection = c.pointee.flags.contains(.noOutput) ? .inputOnly : .input
@@ -253,6 +254,7 @@ extension Director {
             return tooBig
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
+        if c.pointee.flags.contains(.synProxy) { synProxyTranslate(h, p, fromClient: true) }
         let verdict: Verdict
         switch c.pointee.method {
         case .directRouting: verdict = transmitDirectRouting(&p, eth, realServer: rs)
@@ -269,6 +271,7 @@ extension Director {
     func fromRealServer(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
                         _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
         let c = table.entry(h)
+        if c.pointee.flags.contains(.synProxyAwaitingServer) { return synProxyServerAnswer(h, &p, eth, &packet, now: now) }
         let before = c.pointee.state
         if p.hasTransportHeader && c.pointee.proto == .tcp {
             setState(h, TCPStateTable.next(before, .output, flags: p.tcpFlags))
@@ -285,6 +288,7 @@ extension Director {
             return tooBig
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
+        if c.pointee.flags.contains(.synProxy) { synProxyTranslate(h, p, fromClient: false) }
         let verdict = c.pointee.method == .fullNAT ? transmitFullNATReply(&p, eth, c) : transmitNATReply(&p, eth, c)
         // Only a forwarded frame is still the parsed packet; an answer replaced it.
         if case .forward = verdict { finishChecksum(&p, &packet) }

@@ -134,6 +134,9 @@ extension Director {
             runtime.persistence = svc.persistence
             runtime.key = svc.key
             runtime.onePacket = svc.onePacket
+            // The director must see the replies to translate them: NAT and FullNAT only.
+            runtime.synProxy = svc.synProxy && svc.key.proto == .tcp
+                && svc.realServers.allSatisfy { $0.method == .nat || $0.method == .fullNAT }
             runtime.members = members
             runtime.memberCount = svc.realServers.count
             runtime.localPools = lips
@@ -163,6 +166,12 @@ extension Director {
         standbyLookup = new.standbyLookup
         hasStandby = new.hasStandby
         for n in new.config.neighbours { setNeighbour(n.address, mac: n.mac, interface: n.interface) }
+        if synProxyEntries == nil && self.services.contains(where: { $0.synProxy }) {
+            // Once, with the first syn_proxy service, one entry per handle (0 unused).
+            let entries = UnsafeMutablePointer<SynProxyEntry>.allocate(capacity: table.capacity + 1)
+            entries.initialize(repeating: SynProxyEntry(), count: table.capacity + 1)
+            synProxyEntries = entries
+        }
         return summary
     }
 

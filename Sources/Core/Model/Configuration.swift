@@ -51,9 +51,14 @@ public struct VirtualServiceConfig: Hashable, Sendable {
     /// `-o` / `--ops`: one-packet scheduling. Each UDP datagram is scheduled on its own and
     /// no connection is kept (IP_VS_CONN_F_ONE_PACKET, ip_vs_core.c); ignored for TCP.
     public var onePacket: Bool = false
+    /// DPVS's `syn_proxy`: the director answers TCP SYNs with cookies and opens the real
+    /// server's half only after the client's valid ACK (Docs/adr/0007). NAT and FullNAT only.
+    public var synProxy: Bool
 
     public init(key: ServiceKey, scheduler: SchedulerKind = .weightedLeastConnection, schedulerFlags: SchedulerFlags = [],
-                persistence: Persistence? = nil, realServers: [RealServerConfig] = [], localAddresses: [IPAddress] = []) {
+                persistence: Persistence? = nil, realServers: [RealServerConfig] = [], localAddresses: [IPAddress] = [],
+                synProxy: Bool = false) {
+        self.synProxy = synProxy
         self.key = key
         self.scheduler = scheduler
         self.schedulerFlags = schedulerFlags
