@@ -72,7 +72,7 @@ let benchmarks: @Sendable () -> Void = {
             }
         } setup: { () -> (Workload, FramePool, Cursor) in
             let workload = Workload(method: method, scheduler: .weightedLeastConnection,
-                                    liveConnections: liveConnections, capacity: liveConnections)
+                                    liveConnections: liveConnections, capacity: Workload.capacity(live: liveConnections))
             return (workload, workload.hitFrames(count: distinct, replies: replies), Cursor())
         }
     }
@@ -127,7 +127,7 @@ let benchmarks: @Sendable () -> Void = {
             }
         } setup: { () -> (Workload, FramePool) in
             let workload = Workload(method: method, scheduler: scheduler, liveConnections: liveConnections,
-                                    capacity: 1_100_000)
+                                    capacity: Workload.capacity(live: liveConnections, growth: 100_000))
             return (workload, FramePool(count: batch))
         }
     }

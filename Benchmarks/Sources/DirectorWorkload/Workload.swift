@@ -176,6 +176,14 @@ public final class Workload: @unchecked Sendable {
     public var forwarded = 0
     public var lastUnexpected: Verdict?
 
+    /// A table for `live` connections plus `growth` new ones that stays below 7/8 full, where
+    /// table pressure starts refusing new flows (Docs/adr/0006): a benchmark measures the
+    /// path, not the defence.
+    public static func capacity(live: Int, growth: Int = 0) -> Int {
+        let n = live + growth
+        return n + n / 7 + 1024
+    }
+
     public init(method: ForwardingMethod, scheduler: SchedulerKind, liveConnections: Int, capacity: Int) {
         director = Director(config: BenchLab.config(method, scheduler: scheduler), capacity: capacity,
                             hashSeed: 0x5157_4C56_535F_5345, now: startOfTime)

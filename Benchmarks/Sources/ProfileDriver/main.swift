@@ -92,7 +92,7 @@ let setupStart = seconds()
 let method: ForwardingMethod = scenario.contains("nat") ? .nat : .directRouting
 let isNew = scenario.hasPrefix("new")
 let workload = Workload(method: method, scheduler: .weightedLeastConnection, liveConnections: connections,
-                        capacity: isNew ? connections + connections / 10 : connections)
+                        capacity: Workload.capacity(live: connections, growth: isNew ? connections / 10 : 0))
 print("setup: \(connections) connections in \(fixed(seconds() - setupStart)) s")
 
 if scenario.hasPrefix("reconfigure") {
