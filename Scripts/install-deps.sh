@@ -8,6 +8,10 @@
 #   tshark                     independent pcap reader used by the replay tests
 #   iproute2, nftables, nginx-light, curl, netsniff-ng (trafgen), python3, ethtool
 #                              network-namespace end-to-end tests
+#   prometheus, prometheus-node-exporter, chromium
+#                              observability end-to-end tests: a real Prometheus scrapes lvsd
+#                              (promtool lints the exposition), node_exporter reads its
+#                              procfs files, headless Chromium renders the web monitor
 #
 # Run as root (CI does); a non-root user with sudo is also accepted. Never prompts.
 set -euo pipefail
@@ -15,6 +19,7 @@ set -euo pipefail
 packages=(
     pkg-config libpcap-dev libnet1-dev libssl-dev openssl tshark
     iproute2 nftables curl netsniff-ng python3 ethtool
+    prometheus prometheus-node-exporter chromium
 )
 # nginx-light is the small build; any installed nginx flavour will do.
 nginx_flavours=(nginx-light nginx nginx-core nginx-full nginx-extras)

@@ -298,6 +298,14 @@ final class Daemon: @unchecked Sendable {
         return out
     }
 
+    /// The checkers' view now (empty without checkers), for the metrics and the monitor.
+    func healthStatus() -> [ServiceHealth] {
+        lock.lock()
+        let runner = runner
+        lock.unlock()
+        return runner?.status() ?? []
+    }
+
     private static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
