@@ -30,15 +30,15 @@ public struct MonitorAccess: Sendable {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
-                throw MonitorConfigError("\(file):\(number + 1):1: expected 'user:bcrypt-hash' (make one with 'lvsd monitor-user NAME')")
+                throw MonitorConfigError("\(file):\(number + 1):1: error: expected 'user:bcrypt-hash' (make one with 'lvsd monitor-user NAME')")
             }
             let hash = String(line[line.index(after: colon)...])
             guard hash.hasPrefix("$2a$") || hash.hasPrefix("$2b$") || hash.hasPrefix("$2y$") else {
-                throw MonitorConfigError("\(file):\(number + 1):\(line.distance(from: line.startIndex, to: colon) + 2): the password must be a bcrypt hash ($2b$...), not plain text; make one with 'lvsd monitor-user NAME'")
+                throw MonitorConfigError("\(file):\(number + 1):\(line.distance(from: line.startIndex, to: colon) + 2): error: the password must be a bcrypt hash ($2b$...), not plain text; make one with 'lvsd monitor-user NAME'")
             }
             users[String(line[..<colon])] = hash
         }
-        guard !users.isEmpty else { throw MonitorConfigError("\(file): no 'user:bcrypt-hash' line") }
+        guard !users.isEmpty else { throw MonitorConfigError("\(file): error: no 'user:bcrypt-hash' line; make one with 'lvsd monitor-user NAME'") }
         return users
     }
 

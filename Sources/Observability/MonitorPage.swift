@@ -56,7 +56,7 @@ enum MonitorPage {
 <script>
 "use strict";
 const HISTORY = 120;
-const history = new Map();   // service name -> {t:[], cps:[], pin:[], pout:[]}
+const history = new Map();   // service name -> {cps: [], pin: [], pout: []}, oldest first
 const fmt = n => n >= 1e9 ? (n/1e9).toFixed(1)+"G" : n >= 1e6 ? (n/1e6).toFixed(1)+"M" : n >= 1e4 ? (n/1e3).toFixed(1)+"k" : String(n);
 const el = (tag, attrs, ...kids) => { const e = document.createElement(tag); for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v); for (const k of kids) e.append(k); return e; };
 
@@ -75,7 +75,12 @@ function chart(label, values, color) {
   return box;
 }
 
-function render(s) {
+function seed(s) {
+  for (const [name, h] of Object.entries(s.history || {}))
+    history.set(name, {cps: h.connections.slice(-HISTORY), pin: h.packetsIn.slice(-HISTORY), pout: h.packetsOut.slice(-HISTORY)});
+}
+
+function render(s, fresh) {
   document.getElementById("table").textContent = s.tableEntries;
   document.getElementById("capacity").textContent = s.tableCapacity;
   document.getElementById("tablefill").style.width = (s.tableCapacity ? Math.min(100, 100 * s.tableEntries / s.tableCapacity) : 0) + "%";
@@ -88,7 +93,7 @@ function render(s) {
   for (const svc of s.services) {
     let h = history.get(svc.name);
     if (!h) { h = {cps: [], pin: [], pout: []}; history.set(svc.name, h); }
-    h.cps.push(svc.rates.connections); h.pin.push(svc.rates.packetsIn); h.pout.push(svc.rates.packetsOut);
+    if (fresh) { h.cps.push(svc.rates.connections); h.pin.push(svc.rates.packetsIn); h.pout.push(svc.rates.packetsOut); }
     for (const k of ["cps", "pin", "pout"]) if (h[k].length > HISTORY) h[k].shift();
     const rows = svc.realServers.map(rs => el("tr", {"data-endpoint": rs.endpoint},
       el("td", {}, rs.endpoint), el("td", {class: "text"}, rs.method), el("td", {class: "weight"}, String(rs.weight)),
@@ -110,10 +115,12 @@ function render(s) {
     : [el("tr", {}, el("td", {class: "text"}, "none"), el("td", {}, "0"))]));
 }
 
-render(JSON.parse(document.getElementById("initial").textContent));
+const initial = JSON.parse(document.getElementById("initial").textContent);
+seed(initial);
+render(initial, !initial.history);
 const live = document.getElementById("live");
 const events = new EventSource("events");
-events.onmessage = m => { render(JSON.parse(m.data)); live.textContent = "live, " + new Date().toLocaleTimeString(); };
+events.onmessage = m => { render(JSON.parse(m.data), true); live.textContent = "live, " + new Date().toLocaleTimeString(); };
 events.onerror = () => { live.textContent = "reconnecting…"; };
 </script>
 </body>

@@ -1,3 +1,4 @@
+import Control
 import Dispatch
 import Foundation
 import Hummingbird
@@ -35,6 +36,7 @@ public final class MonitorServer: Sendable {
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let stopping = Atomic<Bool>(false)
     private let accepted = AcceptedCredentials()
+    private let history = MonitorHistory()
 
     public init(settings: Settings, build: BuildInfo, logger: Logger, cache: ObservationCache) {
         self.settings = settings
@@ -45,19 +47,7 @@ public final class MonitorServer: Sendable {
 
     /// `host:port` (IPv6 in brackets) → host and port.
     public static func parseListen(_ text: String) -> (host: String, port: Int)? {
-        let host: Substring
-        let portText: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            portText = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { return nil }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-        }
-        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
-        return (String(host), port)
+        ListenAddress(text).map { ($0.host, $0.port) }
     }
 
     static func isLoopback(_ host: String) -> Bool {
@@ -83,8 +73,8 @@ public final class MonitorServer: Sendable {
             return Response(status: .ok, headers: [.contentType: MetricsExposition.contentType],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
-        router.get("/api/state") { [cache] _, _ -> Response in
-            let state = MonitorState(await cache.current())
+        router.get("/api/state") { [self] _, _ -> Response in
+            let state = await self.state()
             let data = (try? JSONEncoder().encode(state)) ?? Data()
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
@@ -94,7 +84,7 @@ public final class MonitorServer: Sendable {
                      body: ResponseBody { writer in
                          // Ends when the client goes (the write throws), or lvsd stops.
                          while !self.stopping.load(ordering: .relaxed) && !Task.isCancelled {
-                             let state = MonitorState(await self.cache.current())
+                             let state = await self.state()
                              let json = (try? JSONEncoder().encode(state)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
                              try await writer.write(ByteBuffer(string: "data: \(json)\n\n"))
                              try? await Task.sleep(for: self.settings.eventInterval)
@@ -102,8 +92,9 @@ public final class MonitorServer: Sendable {
                          try await writer.finish(nil)
                      })
         }
-        router.get("/") { [cache] _, _ -> Response in
-            let state = MonitorState(await cache.current())
+        router.get("/") { [self] _, _ -> Response in
+            var state = await self.state()
+            state.history = self.history.series
             let json = (try? JSONEncoder().encode(state)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: MonitorPage.html(stateJSON: json))))
@@ -128,6 +119,14 @@ public final class MonitorServer: Sendable {
         let port = try bound.wait()
         logger.notice("lvsd: monitor: http://\(host.contains(":") ? "[\(host)]" : host):\(port)/ (metrics at /metrics)\(settings.access.isOpen ? ", no authentication" : ", authentication required")")
         return port
+    }
+
+    /// The monitor's view of the current observation, its rates remembered for the charts.
+    private func state() async -> MonitorState {
+        let observation = await cache.current()
+        let state = MonitorState(observation)
+        history.record(state, takenAt: observation.takenAt)
+        return state
     }
 
     /// Stops serving: open event streams end, the listener closes (waits at most a few seconds).

@@ -60,6 +60,8 @@ public struct MonitorState: Codable, Sendable, Hashable {
     public var vrrp: [Instance]
     /// Seconds since lvsd's monotonic clock started: the charts' x axis.
     public var time: Double
+    /// Each service's recent rates, oldest first (only in the page's first state).
+    var history: [String: MonitorHistory.Series]?
 
     public init(_ o: DirectorObservation) {
         let health = Dictionary(o.health.map { (Key($0.service, $0.endpoint), $0) }, uniquingKeysWith: { a, _ in a })

@@ -204,7 +204,7 @@ struct RunCommand: ParsableCommand {
         daemon.vrrp?.start()
         let exporters: Exporters
         do {
-            exporters = try startExporters(daemon: daemon, logger: logger)
+            exporters = try startExporters(daemon: daemon, file: loaded.keepalived?.monitor ?? KeepalivedMonitor(), logger: logger)
         } catch {
             daemon.vrrp?.shutdown()
             daemon.stop()
@@ -250,8 +250,13 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    private func startExporters(daemon: Daemon, logger: Logger) throws -> Exporters {
+    /// The command line's options, else the keepalived.conf's `lvsd_director` lines.
+    private func startExporters(daemon: Daemon, file: KeepalivedMonitor, logger: Logger) throws -> Exporters {
         var exporters = Exporters()
+        let metricsListen = self.metricsListen ?? file.metricsListen?.description
+        let ipvsProcfs = self.ipvsProcfs ?? file.ipvsProcfs
+        let monitorUsers = self.monitorUsers ?? file.usersFile
+        let monitorTokenFile = self.monitorTokenFile ?? file.tokenFile
         guard metricsListen != nil || ipvsProcfs != nil else { return exporters }
         let cache = ObservationCache { [daemon] in daemon.observation() }
         if let ipvsProcfs {

@@ -35,7 +35,7 @@ import Testing
         #expect {
             _ = try MonitorAccess.parseUsers("ops:$2b$10$abc\nadmin:hunter2\n", file: "users")
         } throws: { error in
-            "\(error)".hasPrefix("users:2:7: the password must be a bcrypt hash")
+            "\(error)".hasPrefix("users:2:7: error: the password must be a bcrypt hash")
         }
     }
 
@@ -65,5 +65,26 @@ import Testing
         for load in ["src=\"http", "href=\"http", "<link", "@import", "url(http"] {
             #expect(!page.contains(load), "the page loads nothing from elsewhere")
         }
+    }
+}
+
+@Suite struct MonitorHistoryTests {
+    /// One point per observation (a repeated one counts once), the oldest dropped past the
+    /// capacity, a removed service forgotten.
+    @Test func keepsTheLastObservations() {
+        let history = MonitorHistory(capacity: 3)
+        var observation = ObservationFixtures.observation
+        for t in 1...5 {
+            observation.takenAt = UInt64(t)
+            observation.snapshot.services[0].rates.connectionsPerSecond = UInt64(t * 10)
+            history.record(MonitorState(observation), takenAt: observation.takenAt)
+            history.record(MonitorState(observation), takenAt: observation.takenAt)
+        }
+        #expect(history.series["TCP 198.18.0.10:80"]?.connections == [30, 40, 50])
+        #expect(history.series["TCP 198.18.0.10:80"]?.packetsIn == [30, 30, 30])
+        observation.snapshot.services.removeFirst()
+        observation.takenAt = 6
+        history.record(MonitorState(observation), takenAt: 6)
+        #expect(history.series.keys.sorted() == ["UDP [2001:db8::10]:53"])
     }
 }

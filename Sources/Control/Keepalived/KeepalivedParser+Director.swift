@@ -18,8 +18,12 @@ extension KeepalivedParser {
     mutating func parseDirector(_ statement: KeepalivedStatement) throws(ConfigError) {
         _ = try statement.argumentsAllowingBlock(0...0, "lvsd_director")
         for line in try statement.contents("lvsd_director") {
+            if KeepalivedMonitor.keywords.contains(line.name) {
+                try monitor.apply(line)
+                continue
+            }
             guard DirectorSettingLines.handles(line.name) else {
-                throw KeepalivedKeywords.unknown(line, in: "lvsd_director", known: ["interface", "neighbour", "neighbor"])
+                throw KeepalivedKeywords.unknown(line, in: "lvsd_director", known: ["interface", "neighbour", "neighbor"] + KeepalivedMonitor.keywords.sorted())
             }
             try line.noBlock(Self.directorUsage)
             let tokens = ([line.keyword] + line.arguments).map { RulesToken(text: $0.text, column: $0.location.column) }
