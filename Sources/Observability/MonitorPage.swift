@@ -27,7 +27,7 @@ enum MonitorPage {
   h2 .stat { font-weight:normal; font-size:13px; }
   table { border-collapse:collapse; width:100%; font-variant-numeric:tabular-nums; }
   th, td { text-align:right; padding:4px 8px; border-bottom:1px solid var(--line); white-space:nowrap; }
-  th:first-child, td:first-child, td.text { text-align:left; }
+  th:first-child, td:first-child, .text { text-align:left; }
   th { color:var(--dim); font-weight:normal; }
   .UP { color:var(--up); font-weight:600; } .DOWN { color:var(--down); font-weight:600; } .unchecked { color:var(--dim); }
   .why { color:var(--dim); font-size:12px; white-space:normal; text-align:left; }
@@ -102,7 +102,7 @@ function render(s, fresh) {
       el("td", {}, fmt(rs.rates.connections)), el("td", {}, fmt(rs.rates.packetsIn)), el("td", {}, fmt(rs.rates.packetsOut)),
       el("td", {class: "why"}, rs.reason)));
     const table = el("table", {},
-      el("thead", {}, el("tr", {}, ...["real server", "forward", "weight", "health", "active", "inactive", "connections", "conn/s", "pkt/s in", "pkt/s out", "why"].map(t => el("th", {}, t)))),
+      el("thead", {}, el("tr", {}, ...["real server", "forward", "weight", "health", "active", "inactive", "connections", "conn/s", "pkt/s in", "pkt/s out", "why"].map(t => el("th", t === "forward" || t === "why" ? {class: "text"} : {}, t)))),
       el("tbody", {}, ...rows));
     sections.push(el("section", {"data-service": svc.name},
       el("h2", {}, svc.name, el("span", {class: "stat"}, `scheduler ${svc.scheduler}`), el("span", {class: "stat"}, "connections ", el("b", {class: "service-conns"}, String(svc.connections)))),

@@ -34,6 +34,7 @@ public final class MonitorServer: Sendable {
     private let logger: Logger
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let task = Mutex<Task<Void, Never>?>(nil)
+    private let sampler = Mutex<Task<Void, Never>?>(nil)
     private let stopping = Atomic<Bool>(false)
     private let accepted = AcceptedCredentials()
     private let history = MonitorHistory()
@@ -115,8 +116,23 @@ public final class MonitorServer: Sendable {
             }
             bound.set(.failure(MonitorConfigError("the monitor stopped before it listened")))
         }
+        // The charts' memory fills once a second while lvsd runs, watched or not (one more
+        // read of the workers a second, as the rate estimator's tick does).
+        let sampler = Task { [self] in
+            while !self.stopping.load(ordering: .relaxed) && !Task.isCancelled {
+                _ = await self.state()
+                try? await Task.sleep(for: self.settings.eventInterval)
+            }
+        }
         self.task.withLock { $0 = task }
-        let port = try bound.wait()
+        self.sampler.withLock { $0 = sampler }
+        let port: Int
+        do {
+            port = try bound.wait()
+        } catch {
+            stop()
+            throw error
+        }
         logger.notice("lvsd: monitor: http://\(host.contains(":") ? "[\(host)]" : host):\(port)/ (metrics at /metrics)\(settings.access.isOpen ? ", no authentication" : ", authentication required")")
         return port
     }
@@ -132,6 +148,7 @@ public final class MonitorServer: Sendable {
     /// Stops serving: open event streams end, the listener closes (waits at most a few seconds).
     public func stop() {
         stopping.store(true, ordering: .relaxed)
+        sampler.withLock { $0 }?.cancel()
         guard let task = task.withLock({ $0 }) else { return }
         task.cancel()
         let done = DispatchSemaphore(value: 0)
