@@ -17,6 +17,8 @@
 #   --scrape     run "lvsd dr B" (the same lvsd unless --compare) with --metrics-listen
 #                127.0.0.1:9100 and fetch its /metrics every second throughout: what a
 #                Prometheus scrape costs the data path (Docs/observability.md)
+#   --scrape-every S  fetch every S seconds instead (e.g. 0.05: a drain lasts 50-200 ms, so
+#                at 1 s most drains see no scrape; this puts several inside each)
 #
 # Identical chains of network namespaces, one per forwarder, so all of them stay up and
 # their drains can be interleaved (round 1: ref, lvsd DR, lvsd NAT, ...; round 2: ...),
@@ -57,8 +59,9 @@ perf=false
 lvsd=$repo/.build/release/lvsd
 compare=""
 scrape=false
+scrape_every=1
 usage() {
-    echo "usage: $0 [--runs N] [--frames N] [--flows N] [--only ref,dr,nat] [--perf] [--no-build] [--lvsd PATH] [--compare PATH] [--scrape]" >&2
+    echo "usage: $0 [--runs N] [--frames N] [--flows N] [--only ref,dr,nat] [--perf] [--no-build] [--lvsd PATH] [--compare PATH] [--scrape] [--scrape-every S]" >&2
     exit 2
 }
 while [[ $# -gt 0 ]]; do
@@ -72,6 +75,7 @@ while [[ $# -gt 0 ]]; do
         --lvsd) lvsd=$(realpath "$2"); build=false; shift 2 ;;
         --compare) compare=$(realpath "$2"); shift 2 ;;
         --scrape) scrape=true; shift ;;
+        --scrape-every) scrape=true; scrape_every=$2; shift 2 ;;
         *) usage ;;
     esac
 done
@@ -101,7 +105,7 @@ if [[ -z ${DRAIN_BOUNDED:-} ]]; then
     extra=(--lvsd "$lvsd")
     $perf && extra+=(--perf)
     [[ -n $compare ]] && extra+=(--compare "$compare")
-    $scrape && extra+=(--scrape)
+    $scrape && extra+=(--scrape-every "$scrape_every")
     # timeout's SIGTERM reaches the trap below, which removes everything.
     DRAIN_BOUNDED=1 exec timeout --kill-after=20 300 "$0" --no-build --runs "$runs" --frames "$frames" \
         --flows "$flows" --only "$only" "${extra[@]}"
@@ -345,8 +349,8 @@ if [[ -n $compare ]]; then
     start_forwarder "${prefix}efwd" "$work/dr-b.log" "lvsd: running on" "$compare" run --config "$work/dr.rules" "${b_args[@]}"
     drb_pid=$pid
     if $scrape; then
-        say "lvsd DR B: /metrics fetched every second (the scrape under test)"
-        (while sleep 1; do ip netns exec "${prefix}efwd" curl -s -m 2 -o /dev/null http://127.0.0.1:9100/metrics; done) &
+        say "lvsd DR B: /metrics fetched every $scrape_every s (the scrape under test)"
+        (while sleep "$scrape_every"; do ip netns exec "${prefix}efwd" curl -s -m 2 -o /dev/null http://127.0.0.1:9100/metrics; done) &
         scraper_pid=$!
     fi
     say "lvsd DR B ($compare): filling its table with $flows connections"
