@@ -71,6 +71,17 @@ public struct WorkerObservation: Sendable, Hashable {
     /// Indexed by `DropReason.rawValue` / `PassReason.rawValue`.
     public var drops: [UInt64]
     public var passes: [UInt64]
+    /// The packet engine's own counters by name (rx-ring-drops, tx-ring-full, ...), in its order.
+    public var engine: [EngineEvent] = []
+
+    public struct EngineEvent: Sendable, Hashable {
+        public var name: String
+        public var count: UInt64
+        public init(name: String, count: UInt64) {
+            self.name = name
+            self.count = count
+        }
+    }
 
     public init(index: Int, framesReceived: UInt64 = 0, framesForwarded: UInt64 = 0, framesAnswered: UInt64 = 0,
                 framesPassed: UInt64 = 0, framesDropped: UInt64 = 0, tableEntries: Int = 0, tableCapacity: Int = 0,

@@ -169,6 +169,11 @@ enum DirectorFamilies {
                                      help: "Frames each worker read (received) and what it did with them.")
                     .increment(by: Int64(counter: value))
             }
+            for event in worker.engine {
+                registry.counter(name: "lvsd_engine_events_total", labels: labels + [("event", event.name)],
+                                 help: "The packet engine's own counters per worker: ring and transmit losses (rx-ring-drops, tx-ring-full, too-large, ...) and neighbour traffic.")
+                    .increment(by: Int64(counter: event.count))
+            }
             registry.gauge(name: "lvsd_worker_connection_table_entries", labels: labels,
                                help: "Connections and templates in the worker's own table.")
                 .set(Int64(worker.tableEntries))

@@ -16,7 +16,11 @@ extension Daemon {
             snapshot = AdminSnapshot(config: live.config, tableSize: 0)
         }
         let parts = WorkerObservations(count: live.directors.count)
-        live.withEachDirector { index, director in parts.store(WorkerObservation(index: index, director: director), at: index) }
+        live.withEachWorker { index, director, engine in
+            var worker = WorkerObservation(index: index, director: director)
+            worker.engine = engine.named.map { WorkerObservation.EngineEvent(name: $0.name, count: $0.value) }
+            parts.store(worker, at: index)
+        }
         let health = healthStatus().flatMap { service in
             service.realServers.map { rs in
                 RealServerHealthObservation(

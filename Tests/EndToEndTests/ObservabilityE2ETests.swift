@@ -49,6 +49,8 @@ struct ObservabilityE2ETests {
         let metrics = try lab.inClient(["/usr/bin/curl", "-sS", "-m", "5", "-u", "\(Self.user):\(Self.password)", url]).stdout
         let lint = try Command.run("/usr/bin/promtool", ["check", "metrics"], stdin: metrics)
         #expect(lint.status == 0, "promtool check metrics: \(lint.stdout)\(lint.stderr)")
+        #expect(metrics.contains(#"lvsd_engine_events_total{worker="0",event="rx-ring-drops"} "#), "engine counters by name")
+        #expect(metrics.contains(#"lvsd_frames_dropped_total{reason="no-service"} "#), "drop reasons by name")
         for rs in 1...3 {
             #expect(metrics.contains(#"lvsd_real_server_connections_total{local_address="198.18.0.100",local_port="80",remote_address="198.18.\#(rs).2",remote_port="8080",proto="TCP",local_mark=""} 10"#),
                     "real server \(rs) has 10 connections in /metrics:\n\(metrics.prefix(3000))")

@@ -70,6 +70,8 @@ import TestSupport
             "lvsd_connection_table_capacity 4096.0",
             #"lvsd_worker_frames_total{worker="0",verdict="received"} 100"#,
             #"lvsd_worker_frames_total{worker="1",verdict="forwarded"} 49"#,
+            #"lvsd_engine_events_total{worker="0",event="rx-ring-drops"} 17"#,
+            #"lvsd_engine_events_total{worker="0",event="tx-ring-full"} 0"#,
             #"lvsd_worker_connection_table_entries{worker="1"} 4.0"#,
         ]
         for reason in DropReason.allCases where reason != .ipv4BadChecksum && reason != .frameTruncated {

@@ -46,6 +46,7 @@ enum ObservationFixtures {
         w0.drops[Int(DropReason.ipv4BadChecksum.rawValue)] = 4
         w0.drops[Int(DropReason.frameTruncated.rawValue)] = 1
         w0.passes[Int(PassReason.notForDirector.rawValue)] = 3
+        w0.engine = [.init(name: "rx-ring-drops", count: 17), .init(name: "tx-ring-full", count: 0)]
         var w1 = WorkerObservation(index: 1, framesReceived: 50, framesForwarded: 49, framesDropped: 1, tableEntries: 4, tableCapacity: 2048)
         w1.drops[Int(DropReason.ipv4BadChecksum.rawValue)] = 1
         return [w0, w1]
