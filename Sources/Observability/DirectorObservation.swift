@@ -117,13 +117,17 @@ public struct RealServerHealthObservation: Sendable, Hashable {
     public var alive: Bool
     /// The weight it runs with; nil when the checkers took it out of the table.
     public var tableWeight: Int32?
+    /// Times it went DOWN or came back UP since lvsd started.
+    public var transitions: UInt64
     public var checkers: [CheckerObservation]
 
-    public init(service: ServiceKey, endpoint: Endpoint, alive: Bool, tableWeight: Int32?, checkers: [CheckerObservation]) {
+    public init(service: ServiceKey, endpoint: Endpoint, alive: Bool, tableWeight: Int32?, transitions: UInt64 = 0,
+                checkers: [CheckerObservation]) {
         self.service = service
         self.endpoint = endpoint
         self.alive = alive
         self.tableWeight = tableWeight
+        self.transitions = transitions
         self.checkers = checkers
     }
 

@@ -189,6 +189,9 @@ enum HealthFamilies {
             registry.gauge(name: "lvsd_real_server_up", labels: labels,
                                help: "1 when the real server's checkers find it alive, 0 when they took it out.")
                 .set(Int64(rs.alive ? 1 : 0))
+            registry.counter(name: "lvsd_real_server_transitions_total", labels: labels,
+                             help: "Times the checkers took the real server out or put it back since lvsd started.")
+                .increment(by: Int64(counter: rs.transitions))
             for checker in rs.checkers {
                 let labels = labels + [("checker", checker.kind)]
                 registry.gauge(name: "lvsd_health_checker_up", labels: labels,

@@ -96,7 +96,7 @@ function render(s, fresh) {
     if (fresh) { h.cps.push(svc.rates.connections); h.pin.push(svc.rates.packetsIn); h.pout.push(svc.rates.packetsOut); }
     for (const k of ["cps", "pin", "pout"]) if (h[k].length > HISTORY) h[k].shift();
     const rows = svc.realServers.map(rs => el("tr", {"data-endpoint": rs.endpoint},
-      el("td", {}, rs.endpoint), el("td", {class: "text"}, rs.method), el("td", {class: "weight"}, String(rs.weight)),
+      el("td", {}, rs.endpoint), el("td", {class: "text"}, rs.method), el("td", {class: "weight"}, rs.inTable ? String(rs.weight) : "out"),
       el("td", {class: rs.health + " health"}, rs.health), el("td", {class: "active"}, String(rs.activeConnections)),
       el("td", {class: "inactive"}, String(rs.inactiveConnections)), el("td", {class: "conns"}, String(rs.connections)),
       el("td", {}, fmt(rs.rates.connections)), el("td", {}, fmt(rs.rates.packetsIn)), el("td", {}, fmt(rs.rates.packetsOut)),

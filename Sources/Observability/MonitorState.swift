@@ -33,6 +33,9 @@ public struct MonitorState: Codable, Sendable, Hashable {
         /// Why it is down, in the checkers' words.
         public var reason: String
         public var rates: Rates
+        /// False for a server its checkers took out of the table (keepalived removes it from
+        /// IPVS): listed from the checkers' view, with no counters.
+        public var inTable: Bool = true
     }
 
     public struct Service: Codable, Sendable, Hashable {
@@ -67,17 +70,24 @@ public struct MonitorState: Codable, Sendable, Hashable {
         let health = Dictionary(o.health.map { (Key($0.service, $0.endpoint), $0) }, uniquingKeysWith: { a, _ in a })
         services = o.snapshot.services.map { service in
             let proto = service.key.proto == .tcp ? "TCP" : "UDP"
+            var rows = service.realServers.map { rs in
+                let checked = health[Key(service.key, rs.endpoint)]
+                return RealServer(
+                    endpoint: rs.endpoint.description, method: rs.method.description, weight: rs.weight,
+                    activeConnections: rs.activeConnections, inactiveConnections: rs.inactiveConnections,
+                    connections: rs.stats.connections, health: checked.map { $0.alive ? "UP" : "DOWN" } ?? "unchecked",
+                    reason: checked?.downReason ?? "", rates: Rates(rs.rates))
+            }
+            let listed = Set(service.realServers.map(\.endpoint))
+            for checked in o.health where checked.service == service.key && !listed.contains(checked.endpoint) {
+                rows.append(RealServer(
+                    endpoint: checked.endpoint.description, method: "", weight: 0, activeConnections: 0, inactiveConnections: 0,
+                    connections: 0, health: checked.alive ? "UP" : "DOWN", reason: checked.downReason,
+                    rates: Rates(TrafficRates()), inTable: false))
+            }
             return Service(
                 name: "\(proto) \(Endpoint(service.key.address, service.key.port))", scheduler: service.scheduler,
-                connections: service.stats.connections, rates: Rates(service.rates),
-                realServers: service.realServers.map { rs in
-                    let checked = health[Key(service.key, rs.endpoint)]
-                    return RealServer(
-                        endpoint: rs.endpoint.description, method: rs.method.description, weight: rs.weight,
-                        activeConnections: rs.activeConnections, inactiveConnections: rs.inactiveConnections,
-                        connections: rs.stats.connections, health: checked.map { $0.alive ? "UP" : "DOWN" } ?? "unchecked",
-                        reason: checked?.downReason ?? "", rates: Rates(rs.rates))
-                })
+                connections: service.stats.connections, rates: Rates(service.rates), realServers: rows)
         }
         tableEntries = o.tableEntries
         tableCapacity = o.tableCapacity

@@ -21,10 +21,12 @@ extension Daemon {
             worker.engine = engine.named.map { WorkerObservation.EngineEvent(name: $0.name, count: $0.value) }
             parts.store(worker, at: index)
         }
-        let health = healthStatus().flatMap { service in
+        let (services, transitions) = healthStatus()
+        let health = services.flatMap { service in
             service.realServers.map { rs in
                 RealServerHealthObservation(
                     service: service.key, endpoint: rs.endpoint, alive: rs.alive, tableWeight: rs.tableWeight,
+                    transitions: transitions[HealthTransitionKey(service: service.key, endpoint: rs.endpoint)] ?? 0,
                     checkers: rs.checkers.map { checker in
                         CheckerObservation(kind: checker.kind.description, up: checker.up,
                                            lastFailure: checker.lastFailure.map { "\($0)" })

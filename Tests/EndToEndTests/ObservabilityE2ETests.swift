@@ -88,6 +88,69 @@ struct ObservabilityE2ETests {
         #expect(log.contains("lvsd: monitor: http://198.18.0.1:9100/"), "lvsd logs the monitor's URL:\n\(log)")
     }
 
+    /// The checkers' view reaches the metrics and the monitor: configured from a keepalived.conf
+    /// (its `lvsd_director` block carries metrics_listen and monitor_users), TCP_CHECK on three
+    /// servers, one server's HTTP server stopped: lvsd_real_server_up drops to 0 with one
+    /// transition, and the monitor's state says DOWN and why.
+    @Test(.enabled(if: getuid() == 0, "needs root: it builds network namespaces (CI runs as root)"))
+    func healthStateReachesMetricsAndMonitor() throws {
+        let lab = try ObservabilityLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startHTTPServers()
+        let users = lab.directory.appendingPathComponent("monitor-users").path
+        let hashed = try Command.run(try BuiltExecutable.lvsd(), ["monitor-user", Self.user], stdin: Self.password + "\n")
+        try hashed.stdout.write(toFile: users, atomically: true, encoding: .utf8)
+        let servers = (1...3).map { """
+                real_server 198.18.\($0).2 8080 {
+                    weight 1
+                    TCP_CHECK {
+                        connect_timeout 1
+                    }
+                }
+            """ }.joined(separator: "\n")
+        try lab.startDirector(extra: [], config: """
+            lvsd_director {
+                interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
+                interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
+                interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
+                interface d3 mac 00:00:00:00:00:00 address 198.18.3.1
+                metrics_listen 198.18.0.1:9100
+                monitor_users \(users)
+            }
+            virtual_server 198.18.0.100 80 {
+                protocol TCP
+                lb_algo rr
+                lb_kind NAT
+                delay_loop 1
+            \(servers)
+            }
+            """)
+        let rs3 = #"local_address="198.18.0.100",local_port="80",remote_address="198.18.3.2",remote_port="8080",proto="TCP",local_mark="""#
+        let metricsURL = "http://198.18.0.1:9100/metrics"
+        func metrics() throws -> String {
+            try lab.inClient(["/usr/bin/curl", "-sS", "-m", "5", "-u", "\(Self.user):\(Self.password)", metricsURL]).stdout
+        }
+        try lab.waitUntil("real server 3 is checked UP", seconds: 30) { try metrics().contains("lvsd_health_checker_up{\(rs3),checker=\"TCP_CHECK\"} 1.0") }
+        lab.stopHTTPServer(3)
+        try lab.waitUntil("real server 3 goes DOWN in /metrics", seconds: 30) { try metrics().contains("lvsd_real_server_up{\(rs3)} 0.0") }
+        let text = try metrics()
+        #expect(text.contains("lvsd_real_server_transitions_total{\(rs3)} 1"), "one transition:\n\(text.prefix(3000))")
+        #expect(text.contains("lvsd_health_checker_up{\(rs3),checker=\"TCP_CHECK\"} 0.0"))
+        #expect(text.contains(#"lvsd_real_server_up{local_address="198.18.0.100",local_port="80",remote_address="198.18.1.2",remote_port="8080",proto="TCP",local_mark=""} 1.0"#))
+        let state = try lab.inClient(["/usr/bin/curl", "-sS", "-m", "5", "-u", "\(Self.user):\(Self.password)", "http://198.18.0.1:9100/api/state"]).stdout
+        struct State: Decodable {
+            struct Service: Decodable { let realServers: [RealServer] }
+            struct RealServer: Decodable { let endpoint: String; let health: String; let reason: String }
+            let services: [Service]
+        }
+        let decoded = try JSONDecoder().decode(State.self, from: Data(state.utf8))
+        let rows = decoded.services.first?.realServers ?? []
+        #expect(rows.map(\.health) == ["UP", "UP", "DOWN"], "monitor state: \(state)")
+        #expect(rows.last?.reason.hasPrefix("TCP_CHECK: ") == true, "the monitor says why: \(rows.last?.reason ?? "")")
+        _ = try lab.stopDirector()
+    }
+
     /// Without credentials the listener refuses to face the network: it binds loopback only
     /// and says so, so the client cannot reach it while the director's own stack can.
     @Test(.enabled(if: getuid() == 0, "needs root: it builds network namespaces (CI runs as root)"))
@@ -113,6 +176,7 @@ final class ObservabilityLab {
     var namespaces: [String] { [client, director] + realServers }
     let directory: URL
     private var processes: [Process] = []
+    private var httpServers: [Process] = []
     private var lvsd: Process?
     private var logFile: URL { directory.appendingPathComponent("lvsd.log") }
 
@@ -160,7 +224,7 @@ final class ObservabilityLab {
             let root = directory.appendingPathComponent("www\(i + 1)")
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             try "real-server-\(i + 1)\n".write(to: root.appendingPathComponent("who"), atomically: true, encoding: .utf8)
-            try spawn(["netns", "exec", rs, "/usr/bin/python3", "-m", "http.server", "8080"], in: root)
+            httpServers.append(try spawn(["netns", "exec", rs, "/usr/bin/python3", "-m", "http.server", "8080"], in: root))
         }
         for i in realServers.indices {
             try waitUntil("real server \(i + 1) serves HTTP") {
@@ -172,8 +236,8 @@ final class ObservabilityLab {
 
     /// lvsd NAT rr for 198.18.0.100:80 over the three servers, with `extra` arguments;
     /// returns once it resolved every server and its exporters run.
-    func startDirector(extra: [String]) throws {
-        let rules = """
+    func startDirector(extra: [String], config: String? = nil) throws {
+        let rules = config ?? """
             interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
             interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
             interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
@@ -298,7 +362,17 @@ final class ObservabilityLab {
         return run.stdout
     }
 
-    private func spawn(_ arguments: [String], in directory: URL) throws {
+    /// Stops real server `n`'s HTTP server (by PID), as a crash would.
+    func stopHTTPServer(_ n: Int) {
+        let p = httpServers[n - 1]
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        // ip netns exec's child may outlive it: whatever still runs in the namespace.
+        for pid in Command.pids(in: realServers[n - 1]) { kill(pid, SIGKILL) }
+    }
+
+    @discardableResult
+    private func spawn(_ arguments: [String], in directory: URL) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         p.arguments = arguments
@@ -307,6 +381,7 @@ final class ObservabilityLab {
         p.standardError = FileHandle.nullDevice
         try p.run()
         processes.append(p)
+        return p
     }
 
     func tearDown() {
@@ -328,7 +403,7 @@ final class ObservabilityLab {
         for ns in namespaces { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", ns]) }
     }
 
-    private func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
+    func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try condition() { return }

@@ -87,6 +87,8 @@ import TestSupport
         expectLines([
             "lvsd_real_server_up{\(Self.rs1)} 1.0",
             "lvsd_real_server_up{\(Self.rs3)} 0.0",
+            "lvsd_real_server_transitions_total{\(Self.rs1)} 0",
+            "lvsd_real_server_transitions_total{\(Self.rs3)} 3",
             "lvsd_health_checker_up{\(Self.rs1),checker=\"HTTP_GET\"} 1.0",
             "lvsd_health_checker_up{\(Self.rs3),checker=\"TCP_CHECK\"} 0.0",
         ])

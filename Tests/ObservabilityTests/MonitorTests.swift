@@ -60,6 +60,13 @@ import Testing
         #expect(state.drops == ["ipv4-bad-checksum": 5, "frame-truncated": 1])
         #expect(state.tableEntries == 12 && state.tableCapacity == 4096)
         #expect(state.vrrp.map(\.state) == ["MASTER"])
+        // A checked server the checkers took out of the table is still listed, DOWN.
+        var removed = ObservationFixtures.observation
+        removed.snapshot.services[0].realServers.removeLast()
+        let rows = MonitorState(removed).services[0].realServers
+        #expect(rows.map(\.endpoint) == ["198.18.1.1:8080", "198.18.1.2:8080", "198.18.1.3:8080"])
+        #expect(rows.map(\.inTable) == [true, true, false])
+        #expect(rows[2].health == "DOWN" && rows[2].reason == "TCP_CHECK: connection refused")
         let page = MonitorPage.html(stateJSON: #"{"x":"</script>"}"#)
         #expect(page.contains(#"{"x":"<\/script>"}"#))
         for load in ["src=\"http", "href=\"http", "<link", "@import", "url(http"] {

@@ -56,7 +56,7 @@ enum ObservationFixtures {
         [
             RealServerHealthObservation(service: tcp, endpoint: Endpoint(IPAddress("198.18.1.1")!, 8080), alive: true, tableWeight: 1,
                                         checkers: [CheckerObservation(kind: "HTTP_GET", up: true)]),
-            RealServerHealthObservation(service: tcp, endpoint: Endpoint(IPAddress("198.18.1.3")!, 8080), alive: false, tableWeight: 0,
+            RealServerHealthObservation(service: tcp, endpoint: Endpoint(IPAddress("198.18.1.3")!, 8080), alive: false, tableWeight: 0, transitions: 3,
                                         checkers: [CheckerObservation(kind: "TCP_CHECK", up: false, lastFailure: "connection refused")]),
         ]
     }
