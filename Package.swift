@@ -65,6 +65,8 @@ let package = Package(
         .target(name: "Trace", dependencies: ["Core", "Wire"]),
         // SO_PEERCRED and per-thread setresuid, which Glibc's Swift module lacks.
         .target(name: "CAdminSocket"),
+        // capget/capset and the bounding set (prctl), for lvsd to keep only the capabilities it uses.
+        .target(name: "CPrivileges"),
         // lvsd's control socket: a Unix-domain server (root only) and client carrying Control's messages.
         .target(name: "AdminSocket", dependencies: ["Control", "CAdminSocket", "POSIX", .product(name: "Logging", package: "swift-log")]),
         // keepalived's checkers, off the packet path: checkers, health state machine, scheduler.
@@ -76,7 +78,7 @@ let package = Package(
         .target(name: "VRRP", dependencies: ["Wire"]),
         // keepalived.conf's vrrp_instance / vrrp_script / vrrp_sync_group blocks (Control) as a
         // VRRPConfig; neither layer imports the other.
-        .target(name: "KeepalivedVRRP", dependencies: ["Control", "VRRP", "Wire"]),
+        .target(name: "KeepalivedVRRP", dependencies: ["Control", "Core", "VRRP", "Wire"]),
         // VRRP running in lvsd: raw protocol-112 sockets, the router's thread, links, scripts.
         .target(name: "VRRPRuntime", dependencies: ["VRRP", "Wire", "POSIX", "Health", .product(name: "Logging", package: "swift-log")]),
         // The live director: worker loop over AF_PACKET rings, ARP via libnet, host settings.
@@ -103,7 +105,7 @@ let package = Package(
             name: "lvsd",
             dependencies: [
                 "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder", "Engine", "Health",
-                "KeepalivedHealth", "AdminSocket", "Lab", "VRRP", "KeepalivedVRRP", "VRRPRuntime", "Observability",
+                "KeepalivedHealth", "AdminSocket", "Lab", "VRRP", "KeepalivedVRRP", "VRRPRuntime", "CPrivileges", "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -128,7 +130,7 @@ let package = Package(
             "Observability", "Control", "Core", "Wire", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "VRRPTests", dependencies: ["VRRP", "KeepalivedVRRP", "Control", "Wire"]),
+                .testTarget(name: "VRRPTests", dependencies: ["VRRP", "KeepalivedVRRP", "Control", "Core", "Wire"]),
         // Root and network namespaces, real peers and the built lvsd/lvsadm (`swift build --build-tests` builds them).
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
     ]

@@ -69,6 +69,13 @@ let package = Package(
                 .product(name: "Core", package: "SwiftLVS"),
             ]
         ),
+        // A VRRP advertisement's bytes into a VRRPRouter (v2, v3, IPv6, unicast), timers between.
+        .executableTarget(name: "FuzzVRRP", dependencies: [
+            .product(name: "VRRP", package: "SwiftLVS"),
+            .product(name: "Wire", package: "SwiftLVS"),
+        ]),
+        // `lvsd realserver`'s IPIP decapsulator: whole frames into TunnelDecapsulation.
+        .executableTarget(name: "FuzzTunnel", dependencies: [.product(name: "Core", package: "SwiftLVS")]),
         // Writes Corpus/<target>/ (run without sanitizers: `swift run FuzzSeeds`).
         .executableTarget(
             name: "FuzzSeeds",

@@ -23,11 +23,13 @@ shift || true
 declare -A product=(
     [frame]=FuzzFrame [http-response]=FuzzHTTPResponse [keepalived]=FuzzKeepalived
     [rules]=FuzzRules [lvsadm]=FuzzLvsadm [control-message]=FuzzControlMessage
+    [vrrp]=FuzzVRRP [tunnel]=FuzzTunnel
 )
 declare -A max_len=(
     [frame]=16384 [http-response]=4096 [keepalived]=8192 [rules]=8192 [lvsadm]=1024 [control-message]=8192
+    [vrrp]=1024 [tunnel]=4096
 )
-all=(frame http-response keepalived rules lvsadm control-message)
+all=(frame http-response keepalived rules lvsadm control-message vrrp tunnel)
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all[@]}")
 for t in "${targets[@]}"; do

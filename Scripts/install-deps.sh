@@ -8,6 +8,10 @@
 #   tshark                     independent pcap reader used by the replay tests
 #   iproute2, nftables, nginx-light, curl, netsniff-ng (trafgen), python3, ethtool
 #                              network-namespace end-to-end tests
+#   systemd                    systemd-analyze rates dist/lvsd.service's hardening
+#   graphviz                   dot renders the Docs/learn diagrams (Scripts/learn.sh)
+#   dnsmasq-base, python3-aiosmtpd
+#                              the DNS and SMTP servers DNS_CHECK's and SMTP_CHECK's tests probe
 #   prometheus, prometheus-node-exporter, chromium
 #                              observability end-to-end tests: a real Prometheus scrapes lvsd
 #                              (promtool lints the exposition), node_exporter reads its
@@ -19,6 +23,7 @@ set -euo pipefail
 packages=(
     pkg-config libpcap-dev libnet1-dev libssl-dev openssl tshark
     iproute2 nftables curl netsniff-ng python3 ethtool
+    systemd graphviz dnsmasq-base python3-aiosmtpd
     prometheus prometheus-node-exporter chromium
 )
 # nginx-light is the small build; any installed nginx flavour will do.

@@ -40,7 +40,7 @@ fi
 # Fuzzing (Docs/fuzzing.md): every libFuzzer target in Fuzz/ for a short time, seeded from
 # Fuzz/Corpus/; a crash fails the run. Only for the whole suite (not with --filter and the
 # like). Cost on 2 cores: building Fuzz/ in release with ASan 3-5 min from clean, then
-# 6 targets × FUZZ_SECONDS (15 s). The hard timeout bounds a hung build or target.
+# 8 targets × FUZZ_SECONDS (15 s). The hard timeout bounds a hung build or target.
 if [[ $# -eq 0 ]]; then
     fuzz_seconds=${FUZZ_SECONDS:-15}
     echo "test: fuzz (Scripts/fuzz.sh $fuzz_seconds)"

@@ -41,6 +41,11 @@ enum FanoutSteering {
         var uses: [Use: [(service: ServiceKey, prefix: Int?)]] = [:]
         for service in config.services {
             let key = service.key
+            // The program steers a persistent client by (VIP, protocol, port); a port-0 or
+            // firewall-mark template spans ports (and VIPs), which it cannot follow yet.
+            if workers > 1, service.persistence != nil, key.isFirewallMark || key.port == 0 {
+                throw EngineError("persistent service \(key) spans ports, and with --workers > 1 a client's connections to different ports could reach different workers, each with its own template; run --workers 1")
+            }
             let prefix = service.persistence.map { key.address.isIPv4 ? min($0.prefixLength, 32) : $0.prefixLength }
             let nat = service.realServers.filter { $0.method == .nat }
             for server in nat {
@@ -57,8 +62,12 @@ enum FanoutSteering {
             let list = services.map { "\($0.service) (\($0.prefix.map { "persistent, prefix \($0)" } ?? "not persistent"))" }
             throw EngineError("real server \(Wire.Endpoint(endpoint.address, endpoint.port)) \(endpoint.proto) is a NAT real server of \(list.joined(separator: " and ")): with --workers > 1 its replies cannot all be steered to the worker that owns their connection; give it its own port per service, make the services persist alike, or run --workers 1")
         }
+        let marks = Set(config.services.lazy.filter(\.key.isFirewallMark).map(\.key.fwmark))
+        if workers > 1, let network = config.firewallMarks.first(where: { marks.contains($0.mark) && !$0.isHost }) {
+            throw EngineError("'\(network)' marks a network, and with --workers > 1 the fanout program steers by VIP: list the VIPs one per fwmark line, or run --workers 1")
+        }
         do {
-            return try FanoutProgram(workers: workers, virtualAddresses: config.services.map(\.key.address),
+            return try FanoutProgram(workers: workers, virtualAddresses: config.virtualAddresses,
                                      localAddresses: config.services.flatMap(\.localAddresses),
                                      persistentServices: persistent, key: key)
         } catch {

@@ -37,7 +37,7 @@ final class InMemoryLink: Link, ReceiveQueue, TransmitQueue, FrameSender, Neighb
     }
 
     let interface: Int
-    let mtu: Int
+    var mtu: Int
     var rx: InMemoryLink { self }
     var tx: InMemoryLink { self }
     var sender: InMemoryLink { self }

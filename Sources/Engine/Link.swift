@@ -24,7 +24,9 @@ protocol Link: AnyObject {
     var sender: Sender { get }
     /// Index of this interface in the director's configuration.
     var interface: Int { get }
-    var mtu: Int { get }
+    /// The interface's MTU, for cutting super-frames in software; follows the snapshot
+    /// (`PacketWorker.install`), so a kernel MTU change reaches it.
+    var mtu: Int { get set }
     /// The descriptor `poll` waits on for received frames; -1 for none (poll skips it).
     var descriptor: Int32 { get }
     /// Frames lost because the receive queue was full, since the last call.
@@ -76,7 +78,7 @@ final class AFPacketLink: Link {
     let tx: TXRing
     let sender: PacketSocket
     let interface: Int
-    let mtu: Int
+    var mtu: Int
 
     init(socket: PacketSocket, rx: RXRing, tx: TXRing, sender: PacketSocket, interface: Int, mtu: Int) {
         self.socket = socket

@@ -35,7 +35,8 @@ extension LiveDirector {
     /// thread, whose datagrams every worker reads between batches, each installing the
     /// connections the fanout steers to it (`FanoutSteering.worker(for:config:workers:)`).
     /// Refuses a role that runs already and settings that cannot run (`SyncDaemonSettings.problem`).
-    public func startSync(_ settings: SyncDaemonSettings) throws(EngineError) {
+    /// A master with a `refreshPeriod` also walks its table (`Director.refreshSync`).
+    public func startSync(_ settings: SyncDaemonSettings, refreshPeriod: UInt64 = 0) throws(EngineError) {
         if let problem = settings.problem { throw EngineError("sync: \(problem)") }
         controlLock.lock()
         defer { controlLock.unlock() }
@@ -45,7 +46,9 @@ extension LiveDirector {
                 throw EngineError("sync: a master sync daemon is already running (on \(running.settings.interface)); stop it first with --stop-daemon master")
             }
             let sender = try SyncSender(settings)
-            let message = settings.syncSettings
+            var message = settings.syncSettings
+            message.refreshPeriod = refreshPeriod
+            message.steeringKey = workers.count > 1 ? steeringKey : nil
             performLocked { worker in
                 worker.director.startSyncMaster(message)
                 worker.syncSender = sender
@@ -57,7 +60,11 @@ extension LiveDirector {
             }
             let inboxes = workers.map { ($0.syncInbox, $0.wakeUp) }
             let full = syncDaemons
+            let adopter = workers.count > 1 ? SteeringKeyAdopter(self) : nil
             let receiver = try SyncReceiver(settings) { datagram in
+                // Before the workers route its entries: a FullNAT entry routed with another
+                // key than the master's would sit on a worker its client's frames never reach.
+                if let adopter, let key = Self.steeringKey(in: datagram) { adopter.director?.adoptSteeringKey(key) }
                 // A worker busy with a long control task (a listing of a large table) drains
                 // nothing meanwhile: wait for room (up to 1 s) rather than lose the datagram;
                 // the socket's buffer holds what arrives in the meantime.
@@ -86,6 +93,41 @@ extension LiveDirector {
             receiver.start()
             syncDaemons.receiver = receiver
         }
+    }
+
+    /// The master's steering key on the first FullNAT entry of a sync datagram, if any.
+    static func steeringKey(in datagram: [UInt8]) -> UInt32? {
+        var bytes = datagram
+        return bytes.withUnsafeMutableBytes { raw -> UInt32? in
+            guard let base = raw.baseAddress, let message = try? SyncMessage(base, length: raw.count) else { return nil }
+            var key: UInt32?
+            message.forEachConnection { entry in
+                if key == nil { key = entry.options.steeringKey }
+            }
+            return key
+        }
+    }
+
+    /// Hashes with `key` from now on, as the sync master does: the fanout program is rebuilt
+    /// and attached, and the workers route synced entries with it. The master chose each
+    /// FullNAT connection's local port so that the worker the port steers replies to is the
+    /// one the keyed hash steers its client to; with the master's key (and as many workers)
+    /// the same holds here. Connections this director made with its own key before would
+    /// lose their client side, which is why only a backup takes a key.
+    func adoptSteeringKey(_ key: UInt32) {
+        controlLock.lock()
+        defer { controlLock.unlock() }
+        guard key != steeringKey, workers.count > 1, syncDaemons.sender == nil else { return }
+        do {
+            let program = try FanoutSteering.program(for: config, workers: workers.count, key: key)
+            for socket in fanoutSockets { try socket.attachFanoutProgram(program) }
+        } catch {
+            logger.error("lvsd: sync: cannot take the master's steering key: \(error)")
+            return
+        }
+        steeringKey = key
+        performLocked { $0.syncSteeringKey = key }
+        logger.notice("lvsd: sync: took the master's worker-steering key, so its FullNAT connections keep one worker here after a failover (the master must run as many workers)")
     }
 
     /// Stops the daemon of `role`; false when none runs.
@@ -142,6 +184,8 @@ private final class SyncCounterParts: @unchecked Sendable {
             sum.notesMixedFamily &+= c.notesMixedFamily
             sum.messagesBuilt &+= c.messagesBuilt
             sum.connectionsSent &+= c.connectionsSent
+            sum.connectionsRefreshed &+= c.connectionsRefreshed
+            sum.refreshPasses &+= c.refreshPasses
             sum.messagesReceived &+= c.messagesReceived
             sum.messagesOtherGroup &+= c.messagesOtherGroup
             sum.connectionsInstalled &+= c.connectionsInstalled
@@ -151,4 +195,11 @@ private final class SyncCounterParts: @unchecked Sendable {
         }
         return sum
     }
+}
+
+/// The receiver thread's way back to its director, to adopt the master's steering key.
+private final class SteeringKeyAdopter: @unchecked Sendable {
+    // Safety (@unchecked): set once; `adoptSteeringKey` takes the director's control lock.
+    weak var director: LiveDirector?
+    init(_ director: LiveDirector) { self.director = director }
 }

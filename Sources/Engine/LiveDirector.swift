@@ -48,6 +48,9 @@ public final class LiveDirector {
         public var workers = 1
         /// Pin worker k to CPU `cpus[k % cpus.count]`; empty: no pinning.
         public var cpus: [Int] = []
+        /// The interfaces as already read from the kernel (an `InterfaceMonitor`'s); nil:
+        /// read them with a dump.
+        public var kernel: KernelInterfaces?
         public init(interfaces: [String]) { self.interfaces = interfaces }
     }
 
@@ -83,6 +86,11 @@ public final class LiveDirector {
         public var neighbourSolicitationsSent: UInt64 = 0
         public var unsolicitedAdvertisementsSent: UInt64 = 0
         public var neighboursLearned: UInt64 = 0
+        /// ARP or ND from a real server's address that lvsd did not ask for (requests,
+        /// unsolicited replies): learned from nothing, since anyone on the segment can send them.
+        public var neighbourUnsolicited: UInt64 = 0
+        /// A different MAC within the lock time of the last change: ignored.
+        public var neighbourLocked: UInt64 = 0
 
         /// Every counter by the name lvsd's summary and metrics give it.
         public var named: [(name: String, value: UInt64)] {
@@ -94,6 +102,7 @@ public final class LiveDirector {
                 ("rx-ring-drops", receiveRingDrops), ("arp-requests-sent", arpRequestsSent),
                 ("gratuitous-arp-sent", gratuitousARPSent), ("neighbour-solicitations-sent", neighbourSolicitationsSent),
                 ("unsolicited-advertisements-sent", unsolicitedAdvertisementsSent), ("neighbours-learned", neighboursLearned),
+                ("neighbour-unsolicited", neighbourUnsolicited), ("neighbour-locked", neighbourLocked),
             ]
         }
 
@@ -115,37 +124,47 @@ public final class LiveDirector {
             sum.neighbourSolicitationsSent &+= other.neighbourSolicitationsSent
             sum.unsolicitedAdvertisementsSent &+= other.unsolicitedAdvertisementsSent
             sum.neighboursLearned &+= other.neighboursLearned
+            sum.neighbourUnsolicited &+= other.neighbourUnsolicited
+            sum.neighbourLocked &+= other.neighbourLocked
             return sum
         }
     }
 
-    /// The configuration running now (interfaces with their kernel MACs filled in).
+    /// The configuration running now (its interfaces as `DirectorInterfaces` resolved them: the
+    /// kernel's values, or their lines').
     public var config: DirectorConfig { snapshot.config }
     /// The snapshot every worker runs; the next is built from it, once, off the workers.
     public private(set) var snapshot: DirectorSnapshot
     /// Keys the fanout program's hash (`FanoutProgram`): random per run, the same across
     /// reloads, so a connection stays on its worker and nobody outside can aim a flood of
-    /// spoofed sources at one worker.
-    let steeringKey = UInt32.random(in: 1 ... .max)
+    /// spoofed sources at one worker. A sync backup takes its master's
+    /// (`adoptSteeringKey`). Changed only under `controlLock`.
+    var steeringKey = UInt32.random(in: 1 ... .max)
     private let options: Options
-    private let logger: Logger
+    let logger: Logger
     let workers: [Worker]
     /// Serialises the control plane (reload, lvsadm, listings): one producer per mailbox.
     let controlLock = NSLock()
     /// The connection-sync daemons running (LiveDirector+Sync.swift).
     let syncDaemons = SyncDaemons()
-    /// The kernel's IPv4 networks of each opened interface, which say where a real server is.
-    private let networks: [(index: Int, networks: [HostInterfaces.Network])]
+    /// The kernel's networks (IPv4, global IPv6) of each opened interface, which say where a
+    /// real server is; kept current with `kernel`.
+    private var networks: [(index: Int, networks: [HostInterfaces.Network])]
+    /// The interfaces as the kernel last described them (`InterfaceMonitor`), and which of
+    /// the configuration's follow it (no `interface` line).
+    private var kernel: KernelInterfaces
+    private var interfaces: DirectorInterfaces
     /// The socket whose group program steers each interface's frames (several workers).
-    private let fanoutSockets: [PacketSocket]
+    let fanoutSockets: [PacketSocket]
 
     /// Each worker's director, worker 0 first.
     public var directors: [Director] { workers.map(\.director) }
 
-    /// Checks the configuration against the kernel (each interface exists, its MAC matches or
-    /// the configuration's is 00:00:00:00:00:00 and the kernel's is taken), opens the sockets
-    /// and builds the workers and their directors. Must run in the director's network
-    /// namespace.
+    /// Reads the interfaces from the kernel and checks them (each exists and is up; an
+    /// `interface` line's MAC is the kernel's, or 00:00:00:00:00:00 to take it; an interface
+    /// with no line takes MAC, MTU and addresses from the kernel: `DirectorInterfaces`), opens
+    /// the sockets and builds the workers and their directors. Must run in the director's
+    /// network namespace.
     public init(config original: DirectorConfig, options: Options,
                 logger: Logger) throws(EngineError) {
         self.options = options
@@ -155,29 +174,25 @@ public final class LiveDirector {
         if workerCount > 1 && options.engine == .pcap {
             throw EngineError("--workers \(workerCount) needs --engine af_packet: libpcap has no fanout to split frames between workers (use --workers 1 with pcap)")
         }
-        var config = original
-        var indices: [Int] = []
-        for name in options.interfaces {
-            guard let index = config.interfaces.firstIndex(where: { $0.name == name }) else {
-                throw EngineError("--interface \(name) has no 'interface \(name) mac MAC address IP' line in the rules file; add one (mac 00:00:00:00:00:00 takes the kernel's)")
-            }
-            guard !indices.contains(index) else { throw EngineError("--interface \(name) is given twice") }
-            guard let kernelMAC = HostInterfaces.mac(of: name) else {
-                throw EngineError("interface \(name) does not exist in this network namespace; check 'ip link' (run lvsd with 'ip netns exec NS' for a namespace)")
-            }
-            if config.interfaces[index].mac == .zero {
-                config.interfaces[index].mac = kernelMAC
-                logger.info("lvsd: interface \(name): MAC \(kernelMAC) (from the kernel)")
-            } else if config.interfaces[index].mac != kernelMAC {
-                throw EngineError("interface \(name): the rules file says mac \(config.interfaces[index].mac) but the kernel says \(kernelMAC); fix the 'interface \(name)' line, or write mac 00:00:00:00:00:00 to take the kernel's")
-            } else {
-                logger.info("lvsd: interface \(name): MAC \(kernelMAC) matches the kernel")
-            }
-            indices.append(index)
+        let kernel: KernelInterfaces
+        do { kernel = try options.kernel ?? KernelInterfaces.read() } catch {
+            throw EngineError("cannot read the interfaces from the kernel: \(error)")
         }
-        for (index, interface) in config.interfaces.enumerated() where !indices.contains(index) {
+        let resolved = try DirectorInterfaces.resolve(original, names: options.interfaces, kernel: kernel)
+        let config = resolved.config
+        for name in options.interfaces {
+            guard let interface = config.interfaces.first(where: { $0.name == name }), let kernelSide = kernel[name] else { continue }
+            let source = resolved.followed.contains(name) ? "from the kernel, followed while lvsd runs" : "its 'interface' line, MAC checked against the kernel"
+            let addresses = resolved.followed.contains(name) ? kernelSide.directorAddresses.map(\.description) : interface.addresses.map(\.description)
+            logger.info("lvsd: interface \(name): MAC \(interface.mac), MTU \(interface.mtu), addresses \(addresses.isEmpty ? "none" : addresses.joined(separator: " ")) (\(source))")
+            if !kernelSide.hasCarrier { logger.warning("lvsd: warning: interface \(name) has no carrier (is the other end up?)") }
+        }
+        let indices = Array(options.interfaces.indices)
+        for interface in config.interfaces.dropFirst(indices.count) {
             logger.warning("lvsd: warning: interface \(interface.name) is in the rules file but not given with --interface; frames routed to it are dropped")
         }
+        interfaces = resolved
+        self.kernel = kernel
         snapshot = DirectorSnapshot(config)
 
         // Per worker, per opened interface: its socket and rings. With several workers each
@@ -257,8 +272,8 @@ public final class LiveDirector {
             arp[index] = try ARPSender(interface: name, mac: config.interfaces[index].mac)
         }
 
-        // Which interface reaches each real server: the one whose kernel IPv4 network holds it.
-        let networks = indices.map { (index: $0, networks: HostInterfaces.networks(of: config.interfaces[$0].name)) }
+        // Which interface reaches each real server: the one whose kernel network holds it.
+        let networks = Self.networks(options.interfaces, kernel)
         self.networks = networks
         fanoutSockets = workerCount > 1 ? ports[0].map(\.socket) : []
         let neighbours = Self.neighbourTable(config, networks: networks, interfaces: options.interfaces, logger: logger)
@@ -356,6 +371,29 @@ public final class LiveDirector {
         public var longestStall: UInt64
     }
 
+    /// The kernel changed one of lvsd's interfaces (`InterfaceMonitor`): the next
+    /// `reconfigure` takes its MTU and addresses (when it has no `interface` line) and the
+    /// networks that say which interface reaches a real server. Call `reconfigure` next.
+    public func kernelChanged(_ kernel: KernelInterfaces) {
+        controlLock.lock()
+        defer { controlLock.unlock() }
+        self.kernel = kernel
+        networks = Self.networks(options.interfaces, kernel)
+    }
+
+    /// The interfaces lvsd started without an `interface` line: their values follow the
+    /// kernel until lvsd stops (a line a reload adds for one is not read).
+    public var followedInterfaces: Set<String> {
+        controlLock.lock()
+        defer { controlLock.unlock() }
+        return interfaces.followed
+    }
+
+    /// Each opened interface's position and its networks per the kernel.
+    private static func networks(_ names: [String], _ kernel: KernelInterfaces) -> [(index: Int, networks: [HostInterfaces.Network])] {
+        names.enumerated().map { (index: $0.offset, networks: kernel[$0.element]?.directorAddresses ?? []) }
+    }
+
     /// Swaps in a new configuration while traffic flows (SIGHUP, lvsadm): checked first,
     /// compiled once into the successor snapshot here, off the workers, then every worker
     /// swaps it in between batches with `Director.install` (established connections stay;
@@ -365,15 +403,10 @@ public final class LiveDirector {
         controlLock.lock()
         defer { controlLock.unlock() }
         let start = Worker.monotonicNanoseconds()
-        var new = proposed
+        let resolved = try DirectorInterfaces.resolve(proposed, names: options.interfaces, kernel: kernel, running: interfaces)
+        let new = resolved.config
         guard new.interfaces.map(\.name) == config.interfaces.map(\.name) else {
             throw EngineError("the interfaces cannot change while lvsd runs (running: \(config.interfaces.map(\.name).joined(separator: ", ")); new: \(new.interfaces.map(\.name).joined(separator: ", "))); restart lvsd to change them")
-        }
-        for i in new.interfaces.indices {
-            if new.interfaces[i].mac == .zero { new.interfaces[i].mac = config.interfaces[i].mac }
-            guard new.interfaces[i].mac == config.interfaces[i].mac else {
-                throw EngineError("interface \(new.interfaces[i].name): the new configuration says mac \(new.interfaces[i].mac) but lvsd runs with \(config.interfaces[i].mac)")
-            }
         }
         let count = workers.count
         if count > 1 {
@@ -394,6 +427,7 @@ public final class LiveDirector {
             worker.setPcapFilter(filter)
         }
         snapshot = next
+        interfaces = resolved
         return Swap(summary: results.total, generation: next.generation,
                     elapsed: Worker.monotonicNanoseconds() &- start, longestStall: results.longestStall)
     }
@@ -469,6 +503,11 @@ public final class LiveDirector {
         for reason in DropReason.allCases {
             let n = sum { $0.count(reason) }
             if n > 0 { lines.append("lvsd:   dropped \(reason): \(n)") }
+        }
+        // The SYN proxy's answers (Docs/adr/0007): frames it sent that no drop or pass counts.
+        for (name, n) in [("syn-proxy-cookies-sent", sum(\.synProxyCookiesSent)),
+                          ("syn-proxy-server-resets", sum(\.synProxyServerResets))] where n > 0 {
+            lines.append("lvsd:   \(name): \(n)")
         }
         let c = workers.dropFirst().reduce(workers[0].counters) { $0.adding($1.counters) }
         for (name, value) in c.named where value > 0 { lines.append("lvsd:   engine \(name): \(value)") }

@@ -35,39 +35,71 @@ final class NeighbourResolver {
 
     /// Learns a real server's MAC from a frame the director passed: the sender of an ARP
     /// packet (`arp-not-for-director`), or the target of a neighbour advertisement
-    /// (`icmp-not-related`: ND is the host's business to the director's Core).
+    /// (`icmp-not-related`: ND is the host's business to the director's Core), if
+    /// `NeighbourTable.learn` takes it. A new or changed MAC is logged once per change, and
+    /// changes are at most one per lock time, so a flood of answers cannot flood the log.
     func learn(from packet: PacketBuffer, director: Director, now: UInt64, counters: inout LiveDirector.EngineCounters) {
-        guard let (ip, mac) = Self.neighbour(in: packet) else { return }
-        let before = table.entries.first { $0.address == ip && $0.interface == packet.interface }
-        guard table.learn(address: ip, mac: mac, interface: packet.interface, now: now) else { return }
-        director.setNeighbour(ip, mac: mac, interface: packet.interface)
-        for peer in peers.indices {
-            let message = WorkerMessage.neighbour(ip, mac, interface: packet.interface)
-            if !peers[peer].post(message) { pending.append((peer, message)) }
-        }
-        if before?.resolvedAt == nil || before?.mac != mac {
+        guard let (ip, mac, announcement) = Self.neighbour(in: packet) else { return }
+        switch table.learn(address: ip, mac: mac, interface: packet.interface, announcement: announcement, now: now) {
+        case .stranger:
+            return
+        case .unsolicited:
+            counters.neighbourUnsolicited &+= 1
+            return
+        case .locked:
+            counters.neighbourLocked &+= 1
+            return
+        case .confirmed:
+            return
+        case .learned:
+            director.setNeighbour(ip, mac: mac, interface: packet.interface)
+            for peer in peers.indices {
+                post(.neighbour(ip, mac, interface: packet.interface), to: peer)
+            }
             counters.neighboursLearned &+= 1
             logger.info("lvsd: neighbour \(ip) is at \(mac) on \(config.interfaces[packet.interface].name)")
         }
     }
 
+    /// Posts to a peer's mailbox, or keeps the message for the next housekeeping turn. A
+    /// newer MAC for the same neighbour replaces a kept one, so what is kept is bounded by
+    /// peers × real servers whatever the peers' backlog.
+    private func post(_ message: WorkerMessage, to peer: Int) {
+        if peers[peer].post(message) { return }
+        if case .neighbour(let address, _, let interface) = message,
+           let i = pending.firstIndex(where: {
+               guard $0.peer == peer, case .neighbour(let a, _, let n) = $0.message else { return false }
+               return a == address && n == interface
+           }) {
+            pending[i].message = message
+        } else {
+            pending.append((peer, message))
+        }
+    }
+
     /// The address and MAC an ARP packet's sender, or a neighbour advertisement's target
-    /// with its target link-layer option (RFC 4861 §4.4), announces; nil for anything else.
-    static func neighbour(in packet: PacketBuffer) -> (IPAddress, MACAddress)? {
+    /// with its target link-layer option (RFC 4861 §4.4), announces, and what kind of
+    /// announcement it is; nil for anything else.
+    static func neighbour(in packet: PacketBuffer) -> (IPAddress, MACAddress, NeighbourTable.Announcement)? {
         guard let eth = try? EthernetFrame(packet.frame, length: packet.length) else { return nil }
         if eth.etherType == .arp {
             guard let arp = try? ARPPacket(eth.payload, length: eth.payloadLength) else { return nil }
-            return (IPAddress(ipv4: arp.senderIP), arp.senderMAC)
+            let announcement: NeighbourTable.Announcement =
+                arp.senderIP == arp.targetIP ? .gratuitous
+                : arp.operation == .reply ? .reply(to: IPAddress(ipv4: arp.targetIP)) : .other
+            return (IPAddress(ipv4: arp.senderIP), arp.senderMAC, announcement)
         }
         guard eth.etherType == .ipv6, let ip = try? IPv6Packet(eth.payload, length: eth.payloadLength),
               ip.upperProtocol == .icmpv6, !ip.isFragment, ip.hopLimit == NeighborDiscovery.hopLimit else { return nil }
         let icmp = ip.upper
         let length = ip.totalLength - ip.upperOffset
-        // Type 136, then flags, the 16-byte target, and options of 8-byte units.
+        // Type 136, then flags (R, S, O), the 16-byte target, and options of 8-byte units.
         guard length >= NeighborDiscovery.messageLength, let message = try? ICMPv6Message(icmp, length: length),
               message.type == .neighborAdvertisement else { return nil }
         var bytes = [UInt8](repeating: 0, count: length)
         bytes.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: icmp, count: length)) }
+        let solicited = bytes[4] & 0x40 != 0, override = bytes[4] & 0x20 != 0
+        let announcement: NeighbourTable.Announcement = solicited ? .reply(to: nil) : override ? .gratuitous : .other
         let target = IPAddress(high: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) },
                                low: bytes[16..<24].reduce(0) { $0 << 8 | UInt64($1) })
         var offset = 24
@@ -77,7 +109,7 @@ final class NeighbourResolver {
             if bytes[offset] == 2 {
                 let mac = MACAddress(bytes[offset + 2], bytes[offset + 3], bytes[offset + 4],
                                      bytes[offset + 5], bytes[offset + 6], bytes[offset + 7])
-                return (target, mac)
+                return (target, mac, announcement)
             }
             offset += units * 8
         }

@@ -245,7 +245,10 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
             if batchCount > 0 { processBatch() }
         }
         // Notes taken in this turn's batches leave now, not when a message fills.
-        if let syncSender, director.pendingSyncNotes > 0 { director.drainSync { syncSender.send($0) } }
+        if let syncSender {
+            director.refreshSync(now: now)
+            if director.pendingSyncNotes > 0 { director.drainSync { syncSender.send($0) } }
+        }
         if let resolver, resolveSoon || resolveRequest.take() || now >= nextHousekeeping {
             resolveSoon = false
             nextHousekeeping = now &+ 100_000_000
@@ -259,6 +262,11 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     /// neighbours it resolves and announces addresses it newly owns.
     func install(_ snapshot: DirectorSnapshot, neighbours: NeighbourTable?) -> ReconfigureSummary {
         let summary = director.install(snapshot)
+        // On this worker's thread, between batches: the MTU the configuration now says (an
+        // interface with no `interface` line follows the kernel's).
+        let interfaces = snapshot.config.interfaces
+        for port in ports where interfaces.indices.contains(port.interface) { port.mtu = interfaces[port.interface].mtu }
+        for port in pcapPorts where interfaces.indices.contains(port.interface) { port.mtu = interfaces[port.interface].mtu }
         if let resolver, let neighbours { resolver.reconfigure(config: snapshot.config, table: neighbours, counters: &counters) }
         return summary
     }

@@ -23,7 +23,8 @@ final class PcapPort {
     let interface: Int
     /// The interface's MTU: a captured frame with a longer IP datagram is a GSO/GRO
     /// super-frame, cut in user space before `pcap_inject` (which cannot send it whole).
-    let mtu: Int
+    /// Follows the snapshot, like a link's.
+    var mtu: Int
     init(capture: PcapLiveCapture, interface: Int, mtu: Int) {
         self.capture = capture
         self.interface = interface
@@ -47,13 +48,17 @@ enum PcapFilter {
     static func expression(for config: DirectorConfig) -> String {
         var destinations: [IPAddress] = []
         var sources: [IPAddress] = []
+        // VIPs (a firewall-mark service's are its `fwmark` lines' hosts) and local addresses.
+        for address in config.ownedAddresses where !destinations.contains(address) { destinations.append(address) }
         for service in config.services {
-            if !destinations.contains(service.key.address) { destinations.append(service.key.address) }
-            for lip in service.localAddresses where !destinations.contains(lip) { destinations.append(lip) }
             for rs in service.realServers where !sources.contains(rs.address) { sources.append(rs.address) }
         }
         var terms = ["arp", "icmp", "icmp6"]
         terms += destinations.map { "dst host \($0)" }
+        let marks = Set(config.services.lazy.filter(\.key.isFirewallMark).map(\.key.fwmark))
+        for rule in config.firewallMarks where marks.contains(rule.mark) && !rule.isHost {
+            terms.append("dst net \(rule.address.masked(prefixLength: rule.prefixLength))/\(rule.prefixLength)")
+        }
         terms += sources.map { "src host \($0)" }
         let untagged = terms.joined(separator: " or ")
         return "\(untagged) or (vlan and (\(untagged) or (vlan and (\(untagged)))))"

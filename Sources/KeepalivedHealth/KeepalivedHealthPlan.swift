@@ -14,11 +14,11 @@ import Wire
 /// real server, virtual server) is resolved here.
 ///
 /// What the health engine cannot do yet is reported, never silently dropped:
-/// - DNS_CHECK, SMTP_CHECK, BFD_CHECK, FILE_CHECK are not run and fail closed: each becomes a
-///   checker that always fails, with `alpha` so its server starts down, and a warning naming
-///   the block's file:line (a server a check cannot vouch for must not get clients);
-/// - `regex` urls, `fast_recovery`, `fwmark`, `log_all_failures` and an `SSL { }` block with
-///   certificates are ignored, with a warning naming the checker.
+/// - FILE_CHECK is not run and fails closed: it becomes a checker that always fails, with
+///   `alpha` so its server starts down, and a warning naming the block's file:line (a server a
+///   check cannot vouch for must not get clients); BFD_CHECK is refused by the reader;
+/// - `fast_recovery`, `fwmark`, `log_all_failures`, PCRE2-only `regex_options`, `regex_stack`
+///   and an `SSL { }` block with certificates are ignored, with a warning naming the checker.
 public enum KeepalivedHealthPlan {
     public struct Result: Sendable {
         public var plan: HealthPlan
@@ -29,8 +29,14 @@ public enum KeepalivedHealthPlan {
     public static func make(from config: KeepalivedConfig) throws(HealthConfigError) -> Result {
         var services: [ServiceHealthPlan] = []
         var warnings: [String] = []
-        if let ssl = config.ssl, ssl.caFile != nil || ssl.certificateFile != nil || ssl.keyFile != nil {
-            warnings.append("the SSL block's certificate, key and CA are not used: SSL_GET connects without client certificates and does not verify the server")
+        if config.ssl?.password != nil {
+            warnings.append("the SSL block's password is ignored: give SSL_GET an unencrypted key file")
+        }
+        // keepalived ≥ 2.2's top-level `track_file NAME { ... }` (`vrrp_track_file` is its old
+        // name), which FILE_CHECK refers to; the VRRP side keeps the blocks as written.
+        var trackFiles: [String: KeepalivedStatement] = [:]
+        for block in config.vrrp.other where block.name == "track_file" || block.name == "vrrp_track_file" {
+            if let name = block.arguments.first?.text { trackFiles[name] = block }
         }
         for vs in config.virtualServers {
             for key in vs.services {
@@ -47,7 +53,8 @@ public enum KeepalivedHealthPlan {
                                                     notifyUp: rs.notifyUp.map(script), notifyDown: rs.notifyDown.map(script))
                     for checker in rs.checkers {
                         let name = "\(checker.keyword) of real server \(endpoint) in VS \(key)"
-                        if let mapped = try map(checker, service: key, realServer: endpoint,
+                        if let mapped = try map(checker, service: key, realServer: endpoint, ssl: config.ssl, trackFiles: trackFiles,
+                                                weight: Int64(rs.weight),
                                                 virtualhost: rs.virtualhost ?? vs.virtualhost, name: name, warnings: &warnings) {
                             plan.checkers.append(mapped)
                         }
@@ -73,8 +80,9 @@ public enum KeepalivedHealthPlan {
     }
 
     /// One checker, or nil (with a warning) for a kind the engine does not run.
-    static func map(_ checker: KeepalivedChecker, service: ServiceKey, realServer: Endpoint, virtualhost: String?, name: String,
-                    warnings: inout [String]) throws(HealthConfigError) -> CheckerConfig? {
+    static func map(_ checker: KeepalivedChecker, service: ServiceKey, realServer: Endpoint, ssl: KeepalivedSSLContext? = nil,
+                    trackFiles: [String: KeepalivedStatement] = [:], weight: Int64 = 1,
+                    virtualhost: String?, name: String, warnings: inout [String]) throws(HealthConfigError) -> CheckerConfig? {
         let connection = checker.connection
         let target = CheckTarget(service: service, realServer: realServer, connectAddress: connection?.address,
                                  connectPort: connection?.port, bindAddress: connection?.bindAddress,
@@ -94,7 +102,8 @@ public enum KeepalivedHealthPlan {
             spec = .httpGet(try httpConfig(http, virtualhost: virtualhost, name: name, warnings: &warnings))
         case .ssl(let http):
             spec = .sslGet(try httpConfig(http, virtualhost: virtualhost, name: name, warnings: &warnings),
-                           TLSOptions(enableSNI: http.enableSNI, sniName: http.sniName))
+                           TLSOptions(enableSNI: http.enableSNI, sniName: http.sniName, caFile: ssl?.caFile,
+                                      certificateFile: ssl?.certificateFile, keyFile: ssl?.keyFile))
         case .misc(let misc):
             spec = .misc(MiscCheckConfig(command: misc.script.arguments, user: misc.script.user, group: group(misc.script.group),
                                          timeout: misc.timeout > .zero ? misc.timeout : nil, dynamic: misc.dynamic))
@@ -102,7 +111,20 @@ public enum KeepalivedHealthPlan {
             spec = .udp(UDPCheckConfig(payload: udp.payload, requireReply: udp.requireReply,
                                        reply: udp.replyData.map { HexPattern(bytes: $0, wildcardMask: udp.replyMask) },
                                        minReplyLength: udp.minReplyLength, maxReplyLength: udp.maxReplyLength))
-        case .dns, .other:
+        case .dns(let dns):
+            guard let type = DNSQueryType(rawValue: dns.type.uppercased()) else {
+                throw HealthConfigError("\(name): unknown DNS query type \(dns.type)")
+            }
+            spec = .dns(DNSCheckConfig(type: type, name: dns.name))
+        case .smtp(let smtp):
+            spec = .smtp(SMTPCheckConfig(heloName: smtp.heloName))
+        case .other(let statement) where statement.name == "FILE_CHECK":
+            let file = try fileCheck(statement, trackFiles: trackFiles, realServerWeight: weight, name: name)
+            // keepalived follows the file with inotify; lvsd reads it every second, no retries.
+            let polled = CheckerTiming(delayLoop: .seconds(1), connectTimeout: .seconds(1), retry: 0, delayBeforeRetry: .seconds(1),
+                                       warmup: .zero, alpha: t.alpha)
+            return CheckerConfig(target: target, spec: .file(file), timing: polled)
+        case .other:
             guard let kind = CheckerKind(rawValue: checker.keyword), !kind.isImplemented else {
                 throw HealthConfigError("\(name): unknown checker kind \(checker.keyword)")
             }
@@ -116,12 +138,70 @@ public enum KeepalivedHealthPlan {
         return CheckerConfig(target: target, spec: spec, timing: timing)
     }
 
+    /// `FILE_CHECK { track_file NAME [weight N [reverse]] }` against the top-level
+    /// `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`
+    /// (keepalived check_file.c, trackers/track_file.c).
+    static func fileCheck(_ statement: KeepalivedStatement, trackFiles: [String: KeepalivedStatement], realServerWeight: Int64,
+                          name: String) throws(HealthConfigError) -> FileCheckConfig {
+        func fail(_ at: KeepalivedStatement, _ sentence: String) -> HealthConfigError { HealthConfigError("\(at.location): \(name): \(sentence)") }
+        func weight(_ option: KeepalivedStatement) throws(HealthConfigError) -> (Int32, Bool) {
+            let words = option.arguments.map(\.text)
+            guard (1...2).contains(words.count), let n = Int32(words[0]), (-254...254).contains(n), words.count == 1 || words[1] == "reverse" else {
+                throw fail(option, "write 'weight N [reverse]' with N in -254...254")
+            }
+            return (n, words.count == 2)
+        }
+        var trackName: String?
+        var own: (Int32, Bool)?
+        for option in statement.block ?? [] {
+            switch option.name {
+            case "track_file":
+                guard option.arguments.count == 1 else { throw fail(option, "write 'track_file NAME'") }
+                trackName = option.arguments[0].text
+            case "weight": own = try weight(option)
+            default: throw fail(option, "FILE_CHECK reads track_file and weight, not '\(option.name)'")
+            }
+        }
+        guard let trackName else { throw fail(statement, "FILE_CHECK needs 'track_file NAME'") }
+        guard let definition = trackFiles[trackName] else {
+            throw fail(statement, "no top-level 'track_file \(trackName) { file PATH }' block")
+        }
+        var config = FileCheckConfig(path: "", realServerWeight: realServerWeight)
+        for option in definition.block ?? [] {
+            switch option.name {
+            case "file":
+                guard option.arguments.count == 1, option.arguments[0].text.hasPrefix("/") else { throw fail(option, "write 'file /ABSOLUTE/PATH'") }
+                config.path = option.arguments[0].text
+            case "weight":
+                (config.weight, config.reverse) = try weight(option)
+            case "init_file":
+                var words = option.arguments.map(\.text)
+                if words.last == "overwrite" { config.overwrite = true; words.removeLast() }
+                guard words.count <= 1, let value = words.isEmpty ? 0 : Int64(words[0]) else { throw fail(option, "write 'init_file [VALUE] [overwrite]'") }
+                config.initialValue = value
+            default:
+                throw fail(option, "track_file reads file, weight and init_file, not '\(option.name)'")
+            }
+        }
+        guard !config.path.isEmpty else { throw fail(definition, "track_file \(trackName) has no 'file PATH'") }
+        if let own { (config.weight, config.reverse) = own }
+        return config
+    }
+
     static func httpConfig(_ http: KeepalivedHTTPCheck, virtualhost: String?, name: String,
                            warnings: inout [String]) throws(HealthConfigError) -> HTTPGetConfig {
         if http.fastRecovery { warnings.append("\(name): fast_recovery is ignored (every url is checked in each check already)") }
         var urls: [HTTPURLCheck] = []
         for url in http.urls {
-            if url.regex != nil { warnings.append("\(name): url \(url.path): regex is not checked (status and digest are)") }
+            var regex: BodyRegex?
+            if let pattern = url.regex {
+                regex = BodyRegex(pattern: pattern, noMatch: url.regexNoMatch, minOffset: url.regexMinOffset ?? 0,
+                                  maxOffset: url.regexMaxOffset, options: Set(url.regexOptions))
+                if let ignored = regex?.ignoredOptions, !ignored.isEmpty {
+                    warnings.append("\(name): url \(url.path): regex_options \(ignored.joined(separator: " ")) are PCRE2's and not applied (caseless, dotall, multiline, ungreedy and extended are)")
+                }
+                if url.regexStack != nil { warnings.append("\(name): url \(url.path): regex_stack is ignored (no PCRE2 JIT stack here)") }
+            }
             var codes = HTTPStatusCodes()
             for range in url.statusCodes {
                 guard HTTPStatusCodes.range.contains(Int(range.lowerBound)), HTTPStatusCodes.range.contains(Int(range.upperBound)) else {
@@ -136,7 +216,7 @@ public enum KeepalivedHealthPlan {
                 }
                 digest = d
             }
-            urls.append(HTTPURLCheck(path: url.path, digest: digest, statusCodes: codes, virtualhost: url.virtualhost))
+            urls.append(HTTPURLCheck(path: url.path, digest: digest, statusCodes: codes, virtualhost: url.virtualhost, regex: regex))
         }
         let version: HTTPProtocolVersion = switch http.protocolVersion {
         case .http10: .http10

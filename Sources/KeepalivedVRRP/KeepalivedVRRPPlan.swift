@@ -25,6 +25,7 @@ public enum KeepalivedVRRPPlan {
         for statement in blocks.instances { try reader.instance(statement) }
         for statement in blocks.syncGroups { try reader.syncGroup(statement) }
         try reader.finish()
+        KeepalivedSyncFollow.apply(keepalived, to: &reader)
         return Result(config: VRRPConfig(instances: reader.instances, scripts: reader.scripts, syncGroups: reader.groups),
                       warnings: reader.warnings)
     }

@@ -100,7 +100,7 @@ public struct LabNetwork {
     /// the bridge go with them. Used at the end of a run, on Ctrl-C, and by
     /// `lvsd lab --teardown ID`. Returns the namespaces deleted.
     @discardableResult
-    public static func teardown(prefix: String, shell: LabShell) -> [String] {
+    public static func teardown(prefix: String, id labID: String? = nil, shell: LabShell) -> [String] {
         let found = namespaces(prefix: prefix, shell: shell)
         var pids: [Int32] = []
         for ns in found {
@@ -108,7 +108,7 @@ public struct LabNetwork {
             pids += output.split(separator: "\n").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
         }
         // "lvsl-<id>-" → "<id>"
-        let id = String(prefix.dropFirst("lvsl-".count).dropLast())
+        let id = labID ?? String(prefix.dropFirst("lvsl-".count).dropLast())
         for pid in taggedProcesses(id: id) where !pids.contains(pid) { pids.append(pid) }
         let me = getpid()
         pids.removeAll { $0 == me }

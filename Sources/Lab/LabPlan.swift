@@ -117,14 +117,20 @@ public struct LabPlan: Equatable {
     let udp: Bool
     let prefix: String
 
+    /// Real servers in this lab: `realServerCount` unless a seed's lab asks for its own number.
+    public let serverCount: Int
+
+    /// `namespacePrefix` starts every namespace's name (`lvsl` for `lvsd lab`; the tests give
+    /// their own so a run is recognisably theirs).
     public init(id: String, mode: Mode, ipv6: Bool, scheduler: String = "rr", weights: [Int]? = nil,
-         persistence: Int? = nil, udp: Bool = false) {
+         persistence: Int? = nil, udp: Bool = false, servers: Int = LabPlan.realServerCount, namespacePrefix: String = "lvsl") {
         self.id = id
         self.mode = mode
         self.ipv6 = ipv6
         phase = Phase(scheduler: scheduler, weights: weights, persistence: persistence)
         self.udp = udp
-        prefix = "lvsl-\(id)-"
+        serverCount = max(1, min(servers, 9))
+        prefix = "\(namespacePrefix)-\(id)-"
     }
 
     var scheduler: String { phase.scheduler }
@@ -146,7 +152,7 @@ public struct LabPlan: Equatable {
     func realServerNamespace(_ i: Int) -> String { prefix + "rs\(i)" }
     public static let realServerCount = 3
     public var namespaces: [String] {
-        [client, director, switchNamespace] + (1...Self.realServerCount).map(realServerNamespace)
+        [client, director, switchNamespace] + (1...serverCount).map(realServerNamespace)
     }
 
     /// The director's interfaces, in the order the rules file declares them.
@@ -193,7 +199,7 @@ public struct LabPlan: Equatable {
     }
 
     var realServers: [RealServer] {
-        (1...Self.realServerCount).map { i in
+        (1...serverCount).map { i in
             RealServer(name: "rs\(i)", namespace: realServerNamespace(i),
                        address: realServerAddress(i, ipv6: ipv6), port: mode.realServerPort,
                        mac: Self.mac(0x10 + i, 0))
@@ -226,7 +232,7 @@ public struct LabPlan: Equatable {
         if !mode.oneLAN {
             list += [(director, "eth1", "198.18.1.1/24"), (director, "eth1", "2001:db8:1::1/64")]
         }
-        for i in 1...Self.realServerCount {
+        for i in 1...serverCount {
             list += [(realServerNamespace(i), "eth0", "\(realServerAddress(i, ipv6: false))/24"),
                      (realServerNamespace(i), "eth0", "\(realServerAddress(i, ipv6: true))/64")]
         }
@@ -241,7 +247,7 @@ public struct LabPlan: Equatable {
     /// FullNAT and the one-LAN modes need nothing beyond their connected subnets.
     var routes: [(namespace: String, arguments: [String])] {
         guard mode == .nat else { return [] }
-        return (1...Self.realServerCount).flatMap { i in
+        return (1...serverCount).flatMap { i in
             [(namespace: realServerNamespace(i), arguments: ["default", "via", "198.18.1.1"]),
              (namespace: realServerNamespace(i), arguments: ["-6", "default", "via", "2001:db8:1::1"])]
         }

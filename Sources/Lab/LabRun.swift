@@ -26,6 +26,14 @@ public final class LabRun: @unchecked Sendable {
     /// A signal arrived; the handler is removing the lab and the run must end with 130.
     public var interrupted: Bool { interruptLock.withLock { interruptedFlag } }
 
+    /// Where a seed's lab or a `--break` exercise (LabExercise) steps in: after the real
+    /// servers are set up (an exercise leaves one setting out), and before each later phase
+    /// while that phase's lvsd still runs (the symptom is recorded, then the fix applied).
+    var afterRealServers: (() throws -> Void)?
+    var beforeLaterPhase: ((Int) throws -> Void)?
+    /// Told as each stage begins, so `--step` can explain it first.
+    var stage: ((LabStage) -> Void)?
+
     public init(plan: LabPlan, shell: LabShell, engine: String, workers: Int, pinNeighbours: Bool, quiet: Bool) {
         self.plan = plan
         self.shell = shell
@@ -79,16 +87,21 @@ public final class LabRun: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         log("lvsd lab \(plan.id): \(plan.mode.rawValue)\(plan.ipv6 ? " over IPv6" : ""), scheduler \(plan.scheduler), engine \(engine), \(workers) worker\(workers == 1 ? "" : "s"), kernel's default offloads; files in \(directory)")
         let network = LabNetwork(plan: plan, shell: shell)
+        stage?(.network)
         try network.build()
         log("  namespaces: \(plan.namespaces.joined(separator: " "))")
 
         let transferBytes = transferMB.map { $0 * 1_048_576 }
         if let transferBytes { try writeTransferFile(bytes: transferBytes) }
+        stage?(.realServers)
         try startRealServers()
+        try afterRealServers?()
         let macs = try network.macs()
 
         var report = LabReport(plan: plan, engine: engine, workers: workers)
+        stage?(.director)
         try startDirector(rules: plan.rulesFile(macs: macs, pinNeighbours: pinNeighbours), phase: 1)
+        stage?(.requests)
         try sendRequests(requests, into: &report.phases[0])
         if plan.udp { try sendDatagrams(requests, into: &report) }
         if let transferBytes {
@@ -97,6 +110,8 @@ public final class LabRun: @unchecked Sendable {
         }
         for (n, phase) in later.enumerated() {
             waitForConnectionsToClose()
+            stage?(.laterPhase(n + 2))
+            try beforeLaterPhase?(n + 2)
             report.phases[n].director = stopDirector()
             log("  phase \(n + 2): \(phase.spec)")
             report.beginPhase(phase, localAddress: plan.localAddress(phase: n + 2))
@@ -439,9 +454,16 @@ public final class LabRun: @unchecked Sendable {
         cleanedUp = true
         shell.close()
         shell.stopAll()
-        LabNetwork.teardown(prefix: plan.prefix, shell: shell)
+        LabNetwork.teardown(prefix: plan.prefix, id: plan.id, shell: shell)
         try? FileManager.default.removeItem(atPath: directory)
     }
+}
+
+/// The stages of a run, in order, as `--step` announces them.
+enum LabStage: Equatable {
+    case network, realServers, director, requests
+    /// Before phase N (2, 3, ...): lvsd is restarted with that phase's rules.
+    case laterPhase(Int)
 }
 
 public struct LabError: Error, CustomStringConvertible {

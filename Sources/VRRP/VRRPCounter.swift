@@ -10,6 +10,9 @@ public enum VRRPCounter: String, Hashable, Sendable, CaseIterable, CustomStringC
     case releasedMaster = "released_master"
     case priorityZeroReceived = "priority_zero_received"
     case priorityZeroSent = "priority_zero_sent"
+    /// Lower-priority adverts accepted because this backup's sync table is still being
+    /// relearned (`VRRPInstanceConfig.syncRelearnPeriod`).
+    case preemptionDeferredForSync = "preemption_deferred_for_sync"
     // Refused by the bytes (VRRPError).
     case truncated
     case badVersion = "bad_version"
@@ -62,7 +65,7 @@ public struct VRRPCounters: Hashable, Sendable {
     /// The sum of every refusal counter: what "bad adverts" means in a listing.
     public var refused: UInt64 {
         let good: Set<VRRPCounter> = [.advertsReceived, .advertsSent, .becameMaster, .releasedMaster,
-                                      .priorityZeroReceived, .priorityZeroSent]
+                                      .priorityZeroReceived, .priorityZeroSent, .preemptionDeferredForSync]
         return values.filter { !good.contains($0.key) }.values.reduce(0, +)
     }
 

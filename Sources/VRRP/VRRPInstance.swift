@@ -19,6 +19,8 @@ struct VRRPInstance: Sendable {
     var deadline: UInt64?
     /// keepalived's `preempt_time`: until then, lower-priority adverts are still accepted.
     var preemptTime: UInt64?
+    /// When this instance last became BACKUP: the sync relearning hold counts from there.
+    var backupSince: UInt64 = 0
     var masterAddress: IPAddress?
     var masterPriority: UInt8 = 0
     /// Why the down timer will fire, for the transition's reason.
@@ -100,6 +102,7 @@ struct VRRPInstance: Sendable {
         if from != .master { masterInterval = config.advertisementInterval }
         state = .backup
         wantState = .backup
+        backupSince = now
         preemptTime = nil
         garpDelayDeadline = nil
         garpRefreshDeadline = nil
@@ -207,7 +210,11 @@ struct VRRPInstance: Sendable {
             return .none
         }
         let delaying = config.preemptDelay > 0 && (preemptTime.map { $0 > now } ?? true)
-        if config.noPreempt || advert.priority >= effectivePriority || delaying {
+        let relearning = config.syncRelearnPeriod > 0 && now &- backupSince < config.syncRelearnPeriod
+        if relearning && !config.noPreempt && advert.priority < effectivePriority && !delaying {
+            counters.count(.preemptionDeferredForSync)
+        }
+        if config.noPreempt || advert.priority >= effectivePriority || delaying || relearning {
             // Accept this master: adopt its interval (v3) and restart the down timer.
             if config.version == .v3 { masterInterval = advert.intervalCentiseconds }
             deadline = now + masterDownInterval
@@ -226,7 +233,7 @@ struct VRRPInstance: Sendable {
             // A lower priority master and we may preempt: ignore it, so the down timer
             // runs out and we take over (RFC 5798 §6.4.2 "discard the ADVERTISEMENT").
             masterAddress = advert.source
-            takeoverReason = "preempting lower priority (\(advert.priority)) master \(advert.source)"
+            takeoverReason = "preempting lower priority (\(advert.priority)) master \(advert.source)\(config.syncRelearnPeriod > 0 ? " after relearning its connections" : "")"
         }
         return .none
     }

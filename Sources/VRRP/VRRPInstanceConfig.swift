@@ -30,6 +30,12 @@ public struct VRRPInstanceConfig: Hashable, Sendable {
     /// `preempt_delay` in nanoseconds: how long lower-priority adverts are still accepted
     /// before this (higher-priority) backup preempts.
     public var preemptDelay: UInt64
+    /// Nanoseconds a BACKUP keeps accepting lower-priority adverts after it became BACKUP,
+    /// because connection sync (`lvs_sync_daemon` naming this instance) is relearning the
+    /// current master's table meanwhile; 0: no such hold. A master that goes silent or says
+    /// priority 0 is taken over at once all the same: its table is what was learned.
+    /// Docs/connection-sync.md, "Failback".
+    public var syncRelearnPeriod: UInt64
     /// `unicast_src_ip` (or `mcast_src_ip`): the address adverts are sent from, and this
     /// router's primary address in elections. nil: the interface's.
     public var sourceAddress: IPAddress?
@@ -53,7 +59,8 @@ public struct VRRPInstanceConfig: Hashable, Sendable {
                 sourceAddress: IPAddress? = nil, unicastPeers: [IPAddress] = [],
                 gratuitous: VRRPGratuitousSettings = VRRPGratuitousSettings(),
                 trackedInterfaces: [VRRPTrackedObject] = [], trackedScripts: [VRRPTrackedObject] = [],
-                notify: VRRPNotifyScripts = VRRPNotifyScripts(), downTimerAdverts: UInt64 = 3) {
+                notify: VRRPNotifyScripts = VRRPNotifyScripts(), downTimerAdverts: UInt64 = 3,
+                syncRelearnPeriod: UInt64 = 0) {
         self.name = name
         self.initialState = initialState
         self.interface = interface
@@ -74,6 +81,7 @@ public struct VRRPInstanceConfig: Hashable, Sendable {
         self.trackedScripts = trackedScripts
         self.notify = notify
         self.downTimerAdverts = downTimerAdverts
+        self.syncRelearnPeriod = syncRelearnPeriod
     }
 
     /// 255: RFC 5798 §5.2.4's address owner.

@@ -26,10 +26,15 @@ public final class VRRPRuntime: @unchecked Sendable {
         public var standby: @Sendable (Set<IPAddress>) -> Void
         /// `count` gratuitous ARPs / unsolicited NAs for each address.
         public var announce: @Sendable ([IPAddress], Int) -> Void
+        /// An instance entered a state (after ownership moved): connection sync follows it
+        /// (keepalived's `lvs_sync_daemon IF INSTANCE`).
+        public var stateChanged: @Sendable (String, VRRPState) -> Void
         public init(standby: @escaping @Sendable (Set<IPAddress>) -> Void,
-                    announce: @escaping @Sendable ([IPAddress], Int) -> Void) {
+                    announce: @escaping @Sendable ([IPAddress], Int) -> Void,
+                    stateChanged: @escaping @Sendable (String, VRRPState) -> Void = { _, _ in }) {
             self.standby = standby
             self.announce = announce
+            self.stateChanged = stateChanged
         }
     }
 
@@ -240,6 +245,9 @@ public final class VRRPRuntime: @unchecked Sendable {
             case .stateChanged, .groupStateChanged: break
             }
         }
+        // Last: moving the sync daemons opens sockets and waits for every worker, which must
+        // not hold back a new master's advert and gratuitous ARPs.
+        for case .stateChanged(let name, _, let to, _) in actions { hooks.stateChanged(name, to) }
     }
 
     private func publishOwnership() {

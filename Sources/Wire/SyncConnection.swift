@@ -88,6 +88,8 @@ public struct SyncConnection {
                 options.localEndpoint = Endpoint(address, port)
             case .lvsdClientPeer:
                 options.clientPeer = SyncClientPeer(mac: base.wireMAC(data), interface: base.wireU8(data + 6))
+            case .lvsdSteeringKey:
+                options.steeringKey = base.wireU32(data)
             case .unknown:
                 if !type.isOptional { options.carriesUnknownMandatoryOption = true }
             }
@@ -106,6 +108,7 @@ public struct SyncConnection {
         r.sequence = options.sequence
         r.localEndpoint = options.localEndpoint
         r.clientPeer = options.clientPeer
+        r.steeringKey = options.steeringKey
         r.carriesPersistenceEngine = options.carriesPersistenceEngine
         r.carriesUnknownMandatoryOption = options.carriesUnknownMandatoryOption
         return r
@@ -153,6 +156,8 @@ public struct SyncOptions: Hashable, Sendable {
     public var localEndpoint: Endpoint?
     /// lvsd's extension: where the master sends the connection's replies on the client side.
     public var clientPeer: SyncClientPeer?
+    /// lvsd's extension: the key of the master's worker-steering hash (FullNAT, several workers).
+    public var steeringKey: UInt32?
     /// `IPVS_OPT_PE_DATA` or `IPVS_OPT_PE_NAME`: state of a persistence engine (`-pe sip`).
     public var carriesPersistenceEngine = false
     /// An option type the receiver does not know without the optional bit: the kernel skips
@@ -181,11 +186,17 @@ public struct SyncOptionType: RawRepresentable, Hashable, Sendable {
     /// lvsd's extension: the client-side peer's MAC (6 bytes) and the position of the
     /// interface it is on in the director's interface list (1 byte); 0x21, 0x61 on the wire.
     @inlinable public static var lvsdClientPeer: SyncOptionType { SyncOptionType(rawValue: 0x21 | optionalBit) }
+    /// lvsd's extension: the key of the master's worker-steering hash (4 bytes), on FullNAT
+    /// entries of a master with several workers; 0x22, 0x62 on the wire. A FullNAT
+    /// connection's local port was chosen so that the worker its replies reach (by port) is
+    /// the one its client's frames reach (by the keyed hash); a backup must hash with the same
+    /// key for the connection to keep one worker after a failover.
+    @inlinable public static var lvsdSteeringKey: SyncOptionType { SyncOptionType(rawValue: 0x22 | optionalBit) }
 
     @inlinable public var isOptional: Bool { rawValue & Self.optionalBit != 0 }
 
     @usableFromInline enum Kind: UInt8 {
-        case sequence = 1, persistenceEngineData, persistenceEngineName, lvsdLocalEndpoint, lvsdClientPeer, unknown
+        case sequence = 1, persistenceEngineData, persistenceEngineName, lvsdLocalEndpoint, lvsdClientPeer, lvsdSteeringKey, unknown
 
         /// The fixed length of the option's data (0: a string, see `maximumLength`).
         func length(ipv6: Bool) -> Int {
@@ -193,6 +204,7 @@ public struct SyncOptionType: RawRepresentable, Hashable, Sendable {
             case .sequence: 24  // struct ip_vs_sync_conn_options: two ip_vs_seq of three u32
             case .lvsdLocalEndpoint: 2 + (ipv6 ? 16 : 4)
             case .lvsdClientPeer: 7
+            case .lvsdSteeringKey: 4
             default: 0
             }
         }
@@ -204,6 +216,7 @@ public struct SyncOptionType: RawRepresentable, Hashable, Sendable {
     @inlinable var kind: Kind {
         if rawValue == Self.lvsdLocalEndpoint.rawValue { return .lvsdLocalEndpoint }
         if rawValue == Self.lvsdClientPeer.rawValue { return .lvsdClientPeer }
+        if rawValue == Self.lvsdSteeringKey.rawValue { return .lvsdSteeringKey }
         switch rawValue & ~Self.optionalBit {
         case 1: return .sequence
         case 2: return .persistenceEngineData
@@ -283,6 +296,8 @@ public struct SyncConnectionRecord: Hashable, Sendable {
     public var localEndpoint: Endpoint?
     /// The client-side peer (MAC and interface position), sent as lvsd's option.
     public var clientPeer: SyncClientPeer?
+    /// The master's worker-steering key, sent as lvsd's option (see `SyncOptionType.lvsdSteeringKey`).
+    public var steeringKey: UInt32?
     /// Decoded only: see `SyncOptions`.
     public var carriesPersistenceEngine = false
     public var carriesUnknownMandatoryOption = false
@@ -319,6 +334,7 @@ public struct SyncConnectionRecord: Hashable, Sendable {
         if sequence != nil { n += 2 + 24 }
         if localEndpoint != nil { n += 2 + 2 + (isIPv6 ? 16 : 4) }
         if clientPeer != nil { n += 2 + 7 }
+        if steeringKey != nil { n += 2 + 4 }
         return n
     }
 }

@@ -85,6 +85,12 @@ public struct SyncMessageWriter {
             p.wireSetU8(peer.interface, offset + 8)
             offset += 9
         }
+        if let key = record.steeringKey {
+            p.wireSetU8(SyncOptionType.lvsdSteeringKey.rawValue, offset)
+            p.wireSetU8(4, offset + 1)
+            p.wireSetU32(key, offset + 2)
+            offset += 6
+        }
         length = next + size
         next = (length + 3) & ~3
         connectionCount += 1

@@ -1,7 +1,9 @@
 import Control
 import Core
 import Engine
+import KeepalivedVRRP
 import Logging
+import VRRP
 
 /// Connection sync in `lvsd run` (Docs/connection-sync.md): lvsadm's `--start-daemon`,
 /// `--stop-daemon` and `-L --daemon`, and the role keepalived's `lvs_sync_daemon` gives.
@@ -31,23 +33,33 @@ extension Daemon {
         }
     }
 
+    /// A VRRP transition: when `instance` is the one `lvs_sync_daemon` names, the sync role
+    /// follows its new state (`KeepalivedSyncFollow.role(for:)`).
+    func vrrpStateChanged(_ instance: String, to state: VRRPState) {
+        guard syncPlan != nil, instance == syncInstance, let role = KeepalivedSyncFollow.role(for: state) else { return }
+        setSyncRole(role, reason: "VRRP instance \(instance) is \(state)")
+    }
+
     /// The hook for VRRP (keepalived's `lvs_sync_daemon IF INSTANCE`): call it when the named
     /// instance changes state. `.master` runs the master daemon and stops the backup one;
     /// `.backup` (BACKUP or FAULT) the reverse; nil (the instance stopped) stops both. Uses
     /// `syncPlan`'s interface, group, port, TTL, syncid and maxlen; does nothing without one.
     /// As keepalived does, a director that becomes master stops receiving at once: what it
     /// learned as backup stays in its table and is forwarded from then on.
-    func setSyncRole(_ role: SyncRole?) {
+    /// A master here also walks its table once per `SyncDaemonSettings.vrrpRefreshPeriod`, so a
+    /// returning backup relearns idle connections before it preempts (Docs/connection-sync.md).
+    func setSyncRole(_ role: SyncRole?, reason: String) {
         guard var settings = syncPlan else { return }
         for other in SyncRole.allCases where other != role {
-            if live.stopSync(other) { logger.notice("lvsd: sync: \(other.rawValue) sync daemon stopped (VRRP)") }
+            if live.stopSync(other) { logger.notice("lvsd: sync: \(other.rawValue) sync daemon stopped (\(reason))") }
         }
         guard let role else { return }
         settings.role = role
+        let refresh = role == .master ? SyncDaemonSettings.vrrpRefreshPeriod : 0
         if live.syncStatus().daemons.contains(where: { $0.role == role }) { return }
         do {
-            try live.startSync(settings)
-            logger.notice("lvsd: sync: \(role.rawValue) sync daemon started on \(settings.interface) (group \(settings.group):\(settings.port), syncid \(settings.syncID))")
+            try live.startSync(settings, refreshPeriod: refresh)
+            logger.notice("lvsd: sync: \(role.rawValue) sync daemon started on \(settings.interface) (group \(settings.group):\(settings.port), syncid \(settings.syncID)\(refresh > 0 ? ", every connection re-sent every \(refresh / 1_000_000_000) s" : ""); \(reason))")
         } catch {
             logger.error("lvsd: \(error)")
         }
@@ -59,7 +71,7 @@ extension Daemon {
         guard !status.daemons.isEmpty else { return }
         for role in SyncRole.allCases { live.stopSync(role) }
         let c = status.counters
-        logger.info("lvsd: sync: sent \(status.messagesSent) messages (\(status.bytesSent) bytes, \(c.connectionsSent) connections, \(status.sendFailures) failed, \(c.ringFull) notes lost to a full ring, \(c.notesStale) stale); received \(status.datagramsReceived) (\(status.bytesReceived) bytes): \(c.connectionsInstalled) installed, \(c.connectionsUpdated) updated, \(c.connectionsDropped) dropped, \(c.messagesRejected) messages rejected, \(status.inboxFull) lost to a full inbox")
+        logger.info("lvsd: sync: sent \(status.messagesSent) messages (\(status.bytesSent) bytes, \(c.connectionsSent) connections (\(c.connectionsRefreshed) by \(c.refreshPasses) refresh passes), \(status.sendFailures) failed, \(c.ringFull) notes lost to a full ring, \(c.notesStale) stale); received \(status.datagramsReceived) (\(status.bytesReceived) bytes): \(c.connectionsInstalled) installed, \(c.connectionsUpdated) updated, \(c.connectionsDropped) dropped, \(c.messagesRejected) messages rejected, \(status.inboxFull) lost to a full inbox")
         for (reason, n) in c.dropped.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { logger.info("lvsd:   sync dropped \(reason): \(n)") }
         for (error, n) in c.rejected.sorted(by: { "\($0.key)" < "\($1.key)" }) { logger.info("lvsd:   sync rejected \(error): \(n)") }
     }

@@ -47,6 +47,9 @@ final class Daemon: @unchecked Sendable {
     /// VRRP's addresses this director does not own now; every configuration the engine runs
     /// carries them (`DirectorConfig.standbyAddresses`), whoever built it.
     private var standby: Set<IPAddress>
+    /// Addresses that left one of lvsd's interfaces while it ran (`ip addr del`, a cluster
+    /// manager moving a VIP): not owned, as VRRP's standby addresses, until they come back.
+    private var released: Set<IPAddress> = []
     /// lvsd's VRRP instances, when the keepalived.conf has any (set before `start`).
     var vrrp: VRRPRuntime?
     /// Each checked real server's UP/DOWN transitions since lvsd started (under `lock`), for
@@ -54,6 +57,8 @@ final class Daemon: @unchecked Sendable {
     private var transitions: [HealthTransitionKey: UInt64] = [:]
     /// keepalived's `lvs_sync_daemon`: the sync settings the VRRP role applies (Daemon+Sync.swift).
     var syncPlan: SyncDaemonSettings?
+    /// The VRRP instance `lvs_sync_daemon` names: its state sets the sync role.
+    var syncInstance: String?
 
     init(live: LiveDirector, host: HostSettings, interfaces: [String], configPath: String,
          loaded: ConfigFile.Loaded, logger: Logger) {
@@ -74,6 +79,7 @@ final class Daemon: @unchecked Sendable {
             vrrp: { [unowned self] in vrrp?.listing() ?? "No VRRP instances: they come from a keepalived.conf's vrrp_instance blocks.\n" },
             sync: { [unowned self] body in syncRequest(body) })
         syncPlan = loaded.keepalived?.globalDefs.syncDaemon?.settings
+        syncInstance = loaded.keepalived?.globalDefs.syncDaemon?.instance
         do {
             healthPlan = try Self.healthPlan(of: loaded, logger: logger)
         } catch {
@@ -109,7 +115,7 @@ final class Daemon: @unchecked Sendable {
         startHealth(for: base)
         lock.unlock()
         // keepalived's lvs_sync_daemon: backup until VRRP makes the instance MASTER (setSyncRole).
-        if syncPlan != nil { setSyncRole(.backup) }
+        if syncPlan != nil { setSyncRole(.backup, reason: "lvs_sync_daemon: backup until VRRP instance \(syncInstance ?? "-") is MASTER") }
 
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
@@ -154,6 +160,9 @@ final class Daemon: @unchecked Sendable {
             return AdminError("lvsadm: reload refused, the running configuration stays", detail: error.description, exitCode: 1)
         }
         for warning in loaded.warnings { logger.info("lvsd: reload: \(warning.description)") }
+        for line in loaded.director.interfaces where live.followedInterfaces.contains(line.name) {
+            logger.warning("lvsd: reload: warning: interface \(line.name) follows the kernel (lvsd started without an 'interface \(line.name)' line); the new line is not read until lvsd restarts")
+        }
         // A plan that does not build or does not fit the new configuration refuses the whole
         // reload: swapping the configuration in without its checks would leave every service
         // unchecked, sending clients to servers nobody watches.
@@ -179,26 +188,32 @@ final class Daemon: @unchecked Sendable {
         return nil
     }
 
-    /// A new base configuration (lvsadm or reload): the health checkers restart on it and
-    /// the engine runs it at once (servers count as alive until their checks say otherwise,
-    /// as when keepalived starts).
+    /// A new base configuration (lvsadm or reload): the health checkers restart on it and the
+    /// engine runs it at once. Real servers the change left as they were keep their verdict (a
+    /// DOWN one stays out, no notify or `omega` script runs); new or edited ones count as alive
+    /// until their checks say otherwise (unless `alpha`), as when keepalived starts.
     private func installBase(_ new: DirectorConfig) -> AdminError? {
         lock.lock()
-        if let refusal = apply(new) {
+        // A verdict the old runner reaches between this snapshot and its stop is not carried:
+        // the new runner checks that server again within its delay_loop.
+        let carried = runner?.carryOver() ?? HealthCarryOver()
+        let next = makeRunner(for: new, inheriting: carried, generation: generation + 1)
+        let wanted = next?.initialDesired
+        if let refusal = apply(wanted ?? new) {
             lock.unlock()
             return refusal
         }
         base = new
         let old = runner
         runner = nil
-        desired = nil
+        desired = wanted
         generation += 1
         lock.unlock()
         // Outside the lock: stop() joins the runner's thread, which may be waiting for it;
         // the generation makes whatever it still reports count for nothing.
-        old?.stop()
+        old?.stop(shutdown: false)
         lock.lock()
-        startHealth(for: new)
+        if let next { startRunner(next) }
         lock.unlock()
         return nil
     }
@@ -211,6 +226,39 @@ final class Daemon: @unchecked Sendable {
         if let refusal = apply(desired ?? base, hostChanged: false) { logger.warning("lvsd: vrrp: warning: the engine refused the new ownership: \(refusal.message)") }
     }
 
+    /// The kernel changed lvsd's interfaces (`InterfaceMonitor`): logged, then run as a
+    /// configuration change (addresses and MTU of interfaces with no `interface` line, the
+    /// networks that place real servers, addresses released or owned again).
+    func interfacesChanged(_ kernel: KernelInterfaces, _ changes: [InterfaceChange]) {
+        lock.lock()
+        defer { lock.unlock() }
+        let owned = Set((desired ?? base).ownedAddresses)
+        var announce: [IPAddress] = []
+        for change in changes {
+            logger.notice("lvsd: \(change)")
+            switch change {
+            case let .addressAdded(_, network):
+                if released.remove(network.address) != nil, owned.contains(network.address) {
+                    logger.notice("lvsd: \(network.address) is back: lvsd answers ARP/ND for it and forwards to it again")
+                }
+                // The kernel announces no address it is given: neighbours that knew the VIP at
+                // another director learn where it is now.
+                if owned.contains(network.address), !standby.contains(network.address) { announce.append(network.address) }
+            case let .addressRemoved(name, network):
+                guard !interfaces.contains(where: { kernel[$0]?.addresses.contains { $0.address == network.address } == true }) else { continue }
+                released.insert(network.address)
+                if owned.contains(network.address) {
+                    logger.notice("lvsd: \(network.address) left \(name): lvsd stops answering ARP/ND for it and forwarding to it until it is back")
+                }
+            default:
+                break
+            }
+        }
+        live.kernelChanged(kernel)
+        if let refusal = apply(desired ?? base, hostChanged: false) { logger.warning("lvsd: warning: the engine refused the interfaces' change: \(refusal.message)") }
+        if !announce.isEmpty { live.announce(announce, count: 1) }
+    }
+
     /// A VRRP master's gratuitous ARP / unsolicited NA burst, from worker 0.
     func announce(_ addresses: [IPAddress], count: Int) {
         live.announce(addresses, count: count)
@@ -221,7 +269,7 @@ final class Daemon: @unchecked Sendable {
     /// configured, so the drop rules stay); caller holds `lock`.
     private func apply(_ proposed: DirectorConfig, hostChanged: Bool = true) -> AdminError? {
         var config = proposed
-        config.standbyAddresses = standby
+        config.standbyAddresses = standby.union(released)
         let swap: LiveDirector.Swap
         do {
             swap = try live.reconfigure(config)
@@ -254,15 +302,37 @@ final class Daemon: @unchecked Sendable {
 
     /// Caller holds `lock`.
     private func startHealth(for config: DirectorConfig) {
-        guard let plan = healthPlan?.limited(to: config) else { return }
+        guard let runner = makeRunner(for: config, inheriting: HealthCarryOver(), generation: generation) else { return }
+        // `alpha` servers stay out from the start, not only after their first check.
+        if runner.initialDesired != config {
+            desired = runner.initialDesired
+            if let refusal = apply(runner.initialDesired) { logger.warning("lvsd: health: warning: the engine refused the checked configuration: \(refusal.message)") }
+        }
+        startRunner(runner)
+    }
+
+    /// The checkers for `config`, reporting under `generation`; nil without checks or when the
+    /// plan does not fit (logged). Caller holds `lock`.
+    private func makeRunner(for config: DirectorConfig, inheriting carried: HealthCarryOver, generation: Int) -> HealthRunner? {
+        guard let plan = healthPlan?.limited(to: config) else { return nil }
         do {
-            let generation = generation
-            let runner = try HealthRunner(plan: plan, base: config) { [weak self] update in
+            return try HealthRunner(plan: plan, base: config, inheriting: carried) { [weak self] update in
                 self?.healthUpdate(update, generation: generation)
             }
+        } catch {
+            logger.error("lvsd: health: error: checks not started, every real server runs unchecked: \(error)")
+            return nil
+        }
+    }
+
+    /// Caller holds `lock`.
+    private func startRunner(_ runner: HealthRunner) {
+        do {
             try runner.start()
             self.runner = runner
-            logger.notice("lvsd: health: checking \(plan.services.reduce(0) { $0 + $1.realServers.count }) real servers")
+            let servers = runner.plan.services.reduce(0) { $0 + $1.realServers.count }
+            let carried = runner.inheritedCheckers
+            logger.notice("lvsd: health: checking \(servers) real servers\(carried > 0 ? " (\(carried) checkers keep their state)" : "")")
         } catch {
             logger.error("lvsd: health: error: checks not started, every real server runs unchecked: \(error)")
         }
@@ -294,9 +364,10 @@ final class Daemon: @unchecked Sendable {
         guard let runner else { return "No health checks: they come from a keepalived.conf's checker blocks.\n" }
         var out = "Prot LocalAddress:Port           Quorum  LiveWeight\n  -> RemoteAddress:Port         State   Weight  Checkers\n"
         for service in runner.status() {
-            let proto = service.key.proto == .tcp ? "TCP " : "UDP "
+            let proto = service.key.isFirewallMark ? "FWM " : service.key.proto == .tcp ? "TCP " : "UDP "
+            let name = service.key.isFirewallMark ? "\(service.key.fwmark)" : Endpoint(service.key.address, service.key.port).description
             let quorum = service.sorryServerActive ? "sorry" : service.quorumUp ? "up" : "down"
-            out += "\(proto) \(Self.pad(Endpoint(service.key.address, service.key.port).description, 26)) \(Self.pad(quorum, 7)) \(service.liveWeight)\n"
+            out += "\(proto) \(Self.pad(name, 26)) \(Self.pad(quorum, 7)) \(service.liveWeight)\n"
             for rs in service.realServers {
                 let weight = rs.tableWeight.map(String.init) ?? "out"
                 let checkers = rs.checkers.map { "\($0.kind)" }.joined(separator: ",")

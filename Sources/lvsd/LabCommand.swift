@@ -17,7 +17,10 @@ struct LabCommand: ParsableCommand {
             Needs root, iproute2, curl and python3 (bash Scripts/install-deps.sh). Namespaces are \
             named lvsl-<id>-client, -director, -switch (the bridge), -rs1..3; addresses come from \
             198.18.0.0/15 and 2001:db8::/32; nothing is created in the root namespace. Exits non-zero \
-            if any request failed. With --keep the lab stays up; 'lvsd lab --teardown <id>' removes it.
+            if any request failed. With --keep the lab stays up; 'lvsd lab --teardown <id>' removes it. \
+            --seed 000-nat, 000-dr or 003 rebuilds a seed's hand-made lab and checks what its author \
+            checked; --break arp, gateway or vip-on-lo leaves one step out, shows the failure and \
+            the fix; both end with a 'verdict:' line and exit non-zero when it fails (Docs/learn/).
             """
     )
 
@@ -62,6 +65,9 @@ struct LabCommand: ParsableCommand {
     @Flag(name: .long, help: "Write 'neighbour' lines for the IPv4 real servers too (IPv6 ones always are) instead of letting lvsd ARP for them.")
     var pinNeighbours = false
 
+    @Flag(name: .long, help: "Issue 14's pair instead: two lvsd directors with VRRP and connection sync (keepalived.conf), DR, a download through the VIP; kills the master mid-download and shows the takeover and the sha256 of what arrived. Takes --transfer (MiB, default 64).")
+    var ha = false
+
     @Flag(name: .long, help: "Leave the lab running after the requests; prints the command that removes it.")
     var keep = false
 
@@ -70,6 +76,18 @@ struct LabCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Print every command the lab runs.")
     var verbose = false
+
+    @Option(name: .long, help: ArgumentHelp("Rebuild a seed's lab and check what its author checked by hand: 000-nat, 000-dr or 003 (Docs/learn/).", valueName: "seed"))
+    var seed: String?
+
+    @Option(name: .customLong("break"), help: ArgumentHelp("An exercise: build the lab with one step left out (arp, gateway or vip-on-lo), show the failure and lvsd's counters, then the fix.", valueName: "step"))
+    var breakStep: String?
+
+    @Flag(name: .long, help: "With --seed or --break: explain each stage before it runs, waiting for Enter when standard input is a terminal.")
+    var step = false
+
+    @Option(name: .long, help: .hidden)
+    var namespacePrefix = "lvsl"
 
     @Option(name: .long, help: ArgumentHelp("Remove the lab with this id (left by --keep or a killed run) and exit.", valueName: "id"))
     var teardown: String?
@@ -100,6 +118,26 @@ struct LabCommand: ParsableCommand {
         if let transfer, !(1...4096).contains(transfer) {
             throw ValidationError("--transfer must be between 1 and 4096 MiB, got \(transfer).")
         }
+        if seed != nil && breakStep != nil { throw ValidationError("--seed and --break are separate labs; give one.") }
+        if ha && (seed != nil || breakStep != nil) { throw ValidationError("--ha is its own lab; leave out --seed and --break.") }
+        if let seed, LabScenario(seed: seed) == nil {
+            throw ValidationError("--seed must be one of \(LabScenario.Seed.allCases.map(\.rawValue).joined(separator: ", ")) (002, two directors, comes with the HA lab); got '\(seed)'.")
+        }
+        if let breakStep, LabScenario(break: breakStep) == nil {
+            throw ValidationError("--break must be one of \(LabScenario.Break.allCases.map(\.rawValue).joined(separator: ", ")); got '\(breakStep)'.")
+        }
+        if step && seed == nil && breakStep == nil { throw ValidationError("--step goes with --seed or --break.") }
+        if seed != nil || breakStep != nil {
+            let own = [("--mode", mode != "nat"), ("--ipv6", ipv6), ("--then", !then.isEmpty), ("--udp", udp), ("--transfer", transfer != nil),
+                       ("--persistent", persistent != nil), ("--weights", weights != nil), ("--scheduler", scheduler != "rr"),
+                       ("--workers", workers != 1), ("--keep", keep), ("--json", json)].filter(\.1).map(\.0)
+            if !own.isEmpty {
+                throw ValidationError("--seed and --break build their own lab; leave out \(own.joined(separator: ", ")).")
+            }
+        }
+        guard !namespacePrefix.isEmpty, namespacePrefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+            throw ValidationError("--namespace-prefix takes letters, digits and '-'; got '\(namespacePrefix)'.")
+        }
         guard scheduler.allSatisfy({ $0.isLetter || $0.isNumber }) else {
             throw ValidationError("--scheduler must be a scheduler name such as rr, wrr, lc; got '\(scheduler)'.")
         }
@@ -110,7 +148,7 @@ struct LabCommand: ParsableCommand {
         shell.verbose = verbose
         if let id = teardown {
             guard !id.isEmpty, !id.contains("/") else { throw ValidationError("--teardown needs the lab id (the number in lvsl-<id>-client).") }
-            let removed = LabNetwork.teardown(prefix: "lvsl-\(id)-", shell: shell)
+            let removed = LabNetwork.teardown(prefix: "\(namespacePrefix)-\(id)-", id: id, shell: shell)
             try? FileManager.default.removeItem(atPath: LabRun.workDirectory(id: String(id)))
             print(removed.isEmpty ? "lvsd lab: no namespaces named lvsl-\(id)-*" : "lvsd lab: removed \(removed.joined(separator: " "))")
             return
@@ -120,6 +158,11 @@ struct LabCommand: ParsableCommand {
             throw ExitCode(2)
         }
         shell.tag = String(getpid())
+        if ha { return try runHA(shell) }
+        if let scenario = seed.flatMap(LabScenario.init(seed:)) ?? breakStep.flatMap(LabScenario.init(break:)) {
+            try runScenario(scenario, shell: shell)
+            return
+        }
         let plan = LabPlan(id: String(getpid()), mode: LabPlan.Mode(rawValue: mode)!, ipv6: ipv6, scheduler: scheduler,
                            weights: weights.flatMap(LabPlan.parseWeights), persistence: persistent, udp: udp)
         let run = LabRun(plan: plan, shell: shell, engine: engine.rawValue, workers: workers,
@@ -161,5 +204,54 @@ struct LabCommand: ParsableCommand {
         }
         if run.interrupted { throw ExitCode(130) }
         if !report.passed { throw ExitCode.failure }
+    }
+
+    /// `--seed` and `--break`: the lab with its checks and verdict line (Sources/Lab/LabExercise.swift).
+    private func runScenario(_ scenario: LabScenario, shell: LabShell) throws {
+        let exercise = LabExercise(scenario: scenario, id: String(getpid()), shell: shell, engine: engine.rawValue,
+                                   namespacePrefix: namespacePrefix, step: step)
+        exercise.run.installInterruptHandler()
+        let passed: Bool
+        do {
+            passed = try exercise.execute()
+        } catch {
+            if exercise.run.interrupted {
+                exercise.run.cleanUp()
+                throw ExitCode(130)
+            }
+            Console.error("lvsd lab: \(error)")
+            exercise.run.printLogsOnFailure()
+            exercise.run.cleanUp()
+            print("verdict: \(scenario.name) FAILED: the lab did not complete: \(error)")
+            throw ExitCode.failure
+        }
+        exercise.run.cleanUp()
+        if exercise.run.interrupted { throw ExitCode(130) }
+        if !passed { throw ExitCode.failure }
+    }
+}
+
+extension LabCommand {
+    /// `--ha`: LabHARun, namespaces `lvsl-<pid>-ha-*` (or `$LVSD_LAB_PREFIX`), removed at the end.
+    func runHA(_ shell: LabShell) throws {
+        let prefix = ProcessInfo.processInfo.environment["LVSD_LAB_PREFIX"] ?? "lvsl-\(getpid())-ha-"
+        let run = LabHARun(shell: shell, prefix: prefix, transferMiB: transfer ?? 64)
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            run.cleanUp()
+            Glibc.exit(130)
+        }
+        source.resume()
+        defer { run.cleanUp() }
+        do {
+            let report = try run.execute()
+            if !report.passed { throw ExitCode.failure }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            Console.error("lvsd lab --ha: \(error)")
+            throw ExitCode.failure
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Core
 import Dispatch
 import Foundation
 import Lab
@@ -92,25 +93,6 @@ final class RealServerTunnel {
         return result
     }
 
-    /// The inner packet of an IPIP frame addressed to this host, or nil for any other frame.
-    /// Exposed for the frame check; pointers are valid only during the call.
-    /// `.foreign` for IPIP to this host from a source outside `directors` (when given).
-    enum Decapsulation { case inner(UnsafeMutableRawBufferPointer), foreign, notForUs }
-
-    static func inner(of frame: UnsafeMutableRawBufferPointer, localAddresses: Set<UInt32>,
-                      directors: Set<UInt32> = []) -> Decapsulation {
-        guard let base = frame.baseAddress,
-              let ethernet = try? EthernetFrame(base, length: frame.count),
-              ethernet.etherType == .ipv4,
-              let outer = try? IPv4Packet(ethernet.payload, length: ethernet.payloadLength),
-              outer.protocol == .ipip, !outer.isFragment,
-              localAddresses.contains(outer.destination)
-        else { return .notForUs }
-        guard directors.isEmpty || directors.contains(outer.source) else { return .foreign }
-        guard let inner = try? IPv4Packet(outer.payload, length: outer.payloadLength) else { return .notForUs }
-        return .inner(UnsafeMutableRawBufferPointer(start: outer.payload, count: inner.totalLength))
-    }
-
     /// Decapsulates until `stopped()` is true; returns how many packets went to the TUN device.
     func run(until stopped: () -> Bool) -> Int {
         let addresses = localAddresses, directors = directors
@@ -120,7 +102,7 @@ final class RealServerTunnel {
                 guard let ring = socket.receiveRing else { continue }
                 let count = ring.receive { frame in
                     let packet: UnsafeMutableRawBufferPointer
-                    switch Self.inner(of: frame.bytes, localAddresses: addresses, directors: directors) {
+                    switch TunnelDecapsulation.of(frame.bytes, localAddresses: addresses, directors: directors) {
                     case .inner(let p): packet = p
                     case .foreign: foreignSources += 1; return
                     case .notForUs: return

@@ -17,7 +17,10 @@ struct ReplayCommand: ParsableCommand {
             frame's capture time as the director's clock. Frames the director forwards or answers \
             are written to OUTPUT with the same timestamps. With --trace, each frame is printed \
             with its header fields before and after the rewrite (changed fields marked '*', \
-            added '+', removed '-'), the verdict and the connection the director used.
+            added '+', removed '-'), the verdict and the connection the director used. \
+            --html writes the same view as a page with the changed fields highlighted; \
+            --diagram writes the first connection's path for Graphviz ('dot -Tsvg'). \
+            Scripts/learn.sh builds Docs/learn/ this way.
             """
     )
 
@@ -32,6 +35,12 @@ struct ReplayCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Print every frame's fields before and after, the verdict and the connection decision.")
     var trace = false
+
+    @Option(name: .long, help: ArgumentHelp("Also write every frame's before/after view as HTML (changed fields highlighted, the text trace beside it).", valueName: "file.html"))
+    var html: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also write the first connection's path as a Graphviz graph, the rewritten fields of each hop in red (render with 'dot -Tsvg').", valueName: "file.dot"))
+    var diagram: String?
 
     @Option(name: .long, help: "Connection table capacity.")
     var connections = 65_536
@@ -60,6 +69,9 @@ struct ReplayCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let replayer = Replayer(config: rules, connections: connections)
+        // Kept only for --html and --diagram, which need the whole run.
+        var steps: [ReplayStep] = []
+        let keepSteps = html != nil || diagram != nil
         replayer.run(
             next: { buffer, offset in
                 reader.next(into: buffer, at: offset).map { ($0.length, $0.timestamp.nanoseconds) }
@@ -69,8 +81,28 @@ struct ReplayCommand: ParsableCommand {
             },
             observe: { step in
                 if trace { print(step.trace(interfaces: rules.interfaces) + "\n") }
+                if keepSteps { steps.append(step) }
             })
         writer.close()
+        let title = "lvsd replay " + (input as NSString).lastPathComponent
+        do {
+            if let html {
+                try Data(TraceHTML.page(title: title, steps: steps, interfaces: rules.interfaces, summary: replayer.summary.text).utf8)
+                    .write(to: URL(fileURLWithPath: html))
+            }
+            if let diagram {
+                guard let dot = TraceDiagram.dot(title: title, steps: steps) else {
+                    Console.error("lvsd replay: no frame in \(input) opened a connection; no diagram written")
+                    throw ExitCode.failure
+                }
+                try Data(dot.utf8).write(to: URL(fileURLWithPath: diagram))
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            Console.error("lvsd replay: cannot write --html/--diagram: \(error.localizedDescription)")
+            throw ExitCode.failure
+        }
         print(replayer.summary.text)
         print("wrote \(replayer.summary.forwarded + replayer.summary.answered) frames to \(output)")
         if let error = reader.lastError {

@@ -29,9 +29,13 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run the director on network interfaces (the default command).",
         discussion: """
-            Every interface given with --interface needs an 'interface NAME mac MAC address IP' line \
-            in the rules file (mac 00:00:00:00:00:00 takes the kernel's; any other value must match \
-            it). Runs as root in the director's network namespace. While running, lvsd turns IPv4 and \
+            Each --interface must exist and be up. Its MAC, MTU and addresses (IPv4 and IPv6) are \
+            read from the kernel and followed while lvsd runs (an address added or removed, an MTU \
+            change, the link going down or up, each logged); an address that leaves the interface \
+            is no longer answered for until it comes back. An optional 'interface NAME mac MAC \
+            [mtu N] [address IP]...' line in the rules file (or the keepalived.conf's lvsd_director \
+            block) overrides the kernel's values for that interface (mac 00:00:00:00:00:00 takes the \
+            kernel's; any other value must match it). Runs as root in the director's network namespace. While running, lvsd turns IPv4 and \
             IPv6 forwarding off on its interfaces and installs the nftables table 'netdev swiftlvs' \
             dropping VIP and LIP packets at ingress (lvsd's AF_PACKET sockets see them first); both \
             are undone at exit, each change logged.
@@ -49,7 +53,7 @@ struct RunCommand: ParsableCommand {
         case pcap
     }
 
-    @Option(name: .long, help: ArgumentHelp("The rules file (ipvsadm syntax plus interface and neighbour lines) or keepalived.conf (with an lvsd_director block).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("The rules file (ipvsadm syntax, optionally interface and neighbour lines) or keepalived.conf.", valueName: "file"))
     var config: String
 
     @Flag(name: .long, help: "Only validate the configuration and print it in ipvsadm -S -n form; touches nothing, needs no root (same as 'lvsd check').")
@@ -86,6 +90,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "AF_PACKET ring version: v2 (default; each frame reaches the director at once, 64 KiB slots) or v3 (frames packed in blocks handed over when full or after 2 ms: denser, for saturated throughput runs). See Docs/adr/0003.")
     var ring: RingKind = .v2
 
+    @Flag(name: .long, help: "Keep every capability lvsd was started with (by default it keeps only CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE, CAP_SETUID, CAP_SETGID and CAP_KILL, also for the scripts it starts: Docs/privileges.md).")
+    var keepCapabilities = false
+
     @Option(name: .long, help: "Connection table capacity in total (each entry takes 128 bytes, preallocated); with --workers N each worker gets 1/N.")
     var connections = 1_000_000
 
@@ -109,7 +116,11 @@ struct RunCommand: ParsableCommand {
         if (monitorUsers != nil || monitorTokenFile != nil) && metricsListen == nil {
             throw ValidationError("--monitor-users and --monitor-token-file protect --metrics-listen; give --metrics-listen ADDRESS:PORT too.")
         }
-        guard !interfaces.isEmpty else { throw ValidationError("give at least one --interface NAME to run on.") }
+        guard !interfaces.isEmpty else {
+            // Not taken from a keepalived.conf's vrrp_instance or lvs_sync_daemon: those name the
+            // HA link, which need not carry the VIP or real-server traffic (Docs/keepalived-conf.md).
+            throw ValidationError("give every interface lvsd forwards on with --interface NAME (repeat it for several); lvsd reads their MACs and addresses from the kernel, and does not take them from a keepalived.conf's vrrp_instance or lvs_sync_daemon.")
+        }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers).") }
         guard workers <= 64 else { throw ValidationError("--workers must be at most 64, got \(workers).") }
         if workers > 1 && engine == .pcap {
@@ -158,11 +169,22 @@ struct RunCommand: ParsableCommand {
         }
         // Unbuffered, so a test or a pipe sees each line as it happens (never per packet).
         let logger = DaemonLog.logger(level: logLevel)
+        // Before any thread exists: capabilities are per thread, and threads inherit them.
+        if !keepCapabilities { Capabilities.limit(logger: logger) }
         // A daemon whose log reader or control client hangs up gets EPIPE from the write,
         // not a signal that ends forwarding.
         signal(SIGPIPE, SIG_IGN)
 
+        // Subscribed before the first dump, so no change while lvsd starts is missed.
+        let monitor: InterfaceMonitor
+        do {
+            monitor = try InterfaceMonitor(interfaces: interfaces, logger: logger)
+        } catch {
+            Console.error("lvsd: cannot read the interfaces from the kernel (rtnetlink): \(error)")
+            throw ExitCode.failure
+        }
         var options = LiveDirector.Options(interfaces: interfaces)
+        options.kernel = monitor.current
         options.tableSize = connections
         options.statsInterval = UInt64(statsInterval * 1e9)
         options.engine = engine == .pcap ? .pcap : .afPacket
@@ -192,7 +214,8 @@ struct RunCommand: ParsableCommand {
             do {
                 daemon.vrrp = try VRRPRuntime(config: vrrpConfig, logger: logger, hooks: VRRPRuntime.Hooks(
                     standby: { [daemon] in daemon.setStandby($0) },
-                    announce: { [daemon] addresses, count in daemon.announce(addresses, count: count) }),
+                    announce: { [daemon] addresses, count in daemon.announce(addresses, count: count) },
+                    stateChanged: { [daemon] instance, state in daemon.vrrpStateChanged(instance, to: state) }),
                     scriptPolicy: loaded.keepalived.map { KeepalivedHealthPlan.scriptPolicy($0.globalDefs) } ?? ScriptPolicy())
             } catch {
                 host.restore()
@@ -212,12 +235,14 @@ struct RunCommand: ParsableCommand {
             Console.error("lvsd: \(error)")
             throw ExitCode.failure
         }
+        monitor.start { [daemon] kernel, changes in daemon.interfacesChanged(kernel, changes) }
         if let vrrpConfig { logger.info("lvsd: vrrp: running \(vrrpConfig.instances.map(\.name).joined(separator: ", "))") }
         logger.info("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine \(engine.rawValue), \(workers) worker\(workers == 1 ? "" : "s")\(duration.map { ", for \($0) s" } ?? ""); SIGHUP reloads \(config)")
         live.run(stop: stop, duration: duration.map { UInt64($0 * 1e9) })
         exporters.stop()
         // Priority 0 adverts first, so a backup takes over after Skew_Time.
         daemon.vrrp?.shutdown()
+        monitor.stop()
         daemon.stop()
         let signal = stop.signalNumber
         logger.notice("\(signal != 0 ? "lvsd: stopping (signal \(signal))" : "lvsd: stopping")")

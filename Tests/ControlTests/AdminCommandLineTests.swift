@@ -256,7 +256,9 @@ import Wire
         Mistake(arguments: ["--set", "1", "2", "3", "4"], message: "unexpected argument 4"),
         Mistake(arguments: ["-C", "extra"], message: "unexpected argument extra"),
         Mistake(arguments: ["--add-laddr", "-z", "bogus", "-t", vip], message: "illegal local address"),
-        Mistake(arguments: ["-A", "-f", "1"], message: "firewall-mark services (-f) are not supported by SwiftLVS; give the service with -t or -u"),
+        Mistake(arguments: ["-A", "-f", "0"], message: "illegal fwmark specified"),
+        Mistake(arguments: ["-A", "-t", vip, "-6"], message: "-6 used before -f"),
+        Mistake(arguments: ["-A", "-t", vip, "--pe", "sip"], message: "persistence engines (--pe) are not supported by SwiftLVS: the sip engine needs SIP parsing lvsd does not do; use -p (a client sticks to one real server)"),
         Mistake(arguments: ["-A", "--sctp-service", vip], message: "SCTP services (--sctp-service) are not supported by SwiftLVS; give the service with -t or -u"),
         Mistake(arguments: ["--start-daemon", "primary"], message: "illegal start-daemon parameter specified"),
         Mistake(arguments: ["--stop-daemon", "both"], message: "illegal start_daemon specified"),
@@ -267,7 +269,6 @@ import Wire
         Mistake(arguments: ["--start-daemon", "master", "--mcast-group", "198.18.0.1"], message: "illegal IPv4 mcast-group specified"),
         Mistake(arguments: ["--start-daemon", "master", "-n"], message: "Illegal 'numeric' option with the 'start-daemon' command"),
         Mistake(arguments: ["--stop-daemon", "master", "--mcast-interface", "eth0"], message: "Illegal 'mcast-interface' option with the 'stop-daemon' command"),
-        Mistake(arguments: ["-A", "-t", vip, "-o"], message: "one-packet scheduling (-o) is not supported by SwiftLVS"),
         Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gue"], message: "SwiftLVS tunnels are plain IPIP; --tun-type gue is not supported"),
     ]
 

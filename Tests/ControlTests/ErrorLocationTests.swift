@@ -36,7 +36,7 @@ private let portNames = "ftp, ssh, telnet, smtp, domain, http, kerberos, pop3, n
         ErrorCase(["frobnicate"], 1, 1, "unknown command 'frobnicate'; a line starts with \(lineStarts)"),
         ErrorCase(["-A -a -t 198.18.0.10:80"], 1, 4, "a line holds one command, but this one has both '-A' and '-a'; put -a on its own line"),
         ErrorCase(["-Z"], 1, 1, "'-Z' zeroes the counters and has no place in a rules file; a line starts with \(lineStarts)"),
-        ErrorCase(["-f 1"], 1, 1, "firewall-mark services ('-f') are not supported; give the service with -t or -u"),
+        ErrorCase(["-f 1"], 1, 1, "a line must start with a command, not the option '-f'; start it with \(lineStarts)"),
         ErrorCase(["-A"], 1, 1, "-A needs a virtual service (-t VIP:port or -u VIP:port)"),
         ErrorCase(["-a -r 198.18.1.1"], 1, 1, "-a needs a virtual service (-t VIP:port or -u VIP:port)"),
         ErrorCase(["-a -t 198.18.0.10:80"], 1, 1, "-a needs a real server (-r RIP[:port])"),
@@ -45,7 +45,8 @@ private let portNames = "ftp, ssh, telnet, smtp, domain, http, kerberos, pop3, n
 
     static let optionErrors: [ErrorCase] = [
         ErrorCase(["-A -t 198.18.0.10:80 --foo"], 1, 22, "unknown option '--foo'"),
-        ErrorCase(["-A -t 198.18.0.10:80 -o"], 1, 22, "one-packet scheduling ('-o') is not supported"),
+        ErrorCase(["-A -t 198.18.0.10:80 -6"], 1, 22, "'-6' makes a firewall-mark service IPv6 and goes after '-f MARK'"),
+        ErrorCase(["-A -f 0"], 1, 7, "invalid firewall mark '0'; give a number from 1 to 2147483647"),
         ErrorCase(["-A -t 198.18.0.10:80 -s"], 1, 22, "option '-s' needs a value: a scheduler name"),
         ErrorCase(["-A -t 198.18.0.10:80 -s -p"], 1, 22, "option '-s' needs a value: a scheduler name"),
         ErrorCase(["-A -t 198.18.0.10:80 --scheduler="], 1, 34, "option '--scheduler' needs a scheduler name after '='"),

@@ -219,14 +219,30 @@ import Wire
             kaError(5, 18, "DNS_CHECK name 'a..b' has an empty label"))
     }
 
-    @Test func otherCheckersAreKeptAsWrittenWithAWarning() {
-        let config = keepalived(virtualServer("    real_server 198.18.1.1 25 {\n        SMTP_CHECK {\n            helo_name lb.example.com\n        }\n    }"))
+    @Test func smtpCheckBfdRefusedFileKept() {
+        let list = checkers("SMTP_CHECK {\n    helo_name lb.example.com\n    connect_port 2525\n}\nSMTP_CHECK {\n}")
+        #expect(list.map(\.kind) == [.smtp(KeepalivedSMTPCheck(heloName: "lb.example.com")), .smtp(KeepalivedSMTPCheck())])
+        #expect(list.first?.connection?.port == 2525)
+        // keepalived's deprecated host sub-blocks: one SMTP_CHECK each, with the block's other settings.
+        let hosts = checkers("SMTP_CHECK {\n    retry 2\n    helo_name mx.example.test\n    host {\n        connect_ip 198.18.5.1\n    }\n"
+                             + "    host {\n        connect_ip 198.18.5.2\n        connect_port 587\n        bindto 198.18.0.2\n    }\n}")
+        #expect(hosts.map(\.kind) == Array(repeating: .smtp(KeepalivedSMTPCheck(heloName: "mx.example.test")), count: 2))
+        #expect(hosts.map { $0.connection?.address } == [IPAddress("198.18.5.1"), IPAddress("198.18.5.2")])
+        #expect(hosts.map { $0.connection?.port } == [nil, 587] && hosts[1].connection?.bindAddress == IPAddress("198.18.0.2"))
+        #expect(hosts.allSatisfy { $0.timing.retry == 2 })
+        // With its own connect_ip the checker runs too.
+        #expect(checkers("SMTP_CHECK {\n    connect_ip 198.18.5.9\n    host {\n        connect_ip 198.18.5.1\n    }\n}").count == 2)
+        #expect(keepalivedError(virtualServer("    real_server 198.18.1.1 25 {\n        SMTP_CHECK {\n            host {\n                helo_name x\n            }\n        }\n    }"))?
+                    .description.contains("unknown keyword 'helo_name' in host") == true)
+        // BFD_CHECK: refused where it is written.
+        #expect(keepalivedError(virtualServer("    real_server 198.18.1.1 80 {\n        BFD_CHECK {\n        }\n    }")) ==
+            kaError(4, 9, "BFD_CHECK is not supported: lvsd runs no BFD sessions (keepalived's bfd_instance); check the real server with TCP_CHECK, PING_CHECK or HTTP_GET instead"))
+        let config = keepalived(virtualServer("    real_server 198.18.1.1 25 {\n        FILE_CHECK {\n            track_file f\n        }\n    }"))
         guard case .other(let statement)? = config.virtualServers.first?.realServers.first?.checkers.first?.kind else {
-            Issue.record("expected a kept SMTP_CHECK")
+            Issue.record("expected a kept FILE_CHECK")
             return
         }
-        #expect(outline([statement]) == "SMTP_CHECK { helo_name lb.example.com }")
-        #expect(messages(config).first == "SMTP_CHECK: SMTP checks are kept as written, not yet typed")
+        #expect(outline([statement]) == "FILE_CHECK { track_file f }")
     }
 
     @Test func checkTargetsResolveDestinationsPerService() {

@@ -146,9 +146,10 @@ import Wire
             kaError(3, 15, "ip_family inet6 does not match the virtual server's IPv4 address"))
     }
 
-    @Test func firewallMarkServicesAreRefused() {
-        #expect(keepalivedError("virtual_server fwmark 1 {\n    protocol TCP\n}") ==
-            kaError(1, 16, "firewall-mark virtual servers are not supported by lvsd (the rules file refuses -f too); give an address and port"))
+    @Test func firewallMarkVirtualServerNeedsItsMark() {
+        #expect(keepalivedError("virtual_server fwmark {\n    protocol TCP\n}") ==
+            kaError(1, 16, "'virtual_server fwmark' needs the mark, e.g. 'virtual_server fwmark 1'"))
+        #expect(keepalivedError("virtual_server fwmark 0 {\n    protocol TCP\n}")?.message.contains("fwmark") == true)
     }
 
     @Test func badAddressesAndPorts() {
@@ -264,10 +265,8 @@ import Wire
             kaWarning(5, 5, "virtual_server option 'hashed' is ignored: it has no effect on current kernels and none in lvsd"),
             kaWarning(6, 5, "virtual_server option 'snmp_name' is ignored: lvsd has no SNMP agent"),
         ])
-        #expect(keepalivedError(virtualServer("    ops\n" + Self.oneServer)) ==
-            kaError(3, 5, "'ops' is refused: one-packet scheduling is not supported by lvsd (the rules file refuses -o too)"))
         #expect(keepalivedError(virtualServer("    persistence_engine sip\n" + Self.oneServer)) ==
-            kaError(3, 5, "'persistence_engine' is refused: persistence engines (such as sip) are not supported by lvsd (the rules file refuses --pe too)"))
+            kaError(3, 5, "'persistence_engine' is refused: persistence engines (such as sip) are not supported by lvsd (the rules file refuses --pe too); persistence_timeout keeps a client on one real server"))
     }
 
     @Test func unknownKeywordSuggestsTheClosestOne() {

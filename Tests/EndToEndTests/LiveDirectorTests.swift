@@ -59,6 +59,67 @@ struct LiveDirectorTests {
         #expect(output.contains("lvsd: health: Activating healthchecker TCP_CHECK for service 198.18.1.2:8080"), "the TCP_CHECK runs: \(output)")
     }
 
+    /// lvsd keeps six capabilities (Docs/privileges.md): every one of its threads has exactly
+    /// them effective, permitted and bounding, with no ambient or inheritable ones; a
+    /// MISC_CHECK script it starts (as root: no script_user) is bounded by the same six; and
+    /// with them it still forwards, checks and undoes its host settings at exit.
+    @Test(.enabled(if: getuid() == 0, "LiveDirectorTests need root: they build network namespaces (CI runs as root)"),
+          .timeLimit(.minutes(2)))
+    func keepsOnlyItsCapabilitiesOnEveryThreadAndInItsScripts() throws {
+        // CAP_KILL 5, CAP_SETGID 6, CAP_SETUID 7, CAP_NET_BIND_SERVICE 10, CAP_NET_ADMIN 12, CAP_NET_RAW 13.
+        let six = "00000000000034e0"
+        var threads: [String: [String: String]] = [:]
+        var script: [String: String] = [:]
+        let output = try natRoundRobin(engine: "af_packet", config: """
+            lvsd_director {
+                interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
+                interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
+                interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
+            }
+            virtual_server 198.18.0.100 80 {
+                protocol TCP
+                lb_algo rr
+                lb_kind NAT
+                delay_loop 1
+                real_server 198.18.1.2 8080 {
+                    MISC_CHECK {
+                        misc_path "@DIR@/caps.sh"
+                        misc_timeout 5
+                    }
+                }
+                real_server 198.18.2.2 8080 {
+                    TCP_CHECK {
+                        connect_timeout 3
+                    }
+                }
+            }
+            """, script: ("caps.sh", "#!/bin/sh\ngrep '^Cap' /proc/self/status > \"$(dirname \"$0\")/script-caps\"\nexit 0\n"),
+            during: { lab in
+                threads = try lab.lvsdThreadCapabilities()
+                let file = lab.directory.appendingPathComponent("script-caps")
+                for _ in 0..<150 where !FileManager.default.fileExists(atPath: file.path) { usleep(100_000) }
+                script = Self.capabilities(in: (try? String(contentsOf: file, encoding: .utf8)) ?? "")
+            })
+        #expect(output.contains("lvsd: capabilities limited to cap_kill, cap_setgid, cap_setuid, cap_net_bind_service, cap_net_admin, cap_net_raw"), "\(output)")
+        #expect(threads.count > 1, "lvsd's threads: \(threads)")
+        for (task, caps) in threads {
+            #expect(caps["CapEff"] == six && caps["CapPrm"] == six && caps["CapBnd"] == six, "thread \(task): \(caps)")
+            #expect(caps["CapInh"] == "0000000000000000" && caps["CapAmb"] == "0000000000000000", "thread \(task): \(caps)")
+        }
+        #expect(script["CapBnd"] == six, "the MISC_CHECK script's bounding set: \(script)")
+        #expect(script["CapAmb"] == "0000000000000000", "\(script)")
+    }
+
+    /// `CapEff: 00000000000034e0` lines of a /proc status file, by name.
+    static func capabilities(in status: String) -> [String: String] {
+        var caps: [String: String] = [:]
+        for line in status.split(separator: "\n") where line.hasPrefix("Cap") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { caps[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return caps
+    }
+
     @discardableResult
     private func natRoundRobin(engine: String, config: String = """
         interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
@@ -67,12 +128,18 @@ struct LiveDirectorTests {
         -A -t 198.18.0.100:80 -s rr
         -a -t 198.18.0.100:80 -r 198.18.1.2:8080 -m -w 1
         -a -t 198.18.0.100:80 -r 198.18.2.2:8080 -m -w 1
-        """) throws -> String {
+        """, script: (name: String, text: String)? = nil, during: (LiveLab) throws -> Void = { _ in }) throws -> String {
         let lab = try LiveLab()
         defer { lab.tearDown() }
         try lab.build()
         try lab.startHTTPServers()
-        let log = try lab.startDirector(engine: engine, rules: config)
+        if let script {
+            let path = lab.directory.appendingPathComponent(script.name).path
+            try script.text.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+        }
+        let log = try lab.startDirector(engine: engine, rules: config.replacingOccurrences(of: "@DIR@", with: lab.directory.path))
+        try during(lab)
 
         var answers: [String: Int] = [:]
         var failures: [String] = []
@@ -196,6 +263,18 @@ private final class LiveLab {
             throw LabFailure(description: "lvsd exited early: \((try? String(contentsOf: logFile, encoding: .utf8)) ?? "")")
         }
         return logFile
+    }
+
+    /// Each of the running lvsd's threads' capability lines (/proc/PID/task/TID/status).
+    func lvsdThreadCapabilities() throws -> [String: [String: String]] {
+        guard let p = lvsd, p.isRunning else { throw LabFailure(description: "lvsd is not running") }
+        let tasks = "/proc/\(p.processIdentifier)/task"
+        var result: [String: [String: String]] = [:]
+        for task in try FileManager.default.contentsOfDirectory(atPath: tasks) {
+            guard let status = try? String(contentsOfFile: "\(tasks)/\(task)/status", encoding: .utf8) else { continue }
+            result[task] = LiveDirectorTests.capabilities(in: status)
+        }
+        return result
     }
 
     /// SIGTERM to lvsd, waits for it (bounded) and returns its log.

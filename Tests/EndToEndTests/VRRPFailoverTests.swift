@@ -142,12 +142,14 @@ extension VRRPFailoverTests {
         print("VRRPFailoverTests (\(variant)): takeover after SIGTERM \(String(format: "%.3f", sigterm)) s, after SIGKILL \(String(format: "%.3f", sigkill)) s")
     }
 
-    /// lvsd and Debian's keepalived (VRRP only) on one segment, VRRP v2 with PASS: lvsd
-    /// MASTER + keepalived BACKUP, then keepalived MASTER + lvsd BACKUP; neither fights the
-    /// other while both run, and each takes over when the other goes.
+    /// lvsd and Debian's keepalived (VRRP only) on one segment, VRRP v2 with PASS, v3, and v2
+    /// over unicast peers (`unicast_src_ip` + `unicast_peer` on both): lvsd MASTER + keepalived
+    /// BACKUP, then keepalived MASTER + lvsd BACKUP; neither fights the other while both run
+    /// (sampled every half second: 30 s once per version, 8 s otherwise), and each takes over
+    /// when the other goes.
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: VRRPLab.keepalivedPath),
                    "needs root and Debian's keepalived (apt install keepalived)"),
-          .timeLimit(.minutes(3)), arguments: ["ipv4", "v3"])
+          .timeLimit(.minutes(3)), arguments: ["ipv4", "v3", "unicast"])
     func interoperatesWithKeepalived(_ variant: String) throws {
         let lab = try VRRPLab()
         lab.variant = variant
@@ -160,7 +162,20 @@ extension VRRPFailoverTests {
         try lab.waitForState(.a, "MASTER", seconds: 10)
         try lab.startKeepalived(priority: 100, state: "BACKUP")
         try lab.waitForKeepalived("BACKUP", seconds: 10)
-        usleep(8_000_000)
+        // No dual master, no flapping: every sample has lvsd MASTER and keepalived BACKUP.
+        let window: Double = variant == "unicast" ? 8 : 30
+        let until = Date().addingTimeInterval(window)
+        var samples = 0
+        var wrong: [String] = []
+        while Date() < until {
+            let ours = lab.state(.a), theirs = lab.keepalivedState
+            samples += 1
+            if ours != "MASTER" || theirs != "BACKUP" { wrong.append("lvsd \(ours ?? "?"), keepalived \(theirs ?? "?")") }
+            usleep(500_000)
+        }
+        #expect(wrong.isEmpty && samples >= Int(window), "\(samples) samples over \(window) s, wrong: \(wrong)\n\(lab.keepalivedText)")
+        #expect(lab.keepalivedText.components(separatedBy: "Entering MASTER STATE").count == 1, "keepalived became MASTER while lvsd was: \(lab.keepalivedText)")
+        #expect(lab.log(.a).components(separatedBy: "-> MASTER").count == 2, "lvsd left MASTER and came back: \(lab.log(.a))")
         #expect(lab.state(.a) == "MASTER")
         #expect(lab.keepalivedState == "BACKUP", "\(lab.keepalivedText)")
         #expect(try lab.arpReplies() == [lab.mac(.a)])

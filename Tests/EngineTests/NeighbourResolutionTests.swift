@@ -108,4 +108,78 @@ import Wire
         #expect(rig.workers[0].counters.neighboursLearned == 0)
         #expect(rig.workers[1].inbox?.receive { _ in } == 0)
     }
+
+    /// Only answers to lvsd's own questions teach a MAC: a real server's ARP request and a
+    /// second, different reply after the first are counted as unsolicited and change
+    /// nothing; rs1's frames keep leaving with the MAC of the reply lvsd asked for.
+    @Test func requestsAndRepliesNobodyAskedForTeachNothing() {
+        let rig = WorkerRig(EngineLab.config(pinned: false))
+        let server = rig.links[0][1]
+        rig.turn()
+        _ = server.takeNeighbourRequests()
+        // A request from rs1 before its reply: its sender fields are not taken.
+        server.inject(EngineLab.arpRequest(from: EngineLab.rs1, mac: EngineLab.rs2MAC))
+        rig.turn()
+        #expect(rig.workers[0].counters.neighboursLearned == 0)
+        #expect(rig.workers[0].counters.neighbourUnsolicited == 1)
+
+        server.inject(EngineLab.arpReply(from: EngineLab.rs1, mac: EngineLab.rs1MAC))
+        rig.turn()
+        #expect(rig.workers[0].counters.neighboursLearned == 1)
+        // The question is answered: another reply, with another MAC, is nobody's answer.
+        rig.advance(milliseconds: 2_000)
+        server.inject(EngineLab.arpReply(from: EngineLab.rs1, mac: EngineLab.rs2MAC))
+        rig.turn()
+        #expect(rig.workers[0].counters.neighboursLearned == 1)
+        #expect(rig.workers[0].counters.neighbourUnsolicited == 2)
+        rig.links[0][0].inject(EngineLab.fromClient())
+        rig.turn()
+        #expect(server.takeSent().map(\.bytes) == [EngineLab.towardServer(EngineLab.rs1MAC)])
+    }
+
+    /// A known neighbour's gratuitous ARP moves it (a real server's NIC failover), but not
+    /// within the lock time of the last change: a second announcement 200 ms later is
+    /// counted as locked; one after the lock time is taken.
+    @Test func gratuitousUpdatesOfAKnownNeighbourRespectTheLockTime() {
+        let rig = WorkerRig(EngineLab.config(pinned: false))
+        let server = rig.links[0][1]
+        let moved = MACAddress(0x02, 0, 0, 0, 0x0a, 0x0b)
+        rig.turn()
+        // Unknown yet: a gratuitous announcement does not create the entry.
+        server.inject(EngineLab.gratuitousARP(EngineLab.rs1, mac: EngineLab.rs2MAC))
+        rig.turn()
+        #expect(rig.workers[0].counters.neighboursLearned == 0)
+        #expect(rig.workers[0].counters.neighbourUnsolicited == 1)
+
+        server.inject(EngineLab.arpReply(from: EngineLab.rs1, mac: EngineLab.rs1MAC))
+        rig.turn()
+        rig.advance(milliseconds: 200)
+        server.inject(EngineLab.gratuitousARP(EngineLab.rs1, mac: moved))
+        rig.turn()
+        #expect(rig.workers[0].counters.neighboursLearned == 1)
+        #expect(rig.workers[0].counters.neighbourLocked == 1)
+
+        rig.advance(milliseconds: 1_000)
+        server.inject(EngineLab.gratuitousARP(EngineLab.rs1, mac: moved))
+        rig.turn()
+        #expect(rig.workers[0].counters.neighboursLearned == 2)
+        rig.links[0][0].inject(EngineLab.fromClient())
+        rig.turn()
+        #expect(server.takeSent().map(\.bytes) == [EngineLab.towardServer(moved)])
+    }
+
+    /// IPv6 as RFC 4861 §7.2.5: an advertisement with neither Solicited nor Override teaches
+    /// nothing; a solicited one answers the solicitation.
+    @Test func anAdvertisementWithoutSolicitedOrOverrideIsIgnored() {
+        let rig = WorkerRig(EngineLab.config(pinned: true, ipv6: true))
+        let server = rig.links[0][1]
+        rig.turn()
+        server.inject(EngineLab.neighbourAdvertisement(target: EngineLab.rs6, mac: EngineLab.rs1MAC, flags: 0))
+        rig.turn()
+        #expect(rig.workers[0].counters.neighboursLearned == 0)
+        #expect(rig.workers[0].counters.neighbourUnsolicited == 1)
+        server.inject(EngineLab.neighbourAdvertisement(target: EngineLab.rs6, mac: EngineLab.rs1MAC, flags: 0x4000_0000))
+        rig.turn()
+        #expect(rig.workers[0].counters.neighboursLearned == 1)
+    }
 }

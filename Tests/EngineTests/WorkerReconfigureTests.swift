@@ -34,6 +34,21 @@ import Wire
         #expect(server.takeSent().map(\.bytes) == expected)
     }
 
+    /// A new MTU in the snapshot (the kernel's, for an interface with no line) reaches every
+    /// worker's link on its next turn, where the software segmenter reads it.
+    @Test func anMTUChangeReachesTheLinks() {
+        let rig = WorkerRig(EngineLab.config(), workers: 2)
+        #expect(rig.links.allSatisfy { $0[1].mtu == 1500 })
+        var config = EngineLab.config()
+        config.interfaces[1].mtu = 1400
+        _ = rig.postReconfiguration(config)
+        #expect(rig.links.allSatisfy { $0[1].mtu == 1500 }, "changed before the workers' turns")
+        rig.turn(0)
+        rig.turn(1)
+        #expect(rig.links.map { $0[1].mtu } == [1400, 1400])
+        #expect(rig.links.map { $0[0].mtu } == [1500, 1500])
+    }
+
     /// Every worker installs the same snapshot on its own turn; until then it runs the old.
     @Test func eachWorkerSwapsOnItsOwnTurn() {
         let rig = WorkerRig(EngineLab.config(), workers: 2)

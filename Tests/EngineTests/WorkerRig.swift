@@ -70,9 +70,22 @@ enum EngineLab {
             .arp(operation: 2, senderMAC: mac, senderIP: address, targetMAC: directorServerMAC, targetIP: dip).bytes
     }
 
+    /// A real server asking for another host's address (an ordinary ARP request, which the
+    /// director passes as arp-not-for-director).
+    static func arpRequest(from address: String, mac: MACAddress, for target: String = rs2) -> [UInt8] {
+        Frame.ethernet(destination: .broadcast, source: mac)
+            .arp(operation: 1, senderMAC: mac, senderIP: address, targetMAC: .zero, targetIP: target).bytes
+    }
+
+    /// A gratuitous ARP request announcing `address` at `mac` (sender = target, RFC 5227 §3).
+    static func gratuitousARP(_ address: String, mac: MACAddress) -> [UInt8] {
+        Frame.ethernet(destination: .broadcast, source: mac)
+            .arp(operation: 1, senderMAC: mac, senderIP: address, targetMAC: .zero, targetIP: address).bytes
+    }
+
     /// A neighbour advertisement for `target` with its target link-layer address option
-    /// (RFC 4861 §4.4): solicited and override flags, hop limit 255.
-    static func neighbourAdvertisement(target: String, mac: MACAddress) -> [UInt8] {
+    /// (RFC 4861 §4.4), hop limit 255; `flags` are the R/S/O bits (default S and O).
+    static func neighbourAdvertisement(target: String, mac: MACAddress, flags: UInt32 = 0x6000_0000) -> [UInt8] {
         let address = IPAddress(target)!
         var body: [UInt8] = []
         for shift in stride(from: 56, through: 0, by: -8) { body.append(UInt8(truncatingIfNeeded: address.high >> UInt64(shift))) }
@@ -80,7 +93,7 @@ enum EngineLab {
         body += [2, 1] + mac.octets
         return Frame.ethernet(destination: directorServerMAC, source: mac)
             .ipv6(source: target, destination: dip6, hopLimit: 255)
-            .icmpv6(type: 136, code: 0, rest: 0x6000_0000).payload(body).bytes
+            .icmpv6(type: 136, code: 0, rest: flags).payload(body).bytes
     }
 }
 

@@ -116,6 +116,9 @@ final class CheckerLab: @unchecked Sendable {
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(tls[0], tls[1])
+            if len(sys.argv) > 5:
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(sys.argv[5])
             server.socket = ctx.wrap_socket(server.socket, server_side=True)
         print("ready", flush=True)
         server.serve_forever()
@@ -162,11 +165,76 @@ final class CheckerLab: @unchecked Sendable {
     }
 
     /// The HTTP server on `port`, all addresses unless `address` is given.
-    func startHTTP(_ name: String, port: UInt16, root: URL, tls: (cert: URL, key: URL)? = nil, address: String? = nil) throws {
+    /// `clientCA`: with `tls`, the server demands a client certificate signed by it.
+    func startHTTP(_ name: String, port: UInt16, root: URL, tls: (cert: URL, key: URL)? = nil, address: String? = nil,
+                   clientCA: URL? = nil) throws {
         var arguments = ["\(port)", root.path]
         if let tls { arguments += [tls.cert.path, tls.key.path] }
+        if let clientCA { arguments.append(clientCA.path) }
         try startPython(name, script: Self.httpServer, arguments: arguments, environment: address.map { ["BIND": $0] } ?? [:])
     }
+
+    /// Runs `argv` in the server namespace (its output in `<name>.log`) and waits until
+    /// `ready` holds.
+    func startProgram(_ name: String, _ argv: [String], ready: () throws -> Bool) throws {
+        let log = directory.appendingPathComponent("\(name).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", servers] + argv
+        p.standardOutput = handle
+        p.standardError = handle
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        processes[name] = p
+        try waitUntil("\(name) is ready") {
+            guard p.isRunning else { throw LabFailure(description: "\(name) exited: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")") }
+            return try ready()
+        }
+    }
+
+    /// dnsmasq answering `A` for *.example.test with 198.18.60.9 on `address`:53, nothing
+    /// else (no upstream: other names are REFUSED).
+    func startDNS(_ name: String, address: String = CheckerLab.serverAddress, check: CheckerConfig) throws {
+        try startProgram(name, ["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                                "--bind-interfaces", "--listen-address=\(address)", "--port=53", "--pid-file=",
+                                "--address=/example.test/198.18.60.9", "--log-facility=-"]) {
+            (try? self.check(check)) == .success()
+        }
+    }
+
+    /// aiosmtpd (Debian's python3-aiosmtpd) on `port`, greeting as rs.example.test; the
+    /// hostname is given so it never waits for a resolver in the namespace.
+    static let smtpServer = #"""
+        import sys, threading
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.handlers import Sink
+        c = Controller(Sink(), hostname=sys.argv[1], port=int(sys.argv[2]), server_hostname="rs.example.test", ready_timeout=10)
+        c.start()
+        print("ready", flush=True)
+        threading.Event().wait()
+        """#
+
+    /// A scripted line server: sends `banner`, then answers every line it reads with `reply`.
+    static let lineServer = #"""
+        import socket, sys, threading
+        port, banner, reply = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", port))
+        s.listen(16)
+        print("ready", flush=True)
+        def serve(c):
+            with c:
+                c.sendall(banner.encode().replace(b"|", b"\r\n"))
+                f = c.makefile("rb")
+                for line in f:
+                    c.sendall(reply.encode() + b"\r\n")
+        while True:
+            c, _ = s.accept()
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+        """#
 
     func startUDP(_ name: String, port: UInt16, prefix: String) throws {
         try startPython(name, script: Self.udpServer, arguments: ["\(port)", prefix])
@@ -174,7 +242,16 @@ final class CheckerLab: @unchecked Sendable {
 
     /// Sends `signal` to a running server (SIGSTOP: it hangs with its socket open).
     func signal(_ name: String, _ signal: Int32) {
-        if let p = processes[name], p.isRunning { kill(p.processIdentifier, signal) }
+        guard let p = processes[name], p.isRunning else { return }
+        kill(p.processIdentifier, signal)
+        // kill() returns before a busy process is actually stopped: wait for state T, so a
+        // check that follows meets a server that cannot answer.
+        guard signal == SIGSTOP else { return }
+        try? waitUntil("\(name) is stopped") {
+            let stat = (try? String(contentsOfFile: "/proc/\(p.processIdentifier)/stat", encoding: .utf8)) ?? ""
+            guard let close = stat.lastIndex(of: ")") else { return true }
+            return stat[stat.index(after: close)...].hasPrefix(" T")
+        }
     }
 
     /// SIGKILL to a server (`ip netns exec` execs python, so the pid is python's), reaped.
@@ -190,6 +267,25 @@ final class CheckerLab: @unchecked Sendable {
         let (status, _, err) = try Command.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                                                              "-subj", "/CN=rs.example.test", "-keyout", key.path, "-out", cert.path])
         guard status == 0 else { throw LabFailure(description: "openssl req failed: \(err)") }
+        return (cert, key)
+    }
+
+    /// A PEM file in the lab directory made by `openssl` (CA: self-signed; otherwise a key and
+    /// a certificate for `subject` signed by `ca`): its certificate and key.
+    func makeCertificate(_ name: String, subject: String, signedBy ca: (cert: URL, key: URL)?) throws -> (cert: URL, key: URL) {
+        let cert = directory.appendingPathComponent("\(name).pem"), key = directory.appendingPathComponent("\(name).key")
+        let newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=\(subject)", "-keyout", key.path]
+        if let ca {
+            let csr = directory.appendingPathComponent("\(name).csr")
+            var run = try Command.run("/usr/bin/openssl", ["req"] + newKey + ["-out", csr.path])
+            guard run.status == 0 else { throw LabFailure(description: "openssl req: \(run.stderr)") }
+            run = try Command.run("/usr/bin/openssl", ["x509", "-req", "-in", csr.path, "-CA", ca.cert.path, "-CAkey", ca.key.path,
+                                                       "-set_serial", "\(UInt32.random(in: 1 ... .max))", "-days", "1", "-out", cert.path])
+            guard run.status == 0 else { throw LabFailure(description: "openssl x509: \(run.stderr)") }
+        } else {
+            let run = try Command.run("/usr/bin/openssl", ["req", "-x509"] + newKey + ["-days", "1", "-out", cert.path])
+            guard run.status == 0 else { throw LabFailure(description: "openssl req -x509: \(run.stderr)") }
+        }
         return (cert, key)
     }
 

@@ -161,11 +161,9 @@ import Glibc
         #expect(a.notifyUp == ScriptCommand(["/usr/local/bin/up", "198.18.1.1"]) && a.notifyDown == ScriptCommand(["/usr/local/bin/down"]))
         #expect(a.checkers.map(\.kind) == [.tcp, .sslGet, .misc])
         #expect(b.checkers.map(\.kind) == [.ping, .udp, .dns, .httpGet])
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let dnsLine = lines.firstIndex { $0.contains("DNS_CHECK") }!
-        let dnsAt = "keepalived.conf:\(dnsLine + 1):\(lines[dnsLine].prefix { $0 == " " }.count + 1)"
-        #expect(b.checkers[2].spec == .notImplemented(NotImplementedCheck(kind: .dns, location: dnsAt)))
-        #expect(b.checkers[2].timing.alpha, "fail closed: the server starts down")
+        #expect(b.checkers[2].spec == .dns(DNSCheckConfig(type: .soa, name: ".")))
+        #expect(b.checkers[2].timing.retry == 3 && b.checkers[2].timing.delayBeforeRetry == b.checkers[2].timing.delayLoop,
+                "DNS_CHECK's defaults (check_dns.c)")
 
         let tcp = a.checkers[0]
         #expect(tcp.target == CheckTarget(service: key, realServer: a.endpoint, connectAddress: ip("198.18.1.100"), connectPort: 9000,
@@ -173,9 +171,11 @@ import Glibc
         #expect(tcp.timing == CheckerTiming(delayLoop: .seconds(10), connectTimeout: .seconds(2), retry: 4, delayBeforeRetry: .seconds(2),
                                             warmup: .zero, alpha: true))
         let codes = try HTTPStatusCodes(parsing: ["200", "301-302"])
-        #expect(a.checkers[1].spec == .sslGet(HTTPGetConfig(urls: [HTTPURLCheck(path: "/health", statusCodes: codes, virtualhost: "url.example.test")],
+        #expect(a.checkers[1].spec == .sslGet(HTTPGetConfig(urls: [HTTPURLCheck(path: "/health", statusCodes: codes, virtualhost: "url.example.test",
+                                                                                       regex: BodyRegex(pattern: "OK"))],
                                                           virtualhost: "vs.example.test", httpProtocol: .http11),
-                                            TLSOptions(enableSNI: true)))
+                                            TLSOptions(enableSNI: true, caFile: "/etc/ssl/ca.pem")),
+                "the SSL block's CA reaches SSL_GET")
         #expect(a.checkers[1].timing.delayBeforeRetry == .seconds(3), "HTTP_GET/SSL_GET default")
         #expect(a.checkers[2].spec == .misc(MiscCheckConfig(command: ["/usr/local/bin/weight.sh", "198.18.1.1"], user: "nobody",
                                                             group: "nogroup", timeout: .seconds(4), dynamic: true)))
@@ -185,14 +185,12 @@ import Glibc
                                                           maxReplyLength: 16)))
         #expect(b.checkers[3].spec == .httpGet(HTTPGetConfig(urls: [HTTPURLCheck(path: "/")], virtualhost: "vs.example.test")),
                 "the virtual server's virtualhost reaches the checker")
-        // Besides these four, what the script audit says (the scripts do not exist here).
-        #expect(result.warnings.filter { !$0.hasPrefix("script ") && !$0.hasPrefix("default user") }.count == 4)
+        // Besides fast_recovery, what the script audit says (the scripts do not exist here).
+        #expect(result.warnings.filter { !$0.hasPrefix("script ") && !$0.hasPrefix("default user") }.count == 1)
         #expect(result.warnings.contains("script /usr/local/bin/qup not found or not executable; it will not run"))
         #expect(result.plan.scripts == ScriptPolicy())
-        #expect(result.warnings.contains("the SSL block's certificate, key and CA are not used: SSL_GET connects without client certificates and does not verify the server"))
-        #expect(result.warnings.contains("SSL_GET of real server 198.18.1.1:8080 in VS TCP 198.18.0.10:80: url /health: regex is not checked (status and digest are)"))
+        #expect(!result.warnings.contains { $0.contains("regex") }, "regex is checked now: \(result.warnings)")
         #expect(result.warnings.contains("SSL_GET of real server 198.18.1.1:8080 in VS TCP 198.18.0.10:80: fast_recovery is ignored (every url is checked in each check already)"))
-        #expect(result.warnings.contains("\(dnsAt): DNS_CHECK of real server 198.18.1.2:8080 in VS TCP 198.18.0.10:80: DNS_CHECK is not implemented by SwiftLVS; the real server starts DOWN and stays down (fail closed); replace it with a checker lvsd runs"))
 
         // Quorum 3 over weights 3 + 1 with alpha: nobody is alive yet; the sorry server holds the service.
         var model = HealthModel(plan: result.plan, seed: 1)
@@ -256,35 +254,6 @@ import Glibc
         #expect(throws: (any Error).self) {
             _ = try KeepalivedFile.parse("global_defs {\n enable_script_security yes\n}\n", file: "keepalived.conf")
         }
-    }
-
-    /// Issue 12: a checker SwiftLVS does not run used to count as healthy, so a server guarded
-    /// only by it got clients. Now it starts DOWN, and every check says why and where.
-    @Test(arguments: ["DNS_CHECK", "SMTP_CHECK", "FILE_CHECK", "BFD_CHECK"])
-    func notImplementedCheckersFailClosed(_ keyword: String) throws {
-        let text = """
-            virtual_server 198.18.0.10 80 {
-                lb_kind NAT
-                real_server 198.18.1.1 80 {
-                    \(keyword) {
-                    }
-                }
-                real_server 198.18.1.2 80 {
-                }
-            }
-            """
-        let config = try KeepalivedFile.parse(text, file: "/etc/keepalived/keepalived.conf")
-        let result = try KeepalivedHealthPlan.make(from: config)
-        let guarded = result.plan.services[0].realServers[0]
-        #expect(guarded.checkers.count == 1 && guarded.checkers[0].kind.rawValue == keyword)
-        #expect(result.warnings.contains { $0.hasPrefix("/etc/keepalived/keepalived.conf:4:9: \(keyword) of real server 198.18.1.1:80") && $0.contains("starts DOWN") })
-        var model = HealthModel(plan: result.plan, seed: 1)
-        _ = model.start()
-        #expect(weights(model.desiredConfig(from: config.director)) == [ep("198.18.1.2", 80): 1],
-                "the unchecked server serves, the one only an unimplemented checker vouches for does not")
-        let outcome = ProbeDriver.run(guarded.checkers[0].makeChecker().makeProbe())
-        guard case .failure(let f) = outcome else { Issue.record("\(keyword) passed"); return }
-        #expect(f.reason.hasPrefix("\(keyword) is not implemented by SwiftLVS (/etc/keepalived/keepalived.conf:4:9): the real server stays down"))
     }
 
     /// Seed 002's configuration with its addresses mapped into 198.18.0.0/15: two HTTP real

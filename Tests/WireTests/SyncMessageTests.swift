@@ -220,6 +220,18 @@ import Wire
         #expect(parse(Self.withOption([0x61, 0x06, 2, 0, 0, 0, 0, 1])) == .badOptionLength)
     }
 
+    @Test func steeringKeyOptionIsExactBytesAndReadsBack() throws {
+        var r = Self.oneNATRecord
+        r.steeringKey = 0xA1B2_C3D4
+        #expect(SyncOptionType.lvsdSteeringKey.rawValue == 0x62 && SyncOptionType.lvsdSteeringKey.isOptional)
+        let bytes = write([r], syncID: 5)
+        #expect(bytes == Self.withOption([0x62, 0x04, 0xA1, 0xB2, 0xC3, 0xD4]))
+        #expect(r.encodedLength == 36 + 6)
+        #expect(try records(bytes).1 == [r])
+        #expect(parse(Self.withOption([0x62, 0x03, 1, 2, 3])) == .badOptionLength)
+        #expect(parse(Self.withOption([0x62, 0x04, 1, 2, 3, 4, 0x62, 0x04, 1, 2, 3, 4])) == .duplicateOption)
+    }
+
     // MARK: Options a receiver skips
 
     /// `oneNAT` with one option appended (`option` is type, length, data).

@@ -462,8 +462,65 @@ func frameCensus() {
     print("FuzzSeeds: frame verdicts: " + tally.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
 }
 
+// MARK: - VRRP adverts and IPIP frames
+
+/// Adverts FuzzVRRP's routers accept (byte 0 asks the target to write the checksum), from
+/// a lower and a higher peer, at several clock steps; and a priority 0 advert.
+func vrrpSeeds() {
+    reset("vrrp")
+    func v2(vrid: UInt8, priority: UInt8, password: String) -> [UInt8] {
+        var auth = Array(password.utf8.prefix(8)); auth += [UInt8](repeating: 0, count: 8 - auth.count)
+        return [0x21, vrid, priority, 1, 1, 1, 0, 0, 198, 18, 0, 10] + auth
+    }
+    func v3(vrid: UInt8, priority: UInt8, addresses: [[UInt8]]) -> [UInt8] {
+        [0x31, vrid, priority, UInt8(addresses.count), 0, 100, 0, 0] + addresses.flatMap { $0 }
+    }
+    let v6VIP: [UInt8] = [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [0x10]
+    let messages: [(router: UInt8, bytes: [UInt8])] = [
+        (0, v2(vrid: 51, priority: 150, password: "1111")), (0, v2(vrid: 51, priority: 0, password: "1111")),
+        (1, v3(vrid: 51, priority: 200, addresses: [[198, 18, 0, 10], [198, 18, 0, 11]])),
+        (2, v3(vrid: 7, priority: 120, addresses: [v6VIP])),
+        (3, v2(vrid: 9, priority: 200, password: "secret")),
+    ]
+    var n = 0
+    for (router, bytes) in messages {
+        for source: UInt8 in [0, 1] {
+            for step: UInt8 in [0, 2] {
+                write("vrrp", "advert-\(n)", [router | 4 | 8 | source << 4 | step << 6] + bytes)
+                n += 1
+            }
+        }
+    }
+    print("FuzzSeeds: vrrp: \(n) inputs")
+}
+
+/// IPIP frames to the real server from the director and from a stranger, and a frame
+/// that is no tunnel, each with and without the director list (byte 0).
+func tunnelSeeds() {
+    reset("tunnel")
+    let inner = Array(Frame.ethernet(destination: MACAddress(2, 0, 0, 0, 1, 2), source: MACAddress(2, 0, 0, 0, 1, 1))
+        .ipv4(source: "198.18.0.9", destination: "198.18.0.100").tcp(sourcePort: 40000, destinationPort: 80, flags: [.syn], sequence: 1)
+        .bytes.dropFirst(14))
+    func ipip(from source: [UInt8]) -> [UInt8] {
+        let total = 20 + inner.count
+        return [2, 0, 0, 0, 1, 2, 2, 0, 0, 0, 1, 1, 0x08, 0x00,
+                0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 0, 0x40, 0, 64, 4, 0, 0]
+            + source + [198, 18, 1, 2] + inner
+    }
+    let frames = [ipip(from: [198, 18, 1, 1]), ipip(from: [198, 19, 7, 7]),
+                  Array(Frame.ethernet(destination: MACAddress(2, 0, 0, 0, 1, 2), source: MACAddress(2, 0, 0, 0, 1, 1))
+                    .ipv4(source: "198.18.0.9", destination: "198.18.1.2").udp(sourcePort: 5000, destinationPort: 53).bytes)]
+    for (i, frame) in frames.enumerated() {
+        write("tunnel", "frame-\(i)-open", [0] + frame)
+        write("tunnel", "frame-\(i)-directors", [1] + frame)
+    }
+    print("FuzzSeeds: tunnel: \(frames.count * 2) inputs")
+}
+
 frameSeeds()
 frameCensus()
+vrrpSeeds()
+tunnelSeeds()
 httpSeeds()
 keepalivedSeeds()
 rulesSeeds()

@@ -41,9 +41,12 @@ public struct ServiceSettings: Sendable, Hashable, Codable {
     public var persistence: UInt32?
     /// The persistence granularity (`-M`) as a prefix length, or nil for the whole address.
     public var prefixLength: Int?
+    /// `-o`: one-packet scheduling (UDP).
+    public var onePacket: Bool
 
     public init(key: ServiceKey, scheduler: String = SchedulerKind.ipvsDefault.rawValue, flags: SchedulerFlags = [],
-                persistence: UInt32? = nil, prefixLength: Int? = nil) {
+                persistence: UInt32? = nil, prefixLength: Int? = nil, onePacket: Bool = false) {
+        self.onePacket = onePacket
         self.key = key
         self.scheduler = scheduler
         self.flags = flags

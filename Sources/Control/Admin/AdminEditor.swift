@@ -100,7 +100,7 @@ public enum AdminEditor {
 
     /// ipvsadm refuses a non-persistent service on port 0 before asking the kernel.
     private static func checkPortZero(_ settings: ServiceSettings) throws(AdminError) {
-        if settings.key.port == 0 && settings.persistence == nil {
+        if settings.key.port == 0 && !settings.key.isFirewallMark && settings.persistence == nil {
             throw AdminError("Zero port specified for non-persistent service",
                              detail: "service \(settings.key) has port 0, which only a persistent service may have; give a port or add -p",
                              exitCode: AdminError.usageExit, subject: .service)
@@ -134,6 +134,7 @@ public enum AdminEditor {
         }
         service.scheduler = scheduler
         service.schedulerFlags = settings.flags
+        service.onePacket = settings.onePacket
         service.persistence = settings.persistence.map { Persistence(timeout: $0, prefixLength: prefix) }
     }
 
@@ -145,7 +146,9 @@ public enum AdminEditor {
     /// (`ip_vs_add_dest` → EINVAL) and the lower threshold may not pass the upper (ERANGE).
     private static func realServer(_ settings: RealServerSettings, of service: VirtualServiceConfig) throws(AdminError) -> RealServerConfig {
         var port = settings.port
-        if settings.method == .directRouting || settings.method == .tunnel { port = service.key.port }
+        // ipvsadm: DR and TUN keep the service's port, except for a firewall-mark service,
+        // whose traffic keeps its own port whatever the server's.
+        if (settings.method == .directRouting || settings.method == .tunnel) && !service.key.isFirewallMark { port = service.key.port }
         let address = settings.address
         if address.isIPv4 != service.key.address.isIPv4 && settings.method != .tunnel {
             let family = { (a: IPAddress) in a.isIPv4 ? "IPv4" : "IPv6" }

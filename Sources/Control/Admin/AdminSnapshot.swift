@@ -83,6 +83,8 @@ public struct AdminSnapshot: Sendable, Hashable, Codable {
         public var localAddresses: [LocalAddress]
         public var stats: Counters
         public var rates: TrafficRates
+        /// `-o`: one-packet scheduling.
+        public var onePacket = false
 
         public init(key: ServiceKey, scheduler: String = "wlc", flags: SchedulerFlags = [], persistence: UInt32? = nil,
                     prefixLength: Int? = nil, realServers: [RealServer] = [], localAddresses: [LocalAddress] = [],
@@ -104,6 +106,7 @@ public struct AdminSnapshot: Sendable, Hashable, Codable {
                       persistence: config.persistence?.timeout, prefixLength: config.persistence?.prefixLength,
                       realServers: config.realServers.map(RealServer.init),
                       localAddresses: config.localAddresses.map { LocalAddress(address: $0) })
+            onePacket = config.onePacket
         }
     }
 

@@ -31,11 +31,8 @@ extension IPVSOption {
     /// lvsadm's refusal of an option ipvsadm has and SwiftLVS does not implement.
     var unsupported: String? {
         switch self {
-        case .fwmarkService: "firewall-mark services (-f) are not supported by SwiftLVS; give the service with -t or -u"
         case .sctpService: "SCTP services (--sctp-service) are not supported by SwiftLVS; give the service with -t or -u"
-        case .ipv6: "-6 qualifies firewall-mark services, which SwiftLVS does not support"
-        case .onePacket: "one-packet scheduling (-o) is not supported by SwiftLVS"
-        case .persistenceEngine: "persistence engines (--pe) are not supported by SwiftLVS"
+        case .persistenceEngine: "persistence engines (--pe) are not supported by SwiftLVS: the sip engine needs SIP parsing lvsd does not do; use -p (a client sticks to one real server)"
         case .tunnelPort, .tunnelNoChecksum, .tunnelChecksum, .tunnelRemoteChecksum:
             "SwiftLVS tunnels are plain IPIP; --\(longName) belongs to GUE and GRE tunnels, which it does not support"
         default: nil
@@ -45,11 +42,8 @@ extension IPVSOption {
     /// A rules file's refusal of the same options, naming the word as it was `spelled`.
     func unsupportedInRulesFile(spelled word: String) -> String? {
         switch self {
-        case .fwmarkService: "firewall-mark services ('\(word)') are not supported; give the service with -t or -u"
         case .sctpService: "SCTP services ('\(word)') are not supported; give the service with -t or -u"
-        case .onePacket: "one-packet scheduling ('\(word)') is not supported"
-        case .persistenceEngine: "persistence engines ('\(word)') are not supported"
-        case .ipv6: "'\(word)' only qualifies firewall-mark services, which are not supported"
+        case .persistenceEngine: "persistence engines ('\(word)') are not supported: the sip engine needs SIP parsing lvsd does not do; use -p"
         case .tunnelPort, .tunnelNoChecksum, .tunnelChecksum, .tunnelRemoteChecksum:
             "tunnel options ('\(word)') are not supported; SwiftLVS tunnels are plain IPIP"
         default: nil

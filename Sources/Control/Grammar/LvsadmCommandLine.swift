@@ -90,6 +90,7 @@ private struct Parser {
     var upper: UInt32 = 0
     var lower: UInt32 = 0
     var schedulerFlagsText: String?
+    var onePacket = false
     var localAddress: IPAddress?
     var format = ListingFormat()
     // The sync daemon's (`struct ipvs_daemon_t`).
@@ -175,6 +176,14 @@ private struct Parser {
         // ipvsadm's "invalid option" quotes a long option's whole word, a short one's letter.
         let spelled = use.word.text.hasPrefix("--") ? use.word.text : use.name.text
         if option == .sort { return }  // "does nothing, for backwards compatibility"
+        if option == .ipv6 {
+            // ipvsadm: -6 makes the firewall-mark service named before it an IPv6 one.
+            guard let key = serviceKey, key.isFirewallMark else {
+                throw .usage("-6 used before -f", detail: "-6 qualifies a firewall-mark service: write -f MARK -6")
+            }
+            serviceKey = ServiceKey(fwmark: key.fwmark, ipv6: true)
+            return
+        }
         guard let optionClass = option.optionClass else {
             // A command or -h/-v after the command: parse_options's default case.
             throw .usage("invalid option `\(spelled)'")
@@ -191,6 +200,13 @@ private struct Parser {
                 throw .usage("illegal virtual server address[:port] specified", detail: serviceDetail(value, proto: proto, what: "virtual service"))
             }
             serviceKey = ServiceKey(proto, address, port ?? 0)
+        case .fwmarkService:
+            guard let mark = strictness.number(value, in: 1...Int(Int32.max)) else {
+                throw .usage("illegal fwmark specified", detail: "a firewall mark is a number from 1 to \(Int32.max), not '\(value)'")
+            }
+            serviceKey = ServiceKey(fwmark: UInt32(mark))
+        case .onePacket:
+            onePacket = true
         case .scheduler:
             scheduler = value
         case .persistent:
@@ -357,12 +373,12 @@ private struct Parser {
         switch command {
         case .addService, .editService:
             let key = serviceKey!
-            if key.port == 0 && persistence == nil {
+            if key.port == 0 && !key.isFirewallMark && persistence == nil {
                 throw .usage("Zero port specified for non-persistent service",
                              detail: "service \(key) has port 0, which only a persistent service may have; give a port or add -p")
             }
             let settings = ServiceSettings(key: key, scheduler: scheduler ?? SchedulerKind.ipvsDefault.rawValue, flags: flags,
-                                           persistence: persistence, prefixLength: prefixLength)
+                                           persistence: persistence, prefixLength: prefixLength, onePacket: onePacket)
             return .change(command == .addService ? .addService(settings) : .editService(settings))
         case .deleteService:
             return .change(.deleteService(serviceKey!))
@@ -371,7 +387,7 @@ private struct Parser {
         case .addServer, .editServer:
             let key = serviceKey!
             var (address, port) = server!
-            if method == .directRouting || method == .tunnel { port = key.port }
+            if (method == .directRouting || method == .tunnel) && !key.isFirewallMark { port = key.port }
             if address.isIPv4 != key.address.isIPv4 && method != .tunnel {
                 throw .usage("Different address family is allowed only for tunneling servers",
                              detail: "real server \(address) and service \(key) are of different address families; only tunnelling (-i) may mix them")

@@ -12,6 +12,8 @@ struct RulesCommandLine: Sendable {
     var commandToken: RulesToken
     var uses: [IPVSOptionClass: IPVSOptionUse] = [:]
     var arguments: [RulesToken] = []
+    /// `-6`: the firewall-mark service is an IPVS IPv6 one.
+    var ipv6: RulesToken?
 
     subscript(column: IPVSOptionClass) -> IPVSOptionUse? { uses[column] }
 
@@ -64,10 +66,17 @@ struct RulesCommandLine: Sendable {
 
     /// Refuses `use` if the line cannot take it, before its value is read; returns the
     /// column it fills, or nil for an option that does nothing (`--sort`).
-    private func admit(_ use: IPVSOptionUse, _ strictness: IPVSStrictness, _ location: RulesLocation) throws(ConfigError) -> IPVSOptionClass? {
+    private mutating func admit(_ use: IPVSOptionUse, _ strictness: IPVSStrictness, _ location: RulesLocation) throws(ConfigError) -> IPVSOptionClass? {
         let option = use.option
         let spelled = use.name.text
         if option == .sort { return nil }  // ipvsadm: "does nothing, for backwards compatibility"
+        if option == .ipv6 {
+            guard uses[.service]?.option == .fwmarkService else {
+                throw location.error("'\(spelled)' makes a firewall-mark service IPv6 and goes after '-f MARK'", at: use.name)
+            }
+            ipv6 = use.name
+            return nil
+        }
         if let other = option.command, strictness.commands.contains(other) {
             throw location.error("a line holds one command, but this one has both '\(commandToken.text)' and '\(spelled)'; put \(spelled) on its own line", at: use.name)
         }

@@ -1,8 +1,7 @@
 import Wire
 
 /// A real server's health checker as keepalived.conf declares it, with keepalived's
-/// defaults and inheritance applied, kept for the health-check engine: lvsd does not run
-/// checkers yet, so every real server stays in service at its configured weight.
+/// defaults and inheritance applied, for the health-check engine (KeepalivedHealthPlan).
 ///
 /// Inheritance (keepalived.conf(5), "LVS CONFIGURATION"; check_data.c
 /// `validate_check_config`): an option left out of a checker takes the real server's
@@ -23,7 +22,9 @@ public struct KeepalivedChecker: Hashable, Sendable {
         case udp(KeepalivedUDPCheck)
         /// `DNS_CHECK`: up when a query is answered (check_dns.c).
         case dns(KeepalivedDNSCheck)
-        /// `SMTP_CHECK`, `BFD_CHECK`, `FILE_CHECK`: kept as written.
+        /// `SMTP_CHECK`: up when the server greets with 220 and answers HELO with 250 (check_smtp.c).
+        case smtp(KeepalivedSMTPCheck)
+        /// `FILE_CHECK`: kept as written (the health plan fails it closed).
         case other(KeepalivedStatement)
     }
 
@@ -68,6 +69,7 @@ public struct KeepalivedChecker: Hashable, Sendable {
         case .ping: "PING_CHECK"
         case .udp: "UDP_CHECK"
         case .dns: "DNS_CHECK"
+        case .smtp: "SMTP_CHECK"
         case .other(let statement): statement.name
         }
     }
@@ -305,5 +307,15 @@ public struct KeepalivedDNSCheck: Hashable, Sendable {
     public init(type: String = "SOA", name: String = ".") {
         self.type = type
         self.name = name
+    }
+}
+
+/// `SMTP_CHECK`.
+public struct KeepalivedSMTPCheck: Hashable, Sendable {
+    /// `helo_name`: default `smtpchecker.keepalived.org` (check_smtp.h SMTP_DEFAULT_HELO).
+    public var heloName: String
+
+    public init(heloName: String = "smtpchecker.keepalived.org") {
+        self.heloName = heloName
     }
 }

@@ -27,23 +27,26 @@ struct KeepalivedDirectorMapping {
     {
         var model = parsed.model
         for member in parsed.members {
-            let key = ServiceKey(model.proto, member.address, member.port)
+            let key = member.key(model.proto)
             if let earlier = declared[key] {
                 throw member.word.location.error("virtual service \(key) is already declared at \(earlier)")
             }
             let persistence = try persistence(of: parsed, for: member)
-            if key.port == 0, persistence == nil {
+            if key.port == 0, !key.isFirewallMark, persistence == nil {
                 throw member.word.location.error("virtual service \(key) has no port, which only a persistent service may have; give a port or add persistence_timeout")
             }
             var service = VirtualServiceConfig(key: key, scheduler: model.scheduler, schedulerFlags: model.schedulerFlags,
-                                               persistence: persistence)
+                                               persistence: persistence, synProxy: model.synProxy)
+            service.onePacket = model.onePacket
             for (index, (server, site)) in zip(model.realServers, parsed.realServers).enumerated() {
                 if server.address.isIPv4 != key.address.isIPv4, server.method != .tunnel {
                     let family = { (a: IPAddress) in a.isIPv4 ? "IPv4" : "IPv6" }
                     throw site.address.location.error("real server \(server.address) is \(family(server.address)) but service \(key) is \(family(key.address)); only TUN (lvs_method TUN) may mix address families")
                 }
                 var port = site.port ?? key.port
-                if server.method == .directRouting || server.method == .tunnel, port != key.port {
+                // A firewall-mark service forwards to the packet's own port whatever the server's
+                // (ip_vs_sched_persist), so its port is kept as written, for the checkers.
+                if server.method == .directRouting || server.method == .tunnel, port != key.port, !key.isFirewallMark {
                     warnings.append((site.portWord ?? site.address).location.warning("real server \(server.address) port \(port) differs from service \(key)'s; \(server.method == .tunnel ? "TUN" : "DR") cannot change the port, so it is \(key.port), as keepalived resets it"))
                     port = key.port
                 }

@@ -106,7 +106,6 @@ enum KeepalivedKeywords {
         "snmp_name": "lvsd has no SNMP agent",
         // DPVS's keepalived.
         "establish_timeout": "lvsd uses the global TCP timeouts for every service (set them with global_defs lvs_timeouts)",
-        "syn_proxy": "DPVS's SYN proxy is not implemented",
         "expire_quiescent_conn": "it is a DPVS option lvsd does not implement",
         "bps": "DPVS's per-service rate limits are not implemented",
         "limit_proportion": "DPVS's per-service rate limits are not implemented",
@@ -117,8 +116,7 @@ enum KeepalivedKeywords {
 
     /// `virtual_server` options refused: ignoring them would change which packets go where.
     static let rejectedVirtualServer: [String: String] = [
-        "ops": "one-packet scheduling is not supported by lvsd (the rules file refuses -o too)",
-        "persistence_engine": "persistence engines (such as sip) are not supported by lvsd (the rules file refuses --pe too)",
+        "persistence_engine": "persistence engines (such as sip) are not supported by lvsd (the rules file refuses --pe too); persistence_timeout keeps a client on one real server",
         "proxy_protocol": "DPVS's PROXY protocol insertion is not supported by lvsd; real servers expecting the header would fail",
         "src-range": "DPVS's SNAT service matching is not supported by lvsd",
         "dst-range": "DPVS's SNAT service matching is not supported by lvsd",
@@ -134,8 +132,6 @@ enum KeepalivedKeywords {
 
     /// Checker blocks kept as written (`KeepalivedChecker.Kind.other`), with the reason.
     static let rawCheckers: [String: String] = [
-        "SMTP_CHECK": "SMTP checks are kept as written, not yet typed",
-        "BFD_CHECK": "BFD is not implemented; the check is kept as written",
         "FILE_CHECK": "file checks are kept as written, not yet typed",
     ]
 

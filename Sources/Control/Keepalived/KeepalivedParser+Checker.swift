@@ -18,6 +18,9 @@ extension KeepalivedParser {
     static let miscKeywords: Set<String> = ["misc_path", "misc_timeout", "misc_dynamic", "user"]
     static let udpKeywords: Set<String> = ["payload", "require_reply", "min_reply_length", "max_reply_length"]
     static let dnsKeywords: Set<String> = ["type", "name"]
+    static let smtpKeywords: Set<String> = ["helo_name", "host"]
+    /// What SMTP_CHECK's deprecated `host { }` sub-block reads.
+    static let smtpHostKeywords: Set<String> = ["connect_ip", "connect_port", "bindto", "bind_port", "bind_if", "fwmark"]
     /// pcre2 options `regex_options` accepts (check_http.c `regex_options`).
     static let regexOptionNames: Set<String> = [
         "allow_empty_class", "alt_bsux", "auto_callout", "caseless", "dollar_endonly", "dotall", "dupnames", "extended",
@@ -34,8 +37,42 @@ extension KeepalivedParser {
         case "SSL_GET": timingKeywords.union(connectionKeywords).union(httpKeywords).union(["tls_compliant"])
         case "UDP_CHECK": timingKeywords.union(connectionKeywords).union(udpKeywords)
         case "DNS_CHECK": timingKeywords.union(connectionKeywords).union(dnsKeywords)
+        case "SMTP_CHECK": timingKeywords.union(connectionKeywords).union(smtpKeywords)
         default: timingKeywords.union(connectionKeywords)
         }
+    }
+
+    /// Reads one checker block into its checkers: one, except for SMTP_CHECK with keepalived's
+    /// deprecated `host { connect_ip ...; connect_port ...; bindto ... }` sub-blocks, each of
+    /// which is its own SMTP_CHECK with the block's other settings (check_smtp.c
+    /// smtp_check_end_handler; the checker's own connection is checked too only when it sets
+    /// connect_ip, connect_port or bindto itself).
+    mutating func parseCheckers(_ statement: KeepalivedStatement, inherited: KeepalivedCheckerDefaults, virtualhost: String?,
+                                virtualServerDelayLoop: Duration) throws(ConfigError) -> [KeepalivedChecker]
+    {
+        let hosts = statement.name == "SMTP_CHECK" ? (statement.block ?? []).filter { $0.name == "host" } : []
+        guard !hosts.isEmpty else {
+            return [try parseChecker(statement, inherited: inherited, virtualhost: virtualhost, virtualServerDelayLoop: virtualServerDelayLoop)]
+        }
+        warnings.append(statement.location.warning("SMTP_CHECK host blocks are deprecated (keepalived says so too); each runs as its own SMTP_CHECK: write one SMTP_CHECK per destination instead"))
+        var own = statement
+        own.block = statement.block?.filter { $0.name != "host" }
+        var out: [KeepalivedChecker] = []
+        if own.block?.contains(where: { ["connect_ip", "connect_port", "bindto"].contains($0.name) }) == true {
+            out.append(try parseChecker(own, inherited: inherited, virtualhost: virtualhost, virtualServerDelayLoop: virtualServerDelayLoop))
+        }
+        for host in hosts {
+            _ = try host.argumentsAllowingBlock(0...0, "host")
+            for option in try host.contents("host") where !Self.smtpHostKeywords.contains(option.name) {
+                throw KeepalivedKeywords.unknown(option, in: "host", known: Self.smtpHostKeywords.sorted())
+            }
+            var one = own
+            one.block = (own.block ?? []) + (host.block ?? [])
+            var checker = try parseChecker(one, inherited: inherited, virtualhost: virtualhost, virtualServerDelayLoop: virtualServerDelayLoop)
+            checker.location = host.location
+            out.append(checker)
+        }
+        return out
     }
 
     /// Reads one checker block. `inherited` is the real server's checker options over the
@@ -45,6 +82,9 @@ extension KeepalivedParser {
     {
         let kind = statement.name
         _ = try statement.argumentsAllowingBlock(0...0, kind)
+        if kind == "BFD_CHECK" {
+            throw statement.location.error("BFD_CHECK is not supported: lvsd runs no BFD sessions (keepalived's bfd_instance); check the real server with TCP_CHECK, PING_CHECK or HTTP_GET instead")
+        }
         if let reason = KeepalivedKeywords.rawCheckers[kind] {
             warnings.append(statement.location.warning("\(kind): \(reason)"))
             return KeepalivedChecker(kind: .other(statement), connection: nil, timing: Self.timing(inherited, kind: kind),
@@ -64,6 +104,7 @@ extension KeepalivedParser {
         var udp = KeepalivedUDPCheck()
         var udpLengths: KeepalivedStatement?
         var dns = KeepalivedDNSCheck()
+        var smtp = KeepalivedSMTPCheck()
 
         for option in try statement.contents(kind) {
             guard known.contains(option.name) else {
@@ -170,6 +211,15 @@ extension KeepalivedParser {
                     throw word.location.error("DNS_CHECK name '\(word.text)' has an empty label")
                 }
                 dns.name = word.text
+            // SMTP_CHECK (`host` blocks were split off by parseCheckers).
+            case "host":
+                throw option.location.error("a host block inside SMTP_CHECK's host block is not allowed")
+            case "helo_name":
+                let word = try option.value("helo_name NAME")
+                guard !word.text.isEmpty, !word.text.contains(where: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }) else {
+                    throw word.location.error("SMTP_CHECK helo_name '\(word.text)' must be one word")
+                }
+                smtp.heloName = word.text
             default:
                 // checkerOptions lists only handled keywords; stay an error, never a crash.
                 throw KeepalivedKeywords.unknown(option, in: kind, known: known.sorted())
@@ -206,6 +256,8 @@ extension KeepalivedParser {
                 warnings.append(udpLengths.location.warning("UDP_CHECK min_reply_length \(udp.minReplyLength) is above max_reply_length \(udp.maxReplyLength); the check will always fail"))
             }
             checkerKind = .udp(udp)
+        case "SMTP_CHECK":
+            checkerKind = .smtp(smtp)
         default:
             checkerKind = .dns(dns)
         }

@@ -22,8 +22,14 @@ extension KeepalivedParser {
                 try monitor.apply(line)
                 continue
             }
+            if let apply = ServiceSettingLines.handler(line.name) {
+                try line.noBlock(ServiceSettingLines.usage(line.name))
+                let tokens = ([line.keyword] + line.arguments).map { RulesToken(text: $0.text, column: $0.location.column) }
+                try apply(tokens, &director, RulesLocation(file: line.location.file, line: line.location.line))
+                continue
+            }
             guard DirectorSettingLines.handles(line.name) else {
-                throw KeepalivedKeywords.unknown(line, in: "lvsd_director", known: ["interface", "neighbour", "neighbor"] + KeepalivedMonitor.keywords.sorted())
+                throw KeepalivedKeywords.unknown(line, in: "lvsd_director", known: ["interface", "neighbour", "neighbor"] + ServiceSettingLines.keywords + KeepalivedMonitor.keywords.sorted())
             }
             try line.noBlock(Self.directorUsage)
             let tokens = ([line.keyword] + line.arguments).map { RulesToken(text: $0.text, column: $0.location.column) }

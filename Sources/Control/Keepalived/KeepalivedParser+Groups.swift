@@ -9,6 +9,13 @@ struct ServerGroup {
         var port: UInt16
         /// The entry's first word, where errors about this member point.
         var word: KeepalivedWord
+        /// A `fwmark N` entry's mark (its address is the family's zero, port 0); 0 otherwise.
+        var fwmark: UInt32 = 0
+
+        /// The director service this member is, for a virtual server of `proto`.
+        func key(_ proto: TransportProtocol) -> ServiceKey {
+            fwmark != 0 ? ServiceKey(fwmark: fwmark, ipv6: !address.isIPv4) : ServiceKey(proto, address, port)
+        }
     }
 
     var name: KeepalivedWord
@@ -31,7 +38,8 @@ extension KeepalivedParser {
     }
 
     /// `virtual_server_group NAME { IP[-END|/LEN] [PORT] ... }` (check_data.c `alloc_vsg_entry`).
-    /// `fwmark` entries are refused, as firewall-mark services are.
+    /// `fwmark N` entries stand for the firewall-mark service N, whose traffic the
+    /// `lvsd_director` block's `fwmark` lines describe (`FirewallMarkLine`).
     mutating func parseServerGroup(_ statement: KeepalivedStatement) throws(ConfigError) {
         let usage = "virtual_server_group NAME"
         let name = try groupName(statement, usage: usage)
@@ -41,7 +49,10 @@ extension KeepalivedParser {
         var members: [ServerGroup.Member] = []
         for entry in try statement.contents(usage) {
             if entry.name == "fwmark" {
-                throw entry.location.error("firewall-mark entries are not supported by lvsd (the rules file refuses -f too); list addresses and ports")
+                let word = try entry.value("fwmark MARK")
+                let mark = UInt32(try KeepalivedValues.number(word, in: 1...UInt64(Int32.max), what: "fwmark"))
+                members.append(ServerGroup.Member(address: IPAddress(ipv4: 0), port: 0, word: entry.keyword, fwmark: mark))
+                continue
             }
             let words = try entry.arguments(0...1, "IP[-END|/LEN] [PORT]")
             let port = try words.first.map { word throws(ConfigError) in try KeepalivedValues.port(word, what: "virtual server") } ?? 0

@@ -74,8 +74,8 @@ extension KeepalivedParser {
         let inherited = server.checkerDefaults.over(virtualServer.checkerDefaults)
         let virtualDelayLoop = virtualServer.checkerDefaults.delayLoop ?? KeepalivedDefaults.delayLoop
         for checkerStatement in checkerStatements {
-            server.checkers.append(try parseChecker(checkerStatement, inherited: inherited, virtualhost: server.virtualhost,
-                                                    virtualServerDelayLoop: virtualDelayLoop))
+            server.checkers += try parseCheckers(checkerStatement, inherited: inherited, virtualhost: server.virtualhost,
+                                                 virtualServerDelayLoop: virtualDelayLoop)
         }
         let site = RealServerSite(address: header[0], port: written == 0 ? nil : written, portWord: header.count > 1 ? header[1] : nil)
         return (server, site)

@@ -12,6 +12,8 @@ struct ParsedVirtualServer {
     /// `persistence_granularity` as written, resolved per member's address family.
     var granularity: KeepalivedWord?
     var localAddressGroup: KeepalivedWord?
+    /// Where `syn_proxy` was written, when it was.
+    var synProxy: ConfigLocation? = nil
 }
 
 /// Where a real server was written and the port it was given (nil: none, or 0).
@@ -31,7 +33,8 @@ extension KeepalivedParser {
         "lb_algo", "lvs_sched", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback", "mh-port", "mh-fallback",
         "lb_kind", "lvs_method", "persistence_timeout", "persistence_granularity", "protocol", "virtualhost", "alpha",
         "omega", "quorum_up", "quorum_down", "quorum", "hysteresis", "weight", "sorry_server", "sorry_server_inhibit",
-        "sorry_server_lvs_method", "real_server", "laddr_group_name", "daddr_group_name", "waddr_group_name",
+        "sorry_server_lvs_method", "real_server", "laddr_group_name", "daddr_group_name", "waddr_group_name", "ops",
+        "syn_proxy",
     ]
 
     /// Reads one `virtual_server` block; nil when it has no real servers (keepalived's
@@ -43,7 +46,12 @@ extension KeepalivedParser {
         var model: KeepalivedVirtualServer
         switch header[0].text {
         case "fwmark":
-            throw header[0].location.error("firewall-mark virtual servers are not supported by lvsd (the rules file refuses -f too); give an address and port")
+            guard header.count == 2 else {
+                throw header[0].location.error("'virtual_server fwmark' needs the mark, e.g. 'virtual_server fwmark 1'")
+            }
+            let mark = UInt32(try KeepalivedValues.number(header[1], in: 1...UInt64(Int32.max), what: "fwmark"))
+            members = [ServerGroup.Member(address: IPAddress(ipv4: 0), port: 0, word: header[0], fwmark: mark)]
+            model = KeepalivedVirtualServer(address: .fwmark(mark), services: [])
         case "group":
             guard header.count == 2 else {
                 throw header[0].location.error("'virtual_server group' needs the name of a virtual_server_group")
@@ -60,8 +68,14 @@ extension KeepalivedParser {
             members = [ServerGroup.Member(address: address, port: port, word: header[0])]
             model = KeepalivedVirtualServer(address: .endpoint(address, port), services: [])
         }
-        let ipv4 = members[0].address.isIPv4
         let block = try statement.contents("virtual_server IP [PORT]")
+        // A firewall-mark service has no address to tell its family: the group's addresses
+        // do, else `ip_family` (keepalived's default, inet, otherwise).
+        let ipv4 = members.first { $0.fwmark == 0 }?.address.isIPv4
+            ?? !block.contains(where: { $0.name == "ip_family" && $0.arguments.first?.text == "inet6" })
+        if !ipv4 {
+            for i in members.indices where members[i].fwmark != 0 { members[i].address = .zero }
+        }
 
         var protocolWritten = false
         var schedulerWord: KeepalivedWord?
@@ -75,6 +89,7 @@ extension KeepalivedParser {
         var sorryMethod: (KeepalivedStatement, ForwardingMethod)?
         var quorumWritten = false
         var realServerStatements: [KeepalivedStatement] = []
+        var synProxyAt: ConfigLocation?
 
         for option in block {
             switch option.name {
@@ -112,6 +127,9 @@ extension KeepalivedParser {
                 } ?? KeepalivedDefaults.persistenceTimeout
             case "persistence_granularity":
                 granularity = try option.value(ipv4 ? "persistence_granularity NETMASK" : "persistence_granularity PREFIX-LENGTH")
+            case "ops":
+                _ = try option.arguments(0...0, "ops")
+                model.onePacket = true
             case "protocol":
                 let word = try option.value("protocol TCP|UDP")
                 switch word.text.uppercased() {
@@ -121,6 +139,9 @@ extension KeepalivedParser {
                 default: throw word.location.error("unknown protocol '\(word.text)'; give TCP or UDP")
                 }
                 protocolWritten = true
+            case "syn_proxy":
+                model.synProxy = try option.flag("syn_proxy [on|off]")
+                synProxyAt = option.location
             case "virtualhost":
                 model.virtualhost = try option.value("virtualhost NAME").text
             case "alpha":
@@ -225,8 +246,18 @@ extension KeepalivedParser {
             warnings.append(at.warning("hysteresis \(model.hysteresis) is not below the quorum \(model.quorum); lowering it to \(lowered), as keepalived does"))
             model.hysteresis = lowered
         }
+        if model.synProxy, let at = synProxyAt {
+            guard model.proto == .tcp else {
+                throw at.error("syn_proxy answers TCP handshakes; this virtual server is UDP")
+            }
+            // The director must see the real server's replies to translate their sequence numbers.
+            if let rs = model.realServers.first(where: { $0.method == .directRouting || $0.method == .tunnel }) {
+                let method = rs.method == .tunnel ? "TUN" : "DR"
+                throw at.error("syn_proxy needs NAT or FNAT real servers: real server \(rs.address) uses \(method), whose replies bypass the director, so their sequence numbers could not be translated")
+            }
+        }
         return ParsedVirtualServer(model: model, members: members, realServers: sites, granularity: granularity,
-                                   localAddressGroup: localAddressGroup)
+                                   localAddressGroup: localAddressGroup, synProxy: synProxyAt)
     }
 
     // MARK: Shared values

@@ -11,6 +11,8 @@ public struct KeepalivedVirtualServer: Hashable, Sendable {
         case endpoint(IPAddress, UInt16)
         /// `virtual_server group NAME`: every address of the `virtual_server_group`.
         case group(String)
+        /// `virtual_server fwmark N`: the firewall-mark service N.
+        case fwmark(UInt32)
     }
 
     public var address: Address
@@ -52,6 +54,10 @@ public struct KeepalivedVirtualServer: Hashable, Sendable {
     /// services' FullNAT local addresses.
     public var localAddressGroup: String?
     public var realServers: [KeepalivedRealServer]
+    /// `ops`: one-packet scheduling (UDP).
+    public var onePacket = false
+    /// DPVS `syn_proxy`: SYN cookies answered by the director (Docs/adr/0007); NAT and FNAT only.
+    public var synProxy = false
 
     public init(address: Address, services: [ServiceKey], proto: TransportProtocol = .tcp,
                 scheduler: SchedulerKind = .ipvsDefault, schedulerFlags: SchedulerFlags = [], method: ForwardingMethod = .nat,

@@ -96,6 +96,7 @@ public enum AdminListing {
                 text += " persistent \(timeout)"
                 text += maskSuffix(service, word: "mask")
             }
+            if service.onePacket { text += " ops" }
             text += "\n"
         }
         for server in sortedServers(service, format) {
@@ -134,8 +135,10 @@ public enum AdminListing {
             + left(String(server.activeConnections), 10) + " " + left(String(server.inactiveConnections), 10) + "\n"
     }
 
-    /// `TCP  198.18.0.10:80` (`"%-4s %s"`, cut at 33 characters for IPv4).
+    /// `TCP  198.18.0.10:80` (`"%-4s %s"`, cut at 33 characters for IPv4); `FWM  1` or
+    /// `FWM  1 IPv6` for a firewall-mark service (`"FWM  %d"`).
     static func serviceName(_ service: AdminSnapshot.Service, _ format: ListingFormat) -> String {
+        if service.key.isFirewallMark { return "FWM  \(service.key.fwmark)" + (service.key.isIPv6 ? " IPv6" : "") }
         let name = left(service.key.proto.description, 4) + " "
             + addressAndPort(service.key.address, service.key.port, service.key.proto, numeric: format.numeric)
         return service.key.address.isIPv4 ? String(name.prefix(33)) : name
@@ -192,11 +195,16 @@ public enum AdminListing {
         return address.isIPv4 ? "\(address):\(portText)" : "[\(address)]:\(portText)"
     }
 
-    /// `ipvs_sort_services` (`ipvs_cmp_services`): IPv4 before IPv6, TCP before UDP, then
-    /// address and port.
+    /// `ipvs_sort_services` (`ipvs_cmp_services`): address services before firewall-mark
+    /// ones (those by mark), IPv4 before IPv6, TCP before UDP, then address and port.
     static func sortedServices(_ snapshot: AdminSnapshot, _ format: ListingFormat) -> [AdminSnapshot.Service] {
         if format.noSort { return snapshot.services }
         return snapshot.services.sorted { a, b in
+            if a.key.isFirewallMark || b.key.isFirewallMark {
+                if a.key.isFirewallMark != b.key.isFirewallMark { return b.key.isFirewallMark }
+                if a.key.fwmark != b.key.fwmark { return a.key.fwmark < b.key.fwmark }
+                return !a.key.isIPv6 && b.key.isIPv6
+            }
             let ka = (a.key.address.isIPv4 ? 0 : 1, a.key.proto.rawValue)
             let kb = (b.key.address.isIPv4 ? 0 : 1, b.key.proto.rawValue)
             if ka != kb { return ka < kb }

@@ -22,13 +22,17 @@ extension AdminListing {
         }
         let format = ListingFormat(numeric: numeric)
         for service in sortedServices(snapshot, format) {
-            let name = (service.key.proto == .udp ? "-u " : "-t ")
+            let name = service.key.isFirewallMark ? "-f \(service.key.fwmark)"
+                : (service.key.proto == .udp ? "-u " : "-t ")
                 + addressAndPort(service.key.address, service.key.port, service.key.proto, numeric: numeric)
-            text += "-A \(name) -s \(service.scheduler)"
+            // ipvsadm writes `-f 1 -6` on the -A line and `-f 1` on its -a lines.
+            let serviceName = name + (service.key.isFirewallMark && service.key.isIPv6 ? " -6" : "")
+            text += "-A \(serviceName) -s \(service.scheduler)"
             if let timeout = service.persistence {
                 text += " -p \(timeout)" + maskSuffix(service, word: "-M")
             }
             if !service.flags.isEmpty, let flags = flagNames(service) { text += " -b " + flags }
+            if service.onePacket { text += " -o" }
             text += "\n"
             for server in sortedServers(service, format) {
                 let rip = addressAndPort(server.address, server.port, service.key.proto, numeric: numeric)

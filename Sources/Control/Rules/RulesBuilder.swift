@@ -42,11 +42,18 @@ struct RulesBuilder {
     mutating func addNeighbour(_ neighbour: NeighbourConfig) { config.neighbours.append(neighbour) }
     /// `--set`'s effect, for keepalived's `lvs_timeouts`: 0 keeps a value.
     mutating func setTimeouts(tcp: UInt32, tcpFin: UInt32, udp: UInt32) { config.timeouts.set(tcp: tcp, tcpFin: tcpFin, udp: udp) }
+    mutating func setTimeout(_ state: ConnectionState, _ seconds: UInt32) { config.timeouts[state] = seconds }
+    mutating func addFirewallMark(_ rule: FirewallMarkRule) { config.firewallMarks.append(rule) }
+    mutating func setTunable(_ name: IPVSTunables.Name, _ value: UInt8) { config.tunables[name] = value }
 
     // MARK: Services
 
     private func serviceKey(_ line: RulesCommandLine, _ values: RulesValues) throws(ConfigError) -> (ServiceKey, RulesToken) {
         guard let use = line[.service], let token = use.value else { preconditionFailure("checked by the option table") }
+        if use.option == .fwmarkService {
+            let mark = try values.number(token, in: 1...Int(Int32.max), what: "firewall mark")
+            return (ServiceKey(fwmark: UInt32(mark), ipv6: line.ipv6 != nil), token)
+        }
         let proto: TransportProtocol = use.option == .udpService ? .udp : .tcp
         let (address, port) = try values.addressAndPort(token, what: "virtual service", proto: proto)
         return (ServiceKey(proto, address, port ?? 0), token)
@@ -75,7 +82,7 @@ struct RulesBuilder {
             }
         }
         return ServiceSettings(key: key, scheduler: scheduler.rawValue, flags: flags, persistence: persistence,
-                               prefixLength: prefixLength)
+                               prefixLength: prefixLength, onePacket: line[.onePacket] != nil)
     }
 
     private mutating func addService(_ line: RulesCommandLine, _ values: RulesValues) throws(ConfigError) {

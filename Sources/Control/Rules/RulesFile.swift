@@ -44,6 +44,8 @@ public enum RulesFile {
             guard let first = tokens.first else { continue }
             if DirectorSettingLines.handles(first.text) {
                 try DirectorSettingLines.apply(tokens, to: &builder, at: location)
+            } else if let line = ServiceSettingLines.handler(first.text) {
+                try line(tokens, &builder, location)
             } else {
                 let command = try RulesCommandLine.parse(tokens, at: location, strictness: strictness)
                 try builder.apply(command, at: location)

@@ -12,8 +12,10 @@ import Wire
 /// `-a -t VIP:port -r RIP:port -g|-m|-i|-b -w W`), with `-x`/`-y` appended when set,
 /// which ipvsadm -S omits.
 ///
-/// Not expressible, so not preserved: timeouts of TCP states other than ESTABLISHED and
-/// FIN_WAIT, DR or TUN servers whose port differs from the service's, weights outside
+/// The other states' timeouts, IPVS's tunables and the firewall-mark classifier are written
+/// as lvsd's `timeout`, `tunable` and `fwmark` lines after `--set`, when not the defaults.
+///
+/// Not expressible, so not preserved: DR or TUN servers whose port differs from the service's, weights outside
 /// 0...65535, and neighbours whose interface index names no interface.
 public enum RulesWriter {
     public static func save(_ config: DirectorConfig) -> String {
@@ -36,6 +38,14 @@ public enum RulesWriter {
         if timeouts != defaults {
             lines.append("--set \(timeouts.tcp) \(timeouts.tcpFin) \(timeouts.udp)")
         }
+        for state in ConnectionState.allCases where ![.established, .finWait, .udp].contains(state)
+            && config.timeouts[state] != TimeoutTable.ipvsDefaults[state] {
+            lines.append("timeout \(state.description.lowercased()) \(config.timeouts[state])")
+        }
+        for name in IPVSTunables.Name.allCases where config.tunables[name] != IPVSTunables.defaults[name] {
+            lines.append("tunable \(name.rawValue) \(config.tunables[name])")
+        }
+        for rule in config.firewallMarks { lines.append(rule.description) }
         for service in config.services {
             lines.append(serviceLine(service))
             let name = serviceName(service.key)
@@ -54,7 +64,8 @@ public enum RulesWriter {
 
     /// `-t 198.18.0.10:80`, `-u [2001:db8::10]:53`.
     static func serviceName(_ key: ServiceKey) -> String {
-        "\(key.proto == .udp ? "-u" : "-t") \(key.endpoint)"
+        if key.isFirewallMark { return "-f \(key.fwmark)" + (key.isIPv6 ? " -6" : "") }
+        return "\(key.proto == .udp ? "-u" : "-t") \(key.endpoint)"
     }
 
     static func serviceLine(_ service: VirtualServiceConfig) -> String {
@@ -73,6 +84,7 @@ public enum RulesWriter {
         }
         let flags = SchedulerFlagNames.names(of: service.schedulerFlags, scheduler: service.scheduler)
         if !flags.isEmpty { line += " -b \(flags.joined(separator: ","))" }
+        if service.onePacket { line += " -o" }
         return line
     }
 

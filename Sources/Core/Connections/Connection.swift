@@ -86,4 +86,8 @@ public struct ConnectionFlags: OptionSet, Sendable, Hashable {
     /// An invalidated template taken out of the in-hash while connections it controls live on
     /// (IPVS rehashes such a template with port 0xffff so it is never found again).
     public static let unhashed = ConnectionFlags(rawValue: 1 << 5)
+    /// Opened by the SYN proxy: its segments are translated both ways (Docs/adr/0007).
+    public static let synProxy = ConnectionFlags(rawValue: 1 << 6)
+    /// The SYN proxy sent the real server its SYN and waits for the SYN-ACK.
+    public static let synProxyAwaitingServer = ConnectionFlags(rawValue: 1 << 7)
 }

@@ -3,39 +3,81 @@ import Wire
 extension Director {
     // MARK: New connections
 
+    /// The virtual service a new flow belongs to, in IPVS's order (ip_vs_service_find,
+    /// ip_vs_ctl.c): the firewall-mark service of the packet's mark first, then the exact
+    /// (protocol, VIP, port) service, then the VIP's port-0 service.
+    @inline(__always)
+    func lookupService(_ proto: TransportProtocol, _ destination: IPAddress, _ port: UInt16) -> Int? {
+        if !fwmarkClassifier.isEmpty {
+            let mark = fwmarkClassifier.mark(proto, destination, port)
+            if mark != 0 {
+                if let si = fwmarkLookup.lookup(0, ServiceKey.markAddress(mark, ipv4: destination.isIPv4), 0) { return si }
+            }
+        }
+        if let si = serviceLookup.lookup(proto.rawValue, destination, port) { return si }
+        if hasPortZero { return serviceLookup.lookup(proto.rawValue, destination, 0) }
+        return nil
+    }
+
     /// The table missed: schedule a real server if this is a new flow for a virtual service.
     func newConnection(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
                        _ proto: TransportProtocol, now: UInt64) -> Verdict {
-        guard let si = serviceLookup.lookup(proto.rawValue, p.destination, p.destinationPort) else {
+        guard let si = lookupService(proto, p.destination, p.destinationPort) else {
             if virtualAddressLookup.contains(p.destination) { return .drop(.noService) }
             if localAddressLookup.contains(p.destination) { return .drop(.noConnection) }
             return .pass(.notForDirector)
         }
+        let key = services[si].key
+        // ip_vs_schedule: a port-0 service schedules only through persistence.
+        if p.destinationPort != key.port && services[si].persistence == nil && !key.isFirewallMark {
+            return .drop(.noService)
+        }
+        if proto == .tcp && services[si].synProxy { return synProxyNewFlow(si, &p, eth, &packet, now: now) }
         // Only a SYN starts a TCP connection (tcp_conn_schedule, ip_vs_proto_tcp.c); a SYN
-        // with RST set does not.
-        if proto == .tcp && !(p.tcpFlags.contains(.syn) && !p.tcpFlags.contains(.rst)) {
+        // with RST set does not. With sloppy_tcp any segment without RST does, so a connection
+        // established before a restart continues.
+        if proto == .tcp && (p.tcpFlags.contains(.rst) || !(p.tcpFlags.contains(.syn) || tunables.sloppyTCP)) {
             return .drop(.noConnection)
         }
         if refusedUnderPressure() { return .drop(.tablePressure) }
+        let (h, failure) = insertScheduled(si, p, eth, interface: packet.interface, proto, now: now)
+        guard h != 0 else { return .drop(failure) }
+        rememberFirstFragment(p, h, now: now)
+        let verdict = fromClient(h, &p, eth, &packet, now: now)
+        if proto == .udp && services[si].onePacket {
+            // One-packet scheduling: the datagram went out; nothing is kept for the next one.
+            _ = expireConnection(&table, h, now: now)
+            return verdict
+        }
+        shortenHalfOpenUnderPressure(h, now: now)
+        return verdict
+    }
+
+    /// Schedules a real server for a new flow of service `si` and inserts its connection;
+    /// handle 0 and the reason when it cannot.
+    func insertScheduled(_ si: Int, _ p: ParsedPacket, _ eth: EthernetFrame, interface: Int,
+                         _ proto: TransportProtocol, now: UInt64) -> (ConnectionHandle, DropReason) {
         let flow = FlowTuple(proto: proto, clientAddress: p.source, clientPort: p.sourcePort,
                              virtualAddress: p.destination, virtualPort: p.destinationPort, now: now)
         var template: ConnectionHandle = 0
         let rs: Int
         if let persistence = services[si].persistence {
             guard let (chosen, t) = schedulePersistent(si, persistence, flow, now: now) else {
-                return .drop(lastPersistentFailure)
+                return (0, lastPersistentFailure)
             }
             rs = chosen
             template = t
         } else {
             let pool = pool(si)
             guard let i = services[si].scheduler.select(from: pool, flow: flow) else {
-                return .drop(.noDestinationAvailable)
+                return (0, .noDestinationAvailable)
             }
             rs = pool.id(at: i).slot
         }
 
         let server = realServers[rs]
+        let key = services[si].key
+        let exactPort = p.destinationPort == key.port && !key.isFirewallMark
         var c = Connection()
         c.proto = proto
         c.clientAddress = p.source
@@ -43,12 +85,17 @@ extension Director {
         c.virtualAddress = p.destination
         c.virtualPort = p.destinationPort
         c.destinationAddress = server.address
-        c.destinationPort = server.port
+        // A server of port 0 takes the client's destination port. Through persistence a
+        // server's port applies only to the service's own port, so port-0 and firewall-mark
+        // services keep the client's (ip_vs_sched_persist); without, a port is a port
+        // (ip_vs_schedule).
+        let serverPortApplies = exactPort || services[si].persistence == nil
+        c.destinationPort = serverPortApplies && server.port != 0 ? server.port : p.destinationPort
         c.method = server.method
         c.realServer = UInt32(rs)
         c.template = template
         c.clientMAC = eth.source
-        c.ingressInterface = UInt8(truncatingIfNeeded: packet.interface)
+        c.ingressInterface = UInt8(truncatingIfNeeded: interface)
         c.state = proto == .tcp ? .none : .udp
         // ip_vs_conn_new: a new connection starts inactive; DR and TUN replies bypass us.
         c.flags = [.inactive]
@@ -57,7 +104,7 @@ extension Director {
         c.expires = now &+ timeoutNanos[Int(c.state.rawValue)]
         if server.method == .fullNAT {
             guard let (pool, lip, lport) = allocateLocalPort(si, family: server.address) else {
-                return .drop(.localPortsExhausted)
+                return (0, .localPortsExhausted)
             }
             c.localPool = UInt16(pool)
             c.localAddress = lip
@@ -65,17 +112,14 @@ extension Director {
         }
         guard let h = table.insert(c) else {
             if server.method == .fullNAT { localPools[Int(c.localPool)].pool.release(c.localPort) }
-            return .drop(.connectionTableFull)
+            return (0, .connectionTableFull)
         }
         if template != 0 { table[template].controlled &+= 1 }
         bind(rs, template: false)
         realServerStats[rs].connections &+= 1
         services[si].stats.connections &+= 1
         lastEvent.newConnection = true
-        rememberFirstFragment(p, h, now: now)
-        let verdict = fromClient(h, &p, eth, &packet, now: now)
-        shortenHalfOpenUnderPressure(h, now: now)
-        return verdict
+        return (h, .noConnection)
     }
 
     // MARK: Table pressure (Docs/adr/0006)
@@ -120,20 +164,26 @@ extension Director {
 
     /// IPVS `ip_vs_sched_persist`: reuse the client's template if it is still valid, else
     /// schedule and create one. Templates are keyed by the masked client address with
-    /// client port 0, and live for the persistence timeout after their last use.
+    /// client port 0, and live for the persistence timeout after their last use. The virtual
+    /// side of the key is the service's port for a packet to it, port 0 for a port-0 service
+    /// (one template for all the VIP's ports), and the mark for a firewall-mark service (one
+    /// for every address, port and protocol of the mark; TCP stands for IPVS's IPPROTO_IP).
     func schedulePersistent(_ si: Int, _ persistence: Persistence, _ flow: FlowTuple,
                             now: UInt64) -> (Int, ConnectionHandle)? {
         let client = flow.clientAddress.masked(prefixLength: flow.clientAddress.isIPv4
             ? min(persistence.prefixLength, 32) : persistence.prefixLength)
-        let bucket = table.bucket(flow.proto, source: client, sourcePort: 0,
-                                  destination: flow.virtualAddress, destinationPort: flow.virtualPort)
+        let (proto, virtual, virtualPort) = templateKey(si, flow.proto, flow.virtualAddress, flow.virtualPort)
+        let bucket = table.bucket(proto, source: client, sourcePort: 0,
+                                  destination: virtual, destinationPort: virtualPort)
         let timeoutNanos = UInt64(persistence.timeout) * 1_000_000_000
-        var t = table.lookupIn(bucket: bucket, flow.proto, client: client, clientPort: 0,
-                               virtual: flow.virtualAddress, virtualPort: flow.virtualPort, template: true)
+        var t = table.lookupIn(bucket: bucket, proto, client: client, clientPort: 0,
+                               virtual: virtual, virtualPort: virtualPort, template: true)
         if t != 0 {
-            // ip_vs_check_template: a template whose server was removed is dropped (a
-            // quiescent, weight-0 server keeps its clients: expire_quiescent_template is 0).
-            if realServers[Int(table[t].realServer)].isRemoved || table[t].expires <= now {
+            // ip_vs_check_template: a template whose server was removed is dropped, and with
+            // expire_quiescent_template one whose server is quiescent (weight 0) too.
+            let server = realServers[Int(table[t].realServer)]
+            if server.isRemoved || table[t].expires <= now
+                || (tunables.expireQuiescentTemplate && server.weight == 0) {
                 if table[t].controlled == 0 {
                     _ = expireConnection(&table, t, now: now)
                 } else {
@@ -154,11 +204,11 @@ extension Director {
         }
         let rs = pool.id(at: i).slot
         var c = Connection()
-        c.proto = flow.proto
+        c.proto = proto
         c.clientAddress = client
         c.clientPort = 0
-        c.virtualAddress = flow.virtualAddress
-        c.virtualPort = flow.virtualPort
+        c.virtualAddress = virtual
+        c.virtualPort = virtualPort
         c.destinationAddress = realServers[rs].address
         c.destinationPort = realServers[rs].port
         c.method = realServers[rs].method
@@ -173,6 +223,40 @@ extension Director {
         }
         bind(rs, template: true)
         return (rs, h)
+    }
+
+    /// The virtual side of service `si`'s persistence template for a flow to
+    /// (`proto`, `address`, `port`): the flow's own for a packet to the service's port, port 0
+    /// for a port-0 service, and (TCP, mark, 0) for a firewall-mark service.
+    @inline(__always)
+    func templateKey(_ si: Int, _ proto: TransportProtocol, _ address: IPAddress,
+                     _ port: UInt16) -> (TransportProtocol, IPAddress, UInt16) {
+        let key = services[si].key
+        if key.isFirewallMark { return (.tcp, key.markAddress, 0) }
+        return (proto, address, port == key.port ? port : 0)
+    }
+
+    /// The service a synced connection or template belongs to, as the data path would find
+    /// it: a template's virtual side is its key (`templateKey`), a mark template's address
+    /// the mark; and the real server it names, by address and port, or by address alone for
+    /// the services whose connections keep the client's port.
+    func syncedService(_ proto: TransportProtocol, _ address: IPAddress, _ port: UInt16, template: Bool,
+                       destination: IPAddress, destinationPort: UInt16) -> (service: Int, realServer: RealServerID?)? {
+        var found: Int?
+        if template {
+            found = fwmarkLookup.lookup(0, address, 0) ?? serviceLookup.lookup(proto.rawValue, address, port)
+        } else {
+            found = lookupService(proto, address, port)
+        }
+        guard let si = found else { return nil }
+        let key = services[si].key
+        if let id = snapshot.identities.realServers[RealServerKey(service: key, address: destination, port: destinationPort)] {
+            return (si, id)
+        }
+        guard key.isFirewallMark || key.port == 0 else { return (si, nil) }
+        let ids = snapshot.realServerIDs(ofService: si)
+        let match = zip(services[si].config.realServers, ids).first { $0.0.address == destination }
+        return (si, match?.1)
     }
 
     /// Takes a local port from the service's LIPs of the real server's family, round-robin

@@ -136,6 +136,8 @@ extension Director {
             h = 0
         }
         if h != 0 {
+            // expire_nodest_conn 0: the removed server's connection stays, its packets go nowhere.
+            if !tunables.expireNodestConn && !hasDestination(table.entry(h)) { return .drop(.noDestinationAvailable) }
             rememberFirstFragment(p, h, now: now)
             return fromClient(h, &p, eth, &packet, now: now)
         }
@@ -156,18 +158,27 @@ extension Director {
     func isNewTCPConnection(_ flags: TCPFlags) -> Bool { flags.contains(.syn) }
 
     /// Whether a connection found by lookup still stands: a connection past its expiry is
-    /// expired now, as its timer would have done; with IPVS's conn_reuse_mode 1, a new SYN
-    /// on a TIME_WAIT or CLOSE connection that no template controls expires it so the SYN is
-    /// scheduled afresh (`is_new_conn_expected`, ip_vs_core.c); and a connection whose real
-    /// server (or FullNAT local address) left the configuration is expired on its first
-    /// packet since, as IPVS does with `expire_nodest_conn` (ip_vs_in).
+    /// expired now, as its timer would have done; with conn_reuse_mode, a new SYN on a
+    /// TIME_WAIT connection that no template controls (and with bit 2, on a FIN_WAIT one whose
+    /// replies bypass the director) expires it so the SYN is scheduled afresh
+    /// (`is_new_conn_expected`, ip_vs_core.c); and with expire_nodest_conn a connection whose
+    /// real server (or FullNAT local address) left the configuration is expired on its first
+    /// packet since (ip_vs_in). Without it that packet is dropped (`destinationRemoved`) and
+    /// the connection runs out its timeout.
     @inline(__always)
     func isLive(_ h: ConnectionHandle, now: UInt64, newTCPConnection: Bool) -> Bool {
         let e = table.entry(h)
-        var stale = e.pointee.expires <= now || !hasDestination(e)
-        if !stale && newTCPConnection && e.pointee.template == 0
-            && (e.pointee.state == .timeWait || e.pointee.state == .close) {
+        var stale = e.pointee.expires <= now
+        if !stale && !hasDestination(e) {
+            guard tunables.expireNodestConn else { return true }
             stale = true
+        }
+        if !stale && newTCPConnection && e.pointee.template == 0 && tunables.connReuseMode != 0 {
+            let state = e.pointee.state
+            if state == .timeWait || state == .close
+                || (tunables.connReuseMode & 2 != 0 && state == .finWait && e.pointee.flags.contains(.noOutput)) {
+                stale = true
+            }
         }
         guard stale else { return true }
         _ = expireConnection(&table, h, now: now)
@@ -223,6 +234,7 @@ extension Director {
     func fromClient(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
                     _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
         let c = table.entry(h)
+        if c.pointee.flags.contains(.synProxyAwaitingServer) { return .drop(.synProxyAwaitingServer) }
         let before = c.pointee.state
         if p.hasTransportHeader && c.pointee.proto == .tcp {
             let direction: TCPDirection = c.pointee.flags.contains(.noOutput) ? .inputOnly : .input
@@ -242,6 +254,7 @@ extension Director {
             return tooBig
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
+        if c.pointee.flags.contains(.synProxy) { synProxyTranslate(h, p, fromClient: true) }
         let verdict: Verdict
         switch c.pointee.method {
         case .directRouting: verdict = transmitDirectRouting(&p, eth, realServer: rs)
@@ -258,6 +271,7 @@ extension Director {
     func fromRealServer(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
                         _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
         let c = table.entry(h)
+        if c.pointee.flags.contains(.synProxyAwaitingServer) { return synProxyServerAnswer(h, &p, eth, &packet, now: now) }
         let before = c.pointee.state
         if p.hasTransportHeader && c.pointee.proto == .tcp {
             setState(h, TCPStateTable.next(before, .output, flags: p.tcpFlags))
@@ -274,6 +288,7 @@ extension Director {
             return tooBig
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
+        if c.pointee.flags.contains(.synProxy) { synProxyTranslate(h, p, fromClient: false) }
         let verdict = c.pointee.method == .fullNAT ? transmitFullNATReply(&p, eth, c) : transmitNATReply(&p, eth, c)
         // Only a forwarded frame is still the parsed packet; an answer replaced it.
         if case .forward = verdict { finishChecksum(&p, &packet) }

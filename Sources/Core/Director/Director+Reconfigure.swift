@@ -125,13 +125,18 @@ extension Director {
                 summary.servicesKept += 1
             } else {
                 runtime = ServiceRuntime(
-                    id: new.serviceIDs[si], config: svc, persistence: nil, members: members, memberCount: 0,
+                    id: new.serviceIDs[si], config: svc, persistence: nil, key: svc.key, members: members, memberCount: 0,
                     scheduler: SchedulerInstance(kind: svc.scheduler, pool: pool, flags: svc.schedulerFlags), localPools: [])
                 summary.servicesAdded += 1
                 summary.schedulersRebuilt += 1
             }
             runtime.config = svc
             runtime.persistence = svc.persistence
+            runtime.key = svc.key
+            runtime.onePacket = svc.onePacket
+            // The director must see the replies to translate them: NAT and FullNAT only.
+            runtime.synProxy = svc.synProxy && svc.key.proto == .tcp
+                && svc.realServers.allSatisfy { $0.method == .nat || $0.method == .fullNAT }
             runtime.members = members
             runtime.memberCount = svc.realServers.count
             runtime.localPools = lips
@@ -151,12 +156,22 @@ extension Director {
         interfaceMTUs = new.interfaceMTUs
         interfaceIPv4 = new.interfaceIPv4
         serviceLookup = new.serviceLookup
+        fwmarkLookup = new.fwmarkLookup
+        fwmarkClassifier = new.fwmarkClassifier
+        hasPortZero = new.hasPortZero
+        tunables = new.config.tunables
         virtualAddressLookup = new.virtualAddressLookup
         localAddressLookup = new.localAddressLookup
         hasReplyMethods = new.hasReplyMethods
         standbyLookup = new.standbyLookup
         hasStandby = new.hasStandby
         for n in new.config.neighbours { setNeighbour(n.address, mac: n.mac, interface: n.interface) }
+        if synProxyEntries == nil && self.services.contains(where: { $0.synProxy }) {
+            // Once, with the first syn_proxy service, one entry per handle (0 unused).
+            let entries = UnsafeMutablePointer<SynProxyEntry>.allocate(capacity: table.capacity + 1)
+            entries.initialize(repeating: SynProxyEntry(), count: table.capacity + 1)
+            synProxyEntries = entries
+        }
         return summary
     }
 

@@ -25,6 +25,11 @@ public final class Director {
     @usableFromInline var localAddressIndex: [IPAddress: Int]
     /// The snapshot's lookups of the new-connection path (flat tables, no SipHash).
     @usableFromInline var serviceLookup = AddressTable([])
+    @usableFromInline var fwmarkLookup = AddressTable([])
+    @usableFromInline var fwmarkClassifier = FirewallMarkClassifier([])
+    @usableFromInline var hasPortZero = false
+    /// `DirectorConfig.tunables`, copied so the data path reads them without the snapshot.
+    @usableFromInline var tunables = IPVSTunables.defaults
     @usableFromInline var virtualAddressLookup = AddressTable([])
     @usableFromInline var localAddressLookup = AddressTable([])
     /// Addresses of VRRP instances this director is not MASTER of (`DirectorConfig.standbyAddresses`).
@@ -85,6 +90,16 @@ public final class Director {
 
     /// Coin tosses of the random early drop under table pressure (xorshift64; never zero).
     @usableFromInline var pressureRandom: UInt64
+
+    /// SYN cookies (Docs/adr/0007), keyed from the hash seed (random in lvsd).
+    public internal(set) var synCookies: SynCookies
+    /// What the director announces in its cookie SYN-ACKs.
+    public var synProxySettings = SynProxySettings()
+    /// Per connection handle, what the SYN proxy keeps; allocated with the first `syn_proxy`
+    /// service, as large as the table, so the data path never allocates.
+    @usableFromInline var synProxyEntries: UnsafeMutablePointer<SynProxyEntry>?
+    public internal(set) var synProxyCookiesSent: UInt64 = 0
+    public internal(set) var synProxyServerResets: UInt64 = 0
     /// The shortest a half-open connection's timeout becomes under table pressure.
     static let halfOpenFloor: UInt64 = 3_000_000_000
 
@@ -118,6 +133,9 @@ public final class Director {
         self.timeoutNanos = snapshot.timeoutNanos
         self.table = ConnectionTable(capacity: capacity, seed: hashSeed, now: now)
         pressureRandom = hashSeed | 1
+        // Two keys from the seed through SplitMix64's finaliser, so neither is the seed itself.
+        synCookies = SynCookies(hashKey: (Self.mix(hashSeed &+ 1), Self.mix(hashSeed &+ 2)),
+                                authenticationKey: (Self.mix(hashSeed &+ 3), Self.mix(hashSeed &+ 4)))
         self.fragments = FragmentCache()
         batchBuckets = .allocate(capacity: Director.prefetchRound)
         interfaceMACs = snapshot.interfaceMACs
@@ -150,6 +168,7 @@ public final class Director {
         dropCounters.deallocate()
         passCounters.deallocate()
         batchBuckets.deallocate()
+        synProxyEntries?.deallocate()
     }
 
     /// Whether `address` belongs to a VRRP instance this director is not MASTER of: no
@@ -287,8 +306,11 @@ public struct TrafficStats: Sendable, Hashable {
 struct ServiceRuntime {
     var id: ServiceID
     var config: VirtualServiceConfig
-    /// `config.persistence`, kept trivially readable for the new-connection path.
+    /// `config.persistence`, `config.key` and `config.onePacket`, kept trivially readable
+    /// for the new-connection path.
     var persistence: Persistence?
+    var key: ServiceKey
+    var onePacket = false
     /// The service's real servers' identities, in the snapshot in force (which owns them).
     var members: UnsafePointer<UInt32>
     var memberCount: Int
@@ -296,6 +318,8 @@ struct ServiceRuntime {
     /// Slots of the director's local port pools (FullNAT), used round-robin.
     var localPools: [Int]
     var nextLocalPool = 0
+    /// `config.synProxy`, for a service whose real servers are all NAT or FullNAT.
+    var synProxy = false
     var stats = TrafficStats()
 }
 
@@ -320,4 +344,14 @@ public struct PacketEvent: Sendable, Hashable {
     public var stateBefore: ConnectionState = .none
     public var stateAfter: ConnectionState = .none
     public init() {}
+}
+
+extension Director {
+    /// SplitMix64's output function (Steele, Lea, Flood 2014): a bijection that spreads a seed.
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

@@ -26,6 +26,12 @@ public final class DirectorSnapshot: @unchecked Sendable {
 
     // The data path's tables, built here rather than on each worker.
     let serviceLookup: AddressTable
+    /// Firewall-mark services by (0, `ServiceKey.markAddress`, 0), and the classifier that
+    /// gives a packet its mark.
+    let fwmarkLookup: AddressTable
+    let fwmarkClassifier: FirewallMarkClassifier
+    /// Some service has port 0: a miss on the exact port tries port 0 (IPVS's nullsvc_counter).
+    let hasPortZero: Bool
     let virtualAddressLookup: AddressTable
     let localAddressLookup: AddressTable
     let timeoutNanos: [UInt64]
@@ -87,10 +93,17 @@ public final class DirectorSnapshot: @unchecked Sendable {
         self.localAddresses = localAddresses
         self.serviceLocalAddresses = serviceLocalAddresses
 
-        serviceLookup = AddressTable(config.services.enumerated().map {
+        let indexed = Array(config.services.enumerated())
+        serviceLookup = AddressTable(indexed.filter { !$1.key.isFirewallMark }.map {
             (proto: $1.key.proto.rawValue, address: $1.key.address, port: $1.key.port, value: $0)
         })
-        virtualAddressLookup = AddressTable(config.services.map { (proto: 0, address: $0.key.address, port: 0, value: 0) })
+        fwmarkLookup = AddressTable(indexed.filter { $1.key.isFirewallMark }.map {
+            (proto: 0, address: $1.key.markAddress, port: 0, value: $0)
+        })
+        let marked = Set(config.services.lazy.filter(\.key.isFirewallMark).map(\.key.fwmark))
+        fwmarkClassifier = FirewallMarkClassifier(config.firewallMarks.filter { marked.contains($0.mark) })
+        hasPortZero = config.services.contains { !$0.key.isFirewallMark && $0.key.port == 0 }
+        virtualAddressLookup = AddressTable(config.virtualAddresses.map { (proto: 0, address: $0, port: 0, value: 0) })
         localAddressLookup = AddressTable(localAddresses.enumerated().map { (proto: 0, address: $1, port: 0, value: $0) })
         timeoutNanos = config.timeouts.seconds.map { UInt64($0) * 1_000_000_000 }
         let interfaces = config.interfaces.isEmpty ? [InterfaceConfig(name: "none", mac: .zero)] : config.interfaces

@@ -90,6 +90,12 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Addressed to (or, for NAT replies, belonging to) a VIP or local address of a VRRP
     /// instance this director is not MASTER of: the master forwards it.
     case vipOnStandby
+    /// An ACK to a `syn_proxy` service with no connection whose cookie is not one this
+    /// director made in the last two minutes for that client (Docs/adr/0007).
+    case synProxyBadCookie
+    /// A client segment of a proxied connection before the real server answered its SYN:
+    /// the client retransmits it.
+    case synProxyAwaitingServer
 
     public var description: String {
         switch self {
@@ -127,6 +133,8 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .fragmentationUnsupported: "fragmentation-unsupported"
         case .tunnelIPv6Unsupported: "tunnel-ipv6-unsupported"
         case .vipOnStandby: "vip-on-standby"
+        case .synProxyBadCookie: "syn-proxy-bad-cookie"
+        case .synProxyAwaitingServer: "syn-proxy-awaiting-server"
         }
     }
 }

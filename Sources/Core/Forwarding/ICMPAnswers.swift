@@ -28,7 +28,7 @@ extension Director {
     }
 
     /// Sends an answer written over the frame back to the peer it came from.
-    private func answerBack(_ eth: EthernetFrame, _ packet: inout PacketBuffer, length: Int) -> Verdict {
+    func answerBack(_ eth: EthernetFrame, _ packet: inout PacketBuffer, length: Int) -> Verdict {
         eth.destination = eth.source
         eth.source = interfaceMAC(packet.interface)
         packet.length = length

@@ -48,9 +48,17 @@ public struct VirtualServiceConfig: Hashable, Sendable {
     public var realServers: [RealServerConfig]
     /// FullNAT local addresses (LIPs) this service may use as the source toward real servers.
     public var localAddresses: [IPAddress]
+    /// `-o` / `--ops`: one-packet scheduling. Each UDP datagram is scheduled on its own and
+    /// no connection is kept (IP_VS_CONN_F_ONE_PACKET, ip_vs_core.c); ignored for TCP.
+    public var onePacket: Bool = false
+    /// DPVS's `syn_proxy`: the director answers TCP SYNs with cookies and opens the real
+    /// server's half only after the client's valid ACK (Docs/adr/0007). NAT and FullNAT only.
+    public var synProxy: Bool
 
     public init(key: ServiceKey, scheduler: SchedulerKind = .weightedLeastConnection, schedulerFlags: SchedulerFlags = [],
-                persistence: Persistence? = nil, realServers: [RealServerConfig] = [], localAddresses: [IPAddress] = []) {
+                persistence: Persistence? = nil, realServers: [RealServerConfig] = [], localAddresses: [IPAddress] = [],
+                synProxy: Bool = false) {
+        self.synProxy = synProxy
         self.key = key
         self.scheduler = scheduler
         self.schedulerFlags = schedulerFlags
@@ -106,6 +114,10 @@ public struct DirectorConfig: Hashable, Sendable {
     /// forwards anything to or through them (`vip-on-standby`), and does not announce them.
     /// Set by lvsd's VRRP loop on every transition; rules files and lvsadm leave it empty.
     public var standbyAddresses: Set<IPAddress>
+    /// Which traffic carries which firewall mark, for `-f` services (`FirewallMarkRule`).
+    public var firewallMarks: [FirewallMarkRule] = []
+    /// IPVS's sysctl switches (`IPVSTunables`).
+    public var tunables: IPVSTunables = .defaults
 
     public init(services: [VirtualServiceConfig] = [], interfaces: [InterfaceConfig] = [],
                 neighbours: [NeighbourConfig] = [], timeouts: TimeoutTable = .ipvsDefaults,
@@ -127,10 +139,32 @@ extension DirectorConfig {
     public var ownedAddresses: [IPAddress] {
         var owned: [IPAddress] = []
         for service in services {
-            if !owned.contains(service.key.address) { owned.append(service.key.address) }
+            if service.key.isFirewallMark {
+                // The VIPs a mark's rules name (a network is the operator's to route here).
+                for rule in firewallMarks where rule.mark == service.key.fwmark && rule.isHost
+                    && rule.address.isIPv4 == service.key.address.isIPv4 && !owned.contains(rule.address) {
+                    owned.append(rule.address)
+                }
+            } else if !owned.contains(service.key.address) {
+                owned.append(service.key.address)
+            }
             for lip in service.localAddresses where !owned.contains(lip) { owned.append(lip) }
         }
         return owned
+    }
+
+    /// The VIPs, each once: the address services' and the host addresses the `fwmark` lines
+    /// of configured mark services name.
+    public var virtualAddresses: [IPAddress] {
+        var vips: [IPAddress] = []
+        for service in services where !service.key.isFirewallMark && !vips.contains(service.key.address) {
+            vips.append(service.key.address)
+        }
+        let marks = Set(services.lazy.filter(\.key.isFirewallMark).map(\.key.fwmark))
+        for rule in firewallMarks where marks.contains(rule.mark) && rule.isHost && !vips.contains(rule.address) {
+            vips.append(rule.address)
+        }
+        return vips
     }
 
     /// `ownedAddresses` less the standby ones: what the director answers ARP/ND for and

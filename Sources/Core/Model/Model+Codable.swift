@@ -11,12 +11,13 @@ extension SchedulerFlags: Codable {}
 extension ConnectionState: Codable {}
 
 extension ServiceKey: Codable {
-    private enum CodingKeys: String, CodingKey { case proto, address, port }
+    private enum CodingKeys: String, CodingKey { case proto, address, port, fwmark }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(try c.decode(TransportProtocol.self, forKey: .proto), try c.decode(IPAddress.self, forKey: .address),
                   try c.decode(UInt16.self, forKey: .port))
+        fwmark = try c.decodeIfPresent(UInt32.self, forKey: .fwmark) ?? 0
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -24,5 +25,6 @@ extension ServiceKey: Codable {
         try c.encode(proto, forKey: .proto)
         try c.encode(address, forKey: .address)
         try c.encode(port, forKey: .port)
+        if fwmark != 0 { try c.encode(fwmark, forKey: .fwmark) }
     }
 }

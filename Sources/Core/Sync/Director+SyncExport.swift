@@ -89,12 +89,17 @@ extension Director {
         if template { flags.insert(.template) }
         if c.flags.contains(.inactive) { flags.insert(.inactive) }
         if c.flags.contains(.noOutput) { flags.insert(.noOutput) }
+        // A firewall-mark template goes out as IPVS's `<IPPROTO_IP, caddr, 0, fwmark, 0>`.
+        let markTemplate = template && c.virtualPort == 0 && fwmarkLookup.lookup(0, c.virtualAddress, 0) != nil
         var record = SyncConnectionRecord(
-            proto: c.proto.ipProtocol, flags: flags, state: template ? 0 : c.state.syncNumber,
+            proto: markTemplate ? IPProtocol(rawValue: 0) : c.proto.ipProtocol, flags: flags, state: template ? 0 : c.state.syncNumber,
             clientAddress: c.clientAddress, clientPort: c.clientPort, virtualAddress: c.virtualAddress,
             virtualPort: c.virtualPort, destinationAddress: c.destinationAddress, destinationPort: c.destinationPort,
             timeout: c.timeout)
-        if c.method == .fullNAT && !template { record.localEndpoint = Endpoint(c.localAddress, c.localPort) }
+        if c.method == .fullNAT && !template {
+            record.localEndpoint = Endpoint(c.localAddress, c.localPort)
+            record.steeringKey = sync.settings.steeringKey
+        }
         // NAT and FullNAT replies go back through the director: a backup needs the client-side
         // peer to send them before the client has sent it anything (lvsd's option).
         if !template && c.method.repliesTraverseDirector && c.clientMAC != .zero {

@@ -69,8 +69,12 @@ extension Director {
     private func install(_ r: SyncConnectionRecord, now: UInt64) -> SyncInstallOutcome {
         if r.carriesUnknownMandatoryOption { return .dropped(.unknownMandatoryOption) }
         if r.carriesPersistenceEngine { return .dropped(.persistenceEngineUnsupported) }
-        guard let proto = TransportProtocol(r.proto) else { return .dropped(.unsupportedProtocol) }
         let isTemplate = r.flags.contains(.template)
+        // A kernel master's firewall-mark template has protocol IPPROTO_IP (0); lvsd keys
+        // those templates as TCP (`Director.templateKey`).
+        guard let proto = TransportProtocol(r.proto) ?? (isTemplate && r.proto.rawValue == 0 ? .tcp : nil) else {
+            return .dropped(.unsupportedProtocol)
+        }
         // The kernel only logs a template's odd state; a template here has none.
         let state: ConnectionState
         if isTemplate {
@@ -82,10 +86,11 @@ extension Director {
         guard let method = ForwardingMethod(syncForwardingCode: r.flags.forwarding) else {
             return .dropped(.unsupportedForwarding)
         }
-        let serviceKey = ServiceKey(proto, r.virtualAddress, r.virtualPort)
-        guard let si = serviceIndex[serviceKey] else { return .dropped(.unknownService) }
-        let serverKey = RealServerKey(service: serviceKey, address: r.destinationAddress, port: r.destinationPort)
-        guard let id = snapshot.identities.realServers[serverKey], id.slot < realServerCount,
+        guard let (si, found) = syncedService(proto, r.virtualAddress, r.virtualPort, template: isTemplate,
+                                              destination: r.destinationAddress, destinationPort: r.destinationPort) else {
+            return .dropped(.unknownService)
+        }
+        guard let id = found, id.slot < realServerCount,
               realServerConfigured[id.slot], !realServers[id.slot].isRemoved else {
             return .dropped(.unknownRealServer)
         }
@@ -228,17 +233,18 @@ extension Director {
     private func syncedTemplate(_ si: Int, _ persistence: Persistence, _ c: Connection, now: UInt64) -> ConnectionHandle {
         let client = c.clientAddress.masked(prefixLength: c.clientAddress.isIPv4
             ? min(persistence.prefixLength, 32) : persistence.prefixLength)
-        let bucket = table.bucket(c.proto, source: client, sourcePort: 0,
-                                  destination: c.virtualAddress, destinationPort: c.virtualPort)
-        let t = table.lookupIn(bucket: bucket, c.proto, client: client, clientPort: 0,
-                               virtual: c.virtualAddress, virtualPort: c.virtualPort, template: true)
+        let (proto, virtual, virtualPort) = templateKey(si, c.proto, c.virtualAddress, c.virtualPort)
+        let bucket = table.bucket(proto, source: client, sourcePort: 0,
+                                  destination: virtual, destinationPort: virtualPort)
+        let t = table.lookupIn(bucket: bucket, proto, client: client, clientPort: 0,
+                               virtual: virtual, virtualPort: virtualPort, template: true)
         if t != 0 && table[t].expires > now { return table[t].realServer == c.realServer ? t : 0 }
         if t != 0 { retireTemplate(t, now: now) }
         var template = Connection()
-        template.proto = c.proto
+        template.proto = proto
         template.clientAddress = client
-        template.virtualAddress = c.virtualAddress
-        template.virtualPort = c.virtualPort
+        template.virtualAddress = virtual
+        template.virtualPort = virtualPort
         template.destinationAddress = c.destinationAddress
         template.destinationPort = c.destinationPort
         template.method = c.method

@@ -26,6 +26,16 @@ public struct SyncDaemonSettings: Sendable, Hashable, Codable {
     public var port: UInt16
     public var ttl: UInt8
 
+    /// The master's refresh walk (`SyncSettings.refreshPeriod`) under keepalived's
+    /// `lvs_sync_daemon`, whose instance may preempt (lvsadm's daemons keep IPVS's 0): every
+    /// connection re-sent every 3 s. One entry is
+    /// 36 bytes (IPv4 TCP, IPVS's v1 format) to 56 with lvsd's options: ~12-19 kB/s per
+    /// 1,000 connections, ~12-19 MB/s for a million.
+    public static let vrrpRefreshPeriod: UInt64 = 3_000_000_000
+    /// How long a returning backup listens before it may preempt: two refresh periods, so one
+    /// whole pass lands even if the walk was held back by a busy worker or a full ring.
+    public static let vrrpRelearnPeriod: UInt64 = 2 * vrrpRefreshPeriod
+
     public init(role: SyncRole, interface: String = SyncDaemonSettings.defaultInterface, syncID: UInt8 = 0,
                 maxLength: Int = SyncSettings.defaultMaxMessageLength, group: IPAddress = SyncDaemonSettings.defaultGroup,
                 port: UInt16 = SyncDaemonSettings.defaultPort, ttl: UInt8 = 1) {

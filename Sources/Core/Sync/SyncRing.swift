@@ -40,6 +40,13 @@ final class SyncState {
     /// Where messages are built (`settings.maxMessageLength` bytes).
     let message: UnsafeMutableRawPointer
     @usableFromInline var counters = SyncCounters()
+    /// The refresh walk (`Director.refreshSync`): the next slot, the slots owed by the time
+    /// that passed, the fraction of a slot owed (in slot × nanoseconds / period units), and
+    /// when it last ran (0: not yet).
+    var refreshCursor = 1
+    var refreshOwed = 0
+    var refreshCredit: UInt64 = 0
+    var refreshClock: UInt64 = 0
 
     init(_ settings: SyncSettings) {
         self.settings = settings
@@ -86,6 +93,9 @@ public struct SyncCounters: Sendable, Hashable {
     public var notesMixedFamily: UInt64 = 0
     public var messagesBuilt: UInt64 = 0
     public var connectionsSent: UInt64 = 0
+    /// Connections and templates the refresh walk noted, and its whole passes over the table.
+    public var connectionsRefreshed: UInt64 = 0
+    public var refreshPasses: UInt64 = 0
     // Backup.
     public var messagesReceived: UInt64 = 0
     /// Messages of another sync group (`--syncid`), ignored as the kernel does.

@@ -19,14 +19,22 @@ public struct SyncSettings: Hashable, Sendable {
     /// counted (`SyncCounters.ringFull`) and lost, as IPVS drops a sync buffer past
     /// `sync_qlen_max`.
     public var ringCapacity: Int
+    /// Nanoseconds in which the master walks its whole table and notes every synced
+    /// connection and template again, idle ones included (`Director.refreshSync`); 0: never,
+    /// as IPVS. A backup that has listened this long holds the whole table, which is what
+    /// lets a returning director preempt without losing connections (Docs/connection-sync.md).
+    public var refreshPeriod: UInt64
+    /// The key of the master's worker-steering hash, sent on FullNAT entries when it runs
+    /// several workers (nil: one worker, nothing to agree on).
+    public var steeringKey: UInt32?
 
     public static let defaultMaxMessageLength = 1472
-    /// Room for the largest entry lvsd writes (IPv6 with sequence data, the local endpoint and
-    /// the client peer, padded).
-    public static let minimumMaxMessageLength = SyncMessage.headerLength + SyncConnection.ipv6Length + 26 + 20 + 12
+    /// Room for the largest entry lvsd writes (IPv6 with sequence data, the local endpoint,
+    /// the client peer and the steering key, padded).
+    public static let minimumMaxMessageLength = SyncMessage.headerLength + SyncConnection.ipv6Length + 26 + 20 + 9 + 6 + 3
 
     public init(syncID: UInt8 = 0, maxMessageLength: Int = SyncSettings.defaultMaxMessageLength,
-                threshold: UInt8 = 3, period: UInt8 = 50, ringCapacity: Int = 4096) {
+                threshold: UInt8 = 3, period: UInt8 = 50, ringCapacity: Int = 4096, refreshPeriod: UInt64 = 0) {
         precondition(maxMessageLength >= Self.minimumMaxMessageLength && maxMessageLength <= 65507,
                      "sync-maxlen \(maxMessageLength) is outside \(Self.minimumMaxMessageLength)...65507")
         // ip_vs_ctl.c refuses a threshold at or above a non-zero period.
@@ -37,6 +45,7 @@ public struct SyncSettings: Hashable, Sendable {
         self.threshold = threshold
         self.period = period
         self.ringCapacity = ringCapacity
+        self.refreshPeriod = refreshPeriod
     }
 
     /// TCP states a connection is synced in (`ip_vs_sync_conn_needed`): established and the

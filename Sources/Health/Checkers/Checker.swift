@@ -45,6 +45,9 @@ extension CheckerConfig {
         case .misc(let misc): MiscChecker(config: self, misc: misc, scripts: scripts)
         case .ping: PingChecker(config: self)
         case .udp(let udp): UDPChecker(config: self, udp: udp)
+        case .dns(let dns): DNSChecker(config: self, dns: dns)
+        case .smtp(let smtp): SMTPChecker(config: self, smtp: smtp)
+        case .file(let file): FileChecker(config: self, file: file)
         case .notImplemented(let n): NotImplementedChecker(config: self, check: n)
         }
     }

@@ -49,6 +49,8 @@ final class HTTPProbe: Probe {
     private let config: CheckerConfig
     private let http: HTTPGetConfig
     private let tls: TLSSetup?
+    /// Each url's compiled `regex` (nil without one), built once per probe from the plan.
+    private let regexes: [Regex<AnyRegexOutput>?]
     private var urlIndex = 0
     private var phase = Phase.connecting
     private var socket: OwnedDescriptor?
@@ -74,6 +76,8 @@ final class HTTPProbe: Probe {
         self.http = http
         self.tls = tls
         self.genhash = genhash
+        // CheckerConfig.problems refused patterns that do not compile; a nil here fails the url.
+        regexes = http.urls.map { try? $0.regex?.compiled() }
     }
 
     private var url: HTTPURLCheck { http.urls[urlIndex] }
@@ -98,7 +102,7 @@ final class HTTPProbe: Probe {
     private func connect(now: Duration) -> ProbeStep {
         cancel()
         phase = .connecting
-        reader = HTTPResponseReader(digest: url.digest != nil || genhash)
+        reader = HTTPResponseReader(digest: url.digest != nil || genhash, keepBody: url.regex == nil ? 0 : BodyRegex.maximumSubjectLength)
         sent = 0
         deadline = now + timeout
         let destination = config.target.destination
@@ -217,6 +221,10 @@ final class HTTPProbe: Probe {
         if let expected = url.digest {
             guard let digest else { return fail("cannot compute MD5 (OpenSSL EVP unavailable)") }
             guard digest == expected else { return fail("digest \(digest), expected \(expected)") }
+        }
+        if let regex = url.regex {
+            guard let compiled = regexes[urlIndex] else { return fail("regex '\(regex.pattern)' does not compile") }
+            if let why = regex.verdict(on: reader.body[...], compiled: compiled) { return fail(why) }
         }
         urlIndex += 1
         if urlIndex < http.urls.count { return connect(now: now) }

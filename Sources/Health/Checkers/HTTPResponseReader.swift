@@ -33,10 +33,15 @@ public struct HTTPResponseReader {
 
     private var header: [UInt8] = []
     private let hasher: MD5Hasher?
+    /// The first `keepBody` bytes of the body (within Content-Length), for `regex`.
+    public private(set) var body: [UInt8] = []
+    private let keepBody: Int
 
-    /// `digest`: hash the body (only when the url has a `digest`, as keepalived does).
-    public init(digest: Bool) {
+    /// `digest`: hash the body (only when the url has a `digest`, as keepalived does);
+    /// `keepBody`: keep that many body bytes for a `regex`.
+    public init(digest: Bool, keepBody: Int = 0) {
         hasher = digest ? MD5Hasher() : nil
+        self.keepBody = keepBody
     }
 
     /// Feeds the next bytes of the response.
@@ -73,10 +78,9 @@ public struct HTTPResponseReader {
     }
 
     private mutating func absorbBody(_ bytes: ArraySlice<UInt8>) {
-        if let hasher {
-            let wanted = contentLength.map { max(0, $0 - bodyBytes) } ?? bytes.count
-            hasher.update(bytes.prefix(wanted))
-        }
+        let wanted = contentLength.map { max(0, $0 - bodyBytes) } ?? bytes.count
+        hasher?.update(bytes.prefix(wanted))
+        if body.count < keepBody { body += bytes.prefix(min(wanted, keepBody - body.count)) }
         // Saturating: the byte count is the server's doing, and the cap stops reading long before.
         let (sum, overflow) = bodyBytes.addingReportingOverflow(bytes.count)
         bodyBytes = overflow ? .max : sum

@@ -1,4 +1,4 @@
-/// A checker of a kind SwiftLVS does not run (DNS_CHECK, SMTP_CHECK, FILE_CHECK, BFD_CHECK).
+/// A checker of a kind SwiftLVS does not run (none today: BFD_CHECK is refused by the reader).
 /// Every check fails at once with a sentence naming the kind and where it was written.
 ///
 /// Why fail rather than skip: a skipped checker leaves its server judged by the others, and a
@@ -17,7 +17,7 @@ public final class NotImplementedChecker: Checker {
 
     /// The sentence every check reports.
     public var reason: String {
-        "\(check.kind) is not implemented by SwiftLVS\(check.location.map { " (\($0))" } ?? ""): the real server stays down; replace it with a checker lvsd runs (TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK, UDP_CHECK)"
+        "\(check.kind) is not implemented by SwiftLVS\(check.location.map { " (\($0))" } ?? ""): the real server stays down; replace it with a checker lvsd runs (TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK, UDP_CHECK, DNS_CHECK, SMTP_CHECK, FILE_CHECK)"
     }
 
     public func makeProbe() -> any Probe { NotImplementedProbe(reason: reason) }

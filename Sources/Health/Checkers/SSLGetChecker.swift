@@ -1,23 +1,25 @@
 /// SSL_GET: HTTP_GET over TLS through the system OpenSSL (keepalived check_ssl.c). The same
-/// request, status and digest rules; SNI with `enable_sni` / `sni_name`; the certificate is not
-/// verified, as keepalived does not without an `SSL { }` block.
+/// request, status, digest and regex rules; SNI with `enable_sni` / `sni_name`; client
+/// certificate and CA verification from `TLSOptions` (the `SSL { }` block).
 public final class SSLGetChecker: Checker {
     public let config: CheckerConfig
     let http: HTTPGetConfig
     let tls: TLSOptions
-    /// One context per checker, as keepalived keeps one per daemon; nil if OpenSSL refused one.
-    private let context: TLSContext?
+    /// One context per checker, as keepalived keeps one per daemon; why not, if OpenSSL refused.
+    private let context: Result<TLSContext, CheckFailure>
 
     public init(config: CheckerConfig, http: HTTPGetConfig, tls: TLSOptions) {
         self.config = config
         self.http = http
         self.tls = tls
-        self.context = TLSContext()
+        self.context = Result { () throws(CheckFailure) in try TLSContext(tls) }
     }
 
     public func makeProbe() -> any Probe {
-        guard let context else { return FailedProbe(CheckFailure("cannot create an OpenSSL client context")) }
-        return HTTPProbe(config: config, http: http, tls: HTTPProbe.TLSSetup(context: context, options: tls))
+        switch context {
+        case .success(let context): HTTPProbe(config: config, http: http, tls: HTTPProbe.TLSSetup(context: context, options: tls))
+        case .failure(let failure): FailedProbe(failure)
+        }
     }
 }
 

@@ -4,20 +4,50 @@ import Glibc
 import POSIX
 #endif
 
-/// An OpenSSL client context for SSL_GET: any TLS version the library allows, no certificate
-/// verification (keepalived check_ssl.c build_ssl_ctx without an `SSL { }` block: the check is
-/// about the service answering), verify depth 1 as keepalived sets it.
+/// An OpenSSL client context for SSL_GET (keepalived check_ssl.c build_ssl_ctx): any TLS
+/// version the library allows, verify depth 1 as keepalived sets it; the client certificate
+/// and key when given; the server's certificate verified only when a CA file is given
+/// (`TLSOptions` says why that differs from keepalived).
 final class TLSContext {
     let context: OpaquePointer
 
-    init?() {
-        guard let ctx = SSL_CTX_new(TLS_client_method()) else { return nil }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
-        SSL_CTX_set_verify_depth(ctx, 1)
+    /// Throws a sentence naming the file OpenSSL refused.
+    init(_ options: TLSOptions = TLSOptions()) throws(CheckFailure) {
+        guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw CheckFailure("cannot create an OpenSSL client context") }
         context = ctx
+        if let file = options.certificateFile, SSL_CTX_use_certificate_chain_file(ctx, file) != 1 {
+            throw CheckFailure("cannot load the SSL certificate \(file): \(TLSContext.lastError())")
+        }
+        if let file = options.keyFile {
+            guard SSL_CTX_use_PrivateKey_file(ctx, file, SSL_FILETYPE_PEM) == 1 else {
+                throw CheckFailure("cannot load the SSL key \(file): \(TLSContext.lastError())")
+            }
+            if options.certificateFile != nil, SSL_CTX_check_private_key(ctx) != 1 {
+                throw CheckFailure("the SSL key \(file) does not belong to the certificate: \(TLSContext.lastError())")
+            }
+        }
+        if let file = options.caFile {
+            guard SSL_CTX_load_verify_locations(ctx, file, nil) == 1 else {
+                throw CheckFailure("cannot load the SSL CA file \(file): \(TLSContext.lastError())")
+            }
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        } else {
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
+        }
+        SSL_CTX_set_verify_depth(ctx, 1)
     }
 
     deinit { SSL_CTX_free(context) }
+
+    /// OpenSSL's last queued error as text, the queue cleared.
+    static func lastError() -> String {
+        let err = ERR_get_error()
+        ERR_clear_error()
+        guard err != 0 else { return "no OpenSSL error queued" }
+        var buffer = [CChar](repeating: 0, count: 256)
+        ERR_error_string_n(err, &buffer, buffer.count)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }
 
 /// One TLS connection over a non-blocking socket the caller owns.

@@ -26,6 +26,9 @@ public struct CheckerConfig: Hashable, Sendable, CustomStringConvertible {
             for url in http.urls where url.path.isEmpty || url.statusCodes.isEmpty {
                 out.append(url.path.isEmpty ? "a url has no path" : "url \(url.path) accepts no status code")
             }
+            for url in http.urls {
+                if let problem = url.regex?.problem { out.append("url \(url.path): \(problem)") }
+            }
         case .misc(let misc):
             if misc.command.isEmpty || misc.command[0].isEmpty { out.append("MISC_CHECK has no misc_path") }
             if let t = misc.timeout, t <= .zero { out.append("misc_timeout must be positive") }
@@ -33,6 +36,14 @@ public struct CheckerConfig: Hashable, Sendable, CustomStringConvertible {
             if udp.minReplyLength > udp.maxReplyLength {
                 out.append("UDP_CHECK min_reply_length \(udp.minReplyLength) > max_reply_length \(udp.maxReplyLength): the check would always fail")
             }
+        case .dns(let dns):
+            if let problem = DNSQuery.problem(name: dns.name) { out.append(problem) }
+        case .smtp(let smtp):
+            if smtp.heloName.isEmpty || smtp.heloName.contains(where: { $0 == "\r" || $0 == "\n" || $0 == " " }) {
+                out.append("SMTP_CHECK helo_name '\(smtp.heloName)' must be one word with no line break")
+            }
+        case .file(let file):
+            if file.path.isEmpty { out.append("FILE_CHECK's track_file has no file") }
         case .tcp, .ping, .notImplemented: break
         }
         return out
@@ -47,6 +58,9 @@ public enum CheckerSpec: Hashable, Sendable {
     case misc(MiscCheckConfig)
     case ping
     case udp(UDPCheckConfig)
+    case dns(DNSCheckConfig)
+    case smtp(SMTPCheckConfig)
+    case file(FileCheckConfig)
     /// A kind SwiftLVS does not run: fails every check, so the server stays down (fail closed).
     case notImplemented(NotImplementedCheck)
 
@@ -58,6 +72,9 @@ public enum CheckerSpec: Hashable, Sendable {
         case .misc: .misc
         case .ping: .ping
         case .udp: .udp
+        case .dns: .dns
+        case .smtp: .smtp
+        case .file: .file
         case .notImplemented(let n): n.kind
         }
     }
@@ -107,26 +124,48 @@ public struct HTTPURLCheck: Hashable, Sendable {
     public var statusCodes: HTTPStatusCodes
     /// `virtualhost` inside the url block, overriding the checker's.
     public var virtualhost: String?
+    /// `regex` (with `regex_no_match`, `regex_min_offset`, `regex_max_offset`): the body must
+    /// match (or must not).
+    public var regex: BodyRegex?
 
-    public init(path: String, digest: MD5Digest? = nil, statusCodes: HTTPStatusCodes = .default, virtualhost: String? = nil) {
+    public init(path: String, digest: MD5Digest? = nil, statusCodes: HTTPStatusCodes = .default, virtualhost: String? = nil,
+                regex: BodyRegex? = nil) {
         self.path = path
         self.digest = digest
         self.statusCodes = statusCodes
         self.virtualhost = virtualhost
+        self.regex = regex
     }
 }
 
-/// SSL_GET's TLS settings. Like keepalived without an `SSL { }` block, the server certificate
-/// is not verified: the check is about the service answering, not about trust.
+/// SSL_GET's TLS settings. Without a CA, as keepalived without an `SSL { }` block, the server
+/// certificate is not verified: the check is about the service answering, not about trust.
+///
+/// With keepalived.conf's top-level `SSL { ca ...; certificate ...; key ... }` (check_ssl.c
+/// build_ssl_ctx): the certificate chain and key are presented to servers that ask for a
+/// client certificate, and the server's certificate must verify against `ca` (depth 1, as
+/// keepalived sets it). Deliberate difference: keepalived loads the CA file but never asks
+/// OpenSSL to verify (no SSL_VERIFY_PEER), so a server with a certificate from another CA still
+/// passes there; here it fails, which is what an operator who wrote `ca` asked for. The
+/// certificate's name is not compared with the server (keepalived does not either).
 public struct TLSOptions: Hashable, Sendable {
     /// `enable_sni`: send SNI (the `sni_name`, else the url's or checker's virtualhost).
     public var enableSNI: Bool
     /// `sni_name`.
     public var sniName: String?
+    /// `ca`: PEM CA certificates the server's certificate must verify against; nil: no verification.
+    public var caFile: String?
+    /// `certificate`: the PEM client certificate chain; `key`: its PEM private key.
+    public var certificateFile: String?
+    public var keyFile: String?
 
-    public init(enableSNI: Bool = false, sniName: String? = nil) {
+    public init(enableSNI: Bool = false, sniName: String? = nil, caFile: String? = nil, certificateFile: String? = nil,
+                keyFile: String? = nil) {
         self.enableSNI = enableSNI || sniName != nil
         self.sniName = sniName
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
     }
 }
 
@@ -225,4 +264,127 @@ public struct UDPCheckConfig: Hashable, Sendable {
         let text = Array("keepalived check - ".utf8)
         return (0..<32).map { text[$0 % text.count] }
     }()
+}
+
+/// DNS_CHECK (keepalived check_dns.c).
+public struct DNSCheckConfig: Hashable, Sendable {
+    /// `type`; default SOA.
+    public var type: DNSQueryType
+    /// `name`; default the root (`.`).
+    public var name: String
+
+    public init(type: DNSQueryType = .soa, name: String = ".") {
+        self.type = type
+        self.name = name
+    }
+}
+
+/// SMTP_CHECK (keepalived check_smtp.c).
+public struct SMTPCheckConfig: Hashable, Sendable {
+    /// check_smtp.h SMTP_DEFAULT_HELO.
+    public static let defaultHeloName = "smtpchecker.keepalived.org"
+    /// `helo_name`: the HELO argument.
+    public var heloName: String
+
+    public init(heloName: String = SMTPCheckConfig.defaultHeloName) {
+        self.heloName = heloName
+    }
+}
+
+/// HTTP_GET / SSL_GET `regex`: a pattern searched in the response body (keepalived check_http.c
+/// with PCRE2). Swift's `Regex` runs it: its syntax is Perl's/PCRE's for everything a health
+/// page needs (classes, anchors, groups, quantifiers, `(?i)`-style flags). keepalived's
+/// options map to Swift's where one exists: `caseless`, `dotall`, `multiline`, `ungreedy`,
+/// `extended` (as `(?x)`); `regexIgnoredOptions` names the rest.
+public struct BodyRegex: Hashable, Sendable {
+    public var pattern: String
+    /// `regex_no_match`: a match fails the check.
+    public var noMatch: Bool
+    /// `regex_min_offset`: the search starts this many body bytes in.
+    public var minOffset: Int
+    /// `regex_max_offset`: a match must start at or before this body offset.
+    public var maxOffset: Int?
+    /// keepalived's `regex_options` names.
+    public var options: Set<String>
+
+    /// The most body bytes the regex sees (keepalived searches what it read; PCRE2 partial
+    /// matching lets it go on across reads). A health page is short; 1 MiB is generous.
+    public static let maximumSubjectLength = 1 << 20
+    public static let supportedOptions: Set<String> = ["caseless", "dotall", "multiline", "ungreedy", "extended"]
+
+    public init(pattern: String, noMatch: Bool = false, minOffset: Int = 0, maxOffset: Int? = nil, options: Set<String> = []) {
+        self.pattern = pattern
+        self.noMatch = noMatch
+        self.minOffset = minOffset
+        self.maxOffset = maxOffset
+        self.options = options
+    }
+
+    /// The options keepalived has that this engine does not apply.
+    public var ignoredOptions: [String] { options.subtracting(Self.supportedOptions).sorted() }
+
+    /// The compiled pattern with the options applied.
+    public func compiled() throws -> Regex<AnyRegexOutput> {
+        var regex = try Regex(options.contains("extended") ? "(?x)" + pattern : pattern)
+        if options.contains("caseless") { regex = regex.ignoresCase() }
+        if options.contains("dotall") { regex = regex.dotMatchesNewlines() }
+        if options.contains("multiline") { regex = regex.anchorsMatchLineEndings() }
+        if options.contains("ungreedy") { regex = regex.repetitionBehavior(.reluctant) }
+        return regex
+    }
+
+    /// Why the regex cannot be used, or nil.
+    public var problem: String? {
+        if let maxOffset, maxOffset < minOffset { return "regex_max_offset \(maxOffset) is below regex_min_offset \(minOffset)" }
+        do {
+            _ = try compiled()
+            return nil
+        } catch {
+            return "regex '\(pattern)' does not compile: \(error)"
+        }
+    }
+
+    /// nil when `body` passes, else why not. The body is read as UTF-8 (invalid bytes become
+    /// U+FFFD); offsets count bytes, as PCRE2's do.
+    public func verdict(on body: ArraySlice<UInt8>, compiled regex: Regex<AnyRegexOutput>) -> String? {
+        let start = min(minOffset, body.count)
+        let subject = String(decoding: body[(body.startIndex + start)...], as: UTF8.self)
+        var matchOffset: Int?
+        if let match = try? regex.firstMatch(in: subject) {
+            matchOffset = start + subject.utf8.distance(from: subject.startIndex, to: match.range.lowerBound)
+        }
+        if let offset = matchOffset, let maxOffset, offset > maxOffset { matchOffset = nil }
+        switch (matchOffset, noMatch) {
+        case (nil, false): return "the body does not match regex '\(pattern)'"
+        case (let offset?, true): return "the body matches regex '\(pattern)' at offset \(offset) (regex_no_match)"
+        default: return nil
+        }
+    }
+}
+
+/// FILE_CHECK: the `track_file` it follows and the weight it applies (keepalived ≥ 2.2).
+public struct FileCheckConfig: Hashable, Sendable {
+    /// The track_file's `file`.
+    public var path: String
+    /// `weight` (the FILE_CHECK's, else the track_file's, default 1), -254...254.
+    public var weight: Int32
+    /// `weight N reverse`.
+    public var reverse: Bool
+    /// `init_file [VALUE]` (default 0); nil: the file is left alone.
+    public var initialValue: Int64?
+    /// `init_file ... overwrite`.
+    public var overwrite: Bool
+    /// The real server's configured weight: the file's value × weight is added to it
+    /// (`CheckOutcome.success(weight:)` carries the sum).
+    public var realServerWeight: Int64
+
+    public init(path: String, weight: Int32 = 1, reverse: Bool = false, initialValue: Int64? = nil, overwrite: Bool = false,
+                realServerWeight: Int64 = 1) {
+        self.realServerWeight = realServerWeight
+        self.path = path
+        self.weight = weight
+        self.reverse = reverse
+        self.initialValue = initialValue
+        self.overwrite = overwrite
+    }
 }

@@ -1,6 +1,7 @@
-/// keepalived.conf's checker kinds, named by their keyword. SwiftLVS runs the first six; the
-/// others are planned with a checker that always fails (`NotImplementedChecker`), so a server
-/// they guard starts down instead of counting as healthy.
+/// keepalived.conf's checker kinds, named by their keyword. SwiftLVS runs all but BFD_CHECK,
+/// which the keepalived.conf reader refuses (there is no BFD daemon to follow); a kind without
+/// a runtime would be planned with a checker that always fails (`NotImplementedChecker`), so a
+/// server it guards starts down instead of counting as healthy.
 public enum CheckerKind: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     case tcp = "TCP_CHECK"
     case httpGet = "HTTP_GET"
@@ -16,8 +17,8 @@ public enum CheckerKind: String, Hashable, Sendable, CaseIterable, CustomStringC
     /// Whether SwiftLVS runs this kind.
     public var isImplemented: Bool {
         switch self {
-        case .tcp, .httpGet, .sslGet, .misc, .ping, .udp: true
-        case .dns, .smtp, .file, .bfd: false
+        case .tcp, .httpGet, .sslGet, .misc, .ping, .udp, .dns, .smtp, .file: true
+        case .bfd: false
         }
     }
 

@@ -37,7 +37,9 @@ public struct CheckerTiming: Hashable, Sendable {
         switch kind {
         case .httpGet, .sslGet: CheckerTiming(delayBeforeRetry: .seconds(3))
         case .misc: CheckerTiming(retry: 0)
-        case .tcp, .ping, .udp, .dns, .smtp, .file, .bfd: CheckerTiming()
+        // check_dns.h DNS_DEFAULT_RETRY.
+        case .dns: CheckerTiming(retry: 3)
+        case .tcp, .ping, .udp, .smtp, .file, .bfd: CheckerTiming()
         }
     }
 

@@ -57,7 +57,7 @@ public enum Genhash {
         var tls: HTTPProbe.TLSSetup?
         if request.useTLS {
             let options = TLSOptions(enableSNI: request.useSNI)
-            guard let context = TLSContext() else { return .failure(HealthConfigError("cannot create an OpenSSL client context")) }
+            guard let context = try? TLSContext(options) else { return .failure(HealthConfigError("cannot create an OpenSSL client context")) }
             tls = HTTPProbe.TLSSetup(context: context, options: options)
             kind = .sslGet(http, options)
         } else {

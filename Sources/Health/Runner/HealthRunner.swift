@@ -62,6 +62,10 @@ public final class HealthRunner: Sendable {
 
     private struct Shared: Sendable {
         var status: [ServiceHealth] = []
+        /// The model's state after the last turn, for the next runner (`carryOver()`).
+        var carryOver = HealthCarryOver()
+        /// Whether stopping runs keepalived's shutdown (`omega` scripts); a reload does not.
+        var shutdown = true
         var stopRequested = false
         var running = false
         var thread: pthread_t?
@@ -70,6 +74,13 @@ public final class HealthRunner: Sendable {
     public let plan: HealthPlan
     public let base: DirectorConfig
     public let warnings: [String]
+    /// The state the previous runner left (reload, lvsadm edit); empty at boot.
+    public let inherited: HealthCarryOver
+    /// The table to run before the first check finishes: `base` with the inherited verdicts
+    /// (and `alpha`) applied. Apply it at once so a reload never puts a DOWN server back.
+    public let initialDesired: DirectorConfig
+    /// How many of the plan's checkers took a verdict from `inherited`.
+    public let inheritedCheckers: Int
     public let clock = MonotonicClock()
     private let options: Options
     private let onUpdate: @Sendable (Update) -> Void
@@ -78,12 +89,17 @@ public final class HealthRunner: Sendable {
     private let wake = SelfPipe()
 
     /// Validates `plan` (every checker usable, every real server in `base`).
-    public init(plan: HealthPlan, base: DirectorConfig, options: Options = Options(),
-                onUpdate: @escaping @Sendable (Update) -> Void) throws(HealthConfigError) {
+    public init(plan: HealthPlan, base: DirectorConfig, inheriting inherited: HealthCarryOver = HealthCarryOver(),
+                options: Options = Options(), onUpdate: @escaping @Sendable (Update) -> Void) throws(HealthConfigError) {
         try HealthRunner.validate(plan: plan, base: base)
         self.plan = plan
         self.base = base
         self.warnings = plan.normalized().warnings
+        self.inherited = inherited
+        var model = HealthModel(plan: plan)
+        _ = model.start(inheriting: inherited)
+        self.initialDesired = model.desiredConfig(from: base)
+        self.inheritedCheckers = model.carryOverKeys.reduce(0) { $0 + (inherited.checkers[$1] == nil ? 0 : 1) }
         self.options = options
         self.onUpdate = onUpdate
         guard wake.isValid else { throw HealthConfigError("cannot create the health runner's wake-up pipe: \(SystemCall.describe(errno))") }
@@ -113,6 +129,9 @@ public final class HealthRunner: Sendable {
     public func status() -> [ServiceHealth] { shared.withLock { $0.status } }
 
     public var isRunning: Bool { shared.withLock { $0.running } }
+
+    /// The checkers' verdicts as of the last turn, for the runner that replaces this one.
+    public func carryOver() -> HealthCarryOver { shared.withLock { $0.carryOver } }
 
     /// Starts the checker thread; throws if `threadSetup` fails (the thread then exits).
     public func start() throws(HealthConfigError) {
@@ -158,9 +177,13 @@ public final class HealthRunner: Sendable {
 
     /// Stops the checks: in-flight probes are abandoned, `omega` notify scripts run (bounded by
     /// the notify timeout), the thread exits. Safe to call twice.
-    public func stop() {
+    ///
+    /// `shutdown: false` hands over instead (a reload, an lvsadm edit): no shutdown lines, no
+    /// `omega` scripts, and `carryOver()` keeps the verdicts for the next runner.
+    public func stop(shutdown: Bool = true) {
         let thread: pthread_t? = shared.withLock { s in
             s.stopRequested = true
+            s.shutdown = s.shutdown && shutdown
             let t = s.thread
             s.thread = nil
             return t
@@ -183,6 +206,7 @@ public final class HealthRunner: Sendable {
 
     private func loop() {
         var model = HealthModel(plan: plan, start: clock.now, seed: options.seed ?? UInt64.random(in: 0 ... .max))
+        let inherited = self.inherited
         let checkers = model.checkerConfigs.map { $0.makeChecker(scripts: plan.scripts) }
         let scripts = ScriptRunner(timeout: options.notifyTimeout, policy: plan.scripts)
         var due = DueQueue()
@@ -221,8 +245,11 @@ public final class HealthRunner: Sendable {
                 pending.scripts.append("\(finished.request.reason): \(finished.result)")
             }
             if statusDirty {
-                let status = model.status
-                shared.withLock { $0.status = status }
+                let status = model.status, carryOver = model.carryOver
+                shared.withLock {
+                    $0.status = status
+                    $0.carryOver = carryOver
+                }
                 statusDirty = false
             }
             guard !pending.events.isEmpty || !pending.scripts.isEmpty || desiredChanged else { return }
@@ -233,7 +260,7 @@ public final class HealthRunner: Sendable {
             desiredChanged = false
         }
 
-        absorb(model.start(), now: clock.now)
+        absorb(model.start(inheriting: inherited), now: clock.now)
         for id in model.checkerConfigs.indices { due.push(id, at: model.firstRun(of: CheckerID(id))) }
         flush(now: clock.now)
 
@@ -292,6 +319,12 @@ public final class HealthRunner: Sendable {
         // Stopping: abandon probes, run omega notifications, bounded.
         for (_, flight) in inFlight { flight.probe.cancel() }
         inFlight.removeAll()
+        let final = model.carryOver
+        guard shared.withLock({ $0.shutdown }) else {
+            shared.withLock { $0.carryOver = final }
+            scripts.killAll()
+            return
+        }
         let stopStart = clock.now
         absorb(model.shutdown(), now: stopStart)
         statusDirty = true

@@ -106,28 +106,54 @@ public struct HealthModel: Sendable {
 
     /// keepalived's init_services: alpha checkers start down, servers without a failed checker
     /// enter the pool, each service's quorum is evaluated once.
-    public mutating func start() -> HealthReport {
+    public mutating func start() -> HealthReport { start(inheriting: HealthCarryOver()) }
+
+    /// keepalived's init_services, after a reload too: checkers of unchanged real servers take
+    /// their old verdict (no "Activating" line, no notify script), the others start as at boot
+    /// (`alpha` ones down). Services keep their quorum state, so `quorum_up` / `quorum_down` run
+    /// only when the live weight really crosses the threshold.
+    public mutating func start(inheriting previous: HealthCarryOver) -> HealthReport {
         precondition(!started, "HealthModel.start runs once")
         started = true
         var report = HealthReport()
-        for i in checkers.indices where checkerConfigs[i].timing.alpha {
-            checkers[i].isUp = false
-            services[checkers[i].service].realServers[checkers[i].realServer].failedCheckers += 1
+        let keys = carryOverKeys
+        var inherited = [Bool](repeating: false, count: checkers.count)
+        for i in checkers.indices {
+            let s = checkers[i].service, r = checkers[i].realServer
+            if let memory = previous.checkers[keys[i]] {
+                inherited[i] = true
+                checkers[i].isUp = memory.isUp
+                checkers[i].hasRun = memory.hasRun
+                checkers[i].retryIt = memory.retryIt
+                checkers[i].currentWeight = memory.currentWeight
+                checkers[i].lastFailure = memory.lastFailure
+                services[s].realServers[r].effectiveWeight += memory.currentWeight
+            } else if checkerConfigs[i].timing.alpha {
+                checkers[i].isUp = false
+            }
+            if !checkers[i].isUp { services[s].realServers[r].failedCheckers += 1 }
         }
         for s in services.indices {
-            let plan = self.plan.services[s]
             for r in services[s].realServers.indices {
                 services[s].realServers[r].alive = services[s].realServers[r].failedCheckers == 0
             }
-            for rs in plan.realServers {
-                for c in rs.checkers {
-                    report.events.append(HealthEvent(.notice, service: plan.key, realServer: rs.endpoint,
-                                                     "Activating healthchecker \(c.kind) for service \(rs.endpoint) of VS \(plan.key)\(c.timing.alpha ? " (alpha: starts failed)" : "")"))
-                }
+        }
+        for (i, c) in checkers.enumerated() where !inherited[i] {
+            let plan = self.plan.services[c.service], rs = plan.realServers[c.realServer], config = checkerConfigs[i]
+            report.events.append(HealthEvent(.notice, service: plan.key, realServer: rs.endpoint,
+                                             "Activating healthchecker \(config.kind) for service \(rs.endpoint) of VS \(plan.key)\(config.timing.alpha ? " (alpha: starts failed)" : "")"))
+        }
+        for s in services.indices {
+            let plan = self.plan.services[s]
+            if let memory = previous.services[plan.key] {
+                services[s].quorumUp = memory.quorumUp
+                services[s].sorryActive = memory.sorryActive
+                updateQuorum(service: s, initial: false, into: &report)
+            } else {
+                // set_quorum_states ran before the servers were marked alive: weight 0.
+                services[s].quorumUp = 0 >= Int64(plan.quorum) + Int64(plan.hysteresis)
+                updateQuorum(service: s, initial: true, into: &report)
             }
-            // set_quorum_states ran before the servers were marked alive: weight 0.
-            services[s].quorumUp = 0 >= Int64(plan.quorum) + Int64(plan.hysteresis)
-            updateQuorum(service: s, initial: true, into: &report)
         }
         report.desiredChanged = true
         return report

@@ -1,0 +1,172 @@
+import Wire
+
+/// What the SYN proxy keeps per connection, beside the table (whose 128-byte entries have no
+/// room): the translation, and what the handshake with the real server needs.
+@usableFromInline
+struct SynProxyEntry {
+    var adjustment = SequenceAdjustment.identity
+    /// The director's ISN toward the client (the cookie).
+    var cookie: UInt32 = 0
+    /// The TSval the director gave the client, and the client's latest, when it sends them.
+    var directorTimestamp: UInt32 = 0
+    var clientTimestamp: UInt32 = 0
+    var timestamps = false
+    /// The window scale the client was told; 0xFF when none.
+    var announcedWindowScale: UInt8 = 0xFF
+    /// The client's window on its ACK (in its own scale, which the server learns from the SYN).
+    var clientWindow: UInt16 = 0
+    /// The client's ISN, which the SYN to the real server carried and its SYN-ACK acknowledges.
+    var clientSequence: UInt32 = 0
+}
+
+/// The SYN proxy on the data path (Docs/adr/0007-syn-proxy.md; DPVS ip_vs_synproxy.c as
+/// behaviour): a SYN to a `syn_proxy` service is answered with a cookie and leaves nothing
+/// behind; the client's ACK with a valid cookie opens the connection and the real server's
+/// half; the server's SYN-ACK sets the translation every later segment goes through.
+extension Director {
+    /// A TCP segment for a `syn_proxy` service that matched no connection.
+    func synProxyNewFlow(_ si: Int, _ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
+                         now: UInt64) -> Verdict {
+        let flags = p.tcpFlags
+        guard !flags.contains(.rst), !p.isFragment, let tcp = try? TCPSegment(p.l4, length: p.l4Length) else {
+            return .drop(.noConnection)
+        }
+        let room = packet.capacity - packet.offset - p.l2Length
+        if flags.contains(.syn) && !flags.contains(.ack) {
+            let cookie = synCookies.cookie(
+                client: p.source, clientPort: p.sourcePort, virtual: p.destination, virtualPort: p.destinationPort,
+                clientSequence: tcp.sequenceNumber, maximumSegmentSize: tcp.synOptions.maximumSegmentSize ?? 536,
+                ipv6: p.isIPv6, now: now)
+            let answer = SynProxyHandshake.synAck(answering: tcp, client: p.source, virtual: p.destination, cookie: cookie,
+                                                  settings: synProxySettings, nowMilliseconds: Self.milliseconds(now))
+            guard let length = answer.emit(into: p.l3, room: room) else { return .drop(.noRoom) }
+            synProxyCookiesSent &+= 1
+            return answerBack(eth, &packet, length: p.l2Length + length)
+        }
+        guard flags.contains(.ack), !flags.contains(.syn) else { return .drop(.noConnection) }
+        guard let mss = synCookies.check(
+            cookie: tcp.acknowledgmentNumber &- 1, client: p.source, clientPort: p.sourcePort, virtual: p.destination,
+            virtualPort: p.destinationPort, clientSequence: tcp.sequenceNumber &- 1, ipv6: p.isIPv6, now: now) else {
+            return .drop(.synProxyBadCookie)
+        }
+        guard let entries = synProxyEntries else { return .drop(.noConnection) }
+        if refusedUnderPressure() { return .drop(.tablePressure) }
+        let timestamp = tcp.synOptions.timestamp
+        let carried = SynCookies.options(maximumSegmentSize: mss, timestampEcho: timestamp?.echo)
+        let syn = SynProxyHandshake.serverSyn(from: tcp, client: p.source, virtual: p.destination, carried: carried)
+        guard syn.packetLength <= room else { return .drop(.noRoom) }
+        var entry = SynProxyEntry()
+        entry.cookie = tcp.acknowledgmentNumber &- 1
+        entry.timestamps = timestamp != nil
+        entry.directorTimestamp = timestamp?.echo ?? 0
+        entry.clientTimestamp = timestamp?.value ?? 0
+        entry.announcedWindowScale = carried.windowScale == nil ? 0xFF : synProxySettings.windowScale
+        entry.clientWindow = tcp.window
+        entry.clientSequence = tcp.sequenceNumber &- 1
+
+        let (h, failure) = insertScheduled(si, p, eth, interface: packet.interface, .tcp, now: now)
+        guard h != 0 else { return .drop(failure) }
+        entries[Int(h)] = entry
+        table.entry(h).pointee.flags.insert(.synProxy)
+
+        // The client's ACK becomes the SYN to the real server (its payload, if any, is
+        // dropped: the client sends it again once the server has answered).
+        guard let length = syn.emit(into: p.l3, room: room) else { return .drop(.noRoom) }
+        replaceSegment(&p, &packet, length: length, flags: syn.flags)
+        let verdict = fromClient(h, &p, eth, &packet, now: now)
+        // The server has the half-open floor of table pressure to answer (Docs/adr/0006).
+        let c = table.entry(h)
+        if c.pointee.flags.contains(.inUse) {
+            c.pointee.flags.insert(.synProxyAwaitingServer)
+            c.pointee.expires = now &+ min(Self.halfOpenFloor, timeoutNanos[Int(c.pointee.state.rawValue)])
+            table.rearm(h)
+        }
+        return verdict
+    }
+
+    /// A segment from the real server of a proxied connection still waiting for its SYN-ACK:
+    /// the SYN-ACK sets the translation and is answered with the client's ACK; an RST is
+    /// passed on to the client as an RST in its numbering; anything else is dropped.
+    func synProxyServerAnswer(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
+                              _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
+        guard let entries = synProxyEntries, !p.isFragment, let tcp = try? TCPSegment(p.l4, length: p.l4Length) else {
+            return .drop(.synProxyAwaitingServer)
+        }
+        let c = table.entry(h)
+        let entry = entries[Int(h)]
+        let room = packet.capacity - packet.offset - p.l2Length
+        let flags = tcp.flags
+        if flags.contains(.rst) {
+            // RFC 5961 §3.2: the client accepts an RST whose sequence is exactly what it expects next.
+            let reset = HandshakeSegment(
+                source: c.pointee.virtualAddress, destination: c.pointee.clientAddress, sourcePort: c.pointee.virtualPort,
+                destinationPort: c.pointee.clientPort, sequence: entry.cookie &+ 1, acknowledgment: 0, flags: .rst,
+                window: 0, options: TCPSynOptions())
+            guard let length = reset.emit(into: p.l3, room: room) else { return .drop(.noRoom) }
+            let out = addressToClient(eth, c)
+            replaceSegment(&p, &packet, length: length, flags: .rst)
+            synProxyServerResets &+= 1
+            _ = expireConnection(&table, h, now: now)
+            return .forward(interface: out)
+        }
+        guard flags.isSuperset(of: [.syn, .ack]), tcp.acknowledgmentNumber == entry.clientSequence &+ 1 else {
+            return .drop(.synProxyAwaitingServer)
+        }
+        var e = entry
+        e.adjustment = SynProxyHandshake.adjustment(
+            serverSynAck: tcp, cookie: entry.cookie, directorTimestamp: entry.timestamps ? entry.directorTimestamp : nil,
+            announcedWindowScale: entry.announcedWindowScale == 0xFF ? nil : entry.announcedWindowScale)
+        let serverTimestamp = tcp.synOptions.timestamp?.value
+        let (replyAddress, replyPort) = c.pointee.replyDestination
+        var options = TCPSynOptions()
+        if entry.timestamps, let echo = serverTimestamp { options.timestamp = (entry.clientTimestamp, echo) }
+        let ack = HandshakeSegment(
+            source: replyAddress, destination: c.pointee.destinationAddress, sourcePort: replyPort,
+            destinationPort: c.pointee.destinationPort, sequence: tcp.acknowledgmentNumber,
+            acknowledgment: tcp.sequenceNumber &+ 1, flags: .ack, window: entry.clientWindow,
+            options: options)
+        guard let length = ack.emit(into: p.l3, room: room) else { return .drop(.noRoom) }
+        entries[Int(h)] = e
+        c.pointee.flags.remove(.synProxyAwaitingServer)
+        // The client finished its handshake when its ACK came: the connection is established.
+        setState(h, .established)
+        c.pointee.expires = now &+ timeoutNanos[Int(c.pointee.state.rawValue)]
+        let rs = Int(c.pointee.realServer)
+        realServerStats[rs].packetsOut &+= 1
+        realServerStats[rs].bytesOut &+= UInt64(p.l3Length)
+        record(.fromRealServer, h, realServer: rs, before: .synRecv, after: .established)
+        replaceSegment(&p, &packet, length: length, flags: .ack)
+        return answerBack(eth, &packet, length: p.l2Length + length)
+    }
+
+    /// After the director wrote a header-only segment of `length` bytes over the IP packet:
+    /// the parsed view and the buffer describe it, an ordinary finished frame.
+    @inline(__always)
+    func replaceSegment(_ p: inout ParsedPacket, _ packet: inout PacketBuffer, length: Int, flags: TCPFlags) {
+        let ipHeader = p.isIPv6 ? IPv6Packet.headerLength : IPv4Packet.minimumHeaderLength
+        p.l3Length = length
+        p.l4 = p.l3 + ipHeader
+        p.l4Length = length - ipHeader
+        p.tcpFlags = flags
+        p.isFragment = false
+        packet.length = p.l2Length + length
+        packet.checksumPartial = false
+        packet.segmentation = nil
+        packet.needsSoftwareSegmentation = false
+    }
+
+    /// Translates a segment of a proxied connection in place, before its forwarding method.
+    @inline(__always)
+    func synProxyTranslate(_ h: ConnectionHandle, _ p: ParsedPacket, fromClient: Bool) {
+        guard let entries = synProxyEntries, p.hasTransportHeader,
+              let tcp = try? TCPSegment(p.l4, length: p.l4Length) else { return }
+        if fromClient {
+            entries[Int(h)].adjustment.translateFromClient(tcp)
+        } else {
+            entries[Int(h)].adjustment.translateFromServer(tcp)
+        }
+    }
+
+    @inline(__always)
+    static func milliseconds(_ now: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: now / 1_000_000) }
+}
