@@ -24,6 +24,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // C shims: include and wrap only.
@@ -84,11 +88,24 @@ let package = Package(
         // through processes (it imports no layer above Foundation).
         .target(name: "Lab"),
 
+        // Observability, off the packet path: lvsd's counters as Prometheus metrics, the kernel's
+        // /proc/net/ip_vs text for node_exporter, and the web monitor, on their own event loop.
+        .target(name: "Observability", dependencies: [
+            "Control", "Core", "Wire",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         .executableTarget(
             name: "lvsd",
             dependencies: [
                 "Core", "Control", "PacketIO", "Trace", "Wire", "PacketBuilder", "Engine", "Health",
-                "KeepalivedHealth", "AdminSocket", "Lab", "VRRP", "KeepalivedVRRP", "VRRPRuntime", "CPrivileges",
+                "KeepalivedHealth", "AdminSocket", "Lab", "VRRP", "KeepalivedVRRP", "VRRPRuntime", "CPrivileges", "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -109,7 +126,11 @@ let package = Package(
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Core", "PacketIO", "POSIX", "Wire", "PacketBuilder", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HealthTests", dependencies: ["Health", "KeepalivedHealth", "Control", "Core", "Wire", "PacketIO", "TestSupport"]),
-        .testTarget(name: "VRRPTests", dependencies: ["VRRP", "KeepalivedVRRP", "Control", "Core", "Wire"]),
+        .testTarget(name: "ObservabilityTests", dependencies: [
+            "Observability", "Control", "Core", "Wire", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+        ]),
+                .testTarget(name: "VRRPTests", dependencies: ["VRRP", "KeepalivedVRRP", "Control", "Core", "Wire"]),
         // Root and network namespaces, real peers and the built lvsd/lvsadm (`swift build --build-tests` builds them).
         .testTarget(name: "EndToEndTests", dependencies: ["Control", "Core", "PacketIO", "Wire", "PacketBuilder", "TestSupport"]),
     ]

@@ -14,6 +14,11 @@
 #   --lvsd PATH  use this lvsd binary instead of building the repository's (implies --no-build)
 #   --compare PATH  also drain a second lvsd DR (this binary, table filled the same way) in
 #                the same rounds, as "lvsd dr B": an A/B test of a data-path change
+#   --scrape     run "lvsd dr B" (the same lvsd unless --compare) with --metrics-listen
+#                127.0.0.1:9100 and fetch its /metrics every second throughout: what a
+#                Prometheus scrape costs the data path (Docs/observability.md)
+#   --scrape-every S  fetch every S seconds instead (e.g. 0.05: a drain lasts 50-200 ms, so
+#                at 1 s most drains see no scrape; this puts several inside each)
 #
 # Identical chains of network namespaces, one per forwarder, so all of them stay up and
 # their drains can be interleaved (round 1: ref, lvsd DR, lvsd NAT, ...; round 2: ...),
@@ -53,8 +58,10 @@ only=ref,dr,nat
 perf=false
 lvsd=$repo/.build/release/lvsd
 compare=""
+scrape=false
+scrape_every=1
 usage() {
-    echo "usage: $0 [--runs N] [--frames N] [--flows N] [--only ref,dr,nat] [--perf] [--no-build] [--lvsd PATH] [--compare PATH]" >&2
+    echo "usage: $0 [--runs N] [--frames N] [--flows N] [--only ref,dr,nat] [--perf] [--no-build] [--lvsd PATH] [--compare PATH] [--scrape] [--scrape-every S]" >&2
     exit 2
 }
 while [[ $# -gt 0 ]]; do
@@ -67,6 +74,8 @@ while [[ $# -gt 0 ]]; do
         --no-build) build=false; shift ;;
         --lvsd) lvsd=$(realpath "$2"); build=false; shift 2 ;;
         --compare) compare=$(realpath "$2"); shift 2 ;;
+        --scrape) scrape=true; shift ;;
+        --scrape-every) scrape=true; scrape_every=$2; shift 2 ;;
         *) usage ;;
     esac
 done
@@ -96,11 +105,13 @@ if [[ -z ${DRAIN_BOUNDED:-} ]]; then
     extra=(--lvsd "$lvsd")
     $perf && extra+=(--perf)
     [[ -n $compare ]] && extra+=(--compare "$compare")
+    $scrape && extra+=(--scrape-every "$scrape_every")
     # timeout's SIGTERM reaches the trap below, which removes everything.
     DRAIN_BOUNDED=1 exec timeout --kill-after=20 300 "$0" --no-build --runs "$runs" --frames "$frames" \
         --flows "$flows" --only "$only" "${extra[@]}"
 fi
 
+$scrape && [[ -z $compare ]] && compare=$lvsd
 prefix="lvsb-$$-"
 work=$(mktemp -d "${TMPDIR:-/tmp}/lvsb-$$-XXXX")
 started=()      # PIDs of the forwarders this script started
@@ -116,6 +127,7 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null
     done
+    [[ -n ${scraper_pid:-} ]] && kill -TERM "$scraper_pid" 2>/dev/null
     for ns in $(ip netns list | cut -d' ' -f1 | grep "^$prefix"); do ip netns delete "$ns"; done
     rm -rf "$work"
     exit "$status"
@@ -332,8 +344,15 @@ if wants dr; then
     fill_table d dr "ether saddr $F1_MAC ether daddr $S0_MAC ip daddr $VIP udp dport $VPORT"
 fi
 if [[ -n $compare ]]; then
-    start_forwarder "${prefix}efwd" "$work/dr-b.log" "lvsd: running on" "$compare" run --config "$work/dr.rules" "${lvsd_args[@]}"
+    b_args=("${lvsd_args[@]}")
+    $scrape && b_args+=(--metrics-listen 127.0.0.1:9100)
+    start_forwarder "${prefix}efwd" "$work/dr-b.log" "lvsd: running on" "$compare" run --config "$work/dr.rules" "${b_args[@]}"
     drb_pid=$pid
+    if $scrape; then
+        say "lvsd DR B: /metrics fetched every $scrape_every s (the scrape under test)"
+        (while sleep "$scrape_every"; do ip netns exec "${prefix}efwd" curl -s -m 2 -o /dev/null http://127.0.0.1:9100/metrics; done) &
+        scraper_pid=$!
+    fi
     say "lvsd DR B ($compare): filling its table with $flows connections"
     fill_table e dr-b "ether saddr $F1_MAC ether daddr $S0_MAC ip daddr $VIP udp dport $VPORT"
 fi

@@ -12,6 +12,10 @@
 #   graphviz                   dot renders the Docs/learn diagrams (Scripts/learn.sh)
 #   dnsmasq-base, python3-aiosmtpd
 #                              the DNS and SMTP servers DNS_CHECK's and SMTP_CHECK's tests probe
+#   prometheus, prometheus-node-exporter, chromium
+#                              observability end-to-end tests: a real Prometheus scrapes lvsd
+#                              (promtool lints the exposition), node_exporter reads its
+#                              procfs files, headless Chromium renders the web monitor
 #
 # Run as root (CI does); a non-root user with sudo is also accepted. Never prompts.
 set -euo pipefail
@@ -20,6 +24,7 @@ packages=(
     pkg-config libpcap-dev libnet1-dev libssl-dev openssl tshark
     iproute2 nftables curl netsniff-ng python3 ethtool
     systemd graphviz dnsmasq-base python3-aiosmtpd
+    prometheus prometheus-node-exporter chromium
 )
 # nginx-light is the small build; any installed nginx flavour will do.
 nginx_flavours=(nginx-light nginx nginx-core nginx-full nginx-extras)

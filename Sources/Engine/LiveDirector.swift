@@ -92,6 +92,20 @@ public final class LiveDirector {
         /// A different MAC within the lock time of the last change: ignored.
         public var neighbourLocked: UInt64 = 0
 
+        /// Every counter by the name lvsd's summary and metrics give it.
+        public var named: [(name: String, value: UInt64)] {
+            [
+                ("rx-truncated", truncated), ("too-large", tooLarge), ("super-frames", superFrames),
+                ("software-segmented", softwareSegmented), ("software-segments", softwareSegments),
+                ("segmentation-unsupported", segmentationUnsupported), ("tx-ring-full", transmitRingFull),
+                ("no-such-interface", noSuchInterface), ("tx-errors", transmitErrors),
+                ("rx-ring-drops", receiveRingDrops), ("arp-requests-sent", arpRequestsSent),
+                ("gratuitous-arp-sent", gratuitousARPSent), ("neighbour-solicitations-sent", neighbourSolicitationsSent),
+                ("unsolicited-advertisements-sent", unsolicitedAdvertisementsSent), ("neighbours-learned", neighboursLearned),
+                ("neighbour-unsolicited", neighbourUnsolicited), ("neighbour-locked", neighbourLocked),
+            ]
+        }
+
         /// Every counter of `self` plus `other`'s (the totals of several workers).
         func adding(_ other: EngineCounters) -> EngineCounters {
             var sum = self
@@ -329,6 +343,13 @@ public final class LiveDirector {
         performLocked { worker in body(worker.index, worker.director) }
     }
 
+    /// `withEachDirector` with each worker's engine counters too (the metrics exporter).
+    public func withEachWorker(_ body: @escaping (Int, Director, EngineCounters) -> Void) {
+        controlLock.lock()
+        defer { controlLock.unlock() }
+        performLocked { worker in body(worker.index, worker.director, worker.counters) }
+    }
+
     /// Sends `count` gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6) for
     /// each of `addresses` on every interface, from worker 0 between its batches (a VRRP
     /// master's bursts, keepalived's garp_master_repeat).
@@ -489,17 +510,7 @@ public final class LiveDirector {
             lines.append("lvsd:   \(name): \(n)")
         }
         let c = workers.dropFirst().reduce(workers[0].counters) { $0.adding($1.counters) }
-        let engine: [(String, UInt64)] = [
-            ("rx-truncated", c.truncated), ("too-large", c.tooLarge), ("super-frames", c.superFrames),
-            ("software-segmented", c.softwareSegmented), ("software-segments", c.softwareSegments),
-            ("segmentation-unsupported", c.segmentationUnsupported), ("tx-ring-full", c.transmitRingFull),
-            ("no-such-interface", c.noSuchInterface), ("tx-errors", c.transmitErrors),
-            ("rx-ring-drops", c.receiveRingDrops), ("arp-requests-sent", c.arpRequestsSent),
-            ("gratuitous-arp-sent", c.gratuitousARPSent), ("neighbour-solicitations-sent", c.neighbourSolicitationsSent),
-            ("unsolicited-advertisements-sent", c.unsolicitedAdvertisementsSent), ("neighbours-learned", c.neighboursLearned),
-            ("neighbour-unsolicited", c.neighbourUnsolicited), ("neighbour-locked", c.neighbourLocked),
-        ]
-        for (name, value) in engine where value > 0 { lines.append("lvsd:   engine \(name): \(value)") }
+        for (name, value) in c.named where value > 0 { lines.append("lvsd:   engine \(name): \(value)") }
         return lines
     }
 }

@@ -11,6 +11,8 @@ public final class LabRun: @unchecked Sendable {
     let shell: LabShell
     let engine: String
     let workers: Int
+    /// `lvsd run --metrics-listen` for the director (a kept lab's monitor), nil for none.
+    public var metricsListen: String?
     let pinNeighbours: Bool
     let quiet: Bool
     public let directory: String
@@ -376,6 +378,7 @@ public final class LabRun: @unchecked Sendable {
         var argv = [Self.selfPath, "run", "--config", rulesPath]
         for name in plan.directorInterfaces { argv += ["--interface", name] }
         argv += ["--engine", engine, "--workers", String(workers)]
+        if let metricsListen { argv += ["--metrics-listen", metricsListen] }
         let pid = try shell.start(in: plan.director, argv, log: directorLog)
         directorPID = pid
         try waitForLine(in: directorLog, containing: "lvsd: running on", what: "lvsd", pid: pid)

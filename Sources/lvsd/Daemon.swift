@@ -52,6 +52,9 @@ final class Daemon: @unchecked Sendable {
     private var released: Set<IPAddress> = []
     /// lvsd's VRRP instances, when the keepalived.conf has any (set before `start`).
     var vrrp: VRRPRuntime?
+    /// Each checked real server's UP/DOWN transitions since lvsd started (under `lock`), for
+    /// the metrics.
+    private var transitions: [HealthTransitionKey: UInt64] = [:]
     /// keepalived's `lvs_sync_daemon`: the sync settings the VRRP role applies (Daemon+Sync.swift).
     var syncPlan: SyncDaemonSettings?
     /// The VRRP instance `lvs_sync_daemon` names: its state sets the sync role.
@@ -339,7 +342,12 @@ final class Daemon: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard generation == self.generation else { return }
-        for event in update.events { logger.notice("lvsd: health: \(event)") }
+        for event in update.events {
+            logger.notice("lvsd: health: \(event)")
+            if event.kind == .realServerUp || event.kind == .realServerDown, let rs = event.realServer {
+                transitions[HealthTransitionKey(service: event.service, endpoint: rs), default: 0] &+= 1
+            }
+        }
         guard let wanted = update.desired, wanted != desired else { return }
         desired = wanted
         if let refusal = apply(wanted) { logger.warning("lvsd: health: warning: the engine refused the checked configuration: \(refusal.message)") }
@@ -369,6 +377,16 @@ final class Daemon: @unchecked Sendable {
         return out
     }
 
+    /// The checkers' view now (empty without checkers) and each server's transitions so far,
+    /// for the metrics and the monitor.
+    func healthStatus() -> (services: [ServiceHealth], transitions: [HealthTransitionKey: UInt64]) {
+        lock.lock()
+        let runner = runner
+        let transitions = transitions
+        lock.unlock()
+        return (runner?.status() ?? [], transitions)
+    }
+
     private static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
@@ -382,6 +400,12 @@ final class Daemon: @unchecked Sendable {
         }
         return AdminSnapshot(merging: parts.all)
     }
+}
+
+/// A real server of a service, as health transitions are counted.
+struct HealthTransitionKey: Hashable {
+    var service: ServiceKey
+    var endpoint: Endpoint
 }
 
 /// Each worker's part of a listing, written on the workers' threads, read after all did.

@@ -8,7 +8,7 @@ struct LVSD: ParsableCommand {
         commandName: "lvsd",
         abstract: "SwiftLVS: a userspace Linux Virtual Server director.",
         subcommands: [RunCommand.self, CheckCommand.self, ReplayCommand.self, MakeSamplesCommand.self, LabCommand.self, RealServerCommand.self,
-                      GenhashCommand.self, CleanupCommand.self],
+                      GenhashCommand.self, CleanupCommand.self, MonitorUserCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

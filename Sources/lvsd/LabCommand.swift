@@ -168,6 +168,9 @@ struct LabCommand: ParsableCommand {
         let run = LabRun(plan: plan, shell: shell, engine: engine.rawValue, workers: workers,
                          pinNeighbours: pinNeighbours, quiet: json)
         run.installInterruptHandler()
+        // A kept lab's lvsd serves its metrics and monitor on the director's loopback (no
+        // credentials, so loopback only), reached with ip netns exec.
+        if keep { run.metricsListen = "127.0.0.1:9100" }
         let report: LabReport
         do {
             // lvsd is stopped after the last phase (unless kept): at exit it prints its
@@ -193,6 +196,7 @@ struct LabCommand: ParsableCommand {
             print(report.text)
         }
         if keep {
+            run.log("lvsd lab: monitor and metrics at http://127.0.0.1:9100/ inside lvsl-\(plan.id)-director: ip netns exec lvsl-\(plan.id)-director curl -s http://127.0.0.1:9100/metrics")
             run.log("lvsd lab: left running (namespaces \(plan.namespaces.joined(separator: " ")), lvsd log \(run.directory)/lvsd.log); remove it with: \(LabRun.selfPath) lab --teardown \(plan.id)")
             if json { Console.error("lvsd lab: kept; remove with: \(LabRun.selfPath) lab --teardown \(plan.id)") }
         } else {

@@ -7,6 +7,7 @@ import Health
 import KeepalivedHealth
 import KeepalivedVRRP
 import Logging
+import Observability
 import VRRP
 import VRRPRuntime
 import Wire
@@ -95,8 +96,26 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Connection table capacity in total (each entry takes 128 bytes, preallocated); with --workers N each worker gets 1/N.")
     var connections = 1_000_000
 
+    @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics (/metrics) and the web monitor (/) on ADDRESS:PORT ([IPv6]:PORT); off by default. Without --monitor-users or --monitor-token-file it listens on loopback only.", valueName: "address:port"))
+    var metricsListen: String?
+
+    @Option(name: .long, help: ArgumentHelp("Users allowed to read the monitor and metrics: 'user:bcrypt-hash' lines ('lvsd monitor-user NAME' prints one).", valueName: "file"))
+    var monitorUsers: String?
+
+    @Option(name: .long, help: ArgumentHelp("A file holding a bearer token (16 characters or more) allowed to read the monitor and metrics.", valueName: "file"))
+    var monitorTokenFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Keep DIR/net/ip_vs and DIR/net/ip_vs_stats current in the kernel's text, for node_exporter --collector.ipvs --path.procfs=DIR.", valueName: "dir"))
+    var ipvsProcfs: String?
+
     func validate() throws {
         if check { return }
+        if let metricsListen, MonitorServer.parseListen(metricsListen) == nil {
+            throw ValidationError("--metrics-listen takes ADDRESS:PORT or [IPv6]:PORT, e.g. 198.18.0.1:9100; got '\(metricsListen)'.")
+        }
+        if (monitorUsers != nil || monitorTokenFile != nil) && metricsListen == nil {
+            throw ValidationError("--monitor-users and --monitor-token-file protect --metrics-listen; give --metrics-listen ADDRESS:PORT too.")
+        }
         guard !interfaces.isEmpty else {
             // Not taken from a keepalived.conf's vrrp_instance or lvs_sync_daemon: those name the
             // HA link, which need not carry the VIP or real-server traffic (Docs/keepalived-conf.md).
@@ -206,10 +225,21 @@ struct RunCommand: ParsableCommand {
         }
         daemon.start(socketPath: socket == "none" ? nil : socket)
         daemon.vrrp?.start()
+        let exporters: Exporters
+        do {
+            exporters = try startExporters(daemon: daemon, file: loaded.keepalived?.monitor ?? KeepalivedMonitor(), logger: logger)
+        } catch {
+            daemon.vrrp?.shutdown()
+            daemon.stop()
+            host.restore()
+            Console.error("lvsd: \(error)")
+            throw ExitCode.failure
+        }
         monitor.start { [daemon] kernel, changes in daemon.interfacesChanged(kernel, changes) }
         if let vrrpConfig { logger.info("lvsd: vrrp: running \(vrrpConfig.instances.map(\.name).joined(separator: ", "))") }
         logger.info("lvsd: running on \(interfaces.joined(separator: ", ")) with \(live.config.services.count) virtual services, engine \(engine.rawValue), \(workers) worker\(workers == 1 ? "" : "s")\(duration.map { ", for \($0) s" } ?? ""); SIGHUP reloads \(config)")
         live.run(stop: stop, duration: duration.map { UInt64($0 * 1e9) })
+        exporters.stop()
         // Priority 0 adverts first, so a backup takes over after Skew_Time.
         daemon.vrrp?.shutdown()
         monitor.stop()
@@ -232,5 +262,45 @@ struct RunCommand: ParsableCommand {
             for line in VRRPListing.render(vrrp.status).split(separator: "\n") { logger.info("\(line)") }
             for line in VRRPListing.details(vrrp.status) { logger.info("lvsd: vrrp: \(line)") }
         }
+    }
+
+    /// The HTTP listener and the procfs files, each only when asked for; off the packet path.
+    struct Exporters {
+        var monitor: MonitorServer?
+        var procfs: ProcfsExporter?
+
+        func stop() {
+            procfs?.stop()
+            monitor?.stop()
+        }
+    }
+
+    /// The command line's options, else the keepalived.conf's `lvsd_director` lines.
+    private func startExporters(daemon: Daemon, file: KeepalivedMonitor, logger: Logger) throws -> Exporters {
+        var exporters = Exporters()
+        let metricsListen = self.metricsListen ?? file.metricsListen?.description
+        let ipvsProcfs = self.ipvsProcfs ?? file.ipvsProcfs
+        let monitorUsers = self.monitorUsers ?? file.usersFile
+        let monitorTokenFile = self.monitorTokenFile ?? file.tokenFile
+        guard metricsListen != nil || ipvsProcfs != nil else { return exporters }
+        let cache = ObservationCache { [daemon] in daemon.observation() }
+        if let ipvsProcfs {
+            let procfs = ProcfsExporter(directory: ipvsProcfs, cache: cache, logger: logger)
+            try procfs.start()
+            exporters.procfs = procfs
+        }
+        if let metricsListen, let (host, port) = MonitorServer.parseListen(metricsListen) {
+            let access = try MonitorAccess.load(usersFile: monitorUsers, tokenFile: monitorTokenFile)
+            let monitor = MonitorServer(settings: MonitorServer.Settings(host: host, port: port, access: access),
+                                        build: BuildInfo(engine: engine.rawValue, workers: workers), logger: logger, cache: cache)
+            do {
+                try monitor.start()
+            } catch {
+                exporters.stop()
+                throw error
+            }
+            exporters.monitor = monitor
+        }
+        return exporters
     }
 }

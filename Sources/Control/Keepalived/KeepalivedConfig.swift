@@ -19,6 +19,8 @@ public struct KeepalivedConfig: Hashable, Sendable {
     public var warnings: [ConfigWarning]
     /// Every file read, the main one first.
     public var files: [String]
+    /// `lvsd_director`'s metrics_listen, monitor_users, monitor_token_file and ipvs_procfs.
+    public var monitor = KeepalivedMonitor()
 
     public init(director: DirectorConfig = DirectorConfig(), globalDefs: KeepalivedGlobalDefs = KeepalivedGlobalDefs(),
                 virtualServers: [KeepalivedVirtualServer] = [], ssl: KeepalivedSSLContext? = nil,

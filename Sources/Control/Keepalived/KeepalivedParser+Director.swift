@@ -18,6 +18,10 @@ extension KeepalivedParser {
     mutating func parseDirector(_ statement: KeepalivedStatement) throws(ConfigError) {
         _ = try statement.argumentsAllowingBlock(0...0, "lvsd_director")
         for line in try statement.contents("lvsd_director") {
+            if KeepalivedMonitor.keywords.contains(line.name) {
+                try monitor.apply(line)
+                continue
+            }
             if let apply = ServiceSettingLines.handler(line.name) {
                 try line.noBlock(ServiceSettingLines.usage(line.name))
                 let tokens = ([line.keyword] + line.arguments).map { RulesToken(text: $0.text, column: $0.location.column) }
@@ -25,7 +29,7 @@ extension KeepalivedParser {
                 continue
             }
             guard DirectorSettingLines.handles(line.name) else {
-                throw KeepalivedKeywords.unknown(line, in: "lvsd_director", known: ["interface", "neighbour", "neighbor"] + ServiceSettingLines.keywords)
+                throw KeepalivedKeywords.unknown(line, in: "lvsd_director", known: ["interface", "neighbour", "neighbor"] + ServiceSettingLines.keywords + KeepalivedMonitor.keywords.sorted())
             }
             try line.noBlock(Self.directorUsage)
             let tokens = ([line.keyword] + line.arguments).map { RulesToken(text: $0.text, column: $0.location.column) }

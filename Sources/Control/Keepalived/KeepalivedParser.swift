@@ -21,6 +21,8 @@ struct KeepalivedParser {
     var accessGroups: [String: KeepalivedStatement] = [:]
     /// `lvsd_director` lines and `lvs_timeouts`, applied with the rules file's own code.
     var director = RulesBuilder()
+    /// `lvsd_director`'s metrics and monitor lines.
+    var monitor = KeepalivedMonitor()
     var timeouts: (tcp: UInt32, tcpFin: UInt32, udp: UInt32) = (0, 0, 0)
 
     static let topLevelKeywords: Set<String> = ["global_defs", "virtual_server", "virtual_server_group", "local_address_group",
@@ -55,8 +57,10 @@ struct KeepalivedParser {
             virtualServers.append(try mapping.add(parsed, localAddresses: localAddresses(for: parsed), warnings: &warnings))
         }
 
-        return KeepalivedConfig(director: mapping.config, globalDefs: globalDefs, virtualServers: virtualServers, ssl: ssl,
-                                vrrp: vrrp, warnings: warnings)
+        var config = KeepalivedConfig(director: mapping.config, globalDefs: globalDefs, virtualServers: virtualServers, ssl: ssl,
+                                      vrrp: vrrp, warnings: warnings)
+        config.monitor = monitor
+        return config
     }
 
     // MARK: VRRP and SSL

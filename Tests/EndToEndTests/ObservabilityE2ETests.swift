@@ -1,0 +1,418 @@
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 17 end to end: lvsd forwarding real HTTP (NAT, rr over three real servers) between
+/// namespaces `lvst-<pid>-mx*`, watched by the ecosystem's own tools — a Prometheus server
+/// scraping `--metrics-listen` with basic auth and answering PromQL, promtool linting the
+/// exposition, node_exporter reading `--ipvs-procfs`, and headless Chromium rendering the
+/// monitor. Every process is stopped by PID and every namespace deleted in a `defer`.
+@Suite(.serialized)
+struct ObservabilityE2ETests {
+    static let requests = 30
+    static let user = "ops"
+    static let password = "mx-observability-pw"
+
+    @Test(.enabled(if: getuid() == 0, "needs root: it builds network namespaces (CI runs as root)"),
+          .enabled(if: ObservabilityLab.toolsPresent, "needs prometheus, promtool, prometheus-node-exporter and chromium (Scripts/install-deps.sh)"))
+    func prometheusNodeExporterAndChromiumSeeTheTraffic() throws {
+        let lab = try ObservabilityLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startHTTPServers()
+        let users = lab.directory.appendingPathComponent("monitor-users").path
+        let hashed = try Command.run(try BuiltExecutable.lvsd(), ["monitor-user", Self.user], stdin: Self.password + "\n")
+        #expect(hashed.status == 0, "lvsd monitor-user: \(hashed.stderr)")
+        try hashed.stdout.write(toFile: users, atomically: true, encoding: .utf8)
+        let procfs = lab.directory.appendingPathComponent("procfs").path
+        try lab.startDirector(extra: ["--metrics-listen", "198.18.0.1:9100", "--monitor-users", users, "--ipvs-procfs", procfs])
+
+        // Known traffic: rr over three servers, one connection per request.
+        var answers: [String: Int] = [:]
+        for _ in 0..<Self.requests {
+            let run = try lab.inClient(["/usr/bin/curl", "-sS", "-m", "3", "http://198.18.0.100/who"])
+            if run.status == 0 { answers[run.stdout.trimmingCharacters(in: .whitespacesAndNewlines), default: 0] += 1 }
+        }
+        #expect(answers == ["real-server-1": 10, "real-server-2": 10, "real-server-3": 10], "rr must split \(Self.requests) requests evenly: \(answers)")
+
+        // Authentication: none → 401, wrong password → 401, right → 200.
+        let url = "http://198.18.0.1:9100/metrics"
+        #expect(try lab.httpStatus(url) == "401")
+        #expect(try lab.httpStatus(url, user: "\(Self.user):wrong-password") == "401")
+        #expect(try lab.httpStatus(url, user: "\(Self.user):\(Self.password)") == "200")
+        #expect(try lab.httpStatus("http://198.18.0.1:9100/", user: "\(Self.user):\(Self.password)") == "200")
+
+        // promtool accepts what lvsd serves.
+        let metrics = try lab.inClient(["/usr/bin/curl", "-sS", "-m", "5", "-u", "\(Self.user):\(Self.password)", url]).stdout
+        let lint = try Command.run("/usr/bin/promtool", ["check", "metrics"], stdin: metrics)
+        #expect(lint.status == 0, "promtool check metrics: \(lint.stdout)\(lint.stderr)")
+        #expect(metrics.contains(#"lvsd_engine_events_total{worker="0",event="rx-ring-drops"} "#), "engine counters by name")
+        #expect(metrics.contains(#"lvsd_frames_dropped_total{reason="no-service"} "#), "drop reasons by name")
+        for rs in 1...3 {
+            #expect(metrics.contains(#"lvsd_real_server_connections_total{local_address="198.18.0.100",local_port="80",remote_address="198.18.\#(rs).2",remote_port="8080",proto="TCP",local_mark=""} 10"#),
+                    "real server \(rs) has 10 connections in /metrics:\n\(metrics.prefix(3000))")
+        }
+
+        // A real Prometheus scrapes lvsd (basic auth) and PromQL returns per-server counts.
+        try lab.startPrometheus(user: Self.user, password: Self.password)
+        let perServer = try lab.waitForQuery("sum by (remote_address) (lvsd_real_server_connections_total)", count: 3)
+        #expect(perServer == ["198.18.1.2": 10, "198.18.2.2": 10, "198.18.3.2": 10], "PromQL per real server: \(perServer)")
+        let total = try lab.waitForQuery("node_ipvs_connections_total", count: 1)
+        #expect(total.values.first == Double(Self.requests), "PromQL node_ipvs_connections_total: \(total)")
+
+        // node_exporter reads the procfs files as it reads kernel IPVS.
+        try lab.startNodeExporter(procfs: procfs)
+        let node = try lab.inClient(["/usr/bin/curl", "-sS", "-m", "5", "http://198.18.0.2:9101/metrics"]).stdout
+        #expect(node.contains("node_ipvs_connections_total \(Self.requests)"), "node_exporter totals:\n\(node.prefix(4000))")
+        for rs in 1...3 {
+            #expect(node.contains(#"node_ipvs_backend_weight{local_address="198.18.0.100",local_mark="",local_port="80",proto="TCP",remote_address="198.18.\#(rs).2",remote_port="8080"} 1"#),
+                    "node_exporter backend \(rs):\n\(node.prefix(4000))")
+        }
+
+        // Chromium renders the monitor; the DOM holds each server's connection count.
+        let dom = try lab.chromium(["--dump-dom", "http://\(Self.user):\(Self.password)@198.18.0.1:9100/"])
+        for rs in 1...3 {
+            #expect(dom.contains(#"<tr data-endpoint="198.18.\#(rs).2:8080">"#), "row for real server \(rs) in:\n\(dom.prefix(6000))")
+        }
+        #expect(dom.components(separatedBy: #"<td class="conns">10</td>"#).count - 1 == 3, "three rows with 10 connections:\n\(dom.prefix(6000))")
+        #expect(dom.contains(#"<b class="service-conns">\#(Self.requests)</b>"#), "service total in the DOM")
+        let screenshot = ProcessInfo.processInfo.environment["LVSD_MONITOR_SCREENSHOT"] ?? lab.directory.appendingPathComponent("monitor.png").path
+        _ = try lab.chromium(["--screenshot=\(screenshot)", "--window-size=1280,800", "http://\(Self.user):\(Self.password)@198.18.0.1:9100/"])
+        let png = (try? Data(contentsOf: URL(fileURLWithPath: screenshot))) ?? Data()
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "Chromium wrote a PNG screenshot to \(screenshot)")
+
+        let log = try lab.stopDirector()
+        #expect(log.contains("lvsd: monitor: http://198.18.0.1:9100/"), "lvsd logs the monitor's URL:\n\(log)")
+    }
+
+    /// The checkers' view reaches the metrics and the monitor: configured from a keepalived.conf
+    /// (its `lvsd_director` block carries metrics_listen and monitor_users), TCP_CHECK on three
+    /// servers, one server's HTTP server stopped: lvsd_real_server_up drops to 0 with one
+    /// transition, and the monitor's state says DOWN and why.
+    @Test(.enabled(if: getuid() == 0, "needs root: it builds network namespaces (CI runs as root)"))
+    func healthStateReachesMetricsAndMonitor() throws {
+        let lab = try ObservabilityLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startHTTPServers()
+        let users = lab.directory.appendingPathComponent("monitor-users").path
+        let hashed = try Command.run(try BuiltExecutable.lvsd(), ["monitor-user", Self.user], stdin: Self.password + "\n")
+        try hashed.stdout.write(toFile: users, atomically: true, encoding: .utf8)
+        let servers = (1...3).map { """
+                real_server 198.18.\($0).2 8080 {
+                    weight 1
+                    TCP_CHECK {
+                        connect_timeout 1
+                    }
+                }
+            """ }.joined(separator: "\n")
+        try lab.startDirector(extra: [], config: """
+            lvsd_director {
+                interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
+                interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
+                interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
+                interface d3 mac 00:00:00:00:00:00 address 198.18.3.1
+                metrics_listen 198.18.0.1:9100
+                monitor_users \(users)
+            }
+            virtual_server 198.18.0.100 80 {
+                protocol TCP
+                lb_algo rr
+                lb_kind NAT
+                delay_loop 1
+            \(servers)
+            }
+            """)
+        let rs3 = #"local_address="198.18.0.100",local_port="80",remote_address="198.18.3.2",remote_port="8080",proto="TCP",local_mark="""#
+        let metricsURL = "http://198.18.0.1:9100/metrics"
+        func metrics() throws -> String {
+            try lab.inClient(["/usr/bin/curl", "-sS", "-m", "5", "-u", "\(Self.user):\(Self.password)", metricsURL]).stdout
+        }
+        try lab.waitUntil("real server 3 is checked UP", seconds: 30) { try metrics().contains("lvsd_health_checker_up{\(rs3),checker=\"TCP_CHECK\"} 1.0") }
+        lab.stopHTTPServer(3)
+        try lab.waitUntil("real server 3 goes DOWN in /metrics", seconds: 30) { try metrics().contains("lvsd_real_server_up{\(rs3)} 0.0") }
+        let text = try metrics()
+        #expect(text.contains("lvsd_real_server_transitions_total{\(rs3)} 1"), "one transition:\n\(text.prefix(3000))")
+        #expect(text.contains("lvsd_health_checker_up{\(rs3),checker=\"TCP_CHECK\"} 0.0"))
+        #expect(text.contains(#"lvsd_real_server_up{local_address="198.18.0.100",local_port="80",remote_address="198.18.1.2",remote_port="8080",proto="TCP",local_mark=""} 1.0"#))
+        let state = try lab.inClient(["/usr/bin/curl", "-sS", "-m", "5", "-u", "\(Self.user):\(Self.password)", "http://198.18.0.1:9100/api/state"]).stdout
+        struct State: Decodable {
+            struct Service: Decodable { let realServers: [RealServer] }
+            struct RealServer: Decodable { let endpoint: String; let health: String; let reason: String }
+            let services: [Service]
+        }
+        let decoded = try JSONDecoder().decode(State.self, from: Data(state.utf8))
+        let rows = decoded.services.first?.realServers ?? []
+        #expect(rows.map(\.health) == ["UP", "UP", "DOWN"], "monitor state: \(state)")
+        #expect(rows.last?.reason.hasPrefix("TCP_CHECK: ") == true, "the monitor says why: \(rows.last?.reason ?? "")")
+        _ = try lab.stopDirector()
+    }
+
+    /// Without credentials the listener refuses to face the network: it binds loopback only
+    /// and says so, so the client cannot reach it while the director's own stack can.
+    @Test(.enabled(if: getuid() == 0, "needs root: it builds network namespaces (CI runs as root)"))
+    func withoutCredentialsTheMonitorStaysOnLoopback() throws {
+        let lab = try ObservabilityLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startDirector(extra: ["--metrics-listen", "198.18.0.1:9100"])
+        #expect(try lab.httpStatus("http://198.18.0.1:9100/metrics") == "000", "not reachable from the client")
+        let local = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.director, "/usr/bin/curl", "-sS", "-m", "3",
+                                                    "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:9100/metrics"])
+        #expect(local.stdout == "200", "served on the director's loopback: \(local.stderr)")
+        let log = try lab.stopDirector()
+        #expect(log.contains("no credentials configured"), "lvsd says why it listens on loopback:\n\(log)")
+    }
+}
+
+/// Five namespaces joined by direct veth pairs, addresses in 198.18.0.0/15: client c0
+/// 198.18.0.2 — d0 198.18.0.1 [director] dN 198.18.N.1 — e0 198.18.N.2 [real server N],
+/// N = 1...3; the VIP 198.18.0.100 is on the client's subnet. Kernel defaults everywhere.
+final class ObservabilityLab {
+    let client: String, director: String, realServers: [String]
+    var namespaces: [String] { [client, director] + realServers }
+    let directory: URL
+    private var processes: [Process] = []
+    private var httpServers: [Process] = []
+    private var lvsd: Process?
+    private var logFile: URL { directory.appendingPathComponent("lvsd.log") }
+
+    static var toolsPresent: Bool {
+        ["/usr/bin/prometheus", "/usr/bin/promtool", "/usr/bin/prometheus-node-exporter", "/usr/bin/chromium"]
+            .allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    init() throws {
+        let pid = getpid()
+        client = "lvst-\(pid)-mxc"
+        director = "lvst-\(pid)-mxd"
+        realServers = (1...3).map { "lvst-\(pid)-mx\($0)" }
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-mx-\(pid)-\(UInt32.random(in: 0 ... .max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        deleteNamespaces()
+    }
+
+    func build() throws {
+        for ns in namespaces {
+            try Command.ip(["netns", "add", ns])
+            try Command.ip(["-n", ns, "link", "set", "lo", "up"])
+            try Command.ip(["netns", "exec", ns, "/usr/sbin/sysctl", "-qw",
+                            "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+        }
+        try Command.ip(["-n", director, "link", "add", "d0", "type", "veth", "peer", "name", "c0", "netns", client])
+        try Command.ip(["-n", director, "address", "add", "198.18.0.1/24", "dev", "d0"])
+        try Command.ip(["-n", client, "address", "add", "198.18.0.2/24", "dev", "c0"])
+        try Command.ip(["-n", client, "link", "set", "c0", "up"])
+        try Command.ip(["-n", director, "link", "set", "d0", "up"])
+        for (i, rs) in realServers.enumerated() {
+            let d = "d\(i + 1)"
+            try Command.ip(["-n", director, "link", "add", d, "type", "veth", "peer", "name", "e0", "netns", rs])
+            try Command.ip(["-n", director, "address", "add", "198.18.\(i + 1).1/24", "dev", d])
+            try Command.ip(["-n", rs, "address", "add", "198.18.\(i + 1).2/24", "dev", "e0"])
+            try Command.ip(["-n", director, "link", "set", d, "up"])
+            try Command.ip(["-n", rs, "link", "set", "e0", "up"])
+            try Command.ip(["-n", rs, "route", "add", "default", "via", "198.18.\(i + 1).1"])
+        }
+    }
+
+    /// Python's HTTP server on :8080 in each real server, serving `who` = "real-server-N".
+    func startHTTPServers() throws {
+        for (i, rs) in realServers.enumerated() {
+            let root = directory.appendingPathComponent("www\(i + 1)")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            try "real-server-\(i + 1)\n".write(to: root.appendingPathComponent("who"), atomically: true, encoding: .utf8)
+            httpServers.append(try spawn(["netns", "exec", rs, "/usr/bin/python3", "-m", "http.server", "8080"], in: root))
+        }
+        for i in realServers.indices {
+            try waitUntil("real server \(i + 1) serves HTTP") {
+                (try? Command.run("/usr/sbin/ip", ["netns", "exec", director, "/usr/bin/curl", "-s", "-m", "1",
+                                                "http://198.18.\(i + 1).2:8080/who"]).status) == 0
+            }
+        }
+    }
+
+    /// lvsd NAT rr for 198.18.0.100:80 over the three servers, with `extra` arguments;
+    /// returns once it resolved every server and its exporters run.
+    func startDirector(extra: [String], config: String? = nil) throws {
+        let rules = config ?? """
+            interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
+            interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
+            interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
+            interface d3 mac 00:00:00:00:00:00 address 198.18.3.1
+            -A -t 198.18.0.100:80 -s rr
+            -a -t 198.18.0.100:80 -r 198.18.1.2:8080 -m -w 1
+            -a -t 198.18.0.100:80 -r 198.18.2.2:8080 -m -w 1
+            -a -t 198.18.0.100:80 -r 198.18.3.2:8080 -m -w 1
+            """
+        let rulesFile = directory.appendingPathComponent("rules")
+        try rules.write(to: rulesFile, atomically: true, encoding: .utf8)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", director, try BuiltExecutable.lvsd(), "--config", rulesFile.path,
+                       "--interface", "d0", "--interface", "d1", "--interface", "d2", "--interface", "d3",
+                       "--duration", "120", "--connections", "65536", "--socket", "none"] + extra
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        lvsd = p
+        try waitUntil("lvsd starts", seconds: 30) {
+            guard p.isRunning else { return true }
+            let text = log
+            return text.contains("lvsd: monitor: http") && (1...3).allSatisfy { text.contains("lvsd: neighbour 198.18.\($0).2") }
+        }
+        guard p.isRunning else { throw LabFailure(description: "lvsd exited early:\n\(log)") }
+    }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// SIGTERM to lvsd, waits (bounded), returns its log.
+    func stopDirector() throws -> String {
+        if let p = lvsd, p.isRunning {
+            kill(p.processIdentifier, SIGTERM)
+            try waitUntil("lvsd exits after SIGTERM", seconds: 20) { !p.isRunning }
+        }
+        lvsd = nil
+        return log
+    }
+
+    func inClient(_ argv: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try Command.run("/usr/sbin/ip", ["netns", "exec", client] + argv)
+    }
+
+    /// curl's HTTP status for `url` from the client ("000" when nothing answered).
+    func httpStatus(_ url: String, user: String? = nil) throws -> String {
+        let auth = user.map { ["-u", $0] } ?? []
+        return try inClient(["/usr/bin/curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}"] + auth + [url]).stdout
+    }
+
+    /// Prometheus in the client namespace on its loopback, scraping lvsd every second.
+    func startPrometheus(user: String, password: String) throws {
+        let config = directory.appendingPathComponent("prometheus.yml")
+        try """
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 1s
+            scrape_configs:
+              - job_name: lvsd
+                basic_auth:
+                  username: \(user)
+                  password: \(password)
+                static_configs:
+                  - targets: ["198.18.0.1:9100"]
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let data = directory.appendingPathComponent("prometheus-data")
+        try spawn(["netns", "exec", client, "/usr/bin/prometheus", "--config.file=\(config.path)",
+                   "--storage.tsdb.path=\(data.path)", "--web.listen-address=127.0.0.1:9090"], in: directory)
+        try waitUntil("Prometheus answers", seconds: 60) {
+            (try? inClient(["/usr/bin/curl", "-sf", "-m", "1", "http://127.0.0.1:9090/-/ready"]).status) == 0
+        }
+    }
+
+    /// Polls a PromQL instant query until it returns `count` series; each series' first
+    /// label value (or "") → its value.
+    func waitForQuery(_ query: String, count: Int) throws -> [String: Double] {
+        var result: [String: Double] = [:]
+        try waitUntil("Prometheus returns \(count) series for \(query)", seconds: 60) {
+            let run = try inClient(["/usr/bin/curl", "-sS", "-m", "3", "-G", "http://127.0.0.1:9090/api/v1/query",
+                                    "--data-urlencode", "query=\(query)"])
+            struct Answer: Decodable {
+                struct Data: Decodable { let result: [Series] }
+                struct Series: Decodable { let metric: [String: String]; let value: [Value] }
+                enum Value: Decodable {
+                    case time(Double), text(String)
+                    init(from decoder: any Decoder) throws {
+                        let c = try decoder.singleValueContainer()
+                        if let d = try? c.decode(Double.self) { self = .time(d) } else { self = .text(try c.decode(String.self)) }
+                    }
+                }
+                let data: Data
+            }
+            guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(run.stdout.utf8)),
+                  answer.data.result.count == count else { return false }
+            result = [:]
+            for series in answer.data.result {
+                guard case .text(let text)? = series.value.last, let value = Double(text) else { return false }
+                result[series.metric.first(where: { $0.key != "__name__" })?.value ?? "", default: 0] += value
+            }
+            return true
+        }
+        return result
+    }
+
+    /// Debian's node_exporter with only the ipvs collector, reading `procfs` as /proc.
+    func startNodeExporter(procfs: String) throws {
+        try spawn(["netns", "exec", client, "/usr/bin/prometheus-node-exporter", "--collector.disable-defaults",
+                   "--collector.ipvs", "--path.procfs=\(procfs)", "--web.listen-address=198.18.0.2:9101"], in: directory)
+        try waitUntil("node_exporter answers", seconds: 30) {
+            (try? inClient(["/usr/bin/curl", "-sf", "-m", "1", "-o", "/dev/null", "http://198.18.0.2:9101/metrics"]).status) == 0
+        }
+    }
+
+    /// Headless Chromium in the client namespace (root needs --no-sandbox), bounded by timeout(1).
+    func chromium(_ arguments: [String]) throws -> String {
+        let profile = directory.appendingPathComponent("chromium-\(UInt32.random(in: 0 ... .max))").path
+        let run = try inClient(["/usr/bin/timeout", "-s", "KILL", "90", "/usr/bin/chromium", "--headless", "--no-sandbox",
+                                "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)"] + arguments)
+        if run.status != 0 { Issue.record("chromium \(arguments) exited \(run.status):\n\(run.stderr.suffix(2000))") }
+        return run.stdout
+    }
+
+    /// Stops real server `n`'s HTTP server (by PID), as a crash would.
+    func stopHTTPServer(_ n: Int) {
+        let p = httpServers[n - 1]
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        // ip netns exec's child may outlive it: whatever still runs in the namespace.
+        for pid in Command.pids(in: realServers[n - 1]) { kill(pid, SIGKILL) }
+    }
+
+    @discardableResult
+    private func spawn(_ arguments: [String], in directory: URL) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = arguments
+        p.currentDirectoryURL = directory
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        processes.append(p)
+        return p
+    }
+
+    func tearDown() {
+        for p in processes + [lvsd].compactMap({ $0 }) where p.isRunning {
+            kill(p.processIdentifier, SIGTERM)
+            for _ in 0..<100 where p.isRunning { usleep(20_000) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+        }
+        processes = []
+        lvsd = nil
+        // Whatever a killed parent left in the namespaces (chromium's helpers), by PID.
+        for ns in namespaces { for pid in Command.pids(in: ns) { kill(pid, SIGKILL) } }
+        deleteNamespaces()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func deleteNamespaces() {
+        for ns in namespaces { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", ns]) }
+    }
+
+    func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return }
+            usleep(100_000)
+        }
+        throw LabFailure(description: "timed out after \(seconds) s waiting until \(what)\nlvsd log:\n\(log)")
+    }
+}
+
+private struct LabFailure: Error, CustomStringConvertible {
+    var description: String
+}
