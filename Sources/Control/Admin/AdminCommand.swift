@@ -43,10 +43,13 @@ public struct ServiceSettings: Sendable, Hashable, Codable {
     public var prefixLength: Int?
     /// `-o`: one-packet scheduling (UDP).
     public var onePacket: Bool
+    /// DPVS's `-j enable|disable`: the SYN proxy (TCP); nil leaves an edited service's as it is.
+    public var synProxy: Bool?
 
     public init(key: ServiceKey, scheduler: String = SchedulerKind.ipvsDefault.rawValue, flags: SchedulerFlags = [],
-                persistence: UInt32? = nil, prefixLength: Int? = nil, onePacket: Bool = false) {
+                persistence: UInt32? = nil, prefixLength: Int? = nil, onePacket: Bool = false, synProxy: Bool? = nil) {
         self.onePacket = onePacket
+        self.synProxy = synProxy
         self.key = key
         self.scheduler = scheduler
         self.flags = flags

@@ -135,6 +135,7 @@ public enum AdminEditor {
         service.scheduler = scheduler
         service.schedulerFlags = settings.flags
         service.onePacket = settings.onePacket
+        if let synProxy = settings.synProxy { service.synProxy = synProxy }
         service.persistence = settings.persistence.map { Persistence(timeout: $0, prefixLength: prefix) }
     }
 

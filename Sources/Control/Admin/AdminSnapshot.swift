@@ -85,6 +85,8 @@ public struct AdminSnapshot: Sendable, Hashable, Codable {
         public var rates: TrafficRates
         /// `-o`: one-packet scheduling.
         public var onePacket = false
+        /// `-j enable`: the SYN proxy (Docs/adr/0007).
+        public var synProxy = false
 
         public init(key: ServiceKey, scheduler: String = "wlc", flags: SchedulerFlags = [], persistence: UInt32? = nil,
                     prefixLength: Int? = nil, realServers: [RealServer] = [], localAddresses: [LocalAddress] = [],
@@ -107,6 +109,7 @@ public struct AdminSnapshot: Sendable, Hashable, Codable {
                       realServers: config.realServers.map(RealServer.init),
                       localAddresses: config.localAddresses.map { LocalAddress(address: $0) })
             onePacket = config.onePacket
+            synProxy = config.synProxy
         }
     }
 

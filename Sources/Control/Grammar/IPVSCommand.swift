@@ -44,7 +44,7 @@ enum IPVSCommand: Int, CaseIterable, Sendable {
 
     /// One row of `commands_v_options`, one character per `IPVSOptionClass` in order:
     /// '+' required, 'x' illegal, '1' at most one of the '1's, ' ' optional. The ipvsadm
-    /// 1.31 rows, extended by DPVS's two columns (local-address, ifname) and rows; `-F` is
+    /// 1.31 rows, extended by DPVS's three columns (local-address, ifname, synproxy) and rows; `-F` is
     /// optional here where DPVS requires it, as SwiftLVS picks the interface by route.
     var row: String {
         let x31 = String(repeating: "x", count: 31)
@@ -64,8 +64,9 @@ enum IPVSCommand: Int, CaseIterable, Sendable {
         case .getLocalAddresses: "xx " + x31
         }
         let dpvs: String = switch self {
-        case .addLocalAddress, .deleteLocalAddress: "+ "
-        default: "xx"
+        case .addLocalAddress, .deleteLocalAddress: "+ x"
+        case .addService, .editService: "xx "
+        default: "xxx"
         }
         return ipvsadm + dpvs
     }
@@ -84,7 +85,7 @@ enum IPVSOptionClass: Int, CaseIterable, Sendable {
     case persistentConnections, noSort, syncID, exact, onePacket, persistenceEngine, schedulerFlags
     case mcastGroup, mcastPort, mcastTTL, syncMaxLength, tunnelInfo, tunnelType, tunnelPort
     case tunnelNoChecksum, tunnelChecksum, tunnelRemoteChecksum
-    case localAddress, interfaceName
+    case localAddress, interfaceName, synProxy
 
     var name: String {
         switch self {
@@ -124,6 +125,7 @@ enum IPVSOptionClass: Int, CaseIterable, Sendable {
         case .tunnelRemoteChecksum: "tun-remcsum"
         case .localAddress: "local-address"
         case .interfaceName: "ifname"
+        case .synProxy: "synproxy"
         }
     }
 }

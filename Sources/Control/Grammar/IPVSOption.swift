@@ -26,6 +26,8 @@ enum IPVSOption: CaseIterable, Sendable {
     case mcastGroup, mcastPort, mcastTTL, syncMaxLength
     case tunnelInfo, tunnelType, tunnelPort, tunnelNoChecksum, tunnelChecksum, tunnelRemoteChecksum
     case localAddress, interfaceName
+    /// DPVS's ipvsadm: `-j enable|disable`, the SYN proxy of a TCP service (Docs/adr/0007).
+    case synProxy
 
     enum Argument: Sendable, Equatable {
         case none
@@ -89,6 +91,7 @@ enum IPVSOption: CaseIterable, Sendable {
         case .exact: "exact"
         case .ipv6: "ipv6"
         case .onePacket: "ops"
+        case .synProxy: "synproxy"
         case .persistenceEngine: "pe"
         case .schedulerFlags: "sched-flags"
         case .mcastGroup: "mcast-group"
@@ -147,6 +150,7 @@ enum IPVSOption: CaseIterable, Sendable {
         case .exact: "X"
         case .ipv6: "6"
         case .onePacket: "o"
+        case .synProxy: "j"
         case .localAddress: "z"
         case .interfaceName: "F"
         default: nil
@@ -158,7 +162,7 @@ enum IPVSOption: CaseIterable, Sendable {
         case .startDaemon, .stopDaemon, .tcpService, .udpService, .sctpService, .fwmarkService, .scheduler, .netmask,
              .realServer, .weight, .upperThreshold, .lowerThreshold, .mcastInterface, .syncID, .persistenceEngine,
              .schedulerFlags, .mcastGroup, .mcastPort, .mcastTTL, .syncMaxLength, .tunnelType, .tunnelPort,
-             .localAddress, .interfaceName:
+             .localAddress, .interfaceName, .synProxy:
             .required
         case .persistent:
             .optional
@@ -233,6 +237,7 @@ enum IPVSOption: CaseIterable, Sendable {
         case .tunnelRemoteChecksum: .tunnelRemoteChecksum
         case .localAddress: .localAddress
         case .interfaceName: .interfaceName
+        case .synProxy: .synProxy
         default: nil
         }
     }
@@ -253,5 +258,16 @@ enum IPVSOption: CaseIterable, Sendable {
         if word.hasPrefix("--") { return named(long: word.dropFirst(2)) }
         if word.count == 2, word.first == "-", let letter = word.last { return named(short: letter) }
         return []
+    }
+}
+
+extension IPVSOption {
+    /// `-j`'s value as DPVS's ipvsadm reads it: enable or disable; nil for anything else.
+    static func synProxySetting(_ word: String) -> Bool? {
+        switch word {
+        case "enable": true
+        case "disable": false
+        default: nil
+        }
     }
 }

@@ -91,6 +91,7 @@ private struct Parser {
     var lower: UInt32 = 0
     var schedulerFlagsText: String?
     var onePacket = false
+    var synProxy: Bool?
     var localAddress: IPAddress?
     var format = ListingFormat()
     // The sync daemon's (`struct ipvs_daemon_t`).
@@ -207,6 +208,11 @@ private struct Parser {
             serviceKey = ServiceKey(fwmark: UInt32(mark))
         case .onePacket:
             onePacket = true
+        case .synProxy:
+            guard let on = IPVSOption.synProxySetting(value) else {
+                throw .usage("illegal synproxy value specified", detail: "-j takes enable or disable, not '\(value)'")
+            }
+            synProxy = on
         case .scheduler:
             scheduler = value
         case .persistent:
@@ -377,8 +383,12 @@ private struct Parser {
                 throw .usage("Zero port specified for non-persistent service",
                              detail: "service \(key) has port 0, which only a persistent service may have; give a port or add -p")
             }
+            if synProxy == true && key.proto != .tcp {
+                throw .usage("synproxy is for TCP services", detail: "the SYN proxy answers TCP handshakes; \(key) is not TCP")
+            }
             let settings = ServiceSettings(key: key, scheduler: scheduler ?? SchedulerKind.ipvsDefault.rawValue, flags: flags,
-                                           persistence: persistence, prefixLength: prefixLength, onePacket: onePacket)
+                                           persistence: persistence, prefixLength: prefixLength, onePacket: onePacket,
+                                           synProxy: synProxy)
             return .change(command == .addService ? .addService(settings) : .editService(settings))
         case .deleteService:
             return .change(.deleteService(serviceKey!))

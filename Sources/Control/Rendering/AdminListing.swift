@@ -97,6 +97,7 @@ public enum AdminListing {
                 text += maskSuffix(service, word: "mask")
             }
             if service.onePacket { text += " ops" }
+            if service.synProxy { text += " synproxy" }
             text += "\n"
         }
         for server in sortedServers(service, format) {

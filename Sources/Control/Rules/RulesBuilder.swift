@@ -81,8 +81,18 @@ struct RulesBuilder {
                 persistence = UInt32(try values.number(token, in: 1...RulesValues.maximumTimeout, what: "persistence timeout"))
             }
         }
+        var synProxy: Bool?
+        if let use = line[.synProxy], let token = use.value {
+            guard let on = IPVSOption.synProxySetting(token.text) else {
+                throw values.error("-j takes enable or disable, not '\(token.text)'", at: token)
+            }
+            if on && key.proto != .tcp {
+                throw values.error("-j enable is for TCP services: the SYN proxy answers TCP handshakes", at: token)
+            }
+            synProxy = on
+        }
         return ServiceSettings(key: key, scheduler: scheduler.rawValue, flags: flags, persistence: persistence,
-                               prefixLength: prefixLength, onePacket: line[.onePacket] != nil)
+                               prefixLength: prefixLength, onePacket: line[.onePacket] != nil, synProxy: synProxy)
     }
 
     private mutating func addService(_ line: RulesCommandLine, _ values: RulesValues) throws(ConfigError) {

@@ -85,6 +85,7 @@ public enum RulesWriter {
         let flags = SchedulerFlagNames.names(of: service.schedulerFlags, scheduler: service.scheduler)
         if !flags.isEmpty { line += " -b \(flags.joined(separator: ","))" }
         if service.onePacket { line += " -o" }
+        if service.synProxy { line += " -j enable" }
         return line
     }
 
