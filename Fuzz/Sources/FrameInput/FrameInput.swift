@@ -105,6 +105,8 @@ public enum FuzzLab {
         let small = variant & 2 != 0
         let (upper, lower): (UInt32, UInt32) = variant & 4 == 0 ? (0, 0) : variant & 1 != 0 ? (2_000_000_000, 0) : (2, 0)
         let idleServer = variant & 6 == 6
+        // The SYN proxy (Docs/adr/0007) on the small-table NAT and FullNAT directors.
+        let synProxy = (method == .nat || method == .fullNAT) && variant & 0x0A == 0x02
         let rsPort = method == .directRouting || method == .tunnel ? virtualPort : realPort
         var services: [VirtualServiceConfig] = []
         var neighbours: [NeighbourConfig] = []
@@ -120,7 +122,8 @@ public enum FuzzLab {
                         RealServerConfig(address: IPAddress(f.rs2)!, port: rsPort, weight: idleServer ? 0 : 2,
                                          method: method, upperThreshold: upper, lowerThreshold: lower),
                     ],
-                    localAddresses: method == .fullNAT ? [IPAddress(f.lip)!] : []))
+                    localAddresses: method == .fullNAT ? [IPAddress(f.lip)!] : [],
+                    synProxy: synProxy && proto == .tcp))
             }
         }
         let worker = variant & 8 != 0
