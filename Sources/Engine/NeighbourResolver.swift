@@ -91,29 +91,13 @@ final class NeighbourResolver {
         }
         guard eth.etherType == .ipv6, let ip = try? IPv6Packet(eth.payload, length: eth.payloadLength),
               ip.upperProtocol == .icmpv6, !ip.isFragment, ip.hopLimit == NeighborDiscovery.hopLimit else { return nil }
-        let icmp = ip.upper
-        let length = ip.totalLength - ip.upperOffset
-        // Type 136, then flags (R, S, O), the 16-byte target, and options of 8-byte units.
-        guard length >= NeighborDiscovery.messageLength, let message = try? ICMPv6Message(icmp, length: length),
-              message.type == .neighborAdvertisement else { return nil }
-        var bytes = [UInt8](repeating: 0, count: length)
-        bytes.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: icmp, count: length)) }
-        let solicited = bytes[4] & 0x40 != 0, override = bytes[4] & 0x20 != 0
-        let announcement: NeighbourTable.Announcement = solicited ? .reply(to: nil) : override ? .gratuitous : .other
-        let target = IPAddress(high: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) },
-                               low: bytes[16..<24].reduce(0) { $0 << 8 | UInt64($1) })
-        var offset = 24
-        while offset + 8 <= length {
-            let units = Int(bytes[offset + 1])
-            guard units > 0 else { return nil }
-            if bytes[offset] == 2 {
-                let mac = MACAddress(bytes[offset + 2], bytes[offset + 3], bytes[offset + 4],
-                                     bytes[offset + 5], bytes[offset + 6], bytes[offset + 7])
-                return (target, mac, announcement)
-            }
-            offset += units * 8
-        }
-        return nil
+        guard let message = try? ICMPv6Message(ip.upper, length: ip.totalLength - ip.upperOffset),
+              let advert = try? NeighborAdvertisementMessage(message),
+              let mac = advert.targetLinkLayerAddress else { return nil }
+        let flags = advert.flags
+        let announcement: NeighbourTable.Announcement =
+            flags.contains(.solicited) ? .reply(to: nil) : flags.contains(.override) ? .gratuitous : .other
+        return (advert.target, mac, announcement)
     }
 
     /// Asks again for every entry that is due, and re-posts what a full mailbox refused.

@@ -48,6 +48,40 @@ public struct NeighborSolicitation {
     @inlinable public var target: IPAddress { base.wireIPv6(NeighborDiscovery.Offset.target) }
 }
 
+/// A received neighbor advertisement (RFC 4861 §4.4): its flags, target and the target
+/// link-layer address option, read in place.
+public struct NeighborAdvertisementMessage {
+    @usableFromInline let base: UnsafeMutableRawPointer
+    public let length: Int
+
+    /// Validates that `message` is an advertisement (type 136, code 0) long enough to hold its target.
+    @inlinable
+    public init(_ message: ICMPv6Message) throws(WireError) {
+        guard message.type == .neighborAdvertisement, message.code == .zero else { throw .unsupported }
+        guard message.length >= NeighborDiscovery.messageLength else { throw .truncated }
+        base = message.base
+        length = message.length
+    }
+
+    @inlinable public var flags: NeighborDiscovery.AdvertisementFlags {
+        NeighborDiscovery.AdvertisementFlags(rawValue: base.wireU32(NeighborDiscovery.Offset.flags))
+    }
+    @inlinable public var target: IPAddress { base.wireIPv6(NeighborDiscovery.Offset.target) }
+
+    /// The MAC of the target link-layer address option, nil when there is none. An option
+    /// of length 0 makes the whole message invalid (RFC 4861 §4.6): nil too.
+    @inlinable public var targetLinkLayerAddress: MACAddress? {
+        var offset = NeighborDiscovery.Offset.options
+        while offset + NeighborDiscovery.Option.linkLayerAddressLength <= length {
+            let units = Int(base.wireU8(offset + 1))
+            guard units > 0 else { return nil }
+            if base.wireU8(offset) == NeighborDiscovery.Option.targetLinkLayerAddress { return base.wireMAC(offset + 2) }
+            offset += units * 8
+        }
+        return nil
+    }
+}
+
 /// A neighbor advertisement (RFC 4861 §4.4) with one target link-layer address option.
 public enum NeighborAdvertisement {
     /// The message `emit` writes: header, flags, target and the 8-byte option.
