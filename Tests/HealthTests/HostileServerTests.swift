@@ -32,6 +32,10 @@ struct HostileServerTests {
         return (nil, elapsed)
     }
 
+    /// The hostile servers stream forever: a check whose deadline failed would never end, so
+    /// "ended well within this" separates right from wrong without betting on the machine's load.
+    var hangBound: Double { deadline + 10 }
+
     var deadline: Double { Double(HostileServerTests.timeout.components.seconds) + Double(HostileServerTests.timeout.components.attoseconds) / 1e18 }
 
     @Test func healthyServerPasses() throws {
@@ -43,7 +47,7 @@ struct HostileServerTests {
     @Test func hugeContentLengthIsAFailedCheck() throws {
         let r = try check(.hugeContentLength, digest: MD5Digest.of(Array("abc".utf8)))
         #expect(r.reason == "malformed response: Content-Length 9223372036854775808 is too large for any body")
-        #expect(r.seconds < deadline + 0.5)
+        #expect(r.seconds < hangBound)
     }
 
     @Test func malformedStatusLineFails() throws {
@@ -57,13 +61,13 @@ struct HostileServerTests {
         #expect(r.reason == "timed out after 800 ms waiting for the rest of the body (3 bytes read)"
                 || r.reason == "timed out after 800 ms waiting for the rest of the body (4 bytes read)",
                 "\(r.reason ?? "passed")")
-        #expect(r.seconds >= deadline - 0.05 && r.seconds < deadline + 0.5, "\(r.seconds) s")
+        #expect(r.seconds >= deadline - 0.05 && r.seconds < hangBound, "\(r.seconds) s")
     }
 
     @Test func endlessHeadersEndAtTheDeadline() throws {
         let r = try check(.endlessHeaders)
         #expect(r.reason == "timed out after 800 ms waiting for the response")
-        #expect(r.seconds < deadline + 0.5)
+        #expect(r.seconds < hangBound)
     }
 
     /// An endless fast body hits the read cap (16 MiB) or the deadline, whichever comes first.
@@ -73,13 +77,13 @@ struct HostileServerTests {
         let capped = r.reason == "the body is longer than \(HTTPResponseReader.maximumBodyLength) bytes, the most a check reads"
         let late = r.reason?.hasPrefix("timed out after 800 ms waiting for the rest of the body") == true
         #expect(capped || late, "\(r.reason ?? "passed")")
-        #expect(r.seconds < deadline + 0.5)
+        #expect(r.seconds < hangBound)
     }
 
     @Test func tlsGarbageFailsTheHandshake() throws {
         let r = try check(.tlsGarbage, tls: true)
         #expect(r.reason?.hasPrefix("TLS handshake failed") == true, "\(r.reason ?? "passed")")
-        #expect(r.seconds < deadline + 0.5)
+        #expect(r.seconds < hangBound)
     }
 
     /// The runner's view: a hostile server's checks end within their deadline while a healthy
