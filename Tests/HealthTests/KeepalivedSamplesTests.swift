@@ -7,13 +7,20 @@ import Testing
 /// keepalived's own sample configurations (`doc/samples/keepalived.conf.*` in its repository)
 /// as a corpus: each is either run (parsed, and every checker block planned for the health
 /// engine) or refused with a located sentence (`file:line:column: error: ...`); none is half
-/// run. The samples are GPL and not in this repository: point `LVSD_KEEPALIVED_SAMPLES` at a
-/// directory holding them to run this (it is skipped otherwise, so it is no CI proof);
-/// Docs/keepalived-conf.md lists what each resolves to.
+/// run. The samples are GPL and not in this repository: Debian's keepalived package (a test
+/// dependency) installs them under /usr/share/doc/keepalived/samples, which this reads unless
+/// `LVSD_KEEPALIVED_SAMPLES` names another directory; it is skipped only on a machine with
+/// neither (a minimal image that drops /usr/share/doc). Docs/keepalived-conf.md lists what
+/// each resolves to.
 @Suite struct KeepalivedSamplesTests {
-    static let directory = ProcessInfo.processInfo.environment["LVSD_KEEPALIVED_SAMPLES"]
+    static let directory: String? = {
+        if let chosen = ProcessInfo.processInfo.environment["LVSD_KEEPALIVED_SAMPLES"] { return chosen }
+        let debian = "/usr/share/doc/keepalived/samples"
+        let samples = (try? FileManager.default.contentsOfDirectory(atPath: debian))?.filter { $0.hasPrefix("keepalived.conf.") } ?? []
+        return samples.isEmpty ? nil : debian
+    }()
 
-    @Test(.enabled(if: directory != nil, "set LVSD_KEEPALIVED_SAMPLES to a directory with keepalived's doc/samples"))
+    @Test(.enabled(if: directory != nil, "no keepalived samples: install keepalived or set LVSD_KEEPALIVED_SAMPLES"))
     func everySampleRunsOrIsRefusedWithALocation() throws {
         let dir = try #require(Self.directory)
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("keepalived.conf.") }.sorted()
