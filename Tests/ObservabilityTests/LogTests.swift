@@ -95,7 +95,7 @@ import Testing
 
     @Test func journalStreamMatchesTheDescriptorsDeviceAndInode() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("lvsd-obs-journal-\(getpid())").path
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let fd = open(path, O_RDONLY)
         try #require(fd >= 0)

@@ -4,7 +4,7 @@ import Logging
 ///
 /// - `plain`: the message alone, as lvsd always wrote it (scripts and `lvsd lab` parse it).
 /// - `fields`: the message, then its metadata as `key=value` pairs sorted by key (logfmt
-///   quoting: a value with a space, `"`, `=`, `\\` or a control character is quoted).
+///   quoting: a value with a space, `"`, `=`, a backslash or a control character is quoted).
 /// - `journal`: `fields` after a `<N>` syslog priority, which systemd-journald takes from a
 ///   stream as the entry's priority (sd-daemon(3), `SD_WARNING` and friends).
 public enum LogFormat: String, Sendable, Equatable, CaseIterable {
