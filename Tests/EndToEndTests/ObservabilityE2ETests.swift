@@ -154,6 +154,7 @@ struct ObservabilityE2ETests {
         let log = try lab.stopDirector()
         let lines = log.split(separator: "\n")
         let removal = lines.first { $0.hasPrefix("<5>lvsd: health: Removing service 198.18.3.2:8080 from VS TCP 198.18.0.100:80") }
+        print("ObservabilityE2ETests: the removal as journald reads it: \(removal ?? "none")")
         #expect(removal?.contains(" event=real_server_down ") == true, "\(removal ?? "no removal line in:\n\(log)")")
         #expect(removal?.contains(" real_server=198.18.3.2:8080 ") == true, "\(removal ?? "")")
         #expect(removal?.contains(#" service="TCP 198.18.0.100:80""#) == true, "\(removal ?? "")")
