@@ -480,37 +480,53 @@ public final class LiveDirector {
     /// Counter lines: frames in/forwarded/answered/passed/dropped, then every non-zero pass and
     /// drop reason by name and the engine's own counters, all summed over the workers; with
     /// several workers, then one line per worker. Call when the workers have stopped.
-    public func summary(final: Bool) -> [String] {
+    public func summary(final: Bool) -> [SummaryLine] {
         var lines = Self.summary(label: final ? "totals" : "stats", workers: workers)
         if workers.count > 1 {
             for worker in workers {
                 let d = worker.director
-                lines.append("lvsd:   worker \(worker.index): frames in \(d.framesReceived), forwarded \(d.framesForwarded), answered \(d.framesAnswered), passed \(d.framesPassed), dropped \(d.framesDropped), connections \(d.table.count)")
+                lines.append(SummaryLine("lvsd:   worker \(worker.index): frames in \(d.framesReceived), forwarded \(d.framesForwarded), answered \(d.framesAnswered), passed \(d.framesPassed), dropped \(d.framesDropped), connections \(d.table.count)", ["worker": "\(worker.index)"]))
             }
         }
         return lines
     }
 
-    static func summary<L: Link>(label: String, workers: [PacketWorker<L>]) -> [String] {
+    static func summary<L: Link>(label: String, workers: [PacketWorker<L>]) -> [SummaryLine] {
         let ds = workers.map(\.director)
         func sum(_ value: (Director) -> UInt64) -> UInt64 { ds.reduce(0) { $0 &+ value($1) } }
         let connections = ds.reduce(0) { $0 + $1.table.count }
-        var lines = ["lvsd: \(label): frames in \(sum(\.framesReceived)), forwarded \(sum(\.framesForwarded)), answered \(sum(\.framesAnswered)), passed \(sum(\.framesPassed)), dropped \(sum(\.framesDropped)), connections \(connections)"]
+        var lines = [SummaryLine("lvsd: \(label): frames in \(sum(\.framesReceived)), forwarded \(sum(\.framesForwarded)), answered \(sum(\.framesAnswered)), passed \(sum(\.framesPassed)), dropped \(sum(\.framesDropped)), connections \(connections)")]
         for reason in PassReason.allCases {
             let n = sum { $0.count(reason) }
-            if n > 0 { lines.append("lvsd:   passed \(reason): \(n)") }
+            if n > 0 { lines.append(SummaryLine("lvsd:   passed \(reason): \(n)", ["pass_reason": "\(reason)", "count": "\(n)"])) }
         }
         for reason in DropReason.allCases {
             let n = sum { $0.count(reason) }
-            if n > 0 { lines.append("lvsd:   dropped \(reason): \(n)") }
+            if n > 0 { lines.append(SummaryLine("lvsd:   dropped \(reason): \(n)", ["reason": "\(reason)", "count": "\(n)"])) }
         }
         // The SYN proxy's answers (Docs/adr/0007): frames it sent that no drop or pass counts.
         for (name, n) in [("syn-proxy-cookies-sent", sum(\.synProxyCookiesSent)),
                           ("syn-proxy-server-resets", sum(\.synProxyServerResets))] where n > 0 {
-            lines.append("lvsd:   \(name): \(n)")
+            lines.append(SummaryLine("lvsd:   \(name): \(n)", ["counter": "\(name)", "count": "\(n)"]))
         }
         let c = workers.dropFirst().reduce(workers[0].counters) { $0.adding($1.counters) }
-        for (name, value) in c.named where value > 0 { lines.append("lvsd:   engine \(name): \(value)") }
+        for (name, value) in c.named where value > 0 {
+            lines.append(SummaryLine("lvsd:   engine \(name): \(value)", ["counter": "\(name)", "count": "\(value)"]))
+        }
         return lines
     }
+}
+
+/// One line of the counters' summary and its fields (`reason=`, `count=`), so a log reader can
+/// pick drop reasons out without parsing the text.
+public struct SummaryLine: Sendable, CustomStringConvertible {
+    public var text: String
+    public var metadata: Logger.Metadata
+
+    public init(_ text: String, _ metadata: Logger.Metadata = [:]) {
+        self.text = text
+        self.metadata = metadata
+    }
+
+    public var description: String { text }
 }

@@ -165,7 +165,7 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     /// Runs until `stop` is set or the monotonic clock reaches `deadline`. `stats` prints this
     /// worker's counters every `statsInterval` nanoseconds (0: never).
     func run(stop: StopSignal, deadline: UInt64?, statsInterval: UInt64,
-             stats: (PacketWorker) -> [String]) {
+             stats: (PacketWorker) -> [SummaryLine]) {
         now = Self.monotonicNanoseconds()
         liveness.started()
         defer { liveness.finished() }
@@ -177,7 +177,7 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
             let frames = turn()
             if now >= nextStats {
                 nextStats = now &+ statsInterval
-                for line in stats(self) { logger.info("\(line)") }
+                for line in stats(self) { logger.info("\(line.text)", metadata: line.metadata) }
             }
             if frames == 0 {
                 let wake = ports.count + pcapPorts.count

@@ -145,11 +145,14 @@ public struct CheckerObservation: Sendable, Hashable {
     public var up: Bool
     /// The last attempt's failure, as the log words it.
     public var lastFailure: String?
+    /// How long the last check took, in seconds; nil before the first one finished.
+    public var lastDuration: Double?
 
-    public init(kind: String, up: Bool, lastFailure: String? = nil) {
+    public init(kind: String, up: Bool, lastFailure: String? = nil, lastDuration: Double? = nil) {
         self.kind = kind
         self.up = up
         self.lastFailure = lastFailure
+        self.lastDuration = lastDuration
     }
 }
 

@@ -7,27 +7,40 @@ import Wire
 /// `ipvs` collector labels (collector/ipvs_linux.go: local_address, local_port, remote_address,
 /// remote_port, proto, local_mark), so a query can join lvsd_ and node_ipvs_ series on them.
 enum MetricLabels {
-    /// node_exporter prints the protocol as /proc/net/ip_vs does: TCP, UDP (SCTP unsupported here).
-    static func proto(_ key: ServiceKey) -> String { key.proto == .tcp ? "TCP" : "UDP" }
+    /// node_exporter prints the protocol as /proc/net/ip_vs does: TCP, UDP, and FWM for a
+    /// firewall-mark service (SCTP unsupported here).
+    static func proto(_ key: ServiceKey) -> String { key.isFirewallMark ? "FWM" : key.proto == .tcp ? "TCP" : "UDP" }
 
     /// An address as Go's `net.IP.String()` prints it (IPv6 compressed, RFC 5952).
     static func address(_ address: IPAddress) -> String { address.description }
 
+    /// The service's half of the labels as node_exporter reads a /proc/net/ip_vs service line
+    /// (prometheus/procfs ipvs.go): an address service has its address and port and an empty
+    /// mark; an `FWM` line has no address (node_exporter prints ""), port 0 and the mark as
+    /// the line's eight upper-case hex digits.
+    static func local(_ key: ServiceKey) -> [(String, String)] {
+        if key.isFirewallMark {
+            return [("local_address", ""), ("local_port", "0")]
+        }
+        return [("local_address", address(key.address)), ("local_port", String(key.port))]
+    }
+
+    static func mark(_ key: ServiceKey) -> String {
+        key.isFirewallMark ? ProcNetIPVS.hex(UInt64(key.fwmark), width: 8) : ""
+    }
+
     static func service(_ key: ServiceKey) -> [(String, String)] {
-        [("local_address", address(key.address)), ("local_port", String(key.port)),
-         ("proto", proto(key)), ("local_mark", "")]
+        local(key) + [("proto", proto(key)), ("local_mark", mark(key))]
     }
 
     static func realServer(_ key: ServiceKey, _ rs: AdminSnapshot.RealServer) -> [(String, String)] {
-        [("local_address", address(key.address)), ("local_port", String(key.port)),
-         ("remote_address", address(rs.address)), ("remote_port", String(rs.port)),
-         ("proto", proto(key)), ("local_mark", "")]
+        local(key) + [("remote_address", address(rs.address)), ("remote_port", String(rs.port)),
+                      ("proto", proto(key)), ("local_mark", mark(key))]
     }
 
     static func realServer(_ key: ServiceKey, _ endpoint: Endpoint) -> [(String, String)] {
-        [("local_address", address(key.address)), ("local_port", String(key.port)),
-         ("remote_address", address(endpoint.address)), ("remote_port", String(endpoint.port)),
-         ("proto", proto(key)), ("local_mark", "")]
+        local(key) + [("remote_address", address(endpoint.address)), ("remote_port", String(endpoint.port)),
+                      ("proto", proto(key)), ("local_mark", mark(key))]
     }
 }
 

@@ -197,6 +197,11 @@ enum HealthFamilies {
                 registry.gauge(name: "lvsd_health_checker_up", labels: labels,
                                    help: "1 when the checker's last verdict was up.")
                     .set(Int64(checker.up ? 1 : 0))
+                if let seconds = checker.lastDuration {
+                    registry.gauge(name: "lvsd_health_checker_duration_seconds", labels: labels,
+                                   help: "How long the checker's last check took, from its start to its verdict (a timeout counts in full).")
+                        .set(seconds)
+                }
             }
         }
     }

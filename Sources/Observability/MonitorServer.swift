@@ -2,6 +2,8 @@ import Control
 import Dispatch
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOPosix
@@ -18,13 +20,16 @@ public final class MonitorServer: Sendable {
         public var host: String
         public var port: Int
         public var access: MonitorAccess
+        /// HTTPS with this certificate and key; nil: plain HTTP.
+        public var tls: MonitorTLS?
         /// How often the page gets a new state.
         public var eventInterval: Duration = .seconds(1)
 
-        public init(host: String, port: Int, access: MonitorAccess) {
+        public init(host: String, port: Int, access: MonitorAccess, tls: MonitorTLS? = nil) {
             self.host = host
             self.port = port
             self.access = access
+            self.tls = tls
         }
     }
 
@@ -100,9 +105,22 @@ public final class MonitorServer: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: MonitorPage.html(stateJSON: json))))
         }
+        let server: HTTPServerBuilder
+        if let tls = settings.tls {
+            do {
+                server = try .tls(.http1(), tlsConfiguration: try tls.configuration())
+            } catch let error as MonitorConfigError {
+                throw error
+            } catch {
+                throw MonitorConfigError("cannot set up TLS with \(tls.certificateFile) and \(tls.keyFile): \(error)")
+            }
+        } else {
+            server = .http1()
+        }
         let bound = BoundPort()
         let app = Application(
             router: router,
+            server: server,
             configuration: ApplicationConfiguration(address: .hostname(host, port: settings.port), serverName: "lvsd"),
             onServerRunning: { channel in bound.set(.success(channel.localAddress?.port ?? 0)) },
             eventLoopGroupProvider: .shared(group),
@@ -133,7 +151,9 @@ public final class MonitorServer: Sendable {
             stop()
             throw error
         }
-        logger.notice("lvsd: monitor: http://\(host.contains(":") ? "[\(host)]" : host):\(port)/ (metrics at /metrics)\(settings.access.isOpen ? ", no authentication" : ", authentication required")")
+        let scheme = settings.tls == nil ? "http" : "https"
+        logger.notice("lvsd: monitor: \(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)/ (metrics at /metrics)\(settings.access.isOpen ? ", no authentication" : ", authentication required")",
+                      metadata: ["url": "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)/"])
         return port
     }
 

@@ -8,7 +8,8 @@ import Wire
 /// `ip_vs_info_seq_show` and `ip_vs_stats_show`.
 public enum ProcNetIPVS {
     /// `ip_vs`: addresses and ports as big-endian hex (`%08X:%04X`), IPv6 as `[%pI6]` (eight
-    /// zero-padded groups), then the forwarding method, weight and connection counts.
+    /// zero-padded groups), a firewall-mark service as `FWM` and its mark, then per real server
+    /// the forwarding method, weight and connection counts.
     public static func services(_ snapshot: AdminSnapshot) -> String {
         var out = "IP Virtual Server version 1.2.1 (size=\(snapshot.tableSize))\n"
         out += "Prot LocalAddress:Port Scheduler Flags\n"
@@ -16,10 +17,16 @@ public enum ProcNetIPVS {
         for service in snapshot.services {
             let proto = service.key.proto == .tcp ? "TCP" : "UDP"
             let port = hex(UInt64(service.key.port), width: 4)
-            if service.key.address.isIPv4 {
-                // "%s %s ": the scheduler, then the "ops " flag, always empty here (lvsd has no
-                // one-packet scheduling), so two spaces follow the scheduler's name.
-                out += "\(proto)  \(hex(UInt64(service.key.address.ipv4), width: 8)):\(port) \(service.scheduler)  "
+            // "ops " is the one-packet flag (-o); the kernel prints it on IPv4 and FWM lines only.
+            let ops = service.onePacket ? "ops " : ""
+            if service.key.isFirewallMark {
+                // "FWM  %08X %s %s": the mark, the scheduler, the flag, and no space of its
+                // own after it, unlike an address line.
+                out += "FWM  \(hex(UInt64(service.key.fwmark), width: 8)) \(service.scheduler) \(ops)"
+            } else if service.key.address.isIPv4 {
+                // "%s %s ": the scheduler, the flag, then a space, so without -o two spaces
+                // follow the scheduler's name.
+                out += "\(proto)  \(hex(UInt64(service.key.address.ipv4), width: 8)):\(port) \(service.scheduler) \(ops) "
             } else {
                 out += "\(proto)  [\(fullIPv6(service.key.address))]:\(port) \(service.scheduler) "
             }

@@ -227,11 +227,12 @@ public final class VRRPRuntime: @unchecked Sendable {
         // send the segment to a director that still drops the VIP.
         var changed = false
         for case .stateChanged(let name, let from, let to, let reason) in actions {
-            logger.notice("lvsd: vrrp: \(name): \(from) -> \(to) (\(reason))")
+            logger.notice("lvsd: vrrp: \(name): \(from) -> \(to) (\(reason))",
+                          metadata: ["instance": "\(name)", "from": "\(from)", "state": "\(to)", "reason": "\(reason)"])
             changed = true
         }
         for case .groupStateChanged(let group, let to) in actions {
-            logger.notice("lvsd: vrrp: sync group \(group): \(to)")
+            logger.notice("lvsd: vrrp: sync group \(group): \(to)", metadata: ["sync_group": "\(group)", "state": "\(to)"])
         }
         if changed && ownership { publishOwnership() }
         for action in actions {
@@ -281,7 +282,8 @@ public final class VRRPRuntime: @unchecked Sendable {
                                    addresses: addresses, authType: instance.authentication.type,
                                    authData: instance.authentication.data, source: s.source, destination: destination)
             if let error = s.send(buffer, length: length, to: destination) {
-                logger.warning("lvsd: vrrp: \(name): cannot send an advert to \(destination) on \(s.interface): \(SystemCall.describe(error))")
+                logger.warning("lvsd: vrrp: \(name): cannot send an advert to \(destination) on \(s.interface): \(SystemCall.describe(error))",
+                               metadata: ["instance": "\(name)", "interface": "\(s.interface)", "reason": "\(SystemCall.describe(error))"])
             }
         }
     }

@@ -29,7 +29,8 @@ extension Daemon {
                     transitions: transitions[HealthTransitionKey(service: service.key, endpoint: rs.endpoint)] ?? 0,
                     checkers: rs.checkers.map { checker in
                         CheckerObservation(kind: checker.kind.description, up: checker.up,
-                                           lastFailure: checker.lastFailure.map { "\($0)" })
+                                           lastFailure: checker.lastFailure.map { "\($0)" },
+                                           lastDuration: checker.lastDuration.map(Self.seconds))
                     })
             }
         }
@@ -40,6 +41,11 @@ extension Daemon {
         }
         return DirectorObservation(snapshot: snapshot, workers: parts.all, health: health, vrrp: vrrp,
                                    takenAt: Self.monotonicNanoseconds())
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (s, attoseconds) = duration.components
+        return Double(s) + Double(attoseconds) / 1e18
     }
 }
 

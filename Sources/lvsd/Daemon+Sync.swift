@@ -18,13 +18,14 @@ extension Daemon {
                 logger.error("lvsd: \(error)")
                 return .failed(AdminError("lvsadm: \(error)", exitCode: 1))
             }
-            logger.notice("lvsd: sync: \(settings.role.rawValue) sync daemon started on \(settings.interface) (group \(settings.group):\(settings.port), ttl \(settings.ttl), syncid \(settings.syncID), maxlen \(settings.maxLength))")
+            logger.notice("lvsd: sync: \(settings.role.rawValue) sync daemon started on \(settings.interface) (group \(settings.group):\(settings.port), ttl \(settings.ttl), syncid \(settings.syncID), maxlen \(settings.maxLength))",
+                          metadata: ["role": "\(settings.role.rawValue)", "interface": "\(settings.interface)", "syncid": "\(settings.syncID)"])
             return .applied
         case .stopDaemon(let role):
             guard live.stopSync(role) else {
                 return .failed(AdminError("lvsadm: no \(role.rawValue) sync daemon is running", exitCode: 1))
             }
-            logger.notice("lvsd: sync: \(role.rawValue) sync daemon stopped")
+            logger.notice("lvsd: sync: \(role.rawValue) sync daemon stopped", metadata: ["role": "\(role.rawValue)"])
             return .applied
         case .syncDaemons:
             return .syncDaemons(live.syncStatus().daemons)
@@ -51,7 +52,9 @@ extension Daemon {
     func setSyncRole(_ role: SyncRole?, reason: String) {
         guard var settings = syncPlan else { return }
         for other in SyncRole.allCases where other != role {
-            if live.stopSync(other) { logger.notice("lvsd: sync: \(other.rawValue) sync daemon stopped (\(reason))") }
+            if live.stopSync(other) {
+                logger.notice("lvsd: sync: \(other.rawValue) sync daemon stopped (\(reason))", metadata: ["role": "\(other.rawValue)", "reason": "\(reason)"])
+            }
         }
         guard let role else { return }
         settings.role = role
@@ -59,7 +62,8 @@ extension Daemon {
         if live.syncStatus().daemons.contains(where: { $0.role == role }) { return }
         do {
             try live.startSync(settings, refreshPeriod: refresh)
-            logger.notice("lvsd: sync: \(role.rawValue) sync daemon started on \(settings.interface) (group \(settings.group):\(settings.port), syncid \(settings.syncID)\(refresh > 0 ? ", every connection re-sent every \(refresh / 1_000_000_000) s" : ""); \(reason))")
+            logger.notice("lvsd: sync: \(role.rawValue) sync daemon started on \(settings.interface) (group \(settings.group):\(settings.port), syncid \(settings.syncID)\(refresh > 0 ? ", every connection re-sent every \(refresh / 1_000_000_000) s" : ""); \(reason))",
+                          metadata: ["role": "\(role.rawValue)", "interface": "\(settings.interface)", "syncid": "\(settings.syncID)", "reason": "\(reason)"])
         } catch {
             logger.error("lvsd: \(error)")
         }
@@ -72,7 +76,7 @@ extension Daemon {
         for role in SyncRole.allCases { live.stopSync(role) }
         let c = status.counters
         logger.info("lvsd: sync: sent \(status.messagesSent) messages (\(status.bytesSent) bytes, \(c.connectionsSent) connections (\(c.connectionsRefreshed) by \(c.refreshPasses) refresh passes), \(status.sendFailures) failed, \(c.ringFull) notes lost to a full ring, \(c.notesStale) stale); received \(status.datagramsReceived) (\(status.bytesReceived) bytes): \(c.connectionsInstalled) installed, \(c.connectionsUpdated) updated, \(c.connectionsDropped) dropped, \(c.messagesRejected) messages rejected, \(status.inboxFull) lost to a full inbox")
-        for (reason, n) in c.dropped.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { logger.info("lvsd:   sync dropped \(reason): \(n)") }
+        for (reason, n) in c.dropped.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { logger.info("lvsd:   sync dropped \(reason): \(n)", metadata: ["reason": "\(reason)", "count": "\(n)"]) }
         for (error, n) in c.rejected.sorted(by: { "\($0.key)" < "\($1.key)" }) { logger.info("lvsd:   sync rejected \(error): \(n)") }
     }
 }

@@ -151,12 +151,13 @@ final class Daemon: @unchecked Sendable {
     /// SIGHUP and `lvsadm --reload`: re-reads the configuration file and swaps it in, or
     /// keeps what runs and says why (the error goes back to lvsadm too).
     func reload() -> AdminError? {
-        logger.info("lvsd: reload: reading \(configPath)")
+        logger.info("lvsd: reload: reading \(configPath)", metadata: ["config": "\(configPath)"])
         let loaded: ConfigFile.Loaded
         do {
             loaded = try ConfigFile.load(path: configPath)
         } catch {
-            logger.error("lvsd: reload refused, the running configuration stays: \(error.description)")
+            logger.error("lvsd: reload refused, the running configuration stays: \(error.description)",
+                         metadata: ["config": "\(configPath)", "reason": "\(error.description)"])
             return AdminError("lvsadm: reload refused, the running configuration stays", detail: error.description, exitCode: 1)
         }
         for warning in loaded.warnings { logger.info("lvsd: reload: \(warning.description)") }
@@ -170,7 +171,8 @@ final class Daemon: @unchecked Sendable {
         do {
             plan = try Self.healthPlan(of: loaded, logger: logger)
         } catch {
-            logger.error("lvsd: reload refused, the running configuration and its health checks stay: \(error)")
+            logger.error("lvsd: reload refused, the running configuration and its health checks stay: \(error)",
+                         metadata: ["config": "\(configPath)", "reason": "health checks: \(error)"])
             return AdminError("lvsadm: reload refused, the running configuration stays", detail: "health checks: \(error)", exitCode: 1)
         }
         lock.lock()
@@ -181,10 +183,12 @@ final class Daemon: @unchecked Sendable {
             lock.lock()
             healthPlan = previousPlan
             lock.unlock()
-            logger.error("lvsd: reload refused, the running configuration stays: \(refusal.message)\(refusal.detail.map { " (\($0))" } ?? "")")
+            logger.error("lvsd: reload refused, the running configuration stays: \(refusal.message)\(refusal.detail.map { " (\($0))" } ?? "")",
+                         metadata: ["config": "\(configPath)", "reason": "\(refusal.detail ?? refusal.message)"])
             return refusal
         }
-        logger.info("lvsd: reload: done, \(loaded.director.services.count) virtual services")
+        logger.info("lvsd: reload: done, \(loaded.director.services.count) virtual services",
+                    metadata: ["config": "\(configPath)", "services": "\(loaded.director.services.count)"])
         return nil
     }
 
@@ -343,7 +347,7 @@ final class Daemon: @unchecked Sendable {
         defer { lock.unlock() }
         guard generation == self.generation else { return }
         for event in update.events {
-            logger.notice("lvsd: health: \(event)")
+            logger.notice("lvsd: health: \(event)", metadata: event.logMetadata)
             if event.kind == .realServerUp || event.kind == .realServerDown, let rs = event.realServer {
                 transitions[HealthTransitionKey(service: event.service, endpoint: rs), default: 0] &+= 1
             }

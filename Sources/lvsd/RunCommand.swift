@@ -80,6 +80,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Log level (swift-log): trace, debug, info, notice, warning, error, critical.")
     var logLevel: DaemonLog.Level = .info
 
+    @Option(name: .long, help: "Log lines: plain (the message), fields (message and key=value fields), journal (fields after a <N> syslog priority), or auto: journal when standard output is systemd's journal (JOURNAL_STREAM), plain otherwise.")
+    var logFormat: DaemonLog.Format = .auto
+
     @Option(name: .long, help: ArgumentHelp("The control socket lvsadm talks to (mode 0600, root only); 'none' for no socket.", valueName: "path"))
     var socket = ProcessInfo.processInfo.environment["LVSD_SOCKET"] ?? "/run/lvsd/lvsd.sock"
 
@@ -105,6 +108,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A file holding a bearer token (16 characters or more) allowed to read the monitor and metrics.", valueName: "file"))
     var monitorTokenFile: String?
 
+    @Option(name: .long, help: ArgumentHelp("Serve --metrics-listen over HTTPS with this PEM certificate chain (with --metrics-tls-key).", valueName: "file"))
+    var metricsTlsCert: String?
+
+    @Option(name: .long, help: ArgumentHelp("The PEM private key of --metrics-tls-cert.", valueName: "file"))
+    var metricsTlsKey: String?
+
     @Option(name: .long, help: ArgumentHelp("Keep DIR/net/ip_vs and DIR/net/ip_vs_stats current in the kernel's text, for node_exporter --collector.ipvs --path.procfs=DIR.", valueName: "dir"))
     var ipvsProcfs: String?
 
@@ -115,6 +124,9 @@ struct RunCommand: ParsableCommand {
         }
         if (monitorUsers != nil || monitorTokenFile != nil) && metricsListen == nil {
             throw ValidationError("--monitor-users and --monitor-token-file protect --metrics-listen; give --metrics-listen ADDRESS:PORT too.")
+        }
+        if (metricsTlsCert == nil) != (metricsTlsKey == nil) {
+            throw ValidationError("--metrics-tls-cert and --metrics-tls-key go together: give the certificate chain and its private key.")
         }
         guard !interfaces.isEmpty else {
             // Not taken from a keepalived.conf's vrrp_instance or lvs_sync_daemon: those name the
@@ -168,7 +180,7 @@ struct RunCommand: ParsableCommand {
             throw ExitCode.failure
         }
         // Unbuffered, so a test or a pipe sees each line as it happens (never per packet).
-        let logger = DaemonLog.logger(level: logLevel)
+        let logger = DaemonLog.logger(level: logLevel, format: logFormat)
         // Before any thread exists: capabilities are per thread, and threads inherit them.
         if !keepCapabilities { Capabilities.limit(logger: logger) }
         // A daemon whose log reader or control client hangs up gets EPIPE from the write,
@@ -247,7 +259,7 @@ struct RunCommand: ParsableCommand {
         let signal = stop.signalNumber
         logger.notice("\(signal != 0 ? "lvsd: stopping (signal \(signal))" : "lvsd: stopping")")
         host.restore()
-        for line in live.summary(final: true) { logger.info("\(line)") }
+        for line in live.summary(final: true) { logger.info("\(line.text)", metadata: line.metadata) }
         // The connection table as ipvsadm would list it at this moment (the lab shows it),
         // every worker's connections counted.
         let heading = workers == 1 ? "lvsd: virtual services (ipvsadm -L -n):"
@@ -282,6 +294,11 @@ struct RunCommand: ParsableCommand {
         let ipvsProcfs = self.ipvsProcfs ?? file.ipvsProcfs
         let monitorUsers = self.monitorUsers ?? file.usersFile
         let monitorTokenFile = self.monitorTokenFile ?? file.tokenFile
+        let tlsCertificate = self.metricsTlsCert ?? file.tlsCertificateFile
+        let tlsKey = self.metricsTlsKey ?? file.tlsKeyFile
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw MonitorConfigError("metrics_tls_cert and metrics_tls_key go together: give the certificate chain and its private key")
+        }
         guard metricsListen != nil || ipvsProcfs != nil else { return exporters }
         let cache = ObservationCache { [daemon] in daemon.observation() }
         if let ipvsProcfs {
@@ -291,7 +308,8 @@ struct RunCommand: ParsableCommand {
         }
         if let metricsListen, let (host, port) = MonitorServer.parseListen(metricsListen) {
             let access = try MonitorAccess.load(usersFile: monitorUsers, tokenFile: monitorTokenFile)
-            let monitor = MonitorServer(settings: MonitorServer.Settings(host: host, port: port, access: access),
+            let tls = tlsCertificate.flatMap { cert in tlsKey.map { MonitorTLS(certificateFile: cert, keyFile: $0) } }
+            let monitor = MonitorServer(settings: MonitorServer.Settings(host: host, port: port, access: access, tls: tls),
                                         build: BuildInfo(engine: engine.rawValue, workers: workers), logger: logger, cache: cache)
             do {
                 try monitor.start()

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Issue 17 end to end: lvsd forwarding real HTTP (NAT, rr over three real servers) between
-/// namespaces `lvst-<pid>-mx*`, watched by the ecosystem's own tools — a Prometheus server
+/// namespaces `lvst-<pid>-obs*`, watched by the ecosystem's own tools — a Prometheus server
 /// scraping `--metrics-listen` with basic auth and answering PromQL, promtool linting the
 /// exposition, node_exporter reading `--ipvs-procfs`, and headless Chromium rendering the
 /// monitor. Every process is stopped by PID and every namespace deleted in a `defer`.
@@ -125,7 +125,7 @@ struct ObservabilityE2ETests {
                 delay_loop 1
             \(servers)
             }
-            """)
+            """, journal: true)
         let rs3 = #"local_address="198.18.0.100",local_port="80",remote_address="198.18.3.2",remote_port="8080",proto="TCP",local_mark="""#
         let metricsURL = "http://198.18.0.1:9100/metrics"
         func metrics() throws -> String {
@@ -148,7 +148,136 @@ struct ObservabilityE2ETests {
         let rows = decoded.services.first?.realServers ?? []
         #expect(rows.map(\.health) == ["UP", "UP", "DOWN"], "monitor state: \(state)")
         #expect(rows.last?.reason.hasPrefix("TCP_CHECK: ") == true, "the monitor says why: \(rows.last?.reason ?? "")")
-        _ = try lab.stopDirector()
+        #expect(text.contains("lvsd_health_checker_duration_seconds{\(rs3),checker=\"TCP_CHECK\"} "), "last check duration:\n\(text.prefix(3000))")
+
+        // The log, in the journal's format: the transition at notice (<5>) with its fields.
+        let log = try lab.stopDirector()
+        let lines = log.split(separator: "\n")
+        let removal = lines.first { $0.hasPrefix("<5>lvsd: health: Removing service 198.18.3.2:8080 from VS TCP 198.18.0.100:80") }
+        print("ObservabilityE2ETests: the removal as journald reads it: \(removal ?? "none")")
+        #expect(removal?.contains(" event=real_server_down ") == true, "\(removal ?? "no removal line in:\n\(log)")")
+        #expect(removal?.contains(" real_server=198.18.3.2:8080 ") == true, "\(removal ?? "")")
+        #expect(removal?.contains(#" service="TCP 198.18.0.100:80""#) == true, "\(removal ?? "")")
+        #expect(removal?.contains(" reason=") == true, "\(removal ?? "")")
+        let checkerDown = lines.first { $0.hasPrefix("<5>lvsd: health: ") && $0.contains(" event=checker_down ") && $0.contains("real_server=198.18.3.2:8080") }
+        #expect(checkerDown?.contains(" checker=TCP_CHECK ") == true, "\(checkerDown ?? "no checker_down line in:\n\(log)")")
+        #expect(lines.contains { $0.hasPrefix("<6>lvsd: running on ") }, "info lines carry <6>")
+    }
+
+    /// HTTPS on the listener, configured from keepalived.conf's `lvsd_director` lines
+    /// (metrics_tls_cert, metrics_tls_key, a bearer token): curl trusts it only with the test's
+    /// own CA (made here by openssl), plain HTTP to the port gets no answer, and Prometheus
+    /// scrapes it over https with tls_config. The same lvsd runs a VRRP instance, which becomes
+    /// MASTER alone on its segment, so its metrics appear and count on (state, become_master,
+    /// adverts sent), and a firewall-mark service, which /metrics and node_exporter (through
+    /// the written /proc/net/ip_vs) both label as node_exporter labels kernel IPVS's: proto
+    /// FWM, no local address, port 0, the mark in local_mark.
+    @Test(.enabled(if: getuid() == 0, "needs root: it builds network namespaces (CI runs as root)"),
+          .enabled(if: ObservabilityLab.toolsPresent && FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
+                   "needs openssl, prometheus and prometheus-node-exporter (Scripts/install-deps.sh)"))
+    func httpsListenerVRRPAndFirewallMarkMetrics() throws {
+        let lab = try ObservabilityLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        let tls = try lab.makeTestCertificates(serverAddress: "198.18.0.1")
+        let token = "obs-bearer-token-\(UInt32.random(in: 0 ... .max))"
+        let tokenFile = lab.directory.appendingPathComponent("token").path
+        try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let procfs = lab.directory.appendingPathComponent("procfs").path
+        try lab.startDirector(extra: [], config: """
+            lvsd_director {
+                interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
+                interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
+                interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
+                interface d3 mac 00:00:00:00:00:00 address 198.18.3.1
+                fwmark 1 tcp 198.18.0.101 80
+                metrics_listen 198.18.0.1:9100
+                monitor_token_file \(tokenFile)
+                metrics_tls_cert \(tls.certificate)
+                metrics_tls_key \(tls.key)
+                ipvs_procfs \(procfs)
+            }
+            vrrp_instance VI_1 {
+                state BACKUP
+                interface d0
+                virtual_router_id 61
+                priority 100
+                advert_int 1
+                virtual_ipaddress {
+                    198.18.0.100/24
+                }
+            }
+            virtual_server 198.18.0.100 80 {
+                protocol TCP
+                lb_algo rr
+                lb_kind NAT
+                real_server 198.18.1.2 8080 {
+                    weight 1
+                }
+                real_server 198.18.3.2 8080 {
+                    weight 1
+                }
+            }
+            virtual_server fwmark 1 {
+                lb_algo rr
+                lb_kind NAT
+                real_server 198.18.2.2 8080 {
+                    weight 3
+                }
+            }
+            """)
+        let url = "https://198.18.0.1:9100/metrics"
+        let bearer = ["-H", "Authorization: Bearer \(token)"]
+        func metrics() throws -> String {
+            try lab.inClient(["/usr/bin/curl", "-sS", "-m", "5", "--cacert", tls.ca] + bearer + [url]).stdout
+        }
+        // Trusted through the test CA only; plain HTTP to the TLS port gets no HTTP answer.
+        let verified = try lab.inClient(["/usr/bin/curl", "-sS", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                                         "--cacert", tls.ca] + bearer + [url])
+        #expect(verified.stdout == "200", "https with the CA: \(verified.stderr)")
+        let unverified = try lab.inClient(["/usr/bin/curl", "-sS", "-m", "5", "-o", "/dev/null"] + bearer + [url])
+        #expect(unverified.status == 60, "curl without the CA must refuse the certificate (exit 60): \(unverified.status) \(unverified.stderr)")
+        let noToken = try lab.inClient(["/usr/bin/curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", tls.ca, url])
+        #expect(noToken.stdout == "401", "https without the token")
+        let plain = try lab.inClient(["/usr/bin/curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}"] + bearer
+                                     + ["http://198.18.0.1:9100/metrics"])
+        #expect(plain.status != 0 && plain.stdout == "000", "plain HTTP to the TLS port: exit \(plain.status), status \(plain.stdout)")
+
+        // VRRP: alone on the segment, VI_1 becomes MASTER after Master_Down_Interval and
+        // keeps advertising, once a second.
+        let instance = #"{iname="VI_1"}"#
+        try lab.waitUntil("VI_1 is MASTER in /metrics", seconds: 30) { try metrics().contains("lvsd_vrrp_state\(instance) 2.0") }
+        func advertsSent(_ text: String) -> Int? {
+            text.split(separator: "\n").first { $0.hasPrefix("lvsd_vrrp_advertisements_sent_total\(instance) ") }
+                .flatMap { Int($0.split(separator: " ").last ?? "") }
+        }
+        let first = try metrics()
+        #expect(first.contains("lvsd_vrrp_become_master_total\(instance) 1"), "\(first.prefix(4000))")
+        let sentBefore = try #require(advertsSent(first), "no advert counter in:\n\(first.prefix(4000))")
+        try lab.waitUntil("VI_1's adverts sent count on", seconds: 10) { (advertsSent(try metrics()) ?? 0) > sentBefore }
+
+        // Firewall-mark service: node_exporter's labels, in /metrics and through procfs.
+        let fwm = #"local_address="",local_port="0",remote_address="198.18.2.2",remote_port="8080",proto="FWM",local_mark="00000001""#
+        #expect(first.contains("node_ipvs_backend_weight{\(fwm)} 3.0"), "FWM backend in /metrics:\n\(first.prefix(4000))")
+        let written = (try? String(contentsOfFile: procfs + "/net/ip_vs", encoding: .utf8)) ?? ""
+        #expect(written.contains("\nFWM  00000001 rr \n  -> C6120202:1F90      Masq    3      0          0         \n"), "procfs:\n\(written)")
+        try lab.startNodeExporter(procfs: procfs)
+        let node = try lab.inClient(["/usr/bin/curl", "-sS", "-m", "5", "http://198.18.0.2:9101/metrics"]).stdout
+        #expect(node.contains(#"node_ipvs_backend_weight{local_address="",local_mark="00000001",local_port="0",proto="FWM",remote_address="198.18.2.2",remote_port="8080"} 3"#),
+                "node_exporter reads the FWM line:\n\(node.prefix(4000))")
+
+        // Prometheus over https: tls_config with the test CA, the bearer token.
+        try lab.startPrometheus(scrape: """
+                scheme: https
+                tls_config:
+                  ca_file: \(tls.ca)
+                authorization:
+                  credentials: \(token)
+            """)
+        let state = try lab.waitForQuery("lvsd_vrrp_state", count: 1)
+        #expect(state.values.first == 2, "PromQL lvsd_vrrp_state over https: \(state)")
+        let log = try lab.stopDirector()
+        #expect(log.contains("lvsd: monitor: https://198.18.0.1:9100/"), "lvsd logs the https URL:\n\(log)")
     }
 
     /// Without credentials the listener refuses to face the network: it binds loopback only
@@ -187,10 +316,10 @@ final class ObservabilityLab {
 
     init() throws {
         let pid = getpid()
-        client = "lvst-\(pid)-mxc"
-        director = "lvst-\(pid)-mxd"
-        realServers = (1...3).map { "lvst-\(pid)-mx\($0)" }
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-mx-\(pid)-\(UInt32.random(in: 0 ... .max))")
+        client = "lvst-\(pid)-obsc"
+        director = "lvst-\(pid)-obsd"
+        realServers = (1...3).map { "lvst-\(pid)-obs\($0)" }
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-obs-\(pid)-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         deleteNamespaces()
     }
@@ -235,8 +364,10 @@ final class ObservabilityLab {
     }
 
     /// lvsd NAT rr for 198.18.0.100:80 over the three servers, with `extra` arguments;
-    /// returns once it resolved every server and its exporters run.
-    func startDirector(extra: [String], config: String? = nil) throws {
+    /// returns once it resolved every server and its exporters run. With `journal`, lvsd's
+    /// standard output is announced as the journal's stream (JOURNAL_STREAM = the log file's
+    /// device:inode, as systemd sets it), so lvsd writes the journal's format into the file.
+    func startDirector(extra: [String], config: String? = nil, journal: Bool = false) throws {
         let rules = config ?? """
             interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
             interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
@@ -258,6 +389,11 @@ final class ObservabilityLab {
                        "--duration", "120", "--connections", "65536", "--socket", "none"] + extra
         p.standardOutput = handle
         p.standardError = handle
+        if journal {
+            var st = stat()
+            guard fstat(handle.fileDescriptor, &st) == 0 else { throw LabFailure(description: "fstat of the log file failed") }
+            p.environment = ProcessInfo.processInfo.environment.merging(["JOURNAL_STREAM": "\(st.st_dev):\(st.st_ino)"]) { $1 }
+        }
         try p.run()
         lvsd = p
         try waitUntil("lvsd starts", seconds: 30) {
@@ -292,6 +428,15 @@ final class ObservabilityLab {
 
     /// Prometheus in the client namespace on its loopback, scraping lvsd every second.
     func startPrometheus(user: String, password: String) throws {
+        try startPrometheus(scrape: """
+                basic_auth:
+                  username: \(user)
+                  password: \(password)
+            """)
+    }
+
+    /// Prometheus scraping lvsd with `scrape` (YAML lines of the job, indented four spaces).
+    func startPrometheus(scrape: String) throws {
         let config = directory.appendingPathComponent("prometheus.yml")
         try """
             global:
@@ -299,9 +444,7 @@ final class ObservabilityLab {
               scrape_timeout: 1s
             scrape_configs:
               - job_name: lvsd
-                basic_auth:
-                  username: \(user)
-                  password: \(password)
+            \(scrape)
                 static_configs:
                   - targets: ["198.18.0.1:9100"]
             """.write(to: config, atomically: true, encoding: .utf8)
@@ -360,6 +503,26 @@ final class ObservabilityLab {
                                 "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)"] + arguments)
         if run.status != 0 { Issue.record("chromium \(arguments) exited \(run.status):\n\(run.stderr.suffix(2000))") }
         return run.stdout
+    }
+
+    /// A test CA and a server certificate for `serverAddress` (subjectAltName IP) it signed,
+    /// made by openssl in the lab's directory: P-256 keys, valid two days.
+    func makeTestCertificates(serverAddress: String) throws -> (ca: String, certificate: String, key: String) {
+        let dir = directory.path
+        func openssl(_ arguments: [String]) throws {
+            let run = try Command.run("/usr/bin/openssl", arguments)
+            if run.status != 0 { throw LabFailure(description: "openssl \(arguments.joined(separator: " ")): \(run.stderr)") }
+        }
+        let ext = dir + "/server.ext"
+        try "subjectAltName=IP:\(serverAddress)\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n"
+            .write(toFile: ext, atomically: true, encoding: .utf8)
+        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                     "-keyout", dir + "/ca.key", "-out", dir + "/ca.pem", "-days", "2", "-subj", "/CN=lvsd obs test CA"])
+        try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                     "-keyout", dir + "/server.key", "-out", dir + "/server.csr", "-subj", "/CN=\(serverAddress)"])
+        try openssl(["x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.pem", "-CAkey", dir + "/ca.key",
+                     "-CAcreateserial", "-out", dir + "/server.pem", "-days", "2", "-extfile", ext])
+        return (dir + "/ca.pem", dir + "/server.pem", dir + "/server.key")
     }
 
     /// Stops real server `n`'s HTTP server (by PID), as a crash would.

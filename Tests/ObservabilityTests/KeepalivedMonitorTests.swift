@@ -10,6 +10,8 @@ import Testing
                 metrics_listen 198.18.0.1:9100
                 monitor_users /etc/lvsd/users
                 monitor_token_file /etc/lvsd/token
+                metrics_tls_cert /etc/lvsd/monitor.pem
+                metrics_tls_key /etc/lvsd/monitor.key
                 ipvs_procfs /run/lvsd/procfs
             }
             """, file: "keepalived.conf")
@@ -17,6 +19,8 @@ import Testing
         #expect(config.monitor.metricsListen?.description == "198.18.0.1:9100")
         #expect(config.monitor.usersFile == "/etc/lvsd/users")
         #expect(config.monitor.tokenFile == "/etc/lvsd/token")
+        #expect(config.monitor.tlsCertificateFile == "/etc/lvsd/monitor.pem")
+        #expect(config.monitor.tlsKeyFile == "/etc/lvsd/monitor.key")
         #expect(config.monitor.ipvsProcfs == "/run/lvsd/procfs")
         #expect(config.director.interfaces.count == 1)
     }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 @testable import Observability
 import Testing
+import TestSupport
 
 @Suite struct MonitorTests {
     @Test func listenAddresses() {
@@ -93,5 +94,35 @@ import Testing
         observation.takenAt = 6
         history.record(MonitorState(observation), takenAt: 6)
         #expect(history.series.keys.sorted() == ["UDP [2001:db8::10]:53"])
+    }
+}
+
+/// `--metrics-tls-cert` / `--metrics-tls-key` read at start: a good pair (made by openssl here)
+/// becomes a server configuration; a missing or non-PEM file is an error naming it.
+@Suite struct MonitorTLSTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "needs openssl to make a test certificate"))
+    func readsAPEMPairAndNamesBadFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lvsd-obs-tls-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let made = try Command.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                                        "-nodes", "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem",
+                                                        "-days", "1", "-subj", "/CN=127.0.0.1"])
+        try #require(made.status == 0, "openssl: \(made.stderr)")
+        let configuration = try MonitorTLS(certificateFile: dir + "/cert.pem", keyFile: dir + "/key.pem").configuration()
+        #expect(configuration.certificateChain.count == 1)
+
+        let missing = dir + "/absent.pem"
+        #expect {
+            _ = try MonitorTLS(certificateFile: missing, keyFile: dir + "/key.pem").configuration()
+        } throws: { error in
+            "\(error)".hasPrefix("\(missing): error: cannot read a PEM certificate chain")
+        }
+        try "not a key\n".write(toFile: dir + "/bad.key", atomically: true, encoding: .utf8)
+        #expect {
+            _ = try MonitorTLS(certificateFile: dir + "/cert.pem", keyFile: dir + "/bad.key").configuration()
+        } throws: { error in
+            "\(error)".hasPrefix("\(dir)/bad.key: error: cannot read a PEM private key")
+        }
     }
 }

@@ -55,7 +55,7 @@ enum ObservationFixtures {
     static var health: [RealServerHealthObservation] {
         [
             RealServerHealthObservation(service: tcp, endpoint: Endpoint(IPAddress("198.18.1.1")!, 8080), alive: true, tableWeight: 1,
-                                        checkers: [CheckerObservation(kind: "HTTP_GET", up: true)]),
+                                        checkers: [CheckerObservation(kind: "HTTP_GET", up: true, lastDuration: 0.25)]),
             RealServerHealthObservation(service: tcp, endpoint: Endpoint(IPAddress("198.18.1.3")!, 8080), alive: false, tableWeight: 0, transitions: 3,
                                         checkers: [CheckerObservation(kind: "TCP_CHECK", up: false, lastFailure: "connection refused")]),
         ]

@@ -5,17 +5,21 @@
 ///         metrics_listen 198.18.0.1:9100     # --metrics-listen
 ///         monitor_users /etc/lvsd/users      # --monitor-users
 ///         monitor_token_file /etc/lvsd/token # --monitor-token-file
+///         metrics_tls_cert /etc/lvsd/tls.pem # --metrics-tls-cert
+///         metrics_tls_key /etc/lvsd/tls.key  # --metrics-tls-key
 ///         ipvs_procfs /run/lvsd/procfs       # --ipvs-procfs
 ///     }
 public struct KeepalivedMonitor: Hashable, Sendable {
     public var metricsListen: ListenAddress?
     public var usersFile: String?
     public var tokenFile: String?
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
     public var ipvsProcfs: String?
 
     public init() {}
 
-    static let keywords: Set<String> = ["metrics_listen", "monitor_users", "monitor_token_file", "ipvs_procfs"]
+    static let keywords: Set<String> = ["metrics_listen", "monitor_users", "monitor_token_file", "metrics_tls_cert", "metrics_tls_key", "ipvs_procfs"]
 
     mutating func apply(_ line: KeepalivedStatement) throws(ConfigError) {
         let word = try line.value("\(line.name) VALUE")
@@ -27,6 +31,8 @@ public struct KeepalivedMonitor: Hashable, Sendable {
             metricsListen = address
         case "monitor_users": usersFile = word.text
         case "monitor_token_file": tokenFile = word.text
+        case "metrics_tls_cert": tlsCertificateFile = word.text
+        case "metrics_tls_key": tlsKeyFile = word.text
         default: ipvsProcfs = word.text
         }
     }

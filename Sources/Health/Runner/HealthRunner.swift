@@ -234,7 +234,7 @@ public final class HealthRunner: Sendable {
                 inFlight[id] = nil
                 statusDirty = true
                 options.checkObserver?(CheckRun(checker: CheckerID(id), due: dueAt, started: started, finished: now, outcome: outcome))
-                let report = model.record(outcome, for: CheckerID(id), at: now)
+                let report = model.record(outcome, for: CheckerID(id), at: now, begun: started)
                 absorb(report, now: now)
                 due.push(id, at: report.nextRun ?? now + model.checkerConfigs[id].timing.delayLoop)
             }

@@ -30,12 +30,20 @@ public struct HealthEvent: Hashable, Sendable, CustomStringConvertible {
     /// The real server concerned; nil for service-wide events.
     public var realServer: Endpoint?
     public var message: String
+    /// The checker's kind (`HTTP_GET`) for checker events: the log's `checker=` field.
+    public var checker: CheckerKind?
+    /// Why a checker failed, for the log's `reason=` field: on `checkerDown`, `retrying` and the
+    /// `realServerDown` a failure caused.
+    public var reason: String?
 
-    public init(_ kind: Kind, service: ServiceKey, realServer: Endpoint? = nil, _ message: String) {
+    public init(_ kind: Kind, service: ServiceKey, realServer: Endpoint? = nil, _ message: String,
+                checker: CheckerKind? = nil, reason: String? = nil) {
         self.kind = kind
         self.service = service
         self.realServer = realServer
         self.message = message
+        self.checker = checker
+        self.reason = reason
     }
 
     public var description: String { message }

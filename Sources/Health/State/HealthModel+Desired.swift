@@ -24,6 +24,8 @@ public struct CheckerHealth: Hashable, Sendable {
     public var retries: Int
     public var lastFailure: CheckFailure?
     public var lastRun: Duration?
+    /// How long the last check took, from its start to its outcome (timeouts included).
+    public var lastDuration: Duration?
 }
 
 /// A virtual service's health as listings show it.
@@ -127,7 +129,7 @@ extension HealthModel {
                             let c = checkers[id.index]
                             return CheckerHealth(id: id, kind: checkerConfigs[id.index].kind, target: checkerConfigs[id.index].target,
                                                  up: c.isUp, hasRun: c.hasRun, retries: c.hasRun ? c.retryIt : 0,
-                                                 lastFailure: c.lastFailure, lastRun: c.lastRun)
+                                                 lastFailure: c.lastFailure, lastRun: c.lastRun, lastDuration: c.lastDuration)
                         })
                 })
         }

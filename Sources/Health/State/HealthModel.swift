@@ -46,6 +46,8 @@ public struct HealthModel: Sendable {
         var currentWeight: Int64 = 0
         var lastFailure: CheckFailure?
         var lastRun: Duration?
+        /// How long the last check took, start to outcome.
+        var lastDuration: Duration?
         let service: Int
         let realServer: Int
         /// First run; later runs fall on anchor + k × delay_loop.
@@ -159,8 +161,9 @@ public struct HealthModel: Sendable {
         return report
     }
 
-    /// Feeds one check's outcome at `now`; returns the transitions and `nextRun`.
-    public mutating func record(_ outcome: CheckOutcome, for id: CheckerID, at now: Duration) -> HealthReport {
+    /// Feeds one check's outcome at `now` (the check began at `begun`, when known); returns
+    /// the transitions and `nextRun`.
+    public mutating func record(_ outcome: CheckOutcome, for id: CheckerID, at now: Duration, begun: Duration? = nil) -> HealthReport {
         precondition(started, "call start() before record()")
         let i = id.index
         let config = checkerConfigs[i]
@@ -168,6 +171,7 @@ public struct HealthModel: Sendable {
         let before = desiredEntries(service: s)
         var report = HealthReport()
         checkers[i].lastRun = now
+        if let begun { checkers[i].lastDuration = now >= begun ? now - begun : .zero }
 
         let success: Bool
         switch outcome {
@@ -201,7 +205,7 @@ public struct HealthModel: Sendable {
             } else if !success && (wasUp || !hasRun) {
                 let failure = checkers[i].lastFailure.map { "\($0)" } ?? "failed"
                 let after = hasRun && timing.retry > 0 ? " (after \(retried) \(retried == 1 ? "retry" : "retries"))" : ""
-                report.events.append(event(.checkerDown, i, "\(config) \(failure)\(after)"))
+                report.events.append(event(.checkerDown, i, "\(config) \(failure)\(after)", reason: failure))
                 // check_misc.c: a failed dynamic checker gives its weight contribution back.
                 services[s].realServers[r].effectiveWeight -= checkers[i].currentWeight
                 checkers[i].currentWeight = 0
@@ -212,7 +216,8 @@ public struct HealthModel: Sendable {
             next = now + timing.delayBeforeRetry
             let failure = checkers[i].lastFailure.map { "\($0)" } ?? "failed"
             report.events.append(event(.retrying, i,
-                                       "\(config) \(failure) (retry \(checkers[i].retryIt) of \(timing.retry) in \(Self.format(timing.delayBeforeRetry)))"))
+                                       "\(config) \(failure) (retry \(checkers[i].retryIt) of \(timing.retry) in \(Self.format(timing.delayBeforeRetry)))",
+                                       reason: failure))
         }
         checkers[i].hasRun = true
         report.nextRun = next
@@ -245,10 +250,11 @@ public struct HealthModel: Sendable {
 
     // MARK: keepalived ipwrapper.c
 
-    private func event(_ kind: HealthEvent.Kind, _ checker: Int, _ message: String) -> HealthEvent {
+    private func event(_ kind: HealthEvent.Kind, _ checker: Int, _ message: String, reason: String? = nil) -> HealthEvent {
         let c = checkers[checker]
         return HealthEvent(kind, service: plan.services[c.service].key,
-                           realServer: plan.services[c.service].realServers[c.realServer].endpoint, message)
+                           realServer: plan.services[c.service].realServers[c.realServer].endpoint, message,
+                           checker: checkerConfigs[checker].kind, reason: reason)
     }
 
     /// update_svr_checker_state + set_checker_state.
@@ -265,7 +271,8 @@ public struct HealthModel: Sendable {
         checkers[i].hasRun = true
         let failed = services[s].realServers[r].failedCheckers
         if alive ? failed <= 1 : failed == 0 {
-            performServerState(service: s, realServer: r, alive: alive, into: &report)
+            performServerState(service: s, realServer: r, alive: alive,
+                               reason: alive ? nil : checkers[i].lastFailure.map { "\($0)" }, into: &report)
         }
         checkers[i].isUp = alive
         if alive {
@@ -276,7 +283,8 @@ public struct HealthModel: Sendable {
     }
 
     /// perform_svr_state: the server enters or leaves the pool.
-    private mutating func performServerState(service s: Int, realServer r: Int, alive: Bool, into report: inout HealthReport) {
+    private mutating func performServerState(service s: Int, realServer r: Int, alive: Bool, reason: String?,
+                                             into report: inout HealthReport) {
         guard services[s].realServers[r].alive != alive else { return }
         let plan = self.plan.services[s], rs = plan.realServers[r]
         let inhibit = rs.inhibitOnFailure
@@ -289,7 +297,8 @@ public struct HealthModel: Sendable {
         }
         let held = plan.sorryServer != nil && services[s].sorryActive && !services[s].quorumUp
         report.events.append(HealthEvent(alive ? .realServerUp : .realServerDown, service: plan.key, realServer: rs.endpoint,
-                                         held ? line + " (the sorry server holds the service until quorum returns)" : line))
+                                         held ? line + " (the sorry server holds the service until quorum returns)" : line,
+                                         reason: reason))
         services[s].realServers[r].alive = alive
         notifyRealServer(service: s, realServer: r, into: &report)
         updateQuorum(service: s, initial: false, into: &report)
