@@ -226,3 +226,112 @@ import Wire
                                      "227 Entering Passive Mode (198,18,0,10,195,80).\r\n"))
     }
 }
+
+/// IPv6 control connections: EPRT rewritten to the IPv6 local address under FullNAT, EPSV
+/// expected; and random lines at random tailroom through a FullNAT control connection, whose
+/// frames must leave with right lengths and checksums or as sent, never trap.
+@Suite struct FTPDirectorIPv6AndRandomTests {
+    static let client = "2001:db8::100", vip = "2001:db8::10", rs = "2001:db8:1::11", lip = "2001:db8:1::100"
+
+    static func config() -> DirectorConfig {
+        DirectorConfig(
+            services: [VirtualServiceConfig(
+                key: ServiceKey(.tcp, IPAddress(vip)!, 21), scheduler: .roundRobin,
+                realServers: [RealServerConfig(address: IPAddress(rs)!, port: 21, method: .fullNAT)],
+                localAddresses: [IPAddress(lip)!])],
+            interfaces: Lab.interfaces,
+            neighbours: [NeighbourConfig(address: IPAddress(rs)!, mac: Lab.rs1MAC, interface: 1)])
+    }
+    static func fromClient(_ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0, port: UInt16 = 40000, to vport: UInt16 = 21,
+                           _ text: String = "") -> [UInt8] {
+        Frame.ethernet(destination: Lab.directorClientMAC, source: Lab.clientMAC).ipv6(source: client, destination: vip)
+            .tcp(sourcePort: port, destinationPort: vport, flags: flags, sequence: seq, acknowledgment: ack).payload(text).bytes
+    }
+    static func toServer(_ flags: TCPFlags, seq: UInt32, ack: UInt32, lport: UInt16, _ text: String) -> [UInt8] {
+        Frame.ethernet(destination: Lab.rs1MAC, source: Lab.directorServerMAC).ipv6(source: lip, destination: rs, hopLimit: 63)
+            .tcp(sourcePort: lport, destinationPort: 21, flags: flags, sequence: seq, acknowledgment: ack).payload(text).bytes
+    }
+
+    @Test func extendedPortNamesTheIPv6LocalAddressAndExtendedPassiveIsExpected() {
+        let h = Harness(Self.config())
+        _ = h.run(Self.fromClient(.syn, seq: 100))
+        guard let control = h.director.connections().first else { Issue.record("no control connection"); return }
+        let (v, out) = h.run(Self.fromClient([.ack, .psh], seq: 101, ack: 1, "EPRT |2|2001:db8::100|40001|\r\n"))
+        #expect(v == .forward(interface: 1))
+        let data = h.director.connections().first { $0.virtualPort == 20 }
+        #expect(data?.clientPort == 40001 && data?.localAddress == IPAddress(Self.lip))
+        let text = "EPRT |2|2001:db8:1:0:0:0:0:100|\(data?.localPort ?? 0)|\r\n"
+        #expect(out == Self.toServer([.ack, .psh], seq: 101, ack: 1, lport: control.localPort, text))
+        // The next command shifts by the growth.
+        let grown = UInt32(text.utf8.count - "EPRT |2|2001:db8::100|40001|\r\n".utf8.count)
+        let next: UInt32 = 101 + 30
+        let (_, out2) = h.run(Self.fromClient([.ack, .psh], seq: next, ack: 1, "RETR f\r\n"))
+        #expect(out2 == Self.toServer([.ack, .psh], seq: next + grown, ack: 1, lport: control.localPort, "RETR f\r\n"))
+
+        let reply = Frame.ethernet(destination: Lab.directorServerMAC, source: Lab.rs1MAC).ipv6(source: Self.rs, destination: Self.lip)
+            .tcp(sourcePort: 21, destinationPort: control.localPort, flags: [.ack, .psh], sequence: 1, acknowledgment: next + grown + 8)
+            .payload("229 Entering Extended Passive Mode (|||50002|)\r\n").bytes
+        let (v2, _) = h.run(reply, interface: 1)
+        #expect(v2 == .forward(interface: 0))
+        #expect(h.director.ftpExpectationCount == 1)
+        let (v3, syn) = h.run(Self.fromClient(.syn, seq: 7, port: 40002, to: 50002))
+        #expect(v3 == .forward(interface: 1))
+        let passive = h.director.connections().first { $0.virtualPort == 50002 }
+        #expect(passive?.destinationPort == 50002 && passive?.destinationAddress == IPAddress(Self.rs))
+        #expect(syn == Frame.ethernet(destination: Lab.rs1MAC, source: Lab.directorServerMAC)
+            .ipv6(source: Self.lip, destination: Self.rs, hopLimit: 63)
+            .tcp(sourcePort: passive?.localPort ?? 0, destinationPort: 50002, flags: .syn, sequence: 7).bytes)
+    }
+
+    /// Random PORT/EPRT lines (valid, malformed, foreign, split) with 0–40 bytes of tailroom:
+    /// each frame forwarded leaves with its IP length, IP checksum and TCP checksum right.
+    @Test func randomLinesAtRandomTailroomLeaveValidFramesOrAsSent() {
+        var seed: UInt64 = 0x0123_4567_89AB_CDEF
+        func next(_ n: UInt64) -> UInt64 { seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17; return seed % n }
+        let config = FTPDirectorTests.config(.fullNAT)
+        let director = Director(config: config, capacity: 4096, now: 1_000_000_000)
+        var checked = 0
+        for round in 0..<400 {
+            let now = 1_000_000_000 + UInt64(round) * 1_000_000
+            let port = UInt16(20000 + round)
+            var lines = ["PORT 198,18,0,100,\(next(256)),\(next(256))\r\n", "EPRT |1|198.18.0.100|\(next(70000))|\r\n",
+                         "PORT 198,18,0,\(next(300)),1,2\r\n", "PORT 198,18,0,100,1\r\n", "EPRT |1|198.18.0.100|1",
+                         "port 198,18,0,100,255,255\r\nNOOP\r\n"]
+            let text = lines[Int(next(UInt64(lines.count)))]
+            lines.removeAll()
+            let frames = [FTPDirectorTests.fromClient(.syn, seq: 1, port: port),
+                          FTPDirectorTests.fromClient([.ack, .psh], seq: 2, ack: 1, port: port, text)]
+            for (i, frame) in frames.enumerated() {
+                let tailroom = i == 0 ? 64 : Int(next(41))
+                let capacity = 64 + frame.count + tailroom
+                let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+                defer { raw.deallocate() }
+                frame.withUnsafeBytes { (raw + 64).copyMemory(from: $0.baseAddress!, byteCount: frame.count) }
+                var packet = PacketBuffer(base: raw, capacity: capacity, offset: 64, length: frame.count)
+                let verdict = director.process(&packet, now: now)
+                guard i == 1 else { continue }
+                #expect(verdict == .forward(interface: 1))
+                let out = Array(UnsafeRawBufferPointer(start: packet.frame, count: packet.length))
+                // Lengths and checksums as a receiver checks them.
+                let ipLength = Int(out[16]) << 8 | Int(out[17])
+                #expect(ipLength + 14 == out.count)
+                var sum: UInt32 = 0
+                for k in stride(from: 14, to: 34, by: 2) { sum += UInt32(out[k]) << 8 | UInt32(out[k + 1]) }
+                var tcpSum: UInt32 = 0
+                let tcpLength = ipLength - 20
+                for k in stride(from: 26, to: 34, by: 2) { tcpSum += UInt32(out[k]) << 8 | UInt32(out[k + 1]) }
+                tcpSum += 6 + UInt32(tcpLength)
+                for k in stride(from: 34, to: out.count, by: 2) {
+                    tcpSum += UInt32(out[k]) << 8 | (k + 1 < out.count ? UInt32(out[k + 1]) : 0)
+                }
+                func fold(_ s: UInt32) -> UInt32 { var s = s; while s >> 16 != 0 { s = (s & 0xFFFF) + (s >> 16) }; return s }
+                #expect(fold(sum) == 0xFFFF)
+                #expect(fold(tcpSum) == 0xFFFF)
+                checked += 1
+            }
+        }
+        #expect(checked == 400)
+        let c = director.ftpCounters
+        #expect(c.malformed > 0 && c.foreignAddress > 0 && c.dataConnections > 0)
+    }
+}
