@@ -45,4 +45,26 @@ import Testing
             #expect(error.message == message)
         }
     }
+
+    @Test func keepalivedConfReadsItInTheLvsdDirectorBlock() throws {
+        let config = try KeepalivedFile.parse("""
+            lvsd_director {
+                tunable ftp_ports 2121
+            }
+            virtual_server 198.18.0.10 2121 {
+                protocol TCP
+                lb_kind NAT
+                real_server 198.18.1.2 21 {
+                }
+            }
+            """, file: "keepalived.conf")
+        #expect(config.director.tunables.ftpPorts.ports == [2121])
+        do {
+            _ = try KeepalivedFile.parse("lvsd_director {\n    tunable ftp_ports 21,x\n}\n", file: "keepalived.conf")
+            Issue.record("a bad port parsed")
+        } catch {
+            #expect(error.line == 2 && error.column == 26)
+            #expect(error.message.hasPrefix("invalid FTP port 'x'"))
+        }
+    }
 }
