@@ -43,12 +43,14 @@ extension Director {
         }
     }
 
-    /// The control connection's entry, fresh when the slot changed hands.
+    /// The control connection's entry, fresh when the slot changed hands or the client opens
+    /// the connection (its SYN: the same client port may come back to the same slot).
     @inline(__always)
-    func ftpEntry(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>) -> UnsafeMutablePointer<FTPControlEntry>? {
+    func ftpEntry(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>,
+                  opening: Bool = false) -> UnsafeMutablePointer<FTPControlEntry>? {
         guard let entries = ftp.entries else { return nil }
         let e = entries + Int(h)
-        if e.pointee.client != c.pointee.clientAddress || e.pointee.clientPort != c.pointee.clientPort {
+        if opening || e.pointee.client != c.pointee.clientAddress || e.pointee.clientPort != c.pointee.clientPort {
             e.pointee = FTPControlEntry(client: c.pointee.clientAddress, clientPort: c.pointee.clientPort)
         }
         return e
@@ -58,7 +60,7 @@ extension Director {
     func ftpFromClient(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>, _ p: inout ParsedPacket,
                        _ packet: inout PacketBuffer, now: UInt64) {
         guard p.hasTransportHeader, let tcp = try? TCPSegment(p.l4, length: p.l4Length),
-              let e = ftpEntry(h, c) else { return }
+              let e = ftpEntry(h, c, opening: tcp.flags.contains(.syn) && !tcp.flags.contains(.ack)) else { return }
         let sequence = tcp.sequenceNumber
         let seqOffset = e.pointee.fromClient.sequenceOffset(sequence)
         let ackOffset = e.pointee.fromServer.acknowledgmentOffset(tcp.acknowledgmentNumber)

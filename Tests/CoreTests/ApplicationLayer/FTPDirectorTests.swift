@@ -105,6 +105,22 @@ import Wire
         #expect(synAck == Self.toClient([.syn, .ack], seq: 9, ack: 78, port: 40001, from: 50000))
     }
 
+    @Test func aNewConnectionOnTheSameTupleStartsWithoutTheOldShift() {
+        let h = Harness(Self.config(.nat))
+        let side = open(h, .nat)
+        let reply = "227 Entering Passive Mode (198,18,1,111,195,80).\r\n"
+        _ = h.run(Self.fromServer([.ack, .psh], seq: Self.serverISN &+ 1, ack: Self.clientISN + 1, to: side, reply), interface: 1)
+        #expect(h.director.ftpCounters.rewritten == 1)
+        // The client closes and comes back from the same port once the table forgot it.
+        h.advance(seconds: 3600)
+        #expect(h.director.connections().isEmpty)
+        _ = open(h, .nat)
+        let s2 = Self.serverISN &+ 1 &+ UInt32(reply.utf8.count)
+        let (_, out) = h.run(Self.fromServer([.ack, .psh], seq: s2, ack: Self.clientISN + 1, to: side, "150 Here.\r\n"),
+                             interface: 1)
+        #expect(out == Self.toClient([.ack, .psh], seq: s2, ack: Self.clientISN + 1, "150 Here.\r\n"))
+    }
+
     @Test(arguments: [ForwardingMethod.nat, .fullNAT])
     func extendedPassiveReplyIsKeptAndExpected(_ method: ForwardingMethod) {
         let h = Harness(Self.config(method))
