@@ -16,6 +16,7 @@
 #                              observability end-to-end tests: a real Prometheus scrapes lvsd
 #                              (promtool lints the exposition), node_exporter reads its
 #                              procfs files, headless Chromium renders the web monitor
+#   vsftpd                     the FTP server behind the FTP helper's end-to-end tests
 #
 # Run as root (CI does); a non-root user with sudo is also accepted. Never prompts.
 set -euo pipefail
@@ -25,6 +26,7 @@ packages=(
     iproute2 nftables curl netsniff-ng python3 ethtool
     systemd graphviz dnsmasq-base python3-aiosmtpd
     prometheus prometheus-node-exporter chromium
+    vsftpd
 )
 # nginx-light is the small build; any installed nginx flavour will do.
 nginx_flavours=(nginx-light nginx nginx-core nginx-full nginx-extras)

@@ -509,6 +509,9 @@ public final class LiveDirector {
                           ("syn-proxy-server-resets", sum(\.synProxyServerResets))] where n > 0 {
             lines.append(SummaryLine("lvsd:   \(name): \(n)", ["counter": "\(name)", "count": "\(n)"]))
         }
+        // The FTP helper's work and refusals (Docs/ftp.md).
+        let ftp = ds.reduce(FTPCounters()) { $0.adding($1.ftpCounters) }
+        for (name, n) in ftp.named where n > 0 { lines.append("lvsd:   \(name): \(n)") }
         let c = workers.dropFirst().reduce(workers[0].counters) { $0.adding($1.counters) }
         for (name, value) in c.named where value > 0 {
             lines.append(SummaryLine("lvsd:   engine \(name): \(value)", ["counter": "\(name)", "count": "\(value)"]))

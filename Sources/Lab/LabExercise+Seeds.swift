@@ -27,6 +27,7 @@ extension LabExercise {
                 checks.append(LabCheck(what: "the cluster manager's ping check of \(rs.name)", held: ping.status == 0,
                                        detail: ping.status == 0 ? "\(rs.address) answers ping from the director" : "no answer from \(rs.address)"))
             }
+            checks += ftpChecks(run.ftpFetches)
         } else {
             let even = main.requests / plan.serverCount
             checks.append(LabCheck(

@@ -33,8 +33,10 @@ public final class LabExercise {
         self.scenario = scenario
         self.shell = shell
         self.step = step
-        plan = LabPlan(id: id, mode: scenario.mode, ipv6: false, persistence: scenario.persistence,
-                       servers: scenario.servers, namespacePrefix: namespacePrefix)
+        var plan = LabPlan(id: id, mode: scenario.mode, ipv6: false, persistence: scenario.persistence,
+                           servers: scenario.servers, namespacePrefix: namespacePrefix)
+        plan.ftp = scenario == .seed(.turbolinux003)
+        self.plan = plan
         run = LabRun(plan: plan, shell: shell, engine: engine, workers: 1, pinNeighbours: false, quiet: false)
     }
 

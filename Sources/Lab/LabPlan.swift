@@ -116,6 +116,8 @@ public struct LabPlan: Equatable {
     /// Also a UDP service (`-u`) on the same VIP and port, to the real servers' UDP responders.
     let udp: Bool
     let prefix: String
+    /// Also an FTP service (seed 003, `LabFTP.swift`).
+    var ftp = false
 
     /// Real servers in this lab: `realServerCount` unless a seed's lab asks for its own number.
     public let serverCount: Int
@@ -299,6 +301,7 @@ public struct LabPlan: Equatable {
                 lines.append("--add-laddr -z \(lip) \(proto) \(service)")
             }
         }
+        if ftp { lines += ftpRules }
         return lines.joined(separator: "\n") + "\n"
     }
 

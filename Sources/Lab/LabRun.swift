@@ -30,6 +30,8 @@ public final class LabRun: @unchecked Sendable {
     /// servers are set up (an exercise leaves one setting out), and before each later phase
     /// while that phase's lvsd still runs (the symptom is recorded, then the fix applied).
     var afterRealServers: (() throws -> Void)?
+    /// FTP fetches of phase 1, when the plan has an FTP service (`LabFTP.swift`).
+    var ftpFetches: [LabFTPFetch] = []
     var beforeLaterPhase: ((Int) throws -> Void)?
     /// Told as each stage begins, so `--step` can explain it first.
     var stage: ((LabStage) -> Void)?
@@ -95,6 +97,7 @@ public final class LabRun: @unchecked Sendable {
         if let transferBytes { try writeTransferFile(bytes: transferBytes) }
         stage?(.realServers)
         try startRealServers()
+        try startFTPServers()
         try afterRealServers?()
         let macs = try network.macs()
 
@@ -103,6 +106,7 @@ public final class LabRun: @unchecked Sendable {
         try startDirector(rules: plan.rulesFile(macs: macs, pinNeighbours: pinNeighbours), phase: 1)
         stage?(.requests)
         try sendRequests(requests, into: &report.phases[0])
+        ftpFetches = try fetchFTP()
         if plan.udp { try sendDatagrams(requests, into: &report) }
         if let transferBytes {
             report.transfer = try download(bytes: transferBytes)

@@ -101,7 +101,7 @@ import Wire
         (["fwmark 1 tcp 198.18.0.0/33 80"], 1, 25, "invalid prefix length '33'; give a number from 0 to 32"),
         (["fwmark 1 tcp"], 1, 10, "'fwmark' needs a mark, a protocol and an address; \(FirewallMarkLine.usage)"),
         (["tunable sloppy_tcp 2"], 1, 20, "invalid sloppy_tcp '2'; give a number from 0 to 1"),
-        (["tunable sloppy_sctp 1"], 1, 9, "unknown tunable 'sloppy_sctp'; known: expire_nodest_conn, expire_quiescent_template, conn_reuse_mode, sloppy_tcp"),
+        (["tunable sloppy_sctp 1"], 1, 9, "unknown tunable 'sloppy_sctp'; known: expire_nodest_conn, expire_quiescent_template, conn_reuse_mode, sloppy_tcp, ftp_ports"),
         (["timeout syn_recv 0"], 1, 18, "invalid timeout in seconds '0'; give a number from 1 to 2678400"),
     ] as [([String], Int, Int, String)])
     func badLinesAreLocated(lines: [String], line: Int, column: Int, message: String) {

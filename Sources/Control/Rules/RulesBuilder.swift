@@ -45,6 +45,7 @@ struct RulesBuilder {
     mutating func setTimeout(_ state: ConnectionState, _ seconds: UInt32) { config.timeouts[state] = seconds }
     mutating func addFirewallMark(_ rule: FirewallMarkRule) { config.firewallMarks.append(rule) }
     mutating func setTunable(_ name: IPVSTunables.Name, _ value: UInt8) { config.tunables[name] = value }
+    mutating func setFTPPorts(_ ports: FTPPorts) { config.tunables.ftpPorts = ports }
 
     // MARK: Services
 

@@ -45,6 +45,9 @@ public enum RulesWriter {
         for name in IPVSTunables.Name.allCases where config.tunables[name] != IPVSTunables.defaults[name] {
             lines.append("tunable \(name.rawValue) \(config.tunables[name])")
         }
+        if config.tunables.ftpPorts != IPVSTunables.defaults.ftpPorts {
+            lines.append("tunable \(TunableLine.ftpPortsName) \(config.tunables.ftpPorts)")
+        }
         for rule in config.firewallMarks { lines.append(rule.description) }
         for service in config.services {
             lines.append(serviceLine(service))

@@ -150,6 +150,7 @@ extension Director {
                 return fromRealServer(o, &p, eth, &packet, now: now)
             }
         }
+        if proto == .tcp && ftp.enabled, let verdict = ftpExpectedConnection(&p, eth, &packet, now: now) { return verdict }
         return newConnection(&p, eth, &packet, proto, now: now)
     }
 
@@ -255,6 +256,7 @@ extension Director {
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
         if c.pointee.flags.contains(.synProxy) { synProxyTranslate(h, p, fromClient: true) }
+        if ftp.enabled && isFTPControl(c) { ftpFromClient(h, c, &p, &packet, now: now) }
         let verdict: Verdict
         switch c.pointee.method {
         case .directRouting: verdict = transmitDirectRouting(&p, eth, realServer: rs)
@@ -289,6 +291,7 @@ extension Director {
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
         if c.pointee.flags.contains(.synProxy) { synProxyTranslate(h, p, fromClient: false) }
+        if ftp.enabled && isFTPControl(c) { ftpFromServer(h, c, &p, &packet, now: now) }
         let verdict = c.pointee.method == .fullNAT ? transmitFullNATReply(&p, eth, c) : transmitNATReply(&p, eth, c)
         // Only a forwarded frame is still the parsed packet; an answer replaced it.
         if case .forward = verdict { finishChecksum(&p, &packet) }

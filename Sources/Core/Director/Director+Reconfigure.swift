@@ -172,6 +172,7 @@ extension Director {
             entries.initialize(repeating: SynProxyEntry(), count: table.capacity + 1)
             synProxyEntries = entries
         }
+        configureFTP()
         return summary
     }
 

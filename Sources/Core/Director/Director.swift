@@ -100,6 +100,8 @@ public final class Director {
     @usableFromInline var synProxyEntries: UnsafeMutablePointer<SynProxyEntry>?
     public internal(set) var synProxyCookiesSent: UInt64 = 0
     public internal(set) var synProxyServerResets: UInt64 = 0
+    /// The FTP helper (`ApplicationLayer/Director+FTP.swift`): on with a NAT/FullNAT FTP service.
+    @usableFromInline var ftp = FTPHelper()
     /// The shortest a half-open connection's timeout becomes under table pressure.
     static let halfOpenFloor: UInt64 = 3_000_000_000
 
@@ -169,6 +171,7 @@ public final class Director {
         passCounters.deallocate()
         batchBuckets.deallocate()
         synProxyEntries?.deallocate()
+        ftp.deallocate()
     }
 
     /// Whether `address` belongs to a VRRP instance this director is not MASTER of: no

@@ -18,6 +18,9 @@ public struct IPVSTunables: Hashable, Sendable {
     /// connections established before a restart without sync continue. IPVS's default: off
     /// (`tcp_conn_schedule`, ip_vs_proto_tcp.c).
     public var sloppyTCP: Bool
+    /// ip_vs_ftp's `ports=`: the virtual ports whose NAT and FullNAT TCP services get the FTP
+    /// helper (Docs/ftp.md). Default 21. Rules file: `tunable ftp_ports 21,2121` (`0`: none).
+    public var ftpPorts: FTPPorts = .standard
 
     public init(expireNodestConn: Bool = true, expireQuiescentTemplate: Bool = false, connReuseMode: UInt8 = 1,
                 sloppyTCP: Bool = false) {

@@ -1,0 +1,276 @@
+import Wire
+
+/// The FTP application helper on the data path: IPVS's `ip_vs_ftp` (net/netfilter/ipvs/
+/// ip_vs_ftp.c, with ip_vs_app.c's sequence bookkeeping), as behaviour, for NAT and FullNAT.
+///
+/// On a control connection (a NAT or FullNAT TCP connection whose virtual port is one of
+/// `tunable ftp_ports`):
+/// - every segment first has its sequence and acknowledgment numbers shifted by what earlier
+///   rewrites changed (`FTPSequenceDelta` through `SequenceAdjustment`);
+/// - a client's `PORT`/`EPRT` creates the active data connection RIP:(rport−1) → CIP:port as
+///   the control connection's real server will open it, and under FullNAT is rewritten to the
+///   local address and a new local port, which the real server must connect to;
+/// - a server's `227`/`229` reply expects the passive data connection CIP → VIP:port for the
+///   same real server, and a 227 is rewritten to name the VIP.
+/// Lines are recognised only at the start of a segment and whole (`FTPControlLine`).
+extension Director {
+    /// The FTP helper's counters on this worker.
+    public var ftpCounters: FTPCounters { ftp.counters }
+
+    /// Expected passive data connections waiting on this worker.
+    public var ftpExpectationCount: Int { ftp.expectations?.count ?? 0 }
+
+    /// Whether connection `c` is an FTP control connection.
+    @inline(__always)
+    func isFTPControl(_ c: UnsafeMutablePointer<Connection>) -> Bool {
+        c.pointee.proto == .tcp && c.pointee.method.repliesTraverseDirector
+            && !c.pointee.flags.contains(.template) && ftp.ports.contains(c.pointee.virtualPort)
+    }
+
+    /// Turns the helper on when the snapshot has an FTP service (off the data path).
+    func configureFTP() {
+        ftp.ports = tunables.ftpPorts
+        ftp.enabled = ftp.ports.count > 0 && services.contains { s in
+            s.key.proto == .tcp && !s.key.isFirewallMark && ftp.ports.contains(s.key.port)
+                && s.config.realServers.contains { $0.method.repliesTraverseDirector }
+        }
+        if ftp.enabled && ftp.entries == nil {
+            // Once, with the first FTP service, one entry per handle (0 unused).
+            let entries = UnsafeMutablePointer<FTPControlEntry>.allocate(capacity: table.capacity + 1)
+            entries.initialize(repeating: FTPControlEntry(), count: table.capacity + 1)
+            ftp.entries = entries
+            ftp.expectations = FTPExpectations()
+        }
+    }
+
+    /// The control connection's entry, fresh when the slot changed hands or the client opens
+    /// the connection (its SYN: the same client port may come back to the same slot).
+    @inline(__always)
+    func ftpEntry(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>,
+                  opening: Bool = false) -> UnsafeMutablePointer<FTPControlEntry>? {
+        guard let entries = ftp.entries else { return nil }
+        let e = entries + Int(h)
+        if opening || e.pointee.client != c.pointee.clientAddress || e.pointee.clientPort != c.pointee.clientPort {
+            e.pointee = FTPControlEntry(client: c.pointee.clientAddress, clientPort: c.pointee.clientPort)
+        }
+        return e
+    }
+
+    /// A segment of control connection `h` from the client, before its forwarding method.
+    func ftpFromClient(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>, _ p: inout ParsedPacket,
+                       _ packet: inout PacketBuffer, now: UInt64) {
+        guard p.hasTransportHeader, let tcp = try? TCPSegment(p.l4, length: p.l4Length),
+              let e = ftpEntry(h, c, opening: tcp.flags.contains(.syn) && !tcp.flags.contains(.ack)) else { return }
+        let sequence = tcp.sequenceNumber
+        let seqOffset = e.pointee.fromClient.sequenceOffset(sequence)
+        let ackOffset = e.pointee.fromServer.acknowledgmentOffset(tcp.acknowledgmentNumber)
+        if seqOffset != 0 || ackOffset != 0 {
+            SequenceAdjustment(clientSequenceOffset: seqOffset, serverSequenceOffset: ackOffset).translateFromClient(tcp)
+        }
+        guard tcp.payloadLength > 0 else { return }
+        let payload = p.l4 + tcp.headerLength
+        let found: FTPControlLine.Endpoint
+        switch FTPControlLine.scanClient(UnsafeRawBufferPointer(start: payload, count: tcp.payloadLength)) {
+        case .none: return
+        case .malformed:
+            ftp.counters.malformed &+= 1
+            return
+        case .found(let endpoint): found = endpoint
+        }
+        ftp.counters.activeLines &+= 1
+        // The data connection goes to the client that asked for it, never elsewhere (RFC 2577 §3).
+        guard let address = found.address, address == c.pointee.clientAddress else {
+            ftp.counters.foreignAddress &+= 1
+            return
+        }
+        guard c.pointee.virtualPort > 1, c.pointee.destinationPort > 1 else { return }
+        // The real server opens it from the port below its control port (RFC 959 §3.2: L−1),
+        // as ip_vs_ftp expects: vport−1 and rport−1.
+        let virtualPort = c.pointee.virtualPort - 1, realPort = c.pointee.destinationPort - 1
+        let bucket = table.bucket(.tcp, source: address, sourcePort: found.port,
+                                  destination: c.pointee.virtualAddress, destinationPort: virtualPort)
+        var d = table.lookupIn(bucket: bucket, .tcp, client: address, clientPort: found.port,
+                               virtual: c.pointee.virtualAddress, virtualPort: virtualPort)
+        if d == 0 {
+            d = insertFTPData(c.pointee, clientPort: found.port, port: virtualPort, realPort: realPort,
+                              localPool: Int(c.pointee.localPool), now: now)
+            guard d != 0 else {
+                ftp.counters.noDataConnection &+= 1
+                return
+            }
+        }
+        guard c.pointee.method == .fullNAT else { return }
+        // FullNAT: the real server must connect to the local address and the data connection's port.
+        let data = table[d]
+        guard rewrite(found, address: data.localAddress, port: data.localPort, &p, &packet) else { return }
+        let diff = p.l4Length - tcp.headerLength - tcp.payloadLength
+        e.pointee.fromClient.record(sequence: sequence, diff: diff)
+    }
+
+    /// A segment of control connection `h` from its real server, before the reverse rewrite.
+    func ftpFromServer(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>, _ p: inout ParsedPacket,
+                       _ packet: inout PacketBuffer, now: UInt64) {
+        guard p.hasTransportHeader, let tcp = try? TCPSegment(p.l4, length: p.l4Length),
+              let e = ftpEntry(h, c) else { return }
+        let sequence = tcp.sequenceNumber
+        let seqOffset = e.pointee.fromServer.sequenceOffset(sequence)
+        let ackOffset = e.pointee.fromClient.acknowledgmentOffset(tcp.acknowledgmentNumber)
+        if seqOffset != 0 || ackOffset != 0 {
+            SequenceAdjustment(clientSequenceOffset: ackOffset, serverSequenceOffset: seqOffset).translateFromServer(tcp)
+        }
+        guard tcp.payloadLength > 0 else { return }
+        let payload = p.l4 + tcp.headerLength
+        let found: FTPControlLine.Endpoint
+        switch FTPControlLine.scanServer(UnsafeRawBufferPointer(start: payload, count: tcp.payloadLength)) {
+        case .none: return
+        case .malformed:
+            ftp.counters.malformed &+= 1
+            return
+        case .found(let endpoint): found = endpoint
+        }
+        ftp.counters.passiveReplies &+= 1
+        var expectation = FTPExpectation()
+        expectation.client = c.pointee.clientAddress
+        expectation.virtual = c.pointee.virtualAddress
+        expectation.destination = c.pointee.destinationAddress
+        expectation.port = found.port
+        expectation.realServer = c.pointee.realServer
+        expectation.localPool = c.pointee.localPool
+        expectation.method = c.pointee.method
+        expectation.clientMAC = c.pointee.clientMAC
+        expectation.ingressInterface = c.pointee.ingressInterface
+        expectation.expires = now &+ FTPHelper.expectationTimeout
+        guard ftp.expectations?.add(expectation, now: now) == true else {
+            ftp.counters.expectationTableFull &+= 1
+            return
+        }
+        // A 227 names the real server's address: the client must be told the VIP. A 229 names
+        // a port only, the same on the VIP.
+        guard found.kind == .passiveReply, c.pointee.virtualAddress.isIPv4 else { return }
+        guard rewrite(found, address: c.pointee.virtualAddress, port: found.port, &p, &packet) else { return }
+        let diff = p.l4Length - tcp.headerLength - tcp.payloadLength
+        e.pointee.fromServer.record(sequence: sequence, diff: diff)
+    }
+
+    /// A SYN that missed the connection table: the passive data connection a 227/229 reply
+    /// announced, if one is expected, created for the control connection's real server.
+    func ftpExpectedConnection(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
+                               now: UInt64) -> Verdict? {
+        guard p.tcpFlags.contains(.syn), !p.tcpFlags.contains(.ack), !p.tcpFlags.contains(.rst),
+              var expectations = ftp.expectations, expectations.count > 0 else { return nil }
+        let e = expectations.take(client: p.source, virtual: p.destination, port: p.destinationPort, now: now)
+        ftp.expectations = expectations
+        guard let e else { return nil }
+        guard var control = controlLike(e) else { return nil }
+        control.clientMAC = eth.source
+        control.ingressInterface = UInt8(truncatingIfNeeded: packet.interface)
+        let h = insertFTPData(control, clientPort: p.sourcePort, port: e.port, realPort: e.port,
+                              localPool: Int(e.localPool), now: now)
+        guard h != 0 else {
+            ftp.counters.noDataConnection &+= 1
+            return .drop(.noConnection)
+        }
+        return fromClient(h, &p, eth, &packet, now: now)
+    }
+
+    /// A connection value carrying an expectation's control-side facts, for `insertFTPData`.
+    func controlLike(_ e: FTPExpectation) -> Connection? {
+        guard Int(e.realServer) < realServerCount, !realServers[Int(e.realServer)].isRemoved else { return nil }
+        var c = Connection()
+        c.proto = .tcp
+        c.clientAddress = e.client
+        c.virtualAddress = e.virtual
+        c.destinationAddress = e.destination
+        c.method = e.method
+        c.realServer = e.realServer
+        c.localPool = e.localPool
+        c.clientMAC = e.clientMAC
+        c.ingressInterface = e.ingressInterface
+        return c
+    }
+
+    /// Inserts a data connection CIP:clientPort → VIP:port → RIP:realPort for the control
+    /// connection's real server (ip_vs_conn_new with the control connection's dest), with a
+    /// new local port under FullNAT; 0 when no port or slot is left. It lives
+    /// `expectationTimeout` until its first packet sets its state's timeout.
+    func insertFTPData(_ control: Connection, clientPort: UInt16, port: UInt16, realPort: UInt16,
+                       localPool: Int, now: UInt64) -> ConnectionHandle {
+        let rs = Int(control.realServer)
+        var c = Connection()
+        c.proto = .tcp
+        c.clientAddress = control.clientAddress
+        c.clientPort = clientPort
+        c.virtualAddress = control.virtualAddress
+        c.virtualPort = port
+        c.destinationAddress = control.destinationAddress
+        c.destinationPort = realPort
+        c.method = control.method
+        c.realServer = UInt32(rs)
+        c.clientMAC = control.clientMAC
+        c.ingressInterface = control.ingressInterface
+        c.state = .none
+        c.flags = [.inactive]
+        c.timeout = UInt32(FTPHelper.expectationTimeout / 1_000_000_000)
+        c.expires = now &+ FTPHelper.expectationTimeout
+        if c.method == .fullNAT {
+            guard localPool < localPools.count, !localPoolRetired[localPool],
+                  localPools[localPool].pool.address.isIPv4 == c.destinationAddress.isIPv4,
+                  let lport = localPools[localPool].pool.allocate() else { return 0 }
+            c.localPool = UInt16(localPool)
+            c.localAddress = localPools[localPool].pool.address
+            c.localPort = lport
+        }
+        guard let h = table.insert(c) else {
+            if c.method == .fullNAT { localPools[localPool].pool.release(c.localPort) }
+            return 0
+        }
+        bind(rs, template: false)
+        realServerStats[rs].connections &+= 1
+        ftp.counters.dataConnections &+= 1
+        lastEvent.newConnection = true
+        return h
+    }
+
+    /// Rewrites `endpoint`'s text to name `address`:`port` and fixes the IP length, the IP
+    /// header checksum and (unless the kernel finishes it) the TCP checksum. False, with the
+    /// segment left as sent, when it cannot be done in place.
+    func rewrite(_ endpoint: FTPControlLine.Endpoint, address: IPAddress, port: UInt16,
+                 _ p: inout ParsedPacket, _ packet: inout PacketBuffer) -> Bool {
+        guard packet.segmentation == nil, !p.isFragment, let tcp = try? TCPSegment(p.l4, length: p.l4Length) else {
+            ftp.counters.notRewritable &+= 1
+            return false
+        }
+        let payload = p.l4 + tcp.headerLength
+        let length = tcp.payloadLength
+        let end = p.l2Length + p.l3Length
+        let room = packet.capacity - packet.offset - end
+        let diff: Int? = withUnsafeTemporaryAllocation(byteCount: FTPControlLine.maximumEndpointText, alignment: 1) { text in
+            let n = FTPControlLine.writeEndpoint(endpoint.kind, address: address, port: port, delimiter: endpoint.delimiter,
+                                                 into: text.baseAddress!)
+            guard n > 0 else { return nil }
+            return FTPControlLine.replace(endpoint, in: payload, length: length, room: room,
+                                          with: UnsafeRawBufferPointer(rebasing: text[0..<n]))
+        }
+        guard let diff else {
+            ftp.counters.notRewritable &+= 1
+            return false
+        }
+        let newTotal = p.l3Length + diff
+        if p.isIPv6 {
+            p.ipv6.payloadLength = UInt16(truncatingIfNeeded: newTotal - IPv6Packet.headerLength)
+        } else {
+            let ip = p.ipv4
+            ip.setTotalLength(UInt16(truncatingIfNeeded: newTotal))
+            ip.checksum = Checksum.update(ip.checksum, old: UInt16(truncatingIfNeeded: p.l3Length),
+                                          new: UInt16(truncatingIfNeeded: newTotal))
+        }
+        p.l3Length = newTotal
+        p.l4Length += diff
+        // Ethernet padding after a short frame is gone with the move: the frame ends with the packet.
+        packet.length = p.l2Length + newTotal
+        // A partial checksum is filled from the parsed packet afterwards (`finishChecksum`).
+        if !packet.checksumPartial { p.fillL4Checksum() }
+        if diff != 0 { ftp.counters.rewritten &+= 1 }
+        return true
+    }
+}

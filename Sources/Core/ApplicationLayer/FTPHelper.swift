@@ -1,0 +1,35 @@
+import Wire
+
+/// Per-connection state of an FTP control connection, beside the connection table (whose
+/// 128-byte entries have no room): the sequence shifts its rewrites left in each direction.
+/// The owner's client address and port say whether the entry belongs to the connection now in
+/// the slot; a mismatch is a fresh entry.
+@usableFromInline
+struct FTPControlEntry {
+    var client: IPAddress = .zero
+    var clientPort: UInt16 = 0
+    var fromClient = FTPSequenceDelta()
+    var fromServer = FTPSequenceDelta()
+}
+
+/// The FTP helper's state on one worker (Docs/ftp.md).
+@usableFromInline
+struct FTPHelper {
+    /// How long an announced data connection waits for its first packet. nf_conntrack_ftp
+    /// gives its expectations 5 minutes; a client opens its data connection at once, so one
+    /// minute is plenty and bounds what a stream of PASV replies can hold.
+    static let expectationTimeout: UInt64 = 60_000_000_000
+
+    /// The helper runs: some NAT or FullNAT TCP service is on one of `ports`.
+    var enabled = false
+    var ports = FTPPorts.standard
+    /// One entry per connection handle, allocated with the first FTP service.
+    var entries: UnsafeMutablePointer<FTPControlEntry>?
+    var expectations: FTPExpectations?
+    var counters = FTPCounters()
+
+    func deallocate() {
+        entries?.deallocate()
+        expectations?.deallocate()
+    }
+}
