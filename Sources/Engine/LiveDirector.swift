@@ -506,7 +506,10 @@ public final class LiveDirector {
         }
         // The SYN proxy's answers (Docs/adr/0007): frames it sent that no drop or pass counts.
         for (name, n) in [("syn-proxy-cookies-sent", sum(\.synProxyCookiesSent)),
-                          ("syn-proxy-server-resets", sum(\.synProxyServerResets))] where n > 0 {
+                          ("syn-proxy-server-resets", sum(\.synProxyServerResets)),
+                          // The client's address for the real servers (Docs/adr/0008).
+                          ("proxy-protocol-headers-sent", sum(\.proxyProtocolHeadersSent)),
+                          ("toa-added", sum(\.toaAdded)), ("toa-no-room", sum(\.toaNoRoom))] where n > 0 {
             lines.append("lvsd:   \(name): \(n)")
         }
         let c = workers.dropFirst().reduce(workers[0].counters) { $0.adding($1.counters) }
