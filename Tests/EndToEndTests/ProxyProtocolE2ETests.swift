@@ -57,6 +57,7 @@ struct ProxyProtocolE2ETests {
         // `$proxy_protocol_addr $remote_addr $server_port`: the client's address from the
         // header, the local address lvsd connected from.
         let v1 = lab.accessLog("pp1"), v2 = lab.accessLog("pp2")
+        print("ProxyProtocolE2ETests: v1 log\n\(v1)v2 log\n\(v2)TOA options seen: \(capture.filter { $0.hasPrefix("fe") || $0.contains("fe08") || $0.contains("fe14") })\n\(log.split(separator: "\n").filter { $0.contains("lvsd:   ") }.joined(separator: "\n"))")
         #expect(v1.contains("\(Self.client4) 198.18.1.100 8080 /who"), "v1 over IPv4: \(v1)")
         #expect(v1.contains("\(Self.client6) 2001:db8:1::100 8080 /who"), "v1 over IPv6: \(v1)")
         #expect(v2.contains("\(Self.client4) 198.18.1.100 8081 /who"), "v2 over IPv4: \(v2)")
@@ -168,17 +169,22 @@ private final class ProxyProtocolLab {
         return String(sum.split(separator: " ").first ?? "")
     }
 
-    /// dumpcap on the real server's interface, segments to and from `port`.
+    /// dumpcap on the real server's interface, segments to and from `port`. A child of the test
+    /// runner inherits its blocked and ignored signals, and dumpcap (unlike nginx or lvsd) does
+    /// not reset them: a two-line Python exec restores SIGTERM before dumpcap starts.
     func startCapture(port: Int) throws {
-        capture = try start(["/usr/sbin/ip", "netns", "exec", server, "/usr/bin/dumpcap", "-q", "-i", "r0",
-                             "-f", "tcp port \(port)", "-w", captureFile.path], output: "dumpcap.out")
+        let restoreSignals = "import os, signal, sys; signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+            + "signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
+        capture = try start(["/usr/sbin/ip", "netns", "exec", server, "/usr/bin/python3", "-c", restoreSignals,
+                             "/usr/bin/dumpcap", "-q", "-i", "r0", "-f", "tcp port \(port)", "-w", captureFile.path],
+                            output: "dumpcap.out")
         try waitUntil("dumpcap writes its capture file") { FileManager.default.fileExists(atPath: captureFile.path) }
     }
 
     /// Stops the capture; the TCP options of each captured segment, as hex.
     func stopCapture() throws -> [String] {
         if let p = capture, p.isRunning {
-            kill(p.processIdentifier, SIGINT)
+            kill(p.processIdentifier, SIGTERM)
             try waitUntil("dumpcap exits") { !p.isRunning }
         }
         capture = nil
