@@ -28,9 +28,12 @@ extension Director {
         let e = entries + Int(h)
         let flags = tcp.flags
         if flags.contains(.syn) {
-            // The first byte follows the SYN; a retransmitted SYN says the same.
+            // The first byte follows the SYN; a retransmitted SYN says the same, and a SYN with
+            // another ISN (a connection reused from TIME_WAIT) starts a stream with no header yet.
             if !flags.contains(.ack) {
-                e.pointee.firstSequence = tcp.sequenceNumber &+ 1
+                let first = tcp.sequenceNumber &+ 1
+                if e.pointee.synSeen && first != e.pointee.firstSequence { e.pointee.headerSent = false }
+                e.pointee.firstSequence = first
                 e.pointee.synSeen = true
             }
             return true

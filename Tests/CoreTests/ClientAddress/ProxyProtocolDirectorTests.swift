@@ -185,6 +185,22 @@ import Wire
                 == flow.toClient(.ack, seq: Self.serverISN + 1, ack: Self.clientISN + 1))
     }
 
+    /// A new SYN with another ISN on a connection the table keeps (IPVS lets a SYN through on a
+    /// connection that is not in TIME_WAIT) starts a new stream: its first data gets a header
+    /// again, from the new first byte.
+    @Test func aNewSynStartsANewStream() {
+        let flow = Flow(Lab.v4, .fullNAT)
+        flow.handshake()
+        _ = flow.h.run(flow.client(.ack, seq: Self.clientISN + 1, ack: Self.serverISN + 1, payload: [1]))
+        let isn: UInt32 = 70_000
+        #expect(flow.h.run(flow.client(.syn, seq: isn)).1 == flow.toServer(.syn, seq: isn))
+        _ = flow.h.run(flow.server([.syn, .ack], seq: Self.serverISN, ack: isn + 1))
+        #expect(flow.h.run(flow.client(.ack, seq: isn + 1, ack: Self.serverISN + 1)).1
+                == flow.toServer(.ack, seq: isn + 1, ack: Self.serverISN + 1))
+        #expect(flow.h.run(flow.client(.ack, seq: isn + 1, ack: Self.serverISN + 1, payload: [2])).1
+                == flow.toServer(.ack, seq: isn + 1, ack: Self.serverISN + 1, payload: flow.header + [2]))
+    }
+
     @Test func sequenceNumbersWrapAt2To32() {
         var flow = Flow(Lab.v4, .fullNAT)
         flow.clientISN = 0xFFFF_FFF0
