@@ -66,6 +66,7 @@ struct ProxyProtocolE2ETests {
             seconds.append(Date().timeIntervalSince(start))
         }
         let (status, out, err) = results[0]
+        let listing = try Command.run(try BuiltExecutable.lvsadm(), ["--socket", lab.socket, "-L", "-n"])
         let capture = try lab.stopCapture()
         let log = try lab.stopDirector()
         #expect(failures.isEmpty, "\(failures)\n\(log)")
@@ -93,6 +94,11 @@ struct ProxyProtocolE2ETests {
                 "no IPv4 TOA with \(Self.client4) among the real server's segments: \(capture)")
         #expect(options.range(of: "fe14[0-9a-f]{4}20010db8000000000000000000000002", options: .regularExpression) != nil,
                 "no IPv6 TOA with \(Self.client6) among the real server's segments: \(capture)")
+        // lvsadm lists the switches as DPVS's ipvsadm does (`ppv1`, `ppv2`) and `toa`.
+        for line in ["TCP  198.18.0.10:80 rr ppv1", "TCP  198.18.0.10:81 rr ppv2", "TCP  198.18.0.10:82 rr toa",
+                     "TCP  [2001:db8::10]:81 rr ppv2"] {
+            #expect(listing.stdout.contains(line + "\n"), "lvsadm -L -n: \(listing.stdout) \(listing.stderr)")
+        }
         #expect(log.contains("proxy-protocol-headers-sent"), "lvsd reports the headers it sent: \(log)")
         #expect(log.contains("toa-added"), "lvsd reports the TOA options it added: \(log)")
     }
@@ -125,6 +131,7 @@ private final class ProxyProtocolLab {
     private var capture: Process?
     private var captureFile: URL { directory.appendingPathComponent("r0.pcap") }
     private var lvsdLog: URL { directory.appendingPathComponent("lvsd.log") }
+    var socket: String { directory.appendingPathComponent("lvsd.sock").path }
 
     init() throws {
         let pid = getpid()
@@ -217,7 +224,7 @@ private final class ProxyProtocolLab {
         let file = directory.appendingPathComponent("keepalived.conf")
         try config.write(to: file, atomically: true, encoding: .utf8)
         lvsd = try start(["/usr/sbin/ip", "netns", "exec", director, try BuiltExecutable.lvsd(), "run", "--config", file.path,
-                          "--interface", "d0", "--interface", "d1", "--socket", "none", "--duration", "150"],
+                          "--interface", "d0", "--interface", "d1", "--socket", socket, "--duration", "150"],
                          output: "lvsd.log")
         try waitUntil("lvsd runs") {
             let text = (try? String(contentsOf: lvsdLog, encoding: .utf8)) ?? ""
