@@ -73,7 +73,9 @@ public struct ProxyProtocolHeader: Equatable, Sendable {
     }
 
     private func writeVersion2(_ base: UnsafeMutableRawPointer) -> Int {
-        for (i, byte) in Self.signature.enumerated() { base.wireSetU8(byte, i) }
+        // The signature as two big-endian words, so the data path reads no array.
+        base.wireSetU64(0x0D0A_0D0A_000D_0A51, 0)
+        base.wireSetU32(0x5549_540A, 8)
         base.wireSetU8(Self.v2VersionCommand, 12)
         var at = Self.v2FixedLength
         if isIPv4 {
@@ -96,32 +98,33 @@ public struct ProxyProtocolHeader: Equatable, Sendable {
 
     private func writeVersion1(_ base: UnsafeMutableRawPointer) -> Int {
         var at = 0
-        @inline(__always) func put(_ byte: UInt8) {
-            base.wireSetU8(byte, at)
-            at += 1
-        }
-        for byte in "PROXY TCP".utf8 { put(byte) }
-        put(isIPv4 ? UInt8(ascii: "4") : UInt8(ascii: "6"))
-        put(UInt8(ascii: " "))
+        for byte in "PROXY TCP".utf8 { at = Self.put(byte, base, at) }
+        at = Self.put(isIPv4 ? UInt8(ascii: "4") : UInt8(ascii: "6"), base, at)
+        at = Self.put(UInt8(ascii: " "), base, at)
         if isIPv4 {
             at = Self.writeDotted(source.ipv4, base, at)
-            put(UInt8(ascii: " "))
+            at = Self.put(UInt8(ascii: " "), base, at)
             at = Self.writeDotted(destination.ipv4, base, at)
         } else {
             at = Self.writeColonHex(source, base, at)
-            put(UInt8(ascii: " "))
+            at = Self.put(UInt8(ascii: " "), base, at)
             at = Self.writeColonHex(destination, base, at)
         }
-        put(UInt8(ascii: " "))
+        at = Self.put(UInt8(ascii: " "), base, at)
         at = Self.writeDecimal(UInt32(sourcePort), base, at)
-        put(UInt8(ascii: " "))
+        at = Self.put(UInt8(ascii: " "), base, at)
         at = Self.writeDecimal(UInt32(destinationPort), base, at)
-        put(0x0D)
-        put(0x0A)
-        return at
+        at = Self.put(0x0D, base, at)
+        return Self.put(0x0A, base, at)
     }
 
     // MARK: Text without strings
+
+    @inline(__always)
+    static func put(_ byte: UInt8, _ base: UnsafeMutableRawPointer, _ at: Int) -> Int {
+        base.wireSetU8(byte, at)
+        return at + 1
+    }
 
     static func decimalLength(_ v: UInt32) -> Int {
         var n = 1, x = v
@@ -146,10 +149,7 @@ public struct ProxyProtocolHeader: Equatable, Sendable {
     static func writeDotted(_ v: UInt32, _ base: UnsafeMutableRawPointer, _ at: Int) -> Int {
         var at = at
         for i in 0..<4 {
-            if i > 0 {
-                base.wireSetU8(UInt8(ascii: "."), at)
-                at += 1
-            }
+            if i > 0 { at = put(UInt8(ascii: "."), base, at) }
             at = writeDecimal((v >> UInt32(24 - 8 * i)) & 0xFF, base, at)
         }
         return at
@@ -200,16 +200,11 @@ public struct ProxyProtocolHeader: Equatable, Sendable {
         var at = at, i = 0
         while i < 8 {
             if i == run.start {
-                base.wireSetU8(UInt8(ascii: ":"), at)
-                base.wireSetU8(UInt8(ascii: ":"), at + 1)
-                at += 2
+                at = put(UInt8(ascii: ":"), base, put(UInt8(ascii: ":"), base, at))
                 i += run.count
                 continue
             }
-            if i > 0 && i != run.start + run.count {
-                base.wireSetU8(UInt8(ascii: ":"), at)
-                at += 1
-            }
+            if i > 0 && i != run.start + run.count { at = put(UInt8(ascii: ":"), base, at) }
             let g = group(a, i)
             let n = hexLength(g)
             for k in 0..<n {
