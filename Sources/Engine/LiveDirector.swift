@@ -506,12 +506,17 @@ public final class LiveDirector {
         }
         // The SYN proxy's answers (Docs/adr/0007): frames it sent that no drop or pass counts.
         for (name, n) in [("syn-proxy-cookies-sent", sum(\.synProxyCookiesSent)),
-                          ("syn-proxy-server-resets", sum(\.synProxyServerResets))] where n > 0 {
+                          ("syn-proxy-server-resets", sum(\.synProxyServerResets)),
+                          // The client's address for the real servers (Docs/adr/0008).
+                          ("proxy-protocol-headers-sent", sum(\.proxyProtocolHeadersSent)),
+                          ("toa-added", sum(\.toaAdded)), ("toa-no-room", sum(\.toaNoRoom))] where n > 0 {
             lines.append(SummaryLine("lvsd:   \(name): \(n)", ["counter": "\(name)", "count": "\(n)"]))
         }
         // The FTP helper's work and refusals (Docs/ftp.md).
         let ftp = ds.reduce(FTPCounters()) { $0.adding($1.ftpCounters) }
-        for (name, n) in ftp.named where n > 0 { lines.append("lvsd:   \(name): \(n)") }
+        for (name, n) in ftp.named where n > 0 {
+            lines.append(SummaryLine("lvsd:   \(name): \(n)", ["counter": "\(name)", "count": "\(n)"]))
+        }
         let c = workers.dropFirst().reduce(workers[0].counters) { $0.adding($1.counters) }
         for (name, value) in c.named where value > 0 {
             lines.append(SummaryLine("lvsd:   engine \(name): \(value)", ["counter": "\(name)", "count": "\(value)"]))

@@ -47,8 +47,10 @@ struct Corpus {
             for cport in Self.clientPorts {
                 for flags in tcpFlags {
                     let payload = flags.contains(.psh) ? "GET / HTTP/1.0\r\n\r\n" : ""
+                    // The SYN's ISN is one before the data's first byte (where a PROXY protocol header goes).
+                    let sequence: UInt32 = flags == [.syn] ? 999 : 1000
                     add(Lab.ip(toVIP, f, from: f.client, to: f.vip).tcp(sourcePort: cport, destinationPort: vp,
-                                                                        flags: flags, sequence: 1000).payload(payload),
+                                                                        flags: flags, sequence: sequence).payload(payload),
                         interface: 0)
                 }
                 add(Lab.ip(toVIP, f, from: f.client, to: f.vip).udp(sourcePort: cport, destinationPort: vp)

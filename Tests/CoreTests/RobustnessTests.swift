@@ -86,6 +86,8 @@ import Wire
         #expect(fuzzer.connectionsSeen > 100)
         if method != .directRouting && method != .tunnel {
             #expect(fuzzer.repliesForwarded > 100)
+            // The PROXY protocol's insertion ran on mutated frames in random buffers.
+            #expect(d.proxyProtocolHeadersSent > 0, "\(d.proxyProtocolHeadersSent) headers, \(d.toaAdded) TOA")
         }
     }
 }
@@ -118,6 +120,15 @@ struct Scenario {
         case .tunnel:
             config = Lab.config(.tunnel, scheduler: .sourceHashing, upper: 40, lower: 20)
             capacity = 256
+        }
+        // NAT and FullNAT carry the client's address too (Docs/adr/0008): headers inserted into
+        // random buffers, streams shifted both ways.
+        for i in config.services.indices where config.services[i].key.proto == .tcp {
+            if method == .nat { config.services[i].proxyProtocol = .v1 }
+            if method == .fullNAT {
+                config.services[i].proxyProtocol = .v2
+                config.services[i].toa = true
+            }
         }
         self.config = config
     }

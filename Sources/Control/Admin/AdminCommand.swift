@@ -45,6 +45,11 @@ public struct ServiceSettings: Sendable, Hashable, Codable {
     public var onePacket: Bool
     /// DPVS's `-j enable|disable`: the SYN proxy (TCP); nil leaves an edited service's as it is.
     public var synProxy: Bool?
+    /// DPVS's `--proxy-protocol v1|v2|disable` (Docs/adr/0008) as the version number, 0 for
+    /// disable; nil leaves an edited service's as it is.
+    public var proxyProtocol: UInt8? = nil
+    /// `--toa enable|disable` (Docs/adr/0008); nil leaves an edited service's as it is.
+    public var toa: Bool? = nil
 
     public init(key: ServiceKey, scheduler: String = SchedulerKind.ipvsDefault.rawValue, flags: SchedulerFlags = [],
                 persistence: UInt32? = nil, prefixLength: Int? = nil, onePacket: Bool = false, synProxy: Bool? = nil) {

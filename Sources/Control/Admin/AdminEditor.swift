@@ -136,6 +136,11 @@ public enum AdminEditor {
         service.schedulerFlags = settings.flags
         service.onePacket = settings.onePacket
         if let synProxy = settings.synProxy { service.synProxy = synProxy }
+        if let version = settings.proxyProtocol { service.proxyProtocol = ProxyProtocolHeader.Version(rawValue: version) }
+        if let toa = settings.toa { service.toa = toa }
+        if let server = service.realServers.first(where: { !$0.method.repliesTraverseDirector }) {
+            try refuseClientAddress(service, method: server.method, server: server.address)
+        }
         service.persistence = settings.persistence.map { Persistence(timeout: $0, prefixLength: prefix) }
     }
 
@@ -158,6 +163,7 @@ public enum AdminEditor {
                              exitCode: AdminError.usageExit, subject: .realServer)
         }
         try checkUnicast(address, what: "real server", subject: .realServer)
+        if !settings.method.repliesTraverseDirector { try refuseClientAddress(service, method: settings.method, server: address) }
         guard settings.weight >= 0 else {
             throw .refused("Numerical result out of range", detail: "weight \(settings.weight) is below 0", subject: .realServer)
         }
@@ -168,6 +174,18 @@ public enum AdminEditor {
         }
         return RealServerConfig(address: address, port: port, weight: settings.weight, method: settings.method,
                                 upperThreshold: settings.upperThreshold, lowerThreshold: settings.lowerThreshold)
+    }
+
+    /// A PROXY protocol header or TOA is written into the client's stream on its way to the
+    /// real server and needs the server's replies to come back through the director (their
+    /// acknowledgments are shifted back): DR and TUN servers answer the client directly.
+    private static func refuseClientAddress(_ service: VirtualServiceConfig, method: ForwardingMethod,
+                                            server: IPAddress) throws(AdminError) {
+        let option = service.proxyProtocol != nil ? "--proxy-protocol" : service.toa ? "--toa" : nil
+        guard let option else { return }
+        throw AdminError("Invalid argument",
+                         detail: "\(option) needs NAT (-m) or FullNAT (-b) real servers: \(server) of service \(service.key) uses \(RulesWriter.methodSwitch(method)), whose replies bypass the director",
+                         exitCode: AdminError.usageExit, subject: .realServer)
     }
 
     private static func existingServer(_ endpoint: Endpoint, in service: VirtualServiceConfig) throws(AdminError) -> Int {

@@ -87,6 +87,10 @@ public struct AdminSnapshot: Sendable, Hashable, Codable {
         public var onePacket = false
         /// `-j enable`: the SYN proxy (Docs/adr/0007).
         public var synProxy = false
+        /// `--proxy-protocol v1|v2`: the version, nil when off (Docs/adr/0008).
+        public var proxyProtocol: UInt8?
+        /// `--toa enable` (Docs/adr/0008).
+        public var toa: Bool?
 
         public init(key: ServiceKey, scheduler: String = "wlc", flags: SchedulerFlags = [], persistence: UInt32? = nil,
                     prefixLength: Int? = nil, realServers: [RealServer] = [], localAddresses: [LocalAddress] = [],
@@ -110,6 +114,8 @@ public struct AdminSnapshot: Sendable, Hashable, Codable {
                       localAddresses: config.localAddresses.map { LocalAddress(address: $0) })
             onePacket = config.onePacket
             synProxy = config.synProxy
+            proxyProtocol = config.proxyProtocol?.rawValue
+            toa = config.toa ? true : nil
         }
     }
 

@@ -44,7 +44,8 @@ enum IPVSCommand: Int, CaseIterable, Sendable {
 
     /// One row of `commands_v_options`, one character per `IPVSOptionClass` in order:
     /// '+' required, 'x' illegal, '1' at most one of the '1's, ' ' optional. The ipvsadm
-    /// 1.31 rows, extended by DPVS's three columns (local-address, ifname, synproxy) and rows; `-F` is
+    /// 1.31 rows, extended by DPVS's four columns (local-address, ifname, synproxy,
+    /// proxy-protocol), lvsadm's toa column and DPVS's rows; `-F` is
     /// optional here where DPVS requires it, as SwiftLVS picks the interface by route.
     var row: String {
         let x31 = String(repeating: "x", count: 31)
@@ -64,9 +65,9 @@ enum IPVSCommand: Int, CaseIterable, Sendable {
         case .getLocalAddresses: "xx " + x31
         }
         let dpvs: String = switch self {
-        case .addLocalAddress, .deleteLocalAddress: "+ x"
-        case .addService, .editService: "xx "
-        default: "xxx"
+        case .addLocalAddress, .deleteLocalAddress: "+ xxx"
+        case .addService, .editService: "xx   "
+        default: "xxxxx"
         }
         return ipvsadm + dpvs
     }
@@ -85,7 +86,7 @@ enum IPVSOptionClass: Int, CaseIterable, Sendable {
     case persistentConnections, noSort, syncID, exact, onePacket, persistenceEngine, schedulerFlags
     case mcastGroup, mcastPort, mcastTTL, syncMaxLength, tunnelInfo, tunnelType, tunnelPort
     case tunnelNoChecksum, tunnelChecksum, tunnelRemoteChecksum
-    case localAddress, interfaceName, synProxy
+    case localAddress, interfaceName, synProxy, proxyProtocol, toa
 
     var name: String {
         switch self {
@@ -126,6 +127,8 @@ enum IPVSOptionClass: Int, CaseIterable, Sendable {
         case .localAddress: "local-address"
         case .interfaceName: "ifname"
         case .synProxy: "synproxy"
+        case .proxyProtocol: "proxy-protocol"
+        case .toa: "toa"
         }
     }
 }

@@ -1,3 +1,5 @@
+import Wire
+
 /// The one ipvsadm option table, read by both front ends (lvsadm's argv and rules-file
 /// lines): ipvsadm 1.31's popt table (ipvsadm.c `parse_options`), DPVS's local-address
 /// commands and `--fullnat`, and lvsadm's own `--reload`, `--health` and `--vrrp`. Which options each
@@ -28,6 +30,12 @@ enum IPVSOption: CaseIterable, Sendable {
     case localAddress, interfaceName
     /// DPVS's ipvsadm: `-j enable|disable`, the SYN proxy of a TCP service (Docs/adr/0007).
     case synProxy
+    /// DPVS's ipvsadm: `--proxy-protocol v1|v2|disable`, the PROXY protocol header a FullNAT
+    /// or NAT TCP service puts before the client's stream (Docs/adr/0008).
+    case proxyProtocol
+    /// lvsadm's own (DPVS adds TOA to every FullNAT service without a PROXY protocol):
+    /// `--toa enable|disable`, the client's address in TCP option 254 (Docs/adr/0008).
+    case toa
 
     enum Argument: Sendable, Equatable {
         case none
@@ -92,6 +100,8 @@ enum IPVSOption: CaseIterable, Sendable {
         case .ipv6: "ipv6"
         case .onePacket: "ops"
         case .synProxy: "synproxy"
+        case .proxyProtocol: "proxy-protocol"
+        case .toa: "toa"
         case .persistenceEngine: "pe"
         case .schedulerFlags: "sched-flags"
         case .mcastGroup: "mcast-group"
@@ -162,7 +172,7 @@ enum IPVSOption: CaseIterable, Sendable {
         case .startDaemon, .stopDaemon, .tcpService, .udpService, .sctpService, .fwmarkService, .scheduler, .netmask,
              .realServer, .weight, .upperThreshold, .lowerThreshold, .mcastInterface, .syncID, .persistenceEngine,
              .schedulerFlags, .mcastGroup, .mcastPort, .mcastTTL, .syncMaxLength, .tunnelType, .tunnelPort,
-             .localAddress, .interfaceName, .synProxy:
+             .localAddress, .interfaceName, .synProxy, .proxyProtocol, .toa:
             .required
         case .persistent:
             .optional
@@ -238,6 +248,8 @@ enum IPVSOption: CaseIterable, Sendable {
         case .localAddress: .localAddress
         case .interfaceName: .interfaceName
         case .synProxy: .synProxy
+        case .proxyProtocol: .proxyProtocol
+        case .toa: .toa
         default: nil
         }
     }
@@ -269,5 +281,24 @@ extension IPVSOption {
         case "disable": false
         default: nil
         }
+    }
+
+    /// `--proxy-protocol`'s value as DPVS spells it (`proxy_protocol_type`, case-insensitive):
+    /// `.some(nil)` for disable; nil for anything else. `v1-insecure` and `v2-insecure` (pass a
+    /// client's own header through) are DPVS's and not built here, so they are refused.
+    static func proxyProtocolSetting(_ word: String) -> ProxyProtocolHeader.Version?? {
+        switch word.lowercased() {
+        case "v1": .some(.v1)
+        case "v2": .some(.v2)
+        case "disable": .some(nil)
+        default: nil
+        }
+    }
+
+    /// The sentence for a `--proxy-protocol` value that is not one.
+    static func proxyProtocolRefusal(_ word: String) -> String {
+        word.lowercased().hasSuffix("-insecure")
+            ? "--proxy-protocol \(word) (keeping a client's own header) is not supported; use v1, v2 or disable"
+            : "--proxy-protocol takes v1, v2 or disable, not '\(word)'"
     }
 }

@@ -92,6 +92,9 @@ private struct Parser {
     var schedulerFlagsText: String?
     var onePacket = false
     var synProxy: Bool?
+    /// `--proxy-protocol`: `.some(nil)` disables; nil leaves an edited service's as it is.
+    var proxyProtocol: ProxyProtocolHeader.Version??
+    var toa: Bool?
     var localAddress: IPAddress?
     var format = ListingFormat()
     // The sync daemon's (`struct ipvs_daemon_t`).
@@ -213,6 +216,16 @@ private struct Parser {
                 throw .usage("illegal synproxy value specified", detail: "-j takes enable or disable, not '\(value)'")
             }
             synProxy = on
+        case .proxyProtocol:
+            guard let setting = IPVSOption.proxyProtocolSetting(value) else {
+                throw .usage("illegal proxy-protocol value specified", detail: IPVSOption.proxyProtocolRefusal(value))
+            }
+            proxyProtocol = setting
+        case .toa:
+            guard let on = IPVSOption.synProxySetting(value) else {
+                throw .usage("illegal toa value specified", detail: "--toa takes enable or disable, not '\(value)'")
+            }
+            toa = on
         case .scheduler:
             scheduler = value
         case .persistent:
@@ -386,9 +399,18 @@ private struct Parser {
             if synProxy == true && key.proto != .tcp {
                 throw .usage("synproxy is for TCP services", detail: "the SYN proxy answers TCP handshakes; \(key) is not TCP")
             }
-            let settings = ServiceSettings(key: key, scheduler: scheduler ?? SchedulerKind.ipvsDefault.rawValue, flags: flags,
+            if (proxyProtocol ?? nil) != nil && key.proto != .tcp {
+                throw .usage("proxy-protocol is for TCP services",
+                             detail: "a PROXY protocol header starts a TCP stream; \(key) is not TCP")
+            }
+            if toa == true && key.proto != .tcp {
+                throw .usage("toa is for TCP services", detail: "TOA is a TCP option; \(key) is not TCP")
+            }
+            var settings = ServiceSettings(key: key, scheduler: scheduler ?? SchedulerKind.ipvsDefault.rawValue, flags: flags,
                                            persistence: persistence, prefixLength: prefixLength, onePacket: onePacket,
                                            synProxy: synProxy)
+            settings.proxyProtocol = proxyProtocol.map { $0?.rawValue ?? 0 }
+            settings.toa = toa
             return .change(command == .addService ? .addService(settings) : .editService(settings))
         case .deleteService:
             return .change(.deleteService(serviceKey!))

@@ -38,6 +38,8 @@ struct KeepalivedDirectorMapping {
             var service = VirtualServiceConfig(key: key, scheduler: model.scheduler, schedulerFlags: model.schedulerFlags,
                                                persistence: persistence, synProxy: model.synProxy)
             service.onePacket = model.onePacket
+            service.proxyProtocol = model.proxyProtocol
+            service.toa = model.toa
             for (index, (server, site)) in zip(model.realServers, parsed.realServers).enumerated() {
                 if server.address.isIPv4 != key.address.isIPv4, server.method != .tunnel {
                     let family = { (a: IPAddress) in a.isIPv4 ? "IPv4" : "IPv6" }

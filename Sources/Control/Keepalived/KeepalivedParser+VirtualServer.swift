@@ -34,7 +34,7 @@ extension KeepalivedParser {
         "lb_kind", "lvs_method", "persistence_timeout", "persistence_granularity", "protocol", "virtualhost", "alpha",
         "omega", "quorum_up", "quorum_down", "quorum", "hysteresis", "weight", "sorry_server", "sorry_server_inhibit",
         "sorry_server_lvs_method", "real_server", "laddr_group_name", "daddr_group_name", "waddr_group_name", "ops",
-        "syn_proxy",
+        "syn_proxy", "proxy_protocol", "toa",
     ]
 
     /// Reads one `virtual_server` block; nil when it has no real servers (keepalived's
@@ -90,6 +90,7 @@ extension KeepalivedParser {
         var quorumWritten = false
         var realServerStatements: [KeepalivedStatement] = []
         var synProxyAt: ConfigLocation?
+        var clientAddressAt: (ConfigLocation, String)?
 
         for option in block {
             switch option.name {
@@ -142,6 +143,19 @@ extension KeepalivedParser {
             case "syn_proxy":
                 model.synProxy = try option.flag("syn_proxy [on|off]")
                 synProxyAt = option.location
+            case "proxy_protocol":
+                // DPVS's keepalived: `proxy_protocol v1|v2|v1-insecure|v2-insecure|disable`.
+                let word = try option.value("proxy_protocol v1|v2|disable")
+                guard let setting = IPVSOption.proxyProtocolSetting(word.text) else {
+                    throw word.location.error(word.text.lowercased().hasSuffix("-insecure")
+                        ? "proxy_protocol \(word.text) (keeping a client's own header) is not supported; give v1, v2 or disable"
+                        : "unknown proxy_protocol '\(word.text)'; give v1, v2 or disable")
+                }
+                model.proxyProtocol = setting
+                if setting != nil { clientAddressAt = (option.location, "proxy_protocol") }
+            case "toa":
+                model.toa = try option.flag("toa [on|off]")
+                if model.toa && clientAddressAt == nil { clientAddressAt = (option.location, "toa") }
             case "virtualhost":
                 model.virtualhost = try option.value("virtualhost NAME").text
             case "alpha":
@@ -254,6 +268,15 @@ extension KeepalivedParser {
             if let rs = model.realServers.first(where: { $0.method == .directRouting || $0.method == .tunnel }) {
                 let method = rs.method == .tunnel ? "TUN" : "DR"
                 throw at.error("syn_proxy needs NAT or FNAT real servers: real server \(rs.address) uses \(method), whose replies bypass the director, so their sequence numbers could not be translated")
+            }
+        }
+        if let (at, keyword) = clientAddressAt, model.proxyProtocol != nil || model.toa {
+            guard model.proto == .tcp else {
+                throw at.error("\(keyword) writes the client's address into a TCP stream; this virtual server is UDP")
+            }
+            if let rs = model.realServers.first(where: { $0.method == .directRouting || $0.method == .tunnel }) {
+                let method = rs.method == .tunnel ? "TUN" : "DR"
+                throw at.error("\(keyword) needs NAT or FNAT real servers: real server \(rs.address) uses \(method), whose replies bypass the director, so the bytes it inserts could not be taken back out of the acknowledgments")
             }
         }
         return ParsedVirtualServer(model: model, members: members, realServers: sites, granularity: granularity,

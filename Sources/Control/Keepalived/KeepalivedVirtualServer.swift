@@ -58,6 +58,11 @@ public struct KeepalivedVirtualServer: Hashable, Sendable {
     public var onePacket = false
     /// DPVS `syn_proxy`: SYN cookies answered by the director (Docs/adr/0007); NAT and FNAT only.
     public var synProxy = false
+    /// DPVS `proxy_protocol v1|v2`: a PROXY protocol header before the client's stream
+    /// (Docs/adr/0008); NAT and FNAT only.
+    public var proxyProtocol: ProxyProtocolHeader.Version?
+    /// `toa`: the client's address in TCP option 254 (Docs/adr/0008); NAT and FNAT only.
+    public var toa = false
 
     public init(address: Address, services: [ServiceKey], proto: TransportProtocol = .tcp,
                 scheduler: SchedulerKind = .ipvsDefault, schedulerFlags: SchedulerFlags = [], method: ForwardingMethod = .nat,

@@ -98,6 +98,9 @@ public enum AdminListing {
             }
             if service.onePacket { text += " ops" }
             if service.synProxy { text += " synproxy" }
+            // DPVS's ipvsadm lists the PROXY protocol as `pp` and its version.
+            if let version = service.proxyProtocol { text += " ppv\(version)" }
+            if service.toa == true { text += " toa" }
             text += "\n"
         }
         for server in sortedServers(service, format) {

@@ -34,6 +34,8 @@ extension AdminListing {
             if !service.flags.isEmpty, let flags = flagNames(service) { text += " -b " + flags }
             if service.onePacket { text += " -o" }
             if service.synProxy { text += " -j enable" }
+            if let version = service.proxyProtocol { text += " --proxy-protocol v\(version)" }
+            if service.toa == true { text += " --toa enable" }
             text += "\n"
             for server in sortedServers(service, format) {
                 let rip = addressAndPort(server.address, server.port, service.key.proto, numeric: numeric)

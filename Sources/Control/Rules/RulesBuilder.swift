@@ -92,8 +92,27 @@ struct RulesBuilder {
             }
             synProxy = on
         }
-        return ServiceSettings(key: key, scheduler: scheduler.rawValue, flags: flags, persistence: persistence,
-                               prefixLength: prefixLength, onePacket: line[.onePacket] != nil, synProxy: synProxy)
+        var settings = ServiceSettings(key: key, scheduler: scheduler.rawValue, flags: flags, persistence: persistence,
+                                       prefixLength: prefixLength, onePacket: line[.onePacket] != nil, synProxy: synProxy)
+        if let use = line[.proxyProtocol], let token = use.value {
+            guard let setting = IPVSOption.proxyProtocolSetting(token.text) else {
+                throw values.error(IPVSOption.proxyProtocolRefusal(token.text), at: token)
+            }
+            if setting != nil && key.proto != .tcp {
+                throw values.error("--proxy-protocol is for TCP services: the header starts a TCP stream", at: token)
+            }
+            settings.proxyProtocol = setting?.rawValue ?? 0
+        }
+        if let use = line[.toa], let token = use.value {
+            guard let on = IPVSOption.synProxySetting(token.text) else {
+                throw values.error("--toa takes enable or disable, not '\(token.text)'", at: token)
+            }
+            if on && key.proto != .tcp {
+                throw values.error("--toa enable is for TCP services: TOA is a TCP option", at: token)
+            }
+            settings.toa = on
+        }
+        return settings
     }
 
     private mutating func addService(_ line: RulesCommandLine, _ values: RulesValues) throws(ConfigError) {

@@ -89,6 +89,8 @@ public enum RulesWriter {
         if !flags.isEmpty { line += " -b \(flags.joined(separator: ","))" }
         if service.onePacket { line += " -o" }
         if service.synProxy { line += " -j enable" }
+        if let version = service.proxyProtocol { line += " --proxy-protocol v\(version.rawValue)" }
+        if service.toa { line += " --toa enable" }
         return line
     }
 

@@ -22,9 +22,14 @@ extension Director {
 
     /// Whether connection `c` is an FTP control connection.
     @inline(__always)
-    func isFTPControl(_ c: UnsafeMutablePointer<Connection>) -> Bool {
+    ///
+    /// Not on a connection whose stream a PROXY protocol header shifts (Docs/adr/0008): two
+    /// deltas on one stream would need one shared adjustment, which neither keeps; such a
+    /// control connection passes unrewritten, as it would through IPVS without ip_vs_ftp.
+    func isFTPControl(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>) -> Bool {
         c.pointee.proto == .tcp && c.pointee.method.repliesTraverseDirector
             && !c.pointee.flags.contains(.template) && ftp.ports.contains(c.pointee.virtualPort)
+            && (clientAddressEntries?[Int(h)].proxyProtocol ?? 0) == 0
     }
 
     /// Turns the helper on when the snapshot has an FTP service (off the data path).

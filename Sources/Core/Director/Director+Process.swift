@@ -256,13 +256,17 @@ extension Director {
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
         if c.pointee.flags.contains(.synProxy) { synProxyTranslate(h, p, fromClient: true) }
-        if ftp.enabled && isFTPControl(c) { ftpFromClient(h, c, &p, &packet, now: now) }
-        let verdict: Verdict
+        if ftp.enabled && isFTPControl(h, c) { ftpFromClient(h, c, &p, &packet, now: now) }
+        var verdict: Verdict
         switch c.pointee.method {
         case .directRouting: verdict = transmitDirectRouting(&p, eth, realServer: rs)
         case .nat: verdict = transmitNAT(&p, eth, c, realServer: rs)
         case .fullNAT: verdict = transmitFullNAT(&p, eth, c, realServer: rs)
         case .tunnel: verdict = transmitTunnel(&p, eth, &packet, realServer: rs)
+        }
+        if case .forward(let out) = verdict, let entries = clientAddressEntries, entries[Int(h)].isActive,
+           !carryClientAddress(h, c, &p, &packet, mtu: out < interfaceMTUs.count ? interfaceMTUs[out] : 1500) {
+            verdict = .drop(.proxyProtocolNoRoom)
         }
         // Only a forwarded frame is still the parsed packet; an answer replaced it.
         if case .forward = verdict { finishChecksum(&p, &packet) }
@@ -291,7 +295,8 @@ extension Director {
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
         if c.pointee.flags.contains(.synProxy) { synProxyTranslate(h, p, fromClient: false) }
-        if ftp.enabled && isFTPControl(c) { ftpFromServer(h, c, &p, &packet, now: now) }
+        if ftp.enabled && isFTPControl(h, c) { ftpFromServer(h, c, &p, &packet, now: now) }
+        if let entries = clientAddressEntries, entries[Int(h)].isActive { clientAddressFromServer(h, p) }
         let verdict = c.pointee.method == .fullNAT ? transmitFullNATReply(&p, eth, c) : transmitNATReply(&p, eth, c)
         // Only a forwarded frame is still the parsed packet; an answer replaced it.
         if case .forward = verdict { finishChecksum(&p, &packet) }

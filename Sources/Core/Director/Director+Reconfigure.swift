@@ -137,6 +137,10 @@ extension Director {
             // The director must see the replies to translate them: NAT and FullNAT only.
             runtime.synProxy = svc.synProxy && svc.key.proto == .tcp
                 && svc.realServers.allSatisfy { $0.method == .nat || $0.method == .fullNAT }
+            let carriesClientAddress = svc.key.proto == .tcp
+                && svc.realServers.allSatisfy { $0.method == .nat || $0.method == .fullNAT }
+            runtime.proxyProtocol = carriesClientAddress ? svc.proxyProtocol : nil
+            runtime.toa = carriesClientAddress && svc.toa
             runtime.members = members
             runtime.memberCount = svc.realServers.count
             runtime.localPools = lips
@@ -171,6 +175,11 @@ extension Director {
             let entries = UnsafeMutablePointer<SynProxyEntry>.allocate(capacity: table.capacity + 1)
             entries.initialize(repeating: SynProxyEntry(), count: table.capacity + 1)
             synProxyEntries = entries
+        }
+        if clientAddressEntries == nil && self.services.contains(where: { $0.proxyProtocol != nil || $0.toa }) {
+            let entries = UnsafeMutablePointer<ClientAddressEntry>.allocate(capacity: table.capacity + 1)
+            entries.initialize(repeating: ClientAddressEntry(), count: table.capacity + 1)
+            clientAddressEntries = entries
         }
         configureFTP()
         return summary

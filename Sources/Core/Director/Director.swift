@@ -102,6 +102,13 @@ public final class Director {
     public internal(set) var synProxyServerResets: UInt64 = 0
     /// The FTP helper (`ApplicationLayer/Director+FTP.swift`): on with a NAT/FullNAT FTP service.
     @usableFromInline var ftp = FTPHelper()
+    /// Per connection handle, PROXY protocol and TOA state (Docs/adr/0008); allocated with the
+    /// first service that asks for either, as large as the table.
+    @usableFromInline var clientAddressEntries: UnsafeMutablePointer<ClientAddressEntry>?
+    public internal(set) var proxyProtocolHeadersSent: UInt64 = 0
+    public internal(set) var toaAdded: UInt64 = 0
+    /// Segments that went on without TOA: no option space, frame room or MTU left.
+    public internal(set) var toaNoRoom: UInt64 = 0
     /// The shortest a half-open connection's timeout becomes under table pressure.
     static let halfOpenFloor: UInt64 = 3_000_000_000
 
@@ -172,6 +179,7 @@ public final class Director {
         batchBuckets.deallocate()
         synProxyEntries?.deallocate()
         ftp.deallocate()
+        clientAddressEntries?.deallocate()
     }
 
     /// Whether `address` belongs to a VRRP instance this director is not MASTER of: no
@@ -323,6 +331,10 @@ struct ServiceRuntime {
     var nextLocalPool = 0
     /// `config.synProxy`, for a service whose real servers are all NAT or FullNAT.
     var synProxy = false
+    /// `config.proxyProtocol` and `config.toa`, for a TCP service whose real servers are all
+    /// NAT or FullNAT.
+    var proxyProtocol: ProxyProtocolHeader.Version?
+    var toa = false
     var stats = TrafficStats()
 }
 

@@ -96,6 +96,9 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// A client segment of a proxied connection before the real server answered its SYN:
     /// the client retransmits it.
     case synProxyAwaitingServer
+    /// The first data segment of a `proxy_protocol` connection has no room in its buffer for
+    /// the header, or would outgrow an IP datagram with it (Docs/adr/0008).
+    case proxyProtocolNoRoom
 
     public var description: String {
         switch self {
@@ -135,6 +138,7 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .vipOnStandby: "vip-on-standby"
         case .synProxyBadCookie: "syn-proxy-bad-cookie"
         case .synProxyAwaitingServer: "syn-proxy-awaiting-server"
+        case .proxyProtocolNoRoom: "proxy-protocol-no-room"
         }
     }
 }

@@ -54,6 +54,12 @@ public struct VirtualServiceConfig: Hashable, Sendable {
     /// DPVS's `syn_proxy`: the director answers TCP SYNs with cookies and opens the real
     /// server's half only after the client's valid ACK (Docs/adr/0007). NAT and FullNAT only.
     public var synProxy: Bool
+    /// DPVS's `proxy_protocol v1|v2`: a PROXY protocol header carrying the client's address
+    /// goes first in the stream to the real server (Docs/adr/0008). TCP and FullNAT or NAT only.
+    public var proxyProtocol: ProxyProtocolHeader.Version? = nil
+    /// DPVS's TOA: the client's address in TCP option 254 on the segments that acknowledge the
+    /// real server's SYN-ACK (Docs/adr/0008). TCP and FullNAT or NAT only.
+    public var toa = false
 
     public init(key: ServiceKey, scheduler: SchedulerKind = .weightedLeastConnection, schedulerFlags: SchedulerFlags = [],
                 persistence: Persistence? = nil, realServers: [RealServerConfig] = [], localAddresses: [IPAddress] = [],

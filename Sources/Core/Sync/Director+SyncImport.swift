@@ -179,6 +179,7 @@ extension Director {
             return .dropped(.connectionTableFull)
         }
         if c.template != 0 { table[c.template].controlled &+= 1 }
+        clearClientAddress(new)
         bind(rs, template: isTemplate)
         if !isTemplate && !inactive {
             realServers[rs].inactiveConnections &-= 1
