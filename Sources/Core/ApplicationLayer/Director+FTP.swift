@@ -21,11 +21,11 @@ extension Director {
     public var ftpExpectationCount: Int { ftp.expectations?.count ?? 0 }
 
     /// Whether connection `c` is an FTP control connection.
-    @inline(__always)
     ///
     /// Not on a connection whose stream a PROXY protocol header shifts (Docs/adr/0008): two
     /// deltas on one stream would need one shared adjustment, which neither keeps; such a
     /// control connection passes unrewritten, as it would through IPVS without ip_vs_ftp.
+    @inline(__always)
     func isFTPControl(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>) -> Bool {
         c.pointee.proto == .tcp && c.pointee.method.repliesTraverseDirector
             && !c.pointee.flags.contains(.template) && ftp.ports.contains(c.pointee.virtualPort)
