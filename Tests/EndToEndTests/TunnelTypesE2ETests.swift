@@ -63,7 +63,8 @@ struct TunnelTypesE2ETests {
         try lab.startHashingServer()
         try lab.startRealServer(vip: vip, guePort: 6080)
         let realServer = vip.contains(":") ? "2001:db8:1::2" : "198.18.1.2"
-        let log = try lab.startDirector(vip: vip, realServer: realServer, options: "--tun-type gue --tun-port 6080", port: 8080)
+        let log = try lab.startDirector(vip: vip, realServer: realServer, options: "--tun-type gue --tun-port 6080",
+                                    port: 8080, mtu: 1400)
         let body = lab.directory.appendingPathComponent("body")
         var generator = SplitMix64(seed: 16)
         try Data((0..<(4 << 20)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }).write(to: body)
@@ -188,7 +189,9 @@ private final class TunnelLab {
     /// An HTTP server on port 8080 (both families) that answers a POST with the sha256 of its body.
     func startHashingServer() throws {
         try start(in: realServer, "/usr/bin/python3", ["-c", """
-            import hashlib, socket
+            import hashlib, signal, socket
+            # The test runner's SIGTERM disposition and mask are inherited: restore both.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL); signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
             from http.server import HTTPServer, BaseHTTPRequestHandler
             class H(BaseHTTPRequestHandler):
                 def do_POST(self):
@@ -224,19 +227,20 @@ private final class TunnelLab {
         guard p.isRunning else { throw Command.Failed(description: "lvsd realserver exited: \(text(log))") }
     }
 
-    /// lvsd with one TUN service on `vip`, ready once it has resolved the real server.
-    func startDirector(vip: String, realServer address: String, options: String, port: Int = 80) throws -> URL {
+    /// lvsd with one TUN service on `vip`, ready once it has resolved the real server; `mtu`
+    /// is d1's, as the rules file tells lvsd.
+    func startDirector(vip: String, realServer address: String, options: String, port: Int = 80, mtu: Int = 1500) throws -> URL {
         let service = vip.contains(":") ? "[\(vip)]:\(port)" : "\(vip):\(port)"
         let rules = directory.appendingPathComponent("rules")
         try """
-            interface d0 mac 00:00:00:00:00:00
-            interface d1 mac 00:00:00:00:00:00
+            interface d0 mac 00:00:00:00:00:00 address 198.18.0.1 address 2001:db8::1
+            interface d1 mac 00:00:00:00:00:00 mtu \(mtu) address 198.18.1.1 address 2001:db8:1::1
             -A -t \(service) -s rr
             -a -t \(service) -r \(address) -i \(options)
 
             """.write(to: rules, atomically: true, encoding: .utf8)
         let p = try start(in: director, try BuiltExecutable.lvsd(),
-                          ["--config", rules.path, "--interface", "d0", "--interface", "d1", "--duration", "90",
+                          ["--config", rules.path, "--interface", "d0", "--interface", "d1", "--duration", "90", "--connections", "65536",
                            "--socket", directory.appendingPathComponent("lvsd.sock").path], log: "lvsd.log")
         let log = logs.last!
         try waitUntil("lvsd resolves \(address) (\(text(log)))") {
@@ -250,7 +254,7 @@ private final class TunnelLab {
     func stopAll(log: URL) throws -> String {
         for p in processes.reversed() where p.isRunning {
             kill(p.processIdentifier, SIGTERM)
-            try waitUntil("process \(p.processIdentifier) exits after SIGTERM") { !p.isRunning }
+            try waitUntil("\(p.arguments?.dropFirst(3).first ?? "") exits after SIGTERM") { !p.isRunning }
         }
         return logs.map { "== \($0.lastPathComponent)\n\(text($0))" }.joined(separator: "\n")
     }
