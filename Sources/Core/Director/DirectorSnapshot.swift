@@ -112,7 +112,7 @@ public final class DirectorSnapshot: @unchecked Sendable {
         interfaceMTUs = interfaces.map(\.mtu)
         interfaceIPv4 = interfaces.map { $0.addresses.first(where: \.isIPv4) ?? .zero }
         // A link-local source would not reach a real server beyond the link.
-        interfaceIPv6 = interfaces.map { $0.addresses.first { !$0.isIPv4 && $0.high >> 54 != 0x3FA } ?? .zero }
+        interfaceIPv6 = interfaces.map { $0.addresses.first { !$0.isIPv4 && !$0.isIPv6LinkLocal } ?? .zero }
         hasReplyMethods = config.services.contains { $0.realServers.contains { $0.method.repliesTraverseDirector } }
         standbyLookup = AddressTable(config.standbyAddresses.map { (proto: 0, address: $0, port: 0, value: 0) })
         hasStandby = !config.standbyAddresses.isEmpty
