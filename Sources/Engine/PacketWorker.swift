@@ -474,7 +474,8 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     /// each with finished checksums.
     private func transmitSegments(_ packet: PacketBuffer, port: L) -> Bool {
         guard let segmenter = SoftwareSegmenter(frame: packet.frame, length: packet.length,
-                                                segmentSize: packet.segmentation?.segmentSize ?? 0, mtu: port.mtu) else {
+                                                segmentSize: packet.segmentation?.segmentSize ?? 0, mtu: port.mtu,
+                                                tunnelHeaderLength: packet.tunnelHeaderLength) else {
             counters.segmentationUnsupported &+= 1
             return false
         }
@@ -505,7 +506,8 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
             return
         }
         guard let segmenter = SoftwareSegmenter(frame: packet.frame, length: packet.length,
-                                                segmentSize: packet.segmentation?.segmentSize ?? 0, mtu: port.mtu) else {
+                                                segmentSize: packet.segmentation?.segmentSize ?? 0, mtu: port.mtu,
+                                                tunnelHeaderLength: packet.tunnelHeaderLength) else {
             counters.segmentationUnsupported &+= 1
             return
         }

@@ -59,6 +59,9 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
 
     @inlinable public var isIPv4: Bool { high == 0 && low >> 32 == 0x0000_FFFF }
 
+    /// An IPv6 link-local unicast address, fe80::/10 (RFC 4291 §2.5.6).
+    @inlinable public var isIPv6LinkLocal: Bool { high >> 54 == 0x3FA }
+
     /// The 32-bit IPv4 value; meaningful only when `isIPv4`.
     @inlinable public var ipv4: UInt32 { UInt32(truncatingIfNeeded: low) }
 

@@ -43,6 +43,8 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
     @inlinable public static var udp: IPProtocol { IPProtocol(rawValue: 17) }
     /// IPv6 encapsulated (RFC 2473).
     @inlinable public static var ipv6: IPProtocol { IPProtocol(rawValue: 41) }
+    /// Generic Routing Encapsulation (RFC 2784).
+    @inlinable public static var gre: IPProtocol { IPProtocol(rawValue: 47) }
     @inlinable public static var routing: IPProtocol { IPProtocol(rawValue: 43) }
     @inlinable public static var fragment: IPProtocol { IPProtocol(rawValue: 44) }
     @inlinable public static var esp: IPProtocol { IPProtocol(rawValue: 50) }

@@ -99,7 +99,7 @@ struct LabCommand: ParsableCommand {
         guard requests >= 1 else { throw ValidationError("--requests must be at least 1, got \(requests).") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers).") }
         if parsed == .tun && ipv6 {
-            throw ValidationError("--mode tun with --ipv6: the real-server helper decapsulates IPv4-in-IPv4 only; use IPv4 for tun.")
+            throw ValidationError("--mode tun with --ipv6: the lab builds its TUN topology over IPv4 only (IPv6 tunnels are proven by TunnelTypesE2ETests); use IPv4 for tun.")
         }
         if let weights, LabPlan.parseWeights(weights) == nil {
             throw ValidationError("--weights needs \(LabPlan.realServerCount) comma-separated weights from 0 to 65535 (one per real server, in order), e.g. 3,2,1; got '\(weights)'.")

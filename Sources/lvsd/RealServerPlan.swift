@@ -11,7 +11,8 @@
 /// route back) accepts. The kernel applies the larger of `all` and the device's value, so the
 /// device's 2 holds whatever `all` says, and every other interface keeps its own. Loose
 /// filtering refuses everything on a device without an address (`__fib_validate_source`), so
-/// the VIP goes on the TUN device too.
+/// the VIP goes on the TUN device too. IPv6 has no reverse-path filter of its own, so an
+/// IPv6 VIP needs only the device up.
 struct RealServerPlan: Equatable {
     enum Mode: String, CaseIterable { case dr, tun }
 
@@ -21,9 +22,11 @@ struct RealServerPlan: Equatable {
     var interfaces: [String]
     /// The TUN device that hands decapsulated packets to the kernel.
     var tunnelDevice: String = "lvstun0"
-    /// The directors' addresses: IPIP from any other outer source is not decapsulated
+    /// The directors' addresses: a tunnel from any other outer source is not decapsulated
     /// (empty: any source, with a warning).
     var directors: [String] = []
+    /// The UDP port GUE arrives on (the director's `--tun-port`); 0: no GUE.
+    var guePort: UInt16 = 0
 
     var isIPv6: Bool { vip.contains(":") }
 
@@ -41,18 +44,24 @@ struct RealServerPlan: Equatable {
             }
             list.append(["sysctl", "-qw"] + sysctls)
         }
-        if mode == .tun {
-            // Created by the helper itself (TUNSETIFF); these run once it exists.
-            list.append(["ip", "link", "set", tunnelDevice, "up"])
-            list.append(["ip", "address", "replace", "\(vip)/32", "dev", tunnelDevice])
-            list.append(["sysctl", "-qw", "net.ipv4.conf.\(tunnelDevice).rp_filter=2"])
-        }
-        return list
+        return list + tunnelCommands
+    }
+
+    /// TUN: what runs once the helper has created the device itself (TUNSETIFF).
+    var tunnelCommands: [[String]] {
+        guard mode == .tun else { return [] }
+        if isIPv6 { return [["ip", "link", "set", tunnelDevice, "up"]] }
+        return [
+            ["ip", "link", "set", tunnelDevice, "up"],
+            ["ip", "address", "replace", "\(vip)/32", "dev", tunnelDevice],
+            ["sysctl", "-qw", "net.ipv4.conf.\(tunnelDevice).rp_filter=2"],
+        ]
     }
 
     /// What a dry run prints for the decapsulation step, which is not a shell command.
     var tunnelDescription: String {
         let from = directors.isEmpty ? "from any source (no --director given)" : "from \(directors.joined(separator: ", "))"
-        return "# then: open TUN device \(tunnelDevice) (IFF_TUN|IFF_NO_PI), read IPv4 protocol-4 (IPIP) frames addressed to this host \(from) on \(interfaces.joined(separator: ", ")) with AF_PACKET, write each inner packet to \(tunnelDevice), until SIGTERM"
+        let gue = guePort == 0 ? "" : ", GUE on UDP port \(guePort)"
+        return "# then: open TUN device \(tunnelDevice) (IFF_TUN|IFF_NO_PI), read IPIP, IPv6-in-IP and GRE\(gue) frames (IPv4 or IPv6 outside) addressed to this host \(from) on \(interfaces.joined(separator: ", ")) with AF_PACKET, write each inner packet to \(tunnelDevice), until SIGTERM"
     }
 }

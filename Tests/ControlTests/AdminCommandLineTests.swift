@@ -269,7 +269,13 @@ import Wire
         Mistake(arguments: ["--start-daemon", "master", "--mcast-group", "198.18.0.1"], message: "illegal IPv4 mcast-group specified"),
         Mistake(arguments: ["--start-daemon", "master", "-n"], message: "Illegal 'numeric' option with the 'start-daemon' command"),
         Mistake(arguments: ["--stop-daemon", "master", "--mcast-interface", "eth0"], message: "Illegal 'mcast-interface' option with the 'stop-daemon' command"),
-        Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gue"], message: "SwiftLVS tunnels are plain IPIP; --tun-type gue is not supported"),
+        Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gue"], message: "You need to supply the 'tun-port' option for the 'gue' tunnel type"),
+        Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-port", "6080"], message: "Illegal 'tun-port' option with the 'ipip' tunnel type"),
+        Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gre", "--tun-remcsum"], message: "Illegal 'tun-remcsum' option with the 'gre' tunnel type"),
+        Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gre", "--tun-nocsum", "--tun-csum"], message: "The option 'tun-csum' conflicts with the 'tun-nocsum' option in the 'gre' tunnel type"),
+        Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gue", "--tun-port", "0"], message: "illegal tunnel port specified"),
+        Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gue", "--tun-port", "6080", "--tun-remcsum"], message: "Tunnel options conflict"),
+        Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-m", "--tun-csum"], message: "Tunnel options conflict with forward method"),
     ]
 
     @Test(arguments: mistakes)

@@ -49,6 +49,19 @@ import Wire
         #expect(try Self.render(["-Ln", "--tun-info"]) == Self.text(Golden.tuninfo))
     }
 
+    /// ipvsadm's `fwd_tun_info`: `gue:PORT:FLAGS` and `gre:FLAGS` in the TunnelInfo column.
+    @Test func tunnelInfoNamesGUEAndGRE() throws {
+        var snapshot = AdminFixtures.snapshot
+        let index = try #require(snapshot.services.firstIndex { $0.realServers.contains { $0.method == .tunnel } })
+        snapshot.services[index].realServers[0].tunnel = TunnelSettings(kind: .gue, port: 6080, checksum: .checksum)
+        let invocation = try LvsadmCommandLine.parse(["-Ln", "--tun-info"])
+        guard case .list(let request) = invocation.action else { return }
+        let gue = try AdminListing.render(request, snapshot)
+        #expect(gue.contains("Tunnel  gue:6080:csum 0      0          0         \n"))
+        snapshot.services[index].realServers[0].tunnel = TunnelSettings(kind: .gre)
+        #expect(try AdminListing.render(request, snapshot).contains("Tunnel  gre:nocsum    0      0          0         \n"))
+    }
+
     /// `--stats` wins over `--rate` and `--thresholds`, as print_title's if-chain decides.
     @Test func firstFormatWins() throws {
         #expect(try Self.render(["-Ln", "--rate", "--stats"]) == Self.text(Golden.stats))

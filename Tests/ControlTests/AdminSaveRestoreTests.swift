@@ -30,6 +30,29 @@ import Wire
         #expect(AdminListing.save(AdminSnapshot(config: config, tableSize: 4096), numeric: true) == expected)
     }
 
+    /// ipvsadm's `print_tunnel_rule`: GUE with its port and checksum option, GRE with its
+    /// checksum option; `-R` reads each back to the same settings.
+    @Test func tunnelTypesSaveAndRestore() {
+        let config = parse("-A -t 198.18.0.10:80 -s rr",
+                           "-a -t 198.18.0.10:80 -r 198.18.1.11 -i --tun-type gue --tun-port 6080 --tun-csum",
+                           "-a -t 198.18.0.10:80 -r 198.18.1.12 -i --tun-type gre",
+                           "-a -t 198.18.0.10:80 -r 2001:db8:1::13 -i --tun-type gre --tun-csum")
+        let saved = AdminListing.save(AdminSnapshot(config: config, tableSize: 4096), numeric: true)
+        #expect(saved == """
+            -A -t 198.18.0.10:80 -s rr
+            -a -t 198.18.0.10:80 -r 198.18.1.11:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum
+            -a -t 198.18.0.10:80 -r 198.18.1.12:80 -i -w 1 --tun-type gre --tun-nocsum
+            -a -t 198.18.0.10:80 -r [2001:db8:1::13]:80 -i -w 1 --tun-type gre --tun-csum
+
+            """)
+        let again = (try? RulesFile.parse(saved, file: rulesFile)) ?? DirectorConfig()
+        #expect(again == config)
+        #expect(config.services.first?.realServers.map(\.tunnel) == [
+            TunnelSettings(kind: .gue, port: 6080, checksum: .checksum), TunnelSettings(kind: .gre),
+            TunnelSettings(kind: .gre, checksum: .checksum),
+        ])
+    }
+
     @Test func saveWithNames() {
         let config = parse("-A -t 198.18.0.10:80 -s rr", "-a -t 198.18.0.10:80 -r 198.18.1.11:8080 -m",
                            "-A -u 198.18.0.10:53", "-a -u 198.18.0.10:53 -r 198.18.1.11")

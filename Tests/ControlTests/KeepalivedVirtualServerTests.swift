@@ -74,13 +74,23 @@ import Wire
         }
     }
 
-    @Test func tunnelOptionsAreIpipOnly() {
+    @Test func tunnelTypesPortsAndChecksums() {
         let vs = onlyVirtualServer(keepalived(virtualServer("    lvs_method TUN type ipip nocsum\n" + Self.oneServer)))
         #expect(vs.method == .tunnel)
-        #expect(keepalivedError(virtualServer("    lvs_method TUN type gue port 6080\n" + Self.oneServer)) ==
-            kaError(3, 25, "tunnel type 'gue' is not supported by lvsd; only ipip (RFC 2003) is"))
+        #expect(vs.tunnel == .ipip)
+        let gue = onlyVirtualServer(keepalived(virtualServer("    lvs_method TUN type gue port 6080 csum\n" + Self.oneServer)))
+        #expect(gue.tunnel == TunnelSettings(kind: .gue, port: 6080, checksum: .checksum))
+        #expect(gue.realServers.first?.tunnel == gue.tunnel)
+        let gre = onlyVirtualServer(keepalived(virtualServer("    lvs_method TUN type gre\n" + Self.oneServer)))
+        #expect(gre.tunnel == TunnelSettings(kind: .gre))
+        #expect(keepalivedError(virtualServer("    lvs_method TUN type gue\n" + Self.oneServer)) ==
+            kaError(3, 25, "a GUE tunnel needs the real server's GUE port: add port N"))
+        #expect(keepalivedError(virtualServer("    lvs_method TUN type gue port 6080 remcsum\n" + Self.oneServer)) ==
+            kaError(3, 39, "remcsum (GUE remote checksum offload) is not supported by SwiftLVS; use csum or nocsum"))
+        #expect(keepalivedError(virtualServer("    lvs_method TUN type vxlan\n" + Self.oneServer)) ==
+            kaError(3, 25, "tunnel type 'vxlan' is not one of ipip, gue and gre"))
         #expect(keepalivedError(virtualServer("    lvs_method TUN csum\n" + Self.oneServer)) ==
-            kaError(3, 20, "'csum' is for GUE and GRE tunnels; ipip carries no checksum option"))
+            kaError(3, 20, "csum applies to GUE and GRE tunnels only; drop it or give type gue or gre"))
         #expect(keepalivedError(virtualServer("    lb_kind DR type ipip\n" + Self.oneServer)) ==
             kaError(3, 16, "unexpected 'type' after 'lb_kind DR'; only TUN takes tunnel options"))
     }

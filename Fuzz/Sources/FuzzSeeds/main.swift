@@ -495,7 +495,8 @@ func vrrpSeeds() {
 }
 
 /// IPIP frames to the real server from the director and from a stranger, and a frame
-/// that is no tunnel, each with and without the director list (byte 0).
+/// that is no tunnel, each with and without the director list (byte 0); then one frame of
+/// each other encapsulation the director sends.
 func tunnelSeeds() {
     reset("tunnel")
     let inner = Array(Frame.ethernet(destination: MACAddress(2, 0, 0, 0, 1, 2), source: MACAddress(2, 0, 0, 0, 1, 1))
@@ -510,11 +511,32 @@ func tunnelSeeds() {
     let frames = [ipip(from: [198, 18, 1, 1]), ipip(from: [198, 19, 7, 7]),
                   Array(Frame.ethernet(destination: MACAddress(2, 0, 0, 0, 1, 2), source: MACAddress(2, 0, 0, 0, 1, 1))
                     .ipv4(source: "198.18.0.9", destination: "198.18.1.2").udp(sourcePort: 5000, destinationPort: 53).bytes)]
+    // The other encapsulations, each as the director sends it: IPv4 in IPv6, IPv6 in IPv6,
+    // GRE without and with its checksum, GUE on port 6080 (byte 0 bit 1 turns GUE on).
+    let eth = Frame.ethernet(destination: MACAddress(2, 0, 0, 0, 1, 2), source: MACAddress(2, 0, 0, 0, 1, 1))
+    let inner6 = Array(Frame.ethernet(destination: MACAddress(2, 0, 0, 0, 1, 2), source: MACAddress(2, 0, 0, 0, 1, 1))
+        .ipv6(source: "2001:db8::9", destination: "2001:db8::100").tcp(sourcePort: 40000, destinationPort: 80, flags: [.syn], sequence: 1)
+        .bytes.dropFirst(14))
+    let outer6 = eth.ipv6(source: "2001:db8:1::1", destination: "2001:db8:1::2")
+    let outer4 = eth.ipv4(source: "198.18.1.1", destination: "198.18.1.2")
+    var greChecked = outer4.protocolNumber(.gre).payload([0x80, 0, 0x08, 0x00, 0, 0, 0, 0] + inner).bytes
+    greChecked.withUnsafeMutableBytes { GREHeader.fillChecksum($0.baseAddress! + 34, length: $0.count - 34) }
+    let more: [(UInt8, [UInt8])] = [
+        (0, outer6.protocolNumber(.ipip).payload(inner).bytes),
+        (1, outer6.protocolNumber(.ipv6).payload(inner6).bytes),
+        (0, outer4.protocolNumber(.gre).payload([0, 0, 0x86, 0xDD] + inner6).bytes),
+        (1, greChecked),
+        (3, outer4.udp(sourcePort: 40001, destinationPort: 6080).payload([0, 4, 0, 0] + inner).bytes),
+        (2, outer6.udp(sourcePort: 40001, destinationPort: 6080).payload([0, 41, 0, 0] + inner6).bytes),
+    ]
     for (i, frame) in frames.enumerated() {
         write("tunnel", "frame-\(i)-open", [0] + frame)
         write("tunnel", "frame-\(i)-directors", [1] + frame)
     }
-    print("FuzzSeeds: tunnel: \(frames.count * 2) inputs")
+    for (i, (control, frame)) in more.enumerated() {
+        write("tunnel", "encapsulation-\(i)", [control] + frame)
+    }
+    print("FuzzSeeds: tunnel: \(frames.count * 2 + more.count) inputs")
 }
 
 frameSeeds()

@@ -71,15 +71,18 @@ public struct RealServerSettings: Sendable, Hashable, Codable {
     public var weight: Int32
     public var upperThreshold: UInt32
     public var lowerThreshold: UInt32
+    /// TUN only: `--tun-type`, `--tun-port`, `--tun-*csum`.
+    public var tunnel: TunnelSettings
 
     public init(address: IPAddress, port: UInt16, method: ForwardingMethod = .directRouting, weight: Int32 = 1,
-                upperThreshold: UInt32 = 0, lowerThreshold: UInt32 = 0) {
+                upperThreshold: UInt32 = 0, lowerThreshold: UInt32 = 0, tunnel: TunnelSettings = .ipip) {
         self.address = address
         self.port = port
         self.method = method
         self.weight = weight
         self.upperThreshold = upperThreshold
         self.lowerThreshold = lowerThreshold
+        self.tunnel = tunnel
     }
 
     public var endpoint: Endpoint { Endpoint(address, port) }

@@ -172,8 +172,12 @@ public enum AdminEditor {
                            detail: "lower threshold \(settings.lowerThreshold) (-y) is above upper threshold \(settings.upperThreshold) (-x); give -x at least \(settings.lowerThreshold)",
                            subject: .lowerThreshold)
         }
+        if settings.method == .tunnel, let problem = settings.tunnel.problem {
+            throw AdminError("Tunnel options conflict", detail: problem, exitCode: AdminError.usageExit, subject: .realServer)
+        }
         return RealServerConfig(address: address, port: port, weight: settings.weight, method: settings.method,
-                                upperThreshold: settings.upperThreshold, lowerThreshold: settings.lowerThreshold)
+                                upperThreshold: settings.upperThreshold, lowerThreshold: settings.lowerThreshold,
+                                tunnel: settings.method == .tunnel ? settings.tunnel : .ipip)
     }
 
     /// A PROXY protocol header or TOA is written into the client's stream on its way to the

@@ -132,11 +132,13 @@ public struct AdminSnapshot: Sendable, Hashable, Codable {
         public var persistentConnections: UInt32
         public var stats: Counters
         public var rates: TrafficRates
+        /// TUN: the encapsulation (`-S`'s `--tun-type ...`, `--tun-info`'s TunnelInfo).
+        public var tunnel: TunnelSettings
 
         public init(address: IPAddress, port: UInt16, method: ForwardingMethod = .directRouting, weight: Int32 = 1,
                     upperThreshold: UInt32 = 0, lowerThreshold: UInt32 = 0, activeConnections: UInt32 = 0,
                     inactiveConnections: UInt32 = 0, persistentConnections: UInt32 = 0,
-                    stats: Counters = Counters(), rates: TrafficRates = TrafficRates()) {
+                    stats: Counters = Counters(), rates: TrafficRates = TrafficRates(), tunnel: TunnelSettings = .ipip) {
             self.address = address
             self.port = port
             self.method = method
@@ -148,11 +150,12 @@ public struct AdminSnapshot: Sendable, Hashable, Codable {
             self.persistentConnections = persistentConnections
             self.stats = stats
             self.rates = rates
+            self.tunnel = tunnel
         }
 
         public init(_ config: RealServerConfig) {
             self.init(address: config.address, port: config.port, method: config.method, weight: config.weight,
-                      upperThreshold: config.upperThreshold, lowerThreshold: config.lowerThreshold)
+                      upperThreshold: config.upperThreshold, lowerThreshold: config.lowerThreshold, tunnel: config.tunnel)
         }
 
         public var endpoint: Endpoint { Endpoint(address, port) }
@@ -240,7 +243,7 @@ extension AdminSnapshot {
                     activeConnections: UInt32(clamping: rs.activeConnections),
                     inactiveConnections: UInt32(clamping: rs.inactiveConnections),
                     persistentConnections: UInt32(clamping: rs.persistentConnections),
-                    stats: Counters(stats)))
+                    stats: Counters(stats), tunnel: rs.tunnel))
             }
             service.stats = Counters(total)
             services.append(service)

@@ -22,7 +22,8 @@ extension IPVSOption {
         case .upperThreshold, .lowerThreshold: "a connection count"
         case .localAddress: "a local address"
         case .interfaceName: "an interface name"
-        case .tunnelType: "a tunnel type (ipip)"
+        case .tunnelType: "a tunnel type (ipip, gue or gre)"
+        case .tunnelPort: "a tunnel port from 1 to 65535"
         case .startDaemon, .stopDaemon: "a sync daemon state, master or backup"
         default: "a value"
         }
@@ -33,8 +34,6 @@ extension IPVSOption {
         switch self {
         case .sctpService: "SCTP services (--sctp-service) are not supported by SwiftLVS; give the service with -t or -u"
         case .persistenceEngine: "persistence engines (--pe) are not supported by SwiftLVS: the sip engine needs SIP parsing lvsd does not do; use -p (a client sticks to one real server)"
-        case .tunnelPort, .tunnelNoChecksum, .tunnelChecksum, .tunnelRemoteChecksum:
-            "SwiftLVS tunnels are plain IPIP; --\(longName) belongs to GUE and GRE tunnels, which it does not support"
         default: nil
         }
     }
@@ -44,8 +43,6 @@ extension IPVSOption {
         switch self {
         case .sctpService: "SCTP services ('\(word)') are not supported; give the service with -t or -u"
         case .persistenceEngine: "persistence engines ('\(word)') are not supported: the sip engine needs SIP parsing lvsd does not do; use -p"
-        case .tunnelPort, .tunnelNoChecksum, .tunnelChecksum, .tunnelRemoteChecksum:
-            "tunnel options ('\(word)') are not supported; SwiftLVS tunnels are plain IPIP"
         default: nil
         }
     }

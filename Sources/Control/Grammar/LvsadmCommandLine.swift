@@ -89,6 +89,7 @@ private struct Parser {
     var weight: Int32 = 1
     var upper: UInt32 = 0
     var lower: UInt32 = 0
+    var tunnel = TunnelSettings.ipip
     var schedulerFlagsText: String?
     var onePacket = false
     var synProxy: Bool?
@@ -271,11 +272,19 @@ private struct Parser {
         case .schedulerFlags:
             schedulerFlagsText = value
         case .tunnelType:
-            switch value {
-            case "ipip": break
-            case "gue", "gre": throw .usage("SwiftLVS tunnels are plain IPIP; --tun-type \(value) is not supported")
-            default: throw .usage("illegal tunnel type specified", detail: "the tunnel type is ipip (the only one SwiftLVS supports)")
+            guard let kind = TunnelSettings.Kind(name: value) else {
+                throw .usage("illegal tunnel type specified", detail: "a tunnel type is ipip, gue or gre, not '\(value)'")
             }
+            tunnel.kind = kind
+        case .tunnelPort:
+            guard let port = strictness.number(value, in: 1...65535) else {
+                throw .usage("illegal tunnel port specified", detail: "a tunnel port is a number from 1 to 65535, not '\(value)'")
+            }
+            tunnel.port = UInt16(port)
+        case .tunnelNoChecksum, .tunnelChecksum, .tunnelRemoteChecksum:
+            let checksum: TunnelSettings.Checksum = option == .tunnelChecksum ? .checksum
+                : option == .tunnelRemoteChecksum ? .remote : .none
+            tunnel.checksum = checksum
         case .mcastInterface:
             daemon.interface = String(value.prefix(15))
         case .syncID:
@@ -424,11 +433,17 @@ private struct Parser {
                 throw .usage("Different address family is allowed only for tunneling servers",
                              detail: "real server \(address) and service \(key) are of different address families; only tunnelling (-i) may mix them")
             }
-            if options.contains(.tunnelType) && method != .tunnel {
-                throw .usage("Tunnel options conflict with forward method", detail: "--tun-type applies to tunnelling (-i) servers only")
+            let tunnelOptions: Set<IPVSOptionClass> = [.tunnelType, .tunnelPort, .tunnelNoChecksum, .tunnelChecksum, .tunnelRemoteChecksum]
+            if !options.isDisjoint(with: tunnelOptions) && method != .tunnel {
+                throw .usage("Tunnel options conflict with forward method", detail: "--tun-type, --tun-port and the --tun-*csum options apply to tunnelling (-i) servers only")
+            }
+            if method == .tunnel {
+                try checkTunnelOptions()
+                if let problem = tunnel.problem { throw .usage("Tunnel options conflict", detail: problem) }
             }
             let settings = RealServerSettings(address: address, port: port, method: method, weight: weight,
-                                              upperThreshold: upper, lowerThreshold: lower)
+                                              upperThreshold: upper, lowerThreshold: lower,
+                                              tunnel: method == .tunnel ? tunnel : .ipip)
             return .change(command == .addServer ? .addServer(key, settings) : .editServer(key, settings))
         case .deleteServer:
             let (address, port) = server!
@@ -525,5 +540,43 @@ private struct Parser {
             subject = .services
         }
         return ListingRequest(subject: subject, format: format)
+    }
+}
+
+extension Parser {
+    /// ipvsadm's `tunnel_opt_check` over `tunnel_types_v_options`: per tunnel type, which of
+    /// --tun-port, --tun-nocsum, --tun-csum, --tun-remcsum is required ('+'), illegal ('x')
+    /// or one of a set ('1').
+    static let tunnelOptionRules: [(IPVSOptionClass, [TunnelSettings.Kind: Character])] = [
+        (.tunnelPort, [.ipip: "x", .gue: "+", .gre: "x"]),
+        (.tunnelNoChecksum, [.ipip: "x", .gue: "1", .gre: "1"]),
+        (.tunnelChecksum, [.ipip: "x", .gue: "1", .gre: "1"]),
+        (.tunnelRemoteChecksum, [.ipip: "x", .gue: "1", .gre: "x"]),
+    ]
+
+    func checkTunnelOptions() throws(AdminError) {
+        let kind = tunnel.kind
+        var first: IPVSOptionClass?
+        for (option, rules) in Self.tunnelOptionRules {
+            let rule = rules[kind] ?? " "
+            guard options.contains(option) else {
+                if rule == "+" {
+                    throw .usage("You need to supply the '\(option.name)' option for the '\(kind)' tunnel type",
+                                 detail: "a GUE real server is reached at its GUE port: add --tun-port PORT")
+                }
+                continue
+            }
+            if rule == "x" {
+                throw .usage("Illegal '\(option.name)' option with the '\(kind)' tunnel type",
+                             detail: tunnel.problem ?? "drop --\(option.name) or choose another --tun-type")
+            }
+            if rule == "1" {
+                if let first {
+                    throw .usage("The option '\(option.name)' conflicts with the '\(first.name)' option in the '\(kind)' tunnel type",
+                                 detail: "give one of --tun-nocsum, --tun-csum and --tun-remcsum")
+                }
+                first = option
+            }
+        }
     }
 }

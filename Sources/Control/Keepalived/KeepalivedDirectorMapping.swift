@@ -57,7 +57,8 @@ struct KeepalivedDirectorMapping {
                     throw site.address.location.error("real server \(endpoint) is already in service \(key)")
                 }
                 service.realServers.append(RealServerConfig(address: server.address, port: port, weight: server.weight, method: server.method,
-                                                            upperThreshold: server.upperThreshold, lowerThreshold: server.lowerThreshold))
+                                                            upperThreshold: server.upperThreshold, lowerThreshold: server.lowerThreshold,
+                                                            tunnel: server.method == .tunnel ? server.tunnel : .ipip))
                 if parsed.members.count == 1 { model.realServers[index].port = port }
             }
             for (address, word) in localAddresses {

@@ -21,6 +21,7 @@ extension KeepalivedParser {
         let address = try KeepalivedValues.address(header[0], what: "real server")
         let written = try header.count > 1 ? KeepalivedValues.port(header[1], what: "real server") : 0
         var server = KeepalivedRealServer(address: address, port: written, weight: virtualServer.weight, method: virtualServer.method,
+                                          tunnel: virtualServer.tunnel,
                                           inhibitOnFailure: virtualServer.inhibitOnFailure, alpha: virtualServer.alpha,
                                           virtualhost: virtualServer.virtualhost)
         var lowerWord: KeepalivedWord?
@@ -30,7 +31,7 @@ extension KeepalivedParser {
             case "weight":
                 server.weight = Int32(try KeepalivedValues.number(option.value("weight N"), in: 0...65535, what: "weight"))
             case "lvs_method":
-                server.method = try Self.forwardingMethod(option)
+                (server.method, server.tunnel) = try Self.forwarding(option)
             case "uthreshold":
                 server.upperThreshold = UInt32(try KeepalivedValues.number(option.value("uthreshold CONNECTIONS"), in: 0...UInt64(Int32.max), what: "uthreshold"))
             case "lthreshold":

@@ -81,6 +81,7 @@ extension KeepalivedParser {
         var schedulerWord: KeepalivedWord?
         var flagWords: [KeepalivedWord] = []
         var methodWritten: ForwardingMethod?
+        var tunnelWritten = TunnelSettings.ipip
         var persistenceTimeout: UInt32?
         var granularity: KeepalivedWord?
         var localAddressGroup: KeepalivedWord?
@@ -120,7 +121,7 @@ extension KeepalivedParser {
                 try option.bare(option.name)
                 flagWords.append(option.keyword)
             case "lb_kind", "lvs_method":
-                methodWritten = try Self.forwardingMethod(option)
+                (methodWritten, tunnelWritten) = try Self.forwarding(option)
             case "persistence_timeout":
                 let word = try option.arguments(0...1, "persistence_timeout [SECONDS]").first
                 persistenceTimeout = try word.map { w throws(ConfigError) in
@@ -217,6 +218,7 @@ extension KeepalivedParser {
             model.schedulerFlags.insert(flag)
         }
         model.method = methodWritten ?? .nat
+        model.tunnel = tunnelWritten
         if granularity != nil, persistenceTimeout == nil {
             // keepalived's pgr_handler: a granularity makes the service persistent.
             persistenceTimeout = KeepalivedDefaults.persistenceTimeout
@@ -295,9 +297,21 @@ extension KeepalivedParser {
         try KeepalivedValues.timer(option.value("delay_loop SECONDS"), minimum: 1, what: "delay_loop")
     }
 
-    /// `lb_kind` / `lvs_method` / `sorry_server_lvs_method`: NAT, DR, TUN (ipip only),
-    /// and DPVS's FNAT (also spelled FULLNAT) for FullNAT (check_parser.c `svr_forwarding_handler`).
+    /// `lb_kind` / `lvs_method` / `sorry_server_lvs_method`: NAT, DR, TUN, and DPVS's FNAT
+    /// (also spelled FULLNAT) for FullNAT (check_parser.c `svr_forwarding_handler`).
+    /// A sorry server is reached by IPIP only (lvsd keeps no tunnel settings for it).
     static func forwardingMethod(_ option: KeepalivedStatement) throws(ConfigError) -> ForwardingMethod {
+        let (method, tunnel) = try forwarding(option)
+        guard tunnel == .ipip else {
+            throw option.keyword.location.error("'\(option.name)' takes no GUE or GRE tunnel options in lvsd; a TUN sorry server is reached by IPIP")
+        }
+        return method
+    }
+
+    /// The method and, for TUN, keepalived's tunnel words after it:
+    /// `TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]` (ipvsadm's `--tun-type`,
+    /// `--tun-port`, `--tun-*csum`), each refused at its own column when it does not fit.
+    static func forwarding(_ option: KeepalivedStatement) throws(ConfigError) -> (method: ForwardingMethod, tunnel: TunnelSettings) {
         let usage = "\(option.name) NAT|DR|TUN|FNAT"
         let words = try option.arguments(1...6, usage)
         let method: ForwardingMethod
@@ -311,31 +325,47 @@ extension KeepalivedParser {
             let hint = ["NAT", "DR", "TUN", "FNAT", "FULLNAT"].first { $0 == words[0].text.uppercased() }.map { "; keepalived spells it \($0)" } ?? ""
             throw words[0].location.error("unknown forwarding method '\(words[0].text)'; give NAT, DR, TUN or FNAT\(hint)")
         }
+        var tunnel = TunnelSettings.ipip
+        var last = words[0]
+        var checksumWord: KeepalivedWord?
         var index = 1
         while index < words.count {
             let word = words[index]
+            last = word
             guard method == .tunnel else {
                 throw word.location.error("unexpected '\(word.text)' after '\(option.name) \(words[0].text)'; only TUN takes tunnel options")
             }
             switch word.text {
             case "type":
-                guard index + 1 < words.count else { throw word.location.error("'type' needs a tunnel type after it: ipip") }
+                guard index + 1 < words.count else { throw word.location.error("'type' needs a tunnel type after it: ipip, gue or gre") }
                 let type = words[index + 1]
-                guard type.text == "ipip" else {
-                    throw type.location.error("tunnel type '\(type.text)' is not supported by lvsd; only ipip (RFC 2003) is")
+                guard let kind = TunnelSettings.Kind(name: type.text) else {
+                    throw type.location.error("tunnel type '\(type.text)' is not one of ipip, gue and gre")
                 }
+                tunnel.kind = kind
+                last = type
                 index += 2
-            case "nocsum":
-                index += 1
-            case "csum", "remcsum":
-                throw word.location.error("'\(word.text)' is for GUE and GRE tunnels; ipip carries no checksum option")
             case "port":
-                throw word.location.error("a tunnel port is for GUE tunnels, which lvsd does not support")
+                guard index + 1 < words.count else { throw word.location.error("'port' needs the real server's GUE port after it") }
+                tunnel.port = try KeepalivedValues.port(words[index + 1], what: "tunnel")
+                last = words[index + 1]
+                index += 2
+            case "nocsum", "csum", "remcsum":
+                if let checksumWord {
+                    throw word.location.error("'\(word.text)' conflicts with '\(checksumWord.text)'; give one checksum option")
+                }
+                checksumWord = word
+                tunnel.checksum = TunnelSettings.Checksum.allCases.first { $0.description == word.text } ?? .none
+                index += 1
             default:
-                throw word.location.error("unknown tunnel option '\(word.text)'; write '\(option.name) TUN [type ipip] [nocsum]'")
+                throw word.location.error("unknown tunnel option '\(word.text)'; write '\(option.name) TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]'")
             }
         }
-        return method
+        if method == .tunnel, let problem = tunnel.problem {
+            throw (checksumWord ?? last).location.error(problem.replacingOccurrences(of: "--tun-type ", with: "type ")
+                .replacingOccurrences(of: "--tun-port PORT", with: "port N").replacingOccurrences(of: "--tun-", with: ""))
+        }
+        return (method, tunnel)
     }
 
     /// `persistence_granularity`: an IPv4 netmask (contiguous, as the rules file's -M) or

@@ -27,6 +27,8 @@ public struct KeepalivedVirtualServer: Hashable, Sendable {
     public var schedulerFlags: SchedulerFlags
     /// `lb_kind` / `lvs_method`: the default for its real servers; NAT when left out.
     public var method: ForwardingMethod
+    /// `lvs_method TUN type ... port ... csum`: its real servers' default encapsulation.
+    public var tunnel: TunnelSettings = .ipip
     /// `persistence_timeout` (360 s without a value) and `persistence_granularity` (as a
     /// prefix length for the virtual server's address family); nil: not persistent.
     public var persistence: Persistence?
@@ -105,6 +107,8 @@ public struct KeepalivedRealServer: Hashable, Sendable {
     public var weight: Int32
     /// `lvs_method`; the virtual server's when left out.
     public var method: ForwardingMethod
+    /// TUN: the tunnel words after `lvs_method TUN`; the virtual server's when left out.
+    public var tunnel: TunnelSettings
     /// `uthreshold` / `lthreshold`: as ipvsadm's -x / -y; 0: none.
     public var upperThreshold: UInt32
     public var lowerThreshold: UInt32
@@ -121,13 +125,14 @@ public struct KeepalivedRealServer: Hashable, Sendable {
     public var checkers: [KeepalivedChecker]
 
     public init(address: IPAddress, port: UInt16, weight: Int32 = 1, method: ForwardingMethod = .nat,
-                upperThreshold: UInt32 = 0, lowerThreshold: UInt32 = 0, inhibitOnFailure: Bool = false, alpha: Bool = false,
+                tunnel: TunnelSettings = .ipip, upperThreshold: UInt32 = 0, lowerThreshold: UInt32 = 0, inhibitOnFailure: Bool = false, alpha: Bool = false,
                 notifyUp: KeepalivedScript? = nil, notifyDown: KeepalivedScript? = nil, virtualhost: String? = nil,
                 checkerDefaults: KeepalivedCheckerDefaults = KeepalivedCheckerDefaults(), checkers: [KeepalivedChecker] = []) {
         self.address = address
         self.port = port
         self.weight = weight
         self.method = method
+        self.tunnel = tunnel
         self.upperThreshold = upperThreshold
         self.lowerThreshold = lowerThreshold
         self.inhibitOnFailure = inhibitOnFailure

@@ -54,7 +54,10 @@ enum LvsadmUsage {
           --ipip         -i                   IPIP tunnelling
           --masquerading -m                   NAT
           --fullnat      -b                   FullNAT (DPVS; on -a and -e)
-          --tun-type     ipip                 the tunnel type (only ipip)
+          --tun-type     ipip|gue|gre         the tunnel type (ipip unless given)
+          --tun-port     port                 GUE's UDP port on the real server
+          --tun-nocsum                        GUE/GRE without checksum (the default)
+          --tun-csum                          GUE/GRE with checksum
           --weight       -w weight            the real server's weight (1 unless given)
           --u-threshold  -x uthreshold        upper connection threshold
           --l-threshold  -y lthreshold        lower connection threshold

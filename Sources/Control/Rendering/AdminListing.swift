@@ -131,7 +131,13 @@ public enum AdminListing {
                 + " " + left(String(server.activeConnections), 10) + " " + left(String(server.inactiveConnections), 10) + "\n"
         }
         if format.tunnelInfo {
-            let info = server.method == .tunnel ? "ipip" : "n/a"
+            // ipvsadm's `fwd_tun_info`: ipip, gue:PORT:FLAGS, gre:FLAGS.
+            let info: String = switch (server.method, server.tunnel.kind) {
+            case (.tunnel, .ipip): "ipip"
+            case (.tunnel, .gue): "gue:\(server.tunnel.port):\(server.tunnel.checksum)"
+            case (.tunnel, .gre): "gre:\(server.tunnel.checksum)"
+            default: "n/a"
+            }
             return arrow + " " + left(server.method.description, 7) + " " + left(info, 13) + " " + left(String(server.weight), 6)
                 + " " + left(String(server.activeConnections), 10) + " " + left(String(server.inactiveConnections), 10) + "\n"
         }

@@ -6,7 +6,7 @@ extension AdminListing {
     /// in ipvsadm 1.31's form (`list_all` with FMT_RULE, `print_service_entry`,
     /// `print_tunnel_rule`): services sorted as `-L` sorts them, each
     /// `-A -t VIP:port -s SCHED [-p T [-M MASK]] [-b FLAGS]` followed by its real servers
-    /// `-a -t VIP:port -r RIP:port -g|-m|-i|-b -w W` (tunnels end in `--tun-type ipip`).
+    /// `-a -t VIP:port -r RIP:port -g|-m|-i|-b -w W` (tunnels end in their `--tun-type` options).
     /// Without `-n` ports are /etc/services names, as ipvsadm's.
     ///
     /// Where ipvsadm would lose settings SwiftLVS keeps, lines carry more than ipvsadm's do:
@@ -40,7 +40,7 @@ extension AdminListing {
             for server in sortedServers(service, format) {
                 let rip = addressAndPort(server.address, server.port, service.key.proto, numeric: numeric)
                 text += "-a \(name) -r \(rip) \(RulesWriter.methodSwitch(server.method)) -w \(server.weight)"
-                if server.method == .tunnel { text += " --tun-type ipip" }
+                if server.method == .tunnel { text += Self.tunnelOptions(server.tunnel) }
                 if server.upperThreshold != 0 { text += " -x \(server.upperThreshold)" }
                 if server.lowerThreshold != 0 { text += " -y \(server.lowerThreshold)" }
                 text += "\n"
@@ -50,5 +50,15 @@ extension AdminListing {
             }
         }
         return text
+    }
+
+    /// ipvsadm's `print_tunnel_rule`: ` --tun-type ipip`; GUE adds its port and checksum
+    /// option, GRE its checksum option.
+    static func tunnelOptions(_ tunnel: TunnelSettings) -> String {
+        switch tunnel.kind {
+        case .ipip: " --tun-type ipip"
+        case .gue: " --tun-type gue --tun-port \(tunnel.port) --tun-\(tunnel.checksum)"
+        case .gre: " --tun-type gre --tun-\(tunnel.checksum)"
+        }
     }
 }

@@ -165,15 +165,7 @@ struct RulesBuilder {
         case .fullNAT: .fullNAT
         default: .directRouting
         }
-        if let use = line[.tunnelType], let token = use.value {
-            // ipvsadm -S writes `--tun-type ipip` after every tunnelling server.
-            guard token.text == "ipip" else {
-                throw values.error("tunnel type '\(token.text)' is not supported; SwiftLVS tunnels are IPIP ('--tun-type ipip')", at: token)
-            }
-            guard method == .tunnel else {
-                throw values.error("--tun-type applies to tunnelling servers only; add -i or drop it", at: use.name)
-            }
-        }
+        let tunnel = try tunnelSettings(line, method: method, values)
         var weight: Int32 = 1
         if let token = line[.weight]?.value { weight = Int32(try values.number(token, in: 0...65535, what: "weight")) }
         var upper: UInt32 = 0
@@ -186,7 +178,44 @@ struct RulesBuilder {
         }
         let (address, port) = try realServer(line, service: key, values)
         return RealServerSettings(address: address, port: port, method: method, weight: weight,
-                                  upperThreshold: upper, lowerThreshold: lower)
+                                  upperThreshold: upper, lowerThreshold: lower, tunnel: tunnel)
+    }
+
+    /// `--tun-type`, `--tun-port` and `--tun-nocsum|--tun-csum|--tun-remcsum` of an `-a` or
+    /// `-e` line (ipvsadm -S writes them after every tunnelling server), each refused at its
+    /// own column when it does not fit the method or the tunnel type.
+    private func tunnelSettings(_ line: RulesCommandLine, method: ForwardingMethod, _ values: RulesValues) throws(ConfigError) -> TunnelSettings {
+        var tunnel = TunnelSettings.ipip
+        let checksums: [(IPVSOptionClass, TunnelSettings.Checksum)] = [
+            (.tunnelNoChecksum, .none), (.tunnelChecksum, .checksum), (.tunnelRemoteChecksum, .remote),
+        ]
+        let given = [IPVSOptionClass.tunnelType, .tunnelPort] + checksums.map(\.0)
+        if method != .tunnel, let use = given.lazy.compactMap({ line[$0] }).first {
+            throw values.error("\(use.name.text) applies to tunnelling servers only; add -i or drop it", at: use.name)
+        }
+        if let token = line[.tunnelType]?.value {
+            guard let kind = TunnelSettings.Kind(name: token.text) else {
+                throw values.error("tunnel type '\(token.text)' is not one of ipip, gue and gre", at: token)
+            }
+            tunnel.kind = kind
+        }
+        if let use = line[.tunnelPort], let token = use.value {
+            tunnel.port = UInt16(try values.number(token, in: 1...65535, what: "tunnel port"))
+        }
+        var chosen: IPVSOptionUse?
+        for (option, checksum) in checksums {
+            guard let use = line[option] else { continue }
+            if let chosen {
+                throw values.error("\(use.name.text) conflicts with \(chosen.name.text); give one checksum option", at: use.name)
+            }
+            chosen = use
+            tunnel.checksum = checksum
+        }
+        if method == .tunnel, let problem = tunnel.problem {
+            let at = chosen?.name ?? line[.tunnelPort]?.name ?? line[.tunnelType]?.value ?? line.commandToken
+            throw values.error(problem, at: at)
+        }
+        return tunnel
     }
 
     private mutating func addServer(_ line: RulesCommandLine, _ values: RulesValues) throws(ConfigError) {

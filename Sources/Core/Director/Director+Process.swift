@@ -250,8 +250,9 @@ extension Director {
         realServerStats[rs].packetsIn &+= 1
         realServerStats[rs].bytesIn &+= UInt64(p.l3Length)
 
-        if c.pointee.method != .tunnel, realServerRoute[rs].resolved,
-           let tooBig = answerIfTooBig(&p, eth, &packet, egress: realServerRoute[rs].interface, overhead: 0) {
+        if realServerRoute[rs].resolved,
+           let tooBig = answerIfTooBig(&p, eth, &packet, egress: realServerRoute[rs].interface,
+                                       overhead: c.pointee.method == .tunnel ? tunnelOverhead(realServer: rs) : 0) {
             return tooBig
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
@@ -343,7 +344,7 @@ extension Director {
     }
 
     /// IPVS's `ensure_mtu_is_adequate` (net/netfilter/ipvs/ip_vs_xmit.c): a datagram larger
-    /// than the egress MTU (plus `overhead`, TUN's outer header) is answered with ICMP
+    /// than the egress MTU (plus `overhead`, TUN's outer headers) is answered with ICMP
     /// fragmentation-needed (IPv4 with DF) or packet-too-big (IPv6, RFC 8201) carrying the
     /// MTU it must fit, and dropped by name when IPv4 allows fragmenting (lvsd does not
     /// fragment). A super-frame is judged by its segments, which are what leaves; one of
@@ -365,7 +366,9 @@ extension Director {
         if p.isIPv6 {
             return answerPacketTooBig(p, eth, &packet, mtu: max(mtu - overhead, IPv6Packet.minimumMTU))
         }
-        guard p.ipv4.dontFragment else { return .drop(.fragmentationUnsupported) }
+        guard p.ipv4.dontFragment else {
+            return .drop(overhead > 0 ? .tunnelFragmentationUnsupported : .fragmentationUnsupported)
+        }
         return answerFragmentationNeeded(p, eth, &packet, mtu: mtu - overhead)
     }
 

@@ -159,6 +159,7 @@ extension Director {
         interfaceMACs = new.interfaceMACs
         interfaceMTUs = new.interfaceMTUs
         interfaceIPv4 = new.interfaceIPv4
+        interfaceIPv6 = new.interfaceIPv6
         serviceLookup = new.serviceLookup
         fwmarkLookup = new.fwmarkLookup
         fwmarkClassifier = new.fwmarkClassifier
@@ -192,6 +193,7 @@ extension Director {
         server.method = config.method
         server.upperThreshold = config.upperThreshold
         server.lowerThreshold = config.lowerThreshold
+        server.tunnel = config.tunnel
         server.isRemoved = false
         // The carried counts against the (possibly new) upper threshold.
         server.isOverloaded = server.upperThreshold != 0

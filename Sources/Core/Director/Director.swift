@@ -63,6 +63,8 @@ public final class Director {
     @usableFromInline var interfaceMTUs: [Int]
     /// The first IPv4 address of each interface (IPIP outer source), or .zero.
     @usableFromInline var interfaceIPv4: [IPAddress]
+    /// The first global IPv6 address of each interface (IPv6 outer source), or .zero.
+    @usableFromInline var interfaceIPv6: [IPAddress]
 
     @usableFromInline let dropCounters: UnsafeMutablePointer<UInt64>
     @usableFromInline let passCounters: UnsafeMutablePointer<UInt64>
@@ -150,6 +152,7 @@ public final class Director {
         interfaceMACs = snapshot.interfaceMACs
         interfaceMTUs = snapshot.interfaceMTUs
         interfaceIPv4 = snapshot.interfaceIPv4
+        interfaceIPv6 = snapshot.interfaceIPv6
         dropCounters = .allocate(capacity: DropReason.allCases.count)
         dropCounters.initialize(repeating: 0, count: DropReason.allCases.count)
         passCounters = .allocate(capacity: PassReason.allCases.count)

@@ -38,6 +38,7 @@ public final class DirectorSnapshot: @unchecked Sendable {
     let interfaceMACs: [MACAddress]
     let interfaceMTUs: [Int]
     let interfaceIPv4: [IPAddress]
+    let interfaceIPv6: [IPAddress]
     let hasReplyMethods: Bool
     /// `config.standbyAddresses` as a flat set, and whether it is non-empty: a director with
     /// no VRRP pays one predictable branch per frame for it.
@@ -110,6 +111,8 @@ public final class DirectorSnapshot: @unchecked Sendable {
         interfaceMACs = interfaces.map(\.mac)
         interfaceMTUs = interfaces.map(\.mtu)
         interfaceIPv4 = interfaces.map { $0.addresses.first(where: \.isIPv4) ?? .zero }
+        // A link-local source would not reach a real server beyond the link.
+        interfaceIPv6 = interfaces.map { $0.addresses.first { !$0.isIPv4 && !$0.isIPv6LinkLocal } ?? .zero }
         hasReplyMethods = config.services.contains { $0.realServers.contains { $0.method.repliesTraverseDirector } }
         standbyLookup = AddressTable(config.standbyAddresses.map { (proto: 0, address: $0, port: 0, value: 0) })
         hasStandby = !config.standbyAddresses.isEmpty

@@ -31,6 +31,9 @@ public struct PacketBuffer {
     /// Out: the super-frame must be cut in user space (`SoftwareSegmenter`) because no
     /// kernel offload describes it (an IPIP-encapsulated TCP super-frame).
     public var needsSoftwareSegmentation: Bool
+    /// Out, with `needsSoftwareSegmentation`: bytes of TUN headers (outer IP header, then GRE
+    /// or UDP and GUE) between the Ethernet header and the inner datagram; 0 when none.
+    public var tunnelHeaderLength: Int
 
     /// What a super-frame's virtio-net header said about cutting it.
     public struct Segmentation: Equatable, Sendable {
@@ -63,6 +66,7 @@ public struct PacketBuffer {
         checksumOffset = 0
         self.segmentation = segmentation
         needsSoftwareSegmentation = false
+        tunnelHeaderLength = 0
     }
 
     @inlinable public var frame: UnsafeMutableRawPointer { base + offset }

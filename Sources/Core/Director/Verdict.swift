@@ -76,7 +76,8 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case localPortsExhausted
     /// The real server's MAC address is not known (yet).
     case neighbourUnresolved
-    /// The egress interface has no IPv4 address to use as the IPIP outer source.
+    /// The egress interface has no address of the real server's family to use as the
+    /// tunnel's outer source.
     case tunnelSourceUnavailable
     /// Too big for the tunnel and DF clear: the outer datagram would need fragmenting.
     case tunnelFragmentationUnsupported
@@ -85,8 +86,6 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Larger than the egress MTU and allowed to be fragmented (IPv4 without DF), or an ICMP
     /// error too large to answer: lvsd does not fragment.
     case fragmentationUnsupported
-    /// IPv6 traffic for a tunnel service (IPIP carries IPv4 only).
-    case tunnelIPv6Unsupported
     /// Addressed to (or, for NAT replies, belonging to) a VIP or local address of a VRRP
     /// instance this director is not MASTER of: the master forwards it.
     case vipOnStandby
@@ -134,7 +133,6 @@ public enum DropReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .tunnelFragmentationUnsupported: "tunnel-fragmentation-unsupported"
         case .noRoom: "no-room"
         case .fragmentationUnsupported: "fragmentation-unsupported"
-        case .tunnelIPv6Unsupported: "tunnel-ipv6-unsupported"
         case .vipOnStandby: "vip-on-standby"
         case .synProxyBadCookie: "syn-proxy-bad-cookie"
         case .synProxyAwaitingServer: "syn-proxy-awaiting-server"

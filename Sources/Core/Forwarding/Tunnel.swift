@@ -1,52 +1,103 @@
 import Wire
 
-/// TUN, `-i` (LVS-TUN): the client's IPv4 datagram, untouched, inside an outer IPv4 header
-/// from the director to the real server (IP-in-IP, RFC 2003). The real server decapsulates
-/// and answers the client directly.
+/// TUN, `-i` (LVS-TUN): the client's datagram, untouched, inside an outer IP header from the
+/// director to the real server, which decapsulates it and answers the client directly.
 ///
-/// As ip_vs_tunnel_xmit does (net/netfilter/ipvs/ip_vs_xmit.c): the outer header copies the
-/// inner TOS and DF bit, and a datagram that no longer fits the egress MTU with DF set is
-/// answered with ICMP fragmentation-needed carrying MTU − 20 (RFC 1191), so the client's
-/// path MTU discovery shrinks its segments.
+/// As IPVS does (net/netfilter/ipvs/ip_vs_xmit.c, `ip_vs_tunnel_xmit` and `_v6`): the outer
+/// header has the real server's family whatever the inner one's, so all four of IPv4 in IPv4
+/// (RFC 2003), IPv6 in IPv4 (protocol 41, RFC 4213), IPv4 in IPv6 and IPv6 in IPv6 (RFC 2473)
+/// exist; between the two headers sits nothing (`ipip`), a GRE header (`TunnelGRE.swift`) or
+/// UDP and a GUE header (`TunnelGUE.swift`). The outer header copies the inner TOS / traffic
+/// class and TTL / hop limit (already decremented here), and an IPv4 inner datagram's DF bit
+/// into an IPv4 outer one; the IPv6 flow label is zero. A datagram too big for the egress MTU
+/// less this overhead was answered before (`answerIfTooBig`), so the client's path MTU
+/// discovery accounts for the tunnel.
 extension Director {
+    /// Bytes TUN adds before the inner datagram for real server `rs`: the outer header of the
+    /// server's family and the encapsulation (`__ip_vs_get_out_rt`'s MTU reduction).
+    @inline(__always)
+    func tunnelOverhead(realServer rs: Int) -> Int {
+        let server = realServers[rs]
+        let outer = server.address.isIPv4 ? IPv4Packet.minimumHeaderLength : IPv6Packet.headerLength
+        return outer + server.tunnel.encapsulationLength
+    }
+
     func transmitTunnel(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
                         realServer rs: Int) -> Verdict {
-        guard !p.isIPv6 else { return .drop(.tunnelIPv6Unsupported) }
         let hop = realServerRoute[rs]
         guard hop.resolved else { return .drop(.neighbourUnresolved) }
         let out = hop.interface
-        let source = out >= 0 && out < interfaceIPv4.count ? interfaceIPv4[out] : .zero
+        let destination = realServers[rs].address
+        let tunnel = realServers[rs].tunnel
+        let outerIsIPv6 = !destination.isIPv4
+        let sources = outerIsIPv6 ? interfaceIPv6 : interfaceIPv4
+        let source = out >= 0 && out < sources.count ? sources[out] : .zero
         guard source != .zero else { return .drop(.tunnelSourceUnavailable) }
-        let mtu = out >= 0 && out < interfaceMTUs.count ? interfaceMTUs[out] : 1500
-        let inner = p.ipv4
-        // A super-frame is judged by its segments; no kernel offload cuts an IPIP-wrapped
-        // super-frame from a packet socket, so it is cut in user space after this.
-        var leaving = p.l3Length
-        if let segmentation = packet.segmentation {
-            leaving = segmentation.segmentSize > 0
-                ? (p.l4 - p.l3) + p.transportHeaderLength + segmentation.segmentSize : 0
-            packet.needsSoftwareSegmentation = true
-        }
-        if leaving + IPIP.overhead > mtu {
-            guard inner.dontFragment else { return .drop(.tunnelFragmentationUnsupported) }
-            packet.needsSoftwareSegmentation = false
-            return answerFragmentationNeeded(p, eth, &packet, mtu: mtu - IPIP.overhead)
-        }
-        guard packet.offset >= IPIP.overhead else { return .drop(.noRoom) }
+        let outerLength = outerIsIPv6 ? IPv6Packet.headerLength : IPv4Packet.minimumHeaderLength
+        let overhead = outerLength + tunnel.encapsulationLength
+        guard packet.offset >= overhead else { return .drop(.noRoom) }
 
-        // Slide the Ethernet header (tags included) 20 bytes toward the head; the outer
-        // IPv4 header fills the gap. Ethernet padding after the inner datagram is dropped.
-        let moved = eth.moveHeader(by: -IPIP.overhead)
-        packet.offset -= IPIP.overhead
-        packet.length = p.l2Length + IPIP.overhead + p.l3Length
-        tunnelIdentification &+= 1
-        // A super-frame's outer length is only a placeholder: each segment gets its own.
-        IPv4Packet.emit(into: moved.payload, typeOfService: inner.typeOfService,
-                        totalLength: min(p.l3Length + IPIP.overhead, Int(UInt16.max)),
-                        identification: tunnelIdentification,
-                        flagsFragment: inner.dontFragment ? IPv4Packet.Flag.dontFragment : 0,
-                        timeToLive: IPv4Packet.defaultTimeToLive, protocol: .ipip,
-                        source: source.ipv4, destination: realServers[rs].address.ipv4)
+        let trafficClass, timeToLive: UInt8
+        let dontFragment: Bool
+        if p.isIPv6 {
+            let inner = p.ipv6
+            (trafficClass, timeToLive, dontFragment) = (inner.trafficClass, inner.hopLimit, false)
+        } else {
+            let inner = p.ipv4
+            (trafficClass, timeToLive, dontFragment) = (inner.typeOfService, inner.timeToLive, inner.dontFragment)
+        }
+        // No kernel offload cuts a tunnelled super-frame from a packet socket: it is cut in
+        // user space after this, every header of every segment fixed then.
+        let whole = packet.segmentation == nil
+        if !whole {
+            packet.needsSoftwareSegmentation = true
+            packet.tunnelHeaderLength = overhead
+        }
+        // An outer checksum covers the inner datagram, so the inner one is finished first.
+        let outerChecksum = tunnel.kind != .ipip && tunnel.checksum == .checksum
+        if outerChecksum && whole && packet.checksumPartial {
+            p.fillL4Checksum()
+            packet.checksumPartial = false
+        }
+
+        // Slide the Ethernet header (tags included) toward the head; the outer headers fill
+        // the gap. Ethernet padding after the inner datagram is dropped.
+        let moved = eth.moveHeader(by: -overhead)
+        packet.offset -= overhead
+        packet.length = p.l2Length + overhead + p.l3Length
+        moved.etherType = outerIsIPv6 ? .ipv6 : .ipv4
+        let outer = moved.payload
+        let encapsulation = outer + outerLength
+        // A super-frame's lengths are placeholders: each segment gets its own.
+        let carried = min(p.l3Length + tunnel.encapsulationLength, Int(UInt16.max))
+        let next: IPProtocol
+        switch tunnel.kind {
+        case .ipip:
+            next = p.isIPv6 ? .ipv6 : .ipip
+        case .gre:
+            next = .gre
+            writeGRE(at: encapsulation, innerIsIPv6: p.isIPv6, checksum: outerChecksum,
+                     length: whole ? carried : 0)
+        case .gue:
+            next = .udp
+            writeGUE(at: encapsulation, p, port: tunnel.port, length: carried)
+        }
+        if outerIsIPv6 {
+            IPv6Packet.emit(into: outer, trafficClass: trafficClass, payloadLength: carried, nextHeader: next,
+                            hopLimit: timeToLive, source: source, destination: destination)
+        } else {
+            tunnelIdentification &+= 1
+            IPv4Packet.emit(into: outer, typeOfService: trafficClass,
+                            totalLength: min(p.l3Length + overhead, Int(UInt16.max)),
+                            identification: tunnelIdentification,
+                            flagsFragment: dontFragment ? IPv4Packet.Flag.dontFragment : 0,
+                            timeToLive: timeToLive, protocol: next,
+                            source: source.ipv4, destination: destination.ipv4)
+        }
+        if tunnel.kind == .gue {
+            finishGUEChecksum(at: encapsulation, checksum: outerChecksum, whole: whole, length: carried,
+                              source: source, destination: destination)
+        }
         moved.destination = hop.mac
         moved.source = interfaceMAC(out)
         return .forward(interface: out)

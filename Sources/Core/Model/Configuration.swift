@@ -11,15 +11,18 @@ public struct RealServerConfig: Hashable, Sendable {
     public var upperThreshold: UInt32
     /// `-y`: resume below this many; 0 = below ¾ of the upper threshold.
     public var lowerThreshold: UInt32
+    /// TUN only: the encapsulation (`--tun-type`, `--tun-port`, `--tun-*csum`).
+    public var tunnel: TunnelSettings
 
     public init(address: IPAddress, port: UInt16, weight: Int32 = 1, method: ForwardingMethod = .directRouting,
-                upperThreshold: UInt32 = 0, lowerThreshold: UInt32 = 0) {
+                upperThreshold: UInt32 = 0, lowerThreshold: UInt32 = 0, tunnel: TunnelSettings = .ipip) {
         self.address = address
         self.port = port
         self.weight = weight
         self.method = method
         self.upperThreshold = upperThreshold
         self.lowerThreshold = lowerThreshold
+        self.tunnel = tunnel
     }
 
     public var endpoint: Endpoint { Endpoint(address, port) }

@@ -22,6 +22,8 @@ public struct RealServer: Sendable {
     public var method: ForwardingMethod
     public var upperThreshold: UInt32
     public var lowerThreshold: UInt32
+    /// TUN: how packets to this server are wrapped.
+    public var tunnel: TunnelSettings
     /// IP_VS_DEST_F_OVERLOAD: set when total connections reach the upper threshold.
     public var isOverloaded: Bool
     public var activeConnections: Int32
@@ -41,6 +43,7 @@ public struct RealServer: Sendable {
         method = config.method
         upperThreshold = config.upperThreshold
         lowerThreshold = config.lowerThreshold
+        tunnel = config.tunnel
         isOverloaded = false
         activeConnections = 0
         inactiveConnections = 0

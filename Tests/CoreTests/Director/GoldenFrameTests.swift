@@ -4,7 +4,7 @@ import Testing
 import Wire
 
 /// Golden frames (Katran-style): for each forwarding method × TCP/UDP × IPv4/IPv6 (TUN:
-/// IPv4), the first packet, a reply (NAT/FullNAT), a FIN/RST sequence and a related ICMP
+/// IPIP and ip6ip6), the first packet, a reply (NAT/FullNAT), a FIN/RST sequence and a related ICMP
 /// error go in as bytes and must come out as exactly the expected bytes with the expected
 /// verdict. Expected frames are rendered from scratch by PacketBuilder, so the director's
 /// incremental checksum updates are checked against full recomputation.
@@ -18,7 +18,7 @@ import Wire
     }
 
     static let cases: [Case] = ForwardingMethod.allCases.flatMap { method in
-        (method == .tunnel ? [false] : [false, true]).flatMap { v6 in
+        [false, true].flatMap { v6 in
             TransportProtocol.allCases.map { Case(method: method, ipv6: v6, proto: $0) }
         }
     }
@@ -41,8 +41,9 @@ import Wire
             return Lab.l4(Lab.ip(eth, f, from: f.lip, to: f.rs1, ttl: ttl), c.proto,
                           from: firstLocalPort, to: Lab.realPort, flags: flags).payload(payload).bytes
         case .tunnel:
-            let outer = eth.ipv4(source: f.directorServer, destination: f.rs1, ttl: 64, identification: tunnelID)
-            return Lab.l4(outer.ipv4(source: f.client, destination: f.vip, ttl: ttl), c.proto,
+            // The outer header copies the inner TTL / hop limit (ip_vs_tunnel_xmit).
+            let outer = Lab.ip(eth, f, from: f.directorServer, to: f.rs1, ttl: ttl, id: tunnelID)
+            return Lab.l4(Lab.ip(outer, f, from: f.client, to: f.vip, ttl: ttl), c.proto,
                           from: Lab.clientPort, to: Lab.virtualPort, flags: flags).payload(payload).bytes
         }
     }
@@ -175,8 +176,9 @@ import Wire
             expected = (v6 ? eth.ipv6(source: f.client, destination: f.vip, hopLimit: 63).icmpv6(type: 1, code: 4)
                            : eth.ipv4(source: f.client, destination: f.vip, ttl: 63).icmpv4(type: 3, code: 3)).quoting(reply)
         case .tunnel:
-            expected = eth.ipv4(source: f.directorServer, destination: f.rs1, ttl: 64, identification: 2)
-                .ipv4(source: f.client, destination: f.vip, ttl: 63).icmpv4(type: 3, code: 3).quoting(reply)
+            let outer = Lab.ip(eth, f, from: f.directorServer, to: f.rs1, ttl: 63, id: 2)
+            expected = (v6 ? outer.ipv6(source: f.client, destination: f.vip, hopLimit: 63).icmpv6(type: 1, code: 4)
+                           : outer.ipv4(source: f.client, destination: f.vip, ttl: 63).icmpv4(type: 3, code: 3)).quoting(reply)
         case .nat, .fullNAT:
             let full = c.method == .fullNAT
             let translated = Lab.l4(Lab.ip(Frame.raw, f, from: f.rs1, to: full ? f.lip : f.client, ttl: 63), c.proto,

@@ -6,8 +6,8 @@ import Wire
 /// The real server's half of TUN: what the director's own TUN frames decapsulate to, and
 /// what is refused (another destination, a fragment, a source that is no director).
 @Suite struct TunnelDecapsulationTests {
-    static let rs1 = IPAddress(Lab.v4.rs1)!.ipv4
-    static let director = IPAddress("198.18.1.1")!.ipv4
+    static let rs1 = IPAddress(Lab.v4.rs1)!
+    static let director = IPAddress("198.18.1.1")!
 
     /// Runs the client's SYN through a TUN director; returns what it sent to rs1 and the
     /// client's datagram as the director forwards it (TTL one less, as ip_vs_tunnel_xmit's
@@ -20,7 +20,7 @@ import Wire
         return (out, Array(forwarded.dropFirst(EthernetFrame.headerLength)))
     }
 
-    static func decapsulate(_ frame: [UInt8], local: Set<UInt32> = [rs1], directors: Set<UInt32> = []) -> (TunnelDecapsulation, [UInt8]?) {
+    static func decapsulate(_ frame: [UInt8], local: Set<IPAddress> = [rs1], directors: Set<IPAddress> = []) -> (TunnelDecapsulation, [UInt8]?) {
         var copy = frame
         return copy.withUnsafeMutableBytes { raw in
             let d = TunnelDecapsulation.of(raw, localAddresses: local, directors: directors)
@@ -38,8 +38,8 @@ import Wire
 
     @Test func refusesOtherDestinationsFragmentsAndStrangers() {
         let (sent, _) = Self.tunnelFrame()
-        if case .notForUs = Self.decapsulate(sent, local: [Self.rs1 &+ 1]).0 {} else { Issue.record("another host's tunnel was decapsulated") }
-        if case .foreign = Self.decapsulate(sent, directors: [Self.director &+ 7]).0 {} else { Issue.record("a stranger's tunnel was decapsulated") }
+        if case .notForUs = Self.decapsulate(sent, local: [IPAddress(Lab.v4.rs2)!]).0 {} else { Issue.record("another host's tunnel was decapsulated") }
+        if case .foreign = Self.decapsulate(sent, directors: [IPAddress("198.18.1.8")!]).0 {} else { Issue.record("a stranger's tunnel was decapsulated") }
         // The outer header as a first fragment (MF set): IPIP fragments are not reassembled here.
         var fragment = sent
         fragment[EthernetFrame.headerLength + 6] |= 0x20

@@ -1,0 +1,286 @@
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// TUN beyond IPv4 IPIP through the built `lvsd`, with `lvsd realserver` decapsulating in
+/// user space (this kernel has no ipip, ip6_tunnel, gre or fou module), nginx on the real
+/// server and curl as the client; offloads and sysctls at the kernel's defaults. Each
+/// encapsulation carries a download whose sha256 is checked (one of 100 MB); a lowered MTU on
+/// the director's real-server-side veth makes lvsd answer fragmentation-needed /
+/// packet-too-big, and the client's path MTU discovery completes an upload through it.
+@Suite(.serialized)
+struct TunnelTypesE2ETests {
+    struct Case: CustomStringConvertible, Sendable {
+        /// The `-a` line's tunnel options.
+        let options: String
+        let vip: String
+        let realServer: String
+        let megabytes: Int
+        var description: String { "\(options) VIP \(vip) RS \(realServer)" }
+    }
+
+    static let cases = [
+        Case(options: "--tun-type gue --tun-port 6080 --tun-csum", vip: "198.18.0.100", realServer: "198.18.1.2", megabytes: 100),
+        Case(options: "--tun-type gre --tun-csum", vip: "198.18.0.100", realServer: "198.18.1.2", megabytes: 8),
+        Case(options: "--tun-type ipip", vip: "2001:db8::100", realServer: "2001:db8:1::2", megabytes: 8),
+        Case(options: "--tun-type ipip", vip: "198.18.0.100", realServer: "2001:db8:1::2", megabytes: 8),
+        Case(options: "--tun-type gue --tun-port 6080", vip: "2001:db8::100", realServer: "198.18.1.2", megabytes: 8),
+    ]
+
+    @Test(.enabled(if: getuid() == 0, "TunnelTypesE2ETests need root: they build network namespaces (CI runs as root)"),
+          arguments: cases)
+    func downloadThroughTheTunnelKeepsItsHash(_ c: Case) throws {
+        let lab = try TunnelLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        let file = try lab.serveFile(megabytes: c.megabytes)
+        try lab.startRealServer(vip: c.vip, guePort: c.options.contains("gue") ? 6080 : nil)
+        let log = try lab.startDirector(vip: c.vip, realServer: c.realServer, options: c.options)
+        let url = "http://\(c.vip.contains(":") ? "[\(c.vip)]" : c.vip)/\(file.lastPathComponent)"
+        let received = lab.directory.appendingPathComponent("received")
+        let (status, _, err) = try lab.inClient("/usr/bin/curl", ["-sS", "-m", "60", "-o", received.path, url])
+        let output = try lab.stopAll(log: log)
+        #expect(status == 0, "curl: \(err)\n\(output)")
+        #expect(Command.sha256(received.path) == Command.sha256(file.path), "\(output)")
+        #expect(output.contains("packets decapsulated"), "\(output)")
+    }
+
+    /// MTU 1400 on the director's veth toward the real server: with GUE's 32 bytes (IPv4
+    /// outside) the client's 1500-byte segments no longer fit, lvsd answers ICMP
+    /// fragmentation-needed with 1368 (ip_vs_xmit.c ensure_mtu_is_adequate), the client's
+    /// kernel lowers its path MTU to the VIP, and a 4 MB upload completes with its hash intact.
+    /// The same with IPv6 inside and packet-too-big.
+    @Test(.enabled(if: getuid() == 0, "TunnelTypesE2ETests need root: they build network namespaces (CI runs as root)"),
+          arguments: [("198.18.0.100", 1368), ("2001:db8::100", 1348)])
+    func pathMTUDiscoveryCompletesAnUploadThroughTheTunnel(_ vip: String, _ mtu: Int) throws {
+        let lab = try TunnelLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        try Command.ip(["-n", lab.director, "link", "set", "d1", "mtu", "1400"])
+        try lab.startHashingServer()
+        try lab.startRealServer(vip: vip, guePort: 6080)
+        let realServer = vip.contains(":") ? "2001:db8:1::2" : "198.18.1.2"
+        let log = try lab.startDirector(vip: vip, realServer: realServer, options: "--tun-type gue --tun-port 6080",
+                                    port: 8080, mtu: 1400)
+        let body = lab.directory.appendingPathComponent("body")
+        var generator = SplitMix64(seed: 16)
+        try Data((0..<(4 << 20)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }).write(to: body)
+        let url = "http://\(vip.contains(":") ? "[\(vip)]" : vip):8080/"
+        let (status, answer, err) = try lab.inClient("/usr/bin/curl", ["-sS", "-m", "60", "--data-binary", "@\(body.path)", url])
+        let route = try lab.inClient("/usr/sbin/ip", ["route", "get", vip]).1
+        let output = try lab.stopAll(log: log)
+        #expect(status == 0, "curl: \(err)\n\(output)")
+        #expect(answer.trimmingCharacters(in: .whitespacesAndNewlines) == Command.sha256(body.path), "\(output)")
+        #expect(route.contains("mtu \(mtu)"), "the client's route to the VIP: \(route)")
+    }
+}
+
+/// Client c0 (198.18.0.2, 2001:db8::2), director d0 (198.18.0.1, 2001:db8::1) and the real
+/// server's e0 (198.18.0.3, 2001:db8::3) on one bridged LAN with the VIPs 198.18.0.100 and
+/// 2001:db8::100; the tunnels run over a second link, director d1 (198.18.1.1,
+/// 2001:db8:1::1) — real server e1 (198.18.1.2, 2001:db8:1::2), and the real server answers
+/// the client directly on the LAN. Namespaces `lvst-PID-tnl-*`; nothing in the root namespace.
+private final class TunnelLab {
+    let client: String, director: String, realServer: String, lan: String
+    var namespaces: [String] { [lan, client, director, realServer] }
+    let directory: URL
+    private var processes: [Process] = []
+    private var logs: [URL] = []
+
+    init() throws {
+        let pid = getpid()
+        lan = "lvst-\(pid)-tnl-sw"
+        client = "lvst-\(pid)-tnl-c"
+        director = "lvst-\(pid)-tnl-d"
+        realServer = "lvst-\(pid)-tnl-r"
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-tnl-\(pid)-\(UInt32.random(in: 0 ... .max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        chmod(directory.path, 0o755)
+        deleteNamespaces()
+    }
+
+    func build() throws {
+        for ns in namespaces {
+            try Command.ip(["netns", "add", ns])
+            try Command.ip(["-n", ns, "link", "set", "lo", "up"])
+        }
+        // No multicast snooping: lvsd answers neighbour solicitations for the VIP without
+        // joining its solicited-node group, so the bridge must flood them.
+        try Command.ip(["-n", lan, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"])
+        try Command.ip(["-n", lan, "link", "set", "br0", "up"])
+        for (ns, name, port, v4, v6) in [(client, "c0", "pc", "198.18.0.2", "2001:db8::2"),
+                                         (director, "d0", "pd", "198.18.0.1", "2001:db8::1"),
+                                         (realServer, "e0", "pr", "198.18.0.3", "2001:db8::3")] {
+            try Command.ip(["-n", lan, "link", "add", port, "type", "veth", "peer", "name", name, "netns", ns])
+            try Command.ip(["-n", lan, "link", "set", port, "master", "br0", "up"])
+            try Command.ip(["-n", ns, "address", "add", "\(v4)/24", "dev", name])
+            try Command.ip(["-n", ns, "address", "add", "\(v6)/64", "dev", name, "nodad"])
+            try Command.ip(["-n", ns, "link", "set", name, "up"])
+        }
+        try Command.ip(["-n", director, "link", "add", "d1", "type", "veth", "peer", "name", "e1", "netns", realServer])
+        try Command.ip(["-n", director, "address", "add", "198.18.1.1/24", "dev", "d1"])
+        try Command.ip(["-n", director, "address", "add", "2001:db8:1::1/64", "dev", "d1", "nodad"])
+        try Command.ip(["-n", realServer, "address", "add", "198.18.1.2/24", "dev", "e1"])
+        try Command.ip(["-n", realServer, "address", "add", "2001:db8:1::2/64", "dev", "e1", "nodad"])
+        try Command.ip(["-n", director, "link", "set", "d1", "up"])
+        try Command.ip(["-n", realServer, "link", "set", "e1", "up"])
+    }
+
+    func inClient(_ program: String, _ arguments: [String]) throws -> (Int32, String, String) {
+        try Command.run("/usr/sbin/ip", ["netns", "exec", client, program] + arguments)
+    }
+
+    @discardableResult
+    func start(in ns: String, _ program: String, _ arguments: [String], log name: String) throws -> Process {
+        let log = directory.appendingPathComponent(name)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", ns, program] + arguments
+        p.standardOutput = handle
+        p.standardError = handle
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        processes.append(p)
+        logs.append(log)
+        return p
+    }
+
+    func text(_ log: URL) -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// A file of `megabytes` pseudo-random MB served by nginx on port 80 of the real server.
+    func serveFile(megabytes: Int) throws -> URL {
+        let root = directory.appendingPathComponent("www")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        chmod(root.path, 0o755)
+        let file = root.appendingPathComponent("blob")
+        var generator = SplitMix64(seed: UInt64(megabytes))
+        var data = Data(capacity: megabytes << 20)
+        for _ in 0..<(megabytes << 17) { withUnsafeBytes(of: generator.next()) { data.append(contentsOf: $0) } }
+        try data.write(to: file)
+        chmod(file.path, 0o644)
+        let prefix = directory.appendingPathComponent("nginx")
+        try FileManager.default.createDirectory(at: prefix, withIntermediateDirectories: true)
+        try """
+            worker_processes 1;
+            pid \(prefix.path)/nginx.pid;
+            error_log \(prefix.path)/error.log;
+            events { worker_connections 64; }
+            http {
+                access_log off;
+                client_body_temp_path \(prefix.path)/body; proxy_temp_path \(prefix.path)/proxy;
+                fastcgi_temp_path \(prefix.path)/fastcgi; uwsgi_temp_path \(prefix.path)/uwsgi; scgi_temp_path \(prefix.path)/scgi;
+                server { listen 80; listen [::]:80; root \(root.path); }
+            }
+            """.write(to: prefix.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
+        try start(in: realServer, "/usr/sbin/nginx", ["-p", prefix.path, "-c", prefix.appendingPathComponent("nginx.conf").path,
+                                                      "-g", "daemon off;"], log: "nginx.log")
+        try waitUntil("nginx listens") {
+            (try? Command.run("/usr/sbin/ip", ["netns", "exec", director, "/usr/bin/curl", "-s", "-m", "1", "-o", "/dev/null",
+                                            "http://198.18.0.3/blob"]).0) == 0
+        }
+        return file
+    }
+
+    /// An HTTP server on port 8080 (both families) that answers a POST with the sha256 of its body.
+    func startHashingServer() throws {
+        try start(in: realServer, "/usr/bin/python3", ["-c", """
+            import hashlib, signal, socket
+            # The test runner's SIGTERM disposition and mask are inherited: restore both.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL); signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+            from http.server import HTTPServer, BaseHTTPRequestHandler
+            class H(BaseHTTPRequestHandler):
+                def do_POST(self):
+                    n = int(self.headers["Content-Length"]); h = hashlib.sha256(); left = n
+                    while left > 0:
+                        chunk = self.rfile.read(min(left, 65536))
+                        if not chunk: break
+                        h.update(chunk); left -= len(chunk)
+                    body = (h.hexdigest() + "\\n").encode()
+                    self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+                    self.wfile.write(body)
+                def log_message(self, *a): pass
+            class S(HTTPServer):
+                address_family = socket.AF_INET6
+                def server_bind(self):
+                    self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                    self.socket.bind(self.server_address)
+            S(("::", 8080), H).serve_forever()
+            """], log: "hash.log")
+        try waitUntil("the hashing server listens") {
+            (try? Command.run("/usr/sbin/ip", ["netns", "exec", director, "/usr/bin/curl", "-s", "-m", "1",
+                                            "--data-binary", "x", "http://198.18.0.3:8080/"]).0) == 0
+        }
+    }
+
+    /// `lvsd realserver --mode tun` for `vip`, accepting tunnels from the director's d1 only.
+    func startRealServer(vip: String, guePort: UInt16?) throws {
+        var arguments = ["realserver", "--vip", vip, "--mode", "tun", "--director", "198.18.1.1", "--director", "2001:db8:1::1"]
+        if let guePort { arguments += ["--gue-port", String(guePort)] }
+        let p = try start(in: realServer, try BuiltExecutable.lvsd(), arguments, log: "realserver.log")
+        let log = logs.last!
+        try waitUntil("lvsd realserver decapsulates (\(text(log)))") { !p.isRunning || text(log).contains("decapsulating") }
+        guard p.isRunning else { throw Command.Failed(description: "lvsd realserver exited: \(text(log))") }
+    }
+
+    /// lvsd with one TUN service on `vip`, ready once it has resolved the real server; `mtu`
+    /// is d1's, as the rules file tells lvsd.
+    func startDirector(vip: String, realServer address: String, options: String, port: Int = 80, mtu: Int = 1500) throws -> URL {
+        let service = vip.contains(":") ? "[\(vip)]:\(port)" : "\(vip):\(port)"
+        let rules = directory.appendingPathComponent("rules")
+        try """
+            interface d0 mac 00:00:00:00:00:00 address 198.18.0.1 address 2001:db8::1
+            interface d1 mac 00:00:00:00:00:00 mtu \(mtu) address 198.18.1.1 address 2001:db8:1::1
+            -A -t \(service) -s rr
+            -a -t \(service) -r \(address) -i \(options)
+
+            """.write(to: rules, atomically: true, encoding: .utf8)
+        let p = try start(in: director, try BuiltExecutable.lvsd(),
+                          ["--config", rules.path, "--interface", "d0", "--interface", "d1", "--duration", "90", "--connections", "65536",
+                           "--socket", directory.appendingPathComponent("lvsd.sock").path], log: "lvsd.log")
+        let log = logs.last!
+        try waitUntil("lvsd resolves \(address) (\(text(log)))") {
+            !p.isRunning || text(log).contains("lvsd: neighbour \(address)")
+        }
+        guard p.isRunning else { throw Command.Failed(description: "lvsd exited early: \(text(log))") }
+        return log
+    }
+
+    /// SIGTERM to every process (lvsd realserver prints its counts then); their logs.
+    func stopAll(log: URL) throws -> String {
+        for p in processes.reversed() where p.isRunning {
+            kill(p.processIdentifier, SIGTERM)
+            try waitUntil("\(p.arguments?.dropFirst(3).first ?? "") exits after SIGTERM") { !p.isRunning }
+        }
+        return logs.map { "== \($0.lastPathComponent)\n\(text($0))" }.joined(separator: "\n")
+    }
+
+    func tearDown() {
+        for p in processes where p.isRunning {
+            kill(p.processIdentifier, SIGTERM)
+            for _ in 0..<50 where p.isRunning { usleep(20_000) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+        }
+        processes = []
+        deleteNamespaces()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func deleteNamespaces() {
+        for ns in namespaces { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", ns]) }
+    }
+
+    func waitUntil(_ what: @autoclosure () -> String, seconds: Double = 15, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return }
+            usleep(50_000)
+        }
+        throw Command.Failed(description: "timed out after \(seconds) s waiting until \(what())")
+    }
+}
