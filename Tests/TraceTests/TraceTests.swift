@@ -116,9 +116,9 @@ import Wire
                 + outer ipv4  length                       60
                 + outer ipv4  id                           1
                 + outer ipv4  flags                        DF
-                + outer ipv4  ttl                          64
+                + outer ipv4  ttl                          63
                 + outer ipv4  protocol                     4 (IPIP)
-                + outer ipv4  checksum                     0xac8c (ok)
+                + outer ipv4  checksum                     0xad8c (ok)
                 + outer ipv4  src                          198.18.1.1
                 + outer ipv4  dst                          198.18.1.11
                   ipv4        tos       0x00               0x00
