@@ -33,7 +33,7 @@ import Glibc
         let generated = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
         let shipped = try FileManager.default.contentsOfDirectory(atPath: committed.path).filter { $0 != "templates" }.sorted()
         #expect(generated == shipped, "Docs/learn/ and the generator's files differ; run Scripts/learn.sh and commit")
-        for name in ["index.md", "nat.md", "dr.md", "tun.md", "fullnat.md", "persistence.md",
+        for name in ["index.md", "nat.md", "dr.md", "tun.md", "fullnat.md", "persistence.md", "ha.md",
                      "nat.svg", "dr.svg", "tun.svg", "fullnat.svg", "persistent.svg", "nat.html"] {
             #expect(generated.contains(name), "the generator wrote no \(name)")
         }
@@ -91,6 +91,14 @@ import Glibc
                  expected: ["held   rs2's default gateway is the director"]),
         Scenario(arguments: ["--seed", "000-dr", "--step"], verdict: "verdict: seed 000-dr PASSED: every check held",
                  expected: ["Stage 1, the network.", "Stage 4, the test the seed's author did by hand", "held   rs1: VIP on lo with mask 255.255.255.255, arp_ignore=1, arp_announce=2"]),
+        // Two lvsd directors (Sources/Lab/LabSeed002.swift): the seed's keepalived.conf, stop a
+        // web server, stop the master.
+        Scenario(arguments: ["--seed", "002"], verdict: "verdict: seed 002 PASSED: every check held",
+                 expected: ["held   genhash gives both real servers the same digest",
+                            "held   ipvsadm -L -n on Dserver2: keepalived added 'TCP 198.18.0.133:80 rr persistent 50' with two Route lines",
+                            "held   ip addr: the VIP is on the master, Dserver1",
+                            "held   stop one tomcat: the HTTP_GET checks take it out on both directors",
+                            "held   stop the master's lvs (134): the VIP moves to Dserver2 (137)"]),
         Scenario(arguments: ["--seed", "003"], verdict: "verdict: seed 003 PASSED: every check held",
                  expected: ["held   sticky HTTP", "held   the cluster manager's ping check of rs4"]),
         Scenario(arguments: ["--break", "arp", "--step"], verdict: "verdict: break arp PASSED: the failure showed and the fix worked",
@@ -105,8 +113,8 @@ import Glibc
 
     @Test("lvsd lab --seed/--break/--step refuse what they cannot do, naming it, before touching anything",
           arguments: [
-            (["--seed", "002"], "comes with the HA lab"),
-            (["--seed", "004"], "--seed must be one of 000-nat, 000-dr, 003"),
+            (["--seed", "004"], "--seed must be one of 000-nat, 000-dr, 002, 003"),
+            (["--seed", "002", "--step"], "--step is not available for --seed 002"),
             (["--break", "dns"], "--break must be one of arp, gateway, vip-on-lo"),
             (["--step"], "--step goes with --seed or --break"),
             (["--seed", "003", "--mode", "dr", "--keep"], "leave out --mode, --keep"),
