@@ -119,7 +119,7 @@ public struct VRRPTimeline {
         case .sendGratuitous(_, let count):
             note(i, "\(count) gratuitous ARPs: \(Self.vip) is-at \(directors[i].label)'s MAC (the client and the switch update their tables)")
         case .stateChanged(_, let from, let to, let reason):
-            shown.removeAll()
+            shown = shown.filter { $0 == i }
             note(i, "\(from) -> \(to): \(reason)")
         case .groupStateChanged, .runNotify:
             break

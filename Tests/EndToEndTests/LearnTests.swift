@@ -46,6 +46,13 @@ import Glibc
         let nat = try String(contentsOf: out.appendingPathComponent("nat.md"), encoding: .utf8)
         #expect(nat.contains("    * ipv4   dst       198.18.0.10        198.18.1.11"))
         #expect(!nat.contains("{{"), "a placeholder was left unfilled")
+        // The HA page's timeline (lvsd lab --ha --timeline): SIGTERM's priority-0 advert hands
+        // over after Dserver2's Skew_Time ((256 - 90) / 256 s); after SIGKILL Dserver2 waits
+        // Master_Down_Interval (3 s + that skew) from Dserver1's last advert at 7.609 s.
+        let ha = try String(contentsOf: out.appendingPathComponent("ha.md"), encoding: .utf8)
+        #expect(ha.contains("  8.648 s  Dserver2  BACKUP -> MASTER: priority 0 advert from 198.18.0.134"), "\(ha)")
+        #expect(ha.contains(" 11.257 s  Dserver2  BACKUP -> MASTER: master down interval expired"), "\(ha)")
+        #expect(ha.contains("bytes: 21 33 00 01 01 01 b4 d0 c6 12 00 85 31 31 31 31 00 00 00 00"), "\(ha)")
         let svg = try String(contentsOf: out.appendingPathComponent("tun.svg"), encoding: .utf8)
         #expect(svg.contains("<svg") && svg.contains("+ outer ipv4 dst 198.18.1.11"))
     }

@@ -121,11 +121,11 @@ import Wire
     }
 
     @Test(arguments: [
-        ("refresh 0", "ha.conf:2:37: invalid sync refresh period (seconds) '0'; give a whole number from 1 to 3600"),
-        ("refresh 3601", "ha.conf:2:37: invalid sync refresh period (seconds) '3601'; give a whole number from 1 to 3600"),
-        ("relearn -1", "ha.conf:2:37: invalid sync relearn hold (seconds) '-1'; give a whole number from 0 to 3600"),
-        ("refresh 4 relearn 3", "ha.conf:2:47: lvs_sync_daemon: relearn 3 s is shorter than refresh 4 s"),
-        ("relearn", "ha.conf:2:29: 'relearn' in lvs_sync_daemon needs a value after it"),
+        ("refresh 0", "ha.conf:2:37: error: invalid sync refresh period (seconds) '0'; give a whole number from 1 to 3600"),
+        ("refresh 3601", "ha.conf:2:37: error: invalid sync refresh period (seconds) '3601'; give a whole number from 1 to 3600"),
+        ("relearn -1", "ha.conf:2:37: error: invalid sync relearn hold (seconds) '-1'; give a whole number from 0 to 3600"),
+        ("refresh 4 relearn 3", "ha.conf:2:47: error: lvs_sync_daemon: relearn 3 s is shorter than refresh 4 s"),
+        ("relearn", "ha.conf:2:29: error: 'relearn' in lvs_sync_daemon needs a value after it"),
     ])
     func badRefreshOrRelearnIsRefusedWithItsPlace(_ words: String, message: String) throws {
         #expect {
