@@ -77,7 +77,7 @@ struct VRRPFailoverTests {
 
 extension VRRPFailoverTests {
     /// `vrrp_sync_group` (keepalived's vrrp_sync.c): VI_1 and VI_2 in group G1 on both
-    /// directors, VI_2 tracking A's interface d1 (a dummy link). d1 going down puts VI_2 in
+    /// directors, VI_2 tracking A's interface d1 (one end of a veth pair in A's namespace). d1 going down puts VI_2 in
     /// FAULT and VI_1 with it although d0 is fine, so B takes both VIPs; d1 back up, A takes
     /// both back (priority 150 > 100). The two members never part on either director.
     @Test(.enabled(if: getuid() == 0, "VRRPFailoverTests need root: they build network namespaces (CI runs as root)"),
@@ -263,7 +263,7 @@ extension VRRPFailoverTests {
 
 /// Six namespaces: a bridge (`sw`), the client, directors A and B, and two DR real servers,
 /// all on 198.18.0.0/24 through the bridge. VIP 198.18.0.100; the real servers hold it on `lo`
-/// with arp_ignore/arp_announce as LVS-DR wants. Names start with `lvsv-PID-`.
+/// with arp_ignore/arp_announce as LVS-DR wants. Names start with `lvst-PID-havrrp-`.
 private final class VRRPLab {
     enum Director: String { case a, b }
 
@@ -285,7 +285,7 @@ private final class VRRPLab {
     func socket(_ d: Director) -> String { directory.appendingPathComponent("\(d.rawValue).sock").path }
 
     init() throws {
-        prefix = "lvsv-\(getpid())-"
+        prefix = "lvst-\(getpid())-havrrp-"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvsv-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         lvsd = try BuiltExecutable.lvsd()
@@ -324,7 +324,9 @@ private final class VRRPLab {
         }
         if variant == "syncgroup" {
             for d in [Director.a, .b] {
-                try Command.ip(["-n", ns(d), "link", "add", "d1", "type", "dummy"])
+                // A link of its own to track: a veth pair inside the director's namespace.
+                try Command.ip(["-n", ns(d), "link", "add", "d1", "type", "veth", "peer", "name", "d1p"])
+                try Command.ip(["-n", ns(d), "link", "set", "d1p", "up"])
                 try Command.ip(["-n", ns(d), "link", "set", "d1", "up"])
             }
         }
