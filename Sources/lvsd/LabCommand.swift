@@ -20,7 +20,7 @@ struct LabCommand: ParsableCommand {
             198.18.0.0/15 and 2001:db8::/32; nothing is created in the root namespace. Exits non-zero \
             if any request failed. With --keep the lab stays up; 'lvsd lab --teardown <id>' removes it. \
             --seed 000-nat, 000-dr, 002 (two directors with VRRP) or 003 rebuilds a seed's hand-made \
-            lab and checks what its author checked; --break arp, gateway or vip-on-lo leaves one step out, shows the failure and \
+            lab and checks what its author checked; --break arp, gateway, vip-on-lo or tun-vip leaves one step out, shows the failure and \
             the fix; both end with a 'verdict:' line and exit non-zero when it fails (Docs/learn/).
             """
     )
@@ -84,7 +84,7 @@ struct LabCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Rebuild a seed's lab and check what its author checked by hand: 000-nat, 000-dr, 002 or 003 (Docs/learn/).", valueName: "seed"))
     var seed: String?
 
-    @Option(name: .customLong("break"), help: ArgumentHelp("An exercise: build the lab with one step left out (arp, gateway or vip-on-lo), show the failure and lvsd's counters, then the fix.", valueName: "step"))
+    @Option(name: .customLong("break"), help: ArgumentHelp("An exercise: build the lab with one step left out (arp, gateway, vip-on-lo or tun-vip), show the failure and lvsd's counters, then the fix.", valueName: "step"))
     var breakStep: String?
 
     @Flag(name: .long, help: "With --seed or --break: explain each stage before it runs, waiting for Enter when standard input is a terminal.")

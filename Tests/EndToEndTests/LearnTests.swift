@@ -114,6 +114,8 @@ import Glibc
                  expected: ["held   symptom: requests time out"]),
         Scenario(arguments: ["--break", "vip-on-lo"], verdict: "verdict: break vip-on-lo PASSED: the failure showed and the fix worked",
                  expected: ["held   symptom: the director forwards, the real servers drop every frame"]),
+        Scenario(arguments: ["--break", "tun-vip"], verdict: "verdict: break tun-vip PASSED: the failure showed and the fix worked",
+                 expected: ["held   symptom: the director tunnels, the real servers receive the packets and deliver none"]),
     ]
 
     static let prefix = "lvst-ln"
