@@ -40,6 +40,9 @@ for name in nat dr tun fullnat persistent; do
         > "$name.tshark" 2>/dev/null
 done
 
+# HA: seed 002's two directors' VRRP on a virtual clock (no root, no network).
+"$lvsd" lab --ha --timeline > ha-timeline.txt
+
 python3 - "$templates" "$out" "$work" <<'PY'
 import os, re, sys
 templates, out, work = sys.argv[1:4]
@@ -73,6 +76,8 @@ def fill(match):
         body = summary(name)
     elif kind == "rules":
         body = read(name + ".rules").rstrip("\n")
+    elif kind == "output":
+        body = read(name + ".txt").rstrip("\n")
     elif kind == "tshark":
         body = "\n".join(line.rstrip() for line in read(name + ".tshark").rstrip("\n").split("\n"))
     else:

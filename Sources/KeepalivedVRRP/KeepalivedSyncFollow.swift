@@ -33,6 +33,6 @@ public enum KeepalivedSyncFollow {
             }
             return
         }
-        reader.instances[index].syncRelearnPeriod = SyncDaemonSettings.vrrpRelearnPeriod
+        reader.instances[index].syncRelearnPeriod = keepalived.globalDefs.syncFailback.relearnPeriod
     }
 }

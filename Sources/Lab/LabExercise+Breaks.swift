@@ -15,10 +15,23 @@ extension LabExercise {
                 try shell.run(["ip", "-6", "-n", rs.namespace, "route", "del", "default"])
             case .vipOnLo:
                 try shell.run(["ip", "-n", rs.namespace, "address", "del", "\(plan.vip)/32", "dev", "lo"])
+            case .tunVIP:
+                // lvsd realserver runs in the background: take the VIP off once it has put it on.
+                let device = LabScenario.tunnelDevice
+                let deadline = Date().addingTimeInterval(15)
+                while !(try shell.run(["ip", "-n", rs.namespace, "-o", "-4", "address", "show", "dev", device], check: false).output
+                    .contains(" \(plan.vip)/32 ")) {
+                    guard Date() < deadline else {
+                        throw LabShell.Failure(command: ["lvsd", "realserver"], status: -1, output: "\(rs.name): no \(plan.vip) on \(device) after 15 s")
+                    }
+                    usleep(100_000)
+                }
+                try shell.run(["ip", "-n", rs.namespace, "address", "del", "\(plan.vip)/32", "dev", device])
             }
         }
         run.log("  exercise: left out on every real server: \(b.leftOut)")
         if b == .vipOnLo { addressErrors.before = try inAddrErrors() }
+        if b == .tunVIP { ipBefore = try ipCounters() }
     }
 
     /// With the broken phase's lvsd still running: records the symptom, then applies the fix.
@@ -30,6 +43,8 @@ extension LabExercise {
             arpBefore = try arpAnswers()
         case .vipOnLo:
             addressErrors.after = try inAddrErrors()
+        case .tunVIP:
+            ipAfter = try ipCounters()
         case .gateway:
             break
         }
@@ -45,6 +60,8 @@ extension LabExercise {
                 }
             case .vipOnLo:
                 try shell.run(["ip", "-n", rs.namespace, "address", "add", "\(plan.vip)/32", "dev", "lo"])
+            case .tunVIP:
+                try shell.run(["ip", "-n", rs.namespace, "address", "add", "\(plan.vip)/32", "dev", LabScenario.tunnelDevice])
             }
         }
         if b == .arp {
@@ -79,12 +96,27 @@ extension LabExercise {
 
     /// The real servers' IP InAddrErrors summed: packets for an address the host does not
     /// have, dropped because it does not forward (/proc/net/snmp, per namespace).
-    func inAddrErrors() throws -> Int {
+    func inAddrErrors() throws -> Int { try ipCounter("InAddrErrors") }
+
+    /// Every `Ip:` counter of /proc/net/snmp, summed over the real servers.
+    func ipCounters() throws -> [String: Int] {
+        var totals: [String: Int] = [:]
+        for rs in plan.realServers {
+            let snmp = try shell.run(in: rs.namespace, ["cat", "/proc/net/snmp"]).output
+            let ip = snmp.split(separator: "\n").filter { $0.hasPrefix("Ip: ") }.map { $0.split(separator: " ") }
+            guard ip.count >= 2 else { continue }
+            for (name, value) in zip(ip[0].dropFirst(), ip[1].dropFirst()) { totals[String(name), default: 0] += Int(value) ?? 0 }
+        }
+        return totals
+    }
+
+    /// One `Ip:` counter of /proc/net/snmp, summed over the real servers.
+    func ipCounter(_ name: String) throws -> Int {
         var total = 0
         for rs in plan.realServers {
             let snmp = try shell.run(in: rs.namespace, ["cat", "/proc/net/snmp"]).output
             let ip = snmp.split(separator: "\n").filter { $0.hasPrefix("Ip: ") }.map { $0.split(separator: " ") }
-            guard ip.count >= 2, let column = ip[0].firstIndex(of: "InAddrErrors"), column < ip[1].count,
+            guard ip.count >= 2, let column = ip[0].firstIndex(of: Substring(name)), column < ip[1].count,
                   let value = Int(ip[1][column]) else { continue }
             total += value
         }
@@ -133,6 +165,19 @@ extension LabExercise {
                 held: broken.failed == broken.requests && brokenConnections >= broken.requests && dropped > 0,
                 detail: "\(broken.requests) requests, \(broken.failed) failed; lvsd scheduled \(brokenConnections) connections; "
                     + "the real servers' IpInAddrErrors rose by \(dropped)"))
+        case .tunVIP:
+            let rose = ipAfter.keys.sorted().compactMap { k -> String? in
+                let d = (ipAfter[k] ?? 0) - (ipBefore[k] ?? 0)
+                return d > 0 ? "\(k) +\(d)" : nil
+            }.joined(separator: ", ")
+            let rise = { [self] (name: String) in (ipAfter[name] ?? 0) - (ipBefore[name] ?? 0) }
+            // The decapsulated packets reach the real servers' IP layer (InReceives) and none
+            // is delivered to a socket: the VIP is no address of theirs.
+            checks.append(LabCheck(
+                what: "symptom: the director tunnels, the real servers receive the packets and deliver none (the VIP is not theirs)",
+                held: broken.failed == broken.requests && brokenConnections >= broken.requests && rise("InReceives") > 0 && rise("InDelivers") == 0,
+                detail: "\(broken.requests) requests, \(broken.failed) failed; lvsd scheduled \(brokenConnections) connections; "
+                    + "the real servers' IP counters: \(rose)"))
         }
         checks.append(LabCheck(
             what: "fixed: every request answered through the director",

@@ -27,6 +27,8 @@ public final class LabExercise {
     var arpAfter: [String] = []
     var neighbourBefore = ""
     var addressErrors: (before: Int, after: Int) = (0, 0)
+    var ipBefore: [String: Int] = [:]
+    var ipAfter: [String: Int] = [:]
 
     /// `step`: explain each stage first; wait for Enter only when standard input is a terminal.
     public init(scenario: LabScenario, id: String, shell: LabShell, engine: String, namespacePrefix: String = "lvsl", step: Bool) {

@@ -23,6 +23,8 @@ public enum LabScenario: Equatable, Sendable {
         case arp
         case gateway
         case vipOnLo = "vip-on-lo"
+        /// TUN: the real servers without the VIP on their tunnel device.
+        case tunVIP = "tun-vip"
     }
 
     public init?(seed: String) {
@@ -46,6 +48,7 @@ public enum LabScenario: Equatable, Sendable {
         switch self {
         case .seed(.nat000), .breakStep(.gateway): .nat
         case .seed(.dr000), .seed(.turbolinux003), .breakStep(.arp), .breakStep(.vipOnLo): .dr
+        case .breakStep(.tunVIP): .tun
         }
     }
 
@@ -78,12 +81,16 @@ public enum LabScenario: Equatable, Sendable {
             return "Stage 1, the network. As in seed 000's NAT lab: the director has two legs, the client side (198.18.0.0/24, the VIP \(plan.vip)) and the real servers' private subnet (198.18.1.0/24). The real servers get the director (198.18.1.1) as their default gateway: 'route add default gw'."
         case (.network, .seed(.turbolinux003)):
             return "Stage 1, the network. Seed 003 (TurboLinux Cluster Server): the traffic manager and four web servers (pc1..pc4, here rs1..rs4) on one switch, each server set to 'direct' forwarding with a 'ping' check; the client plugs into the same switch and asks for the VIP \(plan.vip)."
+        case (.network, .breakStep(.tunVIP)):
+            return "Stage 1, the network. The TUN lab: the director has the client side (198.18.0.0/24, the VIP \(plan.vip)) and the real servers' subnet (198.18.1.0/24), and reaches the real servers by IPIP: each packet for the VIP goes inside an outer IPv4 header addressed to the real server."
         case (.network, _):
             return "Stage 1, the network. As in the seed's DR lab: client, director and real servers on one LAN (198.18.0.0/24, a bridge in its own namespace). The director answers ARP for the VIP \(plan.vip); the real servers will hold it too, on lo."
         case (.realServers, .breakStep(.arp)):
             return "Stage 2, the real servers (\(rips)): web servers that name themselves, the VIP on lo, and this time arp_ignore/arp_announce left at the kernel's defaults (0): the exercise."
         case (.realServers, .breakStep(.vipOnLo)):
             return "Stage 2, the real servers (\(rips)): web servers, arp_ignore=1 and arp_announce=2, and this time no VIP on lo: the exercise."
+        case (.realServers, .breakStep(.tunVIP)):
+            return "Stage 2, the real servers (\(rips)): web servers and 'lvsd realserver --mode tun' (IPIP decapsulated into its tunnel device \(LabScenario.tunnelDevice)), and this time the VIP taken off \(LabScenario.tunnelDevice): the exercise."
         case (.realServers, .breakStep(.gateway)):
             return "Stage 2, the real servers (\(rips)): web servers on port 8080 (NAT maps VIP:80 to RIP:8080), and this time without the default route through the director: the exercise."
         case (.realServers, _) where mode == .dr:
@@ -107,8 +114,12 @@ public enum LabScenario: Equatable, Sendable {
         case .arp: "sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 on each real server, then the client forgets the wrong ARP answer (ip neigh flush)"
         case .gateway: "ip route add default via 198.18.1.1 on each real server"
         case .vipOnLo: "ip address add \(plan.vip)/32 dev lo on each real server"
+        case .tunVIP: "ip address add \(plan.vip)/32 dev \(tunnelDevice) on each real server"
         }
     }
+
+    /// The TUN device `lvsd realserver --mode tun` decapsulates into (RealServerPlan's).
+    static let tunnelDevice = "lvstun0"
 }
 
 extension LabScenario {
@@ -122,7 +133,7 @@ extension LabScenario {
         case .seed(.nat000): "Seed 000, NAT lab: what the author checked by hand, and whether it held:"
         case .seed(.dr000): "Seed 000, DR lab: what the author checked by hand, and whether it held:"
         case .seed(.turbolinux003): "Seed 003, four web servers (TurboLinux Cluster Server): what the author set up and checked, and whether it held:"
-        case .breakStep(let b): "Exercise '\(b.rawValue)': \(b.leftOut) left out. The failure, then the fix (\(b == .arp ? "DR" : b == .gateway ? "NAT" : "DR")):"
+        case .breakStep(let b): "Exercise '\(b.rawValue)': \(b.leftOut) left out. The failure, then the fix (\(b == .gateway ? "NAT" : b == .tunVIP ? "TUN" : "DR")):"
         }
     }
 }
@@ -133,6 +144,7 @@ extension LabScenario.Break {
         case .arp: "arp_ignore=1 and arp_announce=2"
         case .gateway: "the default route through the director"
         case .vipOnLo: "the VIP on lo"
+        case .tunVIP: "the VIP on the tunnel device (\(LabScenario.tunnelDevice))"
         }
     }
 }

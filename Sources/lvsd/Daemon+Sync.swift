@@ -47,7 +47,7 @@ extension Daemon {
     /// `syncPlan`'s interface, group, port, TTL, syncid and maxlen; does nothing without one.
     /// As keepalived does, a director that becomes master stops receiving at once: what it
     /// learned as backup stays in its table and is forwarded from then on.
-    /// A master here also walks its table once per `SyncDaemonSettings.vrrpRefreshPeriod`, so a
+    /// A master here also walks its table once per `SyncFailbackSettings.refreshPeriod`, so a
     /// returning backup relearns idle connections before it preempts (Docs/connection-sync.md).
     func setSyncRole(_ role: SyncRole?, reason: String) {
         guard var settings = syncPlan else { return }
@@ -58,7 +58,7 @@ extension Daemon {
         }
         guard let role else { return }
         settings.role = role
-        let refresh = role == .master ? SyncDaemonSettings.vrrpRefreshPeriod : 0
+        let refresh = role == .master ? syncFailback.refreshPeriod : 0
         if live.syncStatus().daemons.contains(where: { $0.role == role }) { return }
         do {
             try live.startSync(settings, refreshPeriod: refresh)

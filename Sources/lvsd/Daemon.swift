@@ -59,6 +59,8 @@ final class Daemon: @unchecked Sendable {
     var syncPlan: SyncDaemonSettings?
     /// The VRRP instance `lvs_sync_daemon` names: its state sets the sync role.
     var syncInstance: String?
+    /// That line's `refresh` (the master's walk period) and `relearn`.
+    var syncFailback = SyncFailbackSettings()
 
     init(live: LiveDirector, host: HostSettings, interfaces: [String], configPath: String,
          loaded: ConfigFile.Loaded, logger: Logger) {
@@ -80,6 +82,7 @@ final class Daemon: @unchecked Sendable {
             sync: { [unowned self] body in syncRequest(body) })
         syncPlan = loaded.keepalived?.globalDefs.syncDaemon?.settings
         syncInstance = loaded.keepalived?.globalDefs.syncDaemon?.instance
+        syncFailback = loaded.keepalived?.globalDefs.syncFailback ?? SyncFailbackSettings()
         do {
             healthPlan = try Self.healthPlan(of: loaded, logger: logger)
         } catch {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Lab
+import VRRPRuntime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,8 +19,8 @@ struct LabCommand: ParsableCommand {
             named lvsl-<id>-client, -director, -switch (the bridge), -rs1..3; addresses come from \
             198.18.0.0/15 and 2001:db8::/32; nothing is created in the root namespace. Exits non-zero \
             if any request failed. With --keep the lab stays up; 'lvsd lab --teardown <id>' removes it. \
-            --seed 000-nat, 000-dr or 003 rebuilds a seed's hand-made lab and checks what its author \
-            checked; --break arp, gateway or vip-on-lo leaves one step out, shows the failure and \
+            --seed 000-nat, 000-dr, 002 (two directors with VRRP) or 003 rebuilds a seed's hand-made \
+            lab and checks what its author checked; --break arp, gateway, vip-on-lo or tun-vip leaves one step out, shows the failure and \
             the fix; both end with a 'verdict:' line and exit non-zero when it fails (Docs/learn/).
             """
     )
@@ -68,6 +69,9 @@ struct LabCommand: ParsableCommand {
     @Flag(name: .long, help: "Issue 14's pair instead: two lvsd directors with VRRP and connection sync (keepalived.conf), DR, a download through the VIP; kills the master mid-download and shows the takeover and the sha256 of what arrived. Takes --transfer (MiB, default 64).")
     var ha = false
 
+    @Flag(name: .long, help: "With --ha: print seed 002's two directors' VRRP exchange on a virtual clock (adverts with their bytes, the master stopping by SIGTERM and by SIGKILL, the takeover, the gratuitous ARPs); needs no root (Docs/learn/ha.md).")
+    var timeline = false
+
     @Flag(name: .long, help: "Leave the lab running after the requests; prints the command that removes it.")
     var keep = false
 
@@ -77,10 +81,10 @@ struct LabCommand: ParsableCommand {
     @Flag(name: .long, help: "Print every command the lab runs.")
     var verbose = false
 
-    @Option(name: .long, help: ArgumentHelp("Rebuild a seed's lab and check what its author checked by hand: 000-nat, 000-dr or 003 (Docs/learn/).", valueName: "seed"))
+    @Option(name: .long, help: ArgumentHelp("Rebuild a seed's lab and check what its author checked by hand: 000-nat, 000-dr, 002 or 003 (Docs/learn/).", valueName: "seed"))
     var seed: String?
 
-    @Option(name: .customLong("break"), help: ArgumentHelp("An exercise: build the lab with one step left out (arp, gateway or vip-on-lo), show the failure and lvsd's counters, then the fix.", valueName: "step"))
+    @Option(name: .customLong("break"), help: ArgumentHelp("An exercise: build the lab with one step left out (arp, gateway, vip-on-lo or tun-vip), show the failure and lvsd's counters, then the fix.", valueName: "step"))
     var breakStep: String?
 
     @Flag(name: .long, help: "With --seed or --break: explain each stage before it runs, waiting for Enter when standard input is a terminal.")
@@ -119,10 +123,14 @@ struct LabCommand: ParsableCommand {
             throw ValidationError("--transfer must be between 1 and 4096 MiB, got \(transfer).")
         }
         if seed != nil && breakStep != nil { throw ValidationError("--seed and --break are separate labs; give one.") }
+        if timeline && !ha { throw ValidationError("--timeline goes with --ha.") }
         if ha && (seed != nil || breakStep != nil) { throw ValidationError("--ha is its own lab; leave out --seed and --break.") }
-        if let seed, LabScenario(seed: seed) == nil {
-            throw ValidationError("--seed must be one of \(LabScenario.Seed.allCases.map(\.rawValue).joined(separator: ", ")) (002, two directors, comes with the HA lab); got '\(seed)'.")
+        if let seed, seed != Self.twoDirectorSeed, LabScenario(seed: seed) == nil {
+            let one = LabScenario.Seed.allCases.map(\.rawValue)
+            let all = one.filter { $0 < Self.twoDirectorSeed } + [Self.twoDirectorSeed] + one.filter { $0 > Self.twoDirectorSeed }
+            throw ValidationError("--seed must be one of \(all.joined(separator: ", ")); got '\(seed)'.")
         }
+        if seed == Self.twoDirectorSeed && step { throw ValidationError("--step is not available for --seed 002 (two directors); run it without.") }
         if let breakStep, LabScenario(break: breakStep) == nil {
             throw ValidationError("--break must be one of \(LabScenario.Break.allCases.map(\.rawValue).joined(separator: ", ")); got '\(breakStep)'.")
         }
@@ -153,12 +161,17 @@ struct LabCommand: ParsableCommand {
             print(removed.isEmpty ? "lvsd lab: no namespaces named lvsl-\(id)-*" : "lvsd lab: removed \(removed.joined(separator: " "))")
             return
         }
+        if timeline {
+            printTimeline()
+            return
+        }
         guard getuid() == 0 else {
             Console.error("lvsd lab: must run as root (it creates network namespaces); try 'sudo lvsd lab ...'.")
             throw ExitCode(2)
         }
         shell.tag = String(getpid())
         if ha { return try runHA(shell) }
+        if seed == Self.twoDirectorSeed { return try runSeed002(shell) }
         if let scenario = seed.flatMap(LabScenario.init(seed:)) ?? breakStep.flatMap(LabScenario.init(break:)) {
             try runScenario(scenario, shell: shell)
             return
@@ -232,6 +245,42 @@ struct LabCommand: ParsableCommand {
 }
 
 extension LabCommand {
+    /// Seed 002 runs two directors (Sources/Lab/LabSeed002.swift), not the one-director LabExercise.
+    static let twoDirectorSeed = "002"
+
+    /// `--seed 002`: LabSeed002Run, namespaces `<prefix>-<pid>-ha-*`, removed at the end.
+    func runSeed002(_ shell: LabShell) throws {
+        let run = LabSeed002Run(shell: shell, prefix: "\(namespacePrefix)-\(getpid())-ha-")
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            run.cleanUp()
+            Glibc.exit(130)
+        }
+        source.resume()
+        defer { run.cleanUp() }
+        let passed: Bool
+        do {
+            passed = try run.execute()
+        } catch {
+            Console.error("lvsd lab --seed 002: \(error)")
+            print("verdict: seed 002 FAILED: the lab did not complete: \(error)")
+            throw ExitCode.failure
+        }
+        if !passed { throw ExitCode.failure }
+    }
+
+    /// `--ha --timeline`: VRRPTimeline's two runs, the master stopped by SIGTERM then by SIGKILL.
+    func printTimeline() {
+        print("Seed 002's pair on a virtual clock: Dserver1 198.18.0.134 (state MASTER, priority 100) and Dserver2 198.18.0.137")
+        print("(state BACKUP, priority 90), vrrp_instance LVS: VRID 51, advert_int 1, auth PASS 1111, VIP 198.18.0.133.")
+        for stop in VRRPTimeline.Stop.allCases {
+            print("")
+            print(stop == .shutdown ? "Dserver1 stopped at 8 s (SIGTERM):" : "Dserver1 killed at 8 s (SIGKILL):")
+            for line in VRRPTimeline.run(stop: stop) { print(line) }
+        }
+    }
+
     /// `--ha`: LabHARun, namespaces `lvsl-<pid>-ha-*` (or `$LVSD_LAB_PREFIX`), removed at the end.
     func runHA(_ shell: LabShell) throws {
         let prefix = ProcessInfo.processInfo.environment["LVSD_LAB_PREFIX"] ?? "lvsl-\(getpid())-ha-"

@@ -87,12 +87,13 @@ import Glibc
         print("HA (lvs_sync_daemon follows VRRP, DR): B MASTER \(String(format: "%.2f", takeover)) s after A's SIGKILL; download 1 (100 MiB) finished through B, sha256 ok; A returned and preempted after \(String(format: "%.1f", preemptedAfter ?? .nan)) s, having relearned download 2's connection first; download 2 finished, sha256 ok; an idle connection opened through B, finished through A, got '\(answer)'")
     }
 
-    @Test("NAT and FullNAT under VRRP: the VIP and the real servers' gateway (or the LIP) move together; a download survives the master's SIGKILL through the new master",
-          .enabled(if: getuid() == 0, "needs root for network namespaces"), arguments: ["NAT", "FNAT"])
+    @Test("NAT, FullNAT and TUN under VRRP: the VIP and the real servers' gateway (or the LIP) move together; a download survives the master's SIGKILL through the new master",
+          .enabled(if: getuid() == 0, "needs root for network namespaces"), arguments: ["NAT", "FNAT", "TUN"])
     func natDownloadSurvivesFailoverUnderVRRP(_ method: String) throws {
-        let lab = try HALab(tag: method == "NAT" ? "m" : "l")
-        lab.nat = true
+        let lab = try HALab(tag: method == "NAT" ? "m" : method == "FNAT" ? "l" : "t")
+        lab.nat = method != "TUN"
         lab.fullNAT = method == "FNAT"
+        lab.tun = method == "TUN"
         defer { lab.tearDown() }
         try lab.build()
         try lab.startHTTPServers()
@@ -112,7 +113,7 @@ import Glibc
         try lab.finish(download)
         for _ in 0..<3 { #expect(try lab.who() == server, "persistence lost across the failover") }
         let listing = lab.lvsadmRun(.b, ["-L", "-n"])
-        #expect(listing.contains(method == "NAT" ? "Masq" : "FullNat"), "\(listing)")
+        #expect(listing.contains(["NAT": "Masq", "FNAT": "FullNat", "TUN": "Tunnel"][method]!), "\(listing)")
     }
 
     @Test("with nopreempt the returning higher-priority director stays BACKUP (and sync backup)",
@@ -184,6 +185,9 @@ final class HALab {
     var nat = false
     /// With `nat`: FullNAT through LIP 198.18.1.100, also a VRRP address of VI_1.
     var fullNAT = false
+    /// IPIP instead of DR: the real servers run `lvsd realserver --mode tun`, which accepts
+    /// tunnelled packets from either director (the VIP on its tunnel device, rp_filter off there).
+    var tun = false
     private var servers: [Process] = []
     private var directors: [Director: Process] = [:]
     private var downloads: [Process] = []
@@ -234,6 +238,7 @@ final class HALab {
             for r in ["r1", "r2"] { try Command.ip(["-n", ns(r), "route", "add", "default", "via", "198.18.1.254"]) }
             return
         }
+        if tun { return }
         for r in ["r1", "r2"] {
             try Command.ip(["-n", ns(r), "address", "add", "\(Self.vip)/32", "dev", "lo"])
             let run = try Command.run("/usr/sbin/ip", ["netns", "exec", ns(r), "/usr/sbin/sysctl", "-qw",
@@ -249,6 +254,22 @@ final class HALab {
         let big = "\(directory)/big.bin"
         let dd = try Command.run("/bin/dd", ["if=/dev/urandom", "of=\(big)", "bs=1048576", "count=\(Self.fileSize >> 20)", "status=none"])
         guard dd.status == 0 else { throw Command.Failed(description: "dd: \(dd.stderr)") }
+        if tun {
+            for i in 1...2 {
+                let log = "\(directory)/r\(i)-realserver.log"
+                _ = FileManager.default.createFile(atPath: log, contents: nil)
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+                p.arguments = ["netns", "exec", ns("r\(i)"), lvsd, "realserver", "--vip", Self.vip, "--mode", "tun", "--interface", "d0",
+                               "--director", address(.a), "--director", address(.b)]
+                p.standardOutput = handle
+                p.standardError = handle
+                try p.run()
+                try? handle.close()
+                servers.append(p)
+            }
+        }
         for i in 1...2 {
             let root = "\(directory)/www\(i)"
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -300,7 +321,7 @@ final class HALab {
         \(fullNAT ? "local_address_group LIPS {\n    198.18.1.100 d1\n}" : "")
         virtual_server \(Self.vip) 80 {
             lb_algo rr
-            lb_kind \(fullNAT ? "FNAT" : nat ? "NAT" : "DR")
+            lb_kind \(fullNAT ? "FNAT" : nat ? "NAT" : tun ? "TUN" : "DR")
             \(fullNAT ? "laddr_group_name LIPS" : "")
             protocol TCP
             persistence_timeout 300

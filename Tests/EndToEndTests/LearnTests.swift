@@ -33,7 +33,7 @@ import Glibc
         let generated = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
         let shipped = try FileManager.default.contentsOfDirectory(atPath: committed.path).filter { $0 != "templates" }.sorted()
         #expect(generated == shipped, "Docs/learn/ and the generator's files differ; run Scripts/learn.sh and commit")
-        for name in ["index.md", "nat.md", "dr.md", "tun.md", "fullnat.md", "persistence.md",
+        for name in ["index.md", "nat.md", "dr.md", "tun.md", "fullnat.md", "persistence.md", "ha.md",
                      "nat.svg", "dr.svg", "tun.svg", "fullnat.svg", "persistent.svg", "nat.html"] {
             #expect(generated.contains(name), "the generator wrote no \(name)")
         }
@@ -46,6 +46,13 @@ import Glibc
         let nat = try String(contentsOf: out.appendingPathComponent("nat.md"), encoding: .utf8)
         #expect(nat.contains("    * ipv4   dst       198.18.0.10        198.18.1.11"))
         #expect(!nat.contains("{{"), "a placeholder was left unfilled")
+        // The HA page's timeline (lvsd lab --ha --timeline): SIGTERM's priority-0 advert hands
+        // over after Dserver2's Skew_Time ((256 - 90) / 256 s); after SIGKILL Dserver2 waits
+        // Master_Down_Interval (3 s + that skew) from Dserver1's last advert at 7.609 s.
+        let ha = try String(contentsOf: out.appendingPathComponent("ha.md"), encoding: .utf8)
+        #expect(ha.contains("  8.648 s  Dserver2  BACKUP -> MASTER: priority 0 advert from 198.18.0.134"), "\(ha)")
+        #expect(ha.contains(" 11.257 s  Dserver2  BACKUP -> MASTER: master down interval expired"), "\(ha)")
+        #expect(ha.contains("bytes: 21 33 00 01 01 01 b4 d0 c6 12 00 85 31 31 31 31 00 00 00 00"), "\(ha)")
         let svg = try String(contentsOf: out.appendingPathComponent("tun.svg"), encoding: .utf8)
         #expect(svg.contains("<svg") && svg.contains("+ outer ipv4 dst 198.18.1.11"))
     }
@@ -91,6 +98,14 @@ import Glibc
                  expected: ["held   rs2's default gateway is the director"]),
         Scenario(arguments: ["--seed", "000-dr", "--step"], verdict: "verdict: seed 000-dr PASSED: every check held",
                  expected: ["Stage 1, the network.", "Stage 4, the test the seed's author did by hand", "held   rs1: VIP on lo with mask 255.255.255.255, arp_ignore=1, arp_announce=2"]),
+        // Two lvsd directors (Sources/Lab/LabSeed002.swift): the seed's keepalived.conf, stop a
+        // web server, stop the master.
+        Scenario(arguments: ["--seed", "002"], verdict: "verdict: seed 002 PASSED: every check held",
+                 expected: ["held   genhash gives both real servers the same digest",
+                            "held   ipvsadm -L -n on Dserver2: keepalived added 'TCP 198.18.0.133:80 rr persistent 50' with two Route lines",
+                            "held   ip addr: the VIP is on the master, Dserver1",
+                            "held   stop one tomcat: the HTTP_GET checks take it out on both directors",
+                            "held   stop the master's lvs (134): the VIP moves to Dserver2 (137)"]),
         Scenario(arguments: ["--seed", "003"], verdict: "verdict: seed 003 PASSED: every check held",
                  expected: ["held   sticky HTTP", "held   the cluster manager's ping check of rs4",
                             "held   curl ftp://198.18.0.10/ftp.bin (passive mode)", "held   curl ftp://198.18.0.10/ftp.bin (active mode)"]),
@@ -100,14 +115,16 @@ import Glibc
                  expected: ["held   symptom: requests time out"]),
         Scenario(arguments: ["--break", "vip-on-lo"], verdict: "verdict: break vip-on-lo PASSED: the failure showed and the fix worked",
                  expected: ["held   symptom: the director forwards, the real servers drop every frame"]),
+        Scenario(arguments: ["--break", "tun-vip"], verdict: "verdict: break tun-vip PASSED: the failure showed and the fix worked",
+                 expected: ["held   symptom: the director tunnels, the real servers receive the packets and deliver none"]),
     ]
 
     static let prefix = "lvst-ln"
 
     @Test("lvsd lab --seed/--break/--step refuse what they cannot do, naming it, before touching anything",
           arguments: [
-            (["--seed", "002"], "comes with the HA lab"),
-            (["--seed", "004"], "--seed must be one of 000-nat, 000-dr, 003"),
+            (["--seed", "004"], "--seed must be one of 000-nat, 000-dr, 002, 003"),
+            (["--seed", "002", "--step"], "--step is not available for --seed 002"),
             (["--break", "dns"], "--break must be one of arp, gateway, vip-on-lo"),
             (["--step"], "--step goes with --seed or --break"),
             (["--seed", "003", "--mode", "dr", "--keep"], "leave out --mode, --keep"),

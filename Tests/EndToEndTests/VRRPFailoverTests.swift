@@ -76,6 +76,49 @@ struct VRRPFailoverTests {
 }
 
 extension VRRPFailoverTests {
+    /// `vrrp_sync_group` (keepalived's vrrp_sync.c): VI_1 and VI_2 in group G1 on both
+    /// directors, VI_2 tracking A's interface d1 (one end of a veth pair in A's namespace). d1 going down puts VI_2 in
+    /// FAULT and VI_1 with it although d0 is fine, so B takes both VIPs; d1 back up, A takes
+    /// both back (priority 150 > 100). The two members never part on either director.
+    @Test(.enabled(if: getuid() == 0, "VRRPFailoverTests need root: they build network namespaces (CI runs as root)"),
+          .timeLimit(.minutes(3)))
+    func syncGroupMembersChangeStateTogether() throws {
+        let lab = try VRRPLab()
+        lab.variant = "syncgroup"
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startDirector(.a)
+        try lab.waitForState(.a, "MASTER", seconds: 10)
+        try lab.waitForState(.a, "MASTER", instance: "VI_2", seconds: 5)
+        try lab.startDirector(.b)
+        try lab.waitForState(.b, "BACKUP", seconds: 10)
+        try lab.waitForState(.b, "BACKUP", instance: "VI_2", seconds: 5)
+
+        try Command.ip(["-n", lab.ns("a"), "link", "set", "d1", "down"])
+        try lab.waitForState(.a, "FAULT", instance: "VI_2", seconds: 5)
+        try lab.waitForState(.a, "FAULT", seconds: 2)
+        try lab.waitForState(.b, "MASTER", seconds: 3 + 0.61 + 1.5)
+        try lab.waitForState(.b, "MASTER", instance: "VI_2", seconds: 1)
+        #expect(lab.log(.a).contains("VI_1: MASTER -> FAULT (sync group G1: VI_2 is FAULT)"), "\(lab.log(.a))")
+        #expect(lab.log(.a).contains("lvsd: vrrp: sync group G1: FAULT"), "\(lab.log(.a))")
+
+        try Command.ip(["-n", lab.ns("a"), "link", "set", "d1", "up"])
+        try lab.waitForState(.a, "MASTER", instance: "VI_2", seconds: 10)
+        try lab.waitForState(.a, "MASTER", seconds: 2)
+        try lab.waitForState(.b, "BACKUP", seconds: 3)
+        try lab.waitForState(.b, "BACKUP", instance: "VI_2", seconds: 1)
+        // Never one member MASTER and the other not for longer than a transition: every
+        // logged move of one member is followed by the same move of the other.
+        for d in [VRRPLab.Director.a, .b] {
+            let moves = lab.log(d).split(separator: "\n").filter { $0.contains("lvsd: vrrp: VI_") && $0.contains(" -> ") }
+            let transitions = { (name: String) in
+                moves.filter { $0.contains("\(name): ") }.map { $0.components(separatedBy: "\(name): ")[1].split(separator: " ").prefix(3).joined(separator: " ") }
+            }
+            let one = transitions("VI_1"), two = transitions("VI_2")
+            #expect(one == two, "director \(d.rawValue): VI_1 moved \(one), VI_2 moved \(two)\n\(lab.log(d))")
+        }
+    }
+
     /// `vrrp_script` and notify scripts through Health's fork/exec: A's tracked script starts
     /// failing, its effective priority drops below B's, B preempts and runs notify_master.
     @Test(.enabled(if: getuid() == 0, "VRRPFailoverTests need root: they build network namespaces (CI runs as root)"),
@@ -142,14 +185,15 @@ extension VRRPFailoverTests {
         print("VRRPFailoverTests (\(variant)): takeover after SIGTERM \(String(format: "%.3f", sigterm)) s, after SIGKILL \(String(format: "%.3f", sigkill)) s")
     }
 
-    /// lvsd and Debian's keepalived (VRRP only) on one segment, VRRP v2 with PASS, v3, and v2
-    /// over unicast peers (`unicast_src_ip` + `unicast_peer` on both): lvsd MASTER + keepalived
-    /// BACKUP, then keepalived MASTER + lvsd BACKUP; neither fights the other while both run
-    /// (sampled every half second: 30 s once per version, 8 s otherwise), and each takes over
-    /// when the other goes.
+    /// lvsd and Debian's keepalived (VRRP only) on one segment, VRRP v2 with PASS, v3, v3 over
+    /// IPv6 (ff02::12 from link-local addresses, an IPv6 VIP), and v2 over unicast peers
+    /// (`unicast_src_ip` + `unicast_peer` on both): lvsd MASTER + keepalived BACKUP, then
+    /// keepalived MASTER + lvsd BACKUP; neither fights the other while both run (sampled every
+    /// half second: 30 s once per version, 8 s otherwise), and each takes over when the other
+    /// goes.
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: VRRPLab.keepalivedPath),
                    "needs root and Debian's keepalived (apt install keepalived)"),
-          .timeLimit(.minutes(3)), arguments: ["ipv4", "v3", "unicast"])
+          .timeLimit(.minutes(3)), arguments: ["ipv4", "v3", "unicast", "ipv6"])
     func interoperatesWithKeepalived(_ variant: String) throws {
         let lab = try VRRPLab()
         lab.variant = variant
@@ -163,7 +207,11 @@ extension VRRPFailoverTests {
         try lab.startKeepalived(priority: 100, state: "BACKUP")
         try lab.waitForKeepalived("BACKUP", seconds: 10)
         // No dual master, no flapping: every sample has lvsd MASTER and keepalived BACKUP.
-        let window: Double = variant == "unicast" ? 8 : 30
+        let window: Double = variant == "unicast" || variant == "ipv6" ? 8 : 30
+        // ipv6: the instance owns 2001:db8::100 only; the IPv4 service's VIP belongs to no
+        // instance, so both directors answer ARP for it: the ARP and request checks are the
+        // IPv4 variants' (VRRP states, no dual master and both takeovers are checked here).
+        let ipv4 = variant != "ipv6"
         let until = Date().addingTimeInterval(window)
         var samples = 0
         var wrong: [String] = []
@@ -178,15 +226,17 @@ extension VRRPFailoverTests {
         #expect(lab.log(.a).components(separatedBy: "-> MASTER").count == 2, "lvsd left MASTER and came back: \(lab.log(.a))")
         #expect(lab.state(.a) == "MASTER")
         #expect(lab.keepalivedState == "BACKUP", "\(lab.keepalivedText)")
-        #expect(try lab.arpReplies() == [lab.mac(.a)])
-        #expect(try lab.requests(4).failed == 0)
+        if ipv4 {
+            #expect(try lab.arpReplies() == [lab.mac(.a)])
+            #expect(try lab.requests(4).failed == 0)
+        }
 
         // lvsd goes (SIGTERM, priority 0): keepalived takes over after its Skew_Time.
         let start = Date()
         try lab.stopDirector(.a)
         try lab.waitForKeepalived("MASTER", seconds: 3)
         let keepalivedTakeover = Date().timeIntervalSince(start)
-        try lab.waitForClientNeighbour(lab.mac(.b), seconds: 3)
+        if ipv4 { try lab.waitForClientNeighbour(lab.mac(.b), seconds: 3) }
 
         // lvsd back at priority 50: BACKUP under keepalived's master, no fight.
         try lab.startDirector(.a, log: "a2", priority: 50)
@@ -201,9 +251,11 @@ extension VRRPFailoverTests {
         try lab.stopKeepalived(signal: SIGKILL)
         try lab.waitForState(.a, "MASTER", seconds: 3 + 0.81 + 1.5)
         let lvsdTakeover = Date().timeIntervalSince(killed)
-        try lab.waitForClientNeighbour(lab.mac(.a), seconds: 3)
-        let after = try lab.requests(4)
-        #expect(after.failed == 0, "through lvsd after keepalived died: \(after)")
+        if ipv4 {
+            try lab.waitForClientNeighbour(lab.mac(.a), seconds: 3)
+            let after = try lab.requests(4)
+            #expect(after.failed == 0, "through lvsd after keepalived died: \(after)")
+        }
         #expect(!lab.keepalivedText.contains("bad checksum") && !lab.keepalivedText.contains("invalid"), "\(lab.keepalivedText)")
         print("VRRPFailoverTests (keepalived, \(variant)): keepalived took over \(String(format: "%.3f", keepalivedTakeover)) s after lvsd's SIGTERM; lvsd took over \(String(format: "%.3f", lvsdTakeover)) s after keepalived's SIGKILL")
     }
@@ -211,7 +263,7 @@ extension VRRPFailoverTests {
 
 /// Six namespaces: a bridge (`sw`), the client, directors A and B, and two DR real servers,
 /// all on 198.18.0.0/24 through the bridge. VIP 198.18.0.100; the real servers hold it on `lo`
-/// with arp_ignore/arp_announce as LVS-DR wants. Names start with `lvsv-PID-`.
+/// with arp_ignore/arp_announce as LVS-DR wants. Names start with `lvst-PID-havrrp-`.
 private final class VRRPLab {
     enum Director: String { case a, b }
 
@@ -233,7 +285,7 @@ private final class VRRPLab {
     func socket(_ d: Director) -> String { directory.appendingPathComponent("\(d.rawValue).sock").path }
 
     init() throws {
-        prefix = "lvsv-\(getpid())-"
+        prefix = "lvst-\(getpid())-havrrp-"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvsv-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         lvsd = try BuiltExecutable.lvsd()
@@ -269,6 +321,14 @@ private final class VRRPLab {
             try Command.ip(["-n", ns(r), "address", "add", "198.18.0.100/32", "dev", "lo"])
             try sysctl(ns(r), "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
                        "net.ipv4.conf.e0.arp_ignore=1", "net.ipv4.conf.e0.arp_announce=2")
+        }
+        if variant == "syncgroup" {
+            for d in [Director.a, .b] {
+                // A link of its own to track: a veth pair inside the director's namespace.
+                try Command.ip(["-n", ns(d), "link", "add", "d1", "type", "veth", "peer", "name", "d1p"])
+                try Command.ip(["-n", ns(d), "link", "set", "d1p", "up"])
+                try Command.ip(["-n", ns(d), "link", "set", "d1", "up"])
+            }
         }
         for d in [Director.a, .b] {
             let (_, out, _) = try Command.run("/usr/sbin/ip", ["netns", "exec", ns(d), "/bin/cat", "/sys/class/net/d0/address"])
@@ -321,6 +381,7 @@ private final class VRRPLab {
             advert_int 1
         \(variantLines(d))
         }
+        \(variant == "syncgroup" ? syncGroupBlocks(d) : "")
         virtual_server 198.18.0.100 80 {
             lb_algo rr
             lb_kind DR
@@ -333,6 +394,31 @@ private final class VRRPLab {
             }
         }
 
+        """
+    }
+
+    /// "syncgroup": a second instance tracking d1, and both in one group.
+    func syncGroupBlocks(_ d: Director) -> String {
+        """
+        vrrp_instance VI_2 {
+            state \(d == .a ? "MASTER" : "BACKUP")
+            interface d0
+            virtual_router_id 52
+            priority \(d == .a ? 150 : 100)
+            advert_int 1
+            track_interface {
+                d1
+            }
+            virtual_ipaddress {
+                198.18.0.101/24
+            }
+        }
+        vrrp_sync_group G1 {
+            group {
+                VI_1
+                VI_2
+            }
+        }
         """
     }
 
@@ -399,17 +485,17 @@ private final class VRRPLab {
         (try? Command.run(lvsadm, ["--socket", socket(d), "--vrrp"]).stdout) ?? ""
     }
 
-    /// VI_1's state as `lvsadm --vrrp` lists it.
-    func state(_ d: Director) -> String? {
-        for line in vrrpListing(d).split(separator: "\n") where line.hasPrefix("VI_1 ") {
+    /// An instance's state as `lvsadm --vrrp` lists it.
+    func state(_ d: Director, instance: String = "VI_1") -> String? {
+        for line in vrrpListing(d).split(separator: "\n") where line.hasPrefix("\(instance) ") {
             return line.split(separator: " ").dropFirst().first.map(String.init)
         }
         return nil
     }
 
-    func waitForState(_ d: Director, _ state: String, seconds: Double) throws {
-        try waitUntil("director \(d.rawValue) is \(state) (lvsadm --vrrp: \(vrrpListing(d)); log: \(log(d)))", seconds: seconds) {
-            self.state(d) == state
+    func waitForState(_ d: Director, _ state: String, instance: String = "VI_1", seconds: Double) throws {
+        try waitUntil("director \(d.rawValue)'s \(instance) is \(state) (lvsadm --vrrp: \(vrrpListing(d)); log: \(log(d)))", seconds: seconds) {
+            self.state(d, instance: instance) == state
         }
     }
 

@@ -110,6 +110,31 @@ import Wire
         #expect(result.warnings.isEmpty, "\(result.warnings)")
     }
 
+    @Test func refreshAndRelearnAreSettingsOnTheLvsSyncDaemonLine() throws {
+        let result = try Self.plan("global_defs {\n    lvs_sync_daemon d0 VI_2 id 14 refresh 2 relearn 5\n}\n" + Self.instances)
+        let byName = Dictionary(uniqueKeysWithValues: result.config.instances.map { ($0.name, $0) })
+        #expect(byName["VI_2"]?.syncRelearnPeriod == 5_000_000_000)
+        let file = try KeepalivedFile.parse("global_defs {\n    lvs_sync_daemon d0 VI_2 refresh 2 relearn 0\n}\n" + Self.instances, file: "ha.conf")
+        #expect(file.globalDefs.syncFailback == SyncFailbackSettings(refreshPeriod: 2_000_000_000, relearnPeriod: 0))
+        let noHold = try Self.plan("global_defs {\n    lvs_sync_daemon d0 VI_2 relearn 0\n}\n" + Self.instances)
+        #expect(noHold.config.instances.allSatisfy { $0.syncRelearnPeriod == 0 })
+    }
+
+    @Test(arguments: [
+        ("refresh 0", "ha.conf:2:37: error: invalid sync refresh period (seconds) '0'; give a whole number from 1 to 3600"),
+        ("refresh 3601", "ha.conf:2:37: error: invalid sync refresh period (seconds) '3601'; give a whole number from 1 to 3600"),
+        ("relearn -1", "ha.conf:2:37: error: invalid sync relearn hold (seconds) '-1'; give a whole number from 0 to 3600"),
+        ("refresh 4 relearn 3", "ha.conf:2:47: error: lvs_sync_daemon: relearn 3 s is shorter than refresh 4 s"),
+        ("relearn", "ha.conf:2:29: error: 'relearn' in lvs_sync_daemon needs a value after it"),
+    ])
+    func badRefreshOrRelearnIsRefusedWithItsPlace(_ words: String, message: String) throws {
+        #expect {
+            _ = try KeepalivedFile.parse("global_defs {\n    lvs_sync_daemon d0 VI_2 \(words)\n}\n" + Self.instances, file: "ha.conf")
+        } throws: { error in
+            "\(error)".hasPrefix(message)
+        }
+    }
+
     @Test func anUnknownInstanceIsAWarningWithItsLine() throws {
         let result = try Self.plan("global_defs {\n    lvs_sync_daemon d0 VI_9\n}\n" + Self.instances)
         #expect(result.config.instances.allSatisfy { $0.syncRelearnPeriod == 0 })

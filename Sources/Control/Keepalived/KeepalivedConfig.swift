@@ -76,9 +76,15 @@ public struct KeepalivedGlobalDefs: Hashable, Sendable {
         get { syncDaemonStorage.map { ($0.settings, $0.instance) } }
         set { syncDaemonStorage = newValue.map { SyncDaemonLine(settings: $0.settings, instance: $0.instance) } }
     }
+    /// lvsd's `refresh` and `relearn` on the `lvs_sync_daemon` line (the defaults without one).
+    public var syncFailback: SyncFailbackSettings {
+        get { syncDaemonStorage?.failback ?? SyncFailbackSettings() }
+        set { syncDaemonStorage?.failback = newValue }
+    }
     struct SyncDaemonLine: Hashable, Sendable {
         var settings: SyncDaemonSettings
         var instance: String
+        var failback = SyncFailbackSettings()
     }
     var syncDaemonStorage: SyncDaemonLine?
 

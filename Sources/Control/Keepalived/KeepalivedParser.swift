@@ -122,19 +122,23 @@ struct KeepalivedParser {
     /// `lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]`
     /// (global_parser.c `lvs_syncd_handler`): the connection-sync daemon's settings. lvsd
     /// starts it as backup; the instance's VRRP state is to move it (Daemon.setSyncRole).
+    /// lvsd adds `refresh SECONDS` and `relearn SECONDS` (Docs/connection-sync.md, "Failback").
     private mutating func parseSyncDaemon(_ option: KeepalivedStatement) throws(ConfigError) {
-        let usage = "lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]"
-        let words = try option.arguments(1...12, usage)
+        let usage = "lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDRESS] [refresh SECONDS] [relearn SECONDS]"
+        let keys = ["id", "maxlen", "port", "ttl", "group", "refresh", "relearn"]
+        let words = try option.arguments(1...16, usage)
         var settings = SyncDaemonSettings(role: .backup, interface: words[0].text)
         var instance = ""
+        var failback = SyncFailbackSettings()
+        var relearnWord: KeepalivedWord?
         var index = 1
-        if index < words.count, !["id", "maxlen", "port", "ttl", "group"].contains(words[index].text) {
+        if index < words.count, !keys.contains(words[index].text) {
             instance = words[index].text
             index += 1
         }
         while index < words.count {
             let key = words[index]
-            guard ["id", "maxlen", "port", "ttl", "group"].contains(key.text) else {
+            guard keys.contains(key.text) else {
                 throw key.location.error("unexpected '\(key.text)' in lvs_sync_daemon; write '\(usage)'")
             }
             guard index + 1 < words.count else { throw key.location.error("'\(key.text)' in lvs_sync_daemon needs a value after it") }
@@ -144,15 +148,21 @@ struct KeepalivedParser {
             case "maxlen": settings.maxLength = Int(try KeepalivedValues.number(value, in: 1...65507, what: "sync maxlen"))
             case "port": settings.port = UInt16(try KeepalivedValues.number(value, in: 1...65535, what: "sync port"))
             case "ttl": settings.ttl = UInt8(try KeepalivedValues.number(value, in: 1...255, what: "sync ttl"))
+            case "refresh": failback.refreshPeriod = UInt64(try KeepalivedValues.number(value, in: 1...3600, what: "sync refresh period (seconds)")) * 1_000_000_000
+            case "relearn":
+                failback.relearnPeriod = UInt64(try KeepalivedValues.number(value, in: 0...3600, what: "sync relearn hold (seconds)")) * 1_000_000_000
+                relearnWord = value
             default: settings.group = try KeepalivedValues.address(value, what: "sync multicast group")
             }
             index += 2
         }
         if let problem = settings.problem { throw option.keyword.location.error("lvs_sync_daemon: \(problem)") }
+        if let problem = failback.problem { throw (relearnWord?.location ?? option.keyword.location).error("lvs_sync_daemon: \(problem)") }
         if instance.isEmpty {
             warnings.append(option.location.warning("lvs_sync_daemon names no VRRP instance: lvsd runs it as backup until told otherwise (lvsadm --start-daemon/--stop-daemon)"))
         }
         globalDefs.syncDaemon = (settings, instance)
+        globalDefs.syncFailback = failback
     }
 
     /// `lvs_timeouts [tcp N] [tcpfin N] [udp N]` (global_parser.c `lvs_timeouts`): the
