@@ -290,8 +290,10 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
             } else {
                 // Every worker gets every datagram; each installs what the fanout steers to it.
                 let config = director.config, key = syncSteeringKey
+                let clientAddressVIPs = Set(FanoutSteering.clientAddressSteering(for: config).virtualAddresses)
                 _ = director.receiveSyncMessage(base, length: raw.count, syncID: syncID, now: now) {
-                    FanoutSteering.worker(for: $0, config: config, workers: slice.count, key: key) == slice.index
+                    FanoutSteering.worker(for: $0, config: config, clientAddressVIPs: clientAddressVIPs,
+                                          workers: slice.count, key: key) == slice.index
                 }
             }
         }

@@ -17,6 +17,12 @@ extension FanoutProgram {
         mixed(fold(client, prefixLength: client.isIPv4 ? prefixLength + 96 : prefixLength) ^ key, workers: workers)
     }
 
+    /// A client-address VIP's frames from a client, and its NAT real servers' to the client:
+    /// `mix(fold(client)) mod N`, the persistence rule with a full-length mask.
+    public static func worker(clientAddress client: IPAddress, workers: Int, key: UInt32 = 0) -> Int {
+        worker(persistentClient: client, prefixLength: client.isIPv4 ? 32 : 128, workers: workers, key: key)
+    }
+
     /// A FullNAT reply to LIP:lport: `lport mod N`.
     public static func worker(localPort: UInt16, workers: Int) -> Int {
         Int(UInt32(localPort) % UInt32(max(workers, 1)))

@@ -17,6 +17,7 @@ import Wire
 /// | destination is a FullNAT LIP (real server → LIP:lport) | `lport mod N` |
 /// | any other TCP/UDP (a NAT reply RIP → CIP:cport) | `mix(fold(destination) ⊕ destination port) mod N` |
 /// | to a persistent service's VIP:vport, or from one of its NAT real servers | `mix(fold(client address & netmask)) mod N` |
+/// | to a client-address VIP (any port), or from one of its NAT real servers' addresses (any port) | `mix(fold(client address)) mod N` |
 /// | ICMP/ICMPv6 error quoting TCP/UDP | the rules above applied to the quote reversed (as Core looks the connection up, ICMPErrors.swift) |
 /// | ARP, non-IP, IPv4 fragments after the first, IPv6 with extension headers, other ICMP, other protocols | 0 |
 ///
@@ -24,7 +25,9 @@ import Wire
 /// connection's two directions meet; the second matches `LocalPortPool`'s worker slices
 /// (worker k hands out only ports ≡ k mod N). The persistence rule keeps all of a client's
 /// connections to a persistent service on one worker, so its one template (IPVS keys it by
-/// the masked client address) decides them all.
+/// the masked client address) decides them all. The client-address rule is the persistence rule
+/// with a full-length mask over every port of a VIP: an FTP session's control and data
+/// connections (Docs/ftp.md) differ in both ports, so only the client's address joins them.
 ///
 /// What the kernel hands the program (net/packet/af_packet.c `packet_rcv_fanout` →
 /// `fanout_demux_bpf`, which also takes the result mod the group's size): the received skb
@@ -79,6 +82,18 @@ public struct FanoutProgram: Sendable, Equatable {
         }
     }
 
+    /// VIPs whose every frame from a client is steered by the client's address alone, and the
+    /// NAT real server addresses whose every frame to a client is too (`FanoutSteering` picks
+    /// them: the VIPs of FTP services and every VIP sharing a NAT real server with one).
+    public struct ClientAddressSteering: Sendable, Equatable {
+        public var virtualAddresses: [IPAddress]
+        public var natRealServers: [IPAddress]
+        public init(virtualAddresses: [IPAddress] = [], natRealServers: [IPAddress] = []) {
+            self.virtualAddresses = virtualAddresses
+            self.natRealServers = natRealServers
+        }
+    }
+
     /// The group size the program divides by.
     public let workers: Int
     public let instructions: [Instruction]
@@ -90,14 +105,17 @@ public struct FanoutProgram: Sendable, Equatable {
     /// family is compared only with its own addresses. Throws when the address lists make the
     /// program longer than the kernel accepts (about 2000 IPv4 or 450 IPv6 addresses).
     public init(workers: Int, virtualAddresses: [IPAddress], localAddresses: [IPAddress],
-                persistentServices: [PersistentService] = [], key: UInt32 = 0) throws(PacketIOError) {
+                persistentServices: [PersistentService] = [], clientAddress: ClientAddressSteering = .init(),
+                key: UInt32 = 0) throws(PacketIOError) {
         guard workers >= 1 else {
             throw PacketIOError(message: "cannot build the fanout program: \(workers) workers (need at least 1)")
         }
         self.workers = workers
         let steps = Self.steps(workers: workers, virtualAddresses: Self.unique(virtualAddresses),
                                localAddresses: Self.unique(localAddresses.filter { !virtualAddresses.contains($0) }),
-                               persistent: persistentServices, key: key)
+                               persistent: persistentServices,
+                               clientAddressVIPs: Self.unique(clientAddress.virtualAddresses),
+                               clientAddressServers: Self.unique(clientAddress.natRealServers), key: key)
         instructions = try Assembler.assemble(steps)
         guard instructions.count <= Self.instructionLimit else {
             throw PacketIOError(message: "cannot build the fanout program: \(virtualAddresses.count) virtual and \(localAddresses.count) local addresses need \(instructions.count) classic BPF instructions, more than the kernel's \(Self.instructionLimit); use fewer addresses or one worker")
@@ -155,12 +173,16 @@ extension FanoutProgram {
     static let mixMultiplier: UInt32 = 0x9E37_79B1
 
     static func steps(workers: Int, virtualAddresses: [IPAddress], localAddresses: [IPAddress],
-                      persistent: [PersistentService], key: UInt32) -> [Step] {
+                      persistent: [PersistentService], clientAddressVIPs: [IPAddress] = [],
+                      clientAddressServers: [IPAddress] = [], key: UInt32) -> [Step] {
         var s: [Step] = []
         let worker0 = Label("worker0"), ipv4 = Label("ipv4"), ipv6 = Label("ipv6")
         let classify4 = Label("classify4"), classify6 = Label("classify6")
         let fromClient = Label("fromClient"), toLocal = Label("toLocal"), other = Label("other")
         let modulo = Label("modulo"), mix = Label("mix")
+        let byClientAddress = Label("byClientAddress"), toClientAddress = Label("toClientAddress")
+        /// Where a client's frame to `vip` goes once no persistent service claimed it.
+        func plainClientRule(_ vip: IPAddress) -> Label { clientAddressVIPs.contains(vip) ? byClientAddress : fromClient }
 
         s += [.loadProtocol,
               .jumpIfEqual(etherTypeIPv4, ipv4, else: Label("notIPv4")), .label(Label("notIPv4")),
@@ -224,7 +246,7 @@ extension FanoutProgram {
         // Which rule: compare the destination with every VIP, then every LIP, of the family.
         // A VIP with persistent services goes to its own check of protocol and port first.
         func clientRule(_ vip: IPAddress) -> Label {
-            persistent.contains { $0.virtualAddress == vip } ? Label("persistentVIP", virtualAddresses.firstIndex(of: vip)!) : fromClient
+            persistent.contains { $0.virtualAddress == vip } ? Label("persistentVIP", virtualAddresses.firstIndex(of: vip)!) : plainClientRule(vip)
         }
         let other4 = Label("other4"), other6 = Label("other6")
         s += [.label(classify4), .loadSlot(.d0)]
@@ -259,7 +281,7 @@ extension FanoutProgram {
                 s += [.jump(mix), .label(miss)]
                 block += 1
             }
-            s.append(.jump(fromClient))
+            s.append(.jump(plainClientRule(vip)))
         }
         // NAT replies from a persistent service's real servers: by the destination (client),
         // masked. Anything else falls through to the client-endpoint rule.
@@ -277,10 +299,20 @@ extension FanoutProgram {
                     block += 1
                 }
             }
+            // Frames from a client-address VIP's NAT real servers, any port: by the client alone.
+            for (i, server) in clientAddressServers.enumerated() where server.isIPv4 != ipv6 {
+                if ipv6 {
+                    s += matchIPv6(server, words: [.s0, .s1, .s2, .s3], then: toClientAddress, tag: "v6rs", index: i)
+                } else {
+                    s += [.loadSlot(.s0), .jumpIfEqual(server.ipv4, toClientAddress, else: Label("v4rs", i)), .label(Label("v4rs", i))]
+                }
+            }
             if !ipv6 { s.append(.jump(other)) }
         }
 
         s += [.label(other), .loadSlotX(.destinationPort), .loadSlot(.destinationFold), .xorX, .jump(mix),
+              .label(byClientAddress), .loadSlot(.sourceFold), .jump(mix),
+              .label(toClientAddress), .loadSlot(.destinationFold), .jump(mix),
               .label(fromClient), .loadSlotX(.sourcePort), .loadSlot(.sourceFold), .xorX,
               .label(mix)]
         // Key 0 (tests, one worker) leaves the unkeyed program as it was.
@@ -358,12 +390,14 @@ extension FanoutProgram {
         return s
     }
 
-    /// Jumps to `then` when d0...d3 hold `address`: the low 64 bits first, which differ
-    /// between addresses of one prefix, then the high ones to confirm.
-    static func matchIPv6(_ address: IPAddress, then: Label, tag: String, index: Int) -> [Step] {
+    /// Jumps to `then` when `words` (the destination's d0...d3 unless told) hold `address`: the
+    /// low 64 bits first, which differ between addresses of one prefix, then the high ones to
+    /// confirm.
+    static func matchIPv6(_ address: IPAddress, words slots: [Slot] = [.d0, .d1, .d2, .d3], then: Label, tag: String,
+                          index: Int) -> [Step] {
         let words: [(Slot, UInt32)] = [
-            (.d3, UInt32(truncatingIfNeeded: address.low)), (.d2, UInt32(truncatingIfNeeded: address.low >> 32)),
-            (.d1, UInt32(truncatingIfNeeded: address.high)), (.d0, UInt32(truncatingIfNeeded: address.high >> 32)),
+            (slots[3], UInt32(truncatingIfNeeded: address.low)), (slots[2], UInt32(truncatingIfNeeded: address.low >> 32)),
+            (slots[1], UInt32(truncatingIfNeeded: address.high)), (slots[0], UInt32(truncatingIfNeeded: address.high >> 32)),
         ]
         let miss = Label(tag, index)
         var s: [Step] = []

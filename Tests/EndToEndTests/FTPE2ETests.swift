@@ -50,6 +50,50 @@ struct FTPE2ETests {
             #expect(output.contains("ftp-data-connections"), "lvsd reports the FTP helper's counters: \(output)")
         }
     }
+
+    /// Client addresses for the two-worker runs: the fanout program steers an FTP VIP's
+    /// clients by address, so one address keeps one worker; twelve make it all but certain
+    /// (1 in 2^11 under the random steering key) that both workers hold sessions.
+    static let clientAddresses = (20..<32).map { "198.18.0.\($0)" }
+
+    /// `--workers 2` (Docs/ftp.md, Docs/adr/0002): each control connection and its data
+    /// connections must reach one worker, the one holding the passive expectation or the
+    /// inserted active connection. Twelve client addresses each fetch once, the four modes in
+    /// turn; every fetch must arrive whole and both workers must have held connections.
+    @Test(.enabled(if: getuid() == 0, "FTPE2ETests need root: they build network namespaces (CI runs as root)"),
+          arguments: ["NAT", "FNAT"])
+    func twoWorkersKeepEachSessionOnOneWorker(_ kind: String) throws {
+        let lab = try FTPLab(directRouting: false, tag: "ftw")
+        defer { lab.tearDown() }
+        try lab.build()
+        for address in Self.clientAddresses {
+            try Command.ip(["-n", lab.client, "address", "add", "\(address)/24", "dev", "c0"])
+        }
+        let digest = try lab.startFTPServers(kilobytes: 512)
+        let log = try lab.startDirector(config: lab.keepalivedConf(kind), arguments: ["--workers", "2"])
+        var failures: [String] = []
+        for (i, address) in Self.clientAddresses.enumerated() {
+            let (name, flags) = Self.modes[i % Self.modes.count]
+            let (status, out, err) = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.client, "/bin/sh", "-c",
+                "/usr/bin/curl -s -S -m 30 --interface \(address) \(flags.joined(separator: " ")) ftp://198.18.0.100/blob | /usr/bin/sha256sum"])
+            let sum = out.split(separator: " ").first.map(String.init) ?? ""
+            if status != 0 || sum != digest || !err.isEmpty { failures.append("\(address) \(name): exit \(status), sha256 \(sum), \(err)") }
+        }
+        let output = try lab.stopDirector(log: log)
+        print("FTPE2ETests \(kind) --workers 2: failures \(failures)\n\(output)")
+        #expect(failures.isEmpty, "\(kind) --workers 2: \(failures)")
+        // `lvsd:   worker K: frames in …, connections C`: both workers held sessions.
+        var connections: [Int: Int] = [:]
+        for line in output.split(separator: "\n") where line.contains("  worker ") && line.contains("connections ") {
+            let words = line.split(separator: " ")
+            guard let w = words.firstIndex(of: "worker"), w + 1 < words.count, let last = words.last,
+                  let index = Int(words[w + 1].dropLast()), let count = Int(last) else { continue }
+            connections[index] = count
+        }
+        #expect(connections.keys.sorted() == [0, 1], "no per-worker summary lines: \(output)")
+        #expect(connections.values.allSatisfy { $0 > 0 }, "\(kind): connections per worker \(connections)")
+        #expect(output.contains("ftp-data-connections"), "lvsd reports the FTP helper's counters: \(output)")
+    }
 }
 
 /// NAT and FullNAT: client c0 198.18.0.2 — d0 198.18.0.1 [director] d1 — e0 198.18.1.2 [r1],
@@ -66,14 +110,15 @@ private final class FTPLab {
     private var lvsd: Process?
     let directory: URL
 
-    init(directRouting: Bool) throws {
+    /// `tag` names the namespaces `lvst-PID-TAGc`, `…TAGd`, `…TAGr1`, `…TAGr2`, `…TAGw`.
+    init(directRouting: Bool, tag: String = "ftp") throws {
         self.directRouting = directRouting
         let pid = getpid()
-        client = "lvst-\(pid)-ftpc"
-        director = "lvst-\(pid)-ftpd"
-        realServers = ["lvst-\(pid)-ftpr1", "lvst-\(pid)-ftpr2"]
-        bridge = "lvst-\(pid)-ftpw"
-        directory = URL(fileURLWithPath: "/tmp/lvst-ftp-\(pid)-\(UInt32.random(in: 0 ... .max))")
+        client = "lvst-\(pid)-\(tag)c"
+        director = "lvst-\(pid)-\(tag)d"
+        realServers = ["lvst-\(pid)-\(tag)r1", "lvst-\(pid)-\(tag)r2"]
+        bridge = "lvst-\(pid)-\(tag)w"
+        directory = URL(fileURLWithPath: "/tmp/lvst-\(tag)-\(pid)-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         deleteNamespaces()
     }
@@ -220,7 +265,7 @@ private final class FTPLab {
         return digest
     }
 
-    func startDirector(config: String) throws -> URL {
+    func startDirector(config: String, arguments: [String] = []) throws -> URL {
         let configFile = directory.appendingPathComponent("keepalived.conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
         let logFile = directory.appendingPathComponent("lvsd.log")
@@ -230,7 +275,7 @@ private final class FTPLab {
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         let interfaces = directRouting ? ["--interface", "d0"] : ["--interface", "d0", "--interface", "d1", "--interface", "d2"]
         p.arguments = ["netns", "exec", director, try BuiltExecutable.lvsd(), "--config", configFile.path] + interfaces
-            + ["--duration", "150", "--connections", "65536"]
+            + ["--duration", "150", "--connections", "65536"] + arguments
         p.standardOutput = handle
         p.standardError = handle
         try p.run()
