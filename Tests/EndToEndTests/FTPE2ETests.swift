@@ -52,13 +52,13 @@ struct FTPE2ETests {
     }
 
     /// Client addresses for the two-worker runs: the fanout program steers an FTP VIP's
-    /// clients by address, so one address keeps one worker; twelve make it all but certain
-    /// (1 in 2^11 under the random steering key) that both workers hold sessions.
-    static let clientAddresses = (20..<32).map { "198.18.0.\($0)" }
+    /// clients by address, so one address keeps one worker; twenty-four make it all but
+    /// certain (1 in 2^23 under the random steering key) that both workers hold sessions.
+    static let clientAddresses = (20..<44).map { "198.18.0.\($0)" }
 
     /// `--workers 2` (Docs/ftp.md, Docs/adr/0002): each control connection and its data
     /// connections must reach one worker, the one holding the passive expectation or the
-    /// inserted active connection. Twelve client addresses each fetch once, the four modes in
+    /// inserted active connection. Twenty-four client addresses each fetch once, the four modes in
     /// turn; every fetch must arrive whole and both workers must have held connections.
     @Test(.enabled(if: getuid() == 0, "FTPE2ETests need root: they build network namespaces (CI runs as root)"),
           arguments: ["NAT", "FNAT"])
