@@ -96,7 +96,6 @@ struct ServiceKindsE2ETests {
     func keepalivedVirtualServerGroupSampleRuns() throws {
         let lab = try ServiceKindsLab()
         defer { lab.tearDown() }
-        try lab.build()
         try lab.startNginx(ports: [8080, 8081])
         let log = try lab.startDirector(rules: """
             global_defs {
@@ -145,7 +144,6 @@ struct ServiceKindsE2ETests {
     private func stickyTwoPorts(rules: String, unmarkedPort: Int? = nil, listing: String? = nil) throws -> [(String, Int)] {
         let lab = try ServiceKindsLab()
         defer { lab.tearDown() }
-        try lab.build()
         try lab.startNginx(ports: [8080, 8081, 8082])
         let log = try lab.startDirector(rules: rules, servers: ["198.18.1.2", "198.18.2.2"])
         var answers: [(String, Int)] = []
@@ -194,7 +192,6 @@ struct ServiceKindsE2ETests {
     func sloppyTCPCarriesAConnectionAcrossARestart(sloppy: Bool) throws {
         let lab = try ServiceKindsLab()
         defer { lab.tearDown() }
-        try lab.build()
         try lab.startEchoServer(in: lab.realServers[0], port: 7000)
         let rules = Self.interfaces + """
             tunable sloppy_tcp \(sloppy ? 1 : 0)
@@ -235,7 +232,6 @@ struct ServiceKindsE2ETests {
     func onePacketSchedulingSpreadsTheDatagramsOfOneSocket() throws {
         let lab = try ServiceKindsLab()
         defer { lab.tearDown() }
-        try lab.build()
         for rs in lab.realServers { try lab.startUDPCounter(in: rs, port: 5353) }
         let log = try lab.startDirector(rules: Self.interfaces + """
             -A -u 198.18.0.100:5353 -s rr -o
@@ -261,121 +257,37 @@ struct ServiceKindsE2ETests {
     }
 }
 
-/// The LiveDirectorTests topology with this suite's names (tag `fm`): client c0 198.18.0.2 —
-/// d0 198.18.0.1 [director] d1 198.18.1.1 — e0 198.18.1.2 [r1], d2 198.18.2.1 — e0
-/// 198.18.2.2 [r2]; VIP 198.18.0.100 on the client's subnet; kernel defaults everywhere.
+/// `NamespaceLab.Star` with two real servers (tag `fm`), and what this suite starts in it:
+/// nginx, a line echo and a datagram recorder in the real servers, curl and Python clients,
+/// lvsd with its own control socket. VIP 198.18.0.100 on the client's subnet.
 private final class ServiceKindsLab {
-    let client: String, director: String, realServers: [String]
-    var namespaces: [String] { [client, director] + realServers }
-    let directory: URL
+    let lab: NamespaceLab
+    let star: NamespaceLab.Star
+    var realServers: [String] { star.realServers }
+    var directory: URL { lab.directory }
     /// lvsd's control socket, this lab's own.
-    var socket: String { directory.appendingPathComponent("lvsd.sock").path }
-    private var processes: [Process] = []
-    private var lvsd: Process?
-
-    final class Output: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
-        func append(_ d: Data) { lock.lock(); data.append(d); lock.unlock() }
-        var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
-    }
-    struct Started {
-        let process: Process
-        let buffer: Output
-        var output: String { buffer.text }
-    }
+    var socket: String { lab.file("lvsd.sock").path }
 
     init() throws {
-        let pid = getpid()
-        client = "lvst-\(pid)-fm-c"
-        director = "lvst-\(pid)-fm-d"
-        realServers = ["lvst-\(pid)-fm-r1", "lvst-\(pid)-fm-r2"]
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-fm-\(pid)-\(UInt32.random(in: 0 ... .max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        deleteNamespaces()
+        lab = try NamespaceLab(tag: "fm")
+        do { star = try lab.buildStar(realServers: 2) } catch { lab.tearDown(); throw error }
     }
 
-    func build() throws {
-        for ns in namespaces {
-            try Command.ip(["netns", "add", ns])
-            try Command.ip(["-n", ns, "link", "set", "lo", "up"])
-            try Command.ip(["netns", "exec", ns, "/usr/sbin/sysctl", "-qw",
-                            "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
-        }
-        try Command.ip(["-n", director, "link", "add", "d0", "type", "veth", "peer", "name", "c0", "netns", client])
-        try Command.ip(["-n", director, "address", "add", "198.18.0.1/24", "dev", "d0"])
-        try Command.ip(["-n", client, "address", "add", "198.18.0.2/24", "dev", "c0"])
-        try Command.ip(["-n", client, "link", "set", "c0", "up"])
-        try Command.ip(["-n", director, "link", "set", "d0", "up"])
-        for (i, rs) in realServers.enumerated() {
-            let d = "d\(i + 1)"
-            try Command.ip(["-n", director, "link", "add", d, "type", "veth", "peer", "name", "e0", "netns", rs])
-            try Command.ip(["-n", director, "address", "add", "198.18.\(i + 1).1/24", "dev", d])
-            try Command.ip(["-n", rs, "address", "add", "198.18.\(i + 1).2/24", "dev", "e0"])
-            try Command.ip(["-n", director, "link", "set", d, "up"])
-            try Command.ip(["-n", rs, "link", "set", "e0", "up"])
-            try Command.ip(["-n", rs, "route", "add", "default", "via", "198.18.\(i + 1).1"])
-        }
-    }
+    func tearDown() { lab.tearDown() }
 
     func inClient(_ program: String, _ arguments: [String]) throws -> (Int32, String, String) {
-        try Command.run("/usr/sbin/ip", ["netns", "exec", client, program] + arguments)
+        try lab.run(in: star.client, [program] + arguments)
     }
 
-    @discardableResult
-    func start(in ns: String, _ program: String, _ arguments: [String]) throws -> Started {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", ns, program] + arguments
-        let pipe = Pipe()
-        let buffer = Output()
-        pipe.fileHandleForReading.readabilityHandler = { handle in buffer.append(handle.availableData) }
-        p.standardOutput = pipe
-        p.standardError = pipe
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        processes.append(p)
-        return Started(process: p, buffer: buffer)
+    func startInClient(_ program: String, _ arguments: [String]) throws -> Spawned {
+        try lab.start(in: star.client, [program] + arguments, output: .capture)
     }
 
-    func startInClient(_ program: String, _ arguments: [String]) throws -> Started {
-        try start(in: client, program, arguments)
-    }
-
-    /// nginx in each real server on `ports`, answering "real-server-N PORT".
-    func startNginx(ports: [Int]) throws {
-        for (i, rs) in realServers.enumerated() {
-            let prefix = directory.appendingPathComponent("nginx\(i + 1)")
-            try FileManager.default.createDirectory(at: prefix, withIntermediateDirectories: true)
-            let listens = ports.map { "listen \($0);" }.joined(separator: " ")
-            try """
-                worker_processes 1;
-                pid \(prefix.path)/nginx.pid;
-                error_log \(prefix.path)/error.log;
-                events { worker_connections 64; }
-                http {
-                    access_log off;
-                    client_body_temp_path \(prefix.path)/body; proxy_temp_path \(prefix.path)/proxy;
-                    fastcgi_temp_path \(prefix.path)/fastcgi; uwsgi_temp_path \(prefix.path)/uwsgi; scgi_temp_path \(prefix.path)/scgi;
-                    server { \(listens) location / { return 200 "real-server-\(i + 1) $server_port\\n"; } }
-                }
-                """.write(to: prefix.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
-            try start(in: rs, "/usr/sbin/nginx", ["-p", prefix.path, "-c", prefix.appendingPathComponent("nginx.conf").path,
-                                                  "-g", "daemon off;"])
-        }
-        for i in realServers.indices {
-            for port in ports {
-                try waitUntil("nginx \(i + 1) listens on \(port)") {
-                    (try? Command.run("/usr/sbin/ip", ["netns", "exec", director, "/usr/bin/curl", "-s", "-m", "1",
-                                                    "http://198.18.\(i + 1).2:\(port)/"]).0) == 0
-                }
-            }
-        }
-    }
+    func startNginx(ports: [Int]) throws { try lab.startNginx(star, ports: ports) }
 
     /// A TCP line echo ("echo LINE") on `port`, one connection at a time.
     func startEchoServer(in ns: String, port: Int) throws {
-        try start(in: ns, "/usr/bin/python3", ["-c", """
+        try lab.start(in: ns, ["/usr/bin/python3", "-c", """
             import socket
             l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(("", \(port))); l.listen(4)
             while True:
@@ -384,18 +296,18 @@ private final class ServiceKindsLab {
                 for line in f: c.sendall(b"echo " + line)
                 c.close()
             """])
-        let address = ns == realServers[0] ? "198.18.1.2" : "198.18.2.2"
+        let address = star.realServerAddress(realServers.firstIndex(of: ns)! + 1)
         try waitUntil("the echo server listens") {
-            (try? Command.run("/usr/sbin/ip", ["netns", "exec", director, "/usr/bin/python3", "-c",
-                                            "import socket; socket.create_connection((\"\(address)\", \(port)), timeout=1).close()"]).0) == 0
+            (try? lab.run(in: star.director, ["/usr/bin/python3", "-c",
+                                              "import socket; socket.create_connection((\"\(address)\", \(port)), timeout=1).close()"]).0) == 0
         }
     }
 
     /// Appends "PAYLOAD from ADDRESS:PORT" per datagram received on `port` to udp-NS.
     func startUDPCounter(in ns: String, port: Int) throws {
-        let file = directory.appendingPathComponent("udp-\(ns)")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
-        try start(in: ns, "/usr/bin/python3", ["-c", """
+        let file = lab.file("udp-\(ns)")
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        try lab.start(in: ns, ["/usr/bin/python3", "-c", """
             import socket, sys
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", \(port)))
             while True:
@@ -405,66 +317,18 @@ private final class ServiceKindsLab {
     }
 
     /// `lvsd --config RULES --interface d0 d1 d2 --duration 30` in the director namespace,
-    /// ready once it has resolved `servers`; returns its log.
-    func startDirector(rules: String, servers: [String]) throws -> URL {
-        let rulesFile = directory.appendingPathComponent("rules")
-        try rules.write(to: rulesFile, atomically: true, encoding: .utf8)
-        let logFile = directory.appendingPathComponent("lvsd-\(UInt32.random(in: 0 ... .max)).log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logFile)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", director, try BuiltExecutable.lvsd(), "--config", rulesFile.path,
-                       "--interface", "d0", "--interface", "d1", "--interface", "d2",
-                       "--duration", "30", "--connections", "65536", "--socket", socket]
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        lvsd = p
-        try waitUntil("lvsd starts (log: \((try? String(contentsOf: logFile, encoding: .utf8)) ?? ""))") {
-            guard p.isRunning else { return true }
-            let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-            return servers.allSatisfy { text.contains("lvsd: neighbour \($0)") }
+    /// ready once it has resolved `servers`.
+    func startDirector(rules: String, servers: [String]) throws -> NamespaceLab.Director {
+        try lab.startLVSD(in: star.director, config: rules,
+                          arguments: star.interfaceArguments + ["--duration", "30", "--connections", "65536", "--socket", socket]) { log in
+            servers.allSatisfy { log.contains("lvsd: neighbour \($0)") }
         }
-        guard p.isRunning else {
-            throw Command.Failed(description: "lvsd exited early: \((try? String(contentsOf: logFile, encoding: .utf8)) ?? "")")
-        }
-        return logFile
     }
 
     /// SIGTERM to lvsd, waits for it (bounded) and returns its log.
-    func stopDirector(log: URL) throws -> String {
-        if let p = lvsd, p.isRunning {
-            kill(p.processIdentifier, SIGTERM)
-            try waitUntil("lvsd exits after SIGTERM") { !p.isRunning }
-        }
-        lvsd = nil
-        return (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-    }
-
-    func tearDown() {
-        for p in processes + [lvsd].compactMap({ $0 }) where p.isRunning {
-            kill(p.processIdentifier, SIGTERM)
-            for _ in 0..<50 where p.isRunning { usleep(20_000) }
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-            p.waitUntilExit()
-        }
-        processes = []
-        lvsd = nil
-        deleteNamespaces()
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    private func deleteNamespaces() {
-        for ns in namespaces { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", ns]) }
-    }
+    func stopDirector(log director: NamespaceLab.Director) throws -> String { try lab.stopLVSD(director) }
 
     func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return }
-            usleep(50_000)
-        }
-        throw Command.Failed(description: "timed out after \(seconds) s waiting until \(what)")
+        try lab.waitUntil(what, seconds: seconds, condition)
     }
 }
