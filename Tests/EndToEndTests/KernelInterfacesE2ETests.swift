@@ -11,8 +11,8 @@ import Glibc
 /// kernel adds to and removes from d0 while lvsd runs; a keepalived.conf with no
 /// `lvsd_director` block; the sentences for an interface that is missing or down.
 ///
-/// Each test builds its own three namespaces (`lvst-PID-ifNc` client, `-ifNd` director,
-/// `-ifNr` real server with nginx), with the kernel's defaults, and removes them and the
+/// Each test builds its own three namespaces in a `NamespaceLab` (`lvst-PID-labifN-c` client,
+/// `-d` director, `-r` real server with nginx), with the kernel's defaults, and removes them and the
 /// processes it started (by PID) in a `defer`.
 @Suite(.serialized) struct KernelInterfacesE2ETests {
     static let vip = "198.18.0.10"
@@ -168,30 +168,25 @@ import Glibc
     // MARK: The namespaces
 
     final class Topology {
-        let tag: Int
-        let directory: String
+        let lab: NamespaceLab
         let socket: String
         let lvsdPath: String
         let lvsadmPath: String
-        private var processes: [Process] = []
-        private var lvsd: Process?
+        private var lvsd: NamespaceLab.Director?
+        private var directory: String { lab.directory.path }
 
-        func namespace(_ role: String) -> String { "lvst-\(getpid())-if\(tag)\(role)" }
-        var logPath: String { directory + "/lvsd.log" }
-        var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+        func namespace(_ role: String) -> String { lab.namespace(role) }
+        var log: String { (try? String(contentsOf: lab.file("lvsd.log"), encoding: .utf8)) ?? "" }
 
         /// client c0 198.18.0.2/24, 2001:db8::2/64 ─ d0 198.18.0.1/24, 2001:db8::1/64 [director]
         /// d1 198.18.1.1/24, 2001:db8:1::1/64 ─ r0 198.18.1.11/24, 2001:db8:1::11/64 [real
-        /// server, nginx on port 80, routes via the director]. DAD is off on the test's own
-        /// addresses so they are usable at once.
+        /// server, nginx on port 80, routes via the director], in `NamespaceLab` `if<tag>`.
+        /// The test's IPv6 addresses skip duplicate address detection, so they are usable at once.
         init(tag: Int, withServer: Bool = true) throws {
-            self.tag = tag
             lvsdPath = try BuiltExecutable.lvsd()
             lvsadmPath = try BuiltExecutable.lvsadm()
-            directory = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvst-\(getpid())-if\(tag)"
-            socket = directory + "/lvsd.sock"
-            try? FileManager.default.removeItem(atPath: directory)
-            try FileManager.default.createDirectory(atPath: directory + "/www", withIntermediateDirectories: true)
+            lab = try NamespaceLab(tag: "if\(tag)")
+            socket = lab.file("lvsd.sock").path
             do {
                 try build(withServer: withServer)
             } catch {
@@ -201,83 +196,31 @@ import Glibc
         }
 
         private func build(withServer: Bool) throws {
-            let (c, d, r) = (namespace("c"), namespace("d"), namespace("r"))
-            for ns in [c, d, r] {
-                try Command.ip(["netns", "add", ns])
-                try Command.ip(["-n", ns, "link", "set", "lo", "up"])
-            }
-            try Command.ip(["-n", d, "link", "add", "d0", "type", "veth", "peer", "name", "c0", "netns", c])
-            try Command.ip(["-n", d, "link", "add", "d1", "type", "veth", "peer", "name", "r0", "netns", r])
-            for (ns, link) in [(d, "d0"), (d, "d1"), (c, "c0"), (r, "r0")] { try Command.ip(["-n", ns, "link", "set", link, "up"]) }
-            for (ns, link, address) in [(d, "d0", "198.18.0.1/24"), (d, "d0", "2001:db8::1/64"), (d, "d1", "198.18.1.1/24"),
-                                        (d, "d1", "2001:db8:1::1/64"), (c, "c0", "198.18.0.2/24"), (c, "c0", "2001:db8::2/64"),
-                                        (r, "r0", "198.18.1.11/24"), (r, "r0", "2001:db8:1::11/64")] {
-                try Command.ip(["-n", ns, "addr", "add", address, "dev", link] + (address.contains(":") ? ["nodad"] : []))
-            }
-            try Command.ip(["-n", r, "route", "add", "default", "via", "198.18.1.1"])
-            try Command.ip(["-n", r, "-6", "route", "add", "default", "via", "2001:db8:1::1"])
+            let (c, d, r) = (try lab.addNamespace("c", ipv6: .on), try lab.addNamespace("d", ipv6: .on),
+                             try lab.addNamespace("r", ipv6: .on))
+            try lab.addVeth(.init(d, "d0", "198.18.0.1/24", "2001:db8::1/64"), .init(c, "c0", "198.18.0.2/24", "2001:db8::2/64"))
+            try lab.addVeth(.init(d, "d1", "198.18.1.1/24", "2001:db8:1::1/64"), .init(r, "r0", "198.18.1.11/24", "2001:db8:1::11/64"))
+            try lab.addRoute(r, "default", "via", "198.18.1.1")
+            try lab.addRoute(r, "default", "via", "2001:db8:1::1")
             guard withServer else { return }
+            try FileManager.default.createDirectory(atPath: directory + "/www", withIntermediateDirectories: true)
             try "rs1\n".write(toFile: directory + "/www/index.html", atomically: true, encoding: .utf8)
-            let conf = """
-                daemon off;
-                worker_processes 1;
-                pid \(directory)/nginx.pid;
-                error_log \(directory)/nginx-error.log;
-                events { worker_connections 64; }
-                http {
-                    access_log off;
-                    client_body_temp_path \(directory)/body;
-                    proxy_temp_path \(directory)/proxy;
-                    fastcgi_temp_path \(directory)/fastcgi;
-                    uwsgi_temp_path \(directory)/uwsgi;
-                    scgi_temp_path \(directory)/scgi;
-                    server { listen 80; listen [::]:80; root \(directory)/www; }
-                }
-
-                """
-            try conf.write(toFile: directory + "/nginx.conf", atomically: true, encoding: .utf8)
-            try start(["/usr/sbin/ip", "netns", "exec", r, "/usr/sbin/nginx", "-c", directory + "/nginx.conf"], output: directory + "/nginx.out")
+            try lab.startNginx(in: r, name: "nginx", server: "listen 80; listen [::]:80; root \(directory)/www;")
             try waitUntil("nginx listens on port 80") {
-                (try? Command.run("/usr/sbin/ip", ["netns", "exec", r, "ss", "-Hltn", "sport = :80"]).stdout.contains(":80")) == true
+                (try? lab.run(in: r, ["ss", "-Hltn", "sport = :80"]).stdout.contains(":80")) == true
             }
         }
 
         /// Stops what this test started (by PID), deletes the namespaces and the files.
-        func tearDown() {
-            for process in processes.reversed() where process.isRunning {
-                kill(process.processIdentifier, SIGTERM)
-                let deadline = Date().addingTimeInterval(10)
-                while process.isRunning && Date() < deadline { usleep(20_000) }
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            }
-            for role in ["c", "d", "r"] { _ = try? Command.run("/usr/sbin/ip", ["netns", "del", namespace(role)]) }
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-
-        @discardableResult
-        private func start(_ argv: [String], output: String) throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: argv[0])
-            process.arguments = Array(argv.dropFirst())
-            _ = FileManager.default.createFile(atPath: output, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            try? handle.close()
-            processes.append(process)
-            return process
-        }
+        func tearDown() { lab.tearDown(grace: 10) }
 
         func waitUntil(_ what: String, timeout: Double = 20, _ condition: () -> Bool) throws {
-            let deadline = Date().addingTimeInterval(timeout)
-            while Date() < deadline {
-                if condition() { return }
-                usleep(50_000)
+            do {
+                try lab.waitUntil(what, seconds: timeout, condition)
+            } catch {
+                Issue.record("not within \(timeout) s: \(what)\nlvsd log:\n\(log)")
+                throw CancellationError()
             }
-            Issue.record("not within \(timeout) s: \(what)\nlvsd log:\n\(log)")
-            throw CancellationError()
         }
 
         func waitForLog(_ line: String) throws {
@@ -287,13 +230,12 @@ import Glibc
         /// `lvsd run --config FILE --interface d0 --interface d1` in the director's namespace,
         /// for two minutes at most; returns once it runs.
         func startLVSD(config: String, name: String) throws {
-            let path = directory + "/" + name
-            try config.write(toFile: path, atomically: true, encoding: .utf8)
-            lvsd = try start(["/usr/sbin/ip", "netns", "exec", namespace("d"), lvsdPath, "run", "--config", path,
-                              "--interface", "d0", "--interface", "d1", "--socket", socket, "--duration", "120"], output: logPath)
-            try waitUntil("lvsd runs") { log.contains("lvsd: running on d0, d1") || !(lvsd?.isRunning ?? false) }
-            guard lvsd?.isRunning == true else {
-                Issue.record("lvsd stopped at start:\n\(log)")
+            do {
+                lvsd = try lab.startLVSD(in: namespace("d"), command: ["run"], config: config, configName: name,
+                                         arguments: ["--interface", "d0", "--interface", "d1", "--socket", socket, "--duration", "120"],
+                                         log: lab.file("lvsd.log"), seconds: 20) { $0.contains("lvsd: running on d0, d1") }
+            } catch {
+                Issue.record("lvsd stopped at start or did not run in time: \(error)")
                 throw CancellationError()
             }
         }
@@ -302,8 +244,7 @@ import Glibc
         func runLVSD(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
             let path = directory + "/empty.rules"
             try "".write(toFile: path, atomically: true, encoding: .utf8)
-            return try Command.run("/usr/sbin/ip", ["netns", "exec", namespace("d"), lvsdPath, "run", "--config", path,
-                                                    "--socket", "none", "--duration", "5"] + arguments)
+            return try lab.run(in: namespace("d"), [lvsdPath, "run", "--config", path, "--socket", "none", "--duration", "5"] + arguments)
         }
 
         /// lvsadm over this lvsd's socket; must succeed. Its standard output.
@@ -315,30 +256,30 @@ import Glibc
         }
 
         func director(_ argv: [String]) throws {
-            let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace("d")] + argv)
+            let run = try lab.run(in: namespace("d"), argv)
             guard run.status == 0 else { throw Command.Failed(description: "\(argv.joined(separator: " ")) in the director: \(run.stderr)") }
         }
 
         func clientOutput(_ argv: [String]) throws -> String {
-            let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace("c")] + argv)
+            let run = try lab.run(in: namespace("c"), argv)
             guard run.status == 0 else { throw Command.Failed(description: "\(argv.joined(separator: " ")) in the client: \(run.stderr)") }
             return run.stdout
         }
 
         func client(_ argv: [String]) throws {
-            let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace("c")] + argv)
+            let run = try lab.run(in: namespace("c"), argv)
             guard run.status == 0 else { throw Command.Failed(description: "\(argv.joined(separator: " ")) in the client: \(run.stderr)") }
         }
 
         /// The kernel's MAC of a director interface.
         func mac(_ interface: String) -> String {
-            let run = try? Command.run("/usr/sbin/ip", ["netns", "exec", namespace("d"), "cat", "/sys/class/net/\(interface)/address"])
+            let run = try? lab.run(in: namespace("d"), ["cat", "/sys/class/net/\(interface)/address"])
             return run?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
         }
 
         /// One HTTP GET from the client: the page's text, or nil when curl failed.
         func get(_ host: String, timeout: Int = 5) throws -> String? {
-            let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace("c"), "curl", "-sS", "-g", "--connect-timeout",
+            let run = try lab.run(in: namespace("c"), ["curl", "-sS", "-g", "--connect-timeout",
                                                        String(timeout), "--max-time", String(timeout + 2), "http://\(host)/"])
             return run.status == 0 ? run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
         }
@@ -348,7 +289,7 @@ import Glibc
         func arpReplies(_ address: String) throws -> Int {
             let script = directory + "/arp-probe.py"
             try Self.arpProbe.write(toFile: script, atomically: true, encoding: .utf8)
-            let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace("c"), "/usr/bin/python3", script, "c0", address, "2"])
+            let run = try lab.run(in: namespace("c"), ["/usr/bin/python3", script, "c0", address, "2"])
             guard run.status == 0, let count = Int(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw Command.Failed(description: "the ARP probe failed (\(run.status)): \(run.stderr)")
             }
