@@ -8,35 +8,30 @@ import Testing
 import Glibc
 #endif
 
-/// Five namespaces named `lvst-<pid>-hc<tag>-*` on one bridge, 198.18.0.0/24: the client
-/// (198.18.0.2), the director running `lvsd` with a keepalived.conf (198.18.0.11), and two DR
-/// real servers r1 (198.18.0.21) and r2 (198.18.0.22) holding the VIP 198.18.0.100 on `lo`.
-/// Each real server runs Python's http.server on :80 (body `rs1` / `rs2` for `/who`); r1 also
-/// runs dnsmasq on :53, r2 aiosmtpd on :25. Everything started is stopped by PID and the
-/// namespaces deleted in `close()`, which tests call in a `defer`.
+/// Five namespaces in a `NamespaceLab` (`lvst-<pid>-labhc<tag>-*`) on one bridge,
+/// 198.18.0.0/24: the client (198.18.0.2), the director running `lvsd` with a keepalived.conf
+/// (198.18.0.11), and two DR real servers r1 (198.18.0.21) and r2 (198.18.0.22) holding the
+/// VIP 198.18.0.100 on `lo`. Each real server runs Python's http.server on :80 (body `rs1` /
+/// `rs2` for `/who`); r1 also runs dnsmasq on :53, r2 aiosmtpd on :25. Everything started is
+/// stopped by PID and the namespaces deleted in `close()`, which tests call in a `defer`.
 final class CheckerE2ELab {
-    let prefix: String
-    let directory: URL
+    let lab: NamespaceLab
+    var directory: URL { lab.directory }
     let lvsd: String
     let lvsadm: String
-    private var processes: [String: Process] = [:]
+    private var processes: [String: Spawned] = [:]
     private var logOffset = 0
 
     static let vip = "198.18.0.100"
     func rip(_ i: Int) -> String { "198.18.0.2\(i)" }
-    var namespaces: [String] { ["sw", "c", "d", "r1", "r2"].map(ns) }
-    func ns(_ name: String) -> String { prefix + name }
-    var socket: String { directory.appendingPathComponent("lvsd.sock").path }
-    var configPath: String { directory.appendingPathComponent("keepalived.conf").path }
-    var logPath: String { directory.appendingPathComponent("lvsd.log").path }
+    func ns(_ name: String) -> String { lab.namespace(name) }
+    var socket: String { lab.file("lvsd.sock").path }
+    var configPath: String { lab.file("keepalived.conf").path }
 
     init(tag: String) throws {
-        prefix = "lvst-\(getpid())-hc\(tag)-"
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-hc\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         lvsd = try BuiltExecutable.lvsd()
         lvsadm = try BuiltExecutable.lvsadm()
-        deleteNamespaces()
+        lab = try NamespaceLab(tag: "hc\(tag)")
         do {
             try build()
         } catch {
@@ -46,92 +41,42 @@ final class CheckerE2ELab {
     }
 
     private func build() throws {
-        for name in namespaces {
-            try Command.ip(["netns", "add", name])
-            try Command.ip(["-n", name, "link", "set", "lo", "up"])
-            try sysctl(name, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-        }
-        let sw = ns("sw")
-        try Command.ip(["-n", sw, "link", "add", "br0", "type", "bridge"])
-        try Command.ip(["-n", sw, "link", "set", "br0", "up"])
-        for (node, interface, address) in [("c", "c0", "198.18.0.2"), ("d", "d0", "198.18.0.11"), ("r1", "e0", rip(1)), ("r2", "e0", rip(2))] {
-            let port = "p\(node)"
-            try Command.ip(["-n", sw, "link", "add", port, "type", "veth", "peer", "name", interface, "netns", ns(node)])
-            try Command.ip(["-n", sw, "link", "set", port, "master", "br0"])
-            try Command.ip(["-n", sw, "link", "set", port, "up"])
-            try Command.ip(["-n", ns(node), "address", "add", "\(address)/24", "dev", interface])
-            try Command.ip(["-n", ns(node), "link", "set", interface, "up"])
-        }
-        // LVS-DR real servers: the VIP on lo, never answered for on the wire.
-        for r in ["r1", "r2"] {
-            try Command.ip(["-n", ns(r), "address", "add", "\(Self.vip)/32", "dev", "lo"])
-            try sysctl(ns(r), "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
-                       "net.ipv4.conf.e0.arp_ignore=1", "net.ipv4.conf.e0.arp_announce=2")
-        }
+        try lab.buildLAN([.init("c", "c0", "198.18.0.2/24"), .init("d", "d0", "198.18.0.11/24"),
+                          .init("r1", "e0", "\(rip(1))/24"), .init("r2", "e0", "\(rip(2))/24")])
+        for r in ["r1", "r2"] { try lab.addDRVirtualAddress(Self.vip, in: ns(r), interface: "e0") }
     }
 
     func close() {
-        for name in Array(processes.keys) { stop(name) }
         if let pid = dnsmasqPID {
             kill(pid, SIGCONT)
             kill(pid, SIGKILL)
         }
-        deleteNamespaces()
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    private func deleteNamespaces() {
-        for name in namespaces {
-            // Whatever a failed start left behind in our own namespaces, by PID.
-            for pid in Command.pids(in: name) { kill(pid, SIGKILL) }
-            _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", name])
-        }
-    }
-
-    private func sysctl(_ namespace: String, _ settings: String...) throws {
-        let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace, "/usr/sbin/sysctl", "-qw"] + settings)
-        guard run.status == 0 else { throw Command.Failed(description: "sysctl \(settings) in \(namespace): \(run.stderr)") }
+        lab.tearDown(grace: 3)
     }
 
     // MARK: Processes
 
     @discardableResult
-    func start(_ name: String, in node: String, _ argv: [String], directory cwd: URL? = nil) throws -> Process {
-        let log = directory.appendingPathComponent("\(name).log")
+    func start(_ name: String, in node: String, _ argv: [String], directory cwd: URL? = nil) throws -> Spawned {
+        let log = lab.file("\(name).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", ns(node)] + argv
-        p.standardOutput = handle
-        p.standardError = handle
-        p.standardInput = FileHandle.nullDevice
-        if let cwd { p.currentDirectoryURL = cwd }
-        try p.run()
-        try? handle.close()
-        processes[name] = p
-        return p
+        let spawned = try lab.start(in: ns(node), argv, output: .file(log), directory: cwd)
+        processes[name] = spawned
+        return spawned
     }
 
     func signal(_ name: String, _ signal: Int32) {
         if name == "dnsmasq", let pid = dnsmasqPID { kill(pid, signal) }
-        if let p = processes[name], p.isRunning { kill(p.processIdentifier, signal) }
+        if let p = processes[name], p.isRunning { kill(p.pid, signal) }
     }
 
     func stop(_ name: String) {
         guard let p = processes.removeValue(forKey: name) else { return }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGCONT)
-            kill(p.processIdentifier, SIGTERM)
-            let deadline = Date().addingTimeInterval(3)
-            while p.isRunning && Date() < deadline { usleep(20_000) }
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        }
-        p.waitUntilExit()
+        lab.stop(p, timeout: 3)
     }
 
     func log(of name: String) -> String {
-        (try? String(contentsOf: directory.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
+        (try? String(contentsOf: lab.file("\(name).log"), encoding: .utf8)) ?? ""
     }
 
     /// http.server on :80 in r1 and r2 (all addresses, the VIP on lo included), each with
@@ -157,7 +102,7 @@ final class CheckerE2ELab {
     /// child exited, Foundation did not notice).
     func startDNS() throws {
         let pidFile = directory.appendingPathComponent("dnsmasq.pid").path
-        let run = try Command.run("/usr/sbin/ip", ["netns", "exec", ns("r1"), "/usr/sbin/dnsmasq", "--conf-file=/dev/null", "--no-resolv",
+        let run = try lab.run(in: ns("r1"), ["/usr/sbin/dnsmasq", "--conf-file=/dev/null", "--no-resolv",
                                                    "--no-hosts", "--bind-interfaces", "--listen-address=\(rip(1))",
                                                    "--listen-address=\(Self.vip)", "--port=53", "--pid-file=\(pidFile)",
                                                    "--address=/example.test/198.18.0.99"])
@@ -254,7 +199,7 @@ final class CheckerE2ELab {
 
     /// curl from the client namespace; the body trimmed, nil on failure.
     func curl(_ url: String) throws -> String? {
-        let run = try Command.run("/usr/sbin/ip", ["netns", "exec", ns("c"), "/usr/bin/curl", "-sS", "--connect-timeout", "2", "--max-time", "4", url])
+        let run = try lab.run(in: ns("c"), ["/usr/bin/curl", "-sS", "--connect-timeout", "2", "--max-time", "4", url])
         return run.status == 0 ? run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
     }
 
@@ -294,12 +239,7 @@ final class CheckerE2ELab {
         return result.withLock { $0 }
     }
 
-    func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return }
-            usleep(50_000)
-        }
-        throw Command.Failed(description: "timed out after \(seconds) s waiting until \(what)")
+    func waitUntil(_ what: @autoclosure () -> String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
+        try lab.waitUntil(what(), seconds: seconds, condition)
     }
 }
