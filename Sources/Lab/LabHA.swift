@@ -19,6 +19,7 @@ public final class LabHARun: @unchecked Sendable {
     let shell: LabShell
     public let prefix: String
     public let directory: String
+    let pair: LabDirectorPair
     let transferMiB: Int
     let rate: String
     static let vip = "198.18.0.100"
@@ -46,6 +47,7 @@ public final class LabHARun: @unchecked Sendable {
         self.directory = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/\(prefix)dir"
         self.transferMiB = transferMiB
         self.rate = rate
+        pair = LabDirectorPair(shell: shell, prefix: prefix, directory: directory)
     }
 
     func ns(_ name: String) -> String { prefix + name }
@@ -91,19 +93,7 @@ public final class LabHARun: @unchecked Sendable {
     }
 
     private func build() throws {
-        for n in ["switch"] + Self.nodes.map(\.name) {
-            try shell.run(["ip", "netns", "add", ns(n)])
-            try shell.run(["ip", "-n", ns(n), "link", "set", "lo", "up"])
-        }
-        try shell.run(["ip", "-n", ns("switch"), "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"])
-        try shell.run(["ip", "-n", ns("switch"), "link", "set", "br0", "up"])
-        for (name, address) in Self.nodes {
-            try shell.run(["ip", "-n", ns("switch"), "link", "add", "p-\(name)", "type", "veth", "peer", "name", "d0", "netns", ns(name)])
-            try shell.run(["ip", "-n", ns("switch"), "link", "set", "p-\(name)", "master", "br0"])
-            try shell.run(["ip", "-n", ns("switch"), "link", "set", "p-\(name)", "up"])
-            try shell.run(["ip", "-n", ns(name), "address", "add", "\(address)/24", "dev", "d0"])
-            try shell.run(["ip", "-n", ns(name), "link", "set", "d0", "up"])
-        }
+        try pair.buildSwitch(Self.nodes.map { ($0.name, $0.address, "d0") })
         for rs in ["rs1", "rs2"] {
             // DR: the real servers hold the VIP and never answer ARP for it.
             try shell.run(["ip", "-n", ns(rs), "address", "add", "\(Self.vip)/32", "dev", "lo"])
@@ -163,28 +153,14 @@ public final class LabHARun: @unchecked Sendable {
     }
 
     private func startDirector(_ d: String, priority: Int) throws -> Int32 {
-        let file = "\(directory)/\(d).conf"
-        try config(d, priority: priority).write(toFile: file, atomically: true, encoding: .utf8)
-        let log = "\(directory)/\(d).log"
-        let pid = try shell.start(in: ns(d), [LabRun.selfPath, "run", "--config", file, "--interface", "d0",
-                                              "--connections", "65536", "--socket", "\(directory)/\(d).sock"], log: log)
-        try waitUntil("lvsd \(d) runs VRRP (\(log))", seconds: 20) {
-            guard self.shell.isRunning(pid) else { throw LabShell.Failure(command: ["lvsd", d], status: -1, output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "") }
-            return ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("lvsd: vrrp: running VI_1")
-        }
-        return pid
+        try config(d, priority: priority).write(toFile: "\(directory)/\(d).conf", atomically: true, encoding: .utf8)
+        return try pair.startDirector(d, interface: "d0", instance: "VI_1", extra: ["--connections", "65536"])
     }
 
-    private func lvsadm(_ d: String, _ arguments: [String]) -> String {
-        let lvsadm = URL(fileURLWithPath: LabRun.selfPath).deletingLastPathComponent().appendingPathComponent("lvsadm").path
-        return (try? shell.run([lvsadm, "--socket", "\(directory)/\(d).sock"] + arguments, check: false).output) ?? ""
-    }
+    private func lvsadm(_ d: String, _ arguments: [String]) -> String { pair.lvsadm(d, arguments) }
 
     /// VI_1's state in `lvsadm --vrrp`.
-    func state(_ d: String) -> String? {
-        lvsadm(d, ["--vrrp"]).split(separator: "\n").first { $0.hasPrefix("VI_1 ") }?
-            .split(separator: " ").dropFirst().first.map(String.init)
-    }
+    func state(_ d: String) -> String? { pair.state(d, instance: "VI_1") }
 
     func daemon(_ d: String) -> String {
         lvsadm(d, ["-L", "--daemon"]).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -202,18 +178,9 @@ public final class LabHARun: @unchecked Sendable {
     }
 
     private func waitUntil(_ what: String, seconds: Double, poll: UInt32 = 50_000, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return }
-            usleep(poll)
-        }
-        throw LabShell.Failure(command: ["wait"], status: -1, output: "timed out after \(Int(seconds)) s waiting until \(what)")
+        try pair.waitUntil(what, seconds: seconds, poll: poll, condition)
     }
 
     /// Stops what the lab started, deletes its namespaces and its folder.
-    public func cleanUp() {
-        shell.stopAll()
-        _ = LabNetwork.teardown(prefix: prefix, shell: shell)
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    public func cleanUp() { pair.cleanUp() }
 }

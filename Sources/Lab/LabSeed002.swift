@@ -24,6 +24,7 @@ public final class LabSeed002Run: @unchecked Sendable {
     let shell: LabShell
     public let prefix: String
     public let directory: String
+    let pair: LabDirectorPair
     static let vip = "198.18.0.133"
     static let interface = "eno16777736"
     static let client = "198.18.0.2"
@@ -99,6 +100,7 @@ public final class LabSeed002Run: @unchecked Sendable {
         self.shell = shell
         self.prefix = prefix
         self.directory = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/\(prefix)seed002"
+        pair = LabDirectorPair(shell: shell, prefix: prefix, directory: directory)
     }
 
     func ns(_ name: String) -> String { prefix + name }
@@ -237,21 +239,9 @@ public final class LabSeed002Run: @unchecked Sendable {
     }
 
     private func build() throws {
-        let nodes = [("client", Self.client, "d0")] + Self.directors.map { ($0.name, $0.address, Self.interface) }
-            + Self.realServers.map { ($0.name, $0.address, "d0") }
-        for n in ["switch"] + nodes.map(\.0) {
-            try shell.run(["ip", "netns", "add", ns(n)])
-            try shell.run(["ip", "-n", ns(n), "link", "set", "lo", "up"])
-        }
-        try shell.run(["ip", "-n", ns("switch"), "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"])
-        try shell.run(["ip", "-n", ns("switch"), "link", "set", "br0", "up"])
-        for (name, address, device) in nodes {
-            try shell.run(["ip", "-n", ns("switch"), "link", "add", "p-\(name)", "type", "veth", "peer", "name", device, "netns", ns(name)])
-            try shell.run(["ip", "-n", ns("switch"), "link", "set", "p-\(name)", "master", "br0"])
-            try shell.run(["ip", "-n", ns("switch"), "link", "set", "p-\(name)", "up"])
-            try shell.run(["ip", "-n", ns(name), "address", "add", "\(address)/24", "dev", device])
-            try shell.run(["ip", "-n", ns(name), "link", "set", device, "up"])
-        }
+        try pair.buildSwitch([(name: "client", address: Self.client, device: "d0")]
+                             + Self.directors.map { ($0.name, $0.address, Self.interface) }
+                             + Self.realServers.map { ($0.name, $0.address, "d0") })
         for rs in Self.realServers {
             // The seed's part 三.2: arp_ignore/arp_announce on lo and all, the VIP on lo:0 as a /32.
             try shell.run(in: ns(rs.name), ["sysctl", "-qw", "net.ipv4.conf.lo.arp_ignore=1", "net.ipv4.conf.lo.arp_announce=2",
@@ -276,14 +266,7 @@ public final class LabSeed002Run: @unchecked Sendable {
     }
 
     private func startDirector(_ d: String) throws -> Int32 {
-        let log = "\(directory)/\(d).log"
-        let pid = try shell.start(in: ns(d), [LabRun.selfPath, "run", "--config", "\(directory)/\(d).conf", "--interface", Self.interface,
-                                              "--socket", "\(directory)/\(d).sock"], log: log)
-        try waitUntil("lvsd on \(d) runs VRRP (\(log))", seconds: 20) {
-            guard self.shell.isRunning(pid) else { throw LabShell.Failure(command: ["lvsd", d], status: -1, output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "") }
-            return ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("lvsd: vrrp: running LVS")
-        }
-        return pid
+        try pair.startDirector(d, interface: Self.interface, instance: "LVS")
     }
 
     /// One phase of "访问 http://VIP": which real server answered each request, from the web
@@ -323,19 +306,13 @@ public final class LabSeed002Run: @unchecked Sendable {
         }.joined(separator: "\n")
     }
 
-    private func lvsadm(_ d: String, _ arguments: [String]) -> String {
-        let lvsadm = URL(fileURLWithPath: LabRun.selfPath).deletingLastPathComponent().appendingPathComponent("lvsadm").path
-        return (try? shell.run([lvsadm, "--socket", "\(directory)/\(d).sock"] + arguments, check: false).output) ?? ""
-    }
+    private func lvsadm(_ d: String, _ arguments: [String]) -> String { pair.lvsadm(d, arguments) }
 
     func vrrpLine(_ d: String) -> String {
-        (lvsadm(d, ["--vrrp"]).split(separator: "\n").first { $0.hasPrefix("LVS ") }.map(String.init) ?? "no instance LVS")
-            .split(separator: " ").joined(separator: " ")
+        (pair.vrrpLine(d, instance: "LVS") ?? "no instance LVS").split(separator: " ").joined(separator: " ")
     }
 
-    func state(_ d: String) -> String? {
-        lvsadm(d, ["--vrrp"]).split(separator: "\n").first { $0.hasPrefix("LVS ") }?.split(separator: " ").dropFirst().first.map(String.init)
-    }
+    func state(_ d: String) -> String? { pair.state(d, instance: "LVS") }
 
     private func mac(_ node: String, _ device: String) throws -> String {
         let out = try shell.run(["ip", "-n", ns(node), "-o", "link", "show", device]).output
@@ -355,18 +332,9 @@ public final class LabSeed002Run: @unchecked Sendable {
     }
 
     private func waitUntil(_ what: String, seconds: Double, poll: UInt32 = 100_000, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return }
-            usleep(poll)
-        }
-        throw LabShell.Failure(command: ["wait"], status: -1, output: "timed out after \(Int(seconds)) s waiting until \(what)")
+        try pair.waitUntil(what, seconds: seconds, poll: poll, condition)
     }
 
     /// Stops what the lab started, deletes its namespaces and its folder.
-    public func cleanUp() {
-        shell.stopAll()
-        _ = LabNetwork.teardown(prefix: prefix, id: shell.tag, shell: shell)
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    public func cleanUp() { pair.cleanUp(id: shell.tag) }
 }
