@@ -263,14 +263,13 @@ extension VRRPFailoverTests {
 
 /// Six namespaces: a bridge (`sw`), the client, directors A and B, and two DR real servers,
 /// all on 198.18.0.0/24 through the bridge. VIP 198.18.0.100; the real servers hold it on `lo`
-/// with arp_ignore/arp_announce as LVS-DR wants. Names start with `lvst-PID-havrrp-`.
+/// with arp_ignore/arp_announce as LVS-DR wants. Names start with `lvst-PID-labhavrrp-`.
 private final class VRRPLab {
     enum Director: String { case a, b }
 
-    let prefix: String
-    let directory: URL
-    private var servers: [Process] = []
-    private var directors: [Director: Process] = [:]
+    let lab: NamespaceLab
+    var directory: URL { lab.directory }
+    private var directors: [Director: NamespaceLab.Director] = [:]
     private var logs: [Director: URL] = [:]
     private var macs: [Director: String] = [:]
     let lvsd: String
@@ -278,67 +277,35 @@ private final class VRRPLab {
     /// "ipv4" (v2 multicast), "v3" (v3 multicast, IPv4), "ipv6" (v3 over ff02::12), "unicast"
     /// (v2 to the peer's address).
     var variant = "ipv4"
-    var namespaces: [String] { ["sw", "c", "a", "b", "r1", "r2"].map { "\(prefix)\($0)" } }
-    func ns(_ name: String) -> String { prefix + name }
-    func ns(_ d: Director) -> String { prefix + d.rawValue }
+    func ns(_ name: String) -> String { lab.namespace(name) }
+    func ns(_ d: Director) -> String { lab.namespace(d.rawValue) }
     func address(_ d: Director) -> String { d == .a ? "198.18.0.11" : "198.18.0.12" }
     func socket(_ d: Director) -> String { directory.appendingPathComponent("\(d.rawValue).sock").path }
 
     init() throws {
-        prefix = "lvst-\(getpid())-havrrp-"
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvsv-\(getpid())-\(UInt32.random(in: 0 ... .max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         lvsd = try BuiltExecutable.lvsd()
         lvsadm = URL(fileURLWithPath: lvsd).deletingLastPathComponent().appendingPathComponent("lvsadm").path
-        deleteNamespaces()
+        lab = try NamespaceLab(tag: "havrrp")
     }
 
+    /// A `NamespaceLab` LAN: client c0 198.18.0.2, directors A and B (d0 .11 and .12), DR real
+    /// servers r1 and r2 (e0 .21 and .22, the VIP 198.18.0.100 on lo), all in 198.18.0.0/24.
     func build() throws {
-        for name in namespaces {
-            try Command.ip(["netns", "add", name])
-            try Command.ip(["-n", name, "link", "set", "lo", "up"])
-            if variant == "ipv6" {
-                // Link-local addresses usable at once (VRRP v3 speaks from them).
-                try sysctl(name, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
-            } else {
-                try sysctl(name, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-            }
-        }
-        let sw = ns("sw")
-        try Command.ip(["-n", sw, "link", "add", "br0", "type", "bridge"])
-        try Command.ip(["-n", sw, "link", "set", "br0", "up"])
-        let nodes: [(String, String, String)] = [("c", "c0", "198.18.0.2"), ("a", "d0", "198.18.0.11"), ("b", "d0", "198.18.0.12"),
-                                                 ("r1", "e0", "198.18.0.21"), ("r2", "e0", "198.18.0.22")]
-        for (node, interface, address) in nodes {
-            let port = "p\(node)"
-            try Command.ip(["-n", sw, "link", "add", port, "type", "veth", "peer", "name", interface, "netns", ns(node)])
-            try Command.ip(["-n", sw, "link", "set", port, "master", "br0"])
-            try Command.ip(["-n", sw, "link", "set", port, "up"])
-            try Command.ip(["-n", ns(node), "address", "add", "\(address)/24", "dev", interface])
-            try Command.ip(["-n", ns(node), "link", "set", interface, "up"])
-        }
-        for r in ["r1", "r2"] {
-            try Command.ip(["-n", ns(r), "address", "add", "198.18.0.100/32", "dev", "lo"])
-            try sysctl(ns(r), "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
-                       "net.ipv4.conf.e0.arp_ignore=1", "net.ipv4.conf.e0.arp_announce=2")
-        }
+        try lab.buildLAN([.init("c", "c0", "198.18.0.2/24"), .init("a", "d0", "198.18.0.11/24"), .init("b", "d0", "198.18.0.12/24"),
+                          .init("r1", "e0", "198.18.0.21/24"), .init("r2", "e0", "198.18.0.22/24")],
+                         // Link-local addresses usable at once (VRRP v3 speaks from them).
+                         ipv6: variant == "ipv6" ? .withoutDAD : .off)
+        for r in ["r1", "r2"] { try lab.addDRVirtualAddress("198.18.0.100", in: ns(r), interface: "e0") }
         if variant == "syncgroup" {
             for d in [Director.a, .b] {
                 // A link of its own to track: a veth pair inside the director's namespace.
-                try Command.ip(["-n", ns(d), "link", "add", "d1", "type", "veth", "peer", "name", "d1p"])
-                try Command.ip(["-n", ns(d), "link", "set", "d1p", "up"])
-                try Command.ip(["-n", ns(d), "link", "set", "d1", "up"])
+                try lab.addVeth(.init(ns(d), "d1"), .init(ns(d), "d1p"))
             }
         }
         for d in [Director.a, .b] {
-            let (_, out, _) = try Command.run("/usr/sbin/ip", ["netns", "exec", ns(d), "/bin/cat", "/sys/class/net/d0/address"])
+            let (_, out, _) = try lab.run(in: ns(d), ["/bin/cat", "/sys/class/net/d0/address"])
             macs[d] = out.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-    }
-
-    private func sysctl(_ namespace: String, _ settings: String...) throws {
-        let run = try Command.run("/usr/sbin/ip", ["netns", "exec", namespace, "/usr/sbin/sysctl", "-qw"] + settings)
-        guard run.status == 0 else { throw Command.Failed(description: "sysctl \(settings) in \(namespace): \(run.stderr)") }
     }
 
     func mac(_ d: Director) -> String { macs[d] ?? "?" }
@@ -349,19 +316,11 @@ private final class VRRPLab {
             let root = directory.appendingPathComponent("www\(i)")
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             try "real-server-\(i)\n".write(to: root.appendingPathComponent("who"), atomically: true, encoding: .utf8)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            p.arguments = ["netns", "exec", ns("r\(i)"), "/usr/bin/python3", "-m", "http.server", "80"]
-            p.currentDirectoryURL = root
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            servers.append(p)
+            try lab.start(in: ns("r\(i)"), ["/usr/bin/python3", "-m", "http.server", "80"], directory: root)
         }
         for i in 1...2 {
             try waitUntil("real server \(i) serves HTTP") {
-                (try? Command.run("/usr/sbin/ip", ["netns", "exec", ns("c"), "/usr/bin/curl", "-s", "-m", "1",
-                                                "http://198.18.0.2\(i)/who"]).0) == 0
+                (try? lab.run(in: ns("c"), ["/usr/bin/curl", "-s", "-m", "1", "http://198.18.0.2\(i)/who"]).0) == 0
             }
         }
     }
@@ -445,25 +404,12 @@ private final class VRRPLab {
     }
 
     func startDirector(_ d: Director, log name: String? = nil, priority: Int? = nil) throws {
-        let file = directory.appendingPathComponent("\(d.rawValue).conf")
-        try config(d, priority: priority).write(to: file, atomically: true, encoding: .utf8)
         let logFile = directory.appendingPathComponent("\(name ?? d.rawValue).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logFile)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", ns(d), lvsd, "--config", file.path, "--interface", "d0",
-                       "--connections", "65536", "--socket", socket(d)]
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        directors[d] = p
         logs[d] = logFile
-        try waitUntil("lvsd \(d.rawValue) runs VRRP (log: \(log(d)))") {
-            guard p.isRunning else { return true }
-            return log(d).contains("lvsd: vrrp: running VI_1")
-        }
-        guard p.isRunning else { throw Command.Failed(description: "lvsd \(d.rawValue) exited early: \(log(d))") }
+        directors[d] = try lab.startLVSD(in: ns(d), config: config(d, priority: priority), configName: "\(d.rawValue).conf",
+                                         arguments: ["--interface", "d0", "--connections", "65536", "--socket", socket(d)],
+                                         log: logFile) { $0.contains("lvsd: vrrp: running VI_1") }
     }
 
     func log(_ d: Director) -> String {
@@ -474,7 +420,7 @@ private final class VRRPLab {
     @discardableResult
     func stopDirector(_ d: Director, signal: Int32 = SIGTERM) throws -> String {
         if let p = directors[d], p.isRunning {
-            kill(p.processIdentifier, signal)
+            kill(p.pid, signal)
             try waitUntil("lvsd \(d.rawValue) exits after signal \(signal)") { !p.isRunning }
         }
         directors[d] = nil
@@ -509,7 +455,7 @@ private final class VRRPLab {
     func failover(from: Director, to: Director, signal: Int32, limit: Double) throws -> Takeover {
         guard let p = directors[from] else { throw Command.Failed(description: "director \(from) is not running") }
         let start = Date()
-        kill(p.processIdentifier, signal)
+        kill(p.pid, signal)
         var master: Double?
         while Date().timeIntervalSince(start) < limit + 2 {
             if state(to) == "MASTER" { master = Date().timeIntervalSince(start); break }
@@ -532,7 +478,7 @@ private final class VRRPLab {
     // MARK: keepalived
 
     static let keepalivedPath = "/usr/sbin/keepalived"
-    private var keepalived: Process?
+    private var keepalived: Spawned?
     private var keepalivedLog: URL?
 
     /// Debian's keepalived, VRRP only (-P), in director B's namespace: the same instance as
@@ -555,15 +501,10 @@ private final class VRRPLab {
             """.write(to: file, atomically: true, encoding: .utf8)
         let logFile = directory.appendingPathComponent("keepalived.log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logFile)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", ns(.b), Self.keepalivedPath, "-n", "-l", "-P", "-f", file.path,
-                       "-p", directory.appendingPathComponent("keepalived.pid").path,
-                       "-r", directory.appendingPathComponent("keepalived-vrrp.pid").path]
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
+        let p = try lab.start(in: ns(.b), [Self.keepalivedPath, "-n", "-l", "-P", "-f", file.path,
+                                           "-p", directory.appendingPathComponent("keepalived.pid").path,
+                                           "-r", directory.appendingPathComponent("keepalived-vrrp.pid").path],
+                              output: .file(logFile))
         keepalived = p
         keepalivedLog = logFile
     }
@@ -589,9 +530,9 @@ private final class VRRPLab {
             let pid = (try? String(contentsOf: directory.appendingPathComponent("keepalived-vrrp.pid"), encoding: .utf8))
                 .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             if let pid { kill(pid, SIGKILL) }
-            kill(p.processIdentifier, SIGKILL)
+            kill(p.pid, SIGKILL)
         } else {
-            kill(p.processIdentifier, signal)
+            kill(p.pid, signal)
         }
         try waitUntil("keepalived exits") { !p.isRunning }
         keepalived = nil
@@ -673,28 +614,11 @@ private final class VRRPLab {
 
     func tearDown() {
         if let p = keepalived, p.isRunning { try? stopKeepalived(signal: SIGKILL) }
-        for p in servers + Array(directors.values) where p.isRunning {
-            kill(p.processIdentifier, SIGTERM)
-            for _ in 0..<100 where p.isRunning { usleep(20_000) }
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-            p.waitUntilExit()
-        }
-        servers = []
         directors = [:]
-        deleteNamespaces()
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    private func deleteNamespaces() {
-        for name in namespaces { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", name]) }
+        lab.tearDown()
     }
 
     private func waitUntil(_ what: @autoclosure () -> String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return }
-            usleep(50_000)
-        }
-        throw Command.Failed(description: "timed out after \(seconds) s waiting until \(what())")
+        try lab.waitUntil(what(), seconds: seconds, condition)
     }
 }
