@@ -21,7 +21,6 @@ struct ObservabilityE2ETests {
     func prometheusNodeExporterAndChromiumSeeTheTraffic() throws {
         let lab = try ObservabilityLab()
         defer { lab.tearDown() }
-        try lab.build()
         try lab.startHTTPServers()
         let users = lab.directory.appendingPathComponent("monitor-users").path
         let hashed = try Command.run(try BuiltExecutable.lvsd(), ["monitor-user", Self.user], stdin: Self.password + "\n")
@@ -96,7 +95,6 @@ struct ObservabilityE2ETests {
     func healthStateReachesMetricsAndMonitor() throws {
         let lab = try ObservabilityLab()
         defer { lab.tearDown() }
-        try lab.build()
         try lab.startHTTPServers()
         let users = lab.directory.appendingPathComponent("monitor-users").path
         let hashed = try Command.run(try BuiltExecutable.lvsd(), ["monitor-user", Self.user], stdin: Self.password + "\n")
@@ -178,7 +176,6 @@ struct ObservabilityE2ETests {
     func httpsListenerVRRPAndFirewallMarkMetrics() throws {
         let lab = try ObservabilityLab()
         defer { lab.tearDown() }
-        try lab.build()
         let tls = try lab.makeTestCertificates(serverAddress: "198.18.0.1")
         let token = "obs-bearer-token-\(UInt32.random(in: 0 ... .max))"
         let tokenFile = lab.directory.appendingPathComponent("token").path
@@ -286,7 +283,6 @@ struct ObservabilityE2ETests {
     func withoutCredentialsTheMonitorStaysOnLoopback() throws {
         let lab = try ObservabilityLab()
         defer { lab.tearDown() }
-        try lab.build()
         try lab.startDirector(extra: ["--metrics-listen", "198.18.0.1:9100"])
         #expect(try lab.httpStatus("http://198.18.0.1:9100/metrics") == "000", "not reachable from the client")
         let local = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.director, "/usr/bin/curl", "-sS", "-m", "3",
@@ -297,17 +293,17 @@ struct ObservabilityE2ETests {
     }
 }
 
-/// Five namespaces joined by direct veth pairs, addresses in 198.18.0.0/15: client c0
-/// 198.18.0.2 — d0 198.18.0.1 [director] dN 198.18.N.1 — e0 198.18.N.2 [real server N],
-/// N = 1...3; the VIP 198.18.0.100 is on the client's subnet. Kernel defaults everywhere.
+/// `NamespaceLab.Star` with three real servers (tag `obs`), and what this suite starts in it:
+/// Python's HTTP server in the real servers; lvsd; Prometheus, node_exporter and Chromium in
+/// the client. The VIP 198.18.0.100 is on the client's subnet. Kernel defaults everywhere.
 final class ObservabilityLab {
-    let client: String, director: String, realServers: [String]
-    var namespaces: [String] { [client, director] + realServers }
-    let directory: URL
-    private var processes: [Process] = []
-    private var httpServers: [Process] = []
-    private var lvsd: Process?
-    private var logFile: URL { directory.appendingPathComponent("lvsd.log") }
+    let lab: NamespaceLab
+    let star: NamespaceLab.Star
+    var director: String { star.director }
+    var directory: URL { lab.directory }
+    private var httpServers: [Spawned] = []
+    private var lvsd: NamespaceLab.Director?
+    private var logFile: URL { lab.file("lvsd.log") }
 
     static var toolsPresent: Bool {
         ["/usr/bin/prometheus", "/usr/bin/promtool", "/usr/bin/prometheus-node-exporter", "/usr/bin/chromium"]
@@ -315,52 +311,15 @@ final class ObservabilityLab {
     }
 
     init() throws {
-        let pid = getpid()
-        client = "lvst-\(pid)-obsc"
-        director = "lvst-\(pid)-obsd"
-        realServers = (1...3).map { "lvst-\(pid)-obs\($0)" }
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-obs-\(pid)-\(UInt32.random(in: 0 ... .max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        deleteNamespaces()
+        lab = try NamespaceLab(tag: "obs")
+        do { star = try lab.buildStar(realServers: 3) } catch { lab.tearDown(); throw error }
     }
 
-    func build() throws {
-        for ns in namespaces {
-            try Command.ip(["netns", "add", ns])
-            try Command.ip(["-n", ns, "link", "set", "lo", "up"])
-            try Command.ip(["netns", "exec", ns, "/usr/sbin/sysctl", "-qw",
-                            "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
-        }
-        try Command.ip(["-n", director, "link", "add", "d0", "type", "veth", "peer", "name", "c0", "netns", client])
-        try Command.ip(["-n", director, "address", "add", "198.18.0.1/24", "dev", "d0"])
-        try Command.ip(["-n", client, "address", "add", "198.18.0.2/24", "dev", "c0"])
-        try Command.ip(["-n", client, "link", "set", "c0", "up"])
-        try Command.ip(["-n", director, "link", "set", "d0", "up"])
-        for (i, rs) in realServers.enumerated() {
-            let d = "d\(i + 1)"
-            try Command.ip(["-n", director, "link", "add", d, "type", "veth", "peer", "name", "e0", "netns", rs])
-            try Command.ip(["-n", director, "address", "add", "198.18.\(i + 1).1/24", "dev", d])
-            try Command.ip(["-n", rs, "address", "add", "198.18.\(i + 1).2/24", "dev", "e0"])
-            try Command.ip(["-n", director, "link", "set", d, "up"])
-            try Command.ip(["-n", rs, "link", "set", "e0", "up"])
-            try Command.ip(["-n", rs, "route", "add", "default", "via", "198.18.\(i + 1).1"])
-        }
-    }
+    func tearDown() { lab.tearDown() }
 
     /// Python's HTTP server on :8080 in each real server, serving `who` = "real-server-N".
     func startHTTPServers() throws {
-        for (i, rs) in realServers.enumerated() {
-            let root = directory.appendingPathComponent("www\(i + 1)")
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-            try "real-server-\(i + 1)\n".write(to: root.appendingPathComponent("who"), atomically: true, encoding: .utf8)
-            httpServers.append(try spawn(["netns", "exec", rs, "/usr/bin/python3", "-m", "http.server", "8080"], in: root))
-        }
-        for i in realServers.indices {
-            try waitUntil("real server \(i + 1) serves HTTP") {
-                (try? Command.run("/usr/sbin/ip", ["netns", "exec", director, "/usr/bin/curl", "-s", "-m", "1",
-                                                "http://198.18.\(i + 1).2:8080/who"]).status) == 0
-            }
-        }
+        httpServers = try lab.startHTTPServers(star)
     }
 
     /// lvsd NAT rr for 198.18.0.100:80 over the three servers, with `extra` arguments;
@@ -368,56 +327,32 @@ final class ObservabilityLab {
     /// standard output is announced as the journal's stream (JOURNAL_STREAM = the log file's
     /// device:inode, as systemd sets it), so lvsd writes the journal's format into the file.
     func startDirector(extra: [String], config: String? = nil, journal: Bool = false) throws {
-        let rules = config ?? """
-            interface d0 mac 00:00:00:00:00:00 address 198.18.0.1
-            interface d1 mac 00:00:00:00:00:00 address 198.18.1.1
-            interface d2 mac 00:00:00:00:00:00 address 198.18.2.1
-            interface d3 mac 00:00:00:00:00:00 address 198.18.3.1
+        let rules = config ?? star.interfaceLines + """
             -A -t 198.18.0.100:80 -s rr
             -a -t 198.18.0.100:80 -r 198.18.1.2:8080 -m -w 1
             -a -t 198.18.0.100:80 -r 198.18.2.2:8080 -m -w 1
             -a -t 198.18.0.100:80 -r 198.18.3.2:8080 -m -w 1
             """
-        let rulesFile = directory.appendingPathComponent("rules")
-        try rules.write(to: rulesFile, atomically: true, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logFile)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", director, try BuiltExecutable.lvsd(), "--config", rulesFile.path,
-                       "--interface", "d0", "--interface", "d1", "--interface", "d2", "--interface", "d3",
-                       "--duration", "120", "--connections", "65536", "--socket", "none"] + extra
-        p.standardOutput = handle
-        p.standardError = handle
-        if journal {
-            var st = stat()
-            guard fstat(handle.fileDescriptor, &st) == 0 else { throw LabFailure(description: "fstat of the log file failed") }
-            p.environment = ProcessInfo.processInfo.environment.merging(["JOURNAL_STREAM": "\(st.st_dev):\(st.st_ino)"]) { $1 }
+        let environment = journal ? ["JOURNAL_STREAM": try NamespaceLab.journalStream(of: logFile)] : [:]
+        lvsd = try lab.startLVSD(in: star.director, config: rules,
+                                 arguments: star.interfaceArguments + ["--duration", "120", "--connections", "65536", "--socket", "none"] + extra,
+                                 log: logFile, environment: environment, seconds: 30) { text in
+            text.contains("lvsd: monitor: http") && (1...3).allSatisfy { text.contains("lvsd: neighbour 198.18.\($0).2") }
         }
-        try p.run()
-        lvsd = p
-        try waitUntil("lvsd starts", seconds: 30) {
-            guard p.isRunning else { return true }
-            let text = log
-            return text.contains("lvsd: monitor: http") && (1...3).allSatisfy { text.contains("lvsd: neighbour 198.18.\($0).2") }
-        }
-        guard p.isRunning else { throw LabFailure(description: "lvsd exited early:\n\(log)") }
     }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     /// SIGTERM to lvsd, waits (bounded), returns its log.
     func stopDirector() throws -> String {
-        if let p = lvsd, p.isRunning {
-            kill(p.processIdentifier, SIGTERM)
-            try waitUntil("lvsd exits after SIGTERM", seconds: 20) { !p.isRunning }
-        }
+        if let lvsd { try lab.stopLVSD(lvsd, seconds: 20) }
         lvsd = nil
         return log
     }
 
     func inClient(_ argv: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try Command.run("/usr/sbin/ip", ["netns", "exec", client] + argv)
+        try lab.run(in: star.client, argv)
     }
 
     /// curl's HTTP status for `url` from the client ("000" when nothing answered).
@@ -449,8 +384,8 @@ final class ObservabilityLab {
                   - targets: ["198.18.0.1:9100"]
             """.write(to: config, atomically: true, encoding: .utf8)
         let data = directory.appendingPathComponent("prometheus-data")
-        try spawn(["netns", "exec", client, "/usr/bin/prometheus", "--config.file=\(config.path)",
-                   "--storage.tsdb.path=\(data.path)", "--web.listen-address=127.0.0.1:9090"], in: directory)
+        try lab.start(in: star.client, ["/usr/bin/prometheus", "--config.file=\(config.path)",
+                                        "--storage.tsdb.path=\(data.path)", "--web.listen-address=127.0.0.1:9090"], directory: directory)
         try waitUntil("Prometheus answers", seconds: 60) {
             (try? inClient(["/usr/bin/curl", "-sf", "-m", "1", "http://127.0.0.1:9090/-/ready"]).status) == 0
         }
@@ -489,8 +424,9 @@ final class ObservabilityLab {
 
     /// Debian's node_exporter with only the ipvs collector, reading `procfs` as /proc.
     func startNodeExporter(procfs: String) throws {
-        try spawn(["netns", "exec", client, "/usr/bin/prometheus-node-exporter", "--collector.disable-defaults",
-                   "--collector.ipvs", "--path.procfs=\(procfs)", "--web.listen-address=198.18.0.2:9101"], in: directory)
+        try lab.start(in: star.client, ["/usr/bin/prometheus-node-exporter", "--collector.disable-defaults",
+                                        "--collector.ipvs", "--path.procfs=\(procfs)", "--web.listen-address=198.18.0.2:9101"],
+                      directory: directory)
         try waitUntil("node_exporter answers", seconds: 30) {
             (try? inClient(["/usr/bin/curl", "-sf", "-m", "1", "-o", "/dev/null", "http://198.18.0.2:9101/metrics"]).status) == 0
         }
@@ -511,7 +447,7 @@ final class ObservabilityLab {
         let dir = directory.path
         func openssl(_ arguments: [String]) throws {
             let run = try Command.run("/usr/bin/openssl", arguments)
-            if run.status != 0 { throw LabFailure(description: "openssl \(arguments.joined(separator: " ")): \(run.stderr)") }
+            if run.status != 0 { throw Command.Failed(description: "openssl \(arguments.joined(separator: " ")): \(run.stderr)") }
         }
         let ext = dir + "/server.ext"
         try "subjectAltName=IP:\(serverAddress)\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n"
@@ -527,55 +463,12 @@ final class ObservabilityLab {
 
     /// Stops real server `n`'s HTTP server (by PID), as a crash would.
     func stopHTTPServer(_ n: Int) {
-        let p = httpServers[n - 1]
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        lab.stop(httpServers[n - 1], signal: SIGKILL)
         // ip netns exec's child may outlive it: whatever still runs in the namespace.
-        for pid in Command.pids(in: realServers[n - 1]) { kill(pid, SIGKILL) }
-    }
-
-    @discardableResult
-    private func spawn(_ arguments: [String], in directory: URL) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = arguments
-        p.currentDirectoryURL = directory
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        processes.append(p)
-        return p
-    }
-
-    func tearDown() {
-        for p in processes + [lvsd].compactMap({ $0 }) where p.isRunning {
-            kill(p.processIdentifier, SIGTERM)
-            for _ in 0..<100 where p.isRunning { usleep(20_000) }
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-            p.waitUntilExit()
-        }
-        processes = []
-        lvsd = nil
-        // Whatever a killed parent left in the namespaces (chromium's helpers), by PID.
-        for ns in namespaces { for pid in Command.pids(in: ns) { kill(pid, SIGKILL) } }
-        deleteNamespaces()
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    private func deleteNamespaces() {
-        for ns in namespaces { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", ns]) }
+        for pid in Command.pids(in: star.realServers[n - 1]) { kill(pid, SIGKILL) }
     }
 
     func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return }
-            usleep(100_000)
-        }
-        throw LabFailure(description: "timed out after \(seconds) s waiting until \(what)\nlvsd log:\n\(log)")
+        try lab.waitUntil(what, seconds: seconds, poll: 0.1, context: { "lvsd log:\n\(self.log)" }, condition)
     }
-}
-
-private struct LabFailure: Error, CustomStringConvertible {
-    var description: String
 }
