@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// `FanoutProgram` attached to a real PACKET_FANOUT_CBPF group: three sockets on one end of a
-/// veth pair (namespaces `lvst-<pid>-mwa` and `-mwb`), frames sent from the other end, and
+/// veth pair (namespaces `lvst-<pid>-labmw-a` and `-b`), frames sent from the other end, and
 /// every frame must arrive on the member the interpreter in FanoutProgramTests predicts.
 /// This pins down what the interpreter assumes about the kernel: offsets from the network
 /// header, the EtherType from SKF_AD_PROTOCOL, members numbered in join order, ARP to 0.
@@ -162,9 +162,10 @@ private func onNamespaceThread<T: Sendable>(_ body: @escaping @Sendable () throw
     }
 }
 
-/// Namespaces `lvst-<pid>-mwa` and `-mwb` joined by a veth pair, IPv6 off (no
-/// autoconfiguration chatter), created with `ip -n` only: the root namespace is untouched.
+/// Namespaces `lvst-<pid>-labmw-a` and `-b` (a `NamespaceLab`) joined by a veth pair, IPv6
+/// off (no autoconfiguration chatter), created with `ip -n` only: the root namespace is untouched.
 private struct FanoutLab: Sendable {
+    let lab: NamespaceLab
     let namespaceA: String
     let namespaceB: String
     let interfaceA: String
@@ -174,28 +175,13 @@ private struct FanoutLab: Sendable {
 
     init() throws {
         let pid = getpid()
-        namespaceA = "lvst-\(pid)-mwa"
-        namespaceB = "lvst-\(pid)-mwb"
-        interfaceA = "lvst\(pid)ma"
-        interfaceB = "lvst\(pid)mb"
-        tearDown()
-        do {
-            for namespace in [namespaceA, namespaceB] {
-                try Command.ip(["netns", "add", namespace])
-                try Command.ip(["netns", "exec", namespace, "sysctl", "-qw",
-                                "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
-            }
-            try Command.ip(["-n", namespaceA, "link", "add", interfaceA, "address", macA.description, "type", "veth",
-                            "peer", "name", interfaceB, "address", macB.description, "netns", namespaceB])
-            try Command.ip(["-n", namespaceA, "link", "set", interfaceA, "up"])
-            try Command.ip(["-n", namespaceB, "link", "set", interfaceB, "up"])
-        } catch {
-            tearDown()
-            throw error
-        }
+        let (interfaceA, interfaceB) = ("lvst\(pid)ma", "lvst\(pid)mb")
+        let a: NamespaceLab.PairEnd = (interfaceA, macA.description, nil)
+        let b: NamespaceLab.PairEnd = (interfaceB, macB.description, nil)
+        lab = try NamespaceLab(tag: "mw") { lab in try lab.buildPair(a, b) }
+        (self.interfaceA, self.interfaceB) = (interfaceA, interfaceB)
+        (namespaceA, namespaceB) = (lab.namespace("a"), lab.namespace("b"))
     }
 
-    func tearDown() {
-        for namespace in [namespaceA, namespaceB] { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", namespace]) }
-    }
+    func tearDown() { lab.tearDown() }
 }

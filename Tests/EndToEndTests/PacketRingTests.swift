@@ -381,11 +381,12 @@ private enum TestFrame {
 
 // MARK: - Namespaces
 
-/// Two namespaces `lvst-<pid>-a` and `lvst-<pid>-b` with a veth pair between them, fixed
-/// MACs, 198.18.77.1/24 and 198.18.77.2/24, IPv6 off (no autoconfiguration chatter), and a
-/// permanent neighbour entry so A never has to ARP. Created entirely inside the namespaces
-/// (`ip -n`): the root namespace is never touched.
+/// Two namespaces `lvst-<pid>-labring-a` and `-b` (a `NamespaceLab`) with a veth pair between
+/// them, fixed MACs, 198.18.77.1/24 and 198.18.77.2/24, IPv6 off (no autoconfiguration
+/// chatter), and a permanent neighbour entry so A never has to ARP. Created entirely inside
+/// the namespaces (`ip -n`): the root namespace is never touched.
 private struct VethLab: Sendable {
+    let lab: NamespaceLab
     let namespaceA: String
     let namespaceB: String
     let interfaceA: String
@@ -397,37 +398,20 @@ private struct VethLab: Sendable {
 
     init() throws {
         let pid = getpid()
-        namespaceA = "lvst-\(pid)-a"
-        namespaceB = "lvst-\(pid)-b"
-        interfaceA = "lvst\(pid)a"
-        interfaceB = "lvst\(pid)b"
-        tearDown()  // a leftover from an earlier crash with this pid
-        do {
-            for namespace in [namespaceA, namespaceB] {
-                try Command.ip(["netns", "add", namespace])
-                try Command.ip(["netns", "exec", namespace, "sysctl", "-qw",
-                                "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
-            }
-            try Command.ip(["-n", namespaceA, "link", "add", interfaceA, "address", Self.text(macA), "type", "veth",
-                            "peer", "name", interfaceB, "address", Self.text(macB), "netns", namespaceB])
-            try Command.ip(["-n", namespaceA, "address", "add", "\(addressA)/24", "dev", interfaceA])
-            try Command.ip(["-n", namespaceB, "address", "add", "\(addressB)/24", "dev", interfaceB])
-            try Command.ip(["-n", namespaceA, "link", "set", interfaceA, "up"])
-            try Command.ip(["-n", namespaceB, "link", "set", interfaceB, "up"])
-            try Command.ip(["-n", namespaceA, "neigh", "replace", addressB, "lladdr", Self.text(macB),
-                            "dev", interfaceA, "nud", "permanent"])
-        } catch {
-            tearDown()
-            throw error
+        let (interfaceA, interfaceB) = ("lvst\(pid)a", "lvst\(pid)b")
+        let a: NamespaceLab.PairEnd = (interfaceA, Self.text(macA), "\(addressA)/24")
+        let b: NamespaceLab.PairEnd = (interfaceB, Self.text(macB), "\(addressB)/24")
+        let neighbour = addressB
+        lab = try NamespaceLab(tag: "ring") { lab in
+            try lab.buildPair(a, b)
+            try Command.ip(["-n", lab.namespace("a"), "neigh", "replace", neighbour, "lladdr", b.mac, "dev", interfaceA, "nud", "permanent"])
         }
+        (self.interfaceA, self.interfaceB) = (interfaceA, interfaceB)
+        (namespaceA, namespaceB) = (lab.namespace("a"), lab.namespace("b"))
     }
 
     /// Deletes both namespaces (and with them the veth pair); safe to call twice.
-    func tearDown() {
-        for namespace in [namespaceA, namespaceB] {
-            _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", namespace])
-        }
-    }
+    func tearDown() { lab.tearDown() }
 
     private static func text(_ mac: [UInt8]) -> String {
         mac.map { String(format: "%02x", $0) }.joined(separator: ":")

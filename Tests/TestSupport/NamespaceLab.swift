@@ -35,6 +35,18 @@ public final class NamespaceLab: @unchecked Sendable {
         for ns in Self.existingNamespaces(prefix: prefix) { _ = try? Command.run(Self.ip, ["netns", "delete", ns]) }
     }
 
+    /// Names the lab and runs `build` on it; when `build` throws, the lab is taken down
+    /// before the error reaches the caller (whose `defer` is not set up yet).
+    public convenience init(tag: String, build: (NamespaceLab) throws -> Void) throws {
+        try self.init(tag: tag)
+        do {
+            try build(self)
+        } catch {
+            tearDown()
+            throw error
+        }
+    }
+
     static let ip = "/usr/sbin/ip"
 
     /// The namespace name of `role` in this lab (whether or not it exists yet).
@@ -101,6 +113,19 @@ public final class NamespaceLab: @unchecked Sendable {
             if let bridge = end.bridge { try Command.ip(["-n", end.namespace, "link", "set", end.interface, "master", bridge]) }
         }
         for end in [a, b] { try Command.ip(["-n", end.namespace, "link", "set", end.interface, "up"]) }
+    }
+
+    /// One end of `buildPair`'s veth pair: interface name, MAC, address (CIDR) if any.
+    public typealias PairEnd = (interface: String, mac: String, address: String?)
+
+    /// Namespaces `a` and `b` joined by one veth pair with fixed MACs (and addresses, when
+    /// given), IPv6 off: the lab of the suites that test the kernel's packet sockets.
+    public func buildPair(_ a: PairEnd, _ b: PairEnd) throws {
+        let (nsA, nsB) = (try addNamespace("a"), try addNamespace("b"))
+        try addVeth(End(nsA, a.interface, mac: a.mac), End(nsB, b.interface, mac: b.mac))
+        for (ns, end) in [(nsA, a), (nsB, b)] {
+            if let address = end.address { try Command.ip(["-n", ns, "address", "add", address, "dev", end.interface]) }
+        }
     }
 
     /// A bridge `name` inside `ns`, up; `options` go to `ip link add ... type bridge`.
