@@ -60,7 +60,7 @@ struct FanoutKernelTests {
         #expect(planned.allSatisfy { $0 > 0 }, "the tuples should spread over all members: \(planned)")
         let toSend = frames
 
-        let report = try await onNamespaceThread { () throws -> KernelReport in
+        let report = try await NamespaceLab.onNamespaceThread(named: "FanoutKernelTests") { () throws -> KernelReport in
             try NetworkNamespace.enterOnCurrentThread(named: lab.namespaceA)
             var sendOnly = PacketSocket.Configuration()
             sendOnly.receiveRing = nil
@@ -151,15 +151,6 @@ private struct RingMissing: Error, CustomStringConvertible {
 private func requireRing<T>(_ value: T?) throws -> T {
     guard let value else { throw RingMissing() }
     return value
-}
-
-/// Runs `body` on a new Thread (setns must not touch the concurrency pool's threads).
-private func onNamespaceThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.name = "FanoutKernelTests"
-        thread.start()
-    }
 }
 
 /// Namespaces `lvst-<pid>-labmw-a` and `-b` (a `NamespaceLab`) joined by a veth pair, IPv6

@@ -18,7 +18,7 @@ struct PacketRingTests {
         defer { lab.tearDown() }
         let frameCount = 1000
 
-        let report = try await onDedicatedThread { () throws -> RingReport in
+        let report = try await NamespaceLab.onNamespaceThread(named: "PacketRingTests") { () throws -> RingReport in
             try NetworkNamespace.enterOnCurrentThread(named: lab.namespaceA)
             // Rings smaller than the traffic, so both wrap several times: 128 TX slots for
             // 1000 frames, 512 KiB of RX blocks for ~737 KB.
@@ -59,7 +59,7 @@ struct PacketRingTests {
         defer { lab.tearDown() }
         let datagrams = 100
 
-        let (flagged, seen) = try await onDedicatedThread { () throws -> (Int, Int) in
+        let (flagged, seen) = try await NamespaceLab.onNamespaceThread(named: "PacketRingTests") { () throws -> (Int, Int) in
             try NetworkNamespace.enterOnCurrentThread(named: lab.namespaceB)
             var receiveOnly = PacketSocket.Configuration()
             receiveOnly.transmitRing = nil
@@ -109,7 +109,7 @@ struct PacketRingTests {
         defer { lab.tearDown() }
         let frameCount = 512
 
-        let (counts, sent) = try await onDedicatedThread { () throws -> ([Int], Int) in
+        let (counts, sent) = try await NamespaceLab.onNamespaceThread(named: "PacketRingTests") { () throws -> ([Int], Int) in
             try NetworkNamespace.enterOnCurrentThread(named: lab.namespaceA)
             var sendOnly = PacketSocket.Configuration()
             sendOnly.receiveRing = nil
@@ -299,16 +299,6 @@ private struct ThreadFailure: Error, CustomStringConvertible {
 private func required<T>(_ value: T?, _ what: String) throws -> T {
     guard let value else { throw ThreadFailure(description: "the socket has no \(what)") }
     return value
-}
-
-/// Runs `body` on a new Thread (setns must not touch the concurrency pool's threads; the
-/// namespace dies with the thread) and returns its result.
-private func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.name = "PacketRingTests"
-        thread.start()
-    }
 }
 
 // MARK: - Frames

@@ -11,8 +11,8 @@ import Glibc
 /// those processes newest first — SIGTERM, a bounded wait, SIGKILL — then whatever else is
 /// still inside the lab's namespaces (`ip netns pids`), deletes the namespaces (their veths
 /// go with them) and removes the lab's directory. Nothing is ever created in the root
-/// namespace, and the kernel's defaults (offloads, sysctls) stay as they are unless a suite
-/// asks for a per-namespace setting by name.
+/// namespace. Offloads stay as the kernel sets them; the only sysctls changed are
+/// per-namespace ones a suite chooses (`addNamespace`'s IPv6 setting, `sysctl`).
 public final class NamespaceLab: @unchecked Sendable {
     /// `lvst-<pid>-lab<tag>-`: the tag keeps suites apart, the PID keeps test runs apart.
     public let prefix: String
@@ -24,8 +24,8 @@ public final class NamespaceLab: @unchecked Sendable {
     private var namespaces: [String] = []
     private var processes: [Spawned] = []
 
-    /// Names the lab; deletes namespaces with its prefix that a crashed run of this same
-    /// process left (the PID is part of the name, so other runs are never touched).
+    /// Names the lab; deletes namespaces with its prefix that an earlier lab of this test
+    /// process left behind (the PID is part of the name, so other runs are never touched).
     public init(tag: String) throws {
         let pid = getpid()
         prefix = "lvst-\(pid)-lab\(tag)-"
@@ -249,6 +249,17 @@ public final class NamespaceLab: @unchecked Sendable {
         }
         let more = context()
         throw Command.Failed(description: "timed out after \(seconds) s waiting until \(what())" + (more.isEmpty ? "" : "\n\(more)"))
+    }
+
+    /// Runs `body` on a new thread named `name` and returns its result: `setns` (entering a
+    /// lab namespace) changes only the calling thread and must never touch the concurrency
+    /// pool's threads; the namespace is left with the thread.
+    public static func onNamespaceThread<T: Sendable>(named name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.name = name
+            thread.start()
+        }
     }
 
     // MARK: Taking it down
