@@ -72,31 +72,20 @@ import Glibc
 
     /// Runs the lab with `arguments`, stops its lvsd, and returns the lab's JSON and lvsd's summary.
     static func lab(_ arguments: [String]) throws -> (outcome: Outcome, summary: Summary, stderr: String) {
-        let lvsd = try BuiltExecutable.lvsd()
-        let run = try Command.run(lvsd, ["lab", "--workers", "2", "--json", "--keep"] + arguments)
-        let line = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        guard let outcome = try? JSONDecoder().decode(Outcome.self, from: Data(line.utf8)) else {
-            // A lab that failed before printing removed itself (it only keeps a finished one).
-            Issue.record("no JSON from lvsd lab \(arguments.joined(separator: " ")) (exit \(run.status)):\n\(run.stderr)")
+        let lab = try KeptLab(["--workers", "2"] + arguments)
+        // Whatever happened, nothing of the lab stays: its processes and namespaces.
+        defer { lab.tearDown() }
+        guard let outcome = try? JSONDecoder().decode(Outcome.self, from: lab.outcome) else {
+            Issue.record("lvsd lab \(arguments.joined(separator: " ")) printed an outcome without this suite's fields:\n\(String(decoding: lab.outcome, as: UTF8.self))")
             throw CancellationError()
         }
-        let director = "lvsl-\(outcome.id)-director"
-        defer {
-            // Whatever happened, nothing of the lab stays: its processes and namespaces.
-            for pid in Command.pids(in: director) { kill(pid, SIGKILL) }
-            _ = try? Command.run(lvsd, ["lab", "--teardown", outcome.id])
-        }
-        let inDirector = Command.pids(in: director)
-        #expect(inDirector.count == 1, "expected lvsd alone in \(director), found \(inDirector)")
+        let inDirector = lab.directorProcesses
+        #expect(inDirector.count == 1, "expected lvsd alone in \(lab.namespace("director")), found \(inDirector)")
         if let pid = inDirector.first {
-            kill(pid, SIGTERM)
-            let deadline = Date().addingTimeInterval(15)
-            while Date() < deadline && Command.isRunning(pid) { usleep(50_000) }
-            #expect(!Command.isRunning(pid), "lvsd (pid \(pid)) did not stop within 15 s of SIGTERM")
+            #expect(KeptLab.stop(pid, seconds: 15), "lvsd (pid \(pid)) did not stop within 15 s of SIGTERM")
         }
-        let directory = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvsl-\(outcome.id)"
-        let log = (try? String(contentsOfFile: directory + "/lvsd.log", encoding: .utf8)) ?? ""
-        return (outcome, parse(log), run.stderr)
+        let log = (try? String(contentsOfFile: lab.directory + "/lvsd.log", encoding: .utf8)) ?? ""
+        return (outcome, parse(log), lab.stderr)
     }
 
     static let requests = 24
