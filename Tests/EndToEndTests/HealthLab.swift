@@ -28,6 +28,7 @@ final class HealthLab {
     let directory: String
     let socket: String
     let transferSHA256: String
+    private let kept: KeptLab
     private var lvsdPID: Int32 = 0
     private var started: [Process] = []
     private var logOffset = 0
@@ -43,21 +44,16 @@ final class HealthLab {
         self.mode = mode
         Self.counter += 1
         socket = "/tmp/lvsl-test-\(getpid())-\(Self.counter).sock"
-        var arguments = ["lab", "--mode", mode, "--requests", "3", "--json", "--keep"]
+        var arguments = ["--mode", mode, "--requests", "3"]
         if let transferMB { arguments += ["--transfer", String(transferMB)] }
-        let run = try Self.run([lvsd] + arguments, environment: ["LVSD_SOCKET": socket])
-        let line = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        struct Outcome: Decodable { let id: String; let failed: Int }
-        guard let outcome = try? JSONDecoder().decode(Outcome.self, from: Data(line.utf8)) else {
-            Issue.record("no JSON from lvsd lab --mode \(mode) (exit \(run.status)):\n\(run.stderr)")
-            throw CancellationError()
-        }
-        id = outcome.id
-        directory = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvsl-\(outcome.id)"
+        let lab = try KeptLab(arguments, environment: ["LVSD_SOCKET": socket])
+        kept = lab
+        id = lab.id
+        directory = lab.directory
         transferSHA256 = transferMB == nil ? "" : Command.sha256(directory + "/transfer.bin")
-        let pids = Command.pids(in: "lvsl-\(id)-director")
-        guard outcome.failed == 0, pids.count == 1 else {
-            Issue.record("lab \(id) not usable: \(outcome.failed) failed requests, director processes \(pids)\n\(run.stderr)")
+        let pids = lab.directorProcesses
+        guard lab.failed == 0, pids.count == 1 else {
+            Issue.record("lab \(id) not usable: \(lab.failed) failed requests, director processes \(pids)\n\(lab.stderr)")
             close()
             throw CancellationError()
         }
@@ -83,8 +79,7 @@ final class HealthLab {
 
     func close() {
         for process in started where process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        if lvsdPID > 0 { kill(lvsdPID, SIGTERM) }
-        _ = try? Self.run([lvsd, "lab", "--teardown", id])
+        kept.tearDown()
         try? FileManager.default.removeItem(atPath: socket)
     }
 
@@ -95,7 +90,7 @@ final class HealthLab {
     var port: Int { isDR ? 80 : 8080 }
     func endpoint(_ i: Int) -> String { "\(address(i)):\(port)" }
     var endpoints: [String] { (1...3).map(endpoint) }
-    func namespace(_ name: String) -> String { "lvsl-\(id)-\(name)" }
+    func namespace(_ name: String) -> String { kept.namespace(name) }
     func pagePath(_ i: Int, name: String) -> String { "\(directory)/rs\(i)/\(name)" }
 
     func readPage(_ i: Int, name: String) throws -> String {
