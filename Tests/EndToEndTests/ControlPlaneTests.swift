@@ -23,16 +23,17 @@ import Glibc
 
     /// One kept lab with its own lvsd and control socket.
     final class Lab {
+        let kept: KeptLab
         let id: String
         let lvsd: String
         let lvsadmPath: String
         let socket: String
         let pid: Int32
         let mode: String
-        var directory: String { (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvsl-\(id)" }
+        var directory: String { kept.directory }
         var rulesPath: String { directory + "/lvsd.rules" }
         var logPath: String { directory + "/lvsd.log" }
-        var client: String { "lvsl-\(id)-client" }
+        var client: String { kept.namespace("client") }
         var environment: [String: String] {
             var env = ProcessInfo.processInfo.environment
             env["LVSD_SOCKET"] = socket
@@ -50,21 +51,13 @@ import Glibc
             socket = "/tmp/lvsl-test-\(getpid())-\(tag).sock"
             unlink(socket)
             self.mode = mode
-            var env = ProcessInfo.processInfo.environment
-            env["LVSD_SOCKET"] = socket
-            let run = try Command.run(lvsd, ["lab", "--mode", mode, "--keep", "--json", "--requests", "1"], environment: env)
-            let line = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
-            struct Outcome: Decodable { let id: String; let failed: Int }
-            guard let outcome = try? JSONDecoder().decode(Outcome.self, from: Data(line.utf8)) else {
-                Issue.record("no JSON from lvsd lab --mode \(mode) (exit \(run.status)):\n\(run.stderr)")
-                throw CancellationError()
-            }
-            id = outcome.id
-            let pids = Command.pids(in: "lvsl-\(outcome.id)-director")
+            let lab = try KeptLab(["--mode", mode, "--requests", "1"], environment: ["LVSD_SOCKET": socket])
+            kept = lab
+            id = lab.id
+            let pids = lab.directorProcesses
             guard pids.count == 1 else {
-                for pid in pids { kill(pid, SIGKILL) }
-                _ = try? Command.run(lvsd, ["lab", "--teardown", outcome.id])
-                Issue.record("expected lvsd alone in lvsl-\(outcome.id)-director, found \(pids)")
+                lab.tearDown()
+                Issue.record("expected lvsd alone in \(lab.namespace("director")), found \(pids)")
                 throw CancellationError()
             }
             pid = pids[0]
@@ -79,11 +72,7 @@ import Glibc
 
         /// Stops lvsd (SIGTERM, then SIGKILL), removes the namespaces, files and the socket.
         func teardown() {
-            kill(pid, SIGTERM)
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline && Command.isRunning(pid) { usleep(50_000) }
-            if Command.isRunning(pid) { kill(pid, SIGKILL) }
-            _ = try? Command.run(lvsd, ["lab", "--teardown", id])
+            kept.tearDown()
             unlink(socket)
         }
 
