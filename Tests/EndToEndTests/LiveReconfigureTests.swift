@@ -170,6 +170,7 @@ import Glibc
     }
 
     final class Lab {
+        let kept: KeptLab
         let outcome: Outcome
         let lvsd: String
         let lvsadm: String
@@ -183,32 +184,31 @@ import Glibc
         var rulesPath: String { directory + "/lvsd.rules" }
         var logPath: String { directory + "/lvsd.log" }
         var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-        func namespace(_ part: String) -> String { "lvsl-\(id)-\(part)" }
+        func namespace(_ part: String) -> String { kept.namespace(part) }
 
-        private init(outcome: Outcome, lvsd: String, socket: String) {
+        private init(kept: KeptLab, outcome: Outcome, socket: String) {
+            self.kept = kept
             self.outcome = outcome
-            self.lvsd = lvsd
+            lvsd = kept.lvsd
             lvsadm = URL(fileURLWithPath: lvsd).deletingLastPathComponent().appendingPathComponent("lvsadm").path
             self.socket = socket
-            directory = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/lvsl-\(outcome.id)"
+            directory = kept.directory
         }
 
         /// Builds and keeps a lab; lvsd in it listens on a control socket of this test's own.
         static func start(_ setup: Setup, transferMB: Int?) throws -> Lab {
-            let lvsd = try BuiltExecutable.lvsd()
             let socket = "/tmp/lvsl-test-\(getpid()).sock"
-            var arguments = ["lab", "--keep", "--json", "--requests", "3"] + setup.arguments
+            var arguments = ["--requests", "3"] + setup.arguments
             if let transferMB { arguments += ["--transfer", String(transferMB)] }
-            let run = try Command.run(lvsd, arguments, environment: ["LVSD_SOCKET": socket])
-            let line = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
-            guard let outcome = try? JSONDecoder().decode(Outcome.self, from: Data(line.utf8)) else {
-                // A lab that failed before printing removed itself (it only keeps a finished one).
-                Issue.record("no JSON from lvsd \(arguments.joined(separator: " ")) (exit \(run.status)):\n\(run.stderr)")
+            let kept = try KeptLab(arguments, environment: ["LVSD_SOCKET": socket])
+            guard let outcome = try? JSONDecoder().decode(Outcome.self, from: kept.outcome) else {
+                kept.tearDown()
+                Issue.record("lvsd lab \(arguments.joined(separator: " ")) printed an outcome without this suite's fields:\n\(String(decoding: kept.outcome, as: UTF8.self))")
                 throw CancellationError()
             }
-            let lab = Lab(outcome: outcome, lvsd: lvsd, socket: socket)
+            let lab = Lab(kept: kept, outcome: outcome, socket: socket)
             do {
-                #expect(outcome.failed == 0, "the lab's own requests failed:\n\(run.stderr)")
+                #expect(outcome.failed == 0, "the lab's own requests failed:\n\(kept.stderr)")
                 try lab.readServers()
                 _ = try lab.director()
             } catch {
@@ -223,7 +223,7 @@ import Glibc
         func tearDown() {
             guard !torn else { return }
             torn = true
-            _ = try? Command.run(lvsd, ["lab", "--teardown", id])
+            kept.tearDown()
             unlink(socket)
         }
 
