@@ -220,20 +220,24 @@ public final class NamespaceLab: @unchecked Sendable {
     /// exit, then SIGKILLs it. Returns whether it exited by itself.
     @discardableResult
     public func stop(_ spawned: Spawned, signal: Int32 = SIGTERM, timeout: Double = 5) -> Bool {
-        let p = spawned.process
+        let pid = spawned.pid
         var exited = true
-        if p.isRunning {
-            kill(p.processIdentifier, signal)
+        if spawned.isRunning {
+            kill(pid, signal)
             // A test may have stopped it (SIGSTOP): let it act on the signal.
-            if signal != SIGKILL { kill(p.processIdentifier, SIGCONT) }
+            if signal != SIGKILL { kill(pid, SIGCONT) }
             let deadline = Date().addingTimeInterval(timeout)
-            while p.isRunning && Date() < deadline { usleep(20_000) }
-            if p.isRunning {
+            while spawned.isRunning && Date() < deadline { usleep(20_000) }
+            if spawned.isRunning {
                 exited = false
-                kill(p.processIdentifier, SIGKILL)
+                kill(pid, SIGKILL)
+                let killed = Date().addingTimeInterval(2)
+                while spawned.isRunning && Date() < killed { usleep(20_000) }
             }
         }
-        p.waitUntilExit()
+        // No waitUntilExit: Foundation reports the exit only once every descendant that
+        // inherited its status socket is gone, and a descendant left in a lab namespace is
+        // tearDown's to end.
         lock.withLock { processes.removeAll { $0 === spawned } }
         return exited
     }
@@ -301,7 +305,9 @@ public final class Spawned: @unchecked Sendable {
     }
 
     public var pid: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
+    /// Running, by /proc (a zombie is not): Foundation's own flag stays true while a
+    /// descendant holds its status socket, after the process itself has exited.
+    public var isRunning: Bool { process.isRunning && Command.isRunning(pid) }
 
     /// What it printed so far: the captured text, or its log file's.
     public var output: String {
