@@ -39,8 +39,9 @@ public struct Connection {
     public var realServer: UInt32
     /// The persistence template that controls this connection (IPVS `cp->control`), or 0.
     public var template: ConnectionHandle
-    /// Connections this template controls (IPVS `n_control`); a template with controlled
-    /// connections is re-armed instead of expired.
+    /// Connections this one controls (IPVS `n_control`): a template's connections, or an FTP
+    /// control connection's data connections (`FTPDataLink`). Such an entry is re-armed
+    /// instead of expired.
     public var controlled: UInt32
     /// Current timeout in seconds (IPVS `cp->timeout`), from the state's table entry.
     public var timeout: UInt32

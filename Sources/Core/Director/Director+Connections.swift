@@ -342,15 +342,18 @@ extension Director {
         table.rearm(h)
     }
 
-    /// Expires connection `h` (IPVS ip_vs_conn_expire). Returns false, after re-arming it,
-    /// for a template that still controls connections.
+    /// Expires connection `h` (IPVS ip_vs_conn_expire). Returns false, after re-arming it for
+    /// its current timeout, for a connection that still controls others: a template with the
+    /// connections it placed, an FTP control connection with its data connections (IPVS
+    /// re-arms both alike, on `n_control`).
     func expireConnection(_ t: inout ConnectionTable, _ h: ConnectionHandle, now: UInt64) -> Bool {
         let c = t[h]
-        if c.flags.contains(.template) && c.controlled > 0 {
+        if c.controlled > 0 {
             t[h].expires = now &+ UInt64(c.timeout) * 1_000_000_000
             return false
         }
         if c.template != 0 && t[c.template].controlled > 0 { t[c.template].controlled -= 1 }
+        if ftp.links != nil { unlinkFTPData(&t, h) }
         unbind(Int(c.realServer), template: c.flags.contains(.template), inactive: c.flags.contains(.inactive))
         if c.method == .fullNAT && !c.flags.contains(.template) {
             localPools[Int(c.localPool)].pool.release(c.localPort)

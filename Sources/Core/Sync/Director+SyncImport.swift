@@ -129,8 +129,7 @@ extension Director {
                 // connections it placed live on.
                 retireTemplate(h, now: now)
             } else {
-                if inactive { return .dropped(.replacedConnection) }
-                _ = expireConnection(&table, h, now: now)
+                if inactive || !expireConnection(&table, h, now: now) { return .dropped(.replacedConnection) }
             }
         }
 
