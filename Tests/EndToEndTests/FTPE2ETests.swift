@@ -34,8 +34,8 @@ struct FTPE2ETests {
         // servers, and each data connection must reach the server of its control connection.
         for round in 0..<2 {
             for (name, flags) in Self.modes {
-                let (status, out, err) = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.client, "/bin/sh", "-c",
-                    "/usr/bin/curl -s -S -m 30 \(flags.joined(separator: " ")) ftp://198.18.0.100/blob | /usr/bin/sha256sum"])
+                let (status, out, err) = try lab.run(in: lab.client,
+                    "/usr/bin/curl -s -S -m 30 \(flags.joined(separator: " ")) ftp://198.18.0.100/blob | /usr/bin/sha256sum")
                 let sum = out.split(separator: " ").first.map(String.init) ?? ""
                 if status == 0 && sum == digest && err.isEmpty { fetched += 1 }
                 else { failures.append("round \(round) \(name): exit \(status), sha256 \(sum), \(err)") }
@@ -74,8 +74,8 @@ struct FTPE2ETests {
         var failures: [String] = []
         for (i, address) in Self.clientAddresses.enumerated() {
             let (name, flags) = Self.modes[i % Self.modes.count]
-            let (status, out, err) = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.client, "/bin/sh", "-c",
-                "/usr/bin/curl -s -S -m 30 --interface \(address) \(flags.joined(separator: " ")) ftp://198.18.0.100/blob | /usr/bin/sha256sum"])
+            let (status, out, err) = try lab.run(in: lab.client,
+                "/usr/bin/curl -s -S -m 30 --interface \(address) \(flags.joined(separator: " ")) ftp://198.18.0.100/blob | /usr/bin/sha256sum")
             let sum = out.split(separator: " ").first.map(String.init) ?? ""
             if status != 0 || sum != digest || !err.isEmpty { failures.append("\(address) \(name): exit \(status), sha256 \(sum), \(err)") }
         }
@@ -348,12 +348,18 @@ private final class FTPLab {
         try Command.run("/usr/bin/timeout", ["-s", "KILL", "\(seconds)", "/usr/sbin/ip", "netns", "exec", ns, "/bin/sh", "-c", command])
     }
 
+    /// Every process this lab started, and what they forked inside its namespaces (vsftpd's
+    /// sessions), is SIGKILLed and waited for a bounded time: a broken run ends in seconds.
+    /// lvsd gets a SIGTERM first, a second to remove its host settings.
     func tearDown() {
-        for p in processes + [lvsd].compactMap({ $0 }) where p.isRunning {
+        if let p = lvsd, p.isRunning {
             kill(p.processIdentifier, SIGTERM)
             for _ in 0..<50 where p.isRunning { usleep(20_000) }
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-            p.waitUntilExit()
+        }
+        for p in processes + [lvsd].compactMap({ $0 }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        for ns in namespaces { for pid in Command.pids(in: ns) { kill(pid, SIGKILL) } }
+        for p in processes + [lvsd].compactMap({ $0 }) {
+            for _ in 0..<100 where p.isRunning { usleep(20_000) }
         }
         processes = []
         lvsd = nil
