@@ -191,16 +191,10 @@ extension Director {
     /// A connection value carrying an expectation's control-side facts, for `insertFTPData`.
     func controlLike(_ e: FTPExpectation) -> Connection? {
         guard Int(e.realServer) < realServerCount, !realServers[Int(e.realServer)].isRemoved else { return nil }
-        var c = Connection()
-        c.proto = .tcp
-        c.clientAddress = e.client
-        c.virtualAddress = e.virtual
-        c.destinationAddress = e.destination
-        c.method = e.method
-        c.realServer = e.realServer
+        var c = Connection(.tcp, client: e.client, clientPort: 0, virtual: e.virtual, virtualPort: 0,
+                           destination: e.destination, destinationPort: 0, method: e.method, realServer: e.realServer,
+                           state: .none, timeout: 0, now: 0, clientMAC: e.clientMAC, ingressInterface: e.ingressInterface)
         c.localPool = e.localPool
-        c.clientMAC = e.clientMAC
-        c.ingressInterface = e.ingressInterface
         return c
     }
 
@@ -212,22 +206,11 @@ extension Director {
     func insertFTPData(_ control: Connection, clientPort: UInt16, port: UInt16, realPort: UInt16,
                        localPool: Int, link: FTPDataLink, now: UInt64) -> ConnectionHandle {
         let rs = Int(control.realServer)
-        var c = Connection()
-        c.proto = .tcp
-        c.clientAddress = control.clientAddress
-        c.clientPort = clientPort
-        c.virtualAddress = control.virtualAddress
-        c.virtualPort = port
-        c.destinationAddress = control.destinationAddress
-        c.destinationPort = realPort
-        c.method = control.method
-        c.realServer = UInt32(rs)
-        c.clientMAC = control.clientMAC
-        c.ingressInterface = control.ingressInterface
-        c.state = .none
-        c.flags = [.inactive]
-        c.timeout = UInt32(FTPHelper.expectationTimeout / 1_000_000_000)
-        c.expires = now &+ FTPHelper.expectationTimeout
+        var c = Connection(.tcp, client: control.clientAddress, clientPort: clientPort, virtual: control.virtualAddress,
+                           virtualPort: port, destination: control.destinationAddress, destinationPort: realPort,
+                           method: control.method, realServer: UInt32(rs), state: .none,
+                           timeout: UInt32(FTPHelper.expectationTimeout / 1_000_000_000), now: now,
+                           clientMAC: control.clientMAC, ingressInterface: control.ingressInterface)
         if c.method == .fullNAT {
             guard localPool < localPools.count, !localPoolRetired[localPool],
                   localPools[localPool].pool.address.isIPv4 == c.destinationAddress.isIPv4,
