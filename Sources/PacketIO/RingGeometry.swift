@@ -19,7 +19,7 @@ public enum RingVersion: Sendable, Equatable, CustomStringConvertible {
 
     /// The ring's frame header proper (`struct tpacket2_hdr` / `tpacket3_hdr`), which stays
     /// the kernel's; the `sockaddr_ll` after it is headroom like the rest.
-    var ringHeaderLength: Int { self == .v2 ? 32 : 48 }
+    var ringHeaderLength: Int { self == .v2 ? LinuxPacket.ringHeaderLengthV2 : LinuxPacket.ringHeaderLength }
 
     /// The headroom a received Ethernet frame has in its slot: the bytes between the ring's
     /// frame header and the MAC header (`ReceivedFrame.headroom`). The kernel puts the network
