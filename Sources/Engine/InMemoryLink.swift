@@ -44,9 +44,13 @@ final class InMemoryLink: Link, ReceiveQueue, TransmitQueue, FrameSender, Neighb
     /// Nothing to poll: `PacketWorker.run` would sleep its idle timeout; tests call `turn`.
     var descriptor: Int32 { -1 }
 
-    /// Headroom before each received frame: what TPACKET_V2 with `PacketWorker.ringReserve`
-    /// leaves (the ring's reserve plus the virtio-net header the kernel wrote).
-    static let headroom = 76
+    /// Headroom before each received frame: what a ring of `ring`'s version with `reserve`
+    /// (`PacketWorker.ringReserve` unless a test says otherwise) leaves, the virtio-net header
+    /// the kernel wrote included: 76 bytes for TPACKET_V2.
+    let headroom: Int
+    /// TPACKET_V2 slots leave the rest of the slot after a frame; TPACKET_V3 packs the next
+    /// frame right after it, so a V3 frame has none.
+    let ring: RingVersion
     /// A slot holds a 64 KiB super-frame with tags, as `RingGeometry.receiveDefault` does.
     static let slotSize = 66_560
     /// The TX slot's frame capacity of `RingGeometry.transmitDefault` with a virtio header.
@@ -70,8 +74,12 @@ final class InMemoryLink: Link, ReceiveQueue, TransmitQueue, FrameSender, Neighb
     /// - Parameters:
     ///   - receiveSlots: frames handed out before a `release` (an RX ring's slot count).
     ///   - transmitSlots: frames queued before a `flush` (a TX ring's slot count).
+    ///   - ring, reserve: the RX ring version and `PACKET_RESERVE` whose frames this link hands
+    ///     over (their head- and tailroom).
     init(interface: Int, mtu: Int = 1500, receiveSlots: Int = 64, transmitSlots: Int = 64,
-         frameCapacity: Int = InMemoryLink.defaultFrameCapacity) {
+         frameCapacity: Int = InMemoryLink.defaultFrameCapacity, ring: RingVersion = .v2, reserve: Int? = nil) {
+        self.ring = ring
+        headroom = ring.headroom(reserve: reserve ?? PacketWorker<InMemoryLink>.ringReserve(ring), virtioNetHeader: true)
         self.interface = interface
         self.mtu = mtu
         self.receiveSlots = receiveSlots
@@ -88,7 +96,7 @@ final class InMemoryLink: Link, ReceiveQueue, TransmitQueue, FrameSender, Neighb
     /// than the bytes makes it truncated.
     func inject(_ bytes: [UInt8], checksumNotReady: Bool = false, virtioHeader: VirtioNetHeader? = nil,
                 wireLength: Int? = nil) {
-        precondition(Self.headroom + bytes.count <= Self.slotSize, "a \(bytes.count)-byte frame does not fit a slot")
+        precondition(headroom + bytes.count <= Self.slotSize, "a \(bytes.count)-byte frame does not fit a slot")
         waiting.append((bytes, checksumNotReady, virtioHeader, wireLength ?? bytes.count))
     }
 
@@ -114,12 +122,12 @@ final class InMemoryLink: Link, ReceiveQueue, TransmitQueue, FrameSender, Neighb
         let frame = waiting.removeFirst()
         let slot = storage + held * Self.slotSize
         held += 1
-        let start = slot + Self.headroom
+        let start = slot + headroom
         // Safety: the slot holds headroom + the frame (checked by `inject`).
         frame.bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         return ReceivedFrame(bytes: UnsafeMutableRawBufferPointer(start: start, count: frame.bytes.count),
                              wireLength: frame.wireLength, checksumNotReady: frame.checksumNotReady,
-                             headroom: Self.headroom, tailroom: Self.slotSize - Self.headroom - frame.bytes.count,
+                             headroom: headroom, tailroom: ring == .v2 ? Self.slotSize - headroom - frame.bytes.count : 0,
                              virtioHeader: frame.virtio)
     }
 

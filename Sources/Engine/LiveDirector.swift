@@ -222,7 +222,7 @@ public final class LiveDirector {
             var socketConfig = PacketSocket.Configuration()
             socketConfig.version = options.ringVersion
             socketConfig.virtioNetHeader = true
-            socketConfig.reserve = Worker.ringReserve
+            socketConfig.reserve = Worker.ringReserve(options.ringVersion)
             socketConfig.receiveRing = options.receiveRing
                 ?? (options.ringVersion == .v2 ? .receiveDefault : .receiveDenseDefault)
             socketConfig.transmitRing = options.transmitRing

@@ -71,10 +71,14 @@ final class PacketWorker<L: Link>: @unchecked Sendable {
     // Computed, not stored: a generic class has no static stored properties. Constants all
     // the same once specialised.
     static var batchLimit: Int { 32 }
-    /// PACKET_RESERVE: with it the ring leaves at least `PacketBuffer.recommendedHeadroom`
-    /// bytes before each frame (TPACKET_V2 puts the MAC header 76 bytes into a slot, 32 of
-    /// them the ring header we keep; V3 92, 48 kept).
-    static var ringReserve: Int { 32 }
+    /// PACKET_RESERVE for a ring of `version`. A TPACKET_V2 slot holds the largest frame, so
+    /// an ordinary frame has kilobytes of tailroom for an insertion to grow into; 32 leaves
+    /// 76 bytes of headroom for TUN's outer header. TPACKET_V3 packs frames back to back: no
+    /// tailroom, so a PROXY protocol header or TOA option moves the headers toward the slot's
+    /// start, and the reserve must leave `PacketBuffer.insertionHeadroom` (112: 156 bytes).
+    static func ringReserve(_ version: RingVersion) -> Int {
+        version == .v2 ? 32 : version.reserve(forHeadroom: PacketBuffer.insertionHeadroom, virtioNetHeader: true)
+    }
     /// The pcap engine's copies: a 64 KiB super-frame with headroom and tailroom.
     static var pcapHeadroom: Int { PacketBuffer.recommendedHeadroom }
     static var pcapSnapLength: Int { 65_535 + 40 + 14 + 8 }

@@ -20,6 +20,10 @@ enum LinuxPacket {
     static let frameHeaderLengthV2 = Int(lvs_tpacket2_hdrlen())
     /// Where a TPACKET_V2 TX ring frame's data starts in its slot (32).
     static let transmitDataOffsetV2 = Int(lvs_tpacket2_tx_data_offset())
+    /// `struct tpacket3_hdr` / `struct tpacket2_hdr` alone: what `ReceivedFrame.headroom`
+    /// counts from (48, 32).
+    static let ringHeaderLength = MemoryLayout<tpacket3_hdr>.size
+    static let ringHeaderLengthV2 = MemoryLayout<tpacket2_hdr>.size
 
     /// An errno from a failed call, for `Result`.
     struct Failure: Error {

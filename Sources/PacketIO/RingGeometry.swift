@@ -16,6 +16,28 @@ public enum RingVersion: Sendable, Equatable, CustomStringConvertible {
 
     /// TPACKET2_HDRLEN / TPACKET3_HDRLEN: what the kernel reserves before each frame.
     var frameHeaderLength: Int { self == .v2 ? LinuxPacket.frameHeaderLengthV2 : LinuxPacket.frameHeaderLength }
+
+    /// The ring's frame header proper (`struct tpacket2_hdr` / `tpacket3_hdr`), which stays
+    /// the kernel's; the `sockaddr_ll` after it is headroom like the rest.
+    var ringHeaderLength: Int { self == .v2 ? LinuxPacket.ringHeaderLengthV2 : LinuxPacket.ringHeaderLength }
+
+    /// The headroom a received Ethernet frame has in its slot: the bytes between the ring's
+    /// frame header and the MAC header (`ReceivedFrame.headroom`). The kernel puts the network
+    /// header at `TPACKET_ALIGN(tp_hdrlen + 16) + tp_reserve`, plus the virtio-net header when
+    /// on, and the MAC header 14 bytes before it (tpacket_rcv, net/packet/af_packet.c): 76
+    /// bytes for either version with a reserve of 32 and virtio-net headers, 44 for V3 with no
+    /// reserve.
+    public func headroom(reserve: Int, virtioNetHeader: Bool) -> Int {
+        let aligned = (frameHeaderLength + 16 + 15) & ~15
+        return aligned + reserve + (virtioNetHeader ? VirtioNetHeader.size : 0) - 14 - ringHeaderLength
+    }
+
+    /// The smallest `PACKET_RESERVE`, a multiple of 16 as the kernel aligns its headers, that
+    /// leaves a received frame at least `headroom` bytes before it.
+    public func reserve(forHeadroom headroom: Int, virtioNetHeader: Bool) -> Int {
+        let short = headroom - self.headroom(reserve: 0, virtioNetHeader: virtioNetHeader)
+        return short <= 0 ? 0 : (short + 15) & ~15
+    }
 }
 
 /// The shape of one TPACKET ring: `blockCount` blocks of `blockSize` bytes, carved into

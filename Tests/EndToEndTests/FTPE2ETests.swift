@@ -34,8 +34,8 @@ struct FTPE2ETests {
         // servers, and each data connection must reach the server of its control connection.
         for round in 0..<2 {
             for (name, flags) in Self.modes {
-                let (status, out, err) = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.client, "/bin/sh", "-c",
-                    "/usr/bin/curl -s -S -m 30 \(flags.joined(separator: " ")) ftp://198.18.0.100/blob | /usr/bin/sha256sum"])
+                let (status, out, err) = try lab.run(in: lab.client,
+                    "/usr/bin/curl -s -S -m 30 \(flags.joined(separator: " ")) ftp://198.18.0.100/blob | /usr/bin/sha256sum")
                 let sum = out.split(separator: " ").first.map(String.init) ?? ""
                 if status == 0 && sum == digest && err.isEmpty { fetched += 1 }
                 else { failures.append("round \(round) \(name): exit \(status), sha256 \(sum), \(err)") }
@@ -74,8 +74,8 @@ struct FTPE2ETests {
         var failures: [String] = []
         for (i, address) in Self.clientAddresses.enumerated() {
             let (name, flags) = Self.modes[i % Self.modes.count]
-            let (status, out, err) = try Command.run("/usr/sbin/ip", ["netns", "exec", lab.client, "/bin/sh", "-c",
-                "/usr/bin/curl -s -S -m 30 --interface \(address) \(flags.joined(separator: " ")) ftp://198.18.0.100/blob | /usr/bin/sha256sum"])
+            let (status, out, err) = try lab.run(in: lab.client,
+                "/usr/bin/curl -s -S -m 30 --interface \(address) \(flags.joined(separator: " ")) ftp://198.18.0.100/blob | /usr/bin/sha256sum")
             let sum = out.split(separator: " ").first.map(String.init) ?? ""
             if status != 0 || sum != digest || !err.isEmpty { failures.append("\(address) \(name): exit \(status), sha256 \(sum), \(err)") }
         }
@@ -92,6 +92,48 @@ struct FTPE2ETests {
         }
         #expect(connections.keys.sorted() == [0, 1], "no per-worker summary lines: \(output)")
         #expect(connections.values.allSatisfy { $0 > 0 }, "\(kind): connections per worker \(connections)")
+        #expect(output.contains("ftp-data-connections"), "lvsd reports the FTP helper's counters: \(output)")
+    }
+}
+
+extension FTPE2ETests {
+    /// IPVS's `cp->control` (Docs/ftp.md, "A transfer outlives the idle timeout"): with
+    /// `lvsadm --set 3 0 0` the control connection idles out after 3 s, but a data connection
+    /// the helper created holds it for as long as the transfer runs. curl fetches 640 KiB that
+    /// vsftpd sends at 100 KiB/s (6.4 s, twice the timeout), passive and active; after the
+    /// transfer it reads the 226 and sends QUIT over the control connection, so curl's exit 0
+    /// and the right sha256 mean the control connection was still in lvsd's table. Without the
+    /// link both fetches fail: curl waits for the 226 until `-m` and exits 28.
+    @Test(.enabled(if: getuid() == 0, "FTPE2ETests need root: they build network namespaces (CI runs as root)"),
+          arguments: ["NAT", "FNAT"])
+    func aTransferLongerThanTheIdleTimeoutKeepsItsControlConnection(_ kind: String) throws {
+        let lab = try FTPLab(directRouting: false, tag: "ftc")
+        defer { lab.tearDown() }
+        try lab.build()
+        // vsftpd paces each transfer (curl 7.88's --limit-rate did not slow these downloads).
+        let digest = try lab.startFTPServers(kilobytes: 640, bytesPerSecond: 100 * 1024)
+        let socket = lab.directory.appendingPathComponent("lvsd.sock").path
+        let log = try lab.startDirector(config: lab.keepalivedConf(kind), arguments: ["--socket", socket])
+        let lvsadm = try BuiltExecutable.lvsadm()
+        let set = try Command.run("/usr/bin/timeout", ["-s", "KILL", "20", lvsadm, "--socket", socket, "--set", "3", "0", "0"])
+        #expect(set.status == 0, "lvsadm --set 3 0 0: \(set.stderr)")
+        let listed = try Command.run("/usr/bin/timeout", ["-s", "KILL", "20", lvsadm, "--socket", socket, "-L", "--timeout"])
+        #expect(listed.stdout.contains("Timeout (tcp tcpfin udp): 3 "), "lvsadm -L --timeout: \(listed.stdout) \(listed.stderr)")
+        var failures: [String] = []
+        for (name, flags) in [Self.modes[0], Self.modes[3]] {
+            // curl's exit code (the pipeline's status is sha256sum's) and how long the transfer
+            // ran, on stderr after any error message.
+            let (status, out, err) = try lab.run(in: lab.client,
+                "/usr/bin/curl -s -S -m 40 --limit-rate 100k -w '%{stderr}exit %{exitcode} after %{time_total} s' \(flags.joined(separator: " ")) "
+                    + "ftp://198.18.0.100/blob | /usr/bin/sha256sum",
+                seconds: 50)
+            print("FTPE2ETests \(kind) \(name) at 100 KiB/s: \(err)")
+            let sum = out.split(separator: " ").first.map(String.init) ?? ""
+            if status != 0 || sum != digest || !err.hasPrefix("exit 0 after ") { failures.append("\(name): exit \(status), sha256 \(sum), \(err)") }
+        }
+        let output = try lab.stopDirector(log: log)
+        print("FTPE2ETests \(kind) slow transfers: failures \(failures)\n\(output)")
+        #expect(failures.isEmpty, "\(kind) with a 3 s idle timeout: \(failures)")
         #expect(output.contains("ftp-data-connections"), "lvsd reports the FTP helper's counters: \(output)")
     }
 }
@@ -212,8 +254,8 @@ private final class FTPLab {
     }
 
     /// vsftpd in each real server, anonymous read of the same file of `kilobytes` KiB of
-    /// random bytes; returns its sha256.
-    func startFTPServers(kilobytes: Int) throws -> String {
+    /// random bytes, sent at most `bytesPerSecond` per transfer when given; returns its sha256.
+    func startFTPServers(kilobytes: Int, bytesPerSecond: Int? = nil) throws -> String {
         let blob = directory.appendingPathComponent("blob")
         let (dd, _, ddErr) = try Command.run("/bin/dd", ["if=/dev/urandom", "of=\(blob.path)", "bs=1K", "count=\(kilobytes)", "status=none"])
         guard dd == 0 else { throw FTPLabFailure(description: "dd failed: \(ddErr)") }
@@ -245,6 +287,7 @@ private final class FTPLab {
                 seccomp_sandbox=NO
                 xferlog_enable=NO
                 secure_chroot_dir=/var/run/vsftpd/empty
+                \(bytesPerSecond.map { "anon_max_rate=\($0)" } ?? "")
 
                 """.write(to: conf, atomically: true, encoding: .utf8)
             let p = Process()
@@ -258,8 +301,7 @@ private final class FTPLab {
         try FileManager.default.createDirectory(atPath: "/var/run/vsftpd/empty", withIntermediateDirectories: true)
         for (i, rs) in realServers.enumerated() {
             try waitUntil("real server \(i + 1) serves FTP") {
-                (try? Command.run("/usr/sbin/ip", ["netns", "exec", rs, "/usr/bin/curl", "-s", "-m", "2", "-o", "/dev/null",
-                                                "ftp://\(serverAddress(i))/blob"]).0) == 0
+                (try? run(in: rs, "/usr/bin/curl -s -m 2 -o /dev/null ftp://\(serverAddress(i))/").0) == 0
             }
         }
         return digest
@@ -300,12 +342,24 @@ private final class FTPLab {
         return (try? String(contentsOf: log, encoding: .utf8)) ?? ""
     }
 
+    /// `command` through `sh -c` in namespace `ns`, killed after `seconds` so a hung peer fails
+    /// the test instead of holding it.
+    func run(in ns: String, _ command: String, seconds: Int = 60) throws -> (status: Int32, stdout: String, stderr: String) {
+        try Command.run("/usr/bin/timeout", ["-s", "KILL", "\(seconds)", "/usr/sbin/ip", "netns", "exec", ns, "/bin/sh", "-c", command])
+    }
+
+    /// Every process this lab started, and what they forked inside its namespaces (vsftpd's
+    /// sessions), is SIGKILLed and waited for a bounded time: a broken run ends in seconds.
+    /// lvsd gets a SIGTERM first, a second to remove its host settings.
     func tearDown() {
-        for p in processes + [lvsd].compactMap({ $0 }) where p.isRunning {
+        if let p = lvsd, p.isRunning {
             kill(p.processIdentifier, SIGTERM)
             for _ in 0..<50 where p.isRunning { usleep(20_000) }
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-            p.waitUntilExit()
+        }
+        for p in processes + [lvsd].compactMap({ $0 }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        for ns in namespaces { for pid in Command.pids(in: ns) { kill(pid, SIGKILL) } }
+        for p in processes + [lvsd].compactMap({ $0 }) {
+            for _ in 0..<100 where p.isRunning { usleep(20_000) }
         }
         processes = []
         lvsd = nil

@@ -164,6 +164,46 @@ struct PacketRingTests {
         #expect(counts[0] > 0 && counts[1] > 0, "hash fanout gave every flow to one socket: \(counts)")
     }
 
+    /// The headroom the kernel leaves before a received frame, for each ring version and
+    /// `PACKET_RESERVE`, with virtio-net headers as lvsd opens its rings: what
+    /// `RingVersion.headroom` computes, which sizes lvsd's reserve (none after a V3 frame).
+    @Test(arguments: [(RingVersion.v2, 32), (.v3, 0), (.v3, 32), (.v3, 112)])
+    func receivedFramesHaveTheHeadroomTheReserveBuys(_ version: RingVersion, _ reserve: Int) async throws {
+        let lab = try VethLab(tag: "hr")
+        defer { lab.tearDown() }
+        let seen = try await onDedicatedThread { () throws -> [Int] in
+            try NetworkNamespace.enterOnCurrentThread(named: lab.namespaceA)
+            var sendOnly = PacketSocket.Configuration()
+            sendOnly.receiveRing = nil
+            sendOnly.transmitRing = RingGeometry(blockSize: 1 << 16, blockCount: 1, frameSize: 2048)
+            let sender = try PacketSocket(interface: lab.interfaceA, configuration: sendOnly)
+            try NetworkNamespace.enterOnCurrentThread(named: lab.namespaceB)
+            var receiveOnly = PacketSocket.Configuration()
+            receiveOnly.version = version
+            receiveOnly.virtioNetHeader = true
+            receiveOnly.reserve = reserve
+            receiveOnly.transmitRing = nil
+            receiveOnly.receiveRing = version == .v2 ? .receiveDefault
+                : RingGeometry(blockSize: 1 << 16, blockCount: 4, frameSize: 2048, retireBlockTimeoutMilliseconds: 2)
+            let receiver = try PacketSocket(interface: lab.interfaceB, configuration: receiveOnly)
+            let tx = try required(sender.transmitRing, "a TX ring")
+            let rx = try required(receiver.receiveRing, "an RX ring")
+            _ = tx.enqueue { TestFrame.write(sequence: 7, into: $0, destination: lab.macB, source: lab.macA) }
+            try tx.flush()
+            var found: [Int] = []
+            let deadline = Date().addingTimeInterval(3)
+            while found.isEmpty && Date() < deadline {
+                _ = try receiver.wait(for: .readable, timeoutMilliseconds: 10)
+                _ = rx.receive { frame in
+                    if TestFrame.sequence(frame.bytes) == 7 { found = [frame.headroom, frame.tailroom] }
+                }
+            }
+            return found
+        }
+        #expect(seen.first == version.headroom(reserve: reserve, virtioNetHeader: true), "headroom, tailroom: \(seen)")
+        if version == .v3 { #expect(seen.last == 0) }
+    }
+
     @Test func aMissingInterfaceIsNamedInTheError() throws {
         var error: PacketIOError?
         do { _ = try PacketSocket(interface: "lvst-missing0") } catch let caught { error = caught }
@@ -386,13 +426,14 @@ private struct VethLab: Sendable {
     let addressA = "198.18.77.1"
     let addressB = "198.18.77.2"
 
-    init() throws {
+    /// `tag` goes into every name (at most 3 characters: an interface name has 15).
+    init(tag: String = "") throws {
         let pid = getpid()
-        let (interfaceA, interfaceB) = ("lvst\(pid)a", "lvst\(pid)b")
+        let (interfaceA, interfaceB) = ("lvst\(pid)\(tag)a", "lvst\(pid)\(tag)b")
         let a: NamespaceLab.PairEnd = (interfaceA, Self.text(macA), "\(addressA)/24")
         let b: NamespaceLab.PairEnd = (interfaceB, Self.text(macB), "\(addressB)/24")
         let neighbour = addressB
-        lab = try NamespaceLab(tag: "ring") { lab in
+        lab = try NamespaceLab(tag: "ring\(tag)") { lab in
             try lab.buildPair(a, b)
             try Command.ip(["-n", lab.namespace("a"), "neigh", "replace", neighbour, "lladdr", b.mac, "dev", interfaceA, "nud", "permanent"])
         }

@@ -301,3 +301,145 @@ private final class ProxyProtocolLab {
 private struct ProxyProtocolLabFailure: Error, CustomStringConvertible {
     var description: String
 }
+
+/// `lvsd run --ring v3` behind FullNAT with a PROXY protocol v2 header and TOA (Docs/adr/0008,
+/// Docs/adr/0003): a TPACKET_V3 frame has no tailroom, so the 52-byte v2 header over IPv6 and
+/// the 20-byte IPv6 TOA option go into the headroom the ring's reserve leaves. nginx logs the
+/// client's address from the header over IPv4 and IPv6, a 20 MiB download over IPv6 arrives
+/// with its sha256, and lvsd counts no `proxy-protocol-no-room` or `toa-no-room`. Its own lab
+/// (namespaces `lvst-PID-ftcp*`), nothing shared with the suite above.
+@Suite(.serialized)
+struct ProxyProtocolRingV3E2ETests {
+    @Test(.enabled(if: getuid() == 0, "ProxyProtocolRingV3E2ETests need root: they build network namespaces (CI runs as root)"))
+    func nginxLogsTheClientsAddressThroughARingV3Director() throws {
+        let pid = getpid()
+        let client = "lvst-\(pid)-ftcpc", director = "lvst-\(pid)-ftcpd", server = "lvst-\(pid)-ftcpr"
+        let namespaces = [client, director, server]
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-ftcp-\(pid)-\(UInt32.random(in: 0 ... .max))")
+        var processes: [Process] = []
+        func deleteNamespaces() {
+            for ns in namespaces { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", ns]) }
+        }
+        defer {
+            for p in processes where p.isRunning { kill(p.processIdentifier, SIGTERM) }
+            for p in processes { for _ in 0..<100 where p.isRunning { usleep(20_000) } }
+            for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            for ns in namespaces { for pid in Command.pids(in: ns) { kill(pid, SIGKILL) } }
+            for p in processes { for _ in 0..<100 where p.isRunning { usleep(20_000) } }
+            deleteNamespaces()
+            try? FileManager.default.removeItem(at: directory)
+        }
+        deleteNamespaces()
+        let www = directory.appendingPathComponent("www")
+        try FileManager.default.createDirectory(at: www, withIntermediateDirectories: true)
+        func start(_ argv: [String], output: String) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: argv[0])
+            p.arguments = Array(argv.dropFirst())
+            let path = directory.appendingPathComponent(output)
+            _ = FileManager.default.createFile(atPath: path.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: path)
+            p.standardOutput = handle
+            p.standardError = handle
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            try? handle.close()
+            processes.append(p)
+            return p
+        }
+        func waitUntil(_ what: String, _ condition: () -> Bool) throws {
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline {
+                if condition() { return }
+                usleep(50_000)
+            }
+            throw Command.Failed(description: "timed out after 15 s waiting until \(what)")
+        }
+        func inClient(_ command: String) throws -> (status: Int32, stdout: String, stderr: String) {
+            try Command.run("/usr/bin/timeout", ["-s", "KILL", "90", "/usr/sbin/ip", "netns", "exec", client, "/bin/sh", "-c", command])
+        }
+
+        // Client c0 ─ d0 [director --ring v3] d1 ─ r0 [nginx], IPv4 and IPv6.
+        for ns in namespaces {
+            try Command.ip(["netns", "add", ns])
+            try Command.ip(["-n", ns, "link", "set", "lo", "up"])
+        }
+        try Command.ip(["-n", director, "link", "add", "d0", "type", "veth", "peer", "name", "c0", "netns", client])
+        try Command.ip(["-n", director, "link", "add", "d1", "type", "veth", "peer", "name", "r0", "netns", server])
+        for (ns, link) in [(director, "d0"), (director, "d1"), (client, "c0"), (server, "r0")] {
+            try Command.ip(["-n", ns, "link", "set", link, "up"])
+        }
+        for (ns, link, address) in [(director, "d0", "198.18.0.1/24"), (director, "d0", "2001:db8::1/64"),
+                                    (director, "d1", "198.18.1.1/24"), (director, "d1", "2001:db8:1::1/64"),
+                                    (client, "c0", "198.18.0.2/24"), (client, "c0", "2001:db8::2/64"),
+                                    (server, "r0", "198.18.1.11/24"), (server, "r0", "2001:db8:1::11/64")] {
+            try Command.ip(["-n", ns, "addr", "add", address, "dev", link] + (address.contains(":") ? ["nodad"] : []))
+        }
+
+        // nginx: 8081 expects a PROXY protocol header and logs `$proxy_protocol_addr $remote_addr $uri`.
+        try "rs1\n".write(to: www.appendingPathComponent("who"), atomically: true, encoding: .utf8)
+        let blob = www.appendingPathComponent("blob")
+        let (dd, _, ddErr) = try Command.run("/bin/dd", ["if=/dev/urandom", "of=\(blob.path)", "bs=1M", "count=20", "status=none"])
+        #expect(dd == 0, "dd: \(ddErr)")
+        let digest = Command.sha256(blob.path)
+        let d = directory.path
+        try """
+            daemon off;
+            worker_processes 1;
+            pid \(d)/nginx.pid;
+            error_log \(d)/nginx-error.log;
+            events { worker_connections 64; }
+            http {
+                log_format pp '$proxy_protocol_addr $remote_addr $uri';
+                client_body_temp_path \(d)/body; proxy_temp_path \(d)/proxy;
+                fastcgi_temp_path \(d)/fastcgi; uwsgi_temp_path \(d)/uwsgi; scgi_temp_path \(d)/scgi;
+                server { listen 8081 proxy_protocol; listen [::]:8081 proxy_protocol; root \(d)/www; access_log \(d)/pp.log pp; }
+            }
+            """.write(to: directory.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
+        _ = try start(["/usr/sbin/ip", "netns", "exec", server, "/usr/sbin/nginx", "-c", "\(d)/nginx.conf"], output: "nginx.out")
+        try waitUntil("nginx listens on 8081") {
+            (try? Command.run("/usr/sbin/ip", ["netns", "exec", server, "ss", "-Hltn", "sport = :8081"]).stdout.contains(":8081")) == true
+        }
+
+        func service(_ vip: String, lips: String, server address: String) -> String {
+            "virtual_server \(vip) 81 {\n  protocol TCP\n  lb_algo rr\n  lb_kind FNAT\n  laddr_group_name \(lips)\n"
+                + "  proxy_protocol v2\n  toa\n  real_server \(address) 8081 {\n  }\n}\n"
+        }
+        let config = directory.appendingPathComponent("keepalived.conf")
+        try ("local_address_group LIPS {\n  198.18.1.100 d1\n}\nlocal_address_group LIPS6 {\n  2001:db8:1::100 d1\n}\n"
+            + service("198.18.0.10", lips: "LIPS", server: "198.18.1.11")
+            + service("2001:db8::10", lips: "LIPS6", server: "2001:db8:1::11")).write(to: config, atomically: true, encoding: .utf8)
+        let log = directory.appendingPathComponent("lvsd.log")
+        let lvsd = try start(["/usr/sbin/ip", "netns", "exec", director, try BuiltExecutable.lvsd(), "run", "--config", config.path,
+                              "--interface", "d0", "--interface", "d1", "--ring", "v3", "--socket", "\(d)/lvsd.sock",
+                              "--duration", "150"], output: "lvsd.log")
+        try waitUntil("lvsd runs") {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            return text.contains("lvsd: running on d0, d1") || !lvsd.isRunning
+        }
+        #expect(lvsd.isRunning, "lvsd stopped at start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+
+        var failures: [String] = []
+        for vip in ["198.18.0.10", "[2001:db8::10]"] {
+            let (status, out, err) = try inClient("/usr/bin/curl -s -S -m 10 http://\(vip):81/who")
+            if status != 0 || out != "rs1\n" { failures.append("\(vip): curl \(status) '\(out)' \(err)") }
+        }
+        let download = try inClient("/usr/bin/curl -s -S -m 60 http://[2001:db8::10]:81/blob | /usr/bin/sha256sum")
+        let sum = download.stdout.split(separator: " ").first.map(String.init) ?? ""
+
+        if lvsd.isRunning {
+            kill(lvsd.processIdentifier, SIGTERM)
+            try waitUntil("lvsd exits after SIGTERM") { !lvsd.isRunning }
+        }
+        let summary = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let access = (try? String(contentsOf: directory.appendingPathComponent("pp.log"), encoding: .utf8)) ?? ""
+        print("ProxyProtocolRingV3E2ETests: access log\n\(access)\(summary.split(separator: "\n").filter { $0.contains("lvsd:   ") }.joined(separator: "\n"))")
+        #expect(failures.isEmpty, "\(failures)\n\(summary)")
+        #expect(download.status == 0 && sum == digest, "the 20 MiB download over IPv6: exit \(download.status), sha256 \(sum), \(download.stderr)")
+        #expect(access.contains("198.18.0.2 198.18.1.100 /who"), "v2 over IPv4: \(access)")
+        #expect(access.contains("2001:db8::2 2001:db8:1::100 /who"), "v2 over IPv6: \(access)")
+        #expect(access.contains("2001:db8::2 2001:db8:1::100 /blob"), "the download's request: \(access)")
+        #expect(summary.contains("proxy-protocol-headers-sent") && summary.contains("toa-added"), "\(summary)")
+        #expect(!summary.contains("proxy-protocol-no-room") && !summary.contains("toa-no-room"), "\(summary)")
+    }
+}

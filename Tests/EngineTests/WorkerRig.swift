@@ -2,6 +2,7 @@ import Core
 import Logging
 @testable import Engine
 import PacketBuilder
+import PacketIO
 import Wire
 
 /// Addresses of the engine tests: clients on interface 0 (client0), real servers on
@@ -107,9 +108,12 @@ final class WorkerRig {
     var now: UInt64 = 1_000_000_000_000
     private(set) var snapshot: DirectorSnapshot
 
-    init(_ config: DirectorConfig, workers count: Int = 1) {
+    /// `ring`, `reserve`: the links hand over frames as an RX ring of that version and reserve does.
+    init(_ config: DirectorConfig, workers count: Int = 1, ring: RingVersion = .v2, reserve: Int? = nil) {
         snapshot = DirectorSnapshot(config)
-        let links = (0..<count).map { _ in config.interfaces.indices.map { InMemoryLink(interface: $0) } }
+        let links = (0..<count).map { _ in
+            config.interfaces.indices.map { InMemoryLink(interface: $0, ring: ring, reserve: reserve) }
+        }
         self.links = links
         workers = Worker.group(
             snapshot: snapshot, links: links, portOfInterface: Array(config.interfaces.indices),

@@ -44,6 +44,9 @@ extension Director {
             let entries = UnsafeMutablePointer<FTPControlEntry>.allocate(capacity: table.capacity + 1)
             entries.initialize(repeating: FTPControlEntry(), count: table.capacity + 1)
             ftp.entries = entries
+            let links = UnsafeMutablePointer<FTPDataLink>.allocate(capacity: table.capacity + 1)
+            links.initialize(repeating: FTPDataLink(), count: table.capacity + 1)
+            ftp.links = links
             ftp.expectations = FTPExpectations()
         }
     }
@@ -97,8 +100,10 @@ extension Director {
         var d = table.lookupIn(bucket: bucket, .tcp, client: address, clientPort: found.port,
                                virtual: c.pointee.virtualAddress, virtualPort: virtualPort)
         if d == 0 {
+            let link = FTPDataLink(control: h, controlClientPort: c.pointee.clientPort,
+                                   controlVirtualPort: c.pointee.virtualPort)
             d = insertFTPData(c.pointee, clientPort: found.port, port: virtualPort, realPort: realPort,
-                              localPool: Int(c.pointee.localPool), now: now)
+                              localPool: Int(c.pointee.localPool), link: link, now: now)
             guard d != 0 else {
                 ftp.counters.noDataConnection &+= 1
                 return
@@ -144,6 +149,9 @@ extension Director {
         expectation.method = c.pointee.method
         expectation.clientMAC = c.pointee.clientMAC
         expectation.ingressInterface = c.pointee.ingressInterface
+        expectation.control = h
+        expectation.controlClientPort = c.pointee.clientPort
+        expectation.controlVirtualPort = c.pointee.virtualPort
         expectation.expires = now &+ FTPHelper.expectationTimeout
         guard ftp.expectations?.add(expectation, now: now) == true else {
             ftp.counters.expectationTableFull &+= 1
@@ -169,8 +177,10 @@ extension Director {
         guard var control = controlLike(e) else { return nil }
         control.clientMAC = eth.source
         control.ingressInterface = UInt8(truncatingIfNeeded: packet.interface)
+        let link = FTPDataLink(control: e.control, controlClientPort: e.controlClientPort,
+                               controlVirtualPort: e.controlVirtualPort)
         let h = insertFTPData(control, clientPort: p.sourcePort, port: e.port, realPort: e.port,
-                              localPool: Int(e.localPool), now: now)
+                              localPool: Int(e.localPool), link: link, now: now)
         guard h != 0 else {
             ftp.counters.noDataConnection &+= 1
             return .drop(.noConnection)
@@ -181,42 +191,26 @@ extension Director {
     /// A connection value carrying an expectation's control-side facts, for `insertFTPData`.
     func controlLike(_ e: FTPExpectation) -> Connection? {
         guard Int(e.realServer) < realServerCount, !realServers[Int(e.realServer)].isRemoved else { return nil }
-        var c = Connection()
-        c.proto = .tcp
-        c.clientAddress = e.client
-        c.virtualAddress = e.virtual
-        c.destinationAddress = e.destination
-        c.method = e.method
-        c.realServer = e.realServer
+        var c = Connection(.tcp, client: e.client, clientPort: 0, virtual: e.virtual, virtualPort: 0,
+                           destination: e.destination, destinationPort: 0, method: e.method, realServer: e.realServer,
+                           state: .none, timeout: 0, now: 0, clientMAC: e.clientMAC, ingressInterface: e.ingressInterface)
         c.localPool = e.localPool
-        c.clientMAC = e.clientMAC
-        c.ingressInterface = e.ingressInterface
         return c
     }
 
     /// Inserts a data connection CIP:clientPort → VIP:port → RIP:realPort for the control
     /// connection's real server (ip_vs_conn_new with the control connection's dest), with a
     /// new local port under FullNAT; 0 when no port or slot is left. It lives
-    /// `expectationTimeout` until its first packet sets its state's timeout.
+    /// `expectationTimeout` until its first packet sets its state's timeout, and holds the
+    /// control connection `link` names while it lives (`linkFTPData`).
     func insertFTPData(_ control: Connection, clientPort: UInt16, port: UInt16, realPort: UInt16,
-                       localPool: Int, now: UInt64) -> ConnectionHandle {
+                       localPool: Int, link: FTPDataLink, now: UInt64) -> ConnectionHandle {
         let rs = Int(control.realServer)
-        var c = Connection()
-        c.proto = .tcp
-        c.clientAddress = control.clientAddress
-        c.clientPort = clientPort
-        c.virtualAddress = control.virtualAddress
-        c.virtualPort = port
-        c.destinationAddress = control.destinationAddress
-        c.destinationPort = realPort
-        c.method = control.method
-        c.realServer = UInt32(rs)
-        c.clientMAC = control.clientMAC
-        c.ingressInterface = control.ingressInterface
-        c.state = .none
-        c.flags = [.inactive]
-        c.timeout = UInt32(FTPHelper.expectationTimeout / 1_000_000_000)
-        c.expires = now &+ FTPHelper.expectationTimeout
+        var c = Connection(.tcp, client: control.clientAddress, clientPort: clientPort, virtual: control.virtualAddress,
+                           virtualPort: port, destination: control.destinationAddress, destinationPort: realPort,
+                           method: control.method, realServer: UInt32(rs), state: .none,
+                           timeout: UInt32(FTPHelper.expectationTimeout / 1_000_000_000), now: now,
+                           clientMAC: control.clientMAC, ingressInterface: control.ingressInterface)
         if c.method == .fullNAT {
             guard localPool < localPools.count, !localPoolRetired[localPool],
                   localPools[localPool].pool.address.isIPv4 == c.destinationAddress.isIPv4,
@@ -233,7 +227,51 @@ extension Director {
         realServerStats[rs].connections &+= 1
         ftp.counters.dataConnections &+= 1
         lastEvent.newConnection = true
+        linkFTPData(h, link)
         return h
+    }
+
+    // MARK: Data connections under their control connection (IPVS cp->control)
+
+    /// Whether `control` is still the control connection `link` was made for, data connection
+    /// `data`'s: in use, and the same client, virtual address and ports (a freed handle may
+    /// hold another connection since).
+    @inline(__always)
+    static func controlHolds(_ control: UnsafeMutablePointer<Connection>, _ link: FTPDataLink,
+                             _ data: UnsafeMutablePointer<Connection>) -> Bool {
+        control.pointee.flags.contains(.inUse) && !control.pointee.flags.contains(.template)
+            && control.pointee.proto == .tcp
+            && control.pointee.clientPort == link.controlClientPort
+            && control.pointee.virtualPort == link.controlVirtualPort
+            && control.pointee.clientAddress == data.pointee.clientAddress
+            && control.pointee.virtualAddress == data.pointee.virtualAddress
+    }
+
+    /// Ties data connection `d` to its control connection (ip_vs_control_add, ip_vs_conn.c):
+    /// the control's `controlled` count keeps it from expiring while the transfer runs, so a
+    /// transfer longer than the control connection's idle timeout still finds it for the
+    /// `226` and the `QUIT` after it. A control connection gone since (a passive expectation
+    /// outlives it) ties nothing.
+    func linkFTPData(_ d: ConnectionHandle, _ link: FTPDataLink) {
+        guard let links = ftp.links else { return }
+        links[Int(d)] = FTPDataLink()
+        guard link.control != 0, link.control != d else { return }
+        let control = table.entry(link.control)
+        guard Self.controlHolds(control, link, table.entry(d)) else { return }
+        control.pointee.controlled &+= 1
+        links[Int(d)] = link
+    }
+
+    /// Data connection `d` leaves the table: its control connection is released
+    /// (ip_vs_control_del) and expires on its own timer from then on.
+    func unlinkFTPData(_ t: inout ConnectionTable, _ d: ConnectionHandle) {
+        guard let links = ftp.links else { return }
+        let link = links[Int(d)]
+        guard link.control != 0 else { return }
+        links[Int(d)] = FTPDataLink()
+        let control = t.entry(link.control)
+        guard Self.controlHolds(control, link, t.entry(d)), control.pointee.controlled > 0 else { return }
+        control.pointee.controlled -= 1
     }
 
     /// Rewrites `endpoint`'s text to name `address`:`port` and fixes the IP length, the IP

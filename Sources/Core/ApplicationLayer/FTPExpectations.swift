@@ -18,6 +18,11 @@ struct FTPExpectation {
     var localPool: UInt16 = 0
     var method: ForwardingMethod = .nat
     var ingressInterface: UInt8 = 0
+    /// The control connection that announced it, and that connection's client and virtual
+    /// ports, for the data connection's `FTPDataLink`.
+    var control: ConnectionHandle = 0
+    var controlClientPort: UInt16 = 0
+    var controlVirtualPort: UInt16 = 0
 }
 
 /// The bounded table of expected passive data connections, one per worker. Linear: it holds

@@ -39,8 +39,9 @@ public struct Connection {
     public var realServer: UInt32
     /// The persistence template that controls this connection (IPVS `cp->control`), or 0.
     public var template: ConnectionHandle
-    /// Connections this template controls (IPVS `n_control`); a template with controlled
-    /// connections is re-armed instead of expired.
+    /// Connections this one controls (IPVS `n_control`): a template's connections, or an FTP
+    /// control connection's data connections (`FTPDataLink`). Such an entry is re-armed
+    /// instead of expired.
     public var controlled: UInt32
     /// Current timeout in seconds (IPVS `cp->timeout`), from the state's table entry.
     public var timeout: UInt32
@@ -59,6 +60,60 @@ public struct Connection {
         inNext = 0; outNext = 0; wheelNext = 0; wheelPrev = 0
         timeout = 0; proto = .tcp; method = .directRouting; state = .none; flags = []; ingressInterface = 0
         syncPackets = 0
+    }
+
+    /// A connection as `ip_vs_conn_new` (ip_vs_conn.c) starts one: bound to real server
+    /// `realServer` and its forwarding method, in `state` for `timeout` seconds from `now`,
+    /// counted inactive unless synced as active, and with `.noOutput` when the method's replies
+    /// bypass the director (DR, TUN). Every site that creates a connection (a scheduled flow,
+    /// the SYN proxy's, an FTP data connection, a synced one) starts here; the site adds what
+    /// only it knows (a FullNAT local port, the controlling template).
+    public init(_ proto: TransportProtocol, client: IPAddress, clientPort: UInt16, virtual: IPAddress,
+                virtualPort: UInt16, destination: IPAddress, destinationPort: UInt16, method: ForwardingMethod,
+                realServer: UInt32, state: ConnectionState, timeout: UInt32, now: UInt64, inactive: Bool = true,
+                clientMAC: MACAddress = .zero, ingressInterface: UInt8 = 0) {
+        self.init()
+        self.proto = proto
+        clientAddress = client
+        self.clientPort = clientPort
+        virtualAddress = virtual
+        self.virtualPort = virtualPort
+        destinationAddress = destination
+        self.destinationPort = destinationPort
+        self.method = method
+        self.realServer = realServer
+        self.state = state
+        self.timeout = timeout
+        expires = now &+ UInt64(timeout) * 1_000_000_000
+        self.clientMAC = clientMAC
+        self.ingressInterface = ingressInterface
+        flags = inactive ? [.inactive] : []
+        if !method.repliesTraverseDirector { flags.insert(.noOutput) }
+    }
+
+    /// A persistence template (IPVS's `IP_VS_CONN_F_TEMPLATE` connection from
+    /// ip_vs_sched_persist): keyed by the masked client address with client port 0 and the
+    /// service's virtual side (`Director.templateKey`), naming the real server its client's
+    /// connections go to, for `timeout` seconds from `now`. Scheduled and synced templates
+    /// start here; a synced one keeps its record's client port and state (IPVS sends 0 and
+    /// NONE).
+    public init(template proto: TransportProtocol, client: IPAddress, clientPort: UInt16 = 0, virtual: IPAddress,
+                virtualPort: UInt16, destination: IPAddress, destinationPort: UInt16, method: ForwardingMethod,
+                realServer: UInt32, state: ConnectionState = .none, timeout: UInt32, now: UInt64) {
+        self.init()
+        self.proto = proto
+        clientAddress = client
+        self.clientPort = clientPort
+        virtualAddress = virtual
+        self.virtualPort = virtualPort
+        destinationAddress = destination
+        self.destinationPort = destinationPort
+        self.method = method
+        self.realServer = realServer
+        flags = [.template]
+        self.state = state
+        self.timeout = timeout
+        expires = now &+ UInt64(timeout) * 1_000_000_000
     }
 
     /// The tuple a reply from the real server carries as its destination: CIP:cport for NAT,

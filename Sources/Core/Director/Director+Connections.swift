@@ -78,30 +78,18 @@ extension Director {
         let server = realServers[rs]
         let key = services[si].key
         let exactPort = p.destinationPort == key.port && !key.isFirewallMark
-        var c = Connection()
-        c.proto = proto
-        c.clientAddress = p.source
-        c.clientPort = p.sourcePort
-        c.virtualAddress = p.destination
-        c.virtualPort = p.destinationPort
-        c.destinationAddress = server.address
         // A server of port 0 takes the client's destination port. Through persistence a
         // server's port applies only to the service's own port, so port-0 and firewall-mark
         // services keep the client's (ip_vs_sched_persist); without, a port is a port
         // (ip_vs_schedule).
         let serverPortApplies = exactPort || services[si].persistence == nil
-        c.destinationPort = serverPortApplies && server.port != 0 ? server.port : p.destinationPort
-        c.method = server.method
-        c.realServer = UInt32(rs)
+        let state: ConnectionState = proto == .tcp ? .none : .udp
+        var c = Connection(proto, client: p.source, clientPort: p.sourcePort, virtual: p.destination,
+                           virtualPort: p.destinationPort, destination: server.address,
+                           destinationPort: serverPortApplies && server.port != 0 ? server.port : p.destinationPort,
+                           method: server.method, realServer: UInt32(rs), state: state, timeout: timeouts[state],
+                           now: now, clientMAC: eth.source, ingressInterface: UInt8(truncatingIfNeeded: interface))
         c.template = template
-        c.clientMAC = eth.source
-        c.ingressInterface = UInt8(truncatingIfNeeded: interface)
-        c.state = proto == .tcp ? .none : .udp
-        // ip_vs_conn_new: a new connection starts inactive; DR and TUN replies bypass us.
-        c.flags = [.inactive]
-        if !server.method.repliesTraverseDirector { c.flags.insert(.noOutput) }
-        c.timeout = timeouts[c.state]
-        c.expires = now &+ timeoutNanos[Int(c.state.rawValue)]
         if server.method == .fullNAT {
             guard let (pool, lip, lport) = allocateLocalPort(si, family: server.address) else {
                 return (0, .localPortsExhausted)
@@ -204,20 +192,9 @@ extension Director {
             return nil
         }
         let rs = pool.id(at: i).slot
-        var c = Connection()
-        c.proto = proto
-        c.clientAddress = client
-        c.clientPort = 0
-        c.virtualAddress = virtual
-        c.virtualPort = virtualPort
-        c.destinationAddress = realServers[rs].address
-        c.destinationPort = realServers[rs].port
-        c.method = realServers[rs].method
-        c.realServer = UInt32(rs)
-        c.flags = [.template]
-        c.state = .none
-        c.timeout = persistence.timeout
-        c.expires = now &+ timeoutNanos
+        let c = Connection(template: proto, client: client, virtual: virtual, virtualPort: virtualPort,
+                           destination: realServers[rs].address, destinationPort: realServers[rs].port,
+                           method: realServers[rs].method, realServer: UInt32(rs), timeout: persistence.timeout, now: now)
         guard let h = table.insert(c) else {
             lastPersistentFailure = .connectionTableFull
             return nil
@@ -342,15 +319,18 @@ extension Director {
         table.rearm(h)
     }
 
-    /// Expires connection `h` (IPVS ip_vs_conn_expire). Returns false, after re-arming it,
-    /// for a template that still controls connections.
+    /// Expires connection `h` (IPVS ip_vs_conn_expire). Returns false, after re-arming it for
+    /// its current timeout, for a connection that still controls others: a template with the
+    /// connections it placed, an FTP control connection with its data connections (IPVS
+    /// re-arms both alike, on `n_control`).
     func expireConnection(_ t: inout ConnectionTable, _ h: ConnectionHandle, now: UInt64) -> Bool {
         let c = t[h]
-        if c.flags.contains(.template) && c.controlled > 0 {
+        if c.controlled > 0 {
             t[h].expires = now &+ UInt64(c.timeout) * 1_000_000_000
             return false
         }
         if c.template != 0 && t[c.template].controlled > 0 { t[c.template].controlled -= 1 }
+        if ftp.links != nil { unlinkFTPData(&t, h) }
         unbind(Int(c.realServer), template: c.flags.contains(.template), inactive: c.flags.contains(.inactive))
         if c.method == .fullNAT && !c.flags.contains(.template) {
             localPools[Int(c.localPool)].pool.release(c.localPort)

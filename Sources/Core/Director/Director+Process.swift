@@ -182,8 +182,8 @@ extension Director {
             }
         }
         guard stale else { return true }
-        _ = expireConnection(&table, h, now: now)
-        return false
+        // A connection that controls others (an FTP control connection mid-transfer) stays.
+        return !expireConnection(&table, h, now: now)
     }
 
     /// Whether the connection's real server, and for FullNAT its local address, are still

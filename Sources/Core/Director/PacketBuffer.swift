@@ -1,3 +1,5 @@
+import Wire
+
 /// A frame in memory the caller owns, with headroom before it and tailroom after it so
 /// that encapsulation (TUN adds 20 bytes) and generated answers can be written in place.
 ///
@@ -50,6 +52,15 @@ public struct PacketBuffer {
 
     /// Headroom a buffer should leave for every rewrite the director makes.
     public static let recommendedHeadroom = 64
+
+    /// Headroom a buffer with no tailroom (a TPACKET_V3 ring frame) needs for the largest
+    /// insertion the director makes by moving the headers toward its start: a PROXY protocol
+    /// v1 header over IPv6 (107 bytes at most, the protocol's own bound) and the IPv6 TOA
+    /// option (20) in one segment, with the bytes kept free before a moved frame
+    /// (`Director.clientAddressHeadroom`, a super-frame's virtio-net header). The outer headers
+    /// of every tunnel (at most 56 bytes: IPv6, UDP, GUE with an option) fit in it too.
+    public static let insertionHeadroom = ProxyProtocolHeader.v1MaximumLength + TCPAddressOption.ipv6Length
+        + Director.clientAddressHeadroom
 
     public init(base: UnsafeMutableRawPointer, capacity: Int, offset: Int, length: Int,
                 interface: Int = 0, checksumPartial: Bool = false, sinkFinishesChecksum: Bool = false,

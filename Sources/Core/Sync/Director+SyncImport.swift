@@ -129,36 +129,23 @@ extension Director {
                 // connections it placed live on.
                 retireTemplate(h, now: now)
             } else {
-                if inactive { return .dropped(.replacedConnection) }
-                _ = expireConnection(&table, h, now: now)
+                if inactive || !expireConnection(&table, h, now: now) { return .dropped(.replacedConnection) }
             }
         }
 
-        var c = Connection()
-        c.proto = proto
-        c.clientAddress = r.clientAddress
-        c.clientPort = r.clientPort
-        c.virtualAddress = r.virtualAddress
-        c.virtualPort = r.virtualPort
-        c.destinationAddress = r.destinationAddress
-        c.destinationPort = r.destinationPort
-        c.method = method
-        c.realServer = UInt32(rs)
-        c.state = state
-        c.timeout = timeout
-        c.expires = now &+ UInt64(timeout) * 1_000_000_000
+        var c = isTemplate
+            ? Connection(template: proto, client: r.clientAddress, clientPort: r.clientPort, virtual: r.virtualAddress,
+                         virtualPort: r.virtualPort, destination: r.destinationAddress, destinationPort: r.destinationPort,
+                         method: method, realServer: UInt32(rs), state: state, timeout: timeout, now: now)
+            : Connection(proto, client: r.clientAddress, clientPort: r.clientPort, virtual: r.virtualAddress,
+                         virtualPort: r.virtualPort, destination: r.destinationAddress, destinationPort: r.destinationPort,
+                         method: method, realServer: UInt32(rs), state: state, timeout: timeout, now: now, inactive: inactive)
         // ip_vs_proc_conn: the packet count starts at the threshold, so a backup that takes
         // over resyncs on the period, not at once.
         c.syncPackets = sync.settings.threshold
         if !isTemplate, let peer = clientPeer(r) {
             c.clientMAC = peer.mac
             c.ingressInterface = peer.interface
-        }
-        if isTemplate {
-            c.flags = [.template]
-        } else {
-            c.flags = inactive ? [.inactive] : []
-            if !method.repliesTraverseDirector { c.flags.insert(.noOutput) }
         }
         if fullNAT, let local = r.localEndpoint {
             guard let slot = localAddressIndex[local.address] else { return .dropped(.unknownLocalAddress) }
@@ -241,18 +228,9 @@ extension Director {
                                virtual: virtual, virtualPort: virtualPort, template: true)
         if t != 0 && table[t].expires > now { return table[t].realServer == c.realServer ? t : 0 }
         if t != 0 { retireTemplate(t, now: now) }
-        var template = Connection()
-        template.proto = proto
-        template.clientAddress = client
-        template.virtualAddress = virtual
-        template.virtualPort = virtualPort
-        template.destinationAddress = c.destinationAddress
-        template.destinationPort = c.destinationPort
-        template.method = c.method
-        template.realServer = c.realServer
-        template.flags = [.template]
-        template.timeout = persistence.timeout
-        template.expires = now &+ UInt64(persistence.timeout) * 1_000_000_000
+        let template = Connection(template: proto, client: client, virtual: virtual, virtualPort: virtualPort,
+                                  destination: c.destinationAddress, destinationPort: c.destinationPort, method: c.method,
+                                  realServer: c.realServer, timeout: persistence.timeout, now: now)
         guard let h = table.insert(template) else { return 0 }
         bind(Int(c.realServer), template: true)
         return h
