@@ -171,7 +171,7 @@ struct PacketRingTests {
     func receivedFramesHaveTheHeadroomTheReserveBuys(_ version: RingVersion, _ reserve: Int) async throws {
         let lab = try VethLab(tag: "hr")
         defer { lab.tearDown() }
-        let seen = try await onDedicatedThread { () throws -> [Int] in
+        let seen = try await NamespaceLab.onNamespaceThread(named: "PacketRingTests") { () throws -> [Int] in
             try NetworkNamespace.enterOnCurrentThread(named: lab.namespaceA)
             var sendOnly = PacketSocket.Configuration()
             sendOnly.receiveRing = nil
