@@ -1,17 +1,5 @@
 import Wire
 
-/// Per-connection state of an FTP control connection, beside the connection table (whose
-/// 128-byte entries have no room): the sequence shifts its rewrites left in each direction.
-/// The owner's client address and port say whether the entry belongs to the connection now in
-/// the slot; a mismatch is a fresh entry.
-@usableFromInline
-struct FTPControlEntry {
-    var client: IPAddress = .zero
-    var clientPort: UInt16 = 0
-    var fromClient = FTPSequenceDelta()
-    var fromServer = FTPSequenceDelta()
-}
-
 /// The FTP helper's state on one worker (Docs/ftp.md).
 @usableFromInline
 struct FTPHelper {
@@ -23,13 +11,10 @@ struct FTPHelper {
     /// The helper runs: some NAT or FullNAT TCP service is on one of `ports`.
     var enabled = false
     var ports = FTPPorts.standard
-    /// One entry per connection handle, allocated with the first FTP service.
-    var entries: UnsafeMutablePointer<FTPControlEntry>?
     var expectations: FTPExpectations?
     var counters = FTPCounters()
 
     func deallocate() {
-        entries?.deallocate()
         expectations?.deallocate()
     }
 }
