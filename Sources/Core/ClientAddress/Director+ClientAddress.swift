@@ -110,7 +110,7 @@ extension Director {
     /// Adds option 254 right after the fixed TCP header; false (the segment goes on without it)
     /// when the header has no 8 or 20 bytes of option space left, the frame no room, or the
     /// datagram would outgrow the egress MTU (DPVS `tcp_in_add_toa`: EDPVS_NOROOM, EDPVS_FRAG).
-    private func addAddressOption(_ c: UnsafeMutablePointer<Connection>, _ p: inout ParsedPacket,
+    func addAddressOption(_ c: UnsafeMutablePointer<Connection>, _ p: inout ParsedPacket,
                                   _ packet: inout PacketBuffer, tcp: TCPSegment, mtu: Int) -> Bool {
         let client = c.pointee.clientAddress
         let length = TCPAddressOption.length(for: client)

@@ -116,6 +116,8 @@ extension Director {
             serverSynAck: tcp, cookie: entry.cookie, directorTimestamp: entry.timestamps ? entry.directorTimestamp : nil,
             announcedWindowScale: entry.announcedWindowScale == 0xFF ? nil : entry.announcedWindowScale)
         let serverTimestamp = tcp.synOptions.timestamp?.value
+        // Read before the ACK is written over the SYN-ACK.
+        let serverFirstSequence = tcp.sequenceNumber &+ 1
         let (replyAddress, replyPort) = c.pointee.replyDestination
         var options = TCPSynOptions()
         if entry.timestamps, let echo = serverTimestamp { options.timestamp = (entry.clientTimestamp, echo) }
@@ -132,6 +134,10 @@ extension Director {
         shift.pointee.adjustment.timestampOffset = adjustment.timestampOffset
         shift.pointee.adjustment.serverWindowShift = adjustment.serverWindowShift
         shift.pointee.changed = true
+        // Later client segments that acknowledge exactly the server's first byte get TOA as
+        // without a SYN proxy (DPVS `fdata_seq`).
+        shift.pointee.serverFirstSequence = serverFirstSequence
+        shift.pointee.synAckSeen = true
         c.pointee.flags.remove(.synProxyAwaitingServer)
         // The client finished its handshake when its ACK came: the connection is established.
         setState(h, .established)
@@ -142,7 +148,19 @@ extension Director {
         record(.fromRealServer, h, realServer: rs, before: .synRecv, after: .established)
         replaceSegment(&p, &packet, length: length, flags: .ack)
         if syncMaster { noteShiftChange(h, c) }
-        return answerBack(eth, &packet, length: p.l2Length + length)
+        let verdict = answerBack(eth, &packet, length: p.l2Length + length)
+        // This ACK stands for the client's, which DPVS replays through FullNAT and so gives TOA
+        // (ip_vs_synproxy.c, ip_vs_proto_tcp.c `tcp_in_add_toa`): the one segment a real server
+        // reading TOA from the handshake looks at.
+        if shift.pointee.toa, let segment = try? TCPSegment(p.l4, length: p.l4Length) {
+            let out = packet.interface
+            if addAddressOption(c, &p, &packet, tcp: segment, mtu: out < interfaceMTUs.count ? interfaceMTUs[out] : 1500) {
+                toaAdded &+= 1
+            } else {
+                toaNoRoom &+= 1
+            }
+        }
+        return verdict
     }
 
     /// After the director wrote a header-only segment of `length` bytes over the IP packet:

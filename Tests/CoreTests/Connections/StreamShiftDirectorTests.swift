@@ -217,6 +217,37 @@ import Wire
                 == Self.toServer([.ack, .psh], seq: c2 + n, ack: s2, from: side, Array("PASS x\r\n".utf8)))
     }
 
+    /// The ACK the SYN proxy sends the real server for the client carries TOA when the
+    /// service has `toa`, and so do the client's segments that acknowledge exactly the
+    /// server's first byte.
+    @Test func synProxysAckToTheServerCarriesTOA() {
+        var config = Self.config(synProxy: true)
+        config.services[0].toa = true
+        let h = Harness(config)
+        #expect(h.run(Self.fromClient(.syn, seq: Self.clientISN, ack: 0)).0 == .answer(interface: 0))
+        let cookie = cookie(h)
+        #expect(h.run(Self.fromClient(.ack, seq: Self.clientISN + 1, ack: cookie &+ 1)).0 == .forward(interface: 1))
+        guard let c = h.director.connections().first(where: { $0.virtualPort == 21 }) else {
+            Issue.record("no connection")
+            return
+        }
+        let side = (F.lip, c.localPort)
+        let toa = ProxyProtocolDirectorTests.toaOption(Lab.v4)
+        let (v, ack) = h.run(Self.fromServer([.syn, .ack], seq: Self.serverISN, ack: Self.clientISN + 1, to: side),
+                             interface: 1)
+        #expect(v == .answer(interface: 1))
+        #expect(ack == Frame.ethernet(destination: Lab.rs1MAC, source: Lab.directorServerMAC)
+            .ipv4(source: F.lip, destination: F.rs)
+            .tcp(sourcePort: side.1, destinationPort: 21, flags: .ack, sequence: Self.clientISN + 1,
+                 acknowledgment: Self.serverISN &+ 1, window: 65535, options: toa).bytes)
+        #expect(h.director.toaAdded == 1)
+        // The client's first data, before the server sent any, acknowledges its first byte too.
+        #expect(h.run(Self.fromClient([.ack, .psh], seq: Self.clientISN + 1, ack: cookie &+ 1, "USER a\r\n")).1
+                == Self.toServer([.ack, .psh], seq: Self.clientISN + 1, ack: Self.serverISN &+ 1, from: side, options: toa,
+                                 Array("USER a\r\n".utf8)))
+        #expect(h.director.toaAdded == 2)
+    }
+
     // MARK: Connection sync
 
     /// A backup that takes the master's entries translates the next segments exactly as the
