@@ -340,13 +340,12 @@ final class HALab {
         }
     }
 
-    /// nginx in real server `i`: port 80 expects a PROXY protocol header and logs
+    /// nginx in real server `i`, as a daemon: port 80 expects a PROXY protocol header and logs
     /// `$proxy_protocol_addr` (`pp.log`); 81 takes plain HTTP, for the readiness check.
     private func startNginx(_ i: Int, root: String) throws {
         let d = "\(directory)/nginx\(i)"
         try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         try """
-            daemon off;
             worker_processes 1;
             pid \(d)/nginx.pid;
             error_log \(d)/error.log;
@@ -359,13 +358,9 @@ final class HALab {
                 server { listen 81; root \(root); access_log off; }
             }
             """.write(toFile: "\(d)/nginx.conf", atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", ns("r\(i)"), "/usr/sbin/nginx", "-c", "\(d)/nginx.conf"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        servers.append(p)
+        // Daemonized: `tearDown` ends the processes of the real server's namespace by PID.
+        let run = try Command.run("/usr/sbin/ip", ["netns", "exec", ns("r\(i)"), "/usr/sbin/nginx", "-c", "\(d)/nginx.conf"])
+        guard run.status == 0 else { throw Command.Failed(description: "nginx in r\(i): \(run.stderr)") }
     }
 
     /// What nginx in real server `i` logged for PROXY protocol connections.

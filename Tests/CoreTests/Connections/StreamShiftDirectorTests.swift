@@ -248,6 +248,58 @@ import Wire
         #expect(h.director.toaAdded == 2)
     }
 
+    // MARK: ICMP errors
+
+    func expectBytes(_ actual: [UInt8], _ expected: [UInt8], _ what: String) {
+        #expect(actual == expected, "\(what): \(hexDiff(expected: expected, actual: actual))")
+    }
+
+    /// An ICMP error quoting a segment of a shifted connection reaches each side with the
+    /// quoted sequence number in that side's numbering (the receiver checks it against its
+    /// unacknowledged range), the quoted and ICMP checksums right.
+    @Test func icmpErrorsQuoteTheReceiversSequenceNumbers() {
+        let h = Harness(Self.config(proxyProtocol: .v2, synProxy: true))
+        guard let (cookie, side) = synProxyOpen(h) else { return }
+        let offset = cookie &- Self.serverISN
+        let n = UInt32(Self.header(.v2).count)
+        let c1 = Self.clientISN + 1
+        let s1 = Self.serverISN &+ 1
+        let user = "USER anonymous\r\n"
+        _ = h.run(Self.fromClient([.ack, .psh], seq: c1, ack: s1 &+ offset, user))
+        let c2 = c1 + UInt32(user.utf8.count)
+        let pass = "331 password\r\n"
+        let (_, replyOut) = h.run(Self.fromServer([.ack, .psh], seq: s1, ack: c2 + n, to: side, pass), interface: 1)
+        let s2 = s1 &+ UInt32(pass.utf8.count)
+        let (_, passOut) = h.run(Self.fromClient([.ack, .psh], seq: c2, ack: s2 &+ offset, "PASS x\r\n"))
+        #expect(passOut == Self.toServer([.ack, .psh], seq: c2 + n, ack: s2, from: side, Array("PASS x\r\n".utf8)))
+
+        // A router before the real server: fragmentation needed for the forwarded PASS. The
+        // client must find its own sequence number, c2, in the quote.
+        let towardClient = Frame.ethernet(destination: Lab.directorServerMAC, source: Lab.rs1MAC)
+            .ipv4(source: F.rs, destination: F.lip).icmpv4(type: 3, code: 4, rest: 1400).payload(Array(passOut[14...]))
+        let (v1, out1) = h.run(towardClient, interface: 1)
+        #expect(v1 == .forward(interface: 0))
+        let quotedForClient = Frame.raw.ipv4(source: F.client, destination: F.vip, ttl: 63)
+            .tcp(sourcePort: F.clientPort, destinationPort: 21, flags: [.ack, .psh], sequence: c2, acknowledgment: s2)
+            .payload("PASS x\r\n")
+        expectBytes(out1, Frame.ethernet(destination: Lab.clientMAC, source: Lab.directorClientMAC)
+            .ipv4(source: F.vip, destination: F.client, ttl: 63).icmpv4(type: 3, code: 4, rest: 1400)
+            .quoting(quotedForClient).bytes, "frag-needed toward the client")
+
+        // The client's side reports the 331 reply unreachable: the real server must find its
+        // own sequence number, s1, not the cookie's.
+        let towardServer = Frame.ethernet(destination: Lab.directorClientMAC, source: Lab.clientMAC)
+            .ipv4(source: F.client, destination: F.vip).icmpv4(type: 3, code: 4, rest: 1400).payload(Array(replyOut[14...]))
+        let (v2, out2) = h.run(towardServer)
+        #expect(v2 == .forward(interface: 1))
+        let quotedForServer = Frame.raw.ipv4(source: F.rs, destination: F.lip, ttl: 63)
+            .tcp(sourcePort: 21, destinationPort: side.1, flags: [.ack, .psh], sequence: s1, acknowledgment: c2)
+            .payload(pass)
+        expectBytes(out2, Frame.ethernet(destination: Lab.rs1MAC, source: Lab.directorServerMAC)
+            .ipv4(source: F.lip, destination: F.rs, ttl: 63).icmpv4(type: 3, code: 4, rest: 1400)
+            .quoting(quotedForServer).bytes, "frag-needed toward the real server")
+    }
+
     // MARK: Connection sync
 
     /// A backup that takes the master's entries translates the next segments exactly as the
