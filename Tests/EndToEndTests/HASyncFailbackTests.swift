@@ -340,13 +340,14 @@ final class HALab {
         }
     }
 
-    /// nginx in real server `i`, as a daemon: port 80 expects a PROXY protocol header and logs
+    /// nginx in real server `i`, one process: port 80 expects a PROXY protocol header and logs
     /// `$proxy_protocol_addr` (`pp.log`); 81 takes plain HTTP, for the readiness check.
     private func startNginx(_ i: Int, root: String) throws {
         let d = "\(directory)/nginx\(i)"
         try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         try """
-            worker_processes 1;
+            daemon off;
+            master_process off;
             pid \(d)/nginx.pid;
             error_log \(d)/error.log;
             events { worker_connections 64; }
@@ -358,9 +359,18 @@ final class HALab {
                 server { listen 81; root \(root); access_log off; }
             }
             """.write(toFile: "\(d)/nginx.conf", atomically: true, encoding: .utf8)
-        // Daemonized: `tearDown` ends the processes of the real server's namespace by PID.
-        let run = try Command.run("/usr/sbin/ip", ["netns", "exec", ns("r\(i)"), "/usr/sbin/nginx", "-c", "\(d)/nginx.conf"])
-        guard run.status == 0 else { throw Command.Failed(description: "nginx in r\(i): \(run.stderr)") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", ns("r\(i)"), "/usr/sbin/nginx", "-c", "\(d)/nginx.conf"]
+        let log = "\(d)/nginx.out"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        p.standardOutput = handle
+        p.standardError = handle
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        try? handle.close()
+        servers.append(p)
     }
 
     /// What nginx in real server `i` logged for PROXY protocol connections.
