@@ -90,6 +90,11 @@ public struct SyncConnection {
                 options.clientPeer = SyncClientPeer(mac: base.wireMAC(data), interface: base.wireU8(data + 6))
             case .lvsdSteeringKey:
                 options.steeringKey = base.wireU32(data)
+            case .lvsdStreamShift:
+                options.streamShift = SyncStreamShift(
+                    timestampOffset: base.wireU32(data), serverWindowShift: Int8(bitPattern: base.wireU8(data + 4)),
+                    proxyProtocol: base.wireU8(data + 5), state: SyncStreamShift.State(rawValue: base.wireU8(data + 6)),
+                    firstSequence: base.wireU32(data + 7), serverFirstSequence: base.wireU32(data + 11))
             case .unknown:
                 if !type.isOptional { options.carriesUnknownMandatoryOption = true }
             }
@@ -109,6 +114,7 @@ public struct SyncConnection {
         r.localEndpoint = options.localEndpoint
         r.clientPeer = options.clientPeer
         r.steeringKey = options.steeringKey
+        r.streamShift = options.streamShift
         r.carriesPersistenceEngine = options.carriesPersistenceEngine
         r.carriesUnknownMandatoryOption = options.carriesUnknownMandatoryOption
         return r
@@ -158,6 +164,8 @@ public struct SyncOptions: Hashable, Sendable {
     public var clientPeer: SyncClientPeer?
     /// lvsd's extension: the key of the master's worker-steering hash (FullNAT, several workers).
     public var steeringKey: UInt32?
+    /// lvsd's extension: what of a connection's stream shift IPVS has no field for.
+    public var streamShift: SyncStreamShift?
     /// `IPVS_OPT_PE_DATA` or `IPVS_OPT_PE_NAME`: state of a persistence engine (`-pe sip`).
     public var carriesPersistenceEngine = false
     /// An option type the receiver does not know without the optional bit: the kernel skips
@@ -192,11 +200,15 @@ public struct SyncOptionType: RawRepresentable, Hashable, Sendable {
     /// the one its client's frames reach (by the keyed hash); a backup must hash with the same
     /// key for the connection to keep one worker after a failover.
     @inlinable public static var lvsdSteeringKey: SyncOptionType { SyncOptionType(rawValue: 0x22 | optionalBit) }
+    /// lvsd's extension: the part of a connection's stream shift that `IPVS_OPT_SEQ_DATA` has
+    /// no field for (`SyncStreamShift`, 15 bytes); 0x23, 0x63 on the wire.
+    @inlinable public static var lvsdStreamShift: SyncOptionType { SyncOptionType(rawValue: 0x23 | optionalBit) }
 
     @inlinable public var isOptional: Bool { rawValue & Self.optionalBit != 0 }
 
     @usableFromInline enum Kind: UInt8 {
-        case sequence = 1, persistenceEngineData, persistenceEngineName, lvsdLocalEndpoint, lvsdClientPeer, lvsdSteeringKey, unknown
+        case sequence = 1, persistenceEngineData, persistenceEngineName, lvsdLocalEndpoint, lvsdClientPeer, lvsdSteeringKey,
+             lvsdStreamShift, unknown
 
         /// The fixed length of the option's data (0: a string, see `maximumLength`).
         func length(ipv6: Bool) -> Int {
@@ -205,6 +217,7 @@ public struct SyncOptionType: RawRepresentable, Hashable, Sendable {
             case .lvsdLocalEndpoint: 2 + (ipv6 ? 16 : 4)
             case .lvsdClientPeer: 7
             case .lvsdSteeringKey: 4
+            case .lvsdStreamShift: SyncStreamShift.length
             default: 0
             }
         }
@@ -217,6 +230,7 @@ public struct SyncOptionType: RawRepresentable, Hashable, Sendable {
         if rawValue == Self.lvsdLocalEndpoint.rawValue { return .lvsdLocalEndpoint }
         if rawValue == Self.lvsdClientPeer.rawValue { return .lvsdClientPeer }
         if rawValue == Self.lvsdSteeringKey.rawValue { return .lvsdSteeringKey }
+        if rawValue == Self.lvsdStreamShift.rawValue { return .lvsdStreamShift }
         switch rawValue & ~Self.optionalBit {
         case 1: return .sequence
         case 2: return .persistenceEngineData
@@ -226,8 +240,11 @@ public struct SyncOptionType: RawRepresentable, Hashable, Sendable {
     }
 }
 
-/// `IPVS_OPT_SEQ_DATA`: TCP sequence adjustments of application helpers (`struct ip_vs_seq`
-/// for each direction). lvsd rewrites no payloads, so it carries them through untouched.
+/// `IPVS_OPT_SEQ_DATA`: how a connection's TCP streams are moved (`struct ip_vs_seq` for each
+/// direction, `in_seq` then `out_seq`, network order; ip_vs_sync.c `hton_seq`): the client's
+/// stream, then the real server's. The kernel sends it when `IP_VS_CONN_F_IN_SEQ` or
+/// `_OUT_SEQ` is set and copies it over the connection's on every entry that has it
+/// (`ip_vs_proc_conn`).
 public struct SyncSequence: Hashable, Sendable {
     public struct Adjustment: Hashable, Sendable {
         public var initial: UInt32
@@ -244,6 +261,52 @@ public struct SyncSequence: Hashable, Sendable {
     public init(input: Adjustment, output: Adjustment) {
         self.input = input
         self.output = output
+    }
+}
+
+/// lvsd's stream-shift option: what a connection's stream shift holds besides IPVS's two
+/// `struct ip_vs_seq` (a SYN proxy's timestamp offset and window shift, the PROXY protocol and
+/// TOA state), so a backup that takes over translates and inserts as the master did:
+///
+/// ```
+///  | timestamp offset (4)  | window shift (1) | PROXY version (1) | state (1) |
+///  | client ISN + 1 (4)    | server ISN + 1 (4)                               |
+/// ```
+public struct SyncStreamShift: Hashable, Sendable {
+    /// The option's data length.
+    public static let length = 15
+
+    public struct State: OptionSet, Hashable, Sendable {
+        public var rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// The service adds TOA.
+        public static let toa = State(rawValue: 1)
+        /// The client's SYN was seen: `firstSequence` holds.
+        public static let synSeen = State(rawValue: 2)
+        /// The PROXY protocol header went out.
+        public static let headerSent = State(rawValue: 4)
+        /// The real server's SYN-ACK was seen: `serverFirstSequence` holds.
+        public static let synAckSeen = State(rawValue: 8)
+    }
+
+    /// Added to the real server's TSval, subtracted from the client's TSecr.
+    public var timestampOffset: UInt32
+    /// The real server's window scale minus the client's (two's complement).
+    public var serverWindowShift: Int8
+    /// The PROXY protocol version the connection gets (1, 2), 0: none.
+    public var proxyProtocol: UInt8
+    public var state: State
+    public var firstSequence: UInt32
+    public var serverFirstSequence: UInt32
+
+    public init(timestampOffset: UInt32 = 0, serverWindowShift: Int8 = 0, proxyProtocol: UInt8 = 0, state: State = [],
+                firstSequence: UInt32 = 0, serverFirstSequence: UInt32 = 0) {
+        self.timestampOffset = timestampOffset
+        self.serverWindowShift = serverWindowShift
+        self.proxyProtocol = proxyProtocol
+        self.state = state
+        self.firstSequence = firstSequence
+        self.serverFirstSequence = serverFirstSequence
     }
 }
 
@@ -298,6 +361,8 @@ public struct SyncConnectionRecord: Hashable, Sendable {
     public var clientPeer: SyncClientPeer?
     /// The master's worker-steering key, sent as lvsd's option (see `SyncOptionType.lvsdSteeringKey`).
     public var steeringKey: UInt32?
+    /// What of the stream shift IPVS has no field for, sent as lvsd's option.
+    public var streamShift: SyncStreamShift?
     /// Decoded only: see `SyncOptions`.
     public var carriesPersistenceEngine = false
     public var carriesUnknownMandatoryOption = false
@@ -335,6 +400,7 @@ public struct SyncConnectionRecord: Hashable, Sendable {
         if localEndpoint != nil { n += 2 + 2 + (isIPv6 ? 16 : 4) }
         if clientPeer != nil { n += 2 + 7 }
         if steeringKey != nil { n += 2 + 4 }
+        if streamShift != nil { n += 2 + SyncStreamShift.length }
         return n
     }
 }

@@ -44,7 +44,11 @@ public struct SyncMessageWriter {
         // IP_VS_CONN_F_HASHED is the sender's own business (ip_vs_sync_conn masks it off).
         var flags = record.flags
         flags.remove(.hashed)
-        if record.sequence != nil { flags.formUnion([.inputSequence, .outputSequence]) }
+        // ip_vs_sync_conn sends the option when either direction's flag is set; an entry that
+        // names neither gets both, so a kernel backup applies what it carries.
+        if record.sequence != nil && flags.isDisjoint(with: [.inputSequence, .outputSequence]) {
+            flags.formUnion([.inputSequence, .outputSequence])
+        }
         p.wireSetU32(flags.rawValue, SyncConnection.Offset.flags)
         p.wireSetU16(record.state, SyncConnection.Offset.state)
         p.wireSetU16(record.clientPort, SyncConnection.Offset.clientPort)
@@ -90,6 +94,17 @@ public struct SyncMessageWriter {
             p.wireSetU8(4, offset + 1)
             p.wireSetU32(key, offset + 2)
             offset += 6
+        }
+        if let shift = record.streamShift {
+            p.wireSetU8(SyncOptionType.lvsdStreamShift.rawValue, offset)
+            p.wireSetU8(UInt8(SyncStreamShift.length), offset + 1)
+            p.wireSetU32(shift.timestampOffset, offset + 2)
+            p.wireSetU8(UInt8(bitPattern: shift.serverWindowShift), offset + 6)
+            p.wireSetU8(shift.proxyProtocol, offset + 7)
+            p.wireSetU8(shift.state.rawValue, offset + 8)
+            p.wireSetU32(shift.firstSequence, offset + 9)
+            p.wireSetU32(shift.serverFirstSequence, offset + 13)
+            offset += 2 + SyncStreamShift.length
         }
         length = next + size
         next = (length + 3) & ~3

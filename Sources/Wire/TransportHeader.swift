@@ -42,6 +42,17 @@ public struct TransportHeader {
         nonmutating set { base.wireSetU16(newValue, Offset.destinationPort) }
     }
 
+    /// Whether a TCP header's sequence number is present (RFC 792 quotes 8 bytes: it is).
+    @inlinable public var hasTCPSequence: Bool {
+        self.protocol == .tcp && length >= TCPSegment.Offset.sequence + 4
+    }
+
+    /// A TCP header's sequence number; callers check `hasTCPSequence`.
+    @inlinable public var tcpSequenceNumber: UInt32 {
+        get { base.wireU32(TCPSegment.Offset.sequence) }
+        nonmutating set { base.wireSetU32(newValue, TCPSegment.Offset.sequence) }
+    }
+
     /// Offset of `proto`'s checksum when it covers the IP pseudo-header (TCP, UDP, ICMPv6);
     /// nil for the rest (ICMPv4's covers the message only).
     @inlinable

@@ -116,6 +116,45 @@ import Glibc
         #expect(listing.contains(["NAT": "Masq", "FNAT": "FullNat", "TUN": "Tunnel"][method]!), "\(listing)")
     }
 
+    /// A connection whose streams the director moves (a PROXY protocol header, a SYN proxy's
+    /// cookie ISN) survives the failover only if the backup moves them the same way: the shift
+    /// travels in sync (IPVS's sequence option and lvsd's own, Docs/connection-sync.md).
+    @Test("a FullNAT download through proxy_protocol v2, and one through syn_proxy, survive a master SIGKILL under VRRP + sync with the right sha256",
+          .enabled(if: getuid() == 0, "needs root for network namespaces"), arguments: ["proxy_protocol", "syn_proxy"])
+    func shiftedDownloadSurvivesFailover(_ feature: String) throws {
+        let lab = try HALab(tag: feature == "proxy_protocol" ? "shfp" : "shfs")
+        lab.nat = true
+        lab.fullNAT = true
+        lab.proxyProtocol = feature == "proxy_protocol"
+        lab.synProxy = feature == "syn_proxy"
+        defer { lab.tearDown() }
+        try lab.build()
+        try lab.startHTTPServers()
+        try lab.startDirector(.a)
+        try lab.startDirector(.b)
+        try lab.waitForState(.a, "MASTER", seconds: 15)
+        try lab.waitForState(.b, "BACKUP", seconds: 5)
+        try lab.waitForAnswer(seconds: 10)
+        let server = try lab.who()
+        #expect(server.hasPrefix("real-server-"), "\(server)\n\(lab.log(.a))")
+        let download = try lab.download("shifted", rate: "25M")
+        try lab.waitForDownload(on: .b)
+        #expect(download.process.isRunning, "the download ended before the failover; make the file larger")
+        lab.kill(.a)
+        try lab.waitForState(.b, "MASTER", seconds: 10)
+        try lab.finish(download)
+        #expect(try lab.who() == server, "persistence lost across the failover")
+        if lab.proxyProtocol {
+            // Every request reached nginx with the client's address in its header, through A and B.
+            let log = lab.proxyProtocolLog(1) + lab.proxyProtocolLog(2)
+            let lines = log.split(separator: "\n")
+            #expect(lines.contains { $0.hasPrefix("198.18.0.2 198.18.1.100 /big.bin") }, "\(log)")
+            #expect(lines.count >= 3 && lines.allSatisfy { $0.hasPrefix("198.18.0.2 198.18.1.100 ") }, "\(log)")
+        } else {
+            #expect(lab.lvsadmRun(.b, ["-L", "-n"]).contains("FullNat"))
+        }
+    }
+
     @Test("with nopreempt the returning higher-priority director stays BACKUP (and sync backup)",
           .enabled(if: getuid() == 0, "needs root for network namespaces"))
     func noPreemptKeepsTheReturningDirectorBackup() throws {
@@ -188,6 +227,11 @@ final class HALab {
     /// IPIP instead of DR: the real servers run `lvsd realserver --mode tun`, which accepts
     /// tunnelled packets from either director (the VIP on its tunnel device, rp_filter off there).
     var tun = false
+    /// With `fullNAT`: `proxy_protocol v2` on the service, nginx (`listen 80 proxy_protocol`,
+    /// logging `$proxy_protocol_addr`) instead of python on the real servers.
+    var proxyProtocol = false
+    /// `syn_proxy` on the service.
+    var synProxy = false
     private var servers: [Process] = []
     private var directors: [Director: Process] = [:]
     private var downloads: [Process] = []
@@ -275,6 +319,10 @@ final class HALab {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             try "real-server-\(i)\n".write(toFile: "\(root)/who", atomically: true, encoding: .utf8)
             try FileManager.default.linkItem(atPath: big, toPath: "\(root)/big.bin")
+            if proxyProtocol {
+                try startNginx(i, root: root)
+                continue
+            }
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
             p.arguments = ["netns", "exec", ns("r\(i)"), "/usr/bin/python3", "-m", "http.server", "80"]
@@ -287,9 +335,47 @@ final class HALab {
         for i in 1...2 {
             try waitUntil("real server \(i) serves HTTP") {
                 (try? Command.run("/usr/sbin/ip", ["netns", "exec", ns("r\(i)"), "/usr/bin/curl", "-s", "-m", "1",
-                                                "http://127.0.0.1/who"]).status) == 0
+                                                "http://127.0.0.1:\(self.proxyProtocol ? 81 : 80)/who"]).status) == 0
             }
         }
+    }
+
+    /// nginx in real server `i`, one process: port 80 expects a PROXY protocol header and logs
+    /// `$proxy_protocol_addr` (`pp.log`); 81 takes plain HTTP, for the readiness check.
+    private func startNginx(_ i: Int, root: String) throws {
+        let d = "\(directory)/nginx\(i)"
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        try """
+            daemon off;
+            master_process off;
+            pid \(d)/nginx.pid;
+            error_log \(d)/error.log;
+            events { worker_connections 64; }
+            http {
+                log_format pp '$proxy_protocol_addr $remote_addr $uri';
+                client_body_temp_path \(d)/body; proxy_temp_path \(d)/proxy;
+                fastcgi_temp_path \(d)/fastcgi; uwsgi_temp_path \(d)/uwsgi; scgi_temp_path \(d)/scgi;
+                server { listen 80 proxy_protocol; root \(root); access_log \(d)/pp.log pp; }
+                server { listen 81; root \(root); access_log off; }
+            }
+            """.write(toFile: "\(d)/nginx.conf", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", ns("r\(i)"), "/usr/sbin/nginx", "-c", "\(d)/nginx.conf"]
+        let log = "\(d)/nginx.out"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        p.standardOutput = handle
+        p.standardError = handle
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        try? handle.close()
+        servers.append(p)
+    }
+
+    /// What nginx in real server `i` logged for PROXY protocol connections.
+    func proxyProtocolLog(_ i: Int) -> String {
+        (try? String(contentsOfFile: "\(directory)/nginx\(i)/pp.log", encoding: .utf8)) ?? ""
     }
 
     func config(_ d: Director) -> String {
@@ -323,6 +409,8 @@ final class HALab {
             lb_algo rr
             lb_kind \(fullNAT ? "FNAT" : nat ? "NAT" : tun ? "TUN" : "DR")
             \(fullNAT ? "laddr_group_name LIPS" : "")
+            \(proxyProtocol ? "proxy_protocol v2" : "")
+            \(synProxy ? "syn_proxy" : "")
             protocol TCP
             persistence_timeout 300
             real_server 198.18.\(nat ? 1 : 0).21 80 {

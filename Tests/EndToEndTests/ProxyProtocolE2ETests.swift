@@ -116,6 +116,47 @@ struct ProxyProtocolE2ETests {
         }
         """
     }
+
+    /// The SYN proxy with the client's address (Docs/adr/0009): its own ACK to the real server
+    /// carries TOA (a capture on the real server reads option 254 with the client's address),
+    /// and the PROXY protocol header goes into the client's first data segment (nginx logs the
+    /// client's address, and a download arrives whole).
+    @Test(.enabled(if: getuid() == 0, "ProxyProtocolE2ETests need root: they build network namespaces (CI runs as root)"),
+          .timeLimit(.minutes(4)))
+    func synProxyCarriesTheClientsAddress() throws {
+        let lab = try ProxyProtocolLab(tag: "shf")
+        defer { lab.tearDown() }
+        try lab.build()
+        let digest = try lab.startNginx(megabytes: 8)
+        try lab.startCapture(port: 8082)
+        try lab.startDirector(config: """
+            local_address_group LIPS {
+                198.18.1.100 d1
+            }
+            \(Self.service(Self.vip4, 81, lips: "LIPS", option: "syn_proxy\n    proxy_protocol v2", server: "198.18.1.11", port: 8081))
+            \(Self.service(Self.vip4, 82, lips: "LIPS", option: "syn_proxy\n    toa", server: "198.18.1.11", port: 8082))
+            """)
+        var failures: [String] = []
+        for port in [81, 82] {
+            let (status, out, err) = try lab.inClient(["/usr/bin/curl", "-s", "-S", "-m", "5", "http://\(Self.vip4):\(port)/who"])
+            if status != 0 || out != "rs1\n" { failures.append(":\(port): curl \(status) '\(out)' \(err)") }
+        }
+        let (status, out, err) = try lab.inClient(["/bin/sh", "-c",
+            "/usr/bin/curl -s -S -m 60 http://\(Self.vip4):81/blob | /usr/bin/sha256sum"])
+        let listing = try Command.run(try BuiltExecutable.lvsadm(), ["--socket", lab.socket, "-L", "-n"])
+        let capture = try lab.stopCapture()
+        let log = try lab.stopDirector()
+        #expect(failures.isEmpty, "\(failures)\n\(log)")
+        #expect(status == 0 && out.split(separator: " ").first.map(String.init) == digest, "the download through syn_proxy + v2: \(err)")
+        let v2 = lab.accessLog("pp2")
+        #expect(v2.contains("\(Self.client4) 198.18.1.100 8081 /who"), "syn_proxy + v2: \(v2)")
+        #expect(v2.contains("\(Self.client4) 198.18.1.100 8081 /blob"), "syn_proxy + v2, the download: \(v2)")
+        #expect(lab.accessLog("toa").contains("198.18.1.100 8082 /who"), "\(lab.accessLog("toa"))")
+        #expect(capture.joined(separator: "\n").range(of: "fe08[0-9a-f]{4}c6120002", options: .regularExpression) != nil,
+                "no TOA with \(Self.client4) among the real server's segments through syn_proxy + toa: \(capture)")
+        #expect(listing.stdout.contains("TCP  198.18.0.10:82 rr"), "\(listing.stdout)")
+        #expect(log.contains("toa-added"), "\(log)")
+    }
 }
 
 /// Client c0 198.18.0.2/24, 2001:db8::2/64 ─ d0 198.18.0.1, 2001:db8::1 [director] d1
@@ -133,11 +174,11 @@ private final class ProxyProtocolLab {
     private var lvsdLog: URL { directory.appendingPathComponent("lvsd.log") }
     var socket: String { directory.appendingPathComponent("lvsd.sock").path }
 
-    init() throws {
+    init(tag: String = "pxy") throws {
         let pid = getpid()
-        client = "lvst-\(pid)-pxyc"
-        director = "lvst-\(pid)-pxyd"
-        server = "lvst-\(pid)-pxyr"
+        client = "lvst-\(pid)-\(tag)c"
+        director = "lvst-\(pid)-\(tag)d"
+        server = "lvst-\(pid)-\(tag)r"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-pxy-\(pid)-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("www"), withIntermediateDirectories: true)
         deleteNamespaces()

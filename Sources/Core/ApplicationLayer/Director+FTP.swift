@@ -5,8 +5,9 @@ import Wire
 ///
 /// On a control connection (a NAT or FullNAT TCP connection whose virtual port is one of
 /// `tunable ftp_ports`):
-/// - every segment first has its sequence and acknowledgment numbers shifted by what earlier
-///   rewrites changed (`FTPSequenceDelta` through `SequenceAdjustment`);
+/// - a rewrite that changes a line's length records it in the connection's stream shift
+///   (`StreamShift`, Docs/adr/0009), through which every segment is translated after its
+///   forwarding method, together with a PROXY protocol header or a SYN proxy's offset;
 /// - a client's `PORT`/`EPRT` creates the active data connection RIP:(rport−1) → CIP:port as
 ///   the control connection's real server will open it, and under FullNAT is rewritten to the
 ///   local address and a new local port, which the real server must connect to;
@@ -21,15 +22,10 @@ extension Director {
     public var ftpExpectationCount: Int { ftp.expectations?.count ?? 0 }
 
     /// Whether connection `c` is an FTP control connection.
-    ///
-    /// Not on a connection whose stream a PROXY protocol header shifts (Docs/adr/0008): two
-    /// deltas on one stream would need one shared adjustment, which neither keeps; such a
-    /// control connection passes unrewritten, as it would through IPVS without ip_vs_ftp.
     @inline(__always)
-    func isFTPControl(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>) -> Bool {
+    func isFTPControl(_ c: UnsafeMutablePointer<Connection>) -> Bool {
         c.pointee.proto == .tcp && c.pointee.method.repliesTraverseDirector
             && !c.pointee.flags.contains(.template) && ftp.ports.contains(c.pointee.virtualPort)
-            && (clientAddressEntries?[Int(h)].proxyProtocol ?? 0) == 0
     }
 
     /// Turns the helper on when the snapshot has an FTP service (off the data path).
@@ -39,11 +35,8 @@ extension Director {
             s.key.proto == .tcp && !s.key.isFirewallMark && ftp.ports.contains(s.key.port)
                 && s.config.realServers.contains { $0.method.repliesTraverseDirector }
         }
-        if ftp.enabled && ftp.entries == nil {
-            // Once, with the first FTP service, one entry per handle (0 unused).
-            let entries = UnsafeMutablePointer<FTPControlEntry>.allocate(capacity: table.capacity + 1)
-            entries.initialize(repeating: FTPControlEntry(), count: table.capacity + 1)
-            ftp.entries = entries
+        if ftp.enabled && ftp.expectations == nil {
+            // Once, with the first FTP service, one link per handle (0 unused).
             let links = UnsafeMutablePointer<FTPDataLink>.allocate(capacity: table.capacity + 1)
             links.initialize(repeating: FTPDataLink(), count: table.capacity + 1)
             ftp.links = links
@@ -51,40 +44,40 @@ extension Director {
         }
     }
 
-    /// The control connection's entry, fresh when the slot changed hands or the client opens
-    /// the connection (its SYN: the same client port may come back to the same slot).
+    /// The command or reply a control connection's segment starts with, in the sender's own
+    /// numbering (before the stream shift), if the helper acts on it; a malformed one counted.
     @inline(__always)
-    func ftpEntry(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>,
-                  opening: Bool = false) -> UnsafeMutablePointer<FTPControlEntry>? {
-        guard let entries = ftp.entries else { return nil }
-        let e = entries + Int(h)
-        if opening || e.pointee.client != c.pointee.clientAddress || e.pointee.clientPort != c.pointee.clientPort {
-            e.pointee = FTPControlEntry(client: c.pointee.clientAddress, clientPort: c.pointee.clientPort)
+    func ftpLine(_ p: ParsedPacket, fromClient: Bool) -> (TCPSegment, FTPControlLine.Endpoint)? {
+        guard p.hasTransportHeader, let tcp = try? TCPSegment(p.l4, length: p.l4Length), tcp.payloadLength > 0 else {
+            return nil
         }
-        return e
+        let payload = UnsafeRawBufferPointer(start: p.l4 + tcp.headerLength, count: tcp.payloadLength)
+        switch fromClient ? FTPControlLine.scanClient(payload) : FTPControlLine.scanServer(payload) {
+        case .none: return nil
+        case .malformed:
+            ftp.counters.malformed &+= 1
+            return nil
+        case .found(let endpoint): return (tcp, endpoint)
+        }
+    }
+
+    /// Records that a rewrite changed the length of the segment at `sequence` of one
+    /// direction of connection `h`.
+    @inline(__always)
+    func ftpRecord(_ h: ConnectionHandle, fromClient: Bool, sequence: UInt32, diff: Int) {
+        guard diff != 0, let e = streamShifts.map({ $0 + Int(h) }) else { return }
+        if fromClient {
+            e.pointee.adjustment.fromClient.record(sequence: sequence, diff: diff)
+        } else {
+            e.pointee.adjustment.fromServer.record(sequence: sequence, diff: diff)
+        }
+        e.pointee.changed = true
     }
 
     /// A segment of control connection `h` from the client, before its forwarding method.
     func ftpFromClient(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>, _ p: inout ParsedPacket,
                        _ packet: inout PacketBuffer, now: UInt64) {
-        guard p.hasTransportHeader, let tcp = try? TCPSegment(p.l4, length: p.l4Length),
-              let e = ftpEntry(h, c, opening: tcp.flags.contains(.syn) && !tcp.flags.contains(.ack)) else { return }
-        let sequence = tcp.sequenceNumber
-        let seqOffset = e.pointee.fromClient.sequenceOffset(sequence)
-        let ackOffset = e.pointee.fromServer.acknowledgmentOffset(tcp.acknowledgmentNumber)
-        if seqOffset != 0 || ackOffset != 0 {
-            SequenceAdjustment(clientSequenceOffset: seqOffset, serverSequenceOffset: ackOffset).translateFromClient(tcp)
-        }
-        guard tcp.payloadLength > 0 else { return }
-        let payload = p.l4 + tcp.headerLength
-        let found: FTPControlLine.Endpoint
-        switch FTPControlLine.scanClient(UnsafeRawBufferPointer(start: payload, count: tcp.payloadLength)) {
-        case .none: return
-        case .malformed:
-            ftp.counters.malformed &+= 1
-            return
-        case .found(let endpoint): found = endpoint
-        }
+        guard let (tcp, found) = ftpLine(p, fromClient: true) else { return }
         ftp.counters.activeLines &+= 1
         // The data connection goes to the client that asked for it, never elsewhere (RFC 2577 §3).
         guard let address = found.address, address == c.pointee.clientAddress else {
@@ -110,34 +103,22 @@ extension Director {
             }
         }
         guard c.pointee.method == .fullNAT else { return }
+        // A line in the segment that carries a PROXY protocol header would be a second change
+        // at one position, which one shift cannot hold (clients send USER first): left as sent.
+        if let e = streamShifts?[Int(h)], e.proxyProtocol != 0, tcp.sequenceNumber == e.firstSequence {
+            ftp.counters.notRewritable &+= 1
+            return
+        }
         // FullNAT: the real server must connect to the local address and the data connection's port.
         let data = table[d]
         guard rewrite(found, address: data.localAddress, port: data.localPort, &p, &packet) else { return }
-        let diff = p.l4Length - tcp.headerLength - tcp.payloadLength
-        e.pointee.fromClient.record(sequence: sequence, diff: diff)
+        ftpRecord(h, fromClient: true, sequence: tcp.sequenceNumber, diff: p.l4Length - tcp.headerLength - tcp.payloadLength)
     }
 
     /// A segment of control connection `h` from its real server, before the reverse rewrite.
     func ftpFromServer(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>, _ p: inout ParsedPacket,
                        _ packet: inout PacketBuffer, now: UInt64) {
-        guard p.hasTransportHeader, let tcp = try? TCPSegment(p.l4, length: p.l4Length),
-              let e = ftpEntry(h, c) else { return }
-        let sequence = tcp.sequenceNumber
-        let seqOffset = e.pointee.fromServer.sequenceOffset(sequence)
-        let ackOffset = e.pointee.fromClient.acknowledgmentOffset(tcp.acknowledgmentNumber)
-        if seqOffset != 0 || ackOffset != 0 {
-            SequenceAdjustment(clientSequenceOffset: ackOffset, serverSequenceOffset: seqOffset).translateFromServer(tcp)
-        }
-        guard tcp.payloadLength > 0 else { return }
-        let payload = p.l4 + tcp.headerLength
-        let found: FTPControlLine.Endpoint
-        switch FTPControlLine.scanServer(UnsafeRawBufferPointer(start: payload, count: tcp.payloadLength)) {
-        case .none: return
-        case .malformed:
-            ftp.counters.malformed &+= 1
-            return
-        case .found(let endpoint): found = endpoint
-        }
+        guard let (tcp, found) = ftpLine(p, fromClient: false) else { return }
         ftp.counters.passiveReplies &+= 1
         var expectation = FTPExpectation()
         expectation.client = c.pointee.clientAddress
@@ -161,8 +142,7 @@ extension Director {
         // a port only, the same on the VIP.
         guard found.kind == .passiveReply, c.pointee.virtualAddress.isIPv4 else { return }
         guard rewrite(found, address: c.pointee.virtualAddress, port: found.port, &p, &packet) else { return }
-        let diff = p.l4Length - tcp.headerLength - tcp.payloadLength
-        e.pointee.fromServer.record(sequence: sequence, diff: diff)
+        ftpRecord(h, fromClient: false, sequence: tcp.sequenceNumber, diff: p.l4Length - tcp.headerLength - tcp.payloadLength)
     }
 
     /// A SYN that missed the connection table: the passive data connection a 227/229 reply
@@ -223,6 +203,7 @@ extension Director {
             if c.method == .fullNAT { localPools[localPool].pool.release(c.localPort) }
             return 0
         }
+        clearStreamShift(h)
         bind(rs, template: false)
         realServerStats[rs].connections &+= 1
         ftp.counters.dataConnections &+= 1

@@ -1,17 +1,5 @@
 import Wire
 
-/// Per-connection state of an FTP control connection, beside the connection table (whose
-/// 128-byte entries have no room): the sequence shifts its rewrites left in each direction.
-/// The owner's client address and port say whether the entry belongs to the connection now in
-/// the slot; a mismatch is a fresh entry.
-@usableFromInline
-struct FTPControlEntry {
-    var client: IPAddress = .zero
-    var clientPort: UInt16 = 0
-    var fromClient = FTPSequenceDelta()
-    var fromServer = FTPSequenceDelta()
-}
-
 /// A data connection's tie to the control connection that announced it (IPVS's `cp->control`
 /// of a connection ip_vs_ftp created, ip_vs_control_add): while it lives, the control
 /// connection is not expired (`Connection.controlled` counts its data connections). Kept
@@ -36,16 +24,13 @@ struct FTPHelper {
     /// The helper runs: some NAT or FullNAT TCP service is on one of `ports`.
     var enabled = false
     var ports = FTPPorts.standard
-    /// One entry per connection handle, allocated with the first FTP service.
-    var entries: UnsafeMutablePointer<FTPControlEntry>?
-    /// One per connection handle, allocated with `entries`: the control connection of each
-    /// data connection the helper created.
+    /// One per connection handle, allocated with the first FTP service: the control
+    /// connection of each data connection the helper created.
     var links: UnsafeMutablePointer<FTPDataLink>?
     var expectations: FTPExpectations?
     var counters = FTPCounters()
 
     func deallocate() {
-        entries?.deallocate()
         links?.deallocate()
         expectations?.deallocate()
     }

@@ -18,47 +18,36 @@ extension Director {
     /// virtio-net header (10 bytes) is written there on the way out.
     static let clientAddressHeadroom = 16
 
-    /// A client segment of connection `h`, rewritten for the real server: the PROXY protocol
-    /// header inserted or the stream shifted past it, TOA added. False: the header was due and
-    /// did not fit (`proxy-protocol-no-room`; the client sends the segment again).
-    func carryClientAddress(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>, _ p: inout ParsedPacket,
-                            _ packet: inout PacketBuffer, mtu: Int) -> Bool {
-        guard let entries = clientAddressEntries, p.hasTransportHeader,
-              let tcp = try? TCPSegment(p.l4, length: p.l4Length) else { return true }
-        let e = entries + Int(h)
+    /// A client segment of a connection whose service hands the client's address on, after
+    /// its forwarding method: the PROXY protocol header inserted at the first byte, the stream
+    /// translated, TOA added. False: the header was due and did not fit
+    /// (`proxy-protocol-no-room`; the client sends the segment again).
+    func carryClientAddress(_ e: UnsafeMutablePointer<StreamShift>, _ c: UnsafeMutablePointer<Connection>,
+                            _ p: inout ParsedPacket, _ packet: inout PacketBuffer, tcp: TCPSegment, mtu: Int) -> Bool {
         let flags = tcp.flags
         if flags.contains(.syn) {
-            // The first byte follows the SYN; a retransmitted SYN says the same, and a SYN with
-            // another ISN (a connection reused from TIME_WAIT) starts a stream with no header yet.
-            if !flags.contains(.ack) {
-                let first = tcp.sequenceNumber &+ 1
-                if e.pointee.synSeen && first != e.pointee.firstSequence { e.pointee.headerSent = false }
-                e.pointee.firstSequence = first
-                e.pointee.synSeen = true
-            }
+            if !flags.contains(.ack) { openStream(e, c, first: tcp.sequenceNumber &+ 1) }
             return true
         }
-        // A connection picked up mid-stream (sloppy TCP) has no known first byte: nothing to do.
-        guard e.pointee.synSeen else { return true }
-        if e.pointee.proxyProtocol != 0 {
-            let atFirstByte = tcp.sequenceNumber == e.pointee.firstSequence
+        // A connection picked up mid-stream (sloppy TCP) has no known first byte: nothing to insert.
+        var adjustment = e.pointee.adjustment
+        if e.pointee.proxyProtocol != 0 && e.pointee.synSeen && tcp.sequenceNumber == e.pointee.firstSequence
+            && !flags.contains(.rst) && (tcp.payloadLength > 0 || flags.contains(.fin)) {
             // DPVS inserts into the first segment that carries data, never a pure ACK: a header
             // in a segment the client never retransmits would be lost with it, while the
             // client retransmits its data until the server acknowledges it, and each
             // retransmission from the first byte gets the header again (same sequence space).
             // A FIN from the first byte (a client that sends nothing) carries it too, so the
             // server's acknowledgment of the FIN translates like any other.
-            if atFirstByte && !flags.contains(.rst) && (tcp.payloadLength > 0 || flags.contains(.fin)) {
-                guard insertProxyProtocolHeader(e, c, &p, &packet, tcp: tcp, mtu: mtu) else { return false }
-            } else if !atFirstByte || e.pointee.headerSent {
-                // Before the header went out the server expects the first byte where the
-                // client put it; after, everything from there on is `length` bytes later.
-                e.pointee.adjustment.translateFromClient(tcp)
-            }
+            guard insertProxyProtocolHeader(e, c, &p, &packet, tcp: tcp, mtu: mtu) else { return false }
+            // The segment keeps the first byte's number, whatever the client's stream recorded
+            // since (after an FTP rewrite further on, it lies before the last change).
+            adjustment.fromClient = SequenceShift()
         }
-        if e.pointee.toa && e.pointee.synAckSeen && flags.contains(.ack) && !flags.contains(.rst),
-           let segment = try? TCPSegment(p.l4, length: p.l4Length),
-           segment.acknowledgmentNumber == e.pointee.serverFirstSequence {
+        guard let segment = try? TCPSegment(p.l4, length: p.l4Length) else { return true }
+        adjustment.translateFromClient(segment)
+        if e.pointee.toa && e.pointee.synAckSeen && flags.contains(.ack) && !flags.contains(.rst)
+            && segment.acknowledgmentNumber == e.pointee.serverFirstSequence {
             if addAddressOption(c, &p, &packet, tcp: segment, mtu: mtu) {
                 toaAdded &+= 1
             } else {
@@ -68,33 +57,22 @@ extension Director {
         return true
     }
 
-    /// A real server's segment of connection `h`: its SYN-ACK noted (for TOA), its
-    /// acknowledgments of the client's stream (and SACK edges) shifted back past the header.
-    func clientAddressFromServer(_ h: ConnectionHandle, _ p: ParsedPacket) {
-        guard let entries = clientAddressEntries, p.hasTransportHeader,
-              let tcp = try? TCPSegment(p.l4, length: p.l4Length) else { return }
-        let e = entries + Int(h)
-        let flags = tcp.flags
-        if flags.isSuperset(of: [.syn, .ack]) {
-            e.pointee.serverFirstSequence = tcp.sequenceNumber &+ 1
-            e.pointee.synAckSeen = true
-            return
+    /// The client's SYN: where its first byte goes, and the PROXY protocol header's shift of
+    /// the client's stream from there. A retransmitted SYN says the same; one with another ISN
+    /// (a connection reused from TIME_WAIT) starts a stream with nothing of the old one's.
+    func openStream(_ e: UnsafeMutablePointer<StreamShift>, _ c: UnsafeMutablePointer<Connection>, first: UInt32) {
+        if e.pointee.synSeen ? first != e.pointee.firstSequence : !e.pointee.adjustment.isIdentity {
+            var fresh = StreamShift()
+            fresh.proxyProtocol = e.pointee.proxyProtocol
+            fresh.toa = e.pointee.toa
+            fresh.changed = true
+            e.pointee = fresh
         }
-        // Until the server acknowledges past the client's first byte its numbers are the
-        // client's own (the SYN-ACK, an ACK of a pure ACK); from then on they count the header.
-        // SACK blocks name bytes past the header even while the cumulative ACK does not.
-        guard e.pointee.proxyProtocol != 0, e.pointee.synSeen, flags.contains(.ack) else { return }
-        let first = e.pointee.firstSequence
-        let ack = tcp.acknowledgmentNumber
-        let past = Int32(bitPattern: ack &- first) > 0
-        guard past || (e.pointee.headerSent && tcp.headerLength > TCPSegment.minimumHeaderLength) else { return }
-        e.pointee.adjustment.translateFromServer(tcp)
-        // An ACK short of the header's end (or of the first byte) acknowledges none of the
-        // client's bytes: it says the first byte, as it would have without the header.
-        let translated = tcp.acknowledgmentNumber
-        if Int32(bitPattern: translated &- first) < 0 {
-            tcp.acknowledgmentNumber = first
-            tcp.checksum = Checksum.update(tcp.checksum, old: translated, new: first)
+        e.pointee.firstSequence = first
+        e.pointee.synSeen = true
+        if let version = ProxyProtocolHeader.Version(rawValue: e.pointee.proxyProtocol) {
+            let length = UInt32(proxyProtocolHeader(version, c).encodedLength)
+            e.pointee.adjustment.fromClient = SequenceShift(initialSequence: first, delta: length, previousDelta: 0)
         }
     }
 
@@ -102,16 +80,14 @@ extension Director {
 
     /// Writes the header before the segment's payload; the segment keeps its sequence number
     /// (the header now takes the client's first bytes of sequence space).
-    private func insertProxyProtocolHeader(_ e: UnsafeMutablePointer<ClientAddressEntry>,
+    private func insertProxyProtocolHeader(_ e: UnsafeMutablePointer<StreamShift>,
                                            _ c: UnsafeMutablePointer<Connection>, _ p: inout ParsedPacket,
                                            _ packet: inout PacketBuffer, tcp: TCPSegment, mtu: Int) -> Bool {
         guard let version = ProxyProtocolHeader.Version(rawValue: e.pointee.proxyProtocol), !p.isFragment else {
             return false
         }
-        let header = ProxyProtocolHeader(version: version, source: c.pointee.clientAddress,
-                                         sourcePort: c.pointee.clientPort, destination: c.pointee.virtualAddress,
-                                         destinationPort: c.pointee.virtualPort)
-        let length = Int(e.pointee.adjustment.clientSequenceOffset)
+        let header = proxyProtocolHeader(version, c)
+        let length = header.encodedLength
         let tcpHeader = tcp.headerLength
         guard openGap(&p, &packet, at: tcpHeader, count: length) else { return false }
         header.write(into: p.l4 + tcpHeader)
@@ -134,7 +110,7 @@ extension Director {
     /// Adds option 254 right after the fixed TCP header; false (the segment goes on without it)
     /// when the header has no 8 or 20 bytes of option space left, the frame no room, or the
     /// datagram would outgrow the egress MTU (DPVS `tcp_in_add_toa`: EDPVS_NOROOM, EDPVS_FRAG).
-    private func addAddressOption(_ c: UnsafeMutablePointer<Connection>, _ p: inout ParsedPacket,
+    func addAddressOption(_ c: UnsafeMutablePointer<Connection>, _ p: inout ParsedPacket,
                                   _ packet: inout PacketBuffer, tcp: TCPSegment, mtu: Int) -> Bool {
         let client = c.pointee.clientAddress
         let length = TCPAddressOption.length(for: client)

@@ -103,7 +103,7 @@ extension Director {
             return (0, .connectionTableFull)
         }
         if template != 0 { table[template].controlled &+= 1 }
-        armClientAddress(si, h)
+        armStreamShift(si, h)
         bind(rs, template: false)
         realServerStats[rs].connections &+= 1
         services[si].stats.connections &+= 1

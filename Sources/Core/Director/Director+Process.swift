@@ -256,8 +256,7 @@ extension Director {
             return tooBig
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
-        if c.pointee.flags.contains(.synProxy) { synProxyTranslate(h, p, fromClient: true) }
-        if ftp.enabled && isFTPControl(h, c) { ftpFromClient(h, c, &p, &packet, now: now) }
+        if ftp.enabled && isFTPControl(c) { ftpFromClient(h, c, &p, &packet, now: now) }
         var verdict: Verdict
         switch c.pointee.method {
         case .directRouting: verdict = transmitDirectRouting(&p, eth, realServer: rs)
@@ -265,9 +264,11 @@ extension Director {
         case .fullNAT: verdict = transmitFullNAT(&p, eth, c, realServer: rs)
         case .tunnel: verdict = transmitTunnel(&p, eth, &packet, realServer: rs)
         }
-        if case .forward(let out) = verdict, let entries = clientAddressEntries, entries[Int(h)].isActive,
-           !carryClientAddress(h, c, &p, &packet, mtu: out < interfaceMTUs.count ? interfaceMTUs[out] : 1500) {
-            verdict = .drop(.proxyProtocolNoRoom)
+        // Every stream shift (SYN proxy, PROXY protocol, TOA, FTP) in one place, on the
+        // rewritten frame: the features above recorded in the client's own numbering.
+        if case .forward(let out) = verdict, streamShifts != nil {
+            if !shiftFromClient(h, c, &p, &packet, out: out) { verdict = .drop(.proxyProtocolNoRoom) }
+            if syncMaster { noteShiftChange(h, c) }
         }
         // Only a forwarded frame is still the parsed packet; an answer replaced it.
         if case .forward = verdict { finishChecksum(&p, &packet) }
@@ -295,10 +296,12 @@ extension Director {
             return tooBig
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }
-        if c.pointee.flags.contains(.synProxy) { synProxyTranslate(h, p, fromClient: false) }
-        if ftp.enabled && isFTPControl(h, c) { ftpFromServer(h, c, &p, &packet, now: now) }
-        if let entries = clientAddressEntries, entries[Int(h)].isActive { clientAddressFromServer(h, p) }
+        if ftp.enabled && isFTPControl(c) { ftpFromServer(h, c, &p, &packet, now: now) }
         let verdict = c.pointee.method == .fullNAT ? transmitFullNATReply(&p, eth, c) : transmitNATReply(&p, eth, c)
+        if case .forward = verdict, streamShifts != nil {
+            shiftFromServer(h, p)
+            if syncMaster { noteShiftChange(h, c) }
+        }
         // Only a forwarded frame is still the parsed packet; an answer replaced it.
         if case .forward = verdict { finishChecksum(&p, &packet) }
         return verdict

@@ -177,12 +177,8 @@ extension Director {
             entries.initialize(repeating: SynProxyEntry(), count: table.capacity + 1)
             synProxyEntries = entries
         }
-        if clientAddressEntries == nil && self.services.contains(where: { $0.proxyProtocol != nil || $0.toa }) {
-            let entries = UnsafeMutablePointer<ClientAddressEntry>.allocate(capacity: table.capacity + 1)
-            entries.initialize(repeating: ClientAddressEntry(), count: table.capacity + 1)
-            clientAddressEntries = entries
-        }
         configureFTP()
+        allocateStreamShifts()
         return summary
     }
 

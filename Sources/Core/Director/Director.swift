@@ -104,9 +104,9 @@ public final class Director {
     public internal(set) var synProxyServerResets: UInt64 = 0
     /// The FTP helper (`ApplicationLayer/Director+FTP.swift`): on with a NAT/FullNAT FTP service.
     @usableFromInline var ftp = FTPHelper()
-    /// Per connection handle, PROXY protocol and TOA state (Docs/adr/0008); allocated with the
-    /// first service that asks for either, as large as the table.
-    @usableFromInline var clientAddressEntries: UnsafeMutablePointer<ClientAddressEntry>?
+    /// Per connection handle, how its TCP streams are moved (SYN proxy, PROXY protocol, TOA,
+    /// FTP; Docs/adr/0009); allocated with the first service that needs one, as large as the table.
+    @usableFromInline var streamShifts: UnsafeMutablePointer<StreamShift>?
     public internal(set) var proxyProtocolHeadersSent: UInt64 = 0
     public internal(set) var toaAdded: UInt64 = 0
     /// Segments that went on without TOA: no option space, frame room or MTU left.
@@ -182,7 +182,7 @@ public final class Director {
         batchBuckets.deallocate()
         synProxyEntries?.deallocate()
         ftp.deallocate()
-        clientAddressEntries?.deallocate()
+        streamShifts?.deallocate()
     }
 
     /// Whether `address` belongs to a VRRP instance this director is not MASTER of: no

@@ -113,6 +113,7 @@ extension Director {
                 q.setDestination(c.localAddress)
                 q.setDestinationPort(c.localPort)
             }
+            unshiftQuotedSequence(h, q, clientStream: false)
             fillICMPChecksum(p)
             return .forward(interface: out)
         }
@@ -132,8 +133,34 @@ extension Director {
             q.setSource(c.clientAddress)
             q.setSourcePort(c.clientPort)
         }
+        unshiftQuotedSequence(h, q, clientStream: true)
         fillICMPChecksum(p)
         return .forward(interface: addressToClient(eth, table.entry(h)))
+    }
+
+    /// Puts a quoted TCP segment's sequence number back into the numbering of the peer the
+    /// error now goes to, when the director moves that stream (a SYN proxy's cookie ISN, a
+    /// PROXY protocol header, an FTP rewrite; Docs/adr/0009). The quote is a segment as the
+    /// director sent it, numbered for its receiver; Linux's `tcp_v4_err`/`tcp_v6_err` ignore an
+    /// error whose quoted sequence lies outside the sender's snd_una..snd_nxt, so without this
+    /// a fragmentation-needed toward a SYN-proxied real server (whose numbers differ from the
+    /// client's by a random offset) was dropped: a PMTU black hole. IPVS does not do this, as
+    /// its helpers shift little; lvsd goes further because it shifts more streams than IPVS.
+    /// The quoted TCP checksum follows when the quote reaches it (the ICMP checksum is
+    /// recomputed afterwards).
+    @inline(__always)
+    func unshiftQuotedSequence(_ h: ConnectionHandle, _ q: ParsedPacket, clientStream: Bool) {
+        guard let shifts = streamShifts, q.hasTransportHeader else { return }
+        let header = q.transportHeader
+        guard header.hasTCPSequence else { return }
+        let adjustment = shifts[Int(h)].adjustment
+        let shift = clientStream ? adjustment.fromClient : adjustment.fromServer
+        guard !shift.isIdentity else { return }
+        let old = header.tcpSequenceNumber
+        // A number in the receiver's numbering goes back as an acknowledgment of it would.
+        let new = shift.acknowledgment(old)
+        header.tcpSequenceNumber = new
+        header.updatePseudoHeaderChecksum(overIPv6: q.isIPv6) { Checksum.update($0, old: old, new: new) }
     }
 
     func fillICMPChecksum(_ p: ParsedPacket) {

@@ -1,10 +1,10 @@
 import Wire
 
-/// What the SYN proxy keeps per connection, beside the table (whose 128-byte entries have no
-/// room): the translation, and what the handshake with the real server needs.
+/// What the SYN proxy keeps per connection for the handshake with the real server, beside the
+/// table (whose 128-byte entries have no room); the translation it sets afterwards goes into
+/// the connection's `StreamShift`.
 @usableFromInline
 struct SynProxyEntry {
-    var adjustment = SequenceAdjustment.identity
     /// The director's ISN toward the client (the cookie).
     var cookie: UInt32 = 0
     /// The TSval the director gave the client, and the client's latest, when it sends them.
@@ -112,11 +112,12 @@ extension Director {
         guard flags.isSuperset(of: [.syn, .ack]), tcp.acknowledgmentNumber == entry.clientSequence &+ 1 else {
             return .drop(.synProxyAwaitingServer)
         }
-        var e = entry
-        e.adjustment = SynProxyHandshake.adjustment(
+        let adjustment = SynProxyHandshake.adjustment(
             serverSynAck: tcp, cookie: entry.cookie, directorTimestamp: entry.timestamps ? entry.directorTimestamp : nil,
             announcedWindowScale: entry.announcedWindowScale == 0xFF ? nil : entry.announcedWindowScale)
         let serverTimestamp = tcp.synOptions.timestamp?.value
+        // Read before the ACK is written over the SYN-ACK.
+        let serverFirstSequence = tcp.sequenceNumber &+ 1
         let (replyAddress, replyPort) = c.pointee.replyDestination
         var options = TCPSynOptions()
         if entry.timestamps, let echo = serverTimestamp { options.timestamp = (entry.clientTimestamp, echo) }
@@ -125,8 +126,18 @@ extension Director {
             destinationPort: c.pointee.destinationPort, sequence: tcp.acknowledgmentNumber,
             acknowledgment: tcp.sequenceNumber &+ 1, flags: .ack, window: entry.clientWindow,
             options: options)
-        guard let length = ack.emit(into: p.l3, room: room) else { return .drop(.noRoom) }
-        entries[Int(h)] = e
+        guard let length = ack.emit(into: p.l3, room: room), let shifts = streamShifts else { return .drop(.noRoom) }
+        // The server's stream, its timestamps and windows move for the rest of the connection;
+        // the client's keeps what a PROXY protocol header set.
+        let shift = shifts + Int(h)
+        shift.pointee.adjustment.fromServer = adjustment.fromServer
+        shift.pointee.adjustment.timestampOffset = adjustment.timestampOffset
+        shift.pointee.adjustment.serverWindowShift = adjustment.serverWindowShift
+        shift.pointee.changed = true
+        // Later client segments that acknowledge exactly the server's first byte get TOA as
+        // without a SYN proxy (DPVS `fdata_seq`).
+        shift.pointee.serverFirstSequence = serverFirstSequence
+        shift.pointee.synAckSeen = true
         c.pointee.flags.remove(.synProxyAwaitingServer)
         // The client finished its handshake when its ACK came: the connection is established.
         setState(h, .established)
@@ -136,7 +147,20 @@ extension Director {
         realServerStats[rs].bytesOut &+= UInt64(p.l3Length)
         record(.fromRealServer, h, realServer: rs, before: .synRecv, after: .established)
         replaceSegment(&p, &packet, length: length, flags: .ack)
-        return answerBack(eth, &packet, length: p.l2Length + length)
+        if syncMaster { noteShiftChange(h, c) }
+        let verdict = answerBack(eth, &packet, length: p.l2Length + length)
+        // This ACK stands for the client's, which DPVS replays through FullNAT and so gives TOA
+        // (ip_vs_synproxy.c, ip_vs_proto_tcp.c `tcp_in_add_toa`): the one segment a real server
+        // reading TOA from the handshake looks at.
+        if shift.pointee.toa, let segment = try? TCPSegment(p.l4, length: p.l4Length) {
+            let out = packet.interface
+            if addAddressOption(c, &p, &packet, tcp: segment, mtu: out < interfaceMTUs.count ? interfaceMTUs[out] : 1500) {
+                toaAdded &+= 1
+            } else {
+                toaNoRoom &+= 1
+            }
+        }
+        return verdict
     }
 
     /// After the director wrote a header-only segment of `length` bytes over the IP packet:
@@ -153,18 +177,6 @@ extension Director {
         packet.checksumPartial = false
         packet.segmentation = nil
         packet.needsSoftwareSegmentation = false
-    }
-
-    /// Translates a segment of a proxied connection in place, before its forwarding method.
-    @inline(__always)
-    func synProxyTranslate(_ h: ConnectionHandle, _ p: ParsedPacket, fromClient: Bool) {
-        guard let entries = synProxyEntries, p.hasTransportHeader,
-              let tcp = try? TCPSegment(p.l4, length: p.l4Length) else { return }
-        if fromClient {
-            entries[Int(h)].adjustment.translateFromClient(tcp)
-        } else {
-            entries[Int(h)].adjustment.translateFromServer(tcp)
-        }
     }
 
     @inline(__always)

@@ -44,6 +44,15 @@ extension Director {
         sync.append(SyncNote(h, c))
     }
 
+    /// Notes connection `h` again when its stream shift changed (an FTP rewrite, the SYN
+    /// proxy's server half), so a backup that takes over translates as this director does.
+    @inline(__always)
+    func noteShiftChange(_ h: ConnectionHandle, _ c: UnsafeMutablePointer<Connection>) {
+        guard let e = streamShifts.map({ $0 + Int(h) }), e.pointee.changed else { return }
+        e.pointee.changed = false
+        sync.append(SyncNote(h, c))
+    }
+
     /// Turns the notes taken so far (at most `limit`) into messages: `send` gets each one
     /// as soon as the next entry would not fit, and the last partly filled one at the end,
     /// so no entry waits for a message to fill. The bytes are valid only during the call.
@@ -68,7 +77,7 @@ extension Director {
                 sync.counters.notesStale &+= 1
                 continue
             }
-            let record = syncRecord(c)
+            let record = syncRecord(c, handle: note.handle)
             guard record.isSingleFamily else {
                 sync.counters.notesMixedFamily &+= 1
                 continue
@@ -82,8 +91,8 @@ extension Director {
         return messages
     }
 
-    /// The entry IPVS would send for `c`.
-    func syncRecord(_ c: Connection) -> SyncConnectionRecord {
+    /// The entry IPVS would send for `c` (at `handle`, whose stream shift it carries).
+    func syncRecord(_ c: Connection, handle: ConnectionHandle = 0) -> SyncConnectionRecord {
         var flags = SyncConnectionFlags.forwarding(c.method.syncForwardingCode)
         let template = c.flags.contains(.template)
         if template { flags.insert(.template) }
@@ -105,7 +114,34 @@ extension Director {
         if !template && c.method.repliesTraverseDirector && c.clientMAC != .zero {
             record.clientPeer = SyncClientPeer(mac: c.clientMAC, interface: c.ingressInterface)
         }
+        if handle != 0, !template, let shifts = streamShifts { exportStreamShift(shifts[Int(handle)], into: &record) }
         return record
+    }
+
+    /// A connection's stream shift as IPVS carries it (`IPVS_OPT_SEQ_DATA` with
+    /// `IP_VS_CONN_F_IN_SEQ`/`_OUT_SEQ` for each direction that moves, ip_vs_sync.c
+    /// `ip_vs_sync_conn`) and the rest as lvsd's option, which a kernel backup skips.
+    func exportStreamShift(_ e: StreamShift, into record: inout SyncConnectionRecord) {
+        let a = e.adjustment
+        if !a.fromClient.isIdentity || !a.fromServer.isIdentity {
+            record.sequence = SyncSequence(
+                input: .init(initial: a.fromClient.initialSequence, delta: a.fromClient.delta,
+                             previousDelta: a.fromClient.previousDelta),
+                output: .init(initial: a.fromServer.initialSequence, delta: a.fromServer.delta,
+                              previousDelta: a.fromServer.previousDelta))
+            if !a.fromClient.isIdentity { record.flags.insert(.inputSequence) }
+            if !a.fromServer.isIdentity { record.flags.insert(.outputSequence) }
+        }
+        if a.timestampOffset != 0 || a.serverWindowShift != 0 || e.wantsClientAddress {
+            var state: SyncStreamShift.State = []
+            if e.toa { state.insert(.toa) }
+            if e.synSeen { state.insert(.synSeen) }
+            if e.headerSent { state.insert(.headerSent) }
+            if e.synAckSeen { state.insert(.synAckSeen) }
+            record.streamShift = SyncStreamShift(
+                timestampOffset: a.timestampOffset, serverWindowShift: a.serverWindowShift, proxyProtocol: e.proxyProtocol,
+                state: state, firstSequence: e.firstSequence, serverFirstSequence: e.serverFirstSequence)
+        }
     }
 }
 

@@ -122,6 +122,7 @@ extension Director {
                     c.pointee.ingressInterface = peer.interface
                 }
                 update(h, c, state: state, inactive: inactive, timeout: timeout, now: now)
+                importStreamShift(r, h)
                 return .updated(h)
             }
             if isTemplate {
@@ -166,13 +167,46 @@ extension Director {
             return .dropped(.connectionTableFull)
         }
         if c.template != 0 { table[c.template].controlled &+= 1 }
-        clearClientAddress(new)
+        clearStreamShift(new)
+        if !isTemplate { importStreamShift(r, new) }
         bind(rs, template: isTemplate)
         if !isTemplate && !inactive {
             realServers[rs].inactiveConnections &-= 1
             realServers[rs].activeConnections &+= 1
         }
         return .installed(new)
+    }
+
+    /// A connection takes the stream shift its entry carries, as `ip_vs_proc_conn` copies
+    /// `in_seq` and `out_seq` over the connection's whenever the entry has them; lvsd's option
+    /// brings the rest. An entry with neither leaves the shift as it was.
+    private func importStreamShift(_ r: SyncConnectionRecord, _ h: ConnectionHandle) {
+        guard r.sequence != nil || r.streamShift != nil, r.proto == .tcp else { return }
+        if streamShifts == nil {
+            // A backup whose own services need no shift still translates what it takes over.
+            let entries = UnsafeMutablePointer<StreamShift>.allocate(capacity: table.capacity + 1)
+            entries.initialize(repeating: StreamShift(), count: table.capacity + 1)
+            streamShifts = entries
+        }
+        guard let e = streamShifts.map({ $0 + Int(h) }) else { return }
+        if let s = r.sequence {
+            e.pointee.adjustment.fromClient = SequenceShift(initialSequence: s.input.initial, delta: s.input.delta,
+                                                            previousDelta: s.input.previousDelta)
+            e.pointee.adjustment.fromServer = SequenceShift(initialSequence: s.output.initial, delta: s.output.delta,
+                                                            previousDelta: s.output.previousDelta)
+        }
+        if let x = r.streamShift {
+            e.pointee.adjustment.timestampOffset = x.timestampOffset
+            e.pointee.adjustment.serverWindowShift = x.serverWindowShift
+            // Only a version this director can write: another is a PROXY header it cannot insert.
+            e.pointee.proxyProtocol = ProxyProtocolHeader.Version(rawValue: x.proxyProtocol) != nil ? x.proxyProtocol : 0
+            e.pointee.toa = x.state.contains(.toa)
+            e.pointee.synSeen = x.state.contains(.synSeen)
+            e.pointee.headerSent = x.state.contains(.headerSent)
+            e.pointee.synAckSeen = x.state.contains(.synAckSeen)
+            e.pointee.firstSequence = x.firstSequence
+            e.pointee.serverFirstSequence = x.serverFirstSequence
+        }
     }
 
     /// The entry's client-side peer, if it names one of this director's interfaces (a pair of

@@ -30,8 +30,8 @@ public struct SyncSettings: Hashable, Sendable {
 
     public static let defaultMaxMessageLength = 1472
     /// Room for the largest entry lvsd writes (IPv6 with sequence data, the local endpoint,
-    /// the client peer and the steering key, padded).
-    public static let minimumMaxMessageLength = SyncMessage.headerLength + SyncConnection.ipv6Length + 26 + 20 + 9 + 6 + 3
+    /// the client peer, the steering key and the stream shift, padded).
+    public static let minimumMaxMessageLength = SyncMessage.headerLength + SyncConnection.ipv6Length + 26 + 20 + 9 + 6 + 17 + 2
 
     public init(syncID: UInt8 = 0, maxMessageLength: Int = SyncSettings.defaultMaxMessageLength,
                 threshold: UInt8 = 3, period: UInt8 = 50, ringCapacity: Int = 4096, refreshPeriod: UInt64 = 0) {

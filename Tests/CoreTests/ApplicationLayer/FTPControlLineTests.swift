@@ -147,38 +147,3 @@ import Wire
         #expect(found >= 0)
     }
 }
-
-/// IPVS's sequence bookkeeping after a length change (ip_vs_app.c): what shifts, what a
-/// retransmission keeps, and the wrap at 2^32.
-@Suite struct FTPSequenceDeltaTests {
-    @Test func shiftsAfterTheRewrittenSegmentOnly() {
-        var d = FTPSequenceDelta()
-        #expect(d.sequenceOffset(1000) == 0 && d.acknowledgmentOffset(1000) == 0)
-        d.record(sequence: 1000, diff: 3)
-        // The rewritten segment itself (a retransmission) starts before the change.
-        #expect(d.sequenceOffset(1000) == 0)
-        #expect(d.sequenceOffset(1030) == 3)
-        // Acknowledgments in the shifted numbering: up to the rewritten segment's start, unshifted.
-        #expect(d.acknowledgmentOffset(1000) == 0)
-        #expect(d.acknowledgmentOffset(1033) == 3)
-        // A retransmission rewritten again records nothing more.
-        d.record(sequence: 1000, diff: 3)
-        #expect(d.delta == 3 && d.previousDelta == 0)
-        // A later shortening: the deltas add up, the earlier one stays for older segments.
-        d.record(sequence: 1030, diff: -5)
-        #expect(d.sequenceOffset(1031) == UInt32(bitPattern: -2))
-        #expect(d.sequenceOffset(1030) == 3)
-        #expect(d.sequenceOffset(1020) == 3)
-    }
-
-    @Test func wrapsAt2To32() {
-        var d = FTPSequenceDelta()
-        let near: UInt32 = 0xFFFF_FFF0
-        d.record(sequence: near, diff: 7)
-        #expect(d.sequenceOffset(near &+ 0x20) == 7)  // past 2^32: still after
-        #expect((near &+ 0x20) &+ d.sequenceOffset(near &+ 0x20) == 0x17)
-        #expect(d.sequenceOffset(near &- 1) == 0)
-        #expect(d.acknowledgmentOffset(0x17) == 7)
-        #expect(d.acknowledgmentOffset(near) == 0)
-    }
-}

@@ -192,12 +192,12 @@ import Wire
                 fromClient: fromClient, flags: flags, seq: UInt32(truncatingIfNeeded: rng.next()),
                 ack: UInt32(truncatingIfNeeded: rng.next()), window: UInt16(truncatingIfNeeded: rng.next()),
                 options: options, payload: payload)
-            let forward = SequenceAdjustment(clientSequenceOffset: UInt32(truncatingIfNeeded: rng.next()),
-                                             serverSequenceOffset: UInt32(truncatingIfNeeded: rng.next()),
-                                             timestampOffset: UInt32(truncatingIfNeeded: rng.next()))
-            let backward = SequenceAdjustment(clientSequenceOffset: 0 &- forward.clientSequenceOffset,
-                                              serverSequenceOffset: 0 &- forward.serverSequenceOffset,
-                                              timestampOffset: 0 &- forward.timestampOffset)
+            let clientOffset = UInt32(truncatingIfNeeded: rng.next()), serverOffset = UInt32(truncatingIfNeeded: rng.next())
+            let timestampOffset = UInt32(truncatingIfNeeded: rng.next())
+            let forward = SequenceAdjustment(clientSequenceOffset: clientOffset, serverSequenceOffset: serverOffset,
+                                             timestampOffset: timestampOffset)
+            let backward = SequenceAdjustment(clientSequenceOffset: 0 &- clientOffset, serverSequenceOffset: 0 &- serverOffset,
+                                              timestampOffset: 0 &- timestampOffset)
             let there = try SequenceAdjustmentTests.translated(sent) {
                 fromClient ? forward.translateFromClient($0) : forward.translateFromServer($0)
             }
