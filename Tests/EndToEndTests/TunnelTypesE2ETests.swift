@@ -11,6 +11,8 @@ import Glibc
 /// encapsulation carries a download whose sha256 is checked (one of 100 MB); a lowered MTU on
 /// the director's real-server-side veth makes lvsd answer fragmentation-needed /
 /// packet-too-big, and the client's path MTU discovery completes an upload through it.
+/// `--tun-remcsum` is proven by a download and by a capture on the real server showing the
+/// GUE private flags word with the remote checksum offload option.
 @Suite(.serialized)
 struct TunnelTypesE2ETests {
     struct Case: CustomStringConvertible, Sendable {
@@ -48,6 +50,65 @@ struct TunnelTypesE2ETests {
         #expect(output.contains("packets decapsulated"), "\(output)")
     }
 
+    /// `--tun-remcsum`: the client's segments reach lvsd with their checksums partial (veth's
+    /// offload), so every one goes out with the GUE private flags word and the remote checksum
+    /// offload option, its TCP checksum left for the real server, which `lvsd realserver`
+    /// completes before the kernel sees it (a checksum left undone would be dropped there and
+    /// the download would stall). A capture on the real server's tunnel link shows the option.
+    @Test(.enabled(if: getuid() == 0, "TunnelTypesE2ETests need root: they build network namespaces (CI runs as root)"))
+    func remoteChecksumOffloadCarriesADownloadAndShowsOnTheWire() throws {
+        let lab = try TunnelLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        let file = try lab.serveFile(megabytes: 100)
+        try lab.startRealServer(vip: "198.18.0.100", guePort: 6080)
+        let capture = try lab.startCapture(in: lab.realServer, interface: "e1", filter: "udp dst port 6080", count: 40)
+        let log = try lab.startDirector(vip: "198.18.0.100", realServer: "198.18.1.2",
+                                        options: "--tun-type gue --tun-port 6080 --tun-remcsum")
+        let received = lab.directory.appendingPathComponent("received")
+        let (status, _, err) = try lab.inClient("/usr/bin/curl", ["-sS", "-m", "90", "-o", received.path,
+                                                                  "http://198.18.0.100/\(file.lastPathComponent)"])
+        let output = try lab.stopAll(log: log)
+        #expect(status == 0, "curl: \(err)\n\(output)")
+        #expect(Command.sha256(received.path) == Command.sha256(file.path), "\(output)")
+        let frames = PcapFile.frames(capture)
+        // Ethernet 14, IPv4 20, UDP 8, then GUE: two words of options, the private-flags flag,
+        // GUE_PFLAG_REMCSUM, start 20 (the inner IPv4 header) and offset 36 (TCP's checksum).
+        let option: [UInt8] = [0x02, 0x04, 0x00, 0x01, 0x80, 0x00, 0x00, 0x00, 0x00, 20, 0x00, 36]
+        let withOption = frames.filter { $0.count >= 54 && Array($0[42..<54]) == option }
+        #expect(!frames.isEmpty, "the capture on e1 saw no GUE frames\n\(output)")
+        #expect(withOption.count == frames.count, "\(withOption.count) of \(frames.count) GUE frames carry the remote checksum option")
+    }
+
+    /// FTP over TUN as IPVS does it for DR and TUN: a persistent port-0 service sends the data
+    /// connection (passive: the client to the VIP's passive port; active: the client's answers
+    /// to the server's connection from VIP:20) to the control connection's real server, where
+    /// vsftpd behind `lvsd realserver` answers the client directly. curl fetches a file in each
+    /// of its four ways (EPSV, PASV, EPRT, PORT), the sha256 checked.
+    @Test(.enabled(if: getuid() == 0, "TunnelTypesE2ETests need root: they build network namespaces (CI runs as root)"))
+    func ftpThroughAPersistentTunnelServiceActiveAndPassive() throws {
+        let lab = try TunnelLab()
+        defer { lab.tearDown() }
+        try lab.build()
+        let (digest, vsftpd) = try lab.startFTPServer(kilobytes: 4096)
+        try lab.startRealServer(vip: "198.18.0.100", guePort: nil)
+        let log = try lab.startDirector(vip: "198.18.0.100", realServer: "198.18.1.2", options: "--tun-type ipip",
+                                        port: 0, serviceOptions: "-s rr -p 60")
+        var failures: [String] = []
+        for (name, flags) in [("passive EPSV", ""), ("passive PASV", "--disable-epsv"),
+                              ("active EPRT", "-P -"), ("active PORT", "-P - --disable-eprt")] {
+            let (status, out, err) = try lab.inClient("/bin/sh", ["-c",
+                "/usr/bin/curl -s -S -m 30 \(flags) ftp://198.18.0.100/blob | /usr/bin/sha256sum"])
+            let sum = out.split(separator: " ").first.map(String.init) ?? ""
+            if status != 0 || sum != digest || !err.isEmpty { failures.append("\(name): exit \(status), sha256 \(sum), \(err)") }
+        }
+        kill(vsftpd.processIdentifier, SIGKILL)
+        vsftpd.waitUntilExit()
+        let output = try lab.stopAll(log: log)
+        #expect(failures.isEmpty, "\(failures)\n\(output)")
+        #expect(output.contains("packets decapsulated"), "\(output)")
+    }
+
     /// MTU 1400 on the director's veth toward the real server: with GUE's 32 bytes (IPv4
     /// outside) the client's 1500-byte segments no longer fit, lvsd answers ICMP
     /// fragmentation-needed with 1368 (ip_vs_xmit.c ensure_mtu_is_adequate), the client's
@@ -82,7 +143,7 @@ struct TunnelTypesE2ETests {
 /// server's e0 (198.18.0.3, 2001:db8::3) on one bridged LAN with the VIPs 198.18.0.100 and
 /// 2001:db8::100; the tunnels run over a second link, director d1 (198.18.1.1,
 /// 2001:db8:1::1) — real server e1 (198.18.1.2, 2001:db8:1::2), and the real server answers
-/// the client directly on the LAN. Namespaces `lvst-PID-tnl-*`; nothing in the root namespace.
+/// the client directly on the LAN. Namespaces `lvst-PID-tun-*`; nothing in the root namespace.
 private final class TunnelLab {
     let client: String, director: String, realServer: String, lan: String
     var namespaces: [String] { [lan, client, director, realServer] }
@@ -92,11 +153,11 @@ private final class TunnelLab {
 
     init() throws {
         let pid = getpid()
-        lan = "lvst-\(pid)-tnl-sw"
-        client = "lvst-\(pid)-tnl-c"
-        director = "lvst-\(pid)-tnl-d"
-        realServer = "lvst-\(pid)-tnl-r"
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-tnl-\(pid)-\(UInt32.random(in: 0 ... .max))")
+        lan = "lvst-\(pid)-tun-sw"
+        client = "lvst-\(pid)-tun-c"
+        director = "lvst-\(pid)-tun-d"
+        realServer = "lvst-\(pid)-tun-r"
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lvst-tun-\(pid)-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         chmod(directory.path, 0o755)
         deleteNamespaces()
@@ -229,13 +290,14 @@ private final class TunnelLab {
 
     /// lvsd with one TUN service on `vip`, ready once it has resolved the real server; `mtu`
     /// is d1's, as the rules file tells lvsd.
-    func startDirector(vip: String, realServer address: String, options: String, port: Int = 80, mtu: Int = 1500) throws -> URL {
+    func startDirector(vip: String, realServer address: String, options: String, port: Int = 80, mtu: Int = 1500,
+                       serviceOptions: String = "-s rr") throws -> URL {
         let service = vip.contains(":") ? "[\(vip)]:\(port)" : "\(vip):\(port)"
         let rules = directory.appendingPathComponent("rules")
         try """
             interface d0 mac 00:00:00:00:00:00 address 198.18.0.1 address 2001:db8::1
             interface d1 mac 00:00:00:00:00:00 mtu \(mtu) address 198.18.1.1 address 2001:db8:1::1
-            -A -t \(service) -s rr
+            -A -t \(service) \(serviceOptions)
             -a -t \(service) -r \(address) -i \(options)
 
             """.write(to: rules, atomically: true, encoding: .utf8)
@@ -248,6 +310,60 @@ private final class TunnelLab {
         }
         guard p.isRunning else { throw Command.Failed(description: "lvsd exited early: \(text(log))") }
         return log
+    }
+
+    /// tcpdump on `interface` in `ns`, writing the first `count` frames that match `filter`
+    /// (their first 128 bytes) to a file, whose URL it returns once tcpdump listens.
+    func startCapture(in ns: String, interface: String, filter: String, count: Int) throws -> URL {
+        let file = directory.appendingPathComponent("capture-\(interface).pcap")
+        // -Z root: tcpdump would otherwise open the file as its own user, in a directory only root writes.
+        try start(in: ns, "/usr/bin/tcpdump", ["-Z", "root", "-i", interface, "-n", "-U", "-s", "128", "-c", String(count),
+                                               "-w", file.path, filter], log: "tcpdump-\(interface).log")
+        let log = logs.last!
+        try waitUntil("tcpdump listens on \(interface) (\(text(log)))") { text(log).contains("listening on") }
+        return file
+    }
+
+    /// vsftpd on the real server (as FTPE2ETests starts it): anonymous read of one file of
+    /// `kilobytes` KiB of random bytes, passive ports 50000–50999, active from port 20;
+    /// returns the file's sha256 once the server answers on its LAN address, and the process
+    /// (it inherits the test runner's blocked SIGTERM: stop it with SIGKILL).
+    func startFTPServer(kilobytes: Int) throws -> (digest: String, process: Process) {
+        let root = directory.appendingPathComponent("ftp")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let blob = root.appendingPathComponent("blob")
+        let (dd, _, ddErr) = try Command.run("/bin/dd", ["if=/dev/urandom", "of=\(blob.path)", "bs=1K", "count=\(kilobytes)", "status=none"])
+        guard dd == 0 else { throw Command.Failed(description: "dd failed: \(ddErr)") }
+        chmod(root.path, 0o555)
+        chmod(blob.path, 0o644)
+        let conf = directory.appendingPathComponent("vsftpd.conf")
+        try """
+            listen=YES
+            listen_ipv6=NO
+            background=NO
+            anonymous_enable=YES
+            no_anon_password=YES
+            anon_root=\(root.path)
+            local_enable=NO
+            write_enable=NO
+            connect_from_port_20=YES
+            pasv_enable=YES
+            pasv_min_port=50000
+            pasv_max_port=50999
+            isolate=NO
+            isolate_network=NO
+            seccomp_sandbox=NO
+            xferlog_enable=NO
+            secure_chroot_dir=/var/run/vsftpd/empty
+
+            """.write(to: conf, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: "/var/run/vsftpd/empty", withIntermediateDirectories: true)
+        let vsftpd = try start(in: realServer, "/usr/sbin/vsftpd", [conf.path], log: "vsftpd.log")
+        try waitUntil("vsftpd serves FTP") {
+            (try? Command.run("/usr/sbin/ip", ["netns", "exec", director, "/usr/bin/curl", "-s", "-m", "2", "-o", "/dev/null",
+                                            "ftp://198.18.0.3/blob"]).0) == 0
+        }
+        return (Command.sha256(blob.path), vsftpd)
     }
 
     /// SIGTERM to every process (lvsd realserver prints its counts then); their logs.
@@ -282,5 +398,34 @@ private final class TunnelLab {
             usleep(50_000)
         }
         throw Command.Failed(description: "timed out after \(seconds) s waiting until \(what())")
+    }
+}
+
+/// The frames of a classic pcap file (microsecond or nanosecond, either byte order), each as
+/// captured; none if the file is missing or not pcap.
+enum PcapFile {
+    static func frames(_ url: URL) -> [[UInt8]] {
+        guard let data = try? Data(contentsOf: url), data.count >= 24 else { return [] }
+        let bytes = [UInt8](data)
+        func u32(_ at: Int, swapped: Bool) -> Int {
+            let b = bytes[at..<at + 4].map(UInt32.init)
+            return Int(swapped ? b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3] : b[3] << 24 | b[2] << 16 | b[1] << 8 | b[0])
+        }
+        let magic = u32(0, swapped: false)
+        let swapped: Bool
+        switch magic {
+        case 0xA1B2_C3D4, 0xA1B2_3C4D: swapped = false
+        case 0xD4C3_B2A1, 0x4D3C_B2A1: swapped = true
+        default: return []
+        }
+        var frames: [[UInt8]] = []
+        var at = 24
+        while at + 16 <= bytes.count {
+            let length = u32(at + 8, swapped: swapped)
+            guard at + 16 + length <= bytes.count else { break }
+            frames.append(Array(bytes[at + 16 ..< at + 16 + length]))
+            at += 16 + length
+        }
+        return frames
     }
 }
