@@ -77,6 +77,11 @@ struct TunnelTypesE2ETests {
         #expect(status == 0, "curl: \(err)\n\(output)")
         #expect(answer.trimmingCharacters(in: .whitespacesAndNewlines) == Command.sha256(body.path), "\(output)")
         #expect(output.contains("software-segmented"), "lvsd cut the client's super-frames: \(output)")
+        // The real server's kernel saw every tunnel packet too and, with no ipip, gre or
+        // ip6_tunnel module, would have answered protocol-unreachable / parameter-problem had
+        // `lvsd realserver` not taken them with its raw sockets (Docs/rules-file.md "TUN").
+        #expect(lab.realServerCounter("/proc/net/snmp", "Icmp:", "OutDestUnreachs") == 0, "\(output)")
+        #expect(lab.realServerCounter("/proc/net/snmp6", "", "Icmp6OutParmProblems") == 0, "\(output)")
     }
 
     /// `--tun-remcsum`: the client's segments reach lvsd with their checksums partial (veth's
@@ -392,6 +397,17 @@ private final class TunnelLab {
                                             "ftp://198.18.0.3/blob"]).0) == 0
         }
         return (Command.sha256(blob.path), vsftpd)
+    }
+
+    /// A counter of the real server's namespace: in /proc/net/snmp a column `name` under the
+    /// header line starting with `section`, in /proc/net/snmp6 (`section` empty) a named line.
+    func realServerCounter(_ file: String, _ section: String, _ name: String) -> Int? {
+        guard let text = try? Command.run("/usr/sbin/ip", ["netns", "exec", realServer, "/bin/cat", file]).1 else { return nil }
+        let lines = text.split(separator: "\n").map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) }
+        if section.isEmpty { return lines.first { $0.first == name }.flatMap { $0.last }.flatMap { Int($0) } }
+        guard let header = lines.firstIndex(where: { $0.first == section && $0.contains(name) }), header + 1 < lines.count,
+              let column = lines[header].firstIndex(of: name), column < lines[header + 1].count else { return nil }
+        return Int(lines[header + 1][column])
     }
 
     /// SIGTERM to every process (lvsd realserver prints its counts then); their logs.
