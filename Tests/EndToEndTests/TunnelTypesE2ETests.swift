@@ -48,7 +48,7 @@ struct TunnelTypesE2ETests {
         let log = try lab.startDirector(vip: c.vip, realServer: c.realServer, options: c.options)
         let url = "http://\(c.vip.contains(":") ? "[\(c.vip)]" : c.vip)/\(file.lastPathComponent)"
         let received = lab.directory.appendingPathComponent("received")
-        let (status, _, err) = try lab.inClient("/usr/bin/curl", ["-sS", "-m", "90", "-o", received.path, url])
+        let (status, _, err) = try lab.inClient("/usr/bin/curl", ["-sS", "-m", "180", "-o", received.path, url])
         let output = try lab.stopAll(log: log)
         #expect(status == 0, "curl: \(err)\n\(output)")
         #expect(Command.sha256(received.path) == Command.sha256(file.path), "\(output)")
@@ -72,7 +72,7 @@ struct TunnelTypesE2ETests {
         let (dd, _, ddErr) = try Command.run("/bin/dd", ["if=/dev/urandom", "of=\(body.path)", "bs=1M", "count=\(c.megabytes)", "status=none"])
         #expect(dd == 0, "dd: \(ddErr)")
         let url = "http://\(c.vip.contains(":") ? "[\(c.vip)]" : c.vip):8080/"
-        let (status, answer, err) = try lab.inClient("/usr/bin/curl", ["-sS", "-m", "90", "--data-binary", "@\(body.path)", url])
+        let (status, answer, err) = try lab.inClient("/usr/bin/curl", ["-sS", "-m", "180", "--data-binary", "@\(body.path)", url])
         let output = try lab.stopAll(log: log)
         #expect(status == 0, "curl: \(err)\n\(output)")
         #expect(answer.trimmingCharacters(in: .whitespacesAndNewlines) == Command.sha256(body.path), "\(output)")
@@ -100,7 +100,7 @@ struct TunnelTypesE2ETests {
         let log = try lab.startDirector(vip: "198.18.0.100", realServer: "198.18.1.2",
                                         options: "--tun-type gue --tun-port 6080 --tun-remcsum")
         let received = lab.directory.appendingPathComponent("received")
-        let (status, _, err) = try lab.inClient("/usr/bin/curl", ["-sS", "-m", "90", "-o", received.path,
+        let (status, _, err) = try lab.inClient("/usr/bin/curl", ["-sS", "-m", "180", "-o", received.path,
                                                                   "http://198.18.0.100/\(file.lastPathComponent)"])
         let output = try lab.stopAll(log: log)
         #expect(status == 0, "curl: \(err)\n\(output)")
@@ -435,7 +435,8 @@ private final class TunnelLab {
         for ns in namespaces { _ = try? Command.run("/usr/sbin/ip", ["netns", "delete", ns]) }
     }
 
-    func waitUntil(_ what: @autoclosure () -> String, seconds: Double = 15, _ condition: () throws -> Bool) throws {
+    /// 60 s by default: on a loaded 2-core CI machine nginx took more than 15 s to answer.
+    func waitUntil(_ what: @autoclosure () -> String, seconds: Double = 60, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try condition() { return }
