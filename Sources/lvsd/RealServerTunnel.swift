@@ -35,6 +35,16 @@ final class RealServerTunnel {
     /// listener and does not answer the director with port-unreachable; never read (its
     /// small buffer overflows and the kernel drops quietly).
     private var gueSink: Int32 = -1
+    /// Raw sockets for protocols 4, 41 and 47 in both families, for the same reason: without
+    /// a handler for the protocol the kernel answers every tunnel packet with ICMP
+    /// protocol-unreachable (IPv4) or parameter-problem (IPv6, unknown next header),
+    /// rate-limited, back to the director (ip_protocol_deliver_rcu, ip6_protocol_deliver_rcu),
+    /// unless a raw socket takes the packet. A raw socket whose queue is full does not count
+    /// as taking it (measured on 6.18: every packet then counted in IpInUnknownProtos), so
+    /// they are drained, unread, on every pass of the decapsulation loop.
+    private var protocolSinks: [Int32] = []
+    /// Where drained raw packets go: only their first bytes are copied (MSG_TRUNC).
+    private var sinkScratch = [UInt8](repeating: 0, count: 64)
     private(set) var decapsulated = 0
     /// Tunnel frames to this host from a source that is not a director, not decapsulated.
     private(set) var foreignSources = 0
@@ -80,11 +90,40 @@ final class RealServerTunnel {
         }
         localAddresses = Self.addresses()
         if guePort != 0 { gueSink = Self.bindSink(port: guePort) }
+        protocolSinks = Self.protocolSinks()
     }
 
     deinit {
         close(tunDescriptor)
         if gueSink >= 0 { close(gueSink) }
+        for fd in protocolSinks { close(fd) }
+    }
+
+    /// A non-blocking raw socket per family and tunnel protocol, its queue room for a few
+    /// thousand full-sized packets between two drains (SO_RCVBUFFORCE: net.core.rmem_max is
+    /// read-only in a namespace); those that cannot be opened are skipped.
+    static func protocolSinks() -> [Int32] {
+        var sinks: [Int32] = []
+        for family in [AF_INET, AF_INET6] {
+            for proto in [Int32(IPPROTO_IPIP), Int32(IPPROTO_IPV6), Int32(IPPROTO_GRE)] {
+                let fd = socket(family, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), proto)
+                guard fd >= 0 else { continue }
+                var room: Int32 = 16 << 20
+                setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &room, socklen_t(MemoryLayout<Int32>.size))
+                sinks.append(fd)
+            }
+        }
+        return sinks
+    }
+
+    /// Empties the raw sinks' queues.
+    private func drainProtocolSinks() {
+        sinkScratch.withUnsafeMutableBytes { scratch in
+            for fd in protocolSinks {
+                // Safety: at most scratch.count bytes are written into the scratch buffer.
+                while recv(fd, scratch.baseAddress, scratch.count, Int32(MSG_TRUNC) | Int32(MSG_DONTWAIT)) >= 0 {}
+            }
+        }
     }
 
     /// A UDP socket on `port` for both families (IPV6_V6ONLY off), with the smallest buffer.
@@ -156,6 +195,7 @@ final class RealServerTunnel {
                 }
                 if count > 0 { busy = true }
             }
+            drainProtocolSinks()
             if !busy, let socket = sockets.first {
                 _ = try? socket.wait(for: .readable, timeoutMilliseconds: sockets.count == 1 ? 200 : 10)
             }

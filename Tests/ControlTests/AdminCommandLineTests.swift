@@ -274,7 +274,7 @@ import Wire
         Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gre", "--tun-remcsum"], message: "Illegal 'tun-remcsum' option with the 'gre' tunnel type"),
         Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gre", "--tun-nocsum", "--tun-csum"], message: "The option 'tun-csum' conflicts with the 'tun-nocsum' option in the 'gre' tunnel type"),
         Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gue", "--tun-port", "0"], message: "illegal tunnel port specified"),
-        Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gue", "--tun-port", "6080", "--tun-remcsum"], message: "Tunnel options conflict"),
+        Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-i", "--tun-type", "gue", "--tun-port", "6080", "--tun-remcsum", "--tun-nocsum"], message: "The option 'tun-remcsum' conflicts with the 'tun-nocsum' option in the 'gue' tunnel type"),
         Mistake(arguments: ["-a", "-t", vip, "-r", "198.18.1.1", "-m", "--tun-csum"], message: "Tunnel options conflict with forward method"),
     ]
 

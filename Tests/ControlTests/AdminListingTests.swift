@@ -60,6 +60,8 @@ import Wire
         #expect(gue.contains("Tunnel  gue:6080:csum 0      0          0         \n"))
         snapshot.services[index].realServers[0].tunnel = TunnelSettings(kind: .gre)
         #expect(try AdminListing.render(request, snapshot).contains("Tunnel  gre:nocsum    0      0          0         \n"))
+        snapshot.services[index].realServers[0].tunnel = TunnelSettings(kind: .gue, port: 6080, checksum: .remote)
+        #expect(try AdminListing.render(request, snapshot).contains("Tunnel  gue:6080:remcsum "))
     }
 
     /// `--stats` wins over `--rate` and `--thresholds`, as print_title's if-chain decides.

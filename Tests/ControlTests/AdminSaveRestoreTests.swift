@@ -36,20 +36,22 @@ import Wire
         let config = parse("-A -t 198.18.0.10:80 -s rr",
                            "-a -t 198.18.0.10:80 -r 198.18.1.11 -i --tun-type gue --tun-port 6080 --tun-csum",
                            "-a -t 198.18.0.10:80 -r 198.18.1.12 -i --tun-type gre",
-                           "-a -t 198.18.0.10:80 -r 2001:db8:1::13 -i --tun-type gre --tun-csum")
+                           "-a -t 198.18.0.10:80 -r 2001:db8:1::13 -i --tun-type gre --tun-csum",
+                           "-a -t 198.18.0.10:80 -r 2001:db8:1::14 -i --tun-type gue --tun-port 6081 --tun-remcsum")
         let saved = AdminListing.save(AdminSnapshot(config: config, tableSize: 4096), numeric: true)
         #expect(saved == """
             -A -t 198.18.0.10:80 -s rr
             -a -t 198.18.0.10:80 -r 198.18.1.11:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum
             -a -t 198.18.0.10:80 -r 198.18.1.12:80 -i -w 1 --tun-type gre --tun-nocsum
             -a -t 198.18.0.10:80 -r [2001:db8:1::13]:80 -i -w 1 --tun-type gre --tun-csum
+            -a -t 198.18.0.10:80 -r [2001:db8:1::14]:80 -i -w 1 --tun-type gue --tun-port 6081 --tun-remcsum
 
             """)
         let again = (try? RulesFile.parse(saved, file: rulesFile)) ?? DirectorConfig()
         #expect(again == config)
         #expect(config.services.first?.realServers.map(\.tunnel) == [
             TunnelSettings(kind: .gue, port: 6080, checksum: .checksum), TunnelSettings(kind: .gre),
-            TunnelSettings(kind: .gre, checksum: .checksum),
+            TunnelSettings(kind: .gre, checksum: .checksum), TunnelSettings(kind: .gue, port: 6081, checksum: .remote),
         ])
     }
 

@@ -85,8 +85,12 @@ import Wire
         #expect(gre.tunnel == TunnelSettings(kind: .gre))
         #expect(keepalivedError(virtualServer("    lvs_method TUN type gue\n" + Self.oneServer)) ==
             kaError(3, 25, "a GUE tunnel needs the real server's GUE port: add port N"))
-        #expect(keepalivedError(virtualServer("    lvs_method TUN type gue port 6080 remcsum\n" + Self.oneServer)) ==
-            kaError(3, 39, "remcsum (GUE remote checksum offload) is not supported by SwiftLVS; use csum or nocsum"))
+        let remote = onlyVirtualServer(keepalived(virtualServer("    lvs_method TUN type gue port 6080 remcsum\n" + Self.oneServer)))
+        #expect(remote.tunnel == TunnelSettings(kind: .gue, port: 6080, checksum: .remote))
+        #expect(keepalivedError(virtualServer("    lvs_method TUN type gre remcsum\n" + Self.oneServer)) ==
+            kaError(3, 29, "remcsum (GUE remote checksum offload) applies to GUE tunnels only; drop it or give type gue"))
+        #expect(keepalivedError(virtualServer("    lvs_method TUN type gue csum remcsum\n" + Self.oneServer)) ==
+            kaError(3, 34, "'remcsum' conflicts with 'csum'; give one checksum option"))
         #expect(keepalivedError(virtualServer("    lvs_method TUN type vxlan\n" + Self.oneServer)) ==
             kaError(3, 25, "tunnel type 'vxlan' is not one of ipip, gue and gre"))
         #expect(keepalivedError(virtualServer("    lvs_method TUN csum\n" + Self.oneServer)) ==

@@ -252,7 +252,8 @@ extension Director {
 
         if realServerRoute[rs].resolved,
            let tooBig = answerIfTooBig(&p, eth, &packet, egress: realServerRoute[rs].interface,
-                                       overhead: c.pointee.method == .tunnel ? tunnelOverhead(realServer: rs) : 0) {
+                                       overhead: c.pointee.method == .tunnel
+                                           ? tunnelOverhead(realServer: rs, p, checksumPartial: packet.checksumPartial) : 0) {
             return tooBig
         }
         guard p.decrementTimeToLive() else { return .drop(.ttlExceeded) }

@@ -12,8 +12,10 @@ import Wire
 /// IPv4 identifications counting up from the super-frame's (outer and inner), header
 /// checksums, a GRE checksum and a non-zero outer UDP checksum; for TCP the sequence number advanced by the slices before it, FIN and PSH only
 /// on the last segment and CWR only on the first; for UDP (UDP_L4: one datagram per slice)
-/// the length; and a full L4 checksum. (net/ipv4/tcp_offload.c `tcp_gso_segment`,
-/// net/ipv4/udp_offload.c `__udp_gso_segment`, net/ipv4/af_inet.c `inet_gso_segment`.)
+/// the length; and a full L4 checksum, or under GUE's remote checksum offload option the
+/// segment's pseudo-header sum, which the real server completes (`SKB_GSO_TUNNEL_REMCSUM`).
+/// (net/ipv4/tcp_offload.c `tcp_gso_segment`, net/ipv4/udp_offload.c `__udp_gso_segment`,
+/// net/ipv4/af_inet.c `inet_gso_segment`.)
 public struct SoftwareSegmenter {
     private let frame: UnsafeMutableRawPointer
     /// Bytes of headers copied into every segment: up to the end of the transport header.
@@ -28,6 +30,8 @@ public struct SoftwareSegmenter {
     private let l4Offset: Int
     private let isTCP: Bool
     private let payloadLength: Int
+    /// The GUE header asks the real server to complete the inner checksums.
+    private let innerChecksumOffloaded: Bool
     private let source: IPAddress
     private let destination: IPAddress
     /// Payload bytes per segment.
@@ -47,6 +51,7 @@ public struct SoftwareSegmenter {
         var outerIsIPv6 = false
         var outerProtocol = IPProtocol.ipip
         var etherType = eth.etherType
+        var offloaded = false
         if tunnelHeaderLength > 0 {
             guard length - innerOffset > tunnelHeaderLength else { return nil }
             outerOffset = innerOffset
@@ -76,6 +81,7 @@ public struct SoftwareSegmenter {
                       let gue = try? GUEHeader(encapsulation + UDPDatagram.headerLength,
                                                length: carried - UDPDatagram.headerLength) else { return nil }
                 etherType = gue.protocolType == .ipv6 ? .ipv6 : .ipv4
+                offloaded = gue.remoteChecksum != nil
             default:
                 return nil
             }
@@ -139,6 +145,7 @@ public struct SoftwareSegmenter {
         self.l4Offset = l4Offset
         isTCP = proto == .tcp
         payloadLength = innerEnd - headers
+        innerChecksumOffloaded = offloaded
         self.segmentSize = size
         count = max(1, (payloadLength + size - 1) / size)
     }
@@ -181,11 +188,11 @@ public struct SoftwareSegmenter {
             if index != count - 1 { flags.subtract([.fin, .psh]) }
             if index != 0 { flags.remove(.cwr) }
             tcp.flags = flags
-            tcp.fillChecksum(pseudoHeaderSum: pseudo)
+            if innerChecksumOffloaded { tcp.checksum = Checksum.fold(pseudo) } else { tcp.fillChecksum(pseudoHeaderSum: pseudo) }
         } else {
             let udp = UDPDatagram(unchecked: out + l4Offset, length: l4Length)
             udp.setLength(UInt16(truncatingIfNeeded: l4Length))
-            udp.fillChecksum(pseudoHeaderSum: pseudo)
+            if innerChecksumOffloaded { udp.checksum = Checksum.fold(pseudo) } else { udp.fillChecksum(pseudoHeaderSum: pseudo) }
         }
         // Last: the outer checksums cover the inner datagram.
         if outerOffset >= 0 { fixOuterHeaders(out, total: total, step: step) }

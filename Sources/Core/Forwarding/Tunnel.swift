@@ -16,10 +16,18 @@ extension Director {
     /// Bytes TUN adds before the inner datagram for real server `rs`: the outer header of the
     /// server's family and the encapsulation (`__ip_vs_get_out_rt`'s MTU reduction).
     @inline(__always)
-    func tunnelOverhead(realServer rs: Int) -> Int {
+    func tunnelOverhead(realServer rs: Int, _ p: ParsedPacket, checksumPartial: Bool) -> Int {
         let server = realServers[rs]
         let outer = server.address.isIPv4 ? IPv4Packet.minimumHeaderLength : IPv6Packet.headerLength
-        return outer + server.tunnel.encapsulationLength
+        let offloaded = offloadsChecksum(server.tunnel, p, partial: checksumPartial)
+        return outer + server.tunnel.encapsulationLength(checksumOffloaded: offloaded)
+    }
+
+    /// Whether this frame goes with GUE's remote checksum offload option: `--tun-remcsum`, a
+    /// partial checksum, and a TCP or UDP header whose checksum field the option can name.
+    @inline(__always)
+    func offloadsChecksum(_ tunnel: TunnelSettings, _ p: ParsedPacket, partial: Bool) -> Bool {
+        tunnel.offloadsChecksum(partial: partial) && !p.isFragment && p.pseudoChecksumOffset != nil
     }
 
     func transmitTunnel(_ p: inout ParsedPacket, _ eth: EthernetFrame, _ packet: inout PacketBuffer,
@@ -34,7 +42,9 @@ extension Director {
         let source = out >= 0 && out < sources.count ? sources[out] : .zero
         guard source != .zero else { return .drop(.tunnelSourceUnavailable) }
         let outerLength = outerIsIPv6 ? IPv6Packet.headerLength : IPv4Packet.minimumHeaderLength
-        let overhead = outerLength + tunnel.encapsulationLength
+        let remoteChecksum = offloadsChecksum(tunnel, p, partial: packet.checksumPartial)
+        let encapsulationLength = tunnel.encapsulationLength(checksumOffloaded: remoteChecksum)
+        let overhead = outerLength + encapsulationLength
         guard packet.offset >= overhead else { return .drop(.noRoom) }
 
         let trafficClass, timeToLive: UInt8
@@ -53,9 +63,16 @@ extension Director {
             packet.needsSoftwareSegmentation = true
             packet.tunnelHeaderLength = overhead
         }
-        // An outer checksum covers the inner datagram, so the inner one is finished first.
-        let outerChecksum = tunnel.kind != .ipip && tunnel.checksum == .checksum
-        if outerChecksum && whole && packet.checksumPartial {
+        // An outer checksum covers the inner datagram, so the inner one is finished first;
+        // with remote checksum offload the real server finishes it, from the pseudo-header
+        // sum written here (a libpcap frame's field may hold anything) and the GUE option,
+        // and nothing on the way does (a whole frame leaves as it is; a super-frame's
+        // segments keep it partial).
+        let outerChecksum = tunnel.kind != .ipip && tunnel.checksum != .none
+        if remoteChecksum {
+            p.fillPseudoHeaderChecksum()
+            if whole { packet.checksumPartial = false }
+        } else if outerChecksum && whole && packet.checksumPartial {
             p.fillL4Checksum()
             packet.checksumPartial = false
         }
@@ -69,7 +86,7 @@ extension Director {
         let outer = moved.payload
         let encapsulation = outer + outerLength
         // A super-frame's lengths are placeholders: each segment gets its own.
-        let carried = min(p.l3Length + tunnel.encapsulationLength, Int(UInt16.max))
+        let carried = min(p.l3Length + encapsulationLength, Int(UInt16.max))
         let next: IPProtocol
         switch tunnel.kind {
         case .ipip:
@@ -80,7 +97,7 @@ extension Director {
                      length: whole ? carried : 0)
         case .gue:
             next = .udp
-            writeGUE(at: encapsulation, p, port: tunnel.port, length: carried)
+            writeGUE(at: encapsulation, p, port: tunnel.port, length: carried, remoteChecksum: remoteChecksum)
         }
         if outerIsIPv6 {
             IPv6Packet.emit(into: outer, trafficClass: trafficClass, payloadLength: carried, nextHeader: next,

@@ -4,12 +4,19 @@ import Wire
 /// `lvsd realserver`'s user-space decapsulator on kernels without the ipip, ip6_tunnel, gre
 /// or fou modules. Only the bytes are judged here; the decapsulator writes `.inner` to its
 /// TUN device, from which the kernel receives the inner datagram unchanged (RFC 2003 §3.1,
-/// RFC 2473 §3.2).
+/// RFC 2473 §3.2) but for one thing: a checksum left to the receiver by remote checksum
+/// offload is completed first.
 ///
 /// Every encapsulation the director sends is understood, whichever the outer family: IPIP
 /// (protocol 4) and IPv6-in-IP (41), GRE version 0 with or without its checksum (RFC 2784;
 /// a wrong checksum is refused, as a GRE receiver must), and GUE (draft-ietf-intarea-gue) on
-/// one UDP port with a zero or a correct UDP checksum, variant 0, no flags.
+/// one UDP port with a zero or a correct UDP checksum, variant 0, with no flags or with the
+/// private flags word and its remote checksum offload option (`--tun-remcsum`). That option's
+/// checksum is completed as fou_core.c's `gue_remcsum` does without partial-checksum
+/// delivery (`skb_remcsum_process` with nopartial, draft-herbert-remotecsumoffload-02 §5):
+/// the field, which holds the pseudo-header sum, becomes the complement of the sum from the
+/// start offset to the end of the inner datagram. Offsets outside the datagram, or a field
+/// before the start or at an odd distance from it, refuse the frame.
 public enum TunnelDecapsulation {
     /// The inner IPv4 or IPv6 datagram, inside the frame's buffer (valid as long as the frame is).
     case inner(UnsafeMutableRawBufferPointer)
@@ -52,6 +59,7 @@ public enum TunnelDecapsulation {
         let innerIsIPv6: Bool
         let inner: UnsafeMutableRawPointer
         let available: Int
+        var remoteChecksum: (start: Int, offset: Int)? = nil
         switch proto {
         case .ipip, .ipv6:
             (innerIsIPv6, inner, available) = (proto == .ipv6, payload, payloadLength)
@@ -64,9 +72,10 @@ public enum TunnelDecapsulation {
                   udp.isChecksumValid(pseudoHeaderSum: source.isIPv4
                       ? Checksum.pseudoHeaderIPv4(source: source.ipv4, destination: destination.ipv4, protocol: .udp, length: udp.length)
                       : Checksum.pseudoHeaderIPv6(source: source, destination: destination, nextHeader: .udp, length: udp.length)),
-                  let gue = try? GUEHeader(udp.payload, length: udp.payloadLength), gue.flags == 0,
+                  let gue = try? GUEHeader(udp.payload, length: udp.payloadLength),
                   gue.protocolType == .ipip || gue.protocolType == .ipv6 else { return .notForUs }
             (innerIsIPv6, inner, available) = (gue.protocolType == .ipv6, gue.payload, udp.payloadLength - gue.headerLength)
+            remoteChecksum = gue.remoteChecksum
         }
         guard directors.isEmpty || directors.contains(source) else { return .foreign }
         let length: Int
@@ -76,6 +85,14 @@ public enum TunnelDecapsulation {
         } else {
             guard let datagram = try? IPv4Packet(inner, length: available) else { return .notForUs }
             length = datagram.totalLength
+        }
+        if let (start, offset) = remoteChecksum {
+            guard start <= offset, (offset - start) % 2 == 0, offset + 2 <= length else { return .notForUs }
+            let sum = Checksum.finish(Checksum.sum(inner + start, count: length - start))
+            // RFC 768: a computed zero is sent as all ones (for TCP both mean zero).
+            let value: UInt16 = sum == 0 ? 0xFFFF : sum
+            // Safety: offset + 2 <= length, inside the datagram the views above validated.
+            inner.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt16.self)
         }
         return .inner(UnsafeMutableRawBufferPointer(start: inner, count: length))
     }

@@ -6,7 +6,11 @@ import Wire
 /// the kernel's default ephemeral range (`udp_flow_src_port`), so one connection keeps one
 /// outer 5-tuple and a real server's receive queues spread connections. The UDP checksum is
 /// zero with `--tun-nocsum` (RFC 6935 allows it for IPv6 tunnels) and computed with
-/// `--tun-csum`; `--tun-remcsum` is refused by the control plane.
+/// `--tun-csum` and `--tun-remcsum`. With `--tun-remcsum` a frame whose L4 checksum is still
+/// partial keeps it partial, and its GUE header carries the private flags word with remote
+/// checksum offload, whose start and offset name the inner L4 header and its checksum field
+/// (draft-herbert-remotecsumoffload-02 §4); the real server completes the checksum
+/// (fou_core.c `gue_remcsum`, here `TunnelDecapsulation`).
 extension Director {
     /// `net.ipv4.ip_local_port_range`'s default, 32768–60999.
     static let tunnelSourcePorts: ClosedRange<UInt32> = 32768...60999
@@ -14,13 +18,22 @@ extension Director {
     /// Writes UDP and GUE headers at `base`; the UDP checksum is left zero for
     /// `finishGUEChecksum` once the outer addresses are written.
     @inline(__always)
-    func writeGUE(at base: UnsafeMutableRawPointer, _ p: ParsedPacket, port: UInt16, length: Int) {
+    func writeGUE(at base: UnsafeMutableRawPointer, _ p: ParsedPacket, port: UInt16, length: Int, remoteChecksum: Bool) {
         let udp = UDPDatagram(unchecked: base, length: length)
         udp.sourcePort = tunnelSourcePort(p)
         udp.destinationPort = port
         udp.setLength(UInt16(truncatingIfNeeded: length))
         udp.checksum = 0
-        GUEHeader.emit(into: udp.payload, protocolType: p.isIPv6 ? .ipv6 : .ipip)
+        let protocolType: IPProtocol = p.isIPv6 ? .ipv6 : .ipip
+        guard remoteChecksum, let field = p.pseudoChecksumOffset else {
+            GUEHeader.emit(into: udp.payload, protocolType: protocolType)
+            return
+        }
+        // Both offsets count from the inner datagram's first byte; its headers are far
+        // shorter than 64 KiB.
+        let start = p.l4 - p.l3
+        GUEHeader.emit(into: udp.payload, protocolType: protocolType,
+                       remoteChecksumStart: UInt16(truncatingIfNeeded: start), offset: UInt16(truncatingIfNeeded: start + field))
     }
 
     /// With `checksum`, the UDP checksum over the GUE header and inner datagram. A super-frame

@@ -34,8 +34,9 @@ public struct TunnelSettings: Hashable, Sendable, Codable {
         case none
         /// `--tun-csum`: GUE's UDP checksum, or GRE's checksum (RFC 2784 §2.2), is computed.
         case checksum
-        /// `--tun-remcsum`: GUE remote checksum offload (draft-herbert-remotecsumoffload).
-        /// Accepted by the model so that a refusal can name it; never reaches a director.
+        /// `--tun-remcsum`: GUE remote checksum offload (draft-herbert-remotecsumoffload): a
+        /// frame whose L4 checksum is still partial keeps it so, and its GUE header says where
+        /// the real server completes it; the UDP checksum is computed.
         case remote
 
         /// ipvsadm's option for it.
@@ -61,7 +62,8 @@ public struct TunnelSettings: Hashable, Sendable, Codable {
 
     public static let ipip = TunnelSettings()
 
-    /// Bytes the encapsulation adds between the outer IP header and the inner datagram.
+    /// Bytes the encapsulation adds between the outer IP header and the inner datagram, for
+    /// a frame without GUE's remote checksum offload option.
     @inlinable public var encapsulationLength: Int {
         switch kind {
         case .ipip: 0
@@ -70,11 +72,24 @@ public struct TunnelSettings: Hashable, Sendable, Codable {
         }
     }
 
+    /// Whether a frame gets GUE's remote checksum offload option: with `--tun-remcsum`, when
+    /// its L4 checksum is still partial (`ipvs_gue_encap` tests `CHECKSUM_PARTIAL`; any other
+    /// frame gets a plain GUE header and a full checksum).
+    @inlinable public func offloadsChecksum(partial: Bool) -> Bool {
+        partial && kind == .gue && checksum == .remote
+    }
+
+    /// Bytes the encapsulation adds for a frame, the remote checksum offload option included
+    /// when it gets one (`__ip_vs_get_out_rt`'s MTU reduction).
+    @inlinable public func encapsulationLength(checksumOffloaded: Bool) -> Int {
+        encapsulationLength + (checksumOffloaded ? GUEHeader.remoteChecksumOptionLength : 0)
+    }
+
     /// What is wrong with these settings for a tunnelling real server, as a sentence; nil
     /// when lvsd can forward with them.
     public var problem: String? {
-        if checksum == .remote {
-            return "--tun-remcsum (GUE remote checksum offload) is not supported by SwiftLVS; use --tun-csum or --tun-nocsum"
+        if checksum == .remote && kind != .gue {
+            return "--tun-remcsum (GUE remote checksum offload) applies to GUE tunnels only; drop it or give --tun-type gue"
         }
         switch kind {
         case .ipip:

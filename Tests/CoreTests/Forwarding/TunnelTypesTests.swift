@@ -27,25 +27,29 @@ import Wire
 
     struct Case: CustomStringConvertible, Sendable {
         let kind: TunnelSettings.Kind
-        let checksum: Bool
+        let checksum: TunnelSettings.Checksum
         let innerIPv6: Bool
         let outerIPv6: Bool
         var tunnel: TunnelSettings {
-            TunnelSettings(kind: kind, port: kind == .gue ? TunnelTypesTests.guePort : 0,
-                           checksum: checksum ? .checksum : .none)
+            TunnelSettings(kind: kind, port: kind == .gue ? TunnelTypesTests.guePort : 0, checksum: checksum)
         }
         var inner: Lab.Family { innerIPv6 ? Lab.v6 : Lab.v4 }
         var outer: Lab.Family { outerIPv6 ? Lab.v6 : Lab.v4 }
+        /// GRE's checksum or GUE's UDP checksum is computed (`--tun-remcsum` computes it too).
+        var outerChecksum: Bool { checksum != .none }
+        /// Without remote checksum offload's option (a frame whose checksum is complete).
         var overhead: Int {
-            (outerIPv6 ? 40 : 20) + (kind == .gre ? (checksum ? 8 : 4) : kind == .gue ? 12 : 0)
+            (outerIPv6 ? 40 : 20) + (kind == .gre ? (outerChecksum ? 8 : 4) : kind == .gue ? 12 : 0)
         }
+        /// For a frame whose checksum is still partial.
+        var partialOverhead: Int { overhead + (checksum == .remote ? 8 : 0) }
         var description: String {
-            "\(kind)\(checksum ? " csum" : "") \(innerIPv6 ? "IPv6" : "IPv4") in \(outerIPv6 ? "IPv6" : "IPv4")"
+            "\(kind)\(checksum == .none ? "" : " \(checksum)") \(innerIPv6 ? "IPv6" : "IPv4") in \(outerIPv6 ? "IPv6" : "IPv4")"
         }
     }
 
     static let cases: [Case] = TunnelSettings.Kind.allCases.flatMap { kind in
-        (kind == .ipip ? [false] : [false, true]).flatMap { checksum in
+        ([.ipip: [.none], .gre: [.none, .checksum], .gue: [.none, .checksum, .remote]] as [TunnelSettings.Kind: [TunnelSettings.Checksum]])[kind]!.flatMap { checksum in
             [(false, false), (true, true), (false, true), (true, false)].map {
                 Case(kind: kind, checksum: checksum, innerIPv6: $0.0, outerIPv6: $0.1)
             }
@@ -84,8 +88,8 @@ import Wire
         case .ipip:
             return outer.protocolNumber(c.innerIPv6 ? .ipv6 : .ipip).payload(inner).bytes
         case .gre:
-            var gre: [UInt8] = [c.checksum ? 0x80 : 0, 0, c.innerIPv6 ? 0x86 : 0x08, c.innerIPv6 ? 0xDD : 0x00]
-            if c.checksum {
+            var gre: [UInt8] = [c.outerChecksum ? 0x80 : 0, 0, c.innerIPv6 ? 0x86 : 0x08, c.innerIPv6 ? 0xDD : 0x00]
+            if c.outerChecksum {
                 gre += [0, 0, 0, 0]
                 let sum = internetChecksum(gre + inner)
                 gre[4] = UInt8(sum >> 8)
@@ -94,7 +98,7 @@ import Wire
             return outer.protocolNumber(.gre).payload(gre + inner).bytes
         case .gue:
             let gue: [UInt8] = [0, c.innerIPv6 ? 41 : 4, 0, 0]
-            return outer.udp(sourcePort: sourcePort, destinationPort: guePort, checksum: c.checksum).payload(gue + inner).bytes
+            return outer.udp(sourcePort: sourcePort, destinationPort: guePort, checksum: c.outerChecksum).payload(gue + inner).bytes
         }
     }
 
@@ -146,7 +150,7 @@ import Wire
         #expect(decapsulate(out, local: [IPAddress(c.outer.rs2)!]) == nil)
         #expect(decapsulate(out, directors: [IPAddress(c.outer.lip)!]) == nil)
         if c.kind == .gue { #expect(decapsulate(out, port: Self.guePort + 1) == nil) }
-        if c.checksum {
+        if c.outerChecksum {
             // One flipped payload bit: GRE's checksum or GUE's UDP checksum refuses it.
             var damaged = out
             damaged[damaged.count - 1] ^= 0x01
@@ -216,11 +220,11 @@ import Wire
                                       sinkFinishes: true, segmentation: .init(segmentSize: segment, gsoType: 1))
         #expect(result.verdict == .forward(interface: 1))
         #expect(result.packet.needsSoftwareSegmentation)
-        #expect(result.packet.tunnelHeaderLength == c.overhead)
+        #expect(result.packet.tunnelHeaderLength == c.partialOverhead)
         var frame = result.bytes
         try frame.withUnsafeMutableBytes { raw in
             let cutter = try #require(SoftwareSegmenter(frame: raw.baseAddress!, length: raw.count, segmentSize: segment,
-                                                        mtu: 1500, tunnelHeaderLength: c.overhead))
+                                                        mtu: 1500, tunnelHeaderLength: c.partialOverhead))
             #expect(cutter.count == 6)
             let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
             defer { out.deallocate() }
@@ -229,6 +233,12 @@ import Wire
                 let length = cutter.write(k, into: out.baseAddress!, capacity: out.count)
                 #expect(length > 0)
                 let one = UnsafeMutableRawBufferPointer(start: out.baseAddress, count: length)
+                if c.checksum == .remote {
+                    // Each segment still carries the option, and its TCP checksum is left to the real server.
+                    let gue = Array(UnsafeRawBufferPointer(start: out.baseAddress! + 14 + (c.outerIPv6 ? 40 : 20) + 8, count: 12))
+                    let start = c.innerIPv6 ? 40 : 20
+                    #expect(gue == [2, c.innerIPv6 ? 41 : 4, 0, 1, 0x80, 0, 0, 0, 0, UInt8(start), 0, UInt8(start + 16)])
+                }
                 guard case .inner(let inner) = TunnelDecapsulation.of(one, localAddresses: [IPAddress(c.outer.rs1)!],
                                                                        guePort: Self.guePort) else {
                     Issue.record("segment \(k) does not decapsulate")
@@ -251,5 +261,98 @@ import Wire
             }
             #expect(carried == 5 * segment + 1)
         }
+    }
+
+    // MARK: GUE remote checksum offload
+
+    static let remoteCases = cases.filter { $0.checksum == .remote }
+
+    /// The pseudo-header sum of the inner TCP segment, folded and not complemented, as a
+    /// sending stack leaves a partial checksum (`__tcp_v4_send_check`), from the bytes alone.
+    static func partialChecksum(_ datagram: [UInt8], innerIPv6: Bool) -> UInt16 {
+        let header = innerIPv6 ? 40 : 20
+        let length = datagram.count - header
+        let pseudo: [UInt8] = innerIPv6
+            ? Array(datagram[8..<40]) + [0, 0, UInt8(length >> 8), UInt8(length & 0xFF), 0, 0, 0, 6]
+            : Array(datagram[12..<20]) + [0, 6, UInt8(length >> 8), UInt8(length & 0xFF)]
+        return ~internetChecksum(pseudo)
+    }
+
+    /// ipvs_gue_encap for a frame whose checksum is partial: two words of options (the private
+    /// flags word with GUE_PFLAG_REMCSUM, then the start and offset from the inner datagram's
+    /// first byte), the inner TCP checksum left as the pseudo-header sum, the UDP checksum
+    /// computed over it; and the real server's decapsulator completes the inner checksum.
+    @Test(arguments: remoteCases)
+    func remoteChecksumOffloadLeavesTheInnerChecksumToTheRealServer(_ c: Case) {
+        let h = Harness(Self.config(c.tunnel, mixed: c.innerIPv6 != c.outerIPv6))
+        let (verdict, out) = h.run(Lab.fromClient(c.inner, .tcp, payload: "GET / HTTP/1.0\r\n\r\n").bytes, checksumPartial: true)
+        #expect(verdict == .forward(interface: 1))
+        let complete = Self.innerDatagram(c, flags: [.syn], payload: "GET / HTTP/1.0\r\n\r\n")
+        let start = c.innerIPv6 ? 40 : 20
+        var partial = complete
+        let sum = Self.partialChecksum(complete, innerIPv6: c.innerIPv6)
+        partial[start + 16] = UInt8(sum >> 8)
+        partial[start + 17] = UInt8(sum & 0xFF)
+        let gue: [UInt8] = [0x02, c.innerIPv6 ? 41 : 4, 0x00, 0x01, 0x80, 0, 0, 0, 0, UInt8(start), 0, UInt8(start + 16)]
+        let eth = Frame.ethernet(destination: Lab.rs1MAC, source: Lab.directorServerMAC)
+        let outer = c.outerIPv6
+            ? eth.ipv6(source: c.outer.directorServer, destination: c.outer.rs1, hopLimit: 63)
+            : eth.ipv4(source: c.outer.directorServer, destination: c.outer.rs1, ttl: 63, identification: 1,
+                       dontFragment: !c.innerIPv6)
+        let expected = outer.udp(sourcePort: Self.gueSourcePort(out, c), destinationPort: Self.guePort, checksum: true)
+            .payload(gue + partial).bytes
+        expectBytes(out, expected, "remote checksum offload")
+
+        var copy = out
+        let decapsulated = copy.withUnsafeMutableBytes { raw -> [UInt8]? in
+            guard case .inner(let datagram) = TunnelDecapsulation.of(raw, localAddresses: [IPAddress(c.outer.rs1)!],
+                                                                      guePort: Self.guePort) else { return nil }
+            return Array(UnsafeRawBufferPointer(datagram))
+        }
+        #expect(decapsulated == complete, "the real server completes the checksum")
+    }
+
+    /// The option's 8 bytes count in the MTU only for a frame that gets it (`__ip_vs_get_out_rt`).
+    @Test(arguments: remoteCases)
+    func tooBigCountsTheOptionForAPartialFrame(_ c: Case) {
+        let mtu = 1400
+        let h = Harness(Self.config(c.tunnel, mixed: c.innerIPv6 != c.outerIPv6, mtu: mtu))
+        let headers = (c.innerIPv6 ? 40 : 20) + 20
+        let largest = mtu - c.partialOverhead - headers
+        #expect(h.run(Lab.fromClient(c.inner, .tcp, payload: String(repeating: "x", count: largest)).bytes,
+                      checksumPartial: true).0 == .forward(interface: 1))
+        let big = Lab.fromClient(c.inner, .tcp, flags: [.ack], payload: String(repeating: "x", count: largest + 1))
+        #expect(h.run(big.bytes, checksumPartial: true).0 == .answer(interface: 0))
+        // Complete, the same datagram gets a plain GUE header and fits.
+        #expect(h.run(big.bytes).0 == .forward(interface: 1))
+    }
+
+    /// Options that point outside the inner datagram, or at a field an odd distance from the
+    /// start, or private flags lvsd does not know, are refused rather than written through.
+    @Test func malformedRemoteChecksumOptionsAreRefused() {
+        let c = Self.remoteCases[0]
+        let h = Harness(Self.config(c.tunnel))
+        let (_, out) = h.run(Lab.fromClient(c.inner, .tcp, payload: "hello").bytes, checksumPartial: true)
+        let option = 14 + 20 + 8 + 4
+        func refused(_ change: (inout [UInt8]) -> Void) -> Bool {
+            var frame = out
+            change(&frame)
+            // Keep the outer UDP checksum out of the way: zero means none.
+            frame[14 + 20 + 6] = 0
+            frame[14 + 20 + 7] = 0
+            return frame.withUnsafeMutableBytes { raw in
+                if case .notForUs = TunnelDecapsulation.of(raw, localAddresses: [IPAddress(c.outer.rs1)!], guePort: Self.guePort) {
+                    return true
+                }
+                return false
+            }
+        }
+        #expect(!refused { _ in }, "the director's own frame")
+        #expect(refused { $0[option + 6] = 0x40 }, "offset past the datagram")
+        #expect(refused { $0[option + 7] = 21 }, "field an odd distance from the start")
+        #expect(refused { $0[option + 5] = 40 }, "field before the start")
+        #expect(refused { $0[option] = 0x40 }, "an unknown private flag")
+        #expect(refused { $0[option - 2] = 0x80 }, "an unknown GUE flag")
+        #expect(refused { $0[option - 4] = 0x01 }, "options longer than the flags say fit in one word")
     }
 }
