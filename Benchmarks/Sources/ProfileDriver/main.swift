@@ -3,6 +3,8 @@
 //   ProfileDriver reconfigure[-nat] 0 [connections]   (the stall of a configuration swap)
 //   ProfileDriver hit-dr|hit-dr-hot|hit-nat|hit-nat-reply|new-dr|new-nat [packets] [connections]
 //   (append -batch to a hit scenario to go through Director.process(batch:), 32 frames a round)
+//   ProfileDriver stream-fullnat|stream-fullnat-proxy-v2|stream-fullnat-toa|stream-nat|stream-ftp-227|
+//                 stream-ftp-port|stream-ftp-shifted|synproxy [packets] [connections]
 import DirectorWorkload
 
 #if canImport(Glibc)
@@ -86,6 +88,35 @@ if scenario == "schedulers" {
         }
     }
     exit(0)
+}
+
+if scenario.hasPrefix("stream-") || scenario == "synproxy" {
+    // The stream scenarios of the benchmarks (StreamWorkload), e.g. `stream-fullnat-proxy-v2`,
+    // `stream-ftp-227`, or `synproxy` (whole handshakes); [connections] defaults to 1000 here.
+    let count = args.count > 3 ? connections : 1000
+    let c0 = threadCPUNanos()
+    var done = 0, ok = 0
+    if scenario == "synproxy" {
+        let w = SynProxyWorkload(pool: 20_000)
+        for _ in 0..<(packets / 1000) {
+            w.prepare(handshakes: 200)
+            w.run(handshakes: 200)
+        }
+        done = w.processed
+        ok = w.asExpected
+    } else {
+        guard let s = StreamScenario(rawValue: String(scenario.dropFirst(7))) else {
+            print("no stream scenario '\(scenario.dropFirst(7))': \(StreamScenario.allCases.map(\.rawValue))")
+            exit(2)
+        }
+        let w = StreamWorkload(s, connections: count)
+        var cursor = 0
+        w.replay(from: &cursor, count: packets)
+        done = w.processed
+        ok = w.forwarded
+    }
+    print("\(scenario): \(done) packets, \(ok) as expected, \(fixed(Double(threadCPUNanos() - c0) / Double(max(done, 1)))) ns/packet thread CPU (setup included)")
+    exit(ok == done ? 0 : 1)
 }
 
 let setupStart = seconds()
