@@ -21,6 +21,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Core", package: "SwiftLVS"),
                 .product(name: "Wire", package: "SwiftLVS"),
+                // Frames with options and payloads for the stream scenarios (StreamWorkload).
+                .product(name: "PacketBuilder", package: "SwiftLVS"),
             ]
         ),
         // The data-path benchmarks (ordo-one/benchmark discovers Benchmarks/<Name>/).

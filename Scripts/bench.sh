@@ -33,7 +33,7 @@ sed -n '/^DirectorBenchmarks/,$p' "$out" | grep -v 'ETA:'
 echo
 echo "== summary (p50)"
 awk '
-    /^(batch hit|hit|new|overhead)/ { name = $0 }
+    /^(batch hit|hit|new|overhead|stream)/ { name = $0 }
     /CPU ns\/packet/      { split($0, f, "│"); gsub(/ /, "", f[5]); cpu[name] = f[5] }
     /Time \(wall clock\)/ { split($0, f, "│"); unit = f[2]; gsub(/.*\(|\).*/, "", unit); gsub(/ /, "", f[5]); wall[name] = f[5] " " unit "/1000 pkts" }
     /mallocs\/1000/       { split($0, f, "│"); gsub(/ /, "", f[5]); gsub(/ /, "", f[7]); m[name] = f[5] " (p90 " f[7] ")"; order[++n] = name }

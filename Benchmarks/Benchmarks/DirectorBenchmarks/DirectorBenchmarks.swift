@@ -135,6 +135,52 @@ let benchmarks: @Sendable () -> Void = {
     newConnection("new connection DR wlc, 1M in table", method: .directRouting, scheduler: .weightedLeastConnection)
     newConnection("new connection DR rr, 1M in table", method: .directRouting, scheduler: .roundRobin)
     newConnection("new connection NAT wlc, 1M in table", method: .nat, scheduler: .weightedLeastConnection)
+
+    // MARK: Inside the stream (PROXY protocol, TOA, FTP, SYN proxy)
+
+    /// The packets of `StreamScenario` replayed over `connections` connections: FullNAT plain,
+    /// with PROXY v2 and with TOA side by side, and an FTP control connection's rewrites next
+    /// to a plain NAT connection. Every packet must be forwarded.
+    func stream(_ name: String, _ scenario: StreamScenario, connections: Int = 1000) {
+        Benchmark(name) { benchmark, state in
+            let (workload, cursorBox) = state
+            let before = workload.forwarded
+            let packets = benchmark.scaledIterations.count
+            measured(benchmark, packets: packets) {
+                workload.replay(from: &cursorBox.cursor, count: packets)
+            }
+            if workload.forwarded - before != packets {
+                benchmark.error("\(name): a packet was not forwarded: \(String(describing: workload.lastUnexpected))")
+            }
+        } setup: { () -> (StreamWorkload, Cursor) in
+            (StreamWorkload(scenario, connections: connections), Cursor())
+        }
+    }
+
+    stream("stream FullNAT, data both ways", .fullNAT)
+    stream("stream FullNAT + PROXY v2, data both ways", .fullNATProxyV2)
+    stream("stream FullNAT + TOA, data both ways", .fullNATTOA)
+    stream("stream NAT, data both ways", .nat)
+    stream("stream NAT FTP 227 rewrite, 16 sessions", .ftpPassiveReply, connections: 16)
+    stream("stream NAT FTP 227 rewrite, 1000 sessions", .ftpPassiveReply)
+    stream("stream FullNAT FTP PORT rewrite", .ftpActivePort)
+    stream("stream NAT FTP control after a rewrite, both ways", .ftpShifted)
+
+    /// Whole SYN proxy handshakes from fresh clients, each with a request and a reply:
+    /// 200 handshakes (1,000 packets) per iteration, CPU ns and mallocs per packet.
+    Benchmark("stream SYN proxy handshake + data, FullNAT", configuration: .init(maxIterations: 1000)) { benchmark, workload in
+        let handshakes = batch / SynProxyWorkload.packetsPerHandshake
+        workload.prepare(handshakes: handshakes)
+        let before = workload.asExpected
+        measured(benchmark, packets: handshakes * SynProxyWorkload.packetsPerHandshake) {
+            workload.run(handshakes: handshakes)
+        }
+        if workload.asExpected - before != handshakes * SynProxyWorkload.packetsPerHandshake {
+            benchmark.error("SYN proxy: a packet had another verdict: \(String(describing: workload.lastUnexpected))")
+        }
+    } setup: { () -> SynProxyWorkload in
+        SynProxyWorkload(pool: 20_000)
+    }
 }
 
 /// Where the next replayed frame is; kept across iterations so the walk covers every
