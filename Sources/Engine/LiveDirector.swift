@@ -507,6 +507,7 @@ public final class LiveDirector {
         // The SYN proxy's answers (Docs/adr/0007): frames it sent that no drop or pass counts.
         for (name, n) in [("syn-proxy-cookies-sent", sum(\.synProxyCookiesSent)),
                           ("syn-proxy-server-resets", sum(\.synProxyServerResets)),
+                          ("syn-proxy-server-syns-resent", sum(\.synProxyServerSynsResent)),
                           // The client's address for the real servers (Docs/adr/0008).
                           ("proxy-protocol-headers-sent", sum(\.proxyProtocolHeadersSent)),
                           ("toa-added", sum(\.toaAdded)), ("toa-no-room", sum(\.toaNoRoom))] where n > 0 {

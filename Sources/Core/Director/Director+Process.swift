@@ -235,7 +235,7 @@ extension Director {
     func fromClient(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
                     _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
         let c = table.entry(h)
-        if c.pointee.flags.contains(.synProxyAwaitingServer) { return .drop(.synProxyAwaitingServer) }
+        if c.pointee.flags.contains(.synProxyAwaitingServer) { return synProxyClientWhileAwaiting(h, &p, eth, &packet, now: now) }
         let before = c.pointee.state
         if p.hasTransportHeader && c.pointee.proto == .tcp {
             let direction: TCPDirection = c.pointee.flags.contains(.noOutput) ? .inputOnly : .input

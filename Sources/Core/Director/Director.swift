@@ -102,6 +102,8 @@ public final class Director {
     @usableFromInline var synProxyEntries: UnsafeMutablePointer<SynProxyEntry>?
     public internal(set) var synProxyCookiesSent: UInt64 = 0
     public internal(set) var synProxyServerResets: UInt64 = 0
+    /// SYNs sent to a real server again because the client retransmitted while it had not answered.
+    public internal(set) var synProxyServerSynsResent: UInt64 = 0
     /// The FTP helper (`ApplicationLayer/Director+FTP.swift`): on with a NAT/FullNAT FTP service.
     @usableFromInline var ftp = FTPHelper()
     /// Per connection handle, how its TCP streams are moved (SYN proxy, PROXY protocol, TOA,

@@ -84,6 +84,44 @@ extension Director {
         return verdict
     }
 
+    /// A client segment of a proxied connection still waiting for the real server's SYN-ACK.
+    /// The client finished its handshake with the director, so it never sends its SYN again:
+    /// it retransmits its ACK or first data. Each such retransmission sends the SYN to the real
+    /// server again (DPVS resends it on a timer, ip_vs_synproxy.c `syn_retry`), so a SYN lost
+    /// on its way (the first frame to a real server whose neighbour lvsd had yet to resolve)
+    /// does not leave the connection hanging. Anything else is dropped.
+    func synProxyClientWhileAwaiting(_ h: ConnectionHandle, _ p: inout ParsedPacket, _ eth: EthernetFrame,
+                                     _ packet: inout PacketBuffer, now: UInt64) -> Verdict {
+        guard let entries = synProxyEntries, !p.isFragment, let tcp = try? TCPSegment(p.l4, length: p.l4Length) else {
+            return .drop(.synProxyAwaitingServer)
+        }
+        let entry = entries[Int(h)]
+        let flags = tcp.flags
+        guard flags.contains(.ack), !flags.contains(.syn), !flags.contains(.rst),
+              tcp.sequenceNumber == entry.clientSequence &+ 1, tcp.acknowledgmentNumber == entry.cookie &+ 1,
+              let mss = synCookies.check(
+                cookie: entry.cookie, client: p.source, clientPort: p.sourcePort, virtual: p.destination,
+                virtualPort: p.destinationPort, clientSequence: entry.clientSequence, ipv6: p.isIPv6, now: now) else {
+            return .drop(.synProxyAwaitingServer)
+        }
+        let carried = SynCookies.options(maximumSegmentSize: mss, timestampEcho: tcp.synOptions.timestamp?.echo)
+        let syn = SynProxyHandshake.serverSyn(from: tcp, client: p.source, virtual: p.destination, carried: carried)
+        let room = packet.capacity - packet.offset - p.l2Length
+        guard let length = syn.emit(into: p.l3, room: room) else { return .drop(.noRoom) }
+        replaceSegment(&p, &packet, length: length, flags: syn.flags)
+        let c = table.entry(h)
+        let expires = c.pointee.expires
+        c.pointee.flags.remove(.synProxyAwaitingServer)
+        let verdict = fromClient(h, &p, eth, &packet, now: now)
+        if c.pointee.flags.contains(.inUse) {
+            c.pointee.flags.insert(.synProxyAwaitingServer)
+            c.pointee.expires = expires
+            table.rearm(h)
+        }
+        synProxyServerSynsResent &+= 1
+        return verdict
+    }
+
     /// A segment from the real server of a proxied connection still waiting for its SYN-ACK:
     /// the SYN-ACK sets the translation and is answered with the client's ACK; an RST is
     /// passed on to the client as an RST in its numbering; anything else is dropped.

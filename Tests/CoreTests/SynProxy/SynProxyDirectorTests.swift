@@ -93,8 +93,16 @@ import Wire
             .bytes)
         #expect(h.director.connections().count == 1)
 
-        // The client's request before the server answered: dropped, the client sends it again.
-        #expect(h.run(Self.client([.ack, .psh], seq: Self.clientISN + 1, ack: cookie &+ 1, payload: "GET")).0
+        // The client's request before the server answered (its SYN may have been lost on the
+        // way): the same SYN to the real server again; the request the client sends again later.
+        let (vAgain, synAgain) = h.run(Self.client([.ack, .psh], seq: Self.clientISN + 1, ack: cookie &+ 1,
+                                                   options: Self.ts(0x000A_1B30, dts), payload: "GET"))
+        #expect(vAgain == .forward(interface: 1))
+        #expect(synAgain == syn)
+        #expect(h.director.synProxyServerSynsResent == 1)
+        #expect(h.director.connections().count == 1)
+        // A client segment past its first byte is nothing the server could answer yet: dropped.
+        #expect(h.run(Self.client([.ack, .psh], seq: Self.clientISN + 4, ack: cookie &+ 1, payload: "x")).0
                 == .drop(.synProxyAwaitingServer))
 
         // The server's SYN-ACK → the client's ACK back to the server; nothing to the client.
